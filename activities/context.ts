@@ -1,0 +1,11 @@
+import type { BackendPreference } from '../core/ml/backend.js';
+import type { Stores } from '../core/stores/index.js';
+
+/** What activities are built from: the stores, and what a training child process needs to reach them. */
+export interface ActivityContext {
+  stores: Stores;
+  objectsUrl: string;
+  mlBackend: BackendPreference;
+}
+
+export const runPrefix = (workflowId: string, runId: string) => `runs/${workflowId}/${runId}`;

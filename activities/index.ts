@@ -1,0 +1,26 @@
+import { assembleDataset } from './assembleDataset.js';
+import type { ActivityContext } from './context.js';
+import { evaluatePrevious } from './evaluatePrevious.js';
+import { describeDataset, preprocess } from './preprocess.js';
+import { registerModelVersion } from './registerModelVersion.js';
+import { selectBest } from './selectBest.js';
+import { trainTrial } from './trainTrial.js';
+
+/** Light, I/O-bound steps: run on the orchestration task queue. */
+export const createOrchestrationActivities = (ctx: ActivityContext) => ({
+  assembleDataset: assembleDataset(ctx),
+  describeDataset: describeDataset(ctx),
+  selectBest: selectBest(),
+  registerModelVersion: registerModelVersion(ctx),
+});
+
+/** CPU-heavy steps: run on the training task queue, each ML job in its own child process. */
+export const createTrainingActivities = (ctx: ActivityContext) => ({
+  preprocess: preprocess(ctx),
+  trainTrial: trainTrial(ctx),
+  evaluatePrevious: evaluatePrevious(ctx),
+});
+
+export type OrchestrationActivities = ReturnType<typeof createOrchestrationActivities>;
+export type TrainingActivities = ReturnType<typeof createTrainingActivities>;
+export type { ActivityContext };

@@ -1,0 +1,57 @@
+import type { ModelVersion } from '../core/stores/registry.js';
+import type { RegisterPolicy, TrialSummary } from '../core/training/request.js';
+import { getModelFiles } from '../core/ml/modelArtifact.js';
+import type { ActivityContext } from './context.js';
+import type { EvaluatePreviousResult } from './evaluatePrevious.js';
+
+export interface RegisterInput {
+  modelName: string;
+  workflowId: string;
+  runId: string;
+  architecture: string;
+  best: TrialSummary;
+  selectionMetric: string;
+  previous: EvaluatePreviousResult;
+  policy: RegisterPolicy;
+  dataset: { manifestKey: string; manifestSha256: string; deployments: string[]; recordCount: number };
+}
+
+export type RegisterResult =
+  | { registered: true; version: number; artifactKey: string; artifactSha256: string; comparison: ModelVersion['comparison'] }
+  | { registered: false; reason: string };
+
+/**
+ * Registers the winning trial as the model's next version. Like an MLflow model version's
+ * source, the version points at the trial's immutable artifact under runs/, checked by digest,
+ * and links it to the trial, the run and the dataset.
+ */
+export const registerModelVersion =
+  ({ stores }: ActivityContext) =>
+  async (input: RegisterInput): Promise<RegisterResult> => {
+    const { previous, best, selectionMetric } = input;
+    const candidate = best.metrics[selectionMetric];
+    const incumbent = previous.metrics?.[selectionMetric];
+    if (input.policy === 'if-better' && incumbent !== undefined && !(candidate < incumbent)) {
+      return { registered: false, reason: `${selectionMetric} ${candidate.toFixed(2)} does not beat version ${previous.previousVersion} (${incumbent.toFixed(2)}) on the same test set` };
+    }
+    const files = await getModelFiles(stores.objects, best.artifactKey);
+    if (files.sha256 !== best.artifactSha256) throw new Error(`artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`);
+    const comparison = previous.previousVersion !== null && previous.metrics ? { previousVersion: previous.previousVersion, metrics: previous.metrics } : null;
+    const version = await stores.registry.registerModelVersion({
+      modelName: input.modelName,
+      artifactKey: best.artifactKey,
+      artifactSha256: best.artifactSha256,
+      architecture: input.architecture,
+      metrics: best.metrics,
+      params: { ...best.params },
+      trialId: best.trialId,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      datasetKey: input.dataset.manifestKey,
+      datasetSha256: input.dataset.manifestSha256,
+      sourceDeployments: input.dataset.deployments,
+      recordCount: input.dataset.recordCount,
+      comparison,
+    });
+    return { registered: true, version: version.version, artifactKey: version.artifactKey, artifactSha256: version.artifactSha256, comparison };
+  };

@@ -1,0 +1,79 @@
+import { Context } from '@temporalio/activity';
+import type { TrialParams, TrialSummary } from '../core/training/request.js';
+import { runMlJob } from '../core/ml/runMlJob.js';
+import type { TrialProgress } from '../core/ml/trialRunner.js';
+import { runPrefix, type ActivityContext } from './context.js';
+
+export interface TrainTrialInput {
+  workflowId: string;
+  runId: string;
+  modelName: string;
+  trialIndex: number;
+  manifestKey: string;
+  datasetKey: string;
+  architecture: string;
+  params: TrialParams;
+  seed: number;
+}
+
+const ALIVE_HEARTBEAT_MS = 10_000;
+
+/**
+ * Trains one sweep combination in a child process. Heartbeats every epoch with progress
+ * (and every few seconds in between); a retry resumes from the last epoch's checkpoint.
+ */
+export const trainTrial =
+  ({ stores, objectsUrl, mlBackend }: ActivityContext) =>
+  async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string }> => {
+    const ctx = Context.current();
+    const trialId = `${input.runId}-t${input.trialIndex}`;
+    const previous = ctx.info.heartbeatDetails as TrialProgress | undefined;
+    let last: TrialProgress | undefined = previous;
+    const alive = setInterval(() => ctx.heartbeat(last), ALIVE_HEARTBEAT_MS);
+    try {
+      const outcome = await runMlJob(
+        {
+          kind: 'train',
+          job: {
+          objectsUrl,
+          backend: mlBackend,
+          manifestKey: input.manifestKey,
+          architecture: input.architecture,
+          params: input.params,
+          seed: input.seed,
+          trialPrefix: `${runPrefix(input.workflowId, input.runId)}/trials/${input.trialIndex}`,
+          resume: previous?.epoch ? { epochsDone: previous.epoch } : undefined,
+          },
+        },
+        (progress) => {
+          last = progress;
+          ctx.heartbeat(progress);
+        },
+        ctx.cancellationSignal,
+      );
+      const params = { ...input.params, architecture: input.architecture };
+      await stores.registry.saveTrial({
+        id: trialId,
+        workflowId: input.workflowId,
+        runId: input.runId,
+        modelName: input.modelName,
+        params,
+        metrics: outcome.metrics,
+        history: outcome.history,
+        artifactKey: outcome.artifactKey,
+        artifactSha256: outcome.artifactSha256,
+        datasetKey: input.manifestKey,
+      });
+      return {
+        trialId,
+        params: input.params,
+        metrics: outcome.metrics,
+        artifactKey: outcome.artifactKey,
+        artifactSha256: outcome.artifactSha256,
+        resumedFromEpoch: outcome.resumedFromEpoch,
+        backend: outcome.backend,
+      };
+    } finally {
+      clearInterval(alive);
+    }
+  };

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of every process, read from the environment once and validated.
+ * Store URLs follow MLflow's convention: the scheme picks the implementation.
+ */
+const envSchema = z.object({
+  DATA_DIR: z.string().default('./data'),
+  REGISTRY_URL: z.string().optional(),
+  MEASUREMENTS_URL: z.string().optional(),
+  OBJECTS_URL: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  API_PORT: z.coerce.number().int().default(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
+  WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
+  MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
+  SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
+  ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
+  LOG_LEVEL: z.string().default('info'),
+});
+
+export interface Config {
+  dataDir: string;
+  registryUrl: string;
+  measurementsUrl: string;
+  objectsUrl: string;
+  temporal: { address?: string; namespace: string; uiPort: number };
+  api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
+  sweepParallelism?: number;
+  mlBackend: 'auto' | 'tensorflow' | 'cpu';
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    dataDir,
+    registryUrl: e.REGISTRY_URL ?? `sqlite:${path.join(dataDir, 'registry.db')}`,
+    measurementsUrl: e.MEASUREMENTS_URL ?? `sqlite:${path.join(dataDir, 'measurements.db')}`,
+    objectsUrl: e.OBJECTS_URL ?? `file:${path.join(dataDir, 'objects')}`,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    api: {
+      port: e.API_PORT,
+      host: e.API_HOST,
+      adminToken: e.ADMIN_TOKEN,
+      webhookToken: e.WEBHOOK_TOKEN,
+      maxImageBytes: e.MAX_IMAGE_BYTES,
+      analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
+    },
+    sweepParallelism: e.SWEEP_PARALLELISM,
+    mlBackend: e.ML_BACKEND,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,109 @@
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import { buildModel } from './architectures.js';
+import type { Tf } from './backend.js';
+import type { Split } from './dataset.js';
+import { scaleLabel } from './labels.js';
+
+export interface TrainParams {
+  epochs: number;
+  batchSize: number;
+  dropout: number;
+  learningRate: number;
+}
+
+export interface TrainRequest {
+  architecture: string;
+  width: number;
+  height: number;
+  labelMaxMm: number;
+  params: TrainParams;
+  train: Split;
+  test: Split;
+  seed: number;
+  /** Continue from a checkpoint: its weights and the number of epochs already done. */
+  resume?: { model: LayersModel; epochsDone: number };
+  onEpochEnd?: (epoch: number, logs: Record<string, number>, model: LayersModel) => Promise<void>;
+}
+
+export interface ErrorMetrics {
+  mae_mm: number;
+  rmse_mm: number;
+  max_error_mm: number;
+}
+
+export function pixelsToTensor(tf: Tf, pixels: Uint8Array, count: number, height: number, width: number): Tensor {
+  return tf.tidy(() => tf.tensor4d(pixels, [count, height, width, 3], 'int32').toFloat().div(255));
+}
+
+/** Predictions in mm for a batch of frames. */
+export async function predictMm(tf: Tf, model: LayersModel, x: Tensor, labelMaxMm: number): Promise<Float32Array> {
+  const out = tf.tidy(() => (model.predict(x, { batchSize: 128 }) as Tensor).reshape([-1]).mul(labelMaxMm));
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
+  return values;
+}
+
+export function errorMetrics(predictedMm: ArrayLike<number>, labelsMm: ArrayLike<number>): ErrorMetrics {
+  let abs = 0;
+  let sq = 0;
+  let max = 0;
+  for (let i = 0; i < labelsMm.length; i++) {
+    const e = Math.abs(predictedMm[i] - labelsMm[i]);
+    abs += e;
+    sq += e * e;
+    max = Math.max(max, e);
+  }
+  const n = Math.max(labelsMm.length, 1);
+  return { mae_mm: abs / n, rmse_mm: Math.sqrt(sq / n), max_error_mm: max };
+}
+
+export async function evaluateMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number): Promise<ErrorMetrics> {
+  const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
+  try {
+    const clipped = Array.from(split.labelsMm, (mm) => Math.min(Math.max(mm, 0), labelMaxMm));
+    return errorMetrics(await predictMm(tf, model, x, labelMaxMm), clipped);
+  } finally {
+    x.dispose();
+  }
+}
+
+/** Trains one sweep combination (Adam, MSE, MAE) and measures it on the test split in mm. */
+export async function trainModel(tf: Tf, req: TrainRequest) {
+  const { height, width, labelMaxMm, params } = req;
+  const model =
+    req.resume?.model ??
+    buildModel(tf, req.architecture, { width, height, dropout: params.dropout, learningRate: params.learningRate });
+  if (req.resume) model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
+  const x = pixelsToTensor(tf, req.train.pixels, req.train.count, height, width);
+  const y = tf.tensor2d(Array.from(req.train.labelsMm, (mm) => scaleLabel(mm, labelMaxMm)), [req.train.count, 1]);
+  const history: Record<string, number[]> = {};
+  const startEpoch = req.resume?.epochsDone ?? 0;
+  try {
+    if (startEpoch < params.epochs) {
+      await model.fit(x, y, {
+        epochs: params.epochs,
+        initialEpoch: startEpoch,
+        batchSize: params.batchSize,
+        shuffle: true,
+        verbose: 0,
+        callbacks: {
+          onEpochEnd: async (epoch, logs) => {
+            const numeric = Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, Number(v)]));
+            for (const [k, v] of Object.entries(numeric)) (history[k] ??= []).push(v);
+            await req.onEpochEnd?.(epoch, numeric, model);
+          },
+        },
+      });
+    }
+    const test = await evaluateMm(tf, model, req.test, height, width, labelMaxMm);
+    const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
+    return {
+      model,
+      history,
+      metrics: { test_mae_mm: test.mae_mm, test_rmse_mm: test.rmse_mm, test_max_error_mm: test.max_error_mm, train_mae_mm: train.mae_mm },
+    };
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}

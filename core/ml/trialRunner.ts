@@ -1,0 +1,108 @@
+import { openObjects } from '../stores/index.js';
+import { loadBackend, type BackendPreference } from './backend.js';
+import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './dataset.js';
+import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
+import { evaluateMm, trainModel, type TrainParams } from './train.js';
+
+/** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
+export interface TrialJob {
+  objectsUrl: string;
+  backend: BackendPreference;
+  manifestKey: string;
+  architecture: string;
+  params: TrainParams;
+  seed: number;
+  /** Prefix under which the final model and the checkpoint are written. */
+  trialPrefix: string;
+  resume?: { epochsDone: number };
+}
+
+export interface TrialProgress {
+  epoch: number;
+  epochs: number;
+  logs: Record<string, number>;
+  checkpointPrefix: string;
+}
+
+export interface TrialOutcome {
+  metrics: Record<string, number>;
+  history: Record<string, number[]>;
+  artifactKey: string;
+  artifactSha256: string;
+  backend: string;
+  resumedFromEpoch: number;
+}
+
+export const checkpointPrefixOf = (trialPrefix: string) => `${trialPrefix}/checkpoint`;
+export const modelPrefixOf = (trialPrefix: string) => `${trialPrefix}/model`;
+
+/** Trains one trial from the stored dataset, checkpointing after every epoch. */
+export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => void): Promise<TrialOutcome> {
+  const { tf, name: backend } = await loadBackend(job.backend);
+  const objects = await openObjects(job.objectsUrl);
+  const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
+  const frameBytes = manifest.width * manifest.height * 3;
+  const readSplit = async (files: SplitFiles) => splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
+  const [train, test] = await Promise.all([readSplit(manifest.train), readSplit(manifest.test)]);
+  const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
+  const checkpointPrefix = checkpointPrefixOf(job.trialPrefix);
+
+  let resume;
+  if (job.resume && job.resume.epochsDone > 0) {
+    const files = await getModelFiles(objects, checkpointPrefix);
+    resume = { model: (await deserializeModel(tf, files.modelJson, files.weights)).model, epochsDone: job.resume.epochsDone };
+  }
+
+  const result = await trainModel(tf, {
+    architecture: job.architecture,
+    width: manifest.width,
+    height: manifest.height,
+    labelMaxMm: manifest.labelMaxMm,
+    params: job.params,
+    train,
+    test,
+    seed: job.seed,
+    resume,
+    onEpochEnd: async (epoch, logs, model) => {
+      await putModel(objects, checkpointPrefix, await serializeModel(tf, model, meta));
+      onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix });
+    },
+  });
+  const serialized = await serializeModel(tf, result.model, meta);
+  const artifactKey = modelPrefixOf(job.trialPrefix);
+  await putModel(objects, artifactKey, serialized);
+  result.model.dispose();
+  await objects.close();
+  return {
+    metrics: result.metrics,
+    history: result.history,
+    artifactKey,
+    artifactSha256: serialized.sha256,
+    backend,
+    resumedFromEpoch: resume?.epochsDone ?? 0,
+  };
+}
+
+export interface EvaluationJob {
+  objectsUrl: string;
+  backend: BackendPreference;
+  manifestKey: string;
+  modelPrefix: string;
+}
+
+/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size). */
+export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
+  const { tf } = await loadBackend(job.backend);
+  const objects = await openObjects(job.objectsUrl);
+  const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
+  const files = await getModelFiles(objects, job.modelPrefix);
+  const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+  if (metadata.width !== manifest.width || metadata.height !== manifest.height) {
+    throw new Error(`model input ${metadata.width}x${metadata.height} differs from dataset ${manifest.width}x${manifest.height}`);
+  }
+  const test = splitFromBuffers(await objects.get(manifest.test.pixelsKey), await objects.get(manifest.test.labelsKey), manifest.width * manifest.height * 3);
+  const m = await evaluateMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+  model.dispose();
+  await objects.close();
+  return { test_mae_mm: m.mae_mm, test_rmse_mm: m.rmse_mm, test_max_error_mm: m.max_error_mm };
+}

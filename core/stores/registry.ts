@@ -1,0 +1,129 @@
+/** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
+
+export interface Client {
+  id: string;
+  name: string;
+  tokenHash: string;
+  deploymentId: string | null;
+  createdAt: string;
+}
+
+export type DeploymentStrategy = 'direct';
+
+export interface Deployment {
+  id: string;
+  modelName: string;
+  /** A version number, or 'latest' to follow every newly registered version. */
+  modelVersion: number | 'latest';
+  strategy: DeploymentStrategy;
+  createdAt: string;
+}
+
+export interface Model {
+  name: string;
+  description: string;
+  createdAt: string;
+}
+
+export type Metrics = Record<string, number>;
+export type Params = Record<string, number | string>;
+
+export interface ModelVersion {
+  modelName: string;
+  version: number;
+  artifactKey: string;
+  artifactSha256: string;
+  architecture: string;
+  metrics: Metrics;
+  params: Params;
+  trialId: string;
+  workflowId: string;
+  runId: string;
+  datasetKey: string;
+  datasetSha256: string;
+  sourceDeployments: string[];
+  recordCount: number;
+  /** Metrics of the version it replaced, measured on this version's test set. */
+  comparison: { previousVersion: number; metrics: Metrics } | null;
+  createdAt: string;
+}
+
+export interface Trial {
+  id: string;
+  workflowId: string;
+  runId: string;
+  modelName: string;
+  params: Params;
+  metrics: Metrics;
+  history: Record<string, number[]>;
+  artifactKey: string;
+  artifactSha256: string;
+  datasetKey: string;
+  createdAt: string;
+}
+
+export type RetrainTrigger = 'grafana' | 'manual';
+export type RetrainOutcome = 'started' | 'joined' | 'ignored';
+
+export interface RetrainRequest {
+  id: number;
+  modelName: string;
+  trigger: RetrainTrigger;
+  payload: unknown;
+  workflowId: string | null;
+  runId: string | null;
+  outcome: RetrainOutcome;
+  createdAt: string;
+}
+
+export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt'>;
+
+export interface RegistryStore {
+  createClient(client: Omit<Client, 'createdAt'>): Promise<Client>;
+  getClient(id: string): Promise<Client | undefined>;
+  listClients(): Promise<Client[]>;
+  /** Returns false when no such client exists. */
+  assignClient(clientId: string, deploymentId: string | null): Promise<boolean>;
+  deleteClient(id: string): Promise<boolean>;
+
+  createDeployment(deployment: Omit<Deployment, 'createdAt'>): Promise<Deployment>;
+  getDeployment(id: string): Promise<Deployment | undefined>;
+  listDeployments(): Promise<Deployment[]>;
+  updateDeployment(id: string, patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>): Promise<Deployment | undefined>;
+  /** Unassigns its clients; returns false when no such deployment exists. */
+  deleteDeployment(id: string): Promise<boolean>;
+
+  ensureModel(name: string, description?: string): Promise<Model>;
+  getModel(name: string): Promise<Model | undefined>;
+  listModels(): Promise<Model[]>;
+
+  /**
+   * Registers the next version of a model. Idempotent per workflow run: a retried
+   * registration of the same run returns the version it already created.
+   */
+  registerModelVersion(version: NewModelVersion): Promise<ModelVersion>;
+  getModelVersion(modelName: string, version: number): Promise<ModelVersion | undefined>;
+  getLatestModelVersion(modelName: string): Promise<ModelVersion | undefined>;
+  listModelVersions(modelName: string): Promise<ModelVersion[]>;
+
+  /** Inserts or replaces a trial by id (retried trials overwrite their row). */
+  saveTrial(trial: Omit<Trial, 'createdAt'>): Promise<Trial>;
+  getTrial(id: string): Promise<Trial | undefined>;
+  listTrials(filter: { modelName?: string; workflowId?: string; runId?: string }): Promise<Trial[]>;
+
+  recordRetrainRequest(request: Omit<RetrainRequest, 'id' | 'createdAt'>): Promise<RetrainRequest>;
+  listRetrainRequests(modelName?: string): Promise<RetrainRequest[]>;
+
+  close(): Promise<void>;
+}
+
+/** A store error callers can map to a status: conflicts and missing references. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'conflict' | 'not_found' | 'unavailable',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

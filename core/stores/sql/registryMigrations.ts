@@ -1,0 +1,89 @@
+import type { Knex } from 'knex';
+
+/** Registry schema, one list of migrations for SQLite and MySQL alike. */
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const migrations: Migration[] = [
+  {
+    name: '0001_initial',
+    async up(knex) {
+      await knex.schema.createTable('deployments', (t) => {
+        t.string('id', 64).primary();
+        t.string('model_name', 128).notNullable();
+        t.string('model_version', 16).notNullable();
+        t.string('strategy', 16).notNullable();
+        t.string('created_at', 32).notNullable();
+      });
+      await knex.schema.createTable('clients', (t) => {
+        t.string('id', 64).primary();
+        t.string('name', 256).notNullable();
+        t.string('token_hash', 128).notNullable();
+        t.string('deployment_id', 64).nullable().references('id').inTable('deployments').onDelete('SET NULL');
+        t.string('created_at', 32).notNullable();
+      });
+      await knex.schema.createTable('models', (t) => {
+        t.string('name', 128).primary();
+        t.text('description').notNullable();
+        t.string('created_at', 32).notNullable();
+      });
+      await knex.schema.createTable('model_versions', (t) => {
+        t.string('model_name', 128).notNullable().references('name').inTable('models');
+        t.integer('version').notNullable();
+        t.string('artifact_key', 512).notNullable();
+        t.string('artifact_sha256', 64).notNullable();
+        t.string('architecture', 64).notNullable();
+        t.text('metrics').notNullable();
+        t.text('params').notNullable();
+        t.string('trial_id', 256).notNullable();
+        t.string('workflow_id', 256).notNullable();
+        t.string('run_id', 64).notNullable();
+        t.string('dataset_key', 512).notNullable();
+        t.string('dataset_sha256', 64).notNullable();
+        t.text('source_deployments').notNullable();
+        t.integer('record_count').notNullable();
+        t.text('comparison').nullable();
+        t.string('created_at', 32).notNullable();
+        t.primary(['model_name', 'version']);
+        t.unique(['model_name', 'run_id']);
+      });
+      await knex.schema.createTable('trials', (t) => {
+        t.string('id', 256).primary();
+        t.string('workflow_id', 256).notNullable().index();
+        t.string('run_id', 64).notNullable();
+        t.string('model_name', 128).notNullable().index();
+        t.text('params').notNullable();
+        t.text('metrics').notNullable();
+        t.text('history', 'mediumtext').notNullable();
+        t.string('artifact_key', 512).notNullable();
+        t.string('artifact_sha256', 64).notNullable();
+        t.string('dataset_key', 512).notNullable();
+        t.string('created_at', 32).notNullable();
+      });
+      await knex.schema.createTable('retrain_requests', (t) => {
+        t.increments('id');
+        t.string('model_name', 128).notNullable().index();
+        t.string('trigger', 16).notNullable();
+        t.text('payload', 'mediumtext').notNullable();
+        t.string('workflow_id', 256).nullable();
+        t.string('run_id', 64).nullable();
+        t.string('outcome', 16).notNullable();
+        t.string('created_at', 32).notNullable();
+      });
+    },
+    async down(knex) {
+      for (const table of ['retrain_requests', 'trials', 'model_versions', 'models', 'clients', 'deployments']) {
+        await knex.schema.dropTableIfExists(table);
+      }
+    },
+  },
+];
+
+export const registryMigrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};

@@ -1,0 +1,291 @@
+import type { Knex } from 'knex';
+import {
+  StoreError,
+  type Client,
+  type Deployment,
+  type Model,
+  type ModelVersion,
+  type NewModelVersion,
+  type RegistryStore,
+  type RetrainRequest,
+  type Trial,
+} from '../registry.js';
+import { knexFromUrl } from './knexFromUrl.js';
+import { registryMigrationSource } from './registryMigrations.js';
+
+const now = () => new Date().toISOString();
+const json = (value: unknown) => JSON.stringify(value);
+const parse = <T>(text: string | null): T => (text == null ? (null as T) : (JSON.parse(text) as T));
+
+type Row = Record<string, any>;
+
+const toClient = (r: Row): Client => ({
+  id: r.id,
+  name: r.name,
+  tokenHash: r.token_hash,
+  deploymentId: r.deployment_id ?? null,
+  createdAt: r.created_at,
+});
+
+const toDeployment = (r: Row): Deployment => ({
+  id: r.id,
+  modelName: r.model_name,
+  modelVersion: r.model_version === 'latest' ? 'latest' : Number(r.model_version),
+  strategy: r.strategy,
+  createdAt: r.created_at,
+});
+
+const toModel = (r: Row): Model => ({ name: r.name, description: r.description, createdAt: r.created_at });
+
+const toModelVersion = (r: Row): ModelVersion => ({
+  modelName: r.model_name,
+  version: Number(r.version),
+  artifactKey: r.artifact_key,
+  artifactSha256: r.artifact_sha256,
+  architecture: r.architecture,
+  metrics: parse(r.metrics),
+  params: parse(r.params),
+  trialId: r.trial_id,
+  workflowId: r.workflow_id,
+  runId: r.run_id,
+  datasetKey: r.dataset_key,
+  datasetSha256: r.dataset_sha256,
+  sourceDeployments: parse(r.source_deployments),
+  recordCount: Number(r.record_count),
+  comparison: parse(r.comparison),
+  createdAt: r.created_at,
+});
+
+const toTrial = (r: Row): Trial => ({
+  id: r.id,
+  workflowId: r.workflow_id,
+  runId: r.run_id,
+  modelName: r.model_name,
+  params: parse(r.params),
+  metrics: parse(r.metrics),
+  history: parse(r.history),
+  artifactKey: r.artifact_key,
+  artifactSha256: r.artifact_sha256,
+  datasetKey: r.dataset_key,
+  createdAt: r.created_at,
+});
+
+const toRetrainRequest = (r: Row): RetrainRequest => ({
+  id: Number(r.id),
+  modelName: r.model_name,
+  trigger: r.trigger,
+  payload: parse(r.payload),
+  workflowId: r.workflow_id ?? null,
+  runId: r.run_id ?? null,
+  outcome: r.outcome,
+  createdAt: r.created_at,
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'ER_DUP_ENTRY';
+}
+
+/** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
+export class SqlRegistry implements RegistryStore {
+  private constructor(private readonly db: Knex) {}
+
+  static async open(url: string): Promise<SqlRegistry> {
+    const db = knexFromUrl(url);
+    await db.migrate.latest({ migrationSource: registryMigrationSource, tableName: 'registry_migrations' });
+    return new SqlRegistry(db);
+  }
+
+  async createClient(client: Omit<Client, 'createdAt'>): Promise<Client> {
+    const row = { id: client.id, name: client.name, token_hash: client.tokenHash, deployment_id: client.deploymentId, created_at: now() };
+    try {
+      await this.db('clients').insert(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreError('conflict', `client "${client.id}" already exists`);
+      throw err;
+    }
+    return toClient(row);
+  }
+
+  async getClient(id: string) {
+    const row = await this.db('clients').where({ id }).first();
+    return row ? toClient(row) : undefined;
+  }
+
+  async listClients() {
+    return (await this.db('clients').orderBy('id')).map(toClient);
+  }
+
+  async assignClient(clientId: string, deploymentId: string | null) {
+    if (deploymentId !== null && !(await this.getDeployment(deploymentId))) {
+      throw new StoreError('not_found', `deployment "${deploymentId}" does not exist`);
+    }
+    return (await this.db('clients').where({ id: clientId }).update({ deployment_id: deploymentId })) > 0;
+  }
+
+  async deleteClient(id: string) {
+    return (await this.db('clients').where({ id }).delete()) > 0;
+  }
+
+  async createDeployment(d: Omit<Deployment, 'createdAt'>): Promise<Deployment> {
+    const row = { id: d.id, model_name: d.modelName, model_version: String(d.modelVersion), strategy: d.strategy, created_at: now() };
+    try {
+      await this.db('deployments').insert(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreError('conflict', `deployment "${d.id}" already exists`);
+      throw err;
+    }
+    return toDeployment(row);
+  }
+
+  async getDeployment(id: string) {
+    const row = await this.db('deployments').where({ id }).first();
+    return row ? toDeployment(row) : undefined;
+  }
+
+  async listDeployments() {
+    return (await this.db('deployments').orderBy('id')).map(toDeployment);
+  }
+
+  async updateDeployment(id: string, patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>) {
+    const changes: Row = {};
+    if (patch.modelName !== undefined) changes.model_name = patch.modelName;
+    if (patch.modelVersion !== undefined) changes.model_version = String(patch.modelVersion);
+    if (patch.strategy !== undefined) changes.strategy = patch.strategy;
+    if (Object.keys(changes).length > 0) await this.db('deployments').where({ id }).update(changes);
+    return this.getDeployment(id);
+  }
+
+  async deleteDeployment(id: string) {
+    return this.db.transaction(async (trx) => {
+      await trx('clients').where({ deployment_id: id }).update({ deployment_id: null });
+      return (await trx('deployments').where({ id }).delete()) > 0;
+    });
+  }
+
+  async ensureModel(name: string, description = ''): Promise<Model> {
+    const existing = await this.getModel(name);
+    if (existing) return existing;
+    try {
+      await this.db('models').insert({ name, description, created_at: now() });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    return (await this.getModel(name))!;
+  }
+
+  async getModel(name: string) {
+    const row = await this.db('models').where({ name }).first();
+    return row ? toModel(row) : undefined;
+  }
+
+  async listModels() {
+    return (await this.db('models').orderBy('name')).map(toModel);
+  }
+
+  async registerModelVersion(v: NewModelVersion): Promise<ModelVersion> {
+    await this.ensureModel(v.modelName);
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.db('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first();
+      if (existing) return toModelVersion(existing);
+      try {
+        const row = await this.db.transaction(async (trx) => {
+          const { max } = (await trx('model_versions').where({ model_name: v.modelName }).max({ max: 'version' }).first()) as { max: number | null };
+          const row = {
+            model_name: v.modelName,
+            version: Number(max ?? 0) + 1,
+            artifact_key: v.artifactKey,
+            artifact_sha256: v.artifactSha256,
+            architecture: v.architecture,
+            metrics: json(v.metrics),
+            params: json(v.params),
+            trial_id: v.trialId,
+            workflow_id: v.workflowId,
+            run_id: v.runId,
+            dataset_key: v.datasetKey,
+            dataset_sha256: v.datasetSha256,
+            source_deployments: json(v.sourceDeployments),
+            record_count: v.recordCount,
+            comparison: v.comparison ? json(v.comparison) : null,
+            created_at: now(),
+          };
+          await trx('model_versions').insert(row);
+          return row;
+        });
+        return toModelVersion(row);
+      } catch (err) {
+        // Two registrations raced for the same number: read again and take the next one.
+        if (!isUniqueViolation(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async getModelVersion(modelName: string, version: number) {
+    const row = await this.db('model_versions').where({ model_name: modelName, version }).first();
+    return row ? toModelVersion(row) : undefined;
+  }
+
+  async getLatestModelVersion(modelName: string) {
+    const row = await this.db('model_versions').where({ model_name: modelName }).orderBy('version', 'desc').first();
+    return row ? toModelVersion(row) : undefined;
+  }
+
+  async listModelVersions(modelName: string) {
+    return (await this.db('model_versions').where({ model_name: modelName }).orderBy('version')).map(toModelVersion);
+  }
+
+  async saveTrial(t: Omit<Trial, 'createdAt'>): Promise<Trial> {
+    const row = {
+      id: t.id,
+      workflow_id: t.workflowId,
+      run_id: t.runId,
+      model_name: t.modelName,
+      params: json(t.params),
+      metrics: json(t.metrics),
+      history: json(t.history),
+      artifact_key: t.artifactKey,
+      artifact_sha256: t.artifactSha256,
+      dataset_key: t.datasetKey,
+      created_at: now(),
+    };
+    await this.db('trials').insert(row).onConflict('id').merge();
+    return toTrial(row);
+  }
+
+  async getTrial(id: string) {
+    const row = await this.db('trials').where({ id }).first();
+    return row ? toTrial(row) : undefined;
+  }
+
+  async listTrials(filter: { modelName?: string; workflowId?: string; runId?: string }) {
+    const q = this.db('trials');
+    if (filter.modelName) q.where({ model_name: filter.modelName });
+    if (filter.workflowId) q.where({ workflow_id: filter.workflowId });
+    if (filter.runId) q.where({ run_id: filter.runId });
+    return (await q.orderBy('created_at')).map(toTrial);
+  }
+
+  async recordRetrainRequest(r: Omit<RetrainRequest, 'id' | 'createdAt'>): Promise<RetrainRequest> {
+    const row = {
+      model_name: r.modelName,
+      trigger: r.trigger,
+      payload: json(r.payload ?? null),
+      workflow_id: r.workflowId,
+      run_id: r.runId,
+      outcome: r.outcome,
+      created_at: now(),
+    };
+    const [id] = await this.db('retrain_requests').insert(row);
+    return toRetrainRequest({ ...row, id });
+  }
+
+  async listRetrainRequests(modelName?: string) {
+    const q = this.db('retrain_requests');
+    if (modelName) q.where({ model_name: modelName });
+    return (await q.orderBy('id')).map(toRetrainRequest);
+  }
+
+  async close() {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
+import type { InferenceRecord } from '../../core/stores/measurements.js';
+import { TASK_QUEUES, type TrainAndRegisterRequest } from '../../core/training/request.js';
+import { createWorkers } from '../../workers/createWorkers.js';
+import { retrainRequestedSignal } from '../../workflows/definitions.js';
+import { TrainAndRegister } from '../../workflows/trainAndRegister.js';
+import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
+import { startTemporal } from '../support/temporalEnv.js';
+
+const zeroCharacteristics = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
+
+async function seedDeployment(t: TempStores, deployment: string, frames: number, unlabelledEvery = 0) {
+  const records: InferenceRecord[] = [];
+  for (let i = 0; i < frames; i++) {
+    const distance = (i * 37) % 300;
+    const imageKey = `features/${deployment}/${randomUUID()}.jpg`;
+    await t.stores.objects.put(imageKey, await syntheticFrame(distance));
+    const labelled = !(unlabelledEvery && i % unlabelledEvery === 0);
+    records.push({
+      time: Date.now() + i,
+      deployment,
+      client: 'rover-1',
+      modelName: null,
+      modelVersion: null,
+      prediction: null,
+      sensorValue: labelled ? distance : null,
+      error: null,
+      latencyMs: 1,
+      imageKey,
+      characteristics: zeroCharacteristics,
+    });
+  }
+  await t.stores.measurements.write(records);
+  return records.filter((r) => r.sensorValue !== null).length;
+}
+
+describe('TrainAndRegister on a real Temporal dev server', () => {
+  let env: TestWorkflowEnvironment;
+  let t: TempStores;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+  let labelled = 0;
+
+  const request = (overrides: Partial<TrainAndRegisterRequest> = {}): TrainAndRegisterRequest => ({
+    modelName: 'distance',
+    deployments: ['phase-a', 'phase-b'],
+    trigger: { kind: 'manual', by: 'test' },
+    width: 20,
+    height: 15,
+    sweep: { epochs: [4], batchSizes: [16, 32], dropouts: [0.1] },
+    parallelism: 2,
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    [env, t] = await Promise.all([startTemporal(), openTempStores()]);
+    labelled = (await seedDeployment(t, 'phase-a', 60, 10)) + (await seedDeployment(t, 'phase-b', 40));
+    workers = await createWorkers({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      context: { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' },
+      trainingSlots: 2,
+    });
+    running = Promise.all(workers.map((w) => w.run()));
+  });
+
+  afterAll(async () => {
+    workers?.forEach((w) => w.shutdown());
+    await running?.catch(() => {});
+    await env?.teardown();
+    await t?.cleanup();
+  });
+
+  it('assembles, preprocesses, sweeps, selects and registers v1 with its lineage', async () => {
+    const workflowId = `train-${randomUUID()}`;
+    const result = await env.client.workflow.execute(TrainAndRegister, { taskQueue: TASK_QUEUES.orchestration, workflowId, args: [request()] });
+
+    expect(result.dataset.recordCount).toBe(labelled);
+    expect(result.dataset.trainCount + result.dataset.testCount).toBe(labelled);
+    expect(result.dataset.testCount).toBe(Math.round(labelled * 0.2));
+    expect(result.trials).toHaveLength(2);
+    const maes = result.trials.map((tr) => tr.metrics.test_mae_mm);
+    expect(result.selection.best.metrics.test_mae_mm).toBe(Math.min(...maes));
+    expect(result.registration).toMatchObject({ registered: true, version: 1, comparison: null });
+
+    const version = await t.stores.registry.getModelVersion('distance', 1);
+    expect(version).toMatchObject({
+      trialId: result.selection.best.trialId,
+      workflowId,
+      datasetKey: result.dataset.manifestKey,
+      sourceDeployments: ['phase-a', 'phase-b'],
+      recordCount: labelled,
+    });
+    const trials = await t.stores.registry.listTrials({ workflowId });
+    expect(trials.map((tr) => tr.id).sort()).toEqual(result.trials.map((tr) => tr.trialId).sort());
+    expect(trials[0].history.loss).toHaveLength(4);
+  });
+
+  it('reruns only the experiment step on the identical dataset and compares with the current version', async () => {
+    const v1 = (await t.stores.registry.getModelVersion('distance', 1))!;
+    const result = await env.client.workflow.execute(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `rerun-${randomUUID()}`,
+      args: [request({ reuseDataset: { manifestKey: v1.datasetKey }, sweep: { epochs: [8], batchSizes: [16], dropouts: [0.2] }, registerPolicy: 'always' })],
+    });
+    expect(result.dataset.manifestKey).toBe(v1.datasetKey);
+    expect(result.dataset.manifestSha256).toBe(v1.datasetSha256);
+    expect(result.trials).toHaveLength(1);
+    expect(result.registration).toMatchObject({ registered: true, version: 2 });
+    if (!result.registration.registered) throw new Error('unreachable');
+    expect(result.registration.comparison?.previousVersion).toBe(1);
+    expect(result.registration.comparison?.metrics.test_mae_mm).toBeGreaterThan(0);
+  });
+
+  it('coalesces a retrain request that arrives while the run is going into that run', async () => {
+    const workflowId = `coalesce-${randomUUID()}`;
+    const start = () =>
+      env.client.workflow.signalWithStart(TrainAndRegister, {
+        taskQueue: TASK_QUEUES.orchestration,
+        workflowId,
+        args: [request({ sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] } })],
+        signal: retrainRequestedSignal,
+        signalArgs: [{ kind: 'grafana', by: 'alert' }],
+      });
+    const first = await start();
+    const second = await start();
+    expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+    const result = await first.result();
+    expect(result.coalescedRequests).toHaveLength(2);
+  });
+});

@@ -1,0 +1,21 @@
+import { loadConfig } from '../core/config.js';
+import { closeStores, openStores } from '../core/stores/index.js';
+import { connectWorker } from './temporalConnection.js';
+import { createWorkers } from './createWorkers.js';
+
+const config = loadConfig();
+const stores = await openStores(config);
+const connection = await connectWorker(config);
+try {
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    context: { stores, objectsUrl: config.objectsUrl, mlBackend: config.mlBackend },
+    trainingSlots: config.sweepParallelism,
+  });
+  console.log(`workers polling task queues: ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+  await Promise.all(workers.map((w) => w.run()));
+} finally {
+  await connection.close();
+  await closeStores(stores);
+}

@@ -1,0 +1,1 @@
+export { TrainAndRegister } from './trainAndRegister.js';
