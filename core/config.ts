@@ -13,6 +13,7 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  TEMPORAL_UI_URL: z.string().optional(),
   API_PORT: z.coerce.number().int().default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
@@ -29,7 +30,7 @@ export interface Config {
   registryUrl: string;
   measurementsUrl: string;
   objectsUrl: string;
-  temporal: { address?: string; namespace: string; uiPort: number };
+  temporal: { address?: string; namespace: string; uiPort: number; uiUrl: string };
   api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
   sweepParallelism?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
@@ -53,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
     },
     api: {
       port: e.API_PORT,

@@ -1,4 +1,5 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
+import type { TrainAndRegisterRequest } from '../training/request.js';
 
 export interface Client {
   id: string;
@@ -22,8 +23,12 @@ export interface Deployment {
 export interface Model {
   name: string;
   description: string;
+  /** What a retrain of this model trains on and sweeps; alerts and manual requests start from it. */
+  trainingConfig: TrainingConfig | null;
   createdAt: string;
 }
+
+export type TrainingConfig = Omit<TrainAndRegisterRequest, 'modelName' | 'trigger' | 'reuseDataset'>;
 
 export type Metrics = Record<string, number>;
 export type Params = Record<string, number | string>;
@@ -63,7 +68,7 @@ export interface Trial {
 }
 
 export type RetrainTrigger = 'grafana' | 'manual';
-export type RetrainOutcome = 'started' | 'joined' | 'ignored';
+export type RetrainOutcome = 'started' | 'joined' | 'duplicate' | 'ignored';
 
 export interface RetrainRequest {
   id: number;
@@ -73,6 +78,8 @@ export interface RetrainRequest {
   workflowId: string | null;
   runId: string | null;
   outcome: RetrainOutcome;
+  /** Identifies one firing of one alert (fingerprint and start), so repeated notifications are recognised. */
+  dedupeKey: string | null;
   createdAt: string;
 }
 
@@ -96,6 +103,7 @@ export interface RegistryStore {
   ensureModel(name: string, description?: string): Promise<Model>;
   getModel(name: string): Promise<Model | undefined>;
   listModels(): Promise<Model[]>;
+  setTrainingConfig(name: string, config: TrainingConfig): Promise<Model>;
 
   /**
    * Registers the next version of a model. Idempotent per workflow run: a retried
@@ -113,6 +121,8 @@ export interface RegistryStore {
 
   recordRetrainRequest(request: Omit<RetrainRequest, 'id' | 'createdAt'>): Promise<RetrainRequest>;
   listRetrainRequests(modelName?: string): Promise<RetrainRequest[]>;
+  /** Whether an alert firing was already acted on (started or joined a run). */
+  hasActedOnAlert(modelName: string, dedupeKey: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

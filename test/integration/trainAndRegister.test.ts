@@ -129,7 +129,8 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
       });
     const first = await start();
     const second = await start();
-    expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+    expect(second.signaledRunId).toBe(first.signaledRunId);
+    expect(first.signaledRunId).toMatch(/^[0-9a-f-]{36}$/);
     const result = await first.result();
     expect(result.coalescedRequests).toHaveLength(2);
   });

@@ -28,6 +28,7 @@ const migrations: Migration[] = [
       await knex.schema.createTable('models', (t) => {
         t.string('name', 128).primary();
         t.text('description').notNullable();
+        t.text('training_config').nullable();
         t.string('created_at', 32).notNullable();
       });
       await knex.schema.createTable('model_versions', (t) => {
@@ -71,7 +72,9 @@ const migrations: Migration[] = [
         t.string('workflow_id', 256).nullable();
         t.string('run_id', 64).nullable();
         t.string('outcome', 16).notNullable();
+        t.string('dedupe_key', 256).nullable();
         t.string('created_at', 32).notNullable();
+        t.index(['model_name', 'dedupe_key']);
       });
     },
     async down(knex) {

@@ -9,6 +9,7 @@ import {
   type RegistryStore,
   type RetrainRequest,
   type Trial,
+  type TrainingConfig,
 } from '../registry.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { registryMigrationSource } from './registryMigrations.js';
@@ -35,7 +36,12 @@ const toDeployment = (r: Row): Deployment => ({
   createdAt: r.created_at,
 });
 
-const toModel = (r: Row): Model => ({ name: r.name, description: r.description, createdAt: r.created_at });
+const toModel = (r: Row): Model => ({
+  name: r.name,
+  description: r.description,
+  trainingConfig: parse(r.training_config ?? null),
+  createdAt: r.created_at,
+});
 
 const toModelVersion = (r: Row): ModelVersion => ({
   modelName: r.model_name,
@@ -78,6 +84,7 @@ const toRetrainRequest = (r: Row): RetrainRequest => ({
   workflowId: r.workflow_id ?? null,
   runId: r.run_id ?? null,
   outcome: r.outcome,
+  dedupeKey: r.dedupe_key ?? null,
   createdAt: r.created_at,
 });
 
@@ -183,6 +190,12 @@ export class SqlRegistry implements RegistryStore {
     return (await this.db('models').orderBy('name')).map(toModel);
   }
 
+  async setTrainingConfig(name: string, config: TrainingConfig): Promise<Model> {
+    await this.ensureModel(name);
+    await this.db('models').where({ name }).update({ training_config: json(config) });
+    return (await this.getModel(name))!;
+  }
+
   async registerModelVersion(v: NewModelVersion): Promise<ModelVersion> {
     await this.ensureModel(v.modelName);
     for (let attempt = 0; ; attempt++) {
@@ -273,6 +286,7 @@ export class SqlRegistry implements RegistryStore {
       workflow_id: r.workflowId,
       run_id: r.runId,
       outcome: r.outcome,
+      dedupe_key: r.dedupeKey,
       created_at: now(),
     };
     const [id] = await this.db('retrain_requests').insert(row);
@@ -283,6 +297,14 @@ export class SqlRegistry implements RegistryStore {
     const q = this.db('retrain_requests');
     if (modelName) q.where({ model_name: modelName });
     return (await q.orderBy('id')).map(toRetrainRequest);
+  }
+
+  async hasActedOnAlert(modelName: string, dedupeKey: string) {
+    const row = await this.db('retrain_requests')
+      .where({ model_name: modelName, dedupe_key: dedupeKey })
+      .whereIn('outcome', ['started', 'joined'])
+      .first('id');
+    return row !== undefined;
   }
 
   async close() {

@@ -1,0 +1,43 @@
+import type { Client } from '@temporalio/client';
+import express from 'express';
+import type { Config } from '../core/config.js';
+import type { Stores } from '../core/stores/index.js';
+import { requireBearer } from './auth.js';
+import { errorHandler, unknownRoute } from './errors.js';
+import type { FrameAnalysis } from './frameAnalysis.js';
+import type { ModelServer } from './modelServer.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { predictRoutes } from './routes/predict.js';
+import { readRoutes } from './routes/reads.js';
+import { retrainRoutes } from './routes/retrain.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'api' | 'temporal'>;
+  stores: Stores;
+  models: ModelServer;
+  analysis: FrameAnalysis;
+  temporal: () => Promise<Client>;
+  backend: string;
+  log: { error(obj: unknown, msg?: string): void };
+}
+
+/** The Express app: every route, JSON errors everywhere. */
+export function createApp(deps: AppDeps): express.Express {
+  const { config, stores } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '256kb' }));
+
+  app.use(healthRoutes({ stores, temporal: deps.temporal, analysis: deps.analysis, backend: deps.backend }));
+  app.use(predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }));
+  app.use(retrainRoutes({ registry: stores.registry, temporal: deps.temporal, adminToken: config.api.adminToken, webhookToken: config.api.webhookToken }));
+
+  const admin = requireBearer(config.api.adminToken, 'admin');
+  app.use(admin, adminRoutes(stores.registry));
+  app.use(admin, readRoutes({ registry: stores.registry, measurements: stores.measurements, temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace }));
+
+  app.use(unknownRoute);
+  app.use(errorHandler(deps.log));
+  return app;
+}

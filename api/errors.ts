@@ -1,0 +1,56 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import multer from 'multer';
+import { z } from 'zod';
+import { StoreError } from '../core/stores/registry.js';
+import { ObjectNotFoundError } from '../core/stores/objects.js';
+
+/** An error the API answers with: JSON `{error: {code, message}}` and its status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} does not exist`);
+
+/** Parses a value with a zod schema or answers 400 with every problem listed. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ApiError(400, 'invalid_request', `invalid ${what}: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export const unknownRoute: RequestHandler = (req, _res, next) => next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof multer.MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE') return new ApiError(413, 'payload_too_large', `image larger than the limit: ${err.message}`);
+    return new ApiError(400, 'invalid_multipart', `${err.message} (field ${err.field ?? '-'})`);
+  }
+  if (err instanceof StoreError) return new ApiError(err.code === 'conflict' ? 409 : err.code === 'not_found' ? 404 : 503, err.code, err.message);
+  if (err instanceof ObjectNotFoundError) return new ApiError(404, 'not_found', err.message);
+  const e = err as { type?: string; status?: number; message?: string; code?: string };
+  if (e?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'request body larger than the limit');
+  if (e?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', `malformed JSON body: ${e.message}`);
+  if (e?.message?.startsWith('Multipart: Boundary not found') || e?.message === 'Unexpected end of form')
+    return new ApiError(400, 'invalid_multipart', `malformed multipart body: ${e.message}`);
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
+  return new ApiError(500, 'internal', (err as Error)?.message ?? 'internal error');
+}
+
+export function errorHandler(log: { error(obj: unknown, msg?: string): void }): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) log.error({ err, path: req.path }, 'request failed');
+    if (res.headersSent) return;
+    res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
+  };
+}

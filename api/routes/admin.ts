@@ -1,0 +1,103 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { RegistryStore } from '../../core/stores/registry.js';
+import { isArchitectureName } from '../../core/ml/architectures.js';
+import { hashToken, newClientToken } from '../auth.js';
+import { notFound, validate } from '../errors.js';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, - and _, at most 64');
+const modelVersion = z.union([z.literal('latest'), z.number().int().positive()]);
+
+const newClient = z.object({ id, name: z.string().min(1).max(256).optional(), deploymentId: id.nullable().optional() }).strict();
+const assignment = z.object({ deploymentId: id.nullable() }).strict();
+const newDeployment = z.object({ id, modelName: id, modelVersion: modelVersion.default('latest'), strategy: z.literal('direct').default('direct') }).strict();
+const deploymentPatch = z.object({ modelName: id, modelVersion, strategy: z.literal('direct') }).partial().strict();
+
+export const trainingConfigSchema = z
+  .object({
+    deployments: z.array(id).min(1),
+    architecture: z.string().refine(isArchitectureName, 'unknown architecture'),
+    width: z.number().int().min(8).max(640),
+    height: z.number().int().min(8).max(480),
+    labelMaxMm: z.number().positive().max(10_000),
+    testFraction: z.number().gt(0).lt(1),
+    seed: z.number().int(),
+    sweep: z
+      .object({
+        epochs: z.array(z.number().int().min(1).max(1000)).min(1),
+        batchSizes: z.array(z.number().int().min(1).max(4096)).min(1),
+        dropouts: z.array(z.number().min(0).lt(1)).min(1),
+        learningRates: z.array(z.number().positive().max(1)).min(1),
+      })
+      .partial()
+      .strict(),
+    selectionMetric: z.string().min(1),
+    registerPolicy: z.enum(['always', 'if-better']),
+    parallelism: z.number().int().min(1).max(64),
+  })
+  .partial()
+  .strict();
+
+/** Management of clients, deployments and training configs (admin token). */
+export function adminRoutes(registry: RegistryStore): Router {
+  const router = Router();
+
+  router.post('/clients', async (req, res) => {
+    const body = validate(newClient, req.body);
+    const token = newClientToken();
+    if (body.deploymentId && !(await registry.getDeployment(body.deploymentId))) throw notFound(`deployment "${body.deploymentId}"`);
+    const client = await registry.createClient({ id: body.id, name: body.name ?? body.id, tokenHash: hashToken(token), deploymentId: body.deploymentId ?? null });
+    const { tokenHash: _hidden, ...visible } = client;
+    res.status(201).json({ client: visible, token, note: 'the token is shown only once; the registry keeps its hash' });
+  });
+  router.get('/clients', async (_req, res) => {
+    res.json({ clients: (await registry.listClients()).map(({ tokenHash: _h, ...c }) => c) });
+  });
+  router.get('/clients/:id', async (req, res) => {
+    const client = await registry.getClient(req.params.id);
+    if (!client) throw notFound(`client "${req.params.id}"`);
+    const { tokenHash: _h, ...visible } = client;
+    res.json({ client: visible });
+  });
+  router.put('/clients/:id/deployment', async (req, res) => {
+    const body = validate(assignment, req.body);
+    if (!(await registry.assignClient(req.params.id, body.deploymentId))) throw notFound(`client "${req.params.id}"`);
+    res.json({ clientId: req.params.id, deploymentId: body.deploymentId });
+  });
+  router.delete('/clients/:id', async (req, res) => {
+    if (!(await registry.deleteClient(req.params.id))) throw notFound(`client "${req.params.id}"`);
+    res.status(204).end();
+  });
+
+  router.post('/deployments', async (req, res) => {
+    const body = validate(newDeployment, req.body);
+    res.status(201).json({ deployment: await registry.createDeployment(body) });
+  });
+  router.get('/deployments', async (_req, res) => {
+    res.json({ deployments: await registry.listDeployments() });
+  });
+  router.get('/deployments/:id', async (req, res) => {
+    const deployment = await registry.getDeployment(req.params.id);
+    if (!deployment) throw notFound(`deployment "${req.params.id}"`);
+    const clients = (await registry.listClients()).filter((c) => c.deploymentId === deployment.id).map((c) => c.id);
+    res.json({ deployment, clients });
+  });
+  router.patch('/deployments/:id', async (req, res) => {
+    const patch = validate(deploymentPatch, req.body);
+    const deployment = await registry.updateDeployment(req.params.id, patch);
+    if (!deployment) throw notFound(`deployment "${req.params.id}"`);
+    res.json({ deployment });
+  });
+  router.delete('/deployments/:id', async (req, res) => {
+    if (!(await registry.deleteDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
+    res.status(204).end();
+  });
+
+  router.put('/models/:name/training-config', async (req, res) => {
+    validate(id, req.params.name, 'model name');
+    const config = validate(trainingConfigSchema.required({ deployments: true }), req.body);
+    res.json({ model: await registry.setTrainingConfig(req.params.name, config) });
+  });
+
+  return router;
+}

@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
+import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../core/stores/measurements.js';
+import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
+import { notFound, validate } from '../errors.js';
+
+const field = z.enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]]).transform((f) => f as NumericField);
+const range = z.object({ since: z.coerce.number().int().optional(), until: z.coerce.number().int().optional() });
+const histogramQuery = range.extend({ field, bins: z.coerce.number().int().min(1).max(500).default(20), min: z.coerce.number().default(0), max: z.coerce.number().default(350) });
+const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1000).default(300_000) });
+const versionParam = z.coerce.number().int().positive();
+
+export interface ReadDeps {
+  registry: RegistryStore;
+  measurements: MeasurementStore;
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+/** Models, versions with their lineage, trials, retrain requests and deployment statistics (admin token). */
+export function readRoutes({ registry, measurements, temporalUiUrl, namespace }: ReadDeps): Router {
+  const router = Router();
+  const workflowUrl = (v: { workflowId: string; runId: string }) =>
+    `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(v.workflowId)}/${v.runId}/history`;
+
+  const lineageOf = async (v: ModelVersion) => ({
+    trial: (await registry.getTrial(v.trialId)) ?? null,
+    workflow: { workflowId: v.workflowId, runId: v.runId, url: workflowUrl(v) },
+    dataset: { manifestKey: v.datasetKey, sha256: v.datasetSha256, recordCount: v.recordCount, deployments: v.sourceDeployments },
+  });
+
+  router.get('/models', async (_req, res) => {
+    const models = await registry.listModels();
+    res.json({
+      models: await Promise.all(models.map(async (m) => ({ ...m, latestVersion: (await registry.getLatestModelVersion(m.name))?.version ?? null }))),
+    });
+  });
+  router.get('/models/:name', async (req, res) => {
+    const model = await registry.getModel(req.params.name);
+    if (!model) throw notFound(`model "${req.params.name}"`);
+    res.json({ model, versions: await registry.listModelVersions(model.name) });
+  });
+  router.get('/models/:name/versions', async (req, res) => {
+    if (!(await registry.getModel(req.params.name))) throw notFound(`model "${req.params.name}"`);
+    res.json({ versions: await registry.listModelVersions(req.params.name) });
+  });
+  router.get('/models/:name/versions/:version', async (req, res) => {
+    const number = validate(versionParam, req.params.version, 'version');
+    const version = await registry.getModelVersion(req.params.name, number);
+    if (!version) throw notFound(`model "${req.params.name}" version ${number}`);
+    res.json({ version, lineage: await lineageOf(version) });
+  });
+  router.get('/models/:name/trials', async (req, res) => {
+    const filter = validate(z.object({ workflowId: z.string().optional(), runId: z.string().optional() }), req.query, 'query');
+    res.json({ trials: await registry.listTrials({ modelName: req.params.name, ...filter }) });
+  });
+  router.get('/models/:name/retrain-requests', async (req, res) => {
+    res.json({ requests: await registry.listRetrainRequests(req.params.name) });
+  });
+  router.get('/trials/:id', async (req, res) => {
+    const trial = await registry.getTrial(req.params.id);
+    if (!trial) throw notFound(`trial "${req.params.id}"`);
+    const version = (await registry.listModelVersions(trial.modelName)).find((v) => v.trialId === trial.id) ?? null;
+    res.json({ trial, registeredAs: version ? { modelName: version.modelName, version: version.version } : null, workflow: { ...trial, url: workflowUrl(trial) } });
+  });
+
+  const requireDeployment = async (id: string) => {
+    if (!(await registry.getDeployment(id))) throw notFound(`deployment "${id}"`);
+  };
+  router.get('/deployments/:id/stats', async (req, res) => {
+    await requireDeployment(req.params.id);
+    res.json({ stats: await measurements.deploymentStats(req.params.id, validate(range, req.query, 'query')) });
+  });
+  router.get('/deployments/:id/histogram', async (req, res) => {
+    await requireDeployment(req.params.id);
+    const q = validate(histogramQuery, req.query, 'query');
+    if (q.max <= q.min) throw validate(z.never(), q, 'query: max must exceed min');
+    res.json({ field: q.field, bins: await measurements.histogram(req.params.id, q.field, { min: q.min, max: q.max, count: q.bins }, q) });
+  });
+  router.get('/deployments/:id/means', async (req, res) => {
+    await requireDeployment(req.params.id);
+    const q = validate(meansQuery, req.query, 'query');
+    res.json({ field: q.field, windowMs: q.windowMs, windows: await measurements.windowedMeans(req.params.id, q.field, q.windowMs, q) });
+  });
+  return router;
+}
