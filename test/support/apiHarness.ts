@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import pino from 'pino';
+import { createApp } from '../../api/app.js';
+import { FrameAnalysis } from '../../api/frameAnalysis.js';
+import { ModelServer } from '../../api/modelServer.js';
+import { buildModel } from '../../core/ml/architectures.js';
+import { loadBackend } from '../../core/ml/backend.js';
+import { putModel, serializeModel } from '../../core/ml/modelArtifact.js';
+import type { Stores } from '../../core/stores/index.js';
+import type { ObjectStore } from '../../core/stores/objects.js';
+import { openTempStores, type TempStores } from './embeddedStores.js';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+export const WEBHOOK_TOKEN = 'test-webhook-token';
+
+/** An object store whose every call can be made to fail, to play a store going down mid-run. */
+export class SwitchableObjects implements ObjectStore {
+  down = false;
+  constructor(private readonly inner: ObjectStore) {}
+  private check() {
+    if (this.down) throw new Error('object store unavailable (simulated outage)');
+  }
+  async put(key: string, data: Buffer) {
+    this.check();
+    return this.inner.put(key, data);
+  }
+  async get(key: string) {
+    this.check();
+    return this.inner.get(key);
+  }
+  async exists(key: string) {
+    this.check();
+    return this.inner.exists(key);
+  }
+  async list(prefix: string) {
+    this.check();
+    return this.inner.list(prefix);
+  }
+  async delete(key: string) {
+    this.check();
+    return this.inner.delete(key);
+  }
+  async close() {}
+}
+
+export interface ApiHarness {
+  url: string;
+  temp: TempStores;
+  stores: Stores;
+  objects: SwitchableObjects;
+  analysis: FrameAnalysis;
+  close(): Promise<void>;
+}
+
+export async function startApi(temporal: () => Promise<Client>, maxImageBytes = 200_000): Promise<ApiHarness> {
+  const temp = await openTempStores();
+  const objects = new SwitchableObjects(temp.stores.objects);
+  const stores = { ...temp.stores, objects };
+  const { tf, name } = await loadBackend('auto');
+  const log = pino({ level: 'silent' });
+  const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0 });
+  const analysis = new FrameAnalysis({ objects, measurements: stores.measurements, spoolDir: path.join(temp.dir, 'spool'), queueLimit: 100, retryIntervalMs: 3_600_000, log });
+  const app = createApp({
+    config: {
+      api: { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, webhookToken: WEBHOOK_TOKEN, maxImageBytes, analysisQueueLimit: 100 },
+      temporal: { namespace: 'default', uiPort: 8233, uiUrl: 'http://localhost:8233' },
+    },
+    stores,
+    models,
+    analysis,
+    temporal,
+    backend: name,
+    log,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    temp,
+    stores,
+    objects,
+    analysis,
+    async close() {
+      await new Promise((r) => server.close(r));
+      analysis.close();
+      models.dispose();
+      await temp.cleanup();
+    },
+  };
+}
+
+/** Registers an untrained compact model as the next version, as a registration would. */
+export async function registerUntrainedVersion(stores: Stores, modelName: string, runId: string) {
+  const { tf, name } = await loadBackend('auto');
+  const model = buildModel(tf, 'compact', { width: 20, height: 15, dropout: 0.1, learningRate: 0.001 });
+  const serialized = await serializeModel(tf, model, { architecture: 'compact', width: 20, height: 15, labelMaxMm: 350, backend: name });
+  const prefix = `runs/test/${runId}/trials/0/model`;
+  await putModel(stores.objects, prefix, serialized);
+  await stores.registry.saveTrial({
+    id: `${runId}-t0`, workflowId: 'test', runId, modelName, params: { epochs: 1 }, metrics: { test_mae_mm: 10 }, history: {},
+    artifactKey: prefix, artifactSha256: serialized.sha256, datasetKey: 'runs/test/dataset/manifest.json',
+  });
+  return stores.registry.registerModelVersion({
+    modelName, artifactKey: prefix, artifactSha256: serialized.sha256, architecture: 'compact', metrics: { test_mae_mm: 10 }, params: { epochs: 1 },
+    trialId: `${runId}-t0`, workflowId: 'test', runId, datasetKey: 'runs/test/dataset/manifest.json', datasetSha256: 'x'.repeat(64),
+    sourceDeployments: ['d1'], recordCount: 1, comparison: null,
+  });
+}
