@@ -18,6 +18,7 @@ async function load(preference: BackendPreference): Promise<LoadedBackend> {
   if (preference !== 'cpu') {
     try {
       // tfjs-node is CommonJS and registers the native 'tensorflow' backend on load.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       const tf = require('@tensorflow/tfjs-node') as Tf;
       await tf.setBackend('tensorflow');
       await tf.ready();

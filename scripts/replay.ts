@@ -1,0 +1,47 @@
+/**
+ * Replays workflow histories against the current workflow code with Temporal's replayer,
+ * so a change that breaks determinism shows before it reaches running workflows.
+ *   npm run replay -- --file test/fixtures/histories/train-and-register.json
+ *   npm run replay -- --workflow-id train-and-register-distance [--run-id ID] [--save FILE]
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../core/config.js';
+import { defaultTemporalAddress } from '../workers/temporalConnection.js';
+import { workflowsPath } from '../workers/createWorkers.js';
+
+const { values } = parseArgs({
+  options: { file: { type: 'string', multiple: true }, 'workflow-id': { type: 'string' }, 'run-id': { type: 'string' }, save: { type: 'string' } },
+});
+if (!values.file && !values['workflow-id']) {
+  console.error('usage: replay --file HISTORY.json [--file ...] | --workflow-id ID [--run-id ID] [--save FILE]');
+  process.exit(2);
+}
+
+const histories: { name: string; history: unknown }[] = (values.file ?? []).map((file) => ({ name: file, history: JSON.parse(fs.readFileSync(file, 'utf8')) }));
+if (values['workflow-id']) {
+  const config = loadConfig();
+  const connection = await Connection.connect({ address: config.temporal.address ?? defaultTemporalAddress });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const history = await client.workflow.getHandle(values['workflow-id'], values['run-id']).fetchHistory();
+  await connection.close();
+  if (values.save) {
+    fs.writeFileSync(values.save, JSON.stringify(history, null, 1));
+    console.log(`saved ${history.events?.length} events to ${values.save}`);
+  }
+  histories.push({ name: values['workflow-id'], history });
+}
+
+let failed = 0;
+for (const { name, history } of histories) {
+  try {
+    await Worker.runReplayHistory({ workflowsPath }, history as Parameters<typeof Worker.runReplayHistory>[1]);
+    console.log(`replayed ${name}: deterministic`);
+  } catch (err) {
+    failed++;
+    console.error(`replay of ${name} FAILED: ${(err as Error).message}`);
+  }
+}
+process.exit(failed ? 1 : 0);
