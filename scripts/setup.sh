@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently: npm packages, the temporal CLI,
+# and native TensorFlow for tfjs-node (built from PyPI's wheel; pure JS if that fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node >= 20.9 is required, found "+process.versions.node); process.exit(1) }'
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "[setup] temporal CLI"
+bash scripts/install-temporal.sh >/dev/null
+echo "[setup] native TensorFlow"
+if ! bash scripts/install-native-tf.sh; then
+  echo "[setup] WARNING: native TensorFlow could not be built; training falls back to pure JS (much slower)." >&2
+fi
+echo "[setup] done"

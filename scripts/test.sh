@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): set up, type-check, run every suite against real servers,
+# and replay the checked-in workflow histories against the current workflow code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export TF_CPP_MIN_LOG_LEVEL=2
+echo "[test] typecheck"
+npx tsc --noEmit -p .
+echo "[test] vitest (unit + integration)"
+npx vitest run
+echo "[test] replay checked-in histories"
+npx tsx scripts/replay.ts $(printf -- '--file %s ' test/fixtures/histories/*.json)

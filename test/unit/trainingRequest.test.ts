@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TRAINING, resolveRequest, selectBestTrial, sweepCombinations, type TrialSummary } from '../../core/training/request.js';
+
+const trial = (trialId: string, metrics: Record<string, number>): TrialSummary => ({
+  trialId,
+  params: { epochs: 1, batchSize: 32, dropout: 0.1, learningRate: 0.001 },
+  metrics,
+  artifactKey: `k/${trialId}`,
+  artifactSha256: 'x',
+});
+
+describe('sweep combinations', () => {
+  it('is the full cross product in a stable order', () => {
+    const combos = sweepCombinations({ epochs: [10, 20], batchSizes: [32, 64, 128], dropouts: [0.1, 0.2], learningRates: [0.001] });
+    expect(combos).toHaveLength(12);
+    expect(combos[0]).toEqual({ epochs: 10, batchSize: 32, dropout: 0.1, learningRate: 0.001 });
+    expect(combos[1]).toEqual({ epochs: 10, batchSize: 32, dropout: 0.2, learningRate: 0.001 });
+    expect(combos[11]).toEqual({ epochs: 20, batchSize: 128, dropout: 0.2, learningRate: 0.001 });
+    expect(new Set(combos.map((c) => JSON.stringify(c))).size).toBe(12);
+  });
+});
+
+describe('best-run selection', () => {
+  it('picks the lowest value of the configured metric', () => {
+    const trials = [trial('a', { test_mae_mm: 9, test_rmse_mm: 10 }), trial('b', { test_mae_mm: 7, test_rmse_mm: 12 }), trial('c', { test_mae_mm: 8, test_rmse_mm: 9 })];
+    expect(selectBestTrial(trials, 'test_mae_mm').trialId).toBe('b');
+    expect(selectBestTrial(trials, 'test_rmse_mm').trialId).toBe('c');
+  });
+
+  it('skips trials whose metric is missing or not finite and keeps the earlier of a tie', () => {
+    const trials = [trial('nan', { test_mae_mm: NaN }), trial('none', {}), trial('first', { test_mae_mm: 5 }), trial('second', { test_mae_mm: 5 })];
+    expect(selectBestTrial(trials, 'test_mae_mm').trialId).toBe('first');
+  });
+
+  it('fails with the metrics it saw when no trial has the metric', () => {
+    expect(() => selectBestTrial([trial('a', { loss: 1 })], 'test_mae_mm')).toThrow(/no trial reported a finite "test_mae_mm" \(metrics: loss\)/);
+  });
+});
+
+describe('request defaults', () => {
+  it('fills every setting the request leaves out and keeps what it gives', () => {
+    const r = resolveRequest({ modelName: 'm', deployments: ['d'], trigger: { kind: 'manual', by: 't' }, sweep: { epochs: [3] }, width: 64 });
+    expect(r.sweep).toEqual({ ...DEFAULT_TRAINING.sweep, epochs: [3] });
+    expect(r.width).toBe(64);
+    expect(r.height).toBe(DEFAULT_TRAINING.height);
+    expect(r.registerPolicy).toBe('if-better');
+    expect(r.reuseDataset).toBeUndefined();
+  });
+});
