@@ -88,6 +88,11 @@ const toRetrainRequest = (r: Row): RetrainRequest => ({
   createdAt: r.created_at,
 });
 
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'SQLITE_BUSY' || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };
   return e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'ER_DUP_ENTRY';
@@ -198,37 +203,37 @@ export class SqlRegistry implements RegistryStore {
 
   async registerModelVersion(v: NewModelVersion): Promise<ModelVersion> {
     await this.ensureModel(v.modelName);
+    const row: Row = {
+      model_name: v.modelName,
+      artifact_key: v.artifactKey,
+      artifact_sha256: v.artifactSha256,
+      architecture: v.architecture,
+      metrics: json(v.metrics),
+      params: json(v.params),
+      trial_id: v.trialId,
+      workflow_id: v.workflowId,
+      run_id: v.runId,
+      dataset_key: v.datasetKey,
+      dataset_sha256: v.datasetSha256,
+      source_deployments: json(v.sourceDeployments),
+      record_count: v.recordCount,
+      comparison: v.comparison ? json(v.comparison) : null,
+      created_at: now(),
+    };
+    const columns = Object.keys(row);
     for (let attempt = 0; ; attempt++) {
       const existing = await this.db('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first();
       if (existing) return toModelVersion(existing);
       try {
-        const row = await this.db.transaction(async (trx) => {
-          const { max } = (await trx('model_versions').where({ model_name: v.modelName }).max({ max: 'version' }).first()) as { max: number | null };
-          const row = {
-            model_name: v.modelName,
-            version: Number(max ?? 0) + 1,
-            artifact_key: v.artifactKey,
-            artifact_sha256: v.artifactSha256,
-            architecture: v.architecture,
-            metrics: json(v.metrics),
-            params: json(v.params),
-            trial_id: v.trialId,
-            workflow_id: v.workflowId,
-            run_id: v.runId,
-            dataset_key: v.datasetKey,
-            dataset_sha256: v.datasetSha256,
-            source_deployments: json(v.sourceDeployments),
-            record_count: v.recordCount,
-            comparison: v.comparison ? json(v.comparison) : null,
-            created_at: now(),
-          };
-          await trx('model_versions').insert(row);
-          return row;
-        });
-        return toModelVersion(row);
+        // One statement takes the next number, so concurrent writers on any connection never share a read-then-write gap.
+        await this.db.raw(
+          `insert into ?? (${columns.map(() => '??').join(', ')}, ??) select ${columns.map(() => '?').join(', ')}, coalesce(max(??), 0) + 1 from ?? where ?? = ?`,
+          ['model_versions', ...columns, 'version', ...Object.values(row), 'version', 'model_versions', 'model_name', v.modelName],
+        );
       } catch (err) {
-        // Two registrations raced for the same number: read again and take the next one.
-        if (!isUniqueViolation(err) || attempt >= 5) throw err;
+        // Two registrations raced for the same number (or the same run): read again.
+        if (!(isUniqueViolation(err) || isBusy(err)) || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
       }
     }
   }

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
+import type { InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
+import { ObjectNotFoundError, type ObjectStore } from '../../core/stores/objects.js';
+import { StoreError, type NewModelVersion, type RegistryStore } from '../../core/stores/registry.js';
+
+/**
+ * One contract per store interface, run unchanged against every implementation
+ * (embedded now; MySQL, InfluxDB and S3 drop into the same suites).
+ */
+export function registryContract(name: string, open: () => Promise<RegistryStore>) {
+  describe(`RegistryStore contract: ${name}`, () => {
+    const version = (modelName: string, runId: string): NewModelVersion => ({
+      modelName, artifactKey: `runs/${runId}/model`, artifactSha256: 'a'.repeat(64), architecture: 'compact', metrics: { test_mae_mm: 5 },
+      params: { epochs: 3 }, trialId: `${runId}-t0`, workflowId: 'wf', runId, datasetKey: 'd', datasetSha256: 'b'.repeat(64),
+      sourceDeployments: ['x'], recordCount: 10, comparison: null,
+    });
+
+    it('keeps clients and deployments, refuses duplicates and unknown references', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.createDeployment({ id: dep, modelName: 'm', modelVersion: 'latest', strategy: 'direct' });
+      await expect(r.createDeployment({ id: dep, modelName: 'm', modelVersion: 1, strategy: 'direct' })).rejects.toBeInstanceOf(StoreError);
+      const client = `c-${randomUUID().slice(0, 8)}`;
+      await r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: dep });
+      await expect(r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: null })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(r.assignClient(client, 'no-such-deployment')).rejects.toMatchObject({ code: 'not_found' });
+      expect(await r.assignClient('no-such-client', null)).toBe(false);
+      expect((await r.updateDeployment(dep, { modelVersion: 3 }))?.modelVersion).toBe(3);
+      expect(await r.deleteDeployment(dep)).toBe(true);
+      expect((await r.getClient(client))?.deploymentId).toBeNull();
+      expect(await r.deleteDeployment(dep)).toBe(false);
+      await r.close();
+    });
+
+    it('numbers versions per model, is idempotent per run and safe under two concurrent writers', async () => {
+      const [a, b] = [await open(), await open()];
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const runs = Array.from({ length: 6 }, (_, i) => `run-${i}`);
+      const created = await Promise.all(runs.map((run, i) => (i % 2 ? a : b).registerModelVersion(version(model, run))));
+      expect(created.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      const again = await a.registerModelVersion(version(model, 'run-3'));
+      expect(again.version).toBe(created[3].version);
+      expect((await b.getLatestModelVersion(model))?.version).toBe(6);
+      expect(await a.getModelVersion(model, 99)).toBeUndefined();
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('stores trials, training configs and retrain requests with alert dedupe', async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const trial = { id: `t-${randomUUID()}`, workflowId: 'wf', runId: 'r', modelName: model, params: { epochs: 2 }, metrics: { test_mae_mm: 3 }, history: { loss: [2, 1] }, artifactKey: 'k', artifactSha256: 's', datasetKey: 'd' };
+      await r.saveTrial(trial);
+      await r.saveTrial({ ...trial, metrics: { test_mae_mm: 2 } });
+      expect((await r.getTrial(trial.id))?.metrics).toEqual({ test_mae_mm: 2 });
+      expect(await r.listTrials({ modelName: model })).toHaveLength(1);
+      expect((await r.setTrainingConfig(model, { deployments: ['a'], sweep: { epochs: [1] } })).trainingConfig).toEqual({ deployments: ['a'], sweep: { epochs: [1] } });
+      await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { a: 1 }, workflowId: 'w', runId: 'r', outcome: 'started', dedupeKey: 'fp@t' });
+      await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: {}, workflowId: null, runId: null, outcome: 'ignored', dedupeKey: 'other@t' });
+      expect(await r.hasActedOnAlert(model, 'fp@t')).toBe(true);
+      expect(await r.hasActedOnAlert(model, 'other@t')).toBe(false);
+      expect((await r.listRetrainRequests(model)).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
+      await r.close();
+    });
+  });
+}
+
+const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
+
+export function measurementsContract(name: string, open: () => Promise<MeasurementStore>) {
+  describe(`MeasurementStore contract: ${name}`, () => {
+    const record = (deployment: string, time: number, sensor: number | null, prediction: number | null, hsv_s = 50): InferenceRecord => ({
+      time, deployment, client: 'c', modelName: prediction === null ? null : 'm', modelVersion: prediction === null ? null : 2,
+      prediction, sensorValue: sensor, error: sensor !== null && prediction !== null ? Math.abs(sensor - prediction) : null,
+      latencyMs: 3, imageKey: `features/${deployment}/${time}.jpg`, characteristics: { ...zeros, hsv_s },
+    });
+
+    it('returns labelled dataset rows oldest first, stats, histograms and windowed means', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const t0 = 1_700_000_000_000;
+      await m.write([record(d, t0 + 2000, 100, 110, 40), record(d, t0, 50, null, 60), record(d, t0 + 1000, null, 80), record(d, t0 + 400_000, 300, 250, 150)]);
+      expect((await m.datasetRows([d])).map((r) => r.sensorValue)).toEqual([50, 100, 300]);
+      expect(await m.datasetRows([d], { since: t0 + 1500, until: t0 + 3000 })).toHaveLength(1);
+      const stats = await m.deploymentStats(d);
+      expect(stats).toMatchObject({ count: 4, labelledCount: 3, sensorMin: 50, sensorMax: 300, predictionMin: 80, predictionMax: 250, meanError: 30, maxError: 50, modelVersion: 2 });
+      const hist = await m.histogram(d, 'sensor_value', { min: 0, max: 300, count: 3 });
+      expect(hist.map((b) => b.count)).toEqual([1, 1, 1]);
+      const means = await m.windowedMeans(d, 'hsv_s', 300_000, { since: t0 - (t0 % 300_000) });
+      expect(means.map((w) => Math.round(w.mean!))).toEqual([Math.round((40 + 60 + 50) / 3), 150]);
+      await expect(m.histogram(d, 'nope' as never, { min: 0, max: 1, count: 1 })).rejects.toThrow(/unknown measurement field/);
+      expect((await m.deploymentStats('never-written')).count).toBe(0);
+      await m.close();
+    });
+
+    it('keeps every record from two concurrent writers', async () => {
+      const [a, b] = [await open(), await open()];
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      await Promise.all([a, b].map((m, w) => Promise.all(Array.from({ length: 20 }, (_, i) => m.write([record(d, 1_700_000_000_000 + w * 1000 + i, i, i)])))));
+      expect((await a.deploymentStats(d)).count).toBe(40);
+      await Promise.all([a.close(), b.close()]);
+    });
+  });
+}
+
+export function objectsContract(name: string, open: () => Promise<ObjectStore>) {
+  describe(`ObjectStore contract: ${name}`, () => {
+    it('puts, gets, lists, deletes, and reports missing keys as ObjectNotFoundError', async () => {
+      const o = await open();
+      const prefix = `t-${randomUUID().slice(0, 8)}`;
+      await o.put(`${prefix}/a/1.bin`, Buffer.from('one'));
+      await o.put(`${prefix}/a/2.bin`, Buffer.from('two'));
+      await o.put(`${prefix}/b.bin`, Buffer.from('three'));
+      expect((await o.get(`${prefix}/a/2.bin`)).toString()).toBe('two');
+      expect(await o.list(`${prefix}/a/`)).toEqual([`${prefix}/a/1.bin`, `${prefix}/a/2.bin`]);
+      expect(await o.exists(`${prefix}/b.bin`)).toBe(true);
+      await o.delete(`${prefix}/b.bin`);
+      expect(await o.exists(`${prefix}/b.bin`)).toBe(false);
+      await expect(o.get(`${prefix}/b.bin`)).rejects.toBeInstanceOf(ObjectNotFoundError);
+      await expect(o.put('../escape', Buffer.from('x'))).rejects.toThrow(/invalid object key/);
+      await o.close();
+    });
+
+    it('round-trips a large object byte for byte and lets concurrent writers of one key leave a whole object', async () => {
+      const o = await open();
+      const key = `large/${randomUUID()}.bin`;
+      const big = Buffer.alloc(48 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+      await o.put(key, big);
+      expect((await o.get(key)).equals(big)).toBe(true);
+      const contested = `race/${randomUUID()}.bin`;
+      const [x, y] = [Buffer.alloc(1 << 20, 1), Buffer.alloc(1 << 20, 2)];
+      await Promise.all([o.put(contested, x), o.put(contested, y)]);
+      const got = await o.get(contested);
+      expect(got.equals(x) || got.equals(y)).toBe(true);
+      await o.close();
+    });
+  });
+}
