@@ -1,8 +1,11 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RegistryStore } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
-import { ApiError, validate } from '../errors.js';
+import { ApiError, notFound, validate } from '../errors.js';
+import { progressQuery } from '../../workflows/definitions.js';
+import type { TrainAndRegister } from '../../workflows/trainAndRegister.js';
 import { requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
 import { trainingConfigSchema } from './admin.js';
 
@@ -90,5 +93,32 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
     res.status(202).json({ results });
   });
 
+  router.get('/workflows/:workflowId/runs/:runId', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
+    res.json(await describeTrainingRun(deps, req.params.workflowId as string, req.params.runId as string));
+  });
+
   return router;
+}
+
+/** Status of one TrainAndRegister run: its progress while running, its result once completed. */
+async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId: string) {
+  let client;
+  try {
+    client = await deps.temporal();
+  } catch (err) {
+    throw new ApiError(503, 'temporal_unavailable', `cannot reach Temporal: ${(err as Error).message}`);
+  }
+  const handle = client.workflow.getHandle<typeof TrainAndRegister>(workflowId, runId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw notFound(`workflow run ${workflowId}/${runId}`);
+    throw err;
+  }
+  const status = description.status.name;
+  const base = { workflowId, runId, type: description.type, status, startTime: description.startTime, closeTime: description.closeTime ?? null };
+  if (status === 'RUNNING') return { ...base, progress: await handle.query(progressQuery).catch(() => null) };
+  if (status === 'COMPLETED') return { ...base, result: await handle.result() };
+  return base;
 }

@@ -236,7 +236,11 @@ describe('inference API', () => {
       expect(signals).toHaveLength(3);
       const requests = (await call('GET', '/models/distance/retrain-requests')).body.requests;
       expect(requests.map((r: { outcome: string }) => r.outcome)).toEqual(['started', 'duplicate', 'joined', 'joined']);
+      const running = await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${runId}`);
+      expect(running.body).toMatchObject({ status: 'RUNNING', type: 'TrainAndRegister' });
       await handle.terminate('test done');
+      expect((await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${runId}`)).body.status).toBe('TERMINATED');
+      expect((await call('GET', `/workflows/no-such-workflow/runs/${runId}`)).status).toBe(404);
     });
   });
 });
