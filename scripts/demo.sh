@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install what is needed, serve the embedded stack in the
+# background (fresh data folder), run the closed-loop demo against it, stop the stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export DATA_DIR="${DATA_DIR:-./data/demo-$(date +%Y%m%d-%H%M%S)}"
+export TF_CPP_MIN_LOG_LEVEL=2 LOG_LEVEL="${LOG_LEVEL:-warn}"
+mkdir -p "$DATA_DIR"
+log="$DATA_DIR/serve.log"
+setsid npx tsx scripts/serve.ts >"$log" 2>&1 &
+serve_pid=$!
+stop() { kill -INT -- "-$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
+trap stop EXIT
+echo "[demo] stack starting (log: $log, data: $DATA_DIR)"
+npx tsx scripts/demo.ts
