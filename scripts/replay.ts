@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config.js';
 import { defaultTemporalAddress } from '../workers/temporalConnection.js';
@@ -28,7 +29,8 @@ if (values['workflow-id']) {
   const history = await client.workflow.getHandle(values['workflow-id'], values['run-id']).fetchHistory();
   await connection.close();
   if (values.save) {
-    fs.writeFileSync(values.save, JSON.stringify(history, null, 1));
+    // The same JSON as `temporal workflow show -o json`, which the replayer reads back.
+    fs.writeFileSync(values.save, historyToJSON(history));
     console.log(`saved ${history.events?.length} events to ${values.save}`);
   }
   histories.push({ name: values['workflow-id'], history });
