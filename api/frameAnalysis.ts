@@ -5,18 +5,7 @@ import type { InferenceRecord, MeasurementStore } from '../core/stores/measureme
 import type { ObjectStore } from '../core/stores/objects.js';
 
 /** What /predict hands over after answering: everything one measurement record needs. */
-export interface FrameToAnalyse {
-  requestId: string;
-  time: number;
-  deployment: string;
-  client: string;
-  modelName: string | null;
-  modelVersion: number | null;
-  prediction: number | null;
-  sensorValue: number | null;
-  latencyMs: number;
-  image: Buffer;
-}
+export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics'> & { requestId: string; image: Buffer };
 
 export interface FrameAnalysisOptions {
   objects: ObjectStore;

@@ -1,11 +1,6 @@
-import type { Knex } from 'knex';
+import { migrationSourceOf, type Migration } from './migrations.js';
 
 /** Registry schema, one list of migrations for SQLite and MySQL alike. */
-interface Migration {
-  name: string;
-  up(knex: Knex): Promise<void>;
-  down(knex: Knex): Promise<void>;
-}
 
 const migrations: Migration[] = [
   {
@@ -85,8 +80,4 @@ const migrations: Migration[] = [
   },
 ];
 
-export const registryMigrationSource: Knex.MigrationSource<Migration> = {
-  getMigrations: async () => migrations,
-  getMigrationName: (m) => m.name,
-  getMigration: async (m) => m,
-};
+export const registryMigrationSource = migrationSourceOf(migrations);

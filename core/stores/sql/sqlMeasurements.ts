@@ -12,15 +12,10 @@ import type {
 } from '../measurements.js';
 import { NUMERIC_FIELDS } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
+import { migrationSourceOf, type Migration } from './migrations.js';
 
 const TABLE = 'inference';
 const ALLOWED_FIELDS = new Set<string>([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS]);
-
-interface Migration {
-  name: string;
-  up(knex: Knex): Promise<void>;
-  down(knex: Knex): Promise<void>;
-}
 
 const migrations: Migration[] = [
   {
@@ -62,11 +57,7 @@ export class SqlMeasurements implements MeasurementStore {
     const db = knexFromUrl(url);
     await db.migrate.latest({
       tableName: 'measurement_migrations',
-      migrationSource: <Knex.MigrationSource<Migration>>{
-        getMigrations: async () => migrations,
-        getMigrationName: (m) => m.name,
-        getMigration: async (m) => m,
-      },
+      migrationSource: migrationSourceOf(migrations),
     });
     return new SqlMeasurements(db);
   }

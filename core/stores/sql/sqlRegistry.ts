@@ -108,14 +108,18 @@ export class SqlRegistry implements RegistryStore {
     return new SqlRegistry(db);
   }
 
-  async createClient(client: Omit<Client, 'createdAt'>): Promise<Client> {
-    const row = { id: client.id, name: client.name, token_hash: client.tokenHash, deployment_id: client.deploymentId, created_at: now() };
+  private async insertNew(table: string, row: Row, what: string): Promise<void> {
     try {
-      await this.db('clients').insert(row);
+      await this.db(table).insert(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new StoreError('conflict', `client "${client.id}" already exists`);
+      if (isUniqueViolation(err)) throw new StoreError('conflict', `${what} already exists`);
       throw err;
     }
+  }
+
+  async createClient(client: Omit<Client, 'createdAt'>): Promise<Client> {
+    const row = { id: client.id, name: client.name, token_hash: client.tokenHash, deployment_id: client.deploymentId, created_at: now() };
+    await this.insertNew('clients', row, `client "${client.id}"`);
     return toClient(row);
   }
 
@@ -141,12 +145,7 @@ export class SqlRegistry implements RegistryStore {
 
   async createDeployment(d: Omit<Deployment, 'createdAt'>): Promise<Deployment> {
     const row = { id: d.id, model_name: d.modelName, model_version: String(d.modelVersion), strategy: d.strategy, created_at: now() };
-    try {
-      await this.db('deployments').insert(row);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new StoreError('conflict', `deployment "${d.id}" already exists`);
-      throw err;
-    }
+    await this.insertNew('deployments', row, `deployment "${d.id}"`);
     return toDeployment(row);
   }
 
