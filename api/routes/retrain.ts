@@ -118,7 +118,11 @@ async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId:
   }
   const status = description.status.name;
   const base = { workflowId, runId, type: description.type, status, startTime: description.startTime, closeTime: description.closeTime ?? null };
-  if (status === 'RUNNING') return { ...base, progress: await handle.query(progressQuery).catch(() => null) };
+  if (status === 'RUNNING') {
+    // A query needs a live worker; without one, answer without progress instead of hanging.
+    const progress = await client.withDeadline(Date.now() + 2000, () => handle.query(progressQuery)).catch(() => null);
+    return { ...base, progress };
+  }
   if (status === 'COMPLETED') return { ...base, result: await handle.result() };
   return base;
 }

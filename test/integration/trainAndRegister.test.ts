@@ -9,6 +9,7 @@ import { createWorkers } from '../../workers/createWorkers.js';
 import { retrainRequestedSignal } from '../../workflows/definitions.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { SwitchableObjects } from '../support/switchableObjects.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
@@ -45,6 +46,7 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
   let workers: Worker[];
   let running: Promise<unknown>;
   let labelled = 0;
+  let objects: SwitchableObjects;
 
   const request = (overrides: Partial<TrainAndRegisterRequest> = {}): TrainAndRegisterRequest => ({
     modelName: 'distance',
@@ -60,10 +62,11 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
   beforeAll(async () => {
     [env, t] = await Promise.all([startTemporal(), openTempStores()]);
     labelled = (await seedDeployment(t, 'phase-a', 60, 10)) + (await seedDeployment(t, 'phase-b', 40));
+    objects = new SwitchableObjects(t.stores.objects);
     workers = await createWorkers({
       connection: env.nativeConnection,
       namespace: 'default',
-      context: { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' },
+      context: { stores: { ...t.stores, objects }, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' },
       trainingSlots: 2,
     });
     running = Promise.all(workers.map((w) => w.run()));
@@ -133,5 +136,22 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     expect(first.signaledRunId).toMatch(/^[0-9a-f-]{36}$/);
     const result = await first.result();
     expect(result.coalescedRequests).toHaveLength(2);
+  });
+
+  it('survives the object store going down mid-run: the step fails, is retried, and the run completes', async () => {
+    objects.down = true;
+    const handle = await env.client.workflow.start(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `outage-${randomUUID()}`,
+      args: [request({ sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] }, registerPolicy: 'always' })],
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    objects.down = false;
+    const result = await handle.result();
+    expect(result.registration.registered).toBe(true);
+    expect(result.dataset.recordCount).toBe(labelled);
+    const history = await handle.fetchHistory();
+    const failedAttempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+    expect(failedAttempts.length).toBeGreaterThan(0);
   });
 });
