@@ -45,7 +45,7 @@ function thesisInception(tf: Tf, o: ArchitectureOptions): LayersModel {
   x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x);
   x = tf.layers.flatten().apply(x);
   x = tf.layers.dropout({ rate: o.dropout }).apply(x);
-  x = tf.layers.dense({ units: 256, activation: 'relu' }).apply(x);
+  x = tf.layers.dense({ units: 640, activation: 'relu' }).apply(x);
   x = tf.layers.dropout({ rate: o.dropout }).apply(x);
   const output = tf.layers.dense({ units: 1, activation: 'sigmoid' }).apply(x) as any;
   return tf.model({ inputs: input, outputs: output });
