@@ -1,0 +1,242 @@
+/**
+ * Rover CLI.
+ *   tsx edge/cli.ts drive --api URL --client-id ID --token TOKEN --preset beige-250 --runs 20
+ *       [--seed 1] [--concurrency 1] [--max-in-flight 4] [--realtime] [--steer-by sensor|prediction]
+ *       [--timeout-ms 5000] [--retries 2]
+ *   tsx edge/cli.ts render --preset green-350 --distance 120 [--angle 0] [--seed 1] --out /tmp/f.jpg
+ * Exit code 2 on bad arguments.
+ */
+import { realpathSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderFrame } from './camera.js';
+import { runParking, type ParkingRunSummary } from './parkingRun.js';
+import { getPreset, isPresetId, PRESET_IDS } from './presets.js';
+import { createRng } from './random.js';
+import { RoverClient, type PredictInput, type PredictResult } from './roverClient.js';
+
+export interface DriveOptions {
+  apiUrl: string;
+  clientId: string;
+  token: string;
+  preset: string;
+  runs: number;
+  seed?: number;
+  /** Parking runs driven at the same time (default 1). */
+  concurrency?: number;
+  /** Sends in flight per run (default 4). */
+  maxInFlight?: number;
+  realtime?: boolean;
+  steerBy?: 'sensor' | 'prediction';
+  timeoutMs?: number;
+  retries?: number;
+  /** Receives one line per finished run (default console.log). */
+  log?: (line: string) => void;
+  /** Replaces the HTTP client (tests, in-process demos). */
+  client?: { predict(input: PredictInput): Promise<PredictResult> };
+}
+
+export interface DriveSummary {
+  preset: string;
+  runs: number;
+  frames: number;
+  sent: number;
+  answered: number;
+  skipped: number;
+  errors: Record<string, number>;
+  meanErrorMm: number | null;
+  maxErrorMm: number | null;
+  collisions: number;
+  runSummaries: ParkingRunSummary[];
+}
+
+const fmt = (mm: number | null) => (mm === null ? '-' : `${mm.toFixed(1)}mm`);
+
+/** Drives N parking runs against the inference API, at most `concurrency` at a time. */
+export async function driveParkingRuns(options: DriveOptions): Promise<DriveSummary> {
+  const preset = getPreset(options.preset);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const client =
+    options.client ??
+    new RoverClient({ apiUrl: options.apiUrl, clientId: options.clientId, token: options.token, timeoutMs: options.timeoutMs, retries: options.retries });
+  const seed = options.seed ?? 1;
+  const summaries: ParkingRunSummary[] = new Array(options.runs);
+  let next = 0;
+
+  const worker = async () => {
+    while (next < options.runs) {
+      const i = next++;
+      const run = await runParking({
+        preset,
+        seed: seed * 100_003 + i,
+        realtime: options.realtime,
+        steerBy: options.steerBy,
+        maxInFlight: options.maxInFlight,
+        send: (frame) => client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }),
+      });
+      summaries[i] = run;
+      log(
+        `run ${i + 1}/${options.runs} ${preset.id} start=${run.startMm.toFixed(0)}mm angle=${run.angleDeg.toFixed(1)}deg ` +
+          `frames=${run.frames} answered=${run.answered} skipped=${run.skipped} errors=${JSON.stringify(run.errors)} ` +
+          `mean=${fmt(run.meanAbsErrorMm)} max=${fmt(run.maxAbsErrorMm)} final=${run.finalTrueMm.toFixed(0)}mm${run.collided ? ' COLLIDED' : ''}`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, options.runs)) }, worker));
+
+  const errors: Record<string, number> = {};
+  for (const run of summaries) for (const [code, n] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + n;
+  const absErrors = summaries.flatMap((run) => run.results.flatMap((r) => (r.absErrorMm === undefined ? [] : [r.absErrorMm])));
+  const sum = (key: 'frames' | 'sent' | 'answered' | 'skipped') => summaries.reduce((acc, run) => acc + run[key], 0);
+  return {
+    preset: preset.id,
+    runs: options.runs,
+    frames: sum('frames'),
+    sent: sum('sent'),
+    answered: sum('answered'),
+    skipped: sum('skipped'),
+    errors,
+    meanErrorMm: absErrors.length ? absErrors.reduce((a, b) => a + b, 0) / absErrors.length : null,
+    maxErrorMm: absErrors.length ? Math.max(...absErrors) : null,
+    collisions: summaries.filter((run) => run.collided).length,
+    runSummaries: summaries,
+  };
+}
+
+export class UsageError extends Error {}
+
+const USAGE = `usage:
+  tsx edge/cli.ts drive --api URL --client-id ID --token TOKEN --preset ID --runs N [--seed 1] [--concurrency 1]
+                        [--max-in-flight 4] [--realtime] [--steer-by sensor|prediction] [--timeout-ms 5000] [--retries 2]
+  tsx edge/cli.ts render --preset ID --distance MM [--angle DEG] [--seed 1] --out FILE.jpg
+presets: ${PRESET_IDS.join(', ')}`;
+
+function number(name: string, value: string | undefined, fallback: number | undefined, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`--${name} must be ${opts.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`);
+  }
+  return n;
+}
+
+function required(name: string, value: string | undefined): string {
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function presetArg(value: string | undefined): string {
+  const id = required('preset', value);
+  if (!isPresetId(id)) throw new UsageError(`unknown preset "${id}"; valid presets: ${PRESET_IDS.join(', ')}`);
+  return id;
+}
+
+export type CliCommand =
+  | { command: 'drive'; options: Omit<DriveOptions, 'log' | 'client'> }
+  | { command: 'render'; preset: string; distanceMm: number; angleDeg: number; seed: number; out: string };
+
+/** Parses the command line (without node and script); throws UsageError on bad arguments. */
+export function parseCli(argv: string[]): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        api: { type: 'string' },
+        'client-id': { type: 'string' },
+        token: { type: 'string' },
+        preset: { type: 'string' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        concurrency: { type: 'string' },
+        'max-in-flight': { type: 'string' },
+        realtime: { type: 'boolean' },
+        'steer-by': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        retries: { type: 'string' },
+        distance: { type: 'string' },
+        angle: { type: 'string' },
+        out: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...extra] = positionals;
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (command === 'drive') {
+    const steerBy = v['steer-by'] ?? 'sensor';
+    if (steerBy !== 'sensor' && steerBy !== 'prediction') throw new UsageError(`--steer-by must be sensor or prediction, got "${steerBy}"`);
+    const apiUrl = required('api', v.api);
+    if (!URL.canParse(apiUrl)) throw new UsageError(`--api must be a URL, got "${apiUrl}"`);
+    return {
+      command,
+      options: {
+        apiUrl,
+        clientId: required('client-id', v['client-id']),
+        token: required('token', v.token),
+        preset: presetArg(v.preset),
+        runs: number('runs', v.runs, undefined, { min: 1, integer: true }),
+        seed: number('seed', v.seed, 1, { integer: true }),
+        concurrency: number('concurrency', v.concurrency, 1, { min: 1, max: 64, integer: true }),
+        maxInFlight: number('max-in-flight', v['max-in-flight'], 4, { min: 1, max: 64, integer: true }),
+        realtime: v.realtime ?? false,
+        steerBy,
+        timeoutMs: number('timeout-ms', v['timeout-ms'], 5000, { min: 1 }),
+        retries: number('retries', v.retries, 2, { min: 0, max: 10, integer: true }),
+      },
+    };
+  }
+  if (command === 'render') {
+    return {
+      command,
+      preset: presetArg(v.preset),
+      distanceMm: number('distance', v.distance, undefined, { min: 0, max: 2000 }),
+      angleDeg: number('angle', v.angle, 0, { min: -60, max: 60 }),
+      seed: number('seed', v.seed, 1, { integer: true }),
+      out: required('out', v.out),
+    };
+  }
+  throw new UsageError(command ? `unknown command "${command}"` : 'missing command');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cmd: CliCommand;
+  try {
+    cmd = parseCli(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (cmd.command === 'render') {
+    const jpeg = await renderFrame(getPreset(cmd.preset).scene, { distanceMm: cmd.distanceMm, angleDeg: cmd.angleDeg }, createRng(cmd.seed));
+    await writeFile(cmd.out, jpeg);
+    console.log(`wrote ${cmd.out} (${jpeg.length} bytes)`);
+    return 0;
+  }
+  const { runSummaries: _runs, ...summary } = await driveParkingRuns(cmd.options);
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * Typed HTTP client for the inference API (`POST /predict`), on Node's global fetch.
+ * Never throws for HTTP or network errors: every call resolves to a PredictResult.
+ */
+import { z } from 'zod';
+
+export interface RoverClientOptions {
+  apiUrl: string;
+  clientId: string;
+  token: string;
+  /** Per-attempt timeout (default 5000 ms). */
+  timeoutMs?: number;
+  /** Extra attempts after the first for network errors, timeouts and retryable 5xx (default 2). */
+  retries?: number;
+  /** First backoff delay, doubled per retry (default 100 ms), capped at maxBackoffMs (default 2000). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface PredictInput {
+  jpeg: Uint8Array;
+  /** Laser reading in mm, the reference label; omitted when the sensor dropped out. */
+  sensorMm?: number | null;
+}
+
+export type PredictResult =
+  | {
+      ok: true;
+      status: 200;
+      predictionMm: number;
+      deployment: string;
+      model: { name: string; version: number };
+      requestId: string;
+      attempts: number;
+    }
+  | {
+      ok: false;
+      /** HTTP status, or null when no response arrived (network error, timeout). */
+      status: number | null;
+      /** The API's error code, or network_error / timeout / bad_response. */
+      code: string;
+      message: string;
+      attempts: number;
+    };
+
+const successBody = z.object({
+  prediction_mm: z.number(),
+  deployment: z.string(),
+  model: z.object({ name: z.string(), version: z.number() }),
+  request_id: z.string(),
+});
+
+const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+type Failure = Extract<PredictResult, { ok: false }>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class RoverClient {
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly options: RoverClientOptions) {
+    this.url = `${options.apiUrl.replace(/\/+$/, '')}/predict`;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.retries = Math.max(0, options.retries ?? 2);
+    this.backoffMs = options.backoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2000;
+  }
+
+  async predict(input: PredictInput): Promise<PredictResult> {
+    let last: Failure | undefined;
+    for (let attempt = 1; attempt <= this.retries + 1; attempt++) {
+      const { result, retryable } = await this.attempt(input, attempt);
+      if (result.ok || !retryable) return result;
+      last = result;
+      if (attempt <= this.retries) await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1)));
+    }
+    return last as Failure;
+  }
+
+  private async attempt(input: PredictInput, attempts: number): Promise<{ result: PredictResult; retryable: boolean }> {
+    const form = new FormData();
+    form.set('client_id', this.options.clientId);
+    if (input.sensorMm !== undefined && input.sensorMm !== null) form.set('sensor_value', String(input.sensorMm));
+    form.set('image', new Blob([new Uint8Array(input.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.options.token}` },
+        body: form,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const message = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+      return { result: { ok: false, status: null, code: timedOut ? 'timeout' : 'network_error', message, attempts }, retryable: true };
+    }
+
+    const json = parseJson(text);
+    if (response.status === 200) {
+      const parsed = successBody.safeParse(json);
+      if (parsed.success) {
+        const body = parsed.data;
+        return {
+          result: { ok: true, status: 200, predictionMm: body.prediction_mm, deployment: body.deployment, model: body.model, requestId: body.request_id, attempts },
+          retryable: false,
+        };
+      }
+      return { result: { ok: false, status: 200, code: 'bad_response', message: `unexpected success body: ${text.slice(0, 200)}`, attempts }, retryable: false };
+    }
+
+    const parsedError = errorBody.safeParse(json);
+    const code = parsedError.success ? parsedError.data.error.code : `http_${response.status}`;
+    const message = parsedError.success ? parsedError.data.error.message : text.slice(0, 200) || response.statusText;
+    // no_model: the API recorded the frame but has nothing to predict with; retrying would record it twice.
+    const retryable = response.status >= 500 && code !== 'no_model';
+    return { result: { ok: false, status: response.status, code, message, attempts }, retryable };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

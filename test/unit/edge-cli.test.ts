@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { driveParkingRuns, main, parseCli, UsageError } from '../../edge/cli.js';
+import type { PredictInput, PredictResult } from '../../edge/roverClient.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+const base = ['drive', '--api', 'http://localhost:3000', '--client-id', 'rover-1', '--token', 'tok', '--preset', 'beige-250', '--runs', '3'];
+
+describe('rover CLI', () => {
+  it('parses drive options with defaults', () => {
+    expect(parseCli([...base, '--steer-by', 'prediction', '--concurrency', '2'])).toEqual({
+      command: 'drive',
+      options: {
+        apiUrl: 'http://localhost:3000',
+        clientId: 'rover-1',
+        token: 'tok',
+        preset: 'beige-250',
+        runs: 3,
+        seed: 1,
+        concurrency: 2,
+        maxInFlight: 4,
+        realtime: false,
+        steerBy: 'prediction',
+        timeoutMs: 5000,
+        retries: 2,
+      },
+    });
+    expect(parseCli(['render', '--preset', 'green-350', '--distance', '120', '--out', '/tmp/f.jpg'])).toMatchObject({ command: 'render', distanceMm: 120, angleDeg: 0 });
+  });
+
+  it.each([
+    [['drive'], /--api is required/],
+    [[...base.slice(0, -2)], /--runs is required/],
+    [[...base, '--runs', '0'], /--runs must be an integer >= 1/],
+    [[...base, '--steer-by', 'vibes'], /--steer-by must be sensor or prediction/],
+    [[...base, '--bogus'], /Unknown option '--bogus'/],
+    [['render', '--preset', 'blue', '--distance', '1', '--out', 'x'], /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350/],
+    [['render', '--preset', 'red-350', '--distance', 'far', '--out', 'x'], /--distance must be a number/],
+    [['fly'], /unknown command "fly"/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseCli(argv)).toThrow(UsageError);
+    expect(() => parseCli(argv)).toThrow(message);
+  });
+
+  it('exits with 2 and lists the presets on an unknown preset', async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((msg: string) => void errors.push(msg));
+    expect(await main(['drive', ...base.slice(1, -4), '--preset', 'purple', '--runs', '1'])).toBe(2);
+    expect(errors.join('\n')).toMatch(/unknown preset "purple"; valid presets: beige-250, beige-350/);
+  });
+
+  it('drives runs concurrently within the bound and sums them up', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const client = {
+      async predict(input: PredictInput): Promise<PredictResult> {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await new Promise((r) => setTimeout(r, 25));
+        inFlight--;
+        if (input.sensorMm === undefined || input.sensorMm === null) return { ok: false, status: 503, code: 'no_model', message: 'none', attempts: 1 };
+        return { ok: true, status: 200, predictionMm: input.sensorMm + 2, deployment: 'd', model: { name: 'm', version: 1 }, requestId: 'r', attempts: 1 };
+      },
+    };
+    const lines: string[] = [];
+    const summary = await driveParkingRuns({
+      apiUrl: 'http://unused',
+      clientId: 'c',
+      token: 't',
+      preset: 'beige-250',
+      runs: 5,
+      concurrency: 2,
+      maxInFlight: 3,
+      seed: 3,
+      client,
+      log: (line) => lines.push(line),
+    });
+    // Two runs at a time, three sends each: more than one run's worth, never more than both.
+    expect(maxInFlight).toBeGreaterThan(3);
+    expect(maxInFlight).toBeLessThanOrEqual(6);
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^run \d\/5 beige-250 start=\d+mm .* frames=\d+ answered=\d+/);
+    expect(summary.runs).toBe(5);
+    expect(summary.frames).toBe(summary.runSummaries.reduce((a, r) => a + r.frames, 0));
+    expect(summary.frames).toBeGreaterThan(5 * 20);
+    expect(summary.answered + (summary.errors.no_model ?? 0)).toBe(summary.frames);
+    expect(summary.meanErrorMm).toBeCloseTo(2, 6);
+    expect(summary.maxErrorMm).toBeCloseTo(2, 6);
+    expect(new Set(summary.runSummaries.map((r) => r.seed)).size).toBe(5);
+  });
+});
