@@ -31,6 +31,17 @@ function framesBeyond(split: Split, minMm: number): Split {
   return { pixels, labelsMm: Float32Array.from(keep, (i) => split.labelsMm[i]), count: keep.length };
 }
 
+/** Trains the compact CNN on one preset; returns how to measure its error on other frames. */
+async function modelTrainedOn(presetId: string, count: number, seed: number) {
+  const { tf } = await loadBackend('auto');
+  const train = await framesOf(presetId, count, seed);
+  const { model } = await trainModel(tf, {
+    architecture: 'compact', ...size, labelMaxMm: 350, seed, train, test: train,
+    params: { epochs: 25, batchSize: 32, dropout: 0.1, learningRate: 0.002 },
+  });
+  return (frames: Split) => evaluateMm(tf, model, frames, size.height, size.width, 350);
+}
+
 /**
  * The simulator's presets must move a model the way the thesis saw: a CNN trained on the
  * beige floor reads beige well and fails on the green floor (covariate shift), and a model
@@ -38,30 +49,20 @@ function framesBeyond(split: Split, minMm: number): Split {
  */
 describe('camera presets produce the drift of their phase', () => {
   it('trained on beige-350, a CNN is accurate on beige and far off on green', async () => {
-    const { tf } = await loadBackend('auto');
-    const train = await framesOf('beige-350', 600, 1);
-    const result = await trainModel(tf, {
-      architecture: 'compact', ...size, labelMaxMm: 350, seed: 1, train, test: train,
-      params: { epochs: 25, batchSize: 32, dropout: 0.1, learningRate: 0.002 },
-    });
-    const beige = await evaluateMm(tf, result.model, await framesOf('beige-350', 150, 2), size.height, size.width, 350);
-    const green = await evaluateMm(tf, result.model, await framesOf('green-350', 150, 3), size.height, size.width, 350);
+    const errorOn = await modelTrainedOn('beige-350', 600, 1);
+    const beige = await errorOn(await framesOf('beige-350', 150, 2));
+    const green = await errorOn(await framesOf('green-350', 150, 3));
     console.log(`beige-trained CNN: beige ${beige.mae_mm.toFixed(1)} mm, green ${green.mae_mm.toFixed(1)} mm`);
     expect(beige.mae_mm).toBeLessThan(25);
     expect(green.mae_mm).toBeGreaterThan(4 * beige.mae_mm);
   });
 
   it('trained on beige-250, a CNN under-predicts the far frames of beige-350', async () => {
-    const { tf } = await loadBackend('auto');
-    const train = await framesOf('beige-250', 500, 4);
-    const result = await trainModel(tf, {
-      architecture: 'compact', ...size, labelMaxMm: 350, seed: 1, train, test: train,
-      params: { epochs: 25, batchSize: 32, dropout: 0.1, learningRate: 0.002 },
-    });
+    const errorOn = await modelTrainedOn('beige-250', 500, 4);
     const far = framesBeyond(await framesOf('beige-350', 300, 5), 300);
     expect(far.count).toBeGreaterThan(20);
-    const onTrainRange = await evaluateMm(tf, result.model, await framesOf('beige-250', 150, 6), size.height, size.width, 350);
-    const beyond = await evaluateMm(tf, result.model, far, size.height, size.width, 350);
+    const onTrainRange = await errorOn(await framesOf('beige-250', 150, 6));
+    const beyond = await errorOn(far);
     console.log(`beige-250-trained CNN: 0-250 mm ${onTrainRange.mae_mm.toFixed(1)} mm, 300-350 mm ${beyond.mae_mm.toFixed(1)} mm`);
     expect(beyond.mae_mm).toBeGreaterThan(3 * onTrainRange.mae_mm);
   });
