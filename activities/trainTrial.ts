@@ -10,7 +10,6 @@ export interface TrainTrialInput {
   modelName: string;
   trialIndex: number;
   manifestKey: string;
-  datasetKey: string;
   architecture: string;
   params: TrialParams;
   seed: number;

@@ -31,7 +31,7 @@ export interface TrainAndRegisterResult {
   trials: TrialSummary[];
   selection: SelectBestResult;
   registration: RegisterResult;
-  /** Requests that arrived while this run was going, coalesced into it. */
+  /** Every retrain request signalled to this run (the one that started it included): alerts coalesce here. */
   coalescedRequests: RetrainTriggerInfo[];
 }
 
@@ -65,7 +65,6 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
       modelName: request.modelName,
       trialIndex,
       manifestKey: dataset.manifestKey,
-      datasetKey: dataset.manifestKey,
       architecture: request.architecture,
       params,
       seed: request.seed,
