@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { develop } from './imageSignalProcessor.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../core/random.js';
 import type { SceneSpec } from './scene.js';
 import { floorTexture, plasterTexture, sampleTexture } from './textures.js';
 

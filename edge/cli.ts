@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { renderFrame } from './camera.js';
 import { runParking, type ParkingRunSummary } from './parkingRun.js';
 import { getPreset, isPresetId, PRESET_IDS } from './presets.js';
-import { createRng } from './random.js';
+import { createRng } from '../core/random.js';
 import { RoverClient, type PredictInput, type PredictResult } from './roverClient.js';
 
 export interface DriveOptions {

@@ -1,5 +1,5 @@
 /** The camera's image signal processor: auto white balance, auto exposure, noise, saturation, gamma. */
-import { createRng, type Rng } from './random.js';
+import { createRng, type Rng } from '../core/random.js';
 import type { CameraSpec } from './scene.js';
 
 /** Quantiles of the standard normal distribution, for fast sensor noise. */

@@ -2,7 +2,7 @@
  * A VL53L0X-like time-of-flight laser: gaussian noise, occasional dropouts, integer mm, 0..2000,
  * and a 25 degree field of view that ranges the nearest point of the wall inside its cone.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../core/random.js';
 
 export interface LaserOptions {
   /** Noise standard deviation as a fraction of the distance (default 0.03). */

@@ -6,7 +6,7 @@
 import { LATERAL_RANGE_MM, renderFrame } from './camera.js';
 import { laserRangeMm, readLaser, type LaserOptions } from './laser.js';
 import { getPreset, type EnvironmentPreset } from './presets.js';
-import { createRng } from './random.js';
+import { createRng } from '../core/random.js';
 
 export const FRAME_INTERVAL_MS = 250;
 

@@ -2,7 +2,7 @@
  * Procedural, tileable RGB albedo textures (floor grain, carpet, tiles, wall plaster)
  * with a mipmap chain so distant floor is filtered instead of aliased.
  */
-import { createRng, type Rng } from './random.js';
+import { createRng, type Rng } from '../core/random.js';
 import type { FloorSpec, Rgb } from './scene.js';
 
 const SIZE = 512;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRng } from '../random.js';
 
 /**
  * The preprocessed dataset: uint8 pixels and float32 labels (mm, already clipped) per split,
@@ -50,19 +51,12 @@ export function splitFromBuffers(pixels: Buffer, labels: Buffer, frameBytes: num
   return { pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength), labelsMm: labelsCopy, count };
 }
 
-/** Deterministic Fisher-Yates permutation of 0..n-1 from a 32-bit seed (mulberry32). */
+/** Deterministic Fisher-Yates permutation of 0..n-1 from a seed. */
 export function seededPermutation(n: number, seed: number): number[] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;

@@ -5,7 +5,7 @@ import { imageToPixels } from '../../core/ml/imagePixels.js';
 import { evaluateMm, trainModel } from '../../core/ml/train.js';
 import { renderFrame } from '../../edge/camera.js';
 import { getPreset } from '../../edge/presets.js';
-import { createRng } from '../../edge/random.js';
+import { createRng } from '../../core/random.js';
 
 const size = { width: 32, height: 24 };
 

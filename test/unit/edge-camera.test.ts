@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { renderFrame } from '../../edge/camera.js';
 import { PRESET_IDS, PRESETS, getPreset } from '../../edge/presets.js';
-import { createRng } from '../../edge/random.js';
+import { createRng } from '../../core/random.js';
 
 async function decode(jpeg: Buffer) {
   const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });

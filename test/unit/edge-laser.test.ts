@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { laserRangeMm, readLaser } from '../../edge/laser.js';
-import { createRng } from '../../edge/random.js';
+import { createRng } from '../../core/random.js';
 
 function readings(trueMm: number, n: number, seed: number, options = {}) {
   const rng = createRng(seed);

@@ -1,4 +1,4 @@
-/** A small seedable PRNG (mulberry32) with the helpers the simulator needs. */
+/** A small seedable PRNG (mulberry32): the simulator's randomness and the dataset's seeded shuffle. */
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
