@@ -72,7 +72,7 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
   const { height, width, labelMaxMm, params } = req;
   const model =
     req.resume?.model ??
-    buildModel(tf, req.architecture, { width, height, dropout: params.dropout, learningRate: params.learningRate });
+    buildModel(tf, req.architecture, { width, height, dropout: params.dropout, learningRate: params.learningRate, seed: req.seed });
   if (req.resume) model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
   const x = pixelsToTensor(tf, req.train.pixels, req.train.count, height, width);
   const y = tf.tensor2d(Array.from(req.train.labelsMm, (mm) => scaleLabel(mm, labelMaxMm)), [req.train.count, 1]);

@@ -42,3 +42,17 @@ describe('model artifacts', () => {
     expect(() => buildModel(tf, 'resnet', { width: 8, height: 8, dropout: 0, learningRate: 0.1 })).toThrow(/unknown architecture "resnet"/);
   });
 });
+
+describe('architectures', () => {
+  it('initialise the same weights for the same seed and different ones for another', async () => {
+    const tf = require('@tensorflow/tfjs') as Tf;
+    const weightsOf = async (seed: number) => {
+      const model = buildModel(tf, 'compact', { width: 16, height: 12, dropout: 0, learningRate: 0.001, seed });
+      return Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
+    };
+    const [a, b, c] = [await weightsOf(7), await weightsOf(7), await weightsOf(8)];
+    expect(a).toEqual(b);
+    expect(a[0]).not.toEqual(c[0]);
+    expect(a[0]).not.toEqual(a[2].slice(0, a[0].length));
+  });
+});
