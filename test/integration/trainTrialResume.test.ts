@@ -1,0 +1,52 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assembleDataset } from '../../activities/assembleDataset.js';
+import { preprocess } from '../../activities/preprocess.js';
+import { trainTrial, type TrainTrialInput } from '../../activities/trainTrial.js';
+import type { ActivityContext } from '../../activities/context.js';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
+import type { TrialProgress } from '../../core/ml/trialRunner.js';
+import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
+
+const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
+
+/** A retried trial (Temporal hands it the last heartbeat) resumes from the checkpoint of that epoch. */
+describe('trainTrial activity', () => {
+  let t: TempStores;
+  let ctx: ActivityContext;
+  let input: TrainTrialInput;
+
+  beforeAll(async () => {
+    t = await openTempStores();
+    ctx = { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' };
+    const records = [];
+    for (let i = 0; i < 40; i++) {
+      const imageKey = `features/d/${i}.jpg`;
+      await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
+      records.push({ time: i, deployment: 'd', client: 'c', modelName: null, modelVersion: null, prediction: null, sensorValue: (i * 53) % 350, error: null, latencyMs: 1, imageKey, characteristics: zeros });
+    }
+    await t.stores.measurements.write(records);
+    const env = new MockActivityEnvironment();
+    const assembled = (await env.run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['d'] })) as Awaited<ReturnType<ReturnType<typeof assembleDataset>>>;
+    const dataset = (await env.run(preprocess(ctx), { workflowId: 'wf', runId: 'r', ...assembled, width: 16, height: 12, labelMaxMm: 350, testFraction: 0.25, seed: 1 })) as { manifestKey: string };
+    input = { workflowId: 'wf', runId: 'r', modelName: 'm', trialIndex: 0, manifestKey: dataset.manifestKey, architecture: 'compact', params: { epochs: 3, batchSize: 8, dropout: 0.1, learningRate: 0.001 }, seed: 1 };
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('heartbeats every epoch, then resumes a retry from the last checkpoint instead of epoch 0', async () => {
+    const first = new MockActivityEnvironment();
+    const beats: TrialProgress[] = [];
+    first.on('heartbeat', (d: TrialProgress) => d && beats.push(d));
+    const fresh = (await first.run(trainTrial(ctx), input)) as Awaited<ReturnType<ReturnType<typeof trainTrial>>>;
+    expect(beats.map((b) => b.epoch)).toEqual([1, 2, 3]);
+    expect(fresh.resumedFromEpoch).toBe(0);
+
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[beats.length - 1] });
+    const resumed = (await retry.run(trainTrial(ctx), { ...input, params: { ...input.params, epochs: 5 } })) as typeof fresh;
+    expect(resumed.resumedFromEpoch).toBe(3);
+    const trial = await t.stores.registry.getTrial(resumed.trialId);
+    expect(trial?.history.loss).toHaveLength(2);
+    expect(Number.isFinite(resumed.metrics.test_mae_mm)).toBe(true);
+  });
+});
