@@ -7,7 +7,9 @@ import { notFound, validate } from '../errors.js';
 
 const field = z.enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]]).transform((f) => f as NumericField);
 const range = z.object({ since: z.coerce.number().int().optional(), until: z.coerce.number().int().optional() });
-const histogramQuery = range.extend({ field, bins: z.coerce.number().int().min(1).max(500).default(20), min: z.coerce.number().default(0), max: z.coerce.number().default(350) });
+const histogramQuery = range
+  .extend({ field, bins: z.coerce.number().int().min(1).max(500).default(20), min: z.coerce.number().default(0), max: z.coerce.number().default(350) })
+  .refine((q) => q.max > q.min, { message: 'max must exceed min', path: ['max'] });
 const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1000).default(300_000) });
 const versionParam = z.coerce.number().int().positive();
 
@@ -75,7 +77,6 @@ export function readRoutes({ registry, measurements, temporalUiUrl, namespace }:
   router.get('/deployments/:id/histogram', async (req, res) => {
     await requireDeployment(req.params.id);
     const q = validate(histogramQuery, req.query, 'query');
-    if (q.max <= q.min) throw validate(z.never(), q, 'query: max must exceed min');
     res.json({ field: q.field, bins: await measurements.histogram(req.params.id, q.field, { min: q.min, max: q.max, count: q.bins }, q) });
   });
   router.get('/deployments/:id/means', async (req, res) => {

@@ -100,6 +100,7 @@ describe('inference API', () => {
       expect((await call('GET', '/trials/ghost')).status).toBe(404);
       expect((await call('GET', '/deployments/ghost/stats')).status).toBe(404);
       expect((await call('GET', '/deployments/beige/histogram?field=nope')).status).toBe(400);
+      expect(await call('GET', '/deployments/beige/histogram?field=error&min=10&max=10')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('max must exceed min') } } });
     });
   });
 
