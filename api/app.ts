@@ -13,7 +13,7 @@ import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'api' | 'temporal'>;
+  config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
   stores: Stores;
   models: ModelServer;
   analysis: FrameAnalysis;

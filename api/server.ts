@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../core/config.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
-import { defaultTemporalAddress } from '../workers/temporalConnection.js';
+import { connectClient } from '../core/temporalClient.js';
 import { createApp } from './app.js';
 import { FrameAnalysis } from './frameAnalysis.js';
 import { ModelServer } from './modelServer.js';
@@ -16,12 +16,10 @@ const backend = await loadBackend(config.mlBackend);
 
 let client: Promise<Client> | undefined;
 const temporal = () => {
-  client ??= Connection.connect({ address: config.temporal.address ?? defaultTemporalAddress, connectTimeout: '3s' })
-    .then((connection) => new Client({ connection, namespace: config.temporal.namespace }))
-    .catch((err) => {
-      client = undefined;
-      throw err;
-    });
+  client ??= connectClient(config, '3s').catch((err) => {
+    client = undefined;
+    throw err;
+  });
   return client;
 };
 

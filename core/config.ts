@@ -30,7 +30,8 @@ export interface Config {
   registryUrl: string;
   measurementsUrl: string;
   objectsUrl: string;
-  temporal: { address?: string; namespace: string; uiPort: number; uiUrl: string };
+  /** `devServer`: no TEMPORAL_ADDRESS was given, so `npm start` runs Temporal's dev server at `address`. */
+  temporal: { address: string; devServer: boolean; namespace: string; uiPort: number; uiUrl: string };
   api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
   sweepParallelism?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
@@ -51,7 +52,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     measurementsUrl: e.MEASUREMENTS_URL ?? `sqlite:${path.join(dataDir, 'measurements.db')}`,
     objectsUrl: e.OBJECTS_URL ?? `file:${path.join(dataDir, 'objects')}`,
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
+      address: e.TEMPORAL_ADDRESS ?? 'localhost:7233',
+      devServer: e.TEMPORAL_ADDRESS === undefined,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,

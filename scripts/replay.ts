@@ -6,11 +6,10 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config.js';
-import { defaultTemporalAddress } from '../workers/temporalConnection.js';
+import { connectClient } from '../core/temporalClient.js';
 import { workflowsPath } from '../workers/createWorkers.js';
 
 const { values } = parseArgs({
@@ -23,11 +22,9 @@ if (!values.file && !values['workflow-id']) {
 
 const histories: { name: string; history: unknown }[] = (values.file ?? []).map((file) => ({ name: file, history: JSON.parse(fs.readFileSync(file, 'utf8')) }));
 if (values['workflow-id']) {
-  const config = loadConfig();
-  const connection = await Connection.connect({ address: config.temporal.address ?? defaultTemporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = await connectClient(loadConfig());
   const history = await client.workflow.getHandle(values['workflow-id'], values['run-id']).fetchHistory();
-  await connection.close();
+  await client.connection.close();
   if (values.save) {
     // The same JSON as `temporal workflow show -o json`, which the replayer reads back.
     fs.writeFileSync(values.save, historyToJSON(history));

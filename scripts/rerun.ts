@@ -5,11 +5,10 @@
  * The same as a raw Temporal command is printed with --print-temporal-command.
  */
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../core/config.js';
 import { openRegistry } from '../core/stores/index.js';
+import { connectClient } from '../core/temporalClient.js';
 import { TASK_QUEUES, type TrainAndRegisterRequest } from '../core/training/request.js';
-import { defaultTemporalAddress } from '../workers/temporalConnection.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,10 +58,9 @@ if (values['print-temporal-command']) {
   );
   process.exit(0);
 }
-const connection = await Connection.connect({ address: config.temporal.address ?? defaultTemporalAddress });
-const client = new Client({ connection, namespace: config.temporal.namespace });
+const client = await connectClient(config);
 const handle = await client.workflow.start('TrainAndRegister', { taskQueue: TASK_QUEUES.orchestration, workflowId, args: [request] });
 console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}); waiting for the result ...`);
 const result = await handle.result();
 console.log(JSON.stringify({ registration: result.registration, best: result.selection.best }, null, 2));
-await connection.close();
+await client.connection.close();

@@ -57,21 +57,21 @@ process.once('SIGTERM', () => void stop(0));
 
 fs.mkdirSync(config.dataDir, { recursive: true });
 const tsx = path.resolve('node_modules/.bin/tsx');
-let temporalAddress = config.temporal.address;
-if (!temporalAddress) {
+const temporalAddress = config.temporal.address;
+const temporalPort = Number(temporalAddress.split(':').pop());
+if (config.temporal.devServer) {
   const binary = path.resolve('.tools/bin/temporal');
   if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run npm run setup (or set TEMPORAL_ADDRESS)`);
-  temporalAddress = 'localhost:7233';
   start('temporal', binary, [
     'server', 'start-dev',
     '--db-filename', path.join(config.dataDir, 'temporal.db'),
-    '--port', '7233',
+    '--port', String(temporalPort),
     '--ui-port', String(config.temporal.uiPort),
     '--search-attribute', `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
     '--search-attribute', `${TRIGGER_ATTRIBUTE.name}=Keyword`,
     '--log-level', 'warn',
   ]);
-  await waitForPort('127.0.0.1', 7233, 60_000);
+  await waitForPort('127.0.0.1', temporalPort, 60_000);
 }
 const env = { TEMPORAL_ADDRESS: temporalAddress };
 start('workers', tsx, ['workers/main.ts'], env);

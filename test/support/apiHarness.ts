@@ -37,7 +37,7 @@ export async function startApi(temporal: () => Promise<Client>, maxImageBytes = 
   const app = createApp({
     config: {
       api: { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, webhookToken: WEBHOOK_TOKEN, maxImageBytes, analysisQueueLimit: 100 },
-      temporal: { namespace: 'default', uiPort: 8233, uiUrl: 'http://localhost:8233' },
+      temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
     },
     stores,
     models,
