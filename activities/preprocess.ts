@@ -1,6 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import { DATASET_FORMAT, labelsToBuffer, seededPermutation, sha256, type DatasetManifest } from '../core/ml/dataset.js';
 import { imageToPixels } from '../core/ml/imagePixels.js';
+import { clipLabel } from '../core/ml/labels.js';
 import { ObjectNotFoundError } from '../core/stores/objects.js';
 import type { DatasetRow } from '../core/stores/measurements.js';
 import { runPrefix, type ActivityContext } from './context.js';
@@ -44,7 +45,7 @@ export const preprocess =
     for (const [i, row] of records.rows.entries()) {
       try {
         frames.push(await imageToPixels(await objects.get(row.imageKey), input));
-        labels.push(Math.min(Math.max(row.sensorValue, 0), input.labelMaxMm));
+        labels.push(clipLabel(row.sensorValue, input.labelMaxMm));
       } catch (err) {
         const reason = err instanceof ObjectNotFoundError ? 'image_missing' : (err as { code?: string }).code === 'invalid_image' ? 'image_invalid' : undefined;
         if (!reason) throw err;

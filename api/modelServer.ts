@@ -1,6 +1,7 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Tf } from '../core/ml/backend.js';
 import { imageToPixels } from '../core/ml/imagePixels.js';
+import { unscaleLabel } from '../core/ml/labels.js';
 import { deserializeModel, getModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import { pixelsToTensor } from '../core/ml/train.js';
 import type { ObjectStore } from '../core/stores/objects.js';
@@ -51,7 +52,7 @@ export class ModelServer {
     });
     const [unit] = await out.data();
     out.dispose();
-    return unit * metadata.labelMaxMm;
+    return unscaleLabel(unit, metadata.labelMaxMm);
   }
 
   private load(version: ModelVersion): Promise<LoadedModel> {
@@ -79,10 +80,6 @@ export class ModelServer {
       // In-flight predictions may still hold it: dispose only after they are long done.
       setTimeout(() => entry.then((m) => m.model.dispose(), () => {}), DISPOSE_GRACE_MS).unref();
     }
-  }
-
-  loadedVersions(): string[] {
-    return [...this.loaded.keys()];
   }
 
   dispose() {

@@ -2,7 +2,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
 import type { Tf } from './backend.js';
 import type { Split } from './dataset.js';
-import { scaleLabel } from './labels.js';
+import { clipLabel, scaleLabel } from './labels.js';
 
 export interface TrainParams {
   epochs: number;
@@ -60,7 +60,7 @@ export function errorMetrics(predictedMm: ArrayLike<number>, labelsMm: ArrayLike
 export async function evaluateMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number): Promise<ErrorMetrics> {
   const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
   try {
-    const clipped = Array.from(split.labelsMm, (mm) => Math.min(Math.max(mm, 0), labelMaxMm));
+    const clipped = Array.from(split.labelsMm, (mm) => clipLabel(mm, labelMaxMm));
     return errorMetrics(await predictMm(tf, model, x, labelMaxMm), clipped);
   } finally {
     x.dispose();
