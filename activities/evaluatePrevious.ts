@@ -1,3 +1,5 @@
+import type { DatasetManifest } from '../core/ml/dataset.js';
+import type { ModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import type { ActivityContext } from './context.js';
 
@@ -19,12 +21,12 @@ export const evaluatePrevious =
   async (input: EvaluatePreviousInput): Promise<EvaluatePreviousResult> => {
     const current = await stores.registry.getLatestModelVersion(input.modelName);
     if (!current) return { previousVersion: null, metrics: null, skippedBecause: 'no registered version yet' };
-    try {
-      const metrics = await runMlJob({ kind: 'evaluate', job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey } });
-      return { previousVersion: current.version, metrics };
-    } catch (err) {
-      const message = (err as Error).message;
-      if (message.includes('differs from dataset')) return { previousVersion: current.version, metrics: null, skippedBecause: message.split('\n')[0] };
-      throw err;
+    const manifest = JSON.parse((await stores.objects.get(input.manifestKey)).toString('utf8')) as DatasetManifest;
+    const { metadata } = JSON.parse((await stores.objects.get(`${current.artifactKey}/model.json`)).toString('utf8')) as { metadata: ModelMetadata };
+    if (metadata.width !== manifest.width || metadata.height !== manifest.height) {
+      const skippedBecause = `version ${current.version} takes ${metadata.width}x${metadata.height} input, this dataset is ${manifest.width}x${manifest.height}`;
+      return { previousVersion: current.version, metrics: null, skippedBecause };
     }
+    const metrics = await runMlJob({ kind: 'evaluate', job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey } });
+    return { previousVersion: current.version, metrics };
   };

@@ -120,6 +120,16 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     expect(result.registration.comparison?.metrics.test_mae_mm).toBeGreaterThan(0);
   });
 
+  it('registers a model with another input size without comparing it against a version it cannot measure', async () => {
+    const result = await env.client.workflow.execute(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `resize-${randomUUID()}`,
+      args: [request({ width: 24, height: 18, sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] } })],
+    });
+    // v2 (20x15) exists but cannot read 24x18 frames: the comparison is skipped, not the run failed.
+    expect(result.registration).toMatchObject({ registered: true, version: 3, comparison: null });
+  });
+
   it('coalesces a retrain request that arrives while the run is going into that run', async () => {
     const workflowId = `coalesce-${randomUUID()}`;
     const start = () =>
