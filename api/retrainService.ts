@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { RegistryStore, RetrainOutcome, TrainingConfig } from '../core/stores/registry.js';
 import { TASK_QUEUES, trainWorkflowIdFor, type RetrainTriggerInfo, type TrainAndRegisterRequest } from '../core/training/request.js';
-import { MODEL_NAME_ATTRIBUTE, retrainRequestedSignal, TRIGGER_ATTRIBUTE } from '../workflows/definitions.js';
+import { MODEL_NAME_ATTRIBUTE, progressQuery, retrainRequestedSignal, TRIGGER_ATTRIBUTE } from '../workflows/definitions.js';
 import type { TrainAndRegister } from '../workflows/trainAndRegister.js';
 import { ApiError, notFound } from './errors.js';
 
@@ -51,12 +51,7 @@ export async function requestRetrain(deps: RetrainDeps, ask: RetrainAsk): Promis
     return { modelName: ask.modelName, outcome: 'duplicate', workflowId: null, runId: null, requestId: row.id };
   }
 
-  let client: Client;
-  try {
-    client = await deps.temporal();
-  } catch (err) {
-    throw new ApiError(503, 'temporal_unavailable', `cannot reach Temporal: ${(err as Error).message}`);
-  }
+  const client = await reachTemporal(deps);
   const workflowId = trainWorkflowIdFor(ask.modelName);
   const wasRunning = await isRunning(client, workflowId);
   const request: TrainAndRegisterRequest = { ...config, modelName: ask.modelName, deployments, trigger: ask.trigger };
@@ -77,6 +72,15 @@ export async function requestRetrain(deps: RetrainDeps, ask: RetrainAsk): Promis
   return { modelName: ask.modelName, outcome, workflowId, runId: handle.signaledRunId, requestId: row.id };
 }
 
+/** The Temporal client, or a 503 the caller can act on when the server cannot be reached. */
+async function reachTemporal(deps: RetrainDeps): Promise<Client> {
+  try {
+    return await deps.temporal();
+  } catch (err) {
+    throw new ApiError(503, 'temporal_unavailable', `cannot reach Temporal: ${(err as Error).message}`);
+  }
+}
+
 async function isRunning(client: Client, workflowId: string): Promise<boolean> {
   try {
     return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
@@ -84,4 +88,26 @@ async function isRunning(client: Client, workflowId: string): Promise<boolean> {
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
+}
+
+/** Status of one TrainAndRegister run: its progress while running, its result once completed. */
+export async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId: string) {
+  const client = await reachTemporal(deps);
+  const handle = client.workflow.getHandle<typeof TrainAndRegister>(workflowId, runId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw notFound(`workflow run ${workflowId}/${runId}`);
+    throw err;
+  }
+  const status = description.status.name;
+  const base = { workflowId, runId, type: description.type, status, startTime: description.startTime, closeTime: description.closeTime ?? null };
+  if (status === 'RUNNING') {
+    // A query needs a live worker; without one, answer without progress instead of hanging.
+    const progress = await client.withDeadline(Date.now() + 2000, () => handle.query(progressQuery)).catch(() => null);
+    return { ...base, progress };
+  }
+  if (status === 'COMPLETED') return { ...base, result: await handle.result() };
+  return base;
 }

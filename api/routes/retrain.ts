@@ -1,12 +1,9 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RegistryStore } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
-import { ApiError, notFound, validate } from '../errors.js';
-import { progressQuery } from '../../workflows/definitions.js';
-import type { TrainAndRegister } from '../../workflows/trainAndRegister.js';
-import { requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
+import { ApiError, validate } from '../errors.js';
+import { describeTrainingRun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
 import { trainingConfigSchema } from './admin.js';
 
 /** Grafana's webhook contact point payload (the fields we use; others pass through into the record). */
@@ -98,31 +95,4 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
   });
 
   return router;
-}
-
-/** Status of one TrainAndRegister run: its progress while running, its result once completed. */
-async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId: string) {
-  let client;
-  try {
-    client = await deps.temporal();
-  } catch (err) {
-    throw new ApiError(503, 'temporal_unavailable', `cannot reach Temporal: ${(err as Error).message}`);
-  }
-  const handle = client.workflow.getHandle<typeof TrainAndRegister>(workflowId, runId);
-  let description;
-  try {
-    description = await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw notFound(`workflow run ${workflowId}/${runId}`);
-    throw err;
-  }
-  const status = description.status.name;
-  const base = { workflowId, runId, type: description.type, status, startTime: description.startTime, closeTime: description.closeTime ?? null };
-  if (status === 'RUNNING') {
-    // A query needs a live worker; without one, answer without progress instead of hanging.
-    const progress = await client.withDeadline(Date.now() + 2000, () => handle.query(progressQuery)).catch(() => null);
-    return { ...base, progress };
-  }
-  if (status === 'COMPLETED') return { ...base, result: await handle.result() };
-  return base;
 }
