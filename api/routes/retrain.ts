@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { RegistryStore } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
-import { ApiError, validate } from '../errors.js';
+import { validate } from '../errors.js';
 import { describeTrainingRun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
 import { trainingConfigSchema } from './admin.js';
 
@@ -86,7 +86,6 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
         }),
       );
     }
-    if (results.length === 0) throw new ApiError(400, 'invalid_request', 'no alerts in payload');
     res.status(202).json({ results });
   });
 
