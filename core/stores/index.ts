@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
 import { FolderObjects } from './folderObjects.js';
+import { InfluxMeasurements } from './influx/influxMeasurements.js';
+import { S3Objects } from './s3/s3Objects.js';
 import type { MeasurementStore } from './measurements.js';
 import type { ObjectStore } from './objects.js';
 import type { RegistryStore } from './registry.js';
@@ -15,17 +17,24 @@ export interface Stores {
 /** Picks each store's implementation from its URL scheme, as MLflow does. */
 export async function openRegistry(url: string): Promise<RegistryStore> {
   if (url.startsWith('sqlite:') || url.startsWith('mysql://')) return SqlRegistry.open(url);
-  throw new Error(`unsupported REGISTRY_URL "${url}"`);
+  throw new Error(`unsupported REGISTRY_URL "${redact(url)}" (sqlite:<file> or mysql://user:password@host:port/database)`);
 }
 
 export async function openMeasurements(url: string): Promise<MeasurementStore> {
   if (url.startsWith('sqlite:')) return SqlMeasurements.open(url);
-  throw new Error(`unsupported MEASUREMENTS_URL "${url}" (embedded: sqlite:<file>)`);
+  if (url.startsWith('influxdb://')) return InfluxMeasurements.open(url);
+  throw new Error(`unsupported MEASUREMENTS_URL "${redact(url)}" (sqlite:<file> or influxdb://user:password@host:port/database)`);
 }
 
 export async function openObjects(url: string): Promise<ObjectStore> {
   if (url.startsWith('file:')) return new FolderObjects(url.slice('file:'.length));
-  throw new Error(`unsupported OBJECTS_URL "${url}" (embedded: file:<folder>)`);
+  if (url.startsWith('s3://')) return S3Objects.open(url);
+  throw new Error(`unsupported OBJECTS_URL "${redact(url)}" (file:<folder> or s3://access:secret@host:port/bucket)`);
+}
+
+/** A store URL with its password and token hidden, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@').replace(/([?&]token=)[^&]*/, '$1***');
 }
 
 export async function openStores(config: Pick<Config, 'registryUrl' | 'measurementsUrl' | 'objectsUrl'>): Promise<Stores> {

@@ -1,4 +1,4 @@
-import type { ImageCharacteristicField, ImageCharacteristics } from '../features/fields.js';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField, type ImageCharacteristics } from '../features/fields.js';
 
 /** One `inference` record per frame: tags, fields and the image's object key. */
 export interface InferenceRecord {
@@ -59,8 +59,25 @@ export interface TimeRange {
   until?: number;
 }
 
+/** One sample of an API process's analysis pipeline (measurement `api_analysis`), for the system dashboard. */
+export interface AnalysisStats {
+  /** Epoch milliseconds. */
+  time: number;
+  /** Which API process (host and pid). */
+  instance: string;
+  /** Frames waiting for analysis. */
+  queueDepth: number;
+  /** Records in the disk spool, waiting for a store to come back. */
+  spooled: number;
+  /** Records written since the process started. */
+  written: number;
+  /** Analyses that failed since the process started. */
+  failed: number;
+}
+
 export interface MeasurementStore {
   write(records: InferenceRecord[]): Promise<void>;
+  writeAnalysisStats(stats: AnalysisStats): Promise<void>;
   /** Labelled records of the given deployments, oldest first (the training dataset's rows). */
   datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]>;
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
@@ -70,3 +87,20 @@ export interface MeasurementStore {
 }
 
 export const NUMERIC_FIELDS: readonly string[] = ['prediction', 'sensor_value', 'error', 'latency_ms'];
+const QUERYABLE_FIELDS = new Set<string>([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS]);
+
+/** Field names reach queries as identifiers, so only known ones pass. */
+export function assertNumericField(field: string): asserts field is NumericField {
+  if (!QUERYABLE_FIELDS.has(field)) throw new Error(`unknown measurement field "${field}"`);
+}
+
+/** Counts values into equal-width bins over [min, max]; values outside are left out, max falls in the last bin. */
+export function binValues(values: Iterable<number>, bins: { min: number; max: number; count: number }): HistogramBin[] {
+  const width = (bins.max - bins.min) / bins.count;
+  const counts = new Array<number>(bins.count).fill(0);
+  for (const v of values) {
+    if (v < bins.min || v > bins.max) continue;
+    counts[Math.min(bins.count - 1, Math.floor((v - bins.min) / width))]++;
+  }
+  return counts.map((count, i) => ({ lower: bins.min + i * width, upper: bins.min + (i + 1) * width, count }));
+}

@@ -5,11 +5,17 @@ import type { InferenceRecord, MeasurementStore } from '../../core/stores/measur
 import { ObjectNotFoundError, type ObjectStore } from '../../core/stores/objects.js';
 import { StoreError, type NewModelVersion, type RegistryStore } from '../../core/stores/registry.js';
 
+/** What a suite can do to the server behind a store; embedded stores have none. */
+export interface ServerControl {
+  /** Restarts the real server, keeping its data, and returns once it answers again. */
+  restart?: () => Promise<void>;
+}
+
 /**
- * One contract per store interface, run unchanged against every implementation
- * (embedded now; MySQL, InfluxDB and S3 drop into the same suites).
+ * One contract per store interface, run unchanged against every implementation:
+ * SQLite, folder (embedded) and MySQL, InfluxDB, S3 (production).
  */
-export function registryContract(name: string, open: () => Promise<RegistryStore>) {
+export function registryContract(name: string, open: () => Promise<RegistryStore>, server: ServerControl = {}) {
   describe(`RegistryStore contract: ${name}`, () => {
     const version = (modelName: string, runId: string): NewModelVersion => ({
       modelName, artifactKey: `runs/${runId}/model`, artifactSha256: 'a'.repeat(64), architecture: 'compact', metrics: { test_mae_mm: 5 },
@@ -63,12 +69,23 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect((await r.listRetrainRequests(model)).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
       await r.close();
     });
+
+    it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.createDeployment({ id: dep, modelName: 'm', modelVersion: 'latest', strategy: 'direct' });
+      await server.restart!();
+      expect((await r.getDeployment(dep))?.modelVersion).toBe('latest');
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      expect((await r.registerModelVersion(version(model, 'after-restart'))).version).toBe(1);
+      await r.close();
+    });
   });
 }
 
 const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
 
-export function measurementsContract(name: string, open: () => Promise<MeasurementStore>) {
+export function measurementsContract(name: string, open: () => Promise<MeasurementStore>, server: ServerControl = {}) {
   describe(`MeasurementStore contract: ${name}`, () => {
     const record = (deployment: string, time: number, sensor: number | null, prediction: number | null, hsv_s = 50): InferenceRecord => ({
       time, deployment, client: 'c', modelName: prediction === null ? null : 'm', modelVersion: prediction === null ? null : 2,
@@ -101,10 +118,32 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       expect((await a.deploymentStats(d)).count).toBe(40);
       await Promise.all([a.close(), b.close()]);
     });
+
+    it('stores a record written twice once, so replaying a spool is safe', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const [first, second] = [record(d, 1_700_000_000_000, 10, 12), record(d, 1_700_000_000_000, 20, 25)];
+      second.imageKey = `${second.imageKey}-other-frame-same-ms`;
+      await m.write([first, second]);
+      await m.write([first]);
+      expect((await m.deploymentStats(d)).count).toBe(2);
+      await m.writeAnalysisStats({ time: Date.now(), instance: `test-${d}`, queueDepth: 3, spooled: 1, written: 10, failed: 0 });
+      await m.close();
+    });
+
+    it.runIf(server.restart)('keeps its data and accepts writes again after the server restarts mid-suite', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      await m.write([record(d, 1_700_000_000_000, 1, 2)]);
+      await server.restart!();
+      await m.write([record(d, 1_700_000_001_000, 3, 4)]);
+      expect((await m.datasetRows([d])).map((r) => r.sensorValue)).toEqual([1, 3]);
+      await m.close();
+    });
   });
 }
 
-export function objectsContract(name: string, open: () => Promise<ObjectStore>) {
+export function objectsContract(name: string, open: () => Promise<ObjectStore>, server: ServerControl = {}) {
   describe(`ObjectStore contract: ${name}`, () => {
     it('puts, gets, lists, deletes, and reports missing keys as ObjectNotFoundError', async () => {
       const o = await open();
@@ -134,6 +173,17 @@ export function objectsContract(name: string, open: () => Promise<ObjectStore>) 
       await Promise.all([o.put(contested, x), o.put(contested, y)]);
       const got = await o.get(contested);
       expect(got.equals(x) || got.equals(y)).toBe(true);
+      await o.close();
+    });
+
+    it.runIf(server.restart)('keeps its objects and accepts writes again after the server restarts mid-suite', async () => {
+      const o = await open();
+      const key = `restart/${randomUUID()}.bin`;
+      await o.put(key, Buffer.from('before'));
+      await server.restart!();
+      expect((await o.get(key)).toString()).toBe('before');
+      await o.put(`${key}.after`, Buffer.from('after'));
+      expect(await o.list(`${key}`)).toEqual([key, `${key}.after`]);
       await o.close();
     });
   });

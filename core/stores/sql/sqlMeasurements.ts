@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import type {
+  AnalysisStats,
   DatasetRow,
   DeploymentStats,
   HistogramBin,
@@ -10,12 +11,12 @@ import type {
   TimeRange,
   WindowMean,
 } from '../measurements.js';
-import { NUMERIC_FIELDS } from '../measurements.js';
+import { assertNumericField, binValues } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrationSourceOf, type Migration } from './migrations.js';
 
 const TABLE = 'inference';
-const ALLOWED_FIELDS = new Set<string>([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS]);
+const STATS_TABLE = 'api_analysis';
 
 const migrations: Migration[] = [
   {
@@ -41,11 +42,34 @@ const migrations: Migration[] = [
       await knex.schema.dropTableIfExists(TABLE);
     },
   },
+  {
+    name: '0002_api_analysis',
+    async up(knex: Knex) {
+      await knex.schema.createTable(STATS_TABLE, (t) => {
+        t.bigInteger('time').notNullable();
+        t.string('instance', 128).notNullable();
+        t.integer('queue_depth').notNullable();
+        t.integer('spooled').notNullable();
+        t.bigInteger('written').notNullable();
+        t.bigInteger('failed').notNullable();
+        t.primary(['instance', 'time']);
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.dropTableIfExists(STATS_TABLE);
+    },
+  },
+  {
+    // Every frame has its own image key, so a record replayed from the spool is recognised and stored once.
+    name: '0003_unique_image_key',
+    async up(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => t.unique(['image_key']));
+    },
+    async down(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => t.dropUnique(['image_key']));
+    },
+  },
 ];
-
-function assertField(field: string): void {
-  if (!ALLOWED_FIELDS.has(field)) throw new Error(`unknown measurement field "${field}"`);
-}
 
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
@@ -84,7 +108,16 @@ export class SqlMeasurements implements MeasurementStore {
       image_key: r.imageKey,
       ...r.characteristics,
     }));
-    await this.db.batchInsert(TABLE, rows, 200);
+    for (let i = 0; i < rows.length; i += 200) {
+      await this.db(TABLE).insert(rows.slice(i, i + 200)).onConflict('image_key').ignore();
+    }
+  }
+
+  async writeAnalysisStats(stats: AnalysisStats): Promise<void> {
+    await this.db(STATS_TABLE)
+      .insert({ time: stats.time, instance: stats.instance, queue_depth: stats.queueDepth, spooled: stats.spooled, written: stats.written, failed: stats.failed })
+      .onConflict(['instance', 'time'])
+      .merge();
   }
 
   async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
@@ -126,20 +159,13 @@ export class SqlMeasurements implements MeasurementStore {
   }
 
   async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
-    assertField(field);
-    const width = (bins.max - bins.min) / bins.count;
+    assertNumericField(field);
     const values = await this.inRange(this.db(TABLE), deployment, range).whereNotNull(field).pluck(field);
-    const counts = new Array<number>(bins.count).fill(0);
-    for (const raw of values) {
-      const v = Number(raw);
-      if (v < bins.min || v > bins.max) continue;
-      counts[Math.min(bins.count - 1, Math.floor((v - bins.min) / width))]++;
-    }
-    return counts.map((count, i) => ({ lower: bins.min + i * width, upper: bins.min + (i + 1) * width, count }));
+    return binValues(values.map(Number), bins);
   }
 
   async windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]> {
-    assertField(field);
+    assertNumericField(field);
     const rows = await this.inRange(this.db(TABLE), deployment, range)
       .select(this.db.raw('(time - (time % ?)) as bucket', [windowMs]), this.db.raw(`avg(??) as mean`, [field]), this.db.raw('count(??) as n', [field]))
       .groupBy('bucket')

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
+import {
+  assertNumericField,
+  binValues,
+  type AnalysisStats,
+  type DatasetRow,
+  type DeploymentStats,
+  type HistogramBin,
+  type InferenceRecord,
+  type MeasurementStore,
+  type NumericField,
+  type TimeRange,
+  type WindowMean,
+} from '../measurements.js';
+import { parseInfluxUrl } from './influxLocation.js';
+import { InfluxqlClient, type InfluxSeries } from './influxqlClient.js';
+
+const INFERENCE = 'inference';
+const ANALYSIS = 'api_analysis';
+
+/**
+ * A point's identity in InfluxDB is measurement + tags + timestamp, so a record written twice
+ * (a spool replay after an outage) overwrites itself instead of counting twice. The nanoseconds
+ * below the record's millisecond come from its image key, so two frames in the same millisecond
+ * stay two points.
+ */
+function timestampNs(record: InferenceRecord): string {
+  const subMs = createHash('sha1').update(record.imageKey).digest().readUInt32BE(0) % 1_000_000;
+  return (BigInt(record.time) * 1_000_000n + BigInt(subMs)).toString();
+}
+
+function pointOf(record: InferenceRecord): Point {
+  const p = new Point(INFERENCE)
+    .tag('deployment', record.deployment)
+    .tag('client', record.client)
+    .floatField('latency_ms', record.latencyMs)
+    .stringField('image_key', record.imageKey)
+    .timestamp(timestampNs(record));
+  if (record.modelName !== null) p.tag('model', record.modelName);
+  if (record.modelVersion !== null) p.tag('model_version', String(record.modelVersion));
+  if (record.prediction !== null) p.floatField('prediction', record.prediction);
+  if (record.sensorValue !== null) p.floatField('sensor_value', record.sensorValue);
+  if (record.error !== null) p.floatField('error', record.error);
+  for (const field of IMAGE_CHARACTERISTIC_FIELDS) p.floatField(field, record.characteristics[field]);
+  return p;
+}
+
+/** Time bounds inlined as integer literals (never user text); everything else goes through bound parameters. */
+function timeClause(range?: TimeRange): string {
+  const parts: string[] = [];
+  for (const [op, value] of [['>=', range?.since], ['<', range?.until]] as const) {
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value)) throw new Error(`time bound must be integer epoch ms, got ${value}`);
+    parts.push(`time ${op} ${value}ms`);
+  }
+  return parts.map((p) => ` AND ${p}`).join('');
+}
+
+const rowsOf = (series: InfluxSeries[]) => series.flatMap((s) => s.rows);
+const num = (v: unknown): number | null => (v == null ? null : Number(v));
+
+/** Measurements in InfluxDB: writes through the official client (batched, retried), reads in InfluxQL. */
+export class InfluxMeasurements implements MeasurementStore {
+  private constructor(
+    private readonly writer: WriteApi,
+    private readonly influxql: InfluxqlClient,
+  ) {}
+
+  static async open(url: string): Promise<InfluxMeasurements> {
+    const where = parseInfluxUrl(url);
+    const writer = new InfluxDB({ url: where.url, token: where.token, timeout: 30_000 }).getWriteApi(where.org, where.bucket, 'ns', {
+      batchSize: 5000,
+      flushInterval: 0,
+      maxRetries: 3,
+      maxRetryTime: 20_000,
+      maxBufferLines: 100_000,
+      gzipThreshold: 64 * 1024,
+    });
+    const store = new InfluxMeasurements(writer, new InfluxqlClient(where));
+    // Fails fast on a wrong address, user or database instead of on the first frame.
+    await store.influxql.query(`SELECT count("latency_ms") FROM "${INFERENCE}" WHERE time >= now() - 1m`);
+    return store;
+  }
+
+  /** Resolves once InfluxDB has the records; a rejection leaves them to the caller (the API spools them). */
+  async write(records: InferenceRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.writer.writePoints(records.map(pointOf));
+    await this.writer.flush();
+  }
+
+  async writeAnalysisStats(stats: AnalysisStats): Promise<void> {
+    this.writer.writePoint(
+      new Point(ANALYSIS)
+        .tag('instance', stats.instance)
+        .intField('queue_depth', stats.queueDepth)
+        .intField('spooled', stats.spooled)
+        .intField('written', stats.written)
+        .intField('failed', stats.failed)
+        .timestamp(`${BigInt(stats.time) * 1_000_000n}`),
+    );
+    await this.writer.flush();
+  }
+
+  async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
+    if (deployments.length === 0) return [];
+    const params = Object.fromEntries(deployments.map((d, i) => [`d${i}`, d]));
+    const which = deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ');
+    const series = await this.influxql.query(
+      `SELECT "sensor_value", "image_key", "deployment" FROM "${INFERENCE}" WHERE (${which})${timeClause(range)} ORDER BY time ASC`,
+      params,
+    );
+    return rowsOf(series)
+      .filter((r) => r.sensor_value != null)
+      .map((r) => ({ time: Number(r.time), deployment: String(r.deployment), imageKey: String(r.image_key), sensorValue: Number(r.sensor_value) }))
+      .sort((a, b) => a.time - b.time);
+  }
+
+  async deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats> {
+    const where = `WHERE "deployment" = $deployment${timeClause(range)}`;
+    const [agg] = rowsOf(
+      await this.influxql.query(
+        `SELECT count("latency_ms") AS n, count("sensor_value") AS labelled, min("sensor_value") AS sensor_min, max("sensor_value") AS sensor_max, ` +
+          `min("prediction") AS prediction_min, max("prediction") AS prediction_max, mean("error") AS mean_error, max("error") AS max_error ` +
+          `FROM "${INFERENCE}" ${where}`,
+        { deployment },
+      ),
+    );
+    const [last] = rowsOf(
+      await this.influxql.query(`SELECT "latency_ms", "model", "model_version" FROM "${INFERENCE}" ${where} AND "model" != '' ORDER BY time DESC LIMIT 1`, {
+        deployment,
+      }),
+    );
+    return {
+      deployment,
+      count: Number(agg?.n ?? 0),
+      labelledCount: Number(agg?.labelled ?? 0),
+      sensorMin: num(agg?.sensor_min),
+      sensorMax: num(agg?.sensor_max),
+      predictionMin: num(agg?.prediction_min),
+      predictionMax: num(agg?.prediction_max),
+      meanError: num(agg?.mean_error),
+      maxError: num(agg?.max_error),
+      modelName: last?.model == null ? null : String(last.model),
+      modelVersion: num(last?.model_version),
+    };
+  }
+
+  async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
+    assertNumericField(field);
+    const series = await this.influxql.query(`SELECT "${field}" FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment });
+    return binValues(
+      rowsOf(series)
+        .map((r) => r[field])
+        .filter((v) => v != null)
+        .map(Number),
+      bins,
+    );
+  }
+
+  async windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]> {
+    assertNumericField(field);
+    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new Error(`window must be a positive integer of ms, got ${windowMs}`);
+    // GROUP BY time() needs both bounds: InfluxQL would otherwise start at 1970 and stop at now().
+    const bounds = { since: range?.since, until: range?.until };
+    if (bounds.since === undefined || bounds.until === undefined) {
+      const [first] = rowsOf(await this.influxql.query(`SELECT first("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment }));
+      const [last] = rowsOf(await this.influxql.query(`SELECT last("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment }));
+      if (!first || !last) return [];
+      bounds.since ??= Number(first.time);
+      bounds.until ??= Number(last.time) + 1;
+    }
+    const series = await this.influxql.query(
+      `SELECT mean("${field}") AS mean, count("${field}") AS n FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(bounds)} ` +
+        `GROUP BY time(${windowMs}ms) fill(none)`,
+      { deployment },
+    );
+    return rowsOf(series).map((r) => ({ time: Number(r.time), mean: num(r.mean), count: Number(r.n) }));
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,107 @@
+import { buffer } from 'node:stream/consumers';
+import { Client, S3Error } from 'minio';
+import { assertValidKey, ObjectNotFoundError, type ObjectStore } from '../objects.js';
+
+/** Where `s3://access:secret@host:port/bucket[?tls=true&region=...]` points. */
+export interface S3Location {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+}
+
+export function parseS3Url(url: string): S3Location {
+  const u = new URL(url);
+  if (u.protocol !== 's3:') throw new Error(`not an s3:// URL: "${url}"`);
+  const bucket = u.pathname.replace(/^\/+|\/+$/g, '');
+  if (!u.hostname || !bucket || bucket.includes('/')) {
+    throw new Error('OBJECTS_URL must look like s3://access:secret@host:port/bucket');
+  }
+  const useSSL = u.searchParams.get('tls') === 'true';
+  return {
+    endPoint: u.hostname,
+    port: u.port ? Number(u.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: decodeURIComponent(u.username),
+    secretKey: decodeURIComponent(u.password),
+    bucket,
+    region: u.searchParams.get('region') ?? 'us-east-1',
+  };
+}
+
+const MISSING = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+const isMissing = (err: unknown) => err instanceof S3Error && MISSING.has(err.code ?? '');
+
+/** Objects in one S3 bucket (MinIO or any S3 API); the bucket is created when missing. */
+export class S3Objects implements ObjectStore {
+  private constructor(
+    private readonly client: Client,
+    private readonly bucket: string,
+  ) {}
+
+  static async open(url: string): Promise<S3Objects> {
+    const where = parseS3Url(url);
+    const client = new Client({
+      endPoint: where.endPoint,
+      port: where.port,
+      useSSL: where.useSSL,
+      accessKey: where.accessKey,
+      secretKey: where.secretKey,
+      region: where.region,
+      pathStyle: true,
+    });
+    if (!(await client.bucketExists(where.bucket))) {
+      try {
+        await client.makeBucket(where.bucket, where.region);
+      } catch (err) {
+        // Another process may have created it between the check and the call.
+        if (!(err instanceof S3Error && (err.code === 'BucketAlreadyOwnedByYou' || err.code === 'BucketAlreadyExists'))) throw err;
+      }
+    }
+    return new S3Objects(client, where.bucket);
+  }
+
+  async put(key: string, data: Buffer, contentType = 'application/octet-stream'): Promise<void> {
+    assertValidKey(key);
+    await this.client.putObject(this.bucket, key, data, data.length, { 'Content-Type': contentType });
+  }
+
+  async get(key: string): Promise<Buffer> {
+    assertValidKey(key);
+    try {
+      return await buffer(await this.client.getObject(this.bucket, key));
+    } catch (err) {
+      if (isMissing(err)) throw new ObjectNotFoundError(key);
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertValidKey(key);
+    try {
+      await this.client.statObject(this.bucket, key);
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+      if (item.name) keys.push(item.name);
+    }
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.client.removeObject(this.bucket, key);
+  }
+
+  async close(): Promise<void> {}
+}
