@@ -21,6 +21,7 @@ const envSchema = z.object({
   MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
+  ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
   LOG_LEVEL: z.string().default('info'),
 });
@@ -33,13 +34,17 @@ export interface Config {
   /** `devServer`: no TEMPORAL_ADDRESS was given, so `npm start` runs Temporal's dev server at `address`. */
   temporal: { address: string; devServer: boolean; namespace: string; uiPort: number; uiUrl: string };
   api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
+  /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
+  /** TensorFlow intra-op threads per trial; unset: 1, or the cores shared among SWEEP_PARALLELISM trials. */
+  mlThreadsPerTrial?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
   logLevel: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // docker compose passes an unset `${NAME}` as an empty string: treat it as unset.
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
@@ -67,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
+    mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
     mlBackend: e.ML_BACKEND,
     logLevel: e.LOG_LEVEL,
   };

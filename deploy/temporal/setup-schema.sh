@@ -1,0 +1,25 @@
+#!/bin/sh
+# Creates Temporal's two PostgreSQL databases (history and visibility) and brings their schemas to
+# the version of the admin-tools image. Idempotent: `create` skips an existing database,
+# `setup-schema -v 0.0` skips a database already past 0.0, `update-schema` applies only what is new.
+# Runs in temporalio/admin-tools (POSIX sh, no bash; the password comes from SQL_PASSWORD);
+# docker compose service `temporal-schema`.
+set -eu
+
+: "${POSTGRES_SEEDS:?}" "${POSTGRES_USER:?}" "${SQL_PASSWORD:?}"
+SCHEMA_DIR=/etc/temporal/schema/postgresql/v12
+
+sql_tool() {
+  temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p 5432 -u "$POSTGRES_USER" "$@"
+}
+
+setup_database() { # database, folder of its versioned schema under $SCHEMA_DIR
+  echo "[temporal-schema] $1"
+  sql_tool --db "$1" create
+  sql_tool --db "$1" setup-schema -v 0.0
+  sql_tool --db "$1" update-schema -d "$SCHEMA_DIR/$2"
+}
+
+setup_database temporal temporal/versioned
+setup_database temporal_visibility visibility/versioned
+echo "[temporal-schema] done"
