@@ -6,6 +6,7 @@
  * Prints SPEC.md's table with our numbers; exits 0 only if every retrain lowered the error.
  */
 import { randomUUID } from 'node:crypto';
+import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../core/features/driftRule.js';
 import { driveParkingRuns } from '../edge/cli.js';
 
 const env = process.env;
@@ -130,19 +131,24 @@ async function main() {
     const started = await timed(`phase ${n}: retrain (${phase.retrain === 'alert' ? 'Grafana alert webhook' : 'manual'})`, async () => {
       let ask;
       if (phase.retrain === 'alert') {
+        // What Grafana's rule evaluates (grafana/ is generated from the same DRIFT_RULE).
+        const { windows } = await api('GET', `/deployments/${deployment}/means?field=${DRIFT_RULE.field}&windowMs=${DRIFT_RULE.windowMinutes * 60_000}&since=${collectSince}`);
+        const mean = windows.at(-1)?.mean as number | undefined;
+        if (mean === undefined || !isOutsideBand(mean)) throw new Error(`phase ${n}: the drift rule would not fire (${DRIFT_RULE.field} mean ${mean})`);
+        console.log(`demo: phase ${n}: ${DRIFT_RULE.windowMinutes}-minute mean ${DRIFT_RULE.field} = ${mean.toFixed(1)}, outside ${DRIFT_RULE.band.min}..${DRIFT_RULE.band.max}: alert fires`);
         const alert = {
           receiver: 'mlops-retrain',
           status: 'firing',
           alerts: [
             {
               status: 'firing',
-              labels: { alertname: 'SaturationDrift', deployment, model },
-              annotations: { summary: '5-minute mean HSV saturation left the 40..60 band' },
+              labels: { alertname: DRIFT_RULE.alertName, deployment, model },
+              annotations: { summary: DRIFT_RULE_SUMMARY, value: mean.toFixed(1) },
               startsAt: new Date().toISOString(),
               fingerprint: randomUUID().slice(0, 16),
             },
           ],
-          groupKey: `{}:{alertname="SaturationDrift"}`,
+          groupKey: `{}:{alertname="${DRIFT_RULE.alertName}"}`,
           version: '1',
         };
         ask = (await api('POST', '/webhooks/grafana', alert, webhookToken)).results[0];

@@ -1,0 +1,157 @@
+import {
+  ContactPointBuilder,
+  NotificationPolicyBuilder,
+  QueryBuilder,
+  RuleBuilder,
+  RuleGroupBuilder,
+  type ContactPoint,
+  type Query,
+} from '@grafana/grafana-foundation-sdk/alerting';
+import { TypeReduceBuilder, TypeThresholdBuilder } from '@grafana/grafana-foundation-sdk/expr';
+import { DRIFT_RULE, DRIFT_RULE_SUMMARY, type DriftRule } from '../../core/features/driftRule.js';
+import { INFLUXDB } from './datasources.js';
+import { InfluxQLQueryBuilder } from './queries.js';
+
+/*
+ * Unified alerting file provisioning (apiVersion 1). The SDK's alerting types are those of the provisioning HTTP
+ * API; the file format nests and names a few things differently, so each builder's result is mapped to it here.
+ * Grafana 11 expands `${NAME}` from its environment in contact point settings and rule labels, not in annotations
+ * or query models (so `{{ $labels.x }}` and `$timeFilter` pass through).
+ */
+
+/** The folder of the rule group; the dashboards provider uses the same title. */
+export const GRAFANA_FOLDER = 'MLOps';
+/** The contact point that asks our API for a retrain. */
+const RETRAIN_CONTACT_POINT = 'mlops-retrain';
+/** The API's Grafana webhook route (api/routes/retrain.ts). */
+const WEBHOOK_PATH = '/webhooks/grafana';
+const EVALUATION_INTERVAL_SECONDS = 60;
+const EXPRESSIONS = { type: '__expr__', uid: '__expr__' };
+
+export interface PanelLink {
+  dashboardUid: string;
+  panelId: number;
+}
+
+/**
+ * A: the mean of the rule's field per deployment over the last window (one value per `deployment` tag, so each
+ * alert instance carries a `deployment` label for the webhook); B: that value; C: outside the band.
+ */
+function driftAlertRule(rule: DriftRule): RuleBuilder {
+  const { field, windowMinutes, band } = rule;
+  return new RuleBuilder(rule.alertName)
+    .uid(`mlops-drift-${field.replaceAll('_', '-')}`)
+    .withQuery(
+      new QueryBuilder('A')
+        .datasourceUid(INFLUXDB.uid!)
+        .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
+        .model(new InfluxQLQueryBuilder(`SELECT mean("${field}") FROM "inference" WHERE $timeFilter GROUP BY "deployment"`).refId('A')),
+    )
+    .withQuery(
+      new QueryBuilder('B')
+        .datasourceUid(EXPRESSIONS.uid)
+        .model(new TypeReduceBuilder().refId('B').datasource(EXPRESSIONS).expression('A').reducer('last').settings({ mode: 'dropNN' })),
+    )
+    .withQuery(
+      new QueryBuilder('C')
+        .datasourceUid(EXPRESSIONS.uid)
+        .model(
+          new TypeThresholdBuilder()
+            .refId('C')
+            .datasource(EXPRESSIONS)
+            .expression('B')
+            .conditions([{ evaluator: { type: 'outside_range', params: [band.min, band.max] } }]),
+        ),
+    )
+    .condition('C')
+    .forDuration(`${rule.pendingMinutes}m`)
+    // No frames in the window is no evidence of drift; a failing query shows as an error, not as drift.
+    .noDataState('OK')
+    .execErrState('Error')
+    .labels({ signal: field })
+    .annotations({
+      summary: DRIFT_RULE_SUMMARY,
+      description: `Deployment {{ $labels.deployment }}: the ${windowMinutes}-minute mean of ${field} is {{ humanize $values.B.Value }}, outside ${band.min}..${band.max}. The webhook asks the API to retrain the deployment's model.`,
+    });
+}
+
+const fileQuery = (q: Query) => ({ refId: q.refId, relativeTimeRange: q.relativeTimeRange, datasourceUid: q.datasourceUid, model: q.model });
+
+export function alertRulesProvisioning(link: PanelLink, rule: DriftRule = DRIFT_RULE) {
+  const group = new RuleGroupBuilder('drift').interval(EVALUATION_INTERVAL_SECONDS).withRule(driftAlertRule(rule)).build();
+  return {
+    apiVersion: 1,
+    groups: [
+      {
+        orgId: 1,
+        name: group.title,
+        folder: GRAFANA_FOLDER,
+        interval: `${group.interval}s`,
+        rules: (group.rules ?? []).map((r) => ({
+          uid: r.uid,
+          title: r.title,
+          condition: r.condition,
+          data: r.data.map(fileQuery),
+          dashboardUid: link.dashboardUid,
+          panelId: link.panelId,
+          noDataState: r.noDataState,
+          execErrState: r.execErrState,
+          for: r.for,
+          labels: r.labels,
+          annotations: r.annotations,
+          isPaused: false,
+        })),
+      },
+    ],
+  };
+}
+
+function retrainContactPoint(): ContactPoint {
+  return new ContactPointBuilder()
+    .name(RETRAIN_CONTACT_POINT)
+    .uid('mlops-retrain-webhook')
+    .type('webhook')
+    .settings({
+      url: `\${API_URL}${WEBHOOK_PATH}`,
+      httpMethod: 'POST',
+      authorization_scheme: 'Bearer',
+      authorization_credentials: '${WEBHOOK_TOKEN}',
+    })
+    .disableResolveMessage(false)
+    .build();
+}
+
+export function contactPointsProvisioning() {
+  const point = retrainContactPoint();
+  return {
+    apiVersion: 1,
+    contactPoints: [
+      {
+        orgId: 1,
+        name: point.name,
+        receivers: [{ uid: point.uid, type: point.type, settings: point.settings, disableResolveMessage: point.disableResolveMessage }],
+      },
+    ],
+  };
+}
+
+/**
+ * Drift alerts go to the retrain webhook, one notification group per deployment. A repeat of a firing alert is
+ * harmless: the API acts once per fingerprint and start time. Everything else stays with Grafana's default.
+ */
+export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
+  const root = new NotificationPolicyBuilder()
+    .receiver('grafana-default-email')
+    .groupBy(['grafana_folder', 'alertname'])
+    .routes([
+      new NotificationPolicyBuilder()
+        .receiver(RETRAIN_CONTACT_POINT)
+        .objectMatchers([['alertname', '=', rule.alertName]])
+        .groupBy(['alertname', 'deployment'])
+        .groupWait('10s')
+        .groupInterval('5m')
+        .repeatInterval('4h'),
+    ])
+    .build();
+  return { apiVersion: 1, policies: [{ orgId: 1, ...root }] };
+}
