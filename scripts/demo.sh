@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install what is needed, serve the embedded stack in the
-# background (fresh data folder), run the closed-loop demo against it, stop the stack.
+# The main job on a fresh machine: install what is needed, serve the stack in the background
+# (fresh data folder), run the closed-loop demo against it, stop the stack.
+# DEMO_STORES=production runs it on MySQL (MariaDB), InfluxDB and S3 (MinIO) instead of the
+# embedded SQLite and folder stores: scripts/services/up.sh installs and starts them on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [[ "${DEMO_STORES:-embedded}" == production ]]; then
+  bash scripts/services/up.sh
+  source .services/env
+  export REGISTRY_URL="$PRODUCTION_REGISTRY_URL" MEASUREMENTS_URL="$PRODUCTION_MEASUREMENTS_URL" OBJECTS_URL="$PRODUCTION_OBJECTS_URL"
+  echo "[demo] stores: MySQL, InfluxDB and S3 on loopback (scripts/services/down.sh stops them)"
+fi
 export DATA_DIR="${DATA_DIR:-./data/demo-$(date +%Y%m%d-%H%M%S)}"
 export TF_CPP_MIN_LOG_LEVEL=2 LOG_LEVEL="${LOG_LEVEL:-warn}"
 mkdir -p "$DATA_DIR"

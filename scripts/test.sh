@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=2
+echo "[test] real servers: MariaDB, InfluxDB, an S3 gateway (any that fails to start fails the run)"
+bash scripts/services/up.sh
+[[ "${KEEP_SERVICES:-}" == 1 ]] || trap 'bash scripts/services/down.sh' EXIT
+source .services/env
 echo "[test] typecheck"
 npx tsc --noEmit -p .
 echo "[test] vitest (unit + integration)"

@@ -11,7 +11,7 @@ const urls = productionUrls();
 if (urls) {
   registryContract('MySQL (MariaDB)', () => SqlRegistry.open(urls.registryUrl), { restart: () => restartService('mariadb') });
   measurementsContract('InfluxDB', () => InfluxMeasurements.open(urls.measurementsUrl), { restart: () => restartService('influxdb') });
-  objectsContract('S3 (MinIO)', () => S3Objects.open(urls.objectsUrl), { restart: () => restartService('minio') });
+  objectsContract('S3 (Versity S3 gateway)', () => S3Objects.open(urls.objectsUrl), { restart: () => restartService('versitygw') });
 } else {
   describe.skip('production store contracts (services not running)', () => it('needs scripts/services/up.sh'));
 }

@@ -9,7 +9,7 @@ import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
 import { putModel, serializeModel } from '../../core/ml/modelArtifact.js';
 import type { Stores } from '../../core/stores/index.js';
-import { openTempStores, type TempStores } from './embeddedStores.js';
+import { openTempStores } from './embeddedStores.js';
 import { SwitchableObjects } from './switchableObjects.js';
 
 export { SwitchableObjects };
@@ -19,7 +19,8 @@ export const WEBHOOK_TOKEN = 'test-webhook-token';
 
 export interface ApiHarness {
   url: string;
-  temp: TempStores;
+  /** Scratch folder of this API (its spool lives here). */
+  dir: string;
   stores: Stores;
   objects: SwitchableObjects;
   analysis: FrameAnalysis;
@@ -28,12 +29,23 @@ export interface ApiHarness {
 
 export async function startApi(temporal: () => Promise<Client>, maxImageBytes = 200_000): Promise<ApiHarness> {
   const temp = await openTempStores();
-  const objects = new SwitchableObjects(temp.stores.objects);
-  const stores = { ...temp.stores, objects };
+  return startApiOn(temp.stores, temp.dir, temporal, { maxImageBytes, cleanup: () => temp.cleanup() });
+}
+
+/** The API in this process on any stores (embedded or production), with its spool under `dir`. */
+export async function startApiOn(
+  base: Stores,
+  dir: string,
+  temporal: () => Promise<Client>,
+  options: { maxImageBytes?: number; cleanup?: () => Promise<void> } = {},
+): Promise<ApiHarness> {
+  const maxImageBytes = options.maxImageBytes ?? 200_000;
+  const objects = new SwitchableObjects(base.objects);
+  const stores = { ...base, objects };
   const { tf, name } = await loadBackend('auto');
   const log = pino({ level: 'silent' });
   const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0 });
-  const analysis = new FrameAnalysis({ objects, measurements: stores.measurements, spoolDir: path.join(temp.dir, 'spool'), queueLimit: 100, retryIntervalMs: 3_600_000, log });
+  const analysis = new FrameAnalysis({ objects, measurements: stores.measurements, spoolDir: path.join(dir, 'spool'), queueLimit: 100, retryIntervalMs: 3_600_000, log });
   const app = createApp({
     config: {
       api: { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, webhookToken: WEBHOOK_TOKEN, maxImageBytes, analysisQueueLimit: 100 },
@@ -52,7 +64,7 @@ export async function startApi(temporal: () => Promise<Client>, maxImageBytes = 
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
-    temp,
+    dir,
     stores,
     objects,
     analysis,
@@ -60,7 +72,7 @@ export async function startApi(temporal: () => Promise<Client>, maxImageBytes = 
       await new Promise((r) => server.close(r));
       analysis.close();
       models.dispose();
-      await temp.cleanup();
+      await options.cleanup?.();
     },
   };
 }
