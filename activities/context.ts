@@ -1,4 +1,5 @@
 import type { BackendPreference } from '../core/ml/backend.js';
+import type { TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import type { Stores } from '../core/stores/index.js';
 
 /** What activities are built from: the stores, and what a training child process needs to reach them. */
@@ -6,6 +7,8 @@ export interface ActivityContext {
   stores: Stores;
   objectsUrl: string;
   mlBackend: BackendPreference;
+  /** The training worker's slots and threads per trial (training activities only). */
+  capacity?: TrainingCapacity;
 }
 
 export const runPrefix = (workflowId: string, runId: string) => `runs/${workflowId}/${runId}`;

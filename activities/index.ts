@@ -4,7 +4,7 @@ import { evaluatePrevious } from './evaluatePrevious.js';
 import { describeDataset, preprocess } from './preprocess.js';
 import { registerModelVersion } from './registerModelVersion.js';
 import { selectBest } from './selectBest.js';
-import { trainTrial } from './trainTrial.js';
+import { describeTrainingCapacity, trainTrial } from './trainTrial.js';
 
 /** Light, I/O-bound steps: run on the orchestration task queue. */
 export const createOrchestrationActivities = (ctx: ActivityContext) => ({
@@ -18,6 +18,7 @@ export const createOrchestrationActivities = (ctx: ActivityContext) => ({
 export const createTrainingActivities = (ctx: ActivityContext) => ({
   preprocess: preprocess(ctx),
   trainTrial: trainTrial(ctx),
+  describeTrainingCapacity: describeTrainingCapacity(ctx),
   evaluatePrevious: evaluatePrevious(ctx),
 });
 

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { TrialParams, TrialSummary } from '../core/training/request.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
+import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import type { TrialProgress } from '../core/ml/trialRunner.js';
 import { runPrefix, type ActivityContext } from './context.js';
 
@@ -18,30 +19,30 @@ export interface TrainTrialInput {
 const ALIVE_HEARTBEAT_MS = 10_000;
 
 /**
- * Trains one sweep combination in a child process. Heartbeats every epoch with progress
- * (and every few seconds in between); a retry resumes from the last epoch's checkpoint.
+ * Trains one sweep combination in a child process with the worker's threads per trial.
+ * Heartbeats every epoch with progress (and every few seconds in between). Any attempt,
+ * on whichever worker, resumes from the trial's last checkpoint in the object store.
  */
 export const trainTrial =
-  ({ stores, objectsUrl, mlBackend }: ActivityContext) =>
+  ({ stores, objectsUrl, mlBackend, capacity }: ActivityContext) =>
   async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string }> => {
     const ctx = Context.current();
     const trialId = `${input.runId}-t${input.trialIndex}`;
-    const previous = ctx.info.heartbeatDetails as TrialProgress | undefined;
-    let last: TrialProgress | undefined = previous;
+    let last = ctx.info.heartbeatDetails as TrialProgress | undefined;
     const alive = setInterval(() => ctx.heartbeat(last), ALIVE_HEARTBEAT_MS);
     try {
       const outcome = await runMlJob(
         {
           kind: 'train',
+          threads: capacity?.threadsPerTrial,
           job: {
-          objectsUrl,
-          backend: mlBackend,
-          manifestKey: input.manifestKey,
-          architecture: input.architecture,
-          params: input.params,
-          seed: input.seed,
-          trialPrefix: `${runPrefix(input.workflowId, input.runId)}/trials/${input.trialIndex}`,
-          resume: previous?.epoch ? { epochsDone: previous.epoch } : undefined,
+            objectsUrl,
+            backend: mlBackend,
+            manifestKey: input.manifestKey,
+            architecture: input.architecture,
+            params: input.params,
+            seed: input.seed,
+            trialPrefix: `${runPrefix(input.workflowId, input.runId)}/trials/${input.trialIndex}`,
           },
         },
         (progress) => {
@@ -76,3 +77,9 @@ export const trainTrial =
       clearInterval(alive);
     }
   };
+
+/** What the training worker that answers can run: the workflow sizes its sweep from it. */
+export const describeTrainingCapacity =
+  ({ capacity }: ActivityContext) =>
+  async (): Promise<TrainingCapacity> =>
+    capacity ?? trainingCapacity();

@@ -1,36 +1,50 @@
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createOrchestrationActivities, createTrainingActivities, type ActivityContext } from '../activities/index.js';
+import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { TASK_QUEUES } from '../core/training/request.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-/** Trials that train at once on this machine: one per core, each in its own process. */
-export const defaultTrainingSlots = () => Math.max(1, os.availableParallelism());
 
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   context: ActivityContext;
+  /** Trials at once and threads per trial on the training worker; default: from the cores. */
+  capacity?: TrainingCapacity;
+  /** Shorthand for a capacity of this many slots (as SWEEP_PARALLELISM). */
   trainingSlots?: number;
 }
 
 /** The orchestration worker (workflows and light activities) and the training worker (ML activities). */
-export async function createWorkers({ connection, namespace, context, trainingSlots }: WorkerOptions): Promise<Worker[]> {
-  const orchestration = await Worker.create({
-    connection,
-    namespace,
-    taskQueue: TASK_QUEUES.orchestration,
-    workflowsPath,
-    activities: createOrchestrationActivities(context),
-  });
-  const training = await Worker.create({
-    connection,
-    namespace,
+export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
+  const { connection, namespace, context } = options;
+  const capacity = options.capacity ?? trainingCapacity({ sweepParallelism: options.trainingSlots });
+  return [await createOrchestrationWorker(options), await createTrainingWorker({ connection, namespace, context, capacity })];
+}
+
+/** The worker that runs workflows and the light, I/O-bound activities. */
+export function createOrchestrationWorker({ connection, namespace, context }: Pick<WorkerOptions, 'connection' | 'namespace' | 'context'>): Promise<Worker> {
+  return Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.orchestration, workflowsPath, activities: createOrchestrationActivities(context) });
+}
+
+export interface TrainingWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  context: ActivityContext;
+  capacity: TrainingCapacity;
+  /** How the worker appears in Temporal's history (default: pid@host). */
+  identity?: string;
+}
+
+/** A worker on the training queue with one activity slot per trial its capacity allows. */
+export function createTrainingWorker(options: TrainingWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.identity ? { identity: options.identity } : {}),
     taskQueue: TASK_QUEUES.training,
-    activities: createTrainingActivities(context),
-    maxConcurrentActivityTaskExecutions: trainingSlots ?? defaultTrainingSlots(),
+    activities: createTrainingActivities({ ...options.context, capacity: options.capacity }),
+    maxConcurrentActivityTaskExecutions: options.capacity.slots,
   });
-  return [orchestration, training];
 }

@@ -1,4 +1,5 @@
 import { loadConfig } from '../core/config.js';
+import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { connectWorker } from './temporalConnection.js';
 import { createWorkers } from './createWorkers.js';
@@ -7,13 +8,17 @@ const config = loadConfig();
 const stores = await openStores(config);
 const connection = await connectWorker(config);
 try {
+  const capacity = trainingCapacity({ sweepParallelism: config.sweepParallelism, threadsPerTrial: config.mlThreadsPerTrial });
   const workers = await createWorkers({
     connection,
     namespace: config.temporal.namespace,
     context: { stores, objectsUrl: config.objectsUrl, mlBackend: config.mlBackend },
-    trainingSlots: config.sweepParallelism,
+    capacity,
   });
-  console.log(`workers polling task queues: ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+  console.log(
+    `workers polling task queues: ${workers.map((w) => w.options.taskQueue).join(', ')}; ` +
+      `training: ${capacity.slots} trial(s) at once x ${capacity.threadsPerTrial} thread(s) on ${capacity.cores} cores (${capacity.source})`,
+  );
   await Promise.all(workers.map((w) => w.run()));
 } finally {
   await connection.close();

@@ -9,6 +9,8 @@ export interface TrainProgress {
   step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'done';
   trialsDone: number;
   trialsTotal: number;
+  /** Trials training at once, once the sweep has started. */
+  parallelism?: number;
   coalescedRequests: number;
 }
 export const progressQuery = defineQuery<TrainProgress>('progress');

@@ -1,4 +1,4 @@
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../activities/index.js';
 import type { RegisterResult } from '../activities/registerModelVersion.js';
 import type { SelectBestResult } from '../activities/selectBest.js';
@@ -8,6 +8,7 @@ import {
   sweepCombinations,
   TASK_QUEUES,
   type RetrainTriggerInfo,
+  type SweepParallelism,
   type TrainAndRegisterRequest,
   type TrialSummary,
 } from '../core/training/request.js';
@@ -31,6 +32,7 @@ export interface TrainAndRegisterResult {
   trials: TrialSummary[];
   selection: SelectBestResult;
   registration: RegisterResult;
+  parallelism: SweepParallelism;
   /** Every retrain request signalled to this run (the one that started it included): alerts coalesce here. */
   coalescedRequests: RetrainTriggerInfo[];
 }
@@ -58,7 +60,9 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   }
 
   progress.step = 'training';
-  const trials = await mapWithConcurrency(combos, request.parallelism, async (params, trialIndex) => {
+  const parallelism = await chooseParallelism(request.parallelism);
+  progress.parallelism = parallelism.value;
+  const trials = await mapWithConcurrency(combos, parallelism.value, async (params, trialIndex) => {
     const trial = await training.trainTrial({
       workflowId,
       runId,
@@ -90,7 +94,16 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     dataset,
   });
   progress.step = 'done';
-  return { dataset, trials, selection, registration, coalescedRequests };
+  return { dataset, trials, selection, registration, parallelism, coalescedRequests };
+}
+
+/** The request's parallelism wins; else as many trials as the training worker has slots for. */
+async function chooseParallelism(requested: number | undefined): Promise<SweepParallelism> {
+  if (requested !== undefined) return { value: requested, source: 'request' };
+  // Histories recorded before the worker was asked trained two trials at once.
+  if (!patched('sweep-parallelism-from-training-worker')) return { value: 2, source: 'legacy-default' };
+  const capacity = await training.describeTrainingCapacity();
+  return { value: capacity.slots, source: 'training-worker' };
 }
 
 async function mapWithConcurrency<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

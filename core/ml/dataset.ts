@@ -46,9 +46,9 @@ export function splitFromBuffers(pixels: Buffer, labels: Buffer, frameBytes: num
   if (!Number.isInteger(count) || pixels.byteLength !== count * frameBytes) {
     throw new Error(`dataset split is inconsistent: ${pixels.byteLength} pixel bytes for ${count} labels of ${frameBytes} bytes each`);
   }
-  const labelsCopy = new Float32Array(count);
-  labelsCopy.set(new Float32Array(labels.buffer.slice(labels.byteOffset, labels.byteOffset + labels.byteLength)));
-  return { pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength), labelsMm: labelsCopy, count };
+  // The slice copies the labels into their own 4-byte-aligned buffer (a Buffer's offset may be odd); pixels stay a view.
+  const labelsMm = new Float32Array(labels.buffer.slice(labels.byteOffset, labels.byteOffset + labels.byteLength));
+  return { pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength), labelsMm, count };
 }
 
 /** Deterministic Fisher-Yates permutation of 0..n-1 from a seed. */

@@ -7,6 +7,8 @@ import { evaluateStoredModel, runTrial } from './trialRunner.js';
 import type { MlJob } from './runMlJob.js';
 
 process.once('message', async (job: MlJob) => {
+  // TensorFlow reads this once, when the backend loads (lazily, inside the job).
+  if (job.threads) process.env.TF_NUM_INTRAOP_THREADS = String(job.threads);
   try {
     const result =
       job.kind === 'train'

@@ -22,18 +22,29 @@ function joinWeightData(data: ArrayBuffer | ArrayBuffer[]): Buffer {
   return Array.isArray(data) ? Buffer.concat(data.map((b) => Buffer.from(b))) : Buffer.from(data);
 }
 
-export async function serializeModel(tf: Tf, model: LayersModel, metadata: ModelMetadata): Promise<SerializedModel> {
+/**
+ * `includeOptimizer` (checkpoints) also saves the training config and the optimizer's state, so
+ * a resumed trial continues with Adam's moments instead of restarting them.
+ */
+export async function serializeModel(tf: Tf, model: LayersModel, metadata: ModelMetadata, options: { includeOptimizer?: boolean } = {}): Promise<SerializedModel> {
   let captured: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       captured = artifacts;
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
+    { includeOptimizer: options.includeOptimizer ?? false },
   );
   if (!captured?.weightData || !captured.weightSpecs) throw new Error('model serialization produced no weights');
   const weights = joinWeightData(captured.weightData as ArrayBuffer | ArrayBuffer[]);
   const modelJson = Buffer.from(
-    JSON.stringify({ metadata, modelTopology: captured.modelTopology, weightSpecs: captured.weightSpecs, format: 'layers-model' }),
+    JSON.stringify({
+      metadata,
+      modelTopology: captured.modelTopology,
+      ...(options.includeOptimizer ? { trainingConfig: captured.trainingConfig } : {}),
+      weightSpecs: captured.weightSpecs,
+      format: 'layers-model',
+    }),
   );
   return { modelJson, weights, sha256: sha256(Buffer.concat([modelJson, weights])) };
 }
@@ -41,7 +52,9 @@ export async function serializeModel(tf: Tf, model: LayersModel, metadata: Model
 export async function deserializeModel(tf: Tf, modelJson: Buffer, weights: Buffer): Promise<{ model: LayersModel; metadata: ModelMetadata }> {
   const parsed = JSON.parse(modelJson.toString('utf8'));
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: parsed.modelTopology, weightSpecs: parsed.weightSpecs, weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: parsed.modelTopology, trainingConfig: parsed.trainingConfig, weightSpecs: parsed.weightSpecs, weightData }),
+  );
   return { model, metadata: parsed.metadata as ModelMetadata };
 }
 

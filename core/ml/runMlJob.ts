@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EvaluationJob, TrialJob, TrialOutcome, TrialProgress } from './trialRunner.js';
 
-export type MlJob = { kind: 'train'; job: TrialJob } | { kind: 'evaluate'; job: EvaluationJob };
+/** `threads`: TensorFlow intra-op threads of the job's process (unset: TensorFlow takes every core). */
+export type MlJob = ({ kind: 'train'; job: TrialJob } | { kind: 'evaluate'; job: EvaluationJob }) & { threads?: number };
 type ResultOf<J extends MlJob> = J extends { kind: 'train' } ? TrialOutcome : Record<string, number>;
 type ChildMessage = { type: 'progress'; progress: TrialProgress } | { type: 'done'; result: unknown } | { type: 'error'; message: string };
 

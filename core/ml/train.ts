@@ -2,7 +2,6 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
 import type { Tf } from './backend.js';
 import type { Split } from './dataset.js';
-import { clipLabel, scaleLabel } from './labels.js';
 
 export interface TrainParams {
   epochs: number;
@@ -31,8 +30,14 @@ export interface ErrorMetrics {
   max_error_mm: number;
 }
 
+/** Frames as a [count, height, width, 3] float tensor in 0..1, straight from the dataset's uint8 bytes. */
 export function pixelsToTensor(tf: Tf, pixels: Uint8Array, count: number, height: number, width: number): Tensor {
   return tf.tidy(() => tf.tensor4d(pixels, [count, height, width, 3], 'int32').toFloat().div(255));
+}
+
+/** Labels as a [count, 1] tensor, clipped to 0..labelMaxMm and scaled to 0..1 (the sigmoid output's range). */
+export function labelsToTensor(tf: Tf, labelsMm: Float32Array, labelMaxMm: number): Tensor {
+  return tf.tidy(() => tf.tensor2d(labelsMm, [labelsMm.length, 1]).clipByValue(0, labelMaxMm).div(labelMaxMm));
 }
 
 /** Predictions in mm for a batch of frames. */
@@ -59,11 +64,12 @@ export function errorMetrics(predictedMm: ArrayLike<number>, labelsMm: ArrayLike
 
 export async function evaluateMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number): Promise<ErrorMetrics> {
   const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
+  const clipped = tf.tidy(() => tf.tensor1d(split.labelsMm).clipByValue(0, labelMaxMm));
   try {
-    const clipped = Array.from(split.labelsMm, (mm) => clipLabel(mm, labelMaxMm));
-    return errorMetrics(await predictMm(tf, model, x, labelMaxMm), clipped);
+    return errorMetrics(await predictMm(tf, model, x, labelMaxMm), (await clipped.data()) as Float32Array);
   } finally {
     x.dispose();
+    clipped.dispose();
   }
 }
 
@@ -73,9 +79,10 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
   const model =
     req.resume?.model ??
     buildModel(tf, req.architecture, { width, height, dropout: params.dropout, learningRate: params.learningRate, seed: req.seed });
-  if (req.resume) model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
+  // A checkpoint saved with its optimizer comes back compiled, Adam's state included.
+  if (req.resume && !req.resume.model.optimizer) model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
   const x = pixelsToTensor(tf, req.train.pixels, req.train.count, height, width);
-  const y = tf.tensor2d(Array.from(req.train.labelsMm, (mm) => scaleLabel(mm, labelMaxMm)), [req.train.count, 1]);
+  const y = labelsToTensor(tf, req.train.labelsMm, labelMaxMm);
   const history: Record<string, number[]> = {};
   const startEpoch = req.resume?.epochsDone ?? 0;
   try {

@@ -3,6 +3,7 @@ import { loadBackend, type BackendPreference } from './backend.js';
 import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import { evaluateMm, trainModel, type TrainParams } from './train.js';
+import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
 export interface TrialJob {
@@ -12,9 +13,8 @@ export interface TrialJob {
   architecture: string;
   params: TrainParams;
   seed: number;
-  /** Prefix under which the final model and the checkpoint are written. */
+  /** Prefix under which the final model and the checkpoints are written; a checkpoint found there is resumed. */
   trialPrefix: string;
-  resume?: { epochsDone: number };
 }
 
 export interface TrialProgress {
@@ -33,10 +33,9 @@ export interface TrialOutcome {
   resumedFromEpoch: number;
 }
 
-export const checkpointPrefixOf = (trialPrefix: string) => `${trialPrefix}/checkpoint`;
 export const modelPrefixOf = (trialPrefix: string) => `${trialPrefix}/model`;
 
-/** Trains one trial from the stored dataset, checkpointing after every epoch. */
+/** Trains one trial from the stored dataset, checkpointing after every epoch and resuming from the last checkpoint. */
 export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => void): Promise<TrialOutcome> {
   const { tf, name: backend } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
@@ -45,12 +44,13 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   const readSplit = async (files: SplitFiles) => splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
   const [train, test] = await Promise.all([readSplit(manifest.train), readSplit(manifest.test)]);
   const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
-  const checkpointPrefix = checkpointPrefixOf(job.trialPrefix);
+  const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
 
   let resume;
-  if (job.resume && job.resume.epochsDone > 0) {
-    const files = await getModelFiles(objects, checkpointPrefix);
-    resume = { model: (await deserializeModel(tf, files.modelJson, files.weights)).model, epochsDone: job.resume.epochsDone };
+  const checkpoint = await checkpoints.latest();
+  if (checkpoint) {
+    const files = await getModelFiles(objects, checkpoint.prefix);
+    resume = { model: (await deserializeModel(tf, files.modelJson, files.weights)).model, epochsDone: checkpoint.epochsDone };
   }
 
   const result = await trainModel(tf, {
@@ -64,8 +64,8 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     seed: job.seed,
     resume,
     onEpochEnd: async (epoch, logs, model) => {
-      await putModel(objects, checkpointPrefix, await serializeModel(tf, model, meta));
-      onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix });
+      const saved = await checkpoints.save(epoch + 1, await serializeModel(tf, model, meta, { includeOptimizer: true }));
+      onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix: saved.prefix });
     },
   });
   const serialized = await serializeModel(tf, result.model, meta);

@@ -35,15 +35,16 @@ export interface TrainAndRegisterRequest {
   /** The metric that picks the best trial; lower is better. */
   selectionMetric?: string;
   registerPolicy?: RegisterPolicy;
-  /** Most trials training at once. */
+  /** Most trials training at once; unset, the training worker's slots (derived from its cores) decide. */
   parallelism?: number;
   /** Rerun only the experiment step on the preprocessed dataset of an earlier run. */
   reuseDataset?: { manifestKey: string };
 }
 
-export type ResolvedRequest = Required<Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep'>> & {
+export type ResolvedRequest = Required<Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep' | 'parallelism'>> & {
   sweep: SweepSpec & { learningRates: number[] };
   reuseDataset?: { manifestKey: string };
+  parallelism?: number;
 };
 
 export const DEFAULT_TRAINING = {
@@ -56,8 +57,14 @@ export const DEFAULT_TRAINING = {
   sweep: { epochs: [12], batchSizes: [32, 64], dropouts: [0.1, 0.2], learningRates: [0.001] },
   selectionMetric: 'test_mae_mm',
   registerPolicy: 'if-better' as RegisterPolicy,
-  parallelism: 2,
 };
+
+/** How many trials the sweep trains at once, and who decided. */
+export interface SweepParallelism {
+  value: number;
+  /** `request`: the request said so; `training-worker`: the slots the training worker derived from its cores or SWEEP_PARALLELISM; `legacy-default`: runs recorded before the worker decided. */
+  source: 'request' | 'training-worker' | 'legacy-default';
+}
 
 export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
   const d = DEFAULT_TRAINING;
@@ -79,7 +86,7 @@ export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
     },
     selectionMetric: r.selectionMetric ?? d.selectionMetric,
     registerPolicy: r.registerPolicy ?? d.registerPolicy,
-    parallelism: r.parallelism ?? d.parallelism,
+    parallelism: r.parallelism,
     reuseDataset: r.reuseDataset,
   };
 }
