@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { computeImageCharacteristics } from '../core/features/imageCharacteristics.js';
-import type { InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
+import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
+import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
 
 /** What /predict hands over after answering: everything one measurement record needs. */
@@ -15,6 +16,12 @@ export interface FrameAnalysisOptions {
   queueLimit: number;
   concurrency?: number;
   retryIntervalMs?: number;
+  /** Worker threads computing image characteristics (default: all cores but one). */
+  analysisThreads?: number;
+  /** How often the pipeline's own stats are written to the measurement store (default 10 s). */
+  statsIntervalMs?: number;
+  /** This process in those stats (default host:pid). */
+  instance?: string;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
@@ -24,18 +31,25 @@ export const imageKeyOf = (frame: Pick<FrameToAnalyse, 'deployment' | 'requestId
  * Stores each frame's JPEG, extracts its image characteristics and writes its record,
  * after the prediction was answered. A bounded in-memory queue feeds it; when the queue is
  * full or a store fails, the frame goes to a durable spool on disk and is replayed later.
+ * The characteristics are computed on a worker-thread pool, off the event loop.
  */
 export class FrameAnalysis {
   private readonly queue: FrameToAnalyse[] = [];
   private inFlight = 0;
   private replaying = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly timer: NodeJS.Timeout;
-  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0 };
+  private readonly replayTimer: NodeJS.Timeout;
+  private readonly statsTimer: NodeJS.Timeout;
+  private readonly images: ImageAnalysisPool;
+  /** `failed` counts every analysis that threw: rejected frames and store failures (spooled or on replay). */
+  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0 };
 
   constructor(private readonly options: FrameAnalysisOptions) {
-    this.timer = setInterval(() => void this.replaySpool(), options.retryIntervalMs ?? 5000);
-    this.timer.unref();
+    this.images = new ImageAnalysisPool(options.analysisThreads);
+    this.replayTimer = setInterval(() => void this.replaySpool(), options.retryIntervalMs ?? 5000);
+    this.replayTimer.unref();
+    this.statsTimer = setInterval(() => void this.writeStats(), options.statsIntervalMs ?? 10_000);
+    this.statsTimer.unref();
   }
 
   enqueue(frame: FrameToAnalyse): void {
@@ -75,6 +89,7 @@ export class FrameAnalysis {
         try {
           await this.analyse(frame);
         } catch (err) {
+          this.counters.failed++;
           this.options.log.warn({ err: (err as Error).message, pending: metaFile }, 'spool replay paused: store still failing');
           break;
         }
@@ -89,8 +104,29 @@ export class FrameAnalysis {
     return replayed;
   }
 
-  close() {
-    clearInterval(this.timer);
+  /** One sample of the pipeline's health for the system dashboard; never throws (a down store is logged). */
+  async writeStats(): Promise<AnalysisStats | undefined> {
+    const stats: AnalysisStats = {
+      time: Date.now(),
+      instance: this.options.instance ?? `${os.hostname()}:${process.pid}`,
+      queueDepth: this.queue.length,
+      spooled: await this.spooledCount(),
+      written: this.counters.processed + this.counters.replayed,
+      failed: this.counters.failed,
+    };
+    try {
+      await this.options.measurements.writeAnalysisStats(stats);
+      return stats;
+    } catch (err) {
+      this.options.log.warn({ err: (err as Error).message }, 'analysis stats not written');
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.replayTimer);
+    clearInterval(this.statsTimer);
+    await this.images.close();
   }
 
   private pump() {
@@ -101,6 +137,7 @@ export class FrameAnalysis {
       this.analyse(frame)
         .then(() => this.counters.processed++)
         .catch(async (err) => {
+          this.counters.failed++;
           if ((err as { code?: string }).code === 'invalid_image') {
             this.counters.rejected++;
             this.options.log.error({ err, requestId: frame.requestId }, 'frame cannot be analysed');
@@ -119,7 +156,7 @@ export class FrameAnalysis {
 
   private async analyse(frame: FrameToAnalyse): Promise<void> {
     const imageKey = imageKeyOf(frame);
-    const characteristics = await computeImageCharacteristics(frame.image);
+    const characteristics = await this.images.characteristicsOf(frame.image);
     await this.options.objects.put(imageKey, frame.image, 'image/jpeg');
     const error = frame.prediction !== null && frame.sensorValue !== null ? Math.abs(frame.prediction - frame.sensorValue) : null;
     const record: InferenceRecord = {

@@ -8,8 +8,27 @@ import type { ObjectStore } from '../core/stores/objects.js';
 import type { Deployment, ModelVersion, RegistryStore } from '../core/stores/registry.js';
 
 interface LoadedModel {
+  version: ModelVersion;
   model: LayersModel;
   metadata: ModelMetadata;
+  /** Requests predicting with this model right now. */
+  leases: number;
+  lastUsed: number;
+  /** Out of the cache: disposed as soon as its last lease is released. */
+  evicted: boolean;
+  disposed: boolean;
+}
+
+/** A model held for one request: it stays loaded until released, whatever swaps happen meanwhile. */
+export interface ModelLease {
+  readonly version: ModelVersion;
+  /** The prediction in mm for one image, preprocessed exactly as the model was trained. */
+  predictMm(image: Buffer): Promise<number>;
+  release(): void;
+}
+
+export class ModelUnavailableError extends Error {
+  readonly code = 'model_unavailable';
 }
 
 export interface ModelServerOptions {
@@ -18,72 +37,194 @@ export interface ModelServerOptions {
   tf: Tf;
   /** How long a resolved `latest` is trusted before the registry is asked again. */
   latestTtlMs?: number;
-  /** Loaded versions kept per model; older ones are disposed after a grace period. */
+  /** Loaded versions kept per model, least recently used go first (the one serving `latest` always stays). */
   keepVersions?: number;
+  log?: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
-const DISPOSE_GRACE_MS = 30_000;
+const keyOf = (v: Pick<ModelVersion, 'modelName' | 'version'>) => `${v.modelName}@${v.version}`;
 
-/** Loads, caches and serves model versions; deployments on `latest` follow new registrations. */
+/**
+ * Loads, warms, caches and serves model versions. Every model is warmed by one prediction
+ * before it serves. A deployment on `latest` is always answered by a warm model: when the
+ * registry's latest moves, the new version loads and warms in the background while the
+ * current one keeps answering, then replaces it at once. Requests hold a lease on the model
+ * they started with; a replaced model is disposed when its last lease is released.
+ */
 export class ModelServer {
-  private readonly loaded = new Map<string, Promise<LoadedModel>>();
-  private readonly latest = new Map<string, { version: ModelVersion | undefined; at: number }>();
+  private readonly loading = new Map<string, Promise<LoadedModel>>();
+  private readonly loaded = new Map<string, LoadedModel>();
+  /** Evicted, but a request still predicts with it. */
+  private readonly retiring = new Set<LoadedModel>();
+  private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
+  private readonly swaps = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ModelServerOptions) {}
 
-  async resolve(deployment: Deployment): Promise<ModelVersion | undefined> {
-    const { registry } = this.options;
-    if (deployment.modelVersion !== 'latest') return registry.getModelVersion(deployment.modelName, deployment.modelVersion);
-    const cached = this.latest.get(deployment.modelName);
-    if (cached && Date.now() - cached.at < (this.options.latestTtlMs ?? 1000)) return cached.version;
-    const version = await registry.getLatestModelVersion(deployment.modelName);
-    this.latest.set(deployment.modelName, { version, at: Date.now() });
-    return version;
+  /** A lease on the model that serves this deployment now, or undefined when its model has no version yet. */
+  async acquire(deployment: Deployment): Promise<ModelLease | undefined> {
+    if (deployment.modelVersion === 'latest') {
+      await this.refreshLatest(deployment.modelName);
+      // Read and lease in one synchronous step: a swap cannot slip in between.
+      const state = this.latest.get(deployment.modelName);
+      return state && this.lease(state.serving);
+    }
+    const version = await this.options.registry.getModelVersion(deployment.modelName, deployment.modelVersion);
+    if (!version) return undefined;
+    for (;;) {
+      const entry = await this.load(version);
+      if (entry.disposed) continue;
+      const lease = this.lease(entry);
+      this.evictLeastUsed(deployment.modelName);
+      return lease;
+    }
   }
 
-  /** The model's prediction in mm for one image, preprocessed exactly as the model was trained. */
-  async predictMm(version: ModelVersion, image: Buffer): Promise<number> {
-    const { model, metadata } = await this.load(version);
-    const pixels = await imageToPixels(image, metadata);
-    const { tf } = this.options;
-    const out = tf.tidy(() => {
-      const x = pixelsToTensor(tf, pixels, 1, metadata.height, metadata.width);
-      return (model.predict(x) as Tensor).reshape([-1]);
-    });
-    const [unit] = await out.data();
-    out.dispose();
-    return unscaleLabel(unit, metadata.labelMaxMm);
+  /** Resolves once every background swap started so far has finished (swapped or failed). */
+  async swapsSettled(): Promise<void> {
+    while (this.swaps.size > 0) await Promise.allSettled([...this.swaps.values()]);
+  }
+
+  /** `name@version` of every model in memory: cached, or evicted but still held by a request. */
+  loadedVersions(): string[] {
+    return [...this.loaded.values(), ...this.retiring].map((m) => keyOf(m.version)).sort();
+  }
+
+  dispose() {
+    for (const entry of [...this.loaded.values(), ...this.retiring]) this.disposeModel(entry);
+    this.loaded.clear();
+    this.loading.clear();
+    this.latest.clear();
+  }
+
+  private async refreshLatest(modelName: string): Promise<void> {
+    const state = this.latest.get(modelName);
+    if (state && Date.now() - state.checkedAt < (this.options.latestTtlMs ?? 1000)) return;
+    const version = await this.options.registry.getLatestModelVersion(modelName);
+    if (!version) return;
+    const current = this.latest.get(modelName);
+    if (current) {
+      current.checkedAt = Date.now();
+      if (version.version !== current.target) {
+        current.target = version.version;
+        this.swapInBackground(modelName, version);
+      }
+      return;
+    }
+    // Nothing warm to answer with meanwhile: the first request waits for the first load.
+    const entry = await this.load(version);
+    if (!this.latest.has(modelName) && !entry.disposed) {
+      this.latest.set(modelName, { serving: entry, target: version.version, checkedAt: Date.now() });
+      this.evictLeastUsed(modelName);
+    }
+  }
+
+  private swapInBackground(modelName: string, version: ModelVersion) {
+    const key = keyOf(version);
+    if (this.swaps.has(key)) return;
+    const swap = this.load(version).then(
+      (next) => {
+        const state = this.latest.get(modelName);
+        // `latest` may have moved on while this version loaded: only the newest target is swapped in.
+        if (!state || state.target !== version.version || next.disposed) return;
+        const from = state.serving.version.version;
+        state.serving = next;
+        this.options.log?.info({ model: modelName, from, to: version.version }, 'model swapped: latest now served by the new version');
+        this.evictLeastUsed(modelName);
+      },
+      (err) => {
+        const state = this.latest.get(modelName);
+        // Aim back at the version being served, so the next look at the registry tries again.
+        if (state?.target === version.version) state.target = state.serving.version.version;
+        this.options.log?.warn({ model: modelName, version: version.version, err: (err as Error).message }, 'new version failed to load; still serving the previous one');
+      },
+    );
+    this.swaps.set(key, swap);
+    void swap.finally(() => this.swaps.delete(key));
   }
 
   private load(version: ModelVersion): Promise<LoadedModel> {
-    const key = `${version.modelName}@${version.version}`;
-    let entry = this.loaded.get(key);
+    const key = keyOf(version);
+    let entry = this.loading.get(key);
     if (!entry) {
-      entry = getModelFiles(this.options.objects, version.artifactKey).then((files) => {
-        if (files.sha256 !== version.artifactSha256) throw new Error(`artifact of ${key} does not match its registered sha256`);
-        return deserializeModel(this.options.tf, files.modelJson, files.weights);
+      entry = this.loadAndWarm(version).then((loaded) => {
+        this.loaded.set(key, loaded);
+        return loaded;
       });
-      entry.catch(() => this.loaded.delete(key));
-      this.loaded.set(key, entry);
-      this.evictOlderVersions(version.modelName);
+      entry.catch(() => this.loading.delete(key));
+      this.loading.set(key, entry);
     }
     return entry;
   }
 
-  private evictOlderVersions(modelName: string) {
-    const keep = this.options.keepVersions ?? 2;
-    const keys = [...this.loaded.keys()].filter((k) => k.startsWith(`${modelName}@`));
-    const byVersion = keys.sort((a, b) => Number(b.split('@')[1]) - Number(a.split('@')[1]));
-    for (const key of byVersion.slice(keep)) {
-      const entry = this.loaded.get(key)!;
-      this.loaded.delete(key);
-      // In-flight predictions may still hold it: dispose only after they are long done.
-      setTimeout(() => entry.then((m) => m.model.dispose(), () => {}), DISPOSE_GRACE_MS).unref();
+  private async loadAndWarm(version: ModelVersion): Promise<LoadedModel> {
+    const { tf, objects } = this.options;
+    try {
+      const files = await getModelFiles(objects, version.artifactKey);
+      if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
+      const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+      // The first prediction builds the kernels and buffers: pay for it here, not in a request.
+      const warm = tf.tidy(() => model.predict(tf.zeros([1, metadata.height, metadata.width, 3])) as Tensor);
+      await warm.data();
+      warm.dispose();
+      return { version, model, metadata, leases: 0, lastUsed: Date.now(), evicted: false, disposed: false };
+    } catch (err) {
+      throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
   }
 
-  dispose() {
-    for (const entry of this.loaded.values()) entry.then((m) => m.model.dispose(), () => {});
-    this.loaded.clear();
+  private lease(entry: LoadedModel): ModelLease {
+    entry.leases++;
+    entry.lastUsed = Date.now();
+    let released = false;
+    return {
+      version: entry.version,
+      predictMm: (image) => this.predictMm(entry, image),
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.leases--;
+        if (entry.evicted && entry.leases === 0) this.disposeModel(entry);
+      },
+    };
+  }
+
+  private async predictMm(entry: LoadedModel, image: Buffer): Promise<number> {
+    const { tf } = this.options;
+    const pixels = await imageToPixels(image, entry.metadata);
+    const out = tf.tidy(() => {
+      const x = pixelsToTensor(tf, pixels, 1, entry.metadata.height, entry.metadata.width);
+      return (entry.model.predict(x) as Tensor).reshape([-1]);
+    });
+    const [unit] = await out.data();
+    out.dispose();
+    return unscaleLabel(unit, entry.metadata.labelMaxMm);
+  }
+
+  /**
+   * Keeps `keepVersions` of a model: the one serving `latest`, a version about to be swapped in,
+   * then the most recently used. The rest leave the cache and are disposed once no request holds them.
+   */
+  private evictLeastUsed(modelName: string) {
+    const serving = this.latest.get(modelName)?.serving;
+    const ofModel = [...this.loaded.values()].filter((m) => m.version.modelName === modelName);
+    const keptAnyway = (m: LoadedModel) => m === serving || this.swaps.has(keyOf(m.version));
+    const recentFirst = ofModel.filter((m) => !keptAnyway(m)).sort((a, b) => b.lastUsed - a.lastUsed);
+    const room = Math.max(0, (this.options.keepVersions ?? 2) - ofModel.filter(keptAnyway).length);
+    for (const entry of recentFirst.slice(room)) {
+      const key = keyOf(entry.version);
+      this.loaded.delete(key);
+      this.loading.delete(key);
+      entry.evicted = true;
+      if (entry.leases === 0) this.disposeModel(entry);
+      else this.retiring.add(entry);
+    }
+  }
+
+  private disposeModel(entry: LoadedModel) {
+    this.retiring.delete(entry);
+    if (entry.disposed) return;
+    entry.disposed = true;
+    entry.model.dispose();
   }
 }

@@ -23,7 +23,7 @@ const temporal = () => {
   return client;
 };
 
-const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf });
+const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, log });
 const analysis = new FrameAnalysis({
   objects: stores.objects,
   measurements: stores.measurements,

@@ -7,7 +7,7 @@ import type { RegistryStore } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
 import { ApiError, validate } from '../errors.js';
 import type { FrameAnalysis } from '../frameAnalysis.js';
-import type { ModelServer } from '../modelServer.js';
+import { ModelUnavailableError, type ModelServer } from '../modelServer.js';
 
 export interface PredictDeps {
   registry: RegistryStore;
@@ -30,7 +30,7 @@ const isJpeg = (b: Buffer) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 &&
 
 /**
  * POST /predict: authenticates the rover, predicts with its deployment's model and answers
- * at once; storing the frame and its record happens after the answer.
+ * at once; storing the frame, analysing it and writing its record happen after the answer.
  */
 export function predictRoutes(deps: PredictDeps): Router {
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.maxImageBytes, files: 1, fields: 8, fieldSize: 1024 } });
@@ -49,7 +49,9 @@ export function predictRoutes(deps: PredictDeps): Router {
     const deployment = await deps.registry.getDeployment(client.deploymentId);
     if (!deployment) throw new ApiError(404, 'no_deployment', `deployment "${client.deploymentId}" does not exist`);
 
-    const version = await deps.models.resolve(deployment);
+    const lease = await deps.models.acquire(deployment).catch((err) => {
+      throw err instanceof ModelUnavailableError ? new ApiError(503, 'model_unavailable', err.message) : err;
+    });
     const requestId = randomUUID();
     const frame = {
       requestId,
@@ -59,19 +61,23 @@ export function predictRoutes(deps: PredictDeps): Router {
       sensorValue: fields.sensor_value ?? null,
       image,
     };
-    if (!version) {
+    if (!lease) {
       await imageToPixels(image, { width: 8, height: 8 }).catch((err) => {
         throw new ApiError(400, 'invalid_image', err.message);
       });
       deps.analysis.enqueue({ ...frame, modelName: deployment.modelName, modelVersion: null, prediction: null, latencyMs: performance.now() - started });
       throw new ApiError(503, 'no_model', `deployment "${deployment.id}" has no version of model "${deployment.modelName}" yet; the frame was recorded`);
     }
+    // The lease keeps this request on the version it started with, even if `latest` is swapped meanwhile.
+    const { version } = lease;
     let prediction: number;
     try {
-      prediction = await deps.models.predictMm(version, image);
+      prediction = await lease.predictMm(image);
     } catch (err) {
       if ((err as { code?: string }).code === 'invalid_image') throw new ApiError(400, 'invalid_image', (err as Error).message);
       throw new ApiError(503, 'model_unavailable', `model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
+    } finally {
+      lease.release();
     }
     const latencyMs = performance.now() - started;
     res.json({ prediction_mm: prediction, deployment: deployment.id, model: { name: version.modelName, version: version.version }, request_id: requestId });

@@ -146,7 +146,9 @@ describe('inference API', () => {
       expect(hsv.reduce((n, w) => n + w.count, 0)).toBe(2);
 
       await registerUntrainedVersion(api.stores, 'distance', 'run-b');
-      expect((await predict({ sensor: '100' })).body.model.version).toBe(2);
+      // v2 loads and warms in the background while v1 keeps answering; then v2 serves.
+      expect((await predict({ sensor: '100' })).body.model.version).toBe(1);
+      await api.models.swapsSettled();
     });
 
     it('keeps answering while the object store is down and replays the spooled frames when it is back', async () => {
@@ -155,6 +157,7 @@ describe('inference API', () => {
       api.objects.down = true;
       const answers = await Promise.all([1, 2, 3].map(() => predict({ sensor: '50' })));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers.map((a) => a.body.model.version)).toEqual([2, 2, 2]);
       await api.analysis.idle();
       expect(await api.analysis.spooledCount()).toBe(3);
       expect(await api.analysis.replaySpool()).toBe(0);

@@ -23,6 +23,7 @@ export interface ApiHarness {
   dir: string;
   stores: Stores;
   objects: SwitchableObjects;
+  models: ModelServer;
   analysis: FrameAnalysis;
   close(): Promise<void>;
 }
@@ -67,6 +68,7 @@ export async function startApiOn(
     dir,
     stores,
     objects,
+    models,
     analysis,
     async close() {
       await new Promise((r) => server.close(r));

@@ -1,0 +1,38 @@
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { ImageCharacteristics } from './fields.js';
+
+const threadEntry = fileURLToPath(new URL('./imageAnalysisThread.mjs', import.meta.url));
+
+type ThreadAnswer = { characteristics: ImageCharacteristics } | { error: { message: string; code?: string } };
+
+/** One core stays with the event loop (and TensorFlow's prediction); analysis gets the rest, at least one thread. */
+export const defaultAnalysisThreads = () => Math.max(1, os.availableParallelism() - 1);
+
+/**
+ * Image characteristics computed on worker threads (piscina), so the API's event loop only
+ * parses requests, predicts and queues frames.
+ */
+export class ImageAnalysisPool {
+  private readonly pool: Piscina;
+
+  constructor(threads = defaultAnalysisThreads()) {
+    this.pool = new Piscina({ filename: threadEntry, minThreads: threads, maxThreads: threads });
+  }
+
+  async characteristicsOf(jpeg: Buffer): Promise<ImageCharacteristics> {
+    const answer = (await this.pool.run({ image: jpeg })) as ThreadAnswer;
+    if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+    return answer.characteristics;
+  }
+
+  /** Frames waiting for a thread. */
+  get queueSize(): number {
+    return this.pool.queueSize;
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -1,0 +1,15 @@
+// Worker-thread entry of the image-analysis pool (imageAnalysisPool.ts). Plain JavaScript: worker
+// threads on Node 20 do not inherit tsx's loader, so this file loads the TypeScript module through tsx.
+import { tsImport } from 'tsx/esm/api';
+
+const { computeImageCharacteristics } = await tsImport('./imageCharacteristics.ts', import.meta.url);
+
+/** Errors travel back as data: a thrown error would lose its `code` crossing the thread boundary. */
+export default async function analyseFrame({ image }) {
+  try {
+    const jpeg = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+    return { characteristics: await computeImageCharacteristics(jpeg) };
+  } catch (err) {
+    return { error: { message: err.message, code: err.code } };
+  }
+}

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FrameAnalysis, type FrameToAnalyse } from '../../api/frameAnalysis.js';
+import { computeImageCharacteristics } from '../../core/features/imageCharacteristics.js';
+import { FolderObjects } from '../../core/stores/folderObjects.js';
+import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
+
+/** Keeps what the analysis writes; `down` makes every write fail like a store outage. */
+class RecordingMeasurements {
+  down = false;
+  records: InferenceRecord[] = [];
+  stats: AnalysisStats[] = [];
+  async write(records: InferenceRecord[]) {
+    if (this.down) throw new Error('measurement store unavailable (simulated outage)');
+    this.records.push(...records);
+  }
+  async writeAnalysisStats(stats: AnalysisStats) {
+    if (this.down) throw new Error('measurement store unavailable (simulated outage)');
+    this.stats.push(stats);
+  }
+}
+
+const silent = { warn() {}, error() {} };
+
+describe('frame analysis on worker threads', () => {
+  let dir: string;
+  let measurements: RecordingMeasurements;
+  let analysis: FrameAnalysis;
+  let jpeg: Buffer;
+  let n = 0;
+  const frame = (image: Buffer): FrameToAnalyse => ({
+    requestId: `req-${++n}`,
+    time: Date.now(),
+    deployment: 'beige',
+    client: 'rover-1',
+    modelName: 'distance',
+    modelVersion: 1,
+    prediction: 100,
+    sensorValue: 120,
+    latencyMs: 3,
+    image,
+  });
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-analysis-'));
+    measurements = new RecordingMeasurements();
+    analysis = new FrameAnalysis({
+      objects: new FolderObjects(path.join(dir, 'objects')),
+      measurements: measurements as unknown as MeasurementStore,
+      spoolDir: path.join(dir, 'spool'),
+      queueLimit: 10,
+      retryIntervalMs: 3_600_000,
+      statsIntervalMs: 3_600_000,
+      instance: 'api-test',
+      analysisThreads: 1,
+      log: silent,
+    });
+    jpeg = await syntheticFrame(120, 160, 120);
+  });
+
+  afterAll(async () => {
+    await analysis?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records the same characteristics the function computes on the event loop', async () => {
+    analysis.enqueue(frame(jpeg));
+    await analysis.idle();
+    expect(measurements.records).toHaveLength(1);
+    expect(measurements.records[0].characteristics).toEqual(await computeImageCharacteristics(jpeg));
+    expect(measurements.records[0].error).toBe(20);
+  });
+
+  it('counts written and failed analyses, the spool and the queue in its stats', async () => {
+    analysis.enqueue(frame(Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01])));
+    await analysis.idle();
+    measurements.down = true;
+    analysis.enqueue(frame(jpeg));
+    await analysis.idle();
+    expect(await analysis.writeStats()).toBeUndefined();
+    measurements.down = false;
+
+    const stats = await analysis.writeStats();
+    expect(stats).toMatchObject({ instance: 'api-test', queueDepth: 0, spooled: 1, written: 1, failed: 2 });
+    expect(measurements.stats).toEqual([stats]);
+
+    expect(await analysis.replaySpool()).toBe(1);
+    expect(await analysis.writeStats()).toMatchObject({ spooled: 0, written: 2, failed: 2 });
+  });
+
+  it('writes its stats on its own at the configured interval', async () => {
+    const ticking = new FrameAnalysis({
+      objects: new FolderObjects(path.join(dir, 'objects')),
+      measurements: measurements as unknown as MeasurementStore,
+      spoolDir: path.join(dir, 'spool-ticking'),
+      queueLimit: 10,
+      statsIntervalMs: 50,
+      instance: 'api-ticking',
+      analysisThreads: 1,
+      log: silent,
+    });
+    try {
+      await vi.waitFor(() => expect(measurements.stats.filter((s) => s.instance === 'api-ticking').length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    } finally {
+      await ticking.close();
+    }
+  });
+});
