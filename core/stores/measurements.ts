@@ -104,3 +104,34 @@ export function binValues(values: Iterable<number>, bins: { min: number; max: nu
   }
   return counts.map((count, i) => ({ lower: bins.min + i * width, upper: bins.min + (i + 1) * width, count }));
 }
+
+/** Column names both query languages give the aggregates of `deploymentStats`. */
+export interface StatsRow {
+  n?: unknown;
+  labelled?: unknown;
+  sensor_min?: unknown;
+  sensor_max?: unknown;
+  prediction_min?: unknown;
+  prediction_max?: unknown;
+  mean_error?: unknown;
+  max_error?: unknown;
+}
+
+export const numberOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
+
+/** A deployment's stats from its aggregate row and the model of its newest answered frame. */
+export function deploymentStatsOf(deployment: string, agg: StatsRow | undefined, model: { name: unknown; version: unknown } | undefined): DeploymentStats {
+  return {
+    deployment,
+    count: Number(agg?.n ?? 0),
+    labelledCount: Number(agg?.labelled ?? 0),
+    sensorMin: numberOrNull(agg?.sensor_min),
+    sensorMax: numberOrNull(agg?.sensor_max),
+    predictionMin: numberOrNull(agg?.prediction_min),
+    predictionMax: numberOrNull(agg?.prediction_max),
+    meanError: numberOrNull(agg?.mean_error),
+    maxError: numberOrNull(agg?.max_error),
+    modelName: model?.name == null ? null : String(model.name),
+    modelVersion: numberOrNull(model?.version),
+  };
+}

@@ -4,6 +4,8 @@ import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import {
   assertNumericField,
   binValues,
+  deploymentStatsOf,
+  numberOrNull,
   type AnalysisStats,
   type DatasetRow,
   type DeploymentStats,
@@ -59,7 +61,6 @@ function timeClause(range?: TimeRange): string {
 }
 
 const rowsOf = (series: InfluxSeries[]) => series.flatMap((s) => s.rows);
-const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
 /** Measurements in InfluxDB: writes through the official client (batched, retried), reads in InfluxQL. */
 export class InfluxMeasurements implements MeasurementStore {
@@ -133,19 +134,7 @@ export class InfluxMeasurements implements MeasurementStore {
         deployment,
       }),
     );
-    return {
-      deployment,
-      count: Number(agg?.n ?? 0),
-      labelledCount: Number(agg?.labelled ?? 0),
-      sensorMin: num(agg?.sensor_min),
-      sensorMax: num(agg?.sensor_max),
-      predictionMin: num(agg?.prediction_min),
-      predictionMax: num(agg?.prediction_max),
-      meanError: num(agg?.mean_error),
-      maxError: num(agg?.max_error),
-      modelName: last?.model == null ? null : String(last.model),
-      modelVersion: num(last?.model_version),
-    };
+    return deploymentStatsOf(deployment, agg, last && { name: last.model, version: last.model_version });
   }
 
   async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
@@ -177,7 +166,7 @@ export class InfluxMeasurements implements MeasurementStore {
         `GROUP BY time(${windowMs}ms) fill(none)`,
       { deployment },
     );
-    return rowsOf(series).map((r) => ({ time: Number(r.time), mean: num(r.mean), count: Number(r.n) }));
+    return rowsOf(series).map((r) => ({ time: Number(r.time), mean: numberOrNull(r.mean), count: Number(r.n) }));
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ import type {
   TimeRange,
   WindowMean,
 } from '../measurements.js';
-import { assertNumericField, binValues } from '../measurements.js';
+import { assertNumericField, binValues, deploymentStatsOf, numberOrNull } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrationSourceOf, type Migration } from './migrations.js';
 
@@ -71,7 +71,6 @@ const migrations: Migration[] = [
   },
 ];
 
-const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
 /** Measurements in one SQL table: the embedded stand-in for InfluxDB. */
 export class SqlMeasurements implements MeasurementStore {
@@ -132,7 +131,7 @@ export class SqlMeasurements implements MeasurementStore {
   async deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats> {
     const agg = await this.inRange(this.db(TABLE), deployment, range)
       .select(
-        this.db.raw('count(*) as count'),
+        this.db.raw('count(*) as n'),
         this.db.raw('count(sensor_value) as labelled'),
         this.db.raw('min(sensor_value) as sensor_min'),
         this.db.raw('max(sensor_value) as sensor_max'),
@@ -143,19 +142,7 @@ export class SqlMeasurements implements MeasurementStore {
       )
       .first();
     const last = await this.inRange(this.db(TABLE), deployment, range).whereNotNull('model_name').orderBy('time', 'desc').select('model_name', 'model_version').first();
-    return {
-      deployment,
-      count: Number(agg?.count ?? 0),
-      labelledCount: Number(agg?.labelled ?? 0),
-      sensorMin: num(agg?.sensor_min),
-      sensorMax: num(agg?.sensor_max),
-      predictionMin: num(agg?.prediction_min),
-      predictionMax: num(agg?.prediction_max),
-      meanError: num(agg?.mean_error),
-      maxError: num(agg?.max_error),
-      modelName: last?.model_name ?? null,
-      modelVersion: num(last?.model_version),
-    };
+    return deploymentStatsOf(deployment, agg, last && { name: last.model_name, version: last.model_version });
   }
 
   async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
@@ -170,7 +157,7 @@ export class SqlMeasurements implements MeasurementStore {
       .select(this.db.raw('(time - (time % ?)) as bucket', [windowMs]), this.db.raw(`avg(??) as mean`, [field]), this.db.raw('count(??) as n', [field]))
       .groupBy('bucket')
       .orderBy('bucket');
-    return rows.map((r: any) => ({ time: Number(r.bucket), mean: num(r.mean), count: Number(r.n) }));
+    return rows.map((r: any) => ({ time: Number(r.bucket), mean: numberOrNull(r.mean), count: Number(r.n) }));
   }
 
   async close() {
