@@ -1,8 +1,8 @@
-import { migrationSourceOf, type Migration } from './migrations.js';
+import type { Migration } from './migrations.js';
 
 /** Registry schema, one list of migrations for SQLite and MySQL alike. */
 
-const migrations: Migration[] = [
+export const registryMigrations: Migration[] = [
   {
     name: '0001_initial',
     async up(knex) {
@@ -80,4 +80,3 @@ const migrations: Migration[] = [
   },
 ];
 
-export const registryMigrationSource = migrationSourceOf(migrations);

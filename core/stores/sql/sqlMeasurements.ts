@@ -13,7 +13,7 @@ import type {
 } from '../measurements.js';
 import { assertNumericField, binValues, deploymentStatsOf, numberOrNull } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
-import { migrationSourceOf, type Migration } from './migrations.js';
+import { migrateToLatest, type Migration } from './migrations.js';
 
 const TABLE = 'inference';
 const STATS_TABLE = 'api_analysis';
@@ -78,10 +78,7 @@ export class SqlMeasurements implements MeasurementStore {
 
   static async open(url: string): Promise<SqlMeasurements> {
     const db = knexFromUrl(url);
-    await db.migrate.latest({
-      tableName: 'measurement_migrations',
-      migrationSource: migrationSourceOf(migrations),
-    });
+    await migrateToLatest(db, 'measurement_migrations', migrations);
     return new SqlMeasurements(db);
   }
 

@@ -12,7 +12,8 @@ import {
   type TrainingConfig,
 } from '../registry.js';
 import { knexFromUrl } from './knexFromUrl.js';
-import { registryMigrationSource } from './registryMigrations.js';
+import { migrateToLatest } from './migrations.js';
+import { registryMigrations } from './registryMigrations.js';
 
 const now = () => new Date().toISOString();
 const json = (value: unknown) => JSON.stringify(value);
@@ -104,7 +105,7 @@ export class SqlRegistry implements RegistryStore {
 
   static async open(url: string): Promise<SqlRegistry> {
     const db = knexFromUrl(url);
-    await db.migrate.latest({ migrationSource: registryMigrationSource, tableName: 'registry_migrations' });
+    await migrateToLatest(db, 'registry_migrations', registryMigrations);
     return new SqlRegistry(db);
   }
 
