@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * Benchmark knobs, read once from the environment. BENCH_QUICK=1 shrinks every default
+ * to a smoke run of a few minutes; an explicit variable still wins over the quick default.
+ */
+const list = (values: string) => values.split(',').map((v) => Number(v.trim()));
+const positiveList = z.string().transform(list).pipe(z.array(z.number().int().positive()).min(1));
+
+const envSchema = z.object({
+  BENCH_QUICK: z.enum(['0', '1']).default('0'),
+  BENCH_ONLY: z.string().optional(),
+  BENCH_FRAMES: z.coerce.number().int().min(20).optional(),
+  BENCH_EPOCHS: z.coerce.number().int().positive().optional(),
+  BENCH_THROUGHPUT_EPOCHS: z.coerce.number().int().min(2).optional(),
+  BENCH_BATCH_SIZE: z.coerce.number().int().positive().optional(),
+  BENCH_JS_BATCHES: z.coerce.number().int().positive().optional(),
+  BENCH_JS_BATCH_SIZE: z.coerce.number().int().positive().optional(),
+  BENCH_ROVERS: positiveList.optional(),
+  BENCH_PREDICT_REQUESTS: z.coerce.number().int().positive().optional(),
+  BENCH_RESULTS_DIR: z.string().default('bench/results'),
+});
+
+export const BENCH_PARTS = ['training', 'stack'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+export interface ArchitectureUnderTest {
+  architecture: 'compact' | 'thesis-inception';
+  width: number;
+  height: number;
+}
+
+export interface BenchSettings {
+  quick: boolean;
+  parts: BenchPart[];
+  /** Labelled frames rendered by the edge simulator; the sweep trains on 80 % of them. */
+  frames: number;
+  testFraction: number;
+  /** Epochs of every trial of the TrainAndRegister sweep. */
+  sweepEpochs: number;
+  sweep: { batchSizes: number[]; dropouts: number[] };
+  /** The compact CNN at the demo's input, the thesis CNN at the thesis input. */
+  architectures: ArchitectureUnderTest[];
+  /** Native and Keras: epochs per measurement, the first one counted as warm-up. */
+  throughputEpochs: number;
+  throughputBatchSize: number;
+  /** Pure JS is too slow for epochs: this many batches of jsBatchSize frames are timed. */
+  jsBatches: number;
+  jsBatchSize: number;
+  rovers: number[];
+  /** /predict requests per concurrency level (at least 10 per rover). */
+  predictRequests: number;
+  resultsDir: string;
+}
+
+export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid benchmark settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const e = parsed.data;
+  const quick = e.BENCH_QUICK === '1';
+  const parts = e.BENCH_ONLY ? e.BENCH_ONLY.split(',').map((p) => p.trim()) : [...BENCH_PARTS];
+  const unknown = parts.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown part(s) ${unknown.join(', ')} (known: ${BENCH_PARTS.join(', ')})`);
+  return {
+    quick,
+    parts: parts as BenchPart[],
+    frames: e.BENCH_FRAMES ?? (quick ? 200 : 1500),
+    testFraction: 0.2,
+    sweepEpochs: e.BENCH_EPOCHS ?? (quick ? 1 : 30),
+    sweep: { batchSizes: [32, 64], dropouts: [0.1, 0.2] },
+    architectures: [
+      { architecture: 'compact', width: 64, height: 48 },
+      { architecture: 'thesis-inception', width: 100, height: 75 },
+    ],
+    throughputEpochs: e.BENCH_THROUGHPUT_EPOCHS ?? (quick ? 2 : 6),
+    throughputBatchSize: e.BENCH_BATCH_SIZE ?? 32,
+    jsBatches: e.BENCH_JS_BATCHES ?? (quick ? 1 : 2),
+    jsBatchSize: e.BENCH_JS_BATCH_SIZE ?? (quick ? 4 : 32),
+    rovers: e.BENCH_ROVERS ?? [1, 8, 32],
+    predictRequests: e.BENCH_PREDICT_REQUESTS ?? (quick ? 64 : 1200),
+    resultsDir: e.BENCH_RESULTS_DIR,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Child-process entry: trains one architecture on one tfjs backend with the product's
+ * model code (buildModel: Adam, MSE, MAE) and times it. Native runs whole epochs; pure JS
+ * runs a few batches, since a full epoch of the thesis CNN would take hours.
+ */
+import fs from 'node:fs/promises';
+import { buildModel } from '../core/ml/architectures.js';
+import { loadBackend } from '../core/ml/backend.js';
+import { pixelsToTensor } from '../core/ml/train.js';
+import { serveOneJob } from './forkJob.js';
+import type { DatasetFiles } from './parkingFrames.js';
+
+export interface ThroughputJob {
+  backend: 'tensorflow' | 'cpu';
+  architecture: string;
+  dataset: DatasetFiles;
+  labelMaxMm: number;
+  batchSize: number;
+  /** Whole epochs over the dataset (the first is warm-up), or only this many batches. */
+  run: { kind: 'epochs'; epochs: number } | { kind: 'batches'; batches: number };
+  seed: number;
+}
+
+export interface ThroughputResult {
+  engine: string;
+  params: number;
+  /** Images whose training time is counted in imagesPerSecond. */
+  timedImages: number;
+  imagesPerSecond: number;
+  firstEpochSeconds?: number;
+  epochSeconds: number[];
+  batchSeconds: number[];
+  finalLoss: number;
+  peakRssMiB: number;
+}
+
+async function measure(job: ThroughputJob): Promise<ThroughputResult> {
+  const { tf, name } = await loadBackend(job.backend);
+  if (name !== job.backend) throw new Error(`asked for backend ${job.backend}, got ${name}`);
+  const { width, height } = job.dataset;
+  const count = job.run.kind === 'epochs' ? job.dataset.count : Math.min(job.dataset.count, job.run.batches * job.batchSize);
+  const pixels = new Uint8Array(await fs.readFile(job.dataset.pixelsPath)).subarray(0, count * width * height * 3);
+  const labelBytes = await fs.readFile(job.dataset.labelsPath);
+  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength)).subarray(0, count);
+
+  const model = buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: job.seed });
+  const x = pixelsToTensor(tf, pixels, count, height, width);
+  const y = tf.tidy(() => tf.tensor2d(labelsMm, [count, 1]).clipByValue(0, job.labelMaxMm).div(job.labelMaxMm));
+  const epochSeconds: number[] = [];
+  const batchSeconds: number[] = [];
+  let epochStart = 0;
+  let batchStart = 0;
+  let finalLoss = NaN;
+  await model.fit(x, y, {
+    epochs: job.run.kind === 'epochs' ? job.run.epochs : 1,
+    batchSize: job.batchSize,
+    shuffle: true,
+    verbose: 0,
+    callbacks: {
+      onEpochBegin: async () => {
+        epochStart = performance.now();
+      },
+      onEpochEnd: async (_epoch, logs) => {
+        epochSeconds.push((performance.now() - epochStart) / 1000);
+        finalLoss = Number(logs?.loss);
+      },
+      onBatchBegin: async () => {
+        batchStart = performance.now();
+      },
+      onBatchEnd: async () => {
+        batchSeconds.push((performance.now() - batchStart) / 1000);
+      },
+    },
+  });
+  const params = model.countParams();
+  x.dispose();
+  y.dispose();
+  model.dispose();
+
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const result = {
+    engine: name,
+    params,
+    epochSeconds,
+    batchSeconds,
+    finalLoss,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+  if (job.run.kind === 'epochs') {
+    const steady = epochSeconds.slice(1);
+    return { ...result, firstEpochSeconds: epochSeconds[0], timedImages: count * steady.length, imagesPerSecond: (count * steady.length) / sum(steady) };
+  }
+  return { ...result, timedImages: count, imagesPerSecond: count / sum(batchSeconds) };
+}
+
+serveOneJob(measure);
