@@ -4,7 +4,7 @@
  * long the analysis takes to store the backlog after the last answer.
  */
 import type { EdgeFrame } from '../edge/parkingRun.js';
-import { waitForRecords, type AdminCall } from './adminClient.js';
+import { waitForRecords, type ApiCall } from '../scripts/apiClient.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import { percentile, replayFrames } from './roverReplay.js';
 import type { BenchSettings } from './settings.js';
@@ -24,7 +24,7 @@ export interface PredictLevel {
 }
 
 export async function benchmarkPredict(
-  admin: AdminCall,
+  admin: ApiCall,
   apiUrl: string,
   modelName: string,
   frames: EdgeFrame[],

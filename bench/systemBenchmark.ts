@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adminClient } from './adminClient.js';
+import { apiClient } from '../scripts/apiClient.js';
 import { markdownTable, mib } from './markdownTable.js';
 import type { RecordedFrames } from './parkingFrames.js';
 import { benchmarkPredict, predictTable, type PredictLevel } from './predictLatency.js';
@@ -33,7 +33,7 @@ export async function benchmarkSystem(settings: BenchSettings, recorded: Recorde
   sampler.watch('api', stack.pids.api);
   sampler.watch('workers', stack.pids.workers, /mlJobProcess/);
   sampler.watch('temporal', stack.pids.temporal);
-  const admin = adminClient(stack.apiUrl, ADMIN_TOKEN);
+  const admin = apiClient(stack.apiUrl, ADMIN_TOKEN);
   const modelName = `bench-${Date.now().toString(36)}`;
   const memory: SystemResults['memory'] = {};
   let failed = false;

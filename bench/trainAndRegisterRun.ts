@@ -6,7 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { TrainAndRegisterResult } from '../workflows/trainAndRegister.js';
-import { waitForRecords, type AdminCall } from './adminClient.js';
+import { waitForRecords, type ApiCall } from '../scripts/apiClient.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import type { RecordedFrames } from './parkingFrames.js';
 import { replayFrames, type RoverIdentity } from './roverReplay.js';
@@ -22,7 +22,7 @@ export interface IngestOutcome {
   drainSeconds: number;
 }
 
-export async function createRovers(admin: AdminCall, prefix: string, count: number, deploymentId: string): Promise<RoverIdentity[]> {
+export async function createRovers(admin: ApiCall, prefix: string, count: number, deploymentId: string): Promise<RoverIdentity[]> {
   const rovers: RoverIdentity[] = [];
   for (let i = 1; i <= count; i++) {
     const clientId = `${prefix}-${i}`;
@@ -33,7 +33,7 @@ export async function createRovers(admin: AdminCall, prefix: string, count: numb
 }
 
 /** Four rovers send every recorded frame once; resolves when every frame is stored. */
-export async function ingestFrames(admin: AdminCall, apiUrl: string, modelName: string, recorded: RecordedFrames): Promise<IngestOutcome> {
+export async function ingestFrames(admin: ApiCall, apiUrl: string, modelName: string, recorded: RecordedFrames): Promise<IngestOutcome> {
   const deployment = `${modelName}-collect`;
   await admin('POST', '/deployments', { id: deployment, modelName, modelVersion: 'latest' });
   const rovers = await createRovers(admin, `${modelName}-collector`, 4, deployment);
@@ -55,7 +55,7 @@ export interface SweepRun {
 }
 
 export async function runThesisSweep(
-  admin: AdminCall,
+  admin: ApiCall,
   temporalAddress: string,
   modelName: string,
   deployment: string,

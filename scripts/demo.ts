@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../core/features/driftRule.js';
 import { driveParkingRuns } from '../edge/cli.js';
+import { apiClient, waitForRecords } from './apiClient.js';
 
 const env = process.env;
 const apiUrl = env.API_URL ?? `http://127.0.0.1:${env.API_PORT ?? 3000}`;
@@ -41,16 +42,8 @@ const PHASES: Phase[] = [
   { preset: 'red-350', change: 'floor beige -> red, alert-triggered', drift: 'covariate shift, automatic', retrain: 'alert' },
 ];
 
-async function api(method: string, path: string, body?: unknown, token = adminToken) {
-  const res = await fetch(apiUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = res.status === 204 ? undefined : await res.json();
-  if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = apiClient(apiUrl, adminToken);
+const webhook = apiClient(apiUrl, webhookToken);
 
 const timings: [string, number][] = [];
 async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
@@ -79,12 +72,8 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
   const recorded = summary.answered + (summary.errors.no_model ?? 0);
   const unexpected = Object.entries(summary.errors).filter(([code]) => code !== 'no_model');
   if (unexpected.length) throw new Error(`rover saw errors: ${JSON.stringify(Object.fromEntries(unexpected))}`);
-  for (let i = 0; i < 120; i++) {
-    const count = (await api('GET', `/deployments/${deployment}/stats`)).stats.count as number;
-    if (count >= before + recorded) return summary;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`only part of ${recorded} frames reached the measurements of ${deployment}`);
+  await waitForRecords(api, deployment, before + recorded, 60_000);
+  return summary;
 }
 
 async function meanErrorSince(deployment: string, since: number) {
@@ -151,7 +140,7 @@ async function main() {
           groupKey: `{}:{alertname="${DRIFT_RULE.alertName}"}`,
           version: '1',
         };
-        ask = (await api('POST', '/webhooks/grafana', alert, webhookToken)).results[0];
+        ask = (await webhook('POST', '/webhooks/grafana', alert)).results[0];
       } else {
         ask = await api('POST', `/models/${model}/retrain`, { by: 'demo' });
       }

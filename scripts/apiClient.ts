@@ -1,7 +1,7 @@
-/** The API's admin routes over HTTP, as an engineer's script would call them. */
-export type AdminCall = <T = any>(method: string, path: string, body?: unknown) => Promise<T>;
+/** The API over HTTP with one bearer token, as an engineer's script (demo, bench) calls it. */
+export type ApiCall = <T = any>(method: string, path: string, body?: unknown) => Promise<T>;
 
-export function adminClient(apiUrl: string, token: string): AdminCall {
+export function apiClient(apiUrl: string, token: string): ApiCall {
   return async (method, path, body) => {
     const res = await fetch(apiUrl + path, {
       method,
@@ -15,7 +15,7 @@ export function adminClient(apiUrl: string, token: string): AdminCall {
 }
 
 /** Waits until the deployment's measurements hold `expected` records (the analysis runs after each answer); returns the seconds waited. */
-export async function waitForRecords(admin: AdminCall, deployment: string, expected: number, timeoutMs = 300_000): Promise<{ seconds: number; count: number }> {
+export async function waitForRecords(admin: ApiCall, deployment: string, expected: number, timeoutMs = 300_000): Promise<{ seconds: number; count: number }> {
   const started = performance.now();
   for (;;) {
     const count = (await admin<{ stats: { count: number } }>('GET', `/deployments/${deployment}/stats`)).stats.count;
