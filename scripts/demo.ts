@@ -7,7 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../core/features/driftRule.js';
+import { createRng } from '../core/random.js';
+import { renderFrame } from '../edge/camera.js';
 import { driveParkingRuns } from '../edge/cli.js';
+import { getPreset } from '../edge/presets.js';
+import { RoverClient } from '../edge/roverClient.js';
 import { apiClient, waitForRecords } from './apiClient.js';
 
 const env = process.env;
@@ -74,6 +78,22 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
   if (unexpected.length) throw new Error(`rover saw errors: ${JSON.stringify(Object.fromEntries(unexpected))}`);
   await waitForRecords(api, deployment, before + recorded, 60_000);
   return summary;
+}
+
+/**
+ * Deployments on `latest` load a new version in the background and swap it in; until then the
+ * previous one answers. Unlabelled probe frames (they never count in the error) wait for the swap,
+ * so the validation measures the new version only.
+ */
+async function waitUntilServed(preset: string, token: string, version: number) {
+  const rover = new RoverClient({ apiUrl, clientId, token });
+  const jpeg = await renderFrame(getPreset(preset).scene, { distanceMm: 200, angleDeg: 0 }, createRng(version));
+  for (let i = 0; i < 240; i++) {
+    const answer = await rover.predict({ jpeg });
+    if (answer.ok && answer.model.version === version) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the deployment still does not serve v${version} a minute after its registration`);
 }
 
 async function meanErrorSince(deployment: string, since: number) {
@@ -149,6 +169,7 @@ async function main() {
     });
     if (!started.result.registration.registered) throw new Error(`phase ${n}: no version registered: ${started.result.registration.reason}`);
 
+    await waitUntilServed(phase.preset, token, started.result.registration.version);
     const validateSince = Date.now();
     await timed(`phase ${n}: validate ${settings.validationRuns} runs`, () => drive(deployment, phase.preset, settings.validationRuns, n * 1000 + 500, token));
     const after = await meanErrorSince(deployment, validateSince);
