@@ -12,26 +12,20 @@ export interface WorkerOptions {
   context: ActivityContext;
   /** Trials at once and threads per trial on the training worker; default: from the cores. */
   capacity?: TrainingCapacity;
-  /** Shorthand for a capacity of this many slots (as SWEEP_PARALLELISM). */
-  trainingSlots?: number;
 }
 
 /** The orchestration worker (workflows and light activities) and the training worker (ML activities). */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
-  const { connection, namespace, context } = options;
-  const capacity = options.capacity ?? trainingCapacity({ sweepParallelism: options.trainingSlots });
-  return [await createOrchestrationWorker(options), await createTrainingWorker({ connection, namespace, context, capacity })];
+  const capacity = options.capacity ?? trainingCapacity();
+  return [await createOrchestrationWorker(options), await createTrainingWorker({ ...options, capacity })];
 }
 
 /** The worker that runs workflows and the light, I/O-bound activities. */
-export function createOrchestrationWorker({ connection, namespace, context }: Pick<WorkerOptions, 'connection' | 'namespace' | 'context'>): Promise<Worker> {
+export function createOrchestrationWorker({ connection, namespace, context }: WorkerOptions): Promise<Worker> {
   return Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.orchestration, workflowsPath, activities: createOrchestrationActivities(context) });
 }
 
-export interface TrainingWorkerOptions {
-  connection: NativeConnection;
-  namespace: string;
-  context: ActivityContext;
+export interface TrainingWorkerOptions extends WorkerOptions {
   capacity: TrainingCapacity;
   /** How the worker appears in Temporal's history (default: pid@host). */
   identity?: string;

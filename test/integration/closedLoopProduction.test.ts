@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveParkingRuns } from '../../edge/cli.js';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../../core/features/driftRule.js';
 import { closeStores, openStores, type Stores } from '../../core/stores/index.js';
+import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import type { TrainAndRegisterResult } from '../../workflows/trainAndRegister.js';
 import { ADMIN_TOKEN, startApiOn, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
@@ -55,7 +56,7 @@ describe.runIf(urls)('closed loop on MySQL, InfluxDB and S3', () => {
       connection: env.nativeConnection,
       namespace: 'default',
       context: { stores, objectsUrl: urls!.objectsUrl, mlBackend: 'auto' },
-      trainingSlots: 2,
+      capacity: trainingCapacity({ sweepParallelism: 2 }),
     });
     running = Promise.all(workers.map((w) => w.run()));
     api = await startApiOn(stores, dir, async () => env.client);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
 import { TASK_QUEUES, type TrainAndRegisterRequest } from '../../core/training/request.js';
+import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { retrainRequestedSignal } from '../../workflows/definitions.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister.js';
@@ -67,7 +68,7 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
       connection: env.nativeConnection,
       namespace: 'default',
       context: { stores: { ...t.stores, objects }, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' },
-      trainingSlots: 2,
+      capacity: trainingCapacity({ sweepParallelism: 2 }),
     });
     running = Promise.all(workers.map((w) => w.run()));
   });
