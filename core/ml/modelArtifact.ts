@@ -59,12 +59,26 @@ export async function deserializeModel(tf: Tf, modelJson: Buffer, weights: Buffe
 }
 
 /** A saved model is two objects under one prefix; its key is the prefix. */
+const modelKeys = (prefix: string) => ({ modelJson: `${prefix}/model.json`, weights: `${prefix}/weights.bin` });
+
 export async function putModel(objects: ObjectStore, prefix: string, serialized: SerializedModel): Promise<void> {
-  await objects.put(`${prefix}/weights.bin`, serialized.weights, 'application/octet-stream');
-  await objects.put(`${prefix}/model.json`, serialized.modelJson, 'application/json');
+  const keys = modelKeys(prefix);
+  await objects.put(keys.weights, serialized.weights, 'application/octet-stream');
+  await objects.put(keys.modelJson, serialized.modelJson, 'application/json');
 }
 
 export async function getModelFiles(objects: ObjectStore, prefix: string): Promise<SerializedModel> {
-  const [modelJson, weights] = await Promise.all([objects.get(`${prefix}/model.json`), objects.get(`${prefix}/weights.bin`)]);
+  const keys = modelKeys(prefix);
+  const [modelJson, weights] = await Promise.all([objects.get(keys.modelJson), objects.get(keys.weights)]);
   return { modelJson, weights, sha256: sha256(Buffer.concat([modelJson, weights])) };
+}
+
+/** The metadata of a saved model, without loading its weights. */
+export async function getModelMetadata(objects: ObjectStore, prefix: string): Promise<ModelMetadata> {
+  return (JSON.parse((await objects.get(modelKeys(prefix).modelJson)).toString('utf8')) as { metadata: ModelMetadata }).metadata;
+}
+
+export async function deleteModel(objects: ObjectStore, prefix: string): Promise<void> {
+  const keys = modelKeys(prefix);
+  await Promise.all([objects.delete(keys.modelJson), objects.delete(keys.weights)]);
 }

@@ -1,5 +1,5 @@
-import type { ObjectStore } from '../stores/objects.js';
-import { putModel, type SerializedModel } from './modelArtifact.js';
+import { ObjectNotFoundError, type ObjectStore } from '../stores/objects.js';
+import { deleteModel, putModel, type SerializedModel } from './modelArtifact.js';
 
 /** Where the newest whole checkpoint of a trial is, and how many epochs it holds. */
 export interface CheckpointPointer {
@@ -25,8 +25,12 @@ export class TrialCheckpoints {
   }
 
   async latest(): Promise<CheckpointPointer | undefined> {
-    if (!(await this.objects.exists(this.pointerKey))) return undefined;
-    this.current = JSON.parse((await this.objects.get(this.pointerKey)).toString('utf8')) as CheckpointPointer;
+    try {
+      this.current = JSON.parse((await this.objects.get(this.pointerKey)).toString('utf8')) as CheckpointPointer;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
     return this.current;
   }
 
@@ -36,9 +40,7 @@ export class TrialCheckpoints {
     const pointer = { epochsDone, prefix: `${this.trialPrefix}/checkpoint/epoch-${String(epochsDone).padStart(4, '0')}` };
     await putModel(this.objects, pointer.prefix, model);
     await this.objects.put(this.pointerKey, Buffer.from(JSON.stringify(pointer)), 'application/json');
-    if (previous && previous.prefix !== pointer.prefix) {
-      await Promise.all([this.objects.delete(`${previous.prefix}/model.json`), this.objects.delete(`${previous.prefix}/weights.bin`)]);
-    }
+    if (previous && previous.prefix !== pointer.prefix) await deleteModel(this.objects, previous.prefix);
     this.current = pointer;
     return pointer;
   }
