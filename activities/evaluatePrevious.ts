@@ -27,6 +27,9 @@ export const evaluatePrevious =
       const skippedBecause = `version ${current.version} takes ${metadata.width}x${metadata.height} input, this dataset is ${manifest.width}x${manifest.height}`;
       return { previousVersion: current.version, metrics: null, skippedBecause };
     }
-    const metrics = await runMlJob({ kind: 'evaluate', job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey } });
+    const metrics = await runMlJob({
+      kind: 'evaluate',
+      job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey },
+    });
     return { previousVersion: current.version, metrics };
   };

@@ -47,7 +47,12 @@ export const preprocess =
         frames.push(await imageToPixels(await objects.get(row.imageKey), input));
         labels.push(clipLabel(row.sensorValue, input.labelMaxMm));
       } catch (err) {
-        const reason = err instanceof ObjectNotFoundError ? 'image_missing' : (err as { code?: string }).code === 'invalid_image' ? 'image_invalid' : undefined;
+        const reason =
+          err instanceof ObjectNotFoundError
+            ? 'image_missing'
+            : (err as { code?: string }).code === 'invalid_image'
+              ? 'image_invalid'
+              : undefined;
         if (!reason) throw err;
         skipped[reason] = (skipped[reason] ?? 0) + 1;
       }
@@ -81,7 +86,12 @@ export const preprocess =
       testFraction: input.testFraction,
       test: await writeSplit('test', order.slice(0, testCount)),
       train: await writeSplit('train', order.slice(testCount)),
-      source: { datasetKey: input.datasetKey, datasetSha256: input.datasetSha256, deployments: records.deployments, recordCount: records.rows.length },
+      source: {
+        datasetKey: input.datasetKey,
+        datasetSha256: input.datasetSha256,
+        deployments: records.deployments,
+        recordCount: records.rows.length,
+      },
     };
     const body = Buffer.from(JSON.stringify(manifest, null, 2));
     const manifestKey = `${prefix}/manifest.json`;
@@ -107,5 +117,10 @@ export const describeDataset =
     const body = await stores.objects.get(input.manifestKey);
     const manifest = JSON.parse(body.toString('utf8')) as DatasetManifest;
     if (manifest.format !== DATASET_FORMAT) throw new Error(`${input.manifestKey} is not a ${DATASET_FORMAT} manifest`);
-    return { ...summarizeManifest(input.manifestKey, body, manifest), width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm };
+    return {
+      ...summarizeManifest(input.manifestKey, body, manifest),
+      width: manifest.width,
+      height: manifest.height,
+      labelMaxMm: manifest.labelMaxMm,
+    };
   };

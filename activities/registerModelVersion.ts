@@ -32,11 +32,18 @@ export const registerModelVersion =
     const candidate = best.metrics[selectionMetric];
     const incumbent = previous.metrics?.[selectionMetric];
     if (input.policy === 'if-better' && incumbent !== undefined && !(candidate < incumbent)) {
-      return { registered: false, reason: `${selectionMetric} ${candidate.toFixed(2)} does not beat version ${previous.previousVersion} (${incumbent.toFixed(2)}) on the same test set` };
+      return {
+        registered: false,
+        reason: `${selectionMetric} ${candidate.toFixed(2)} does not beat version ${previous.previousVersion} (${incumbent.toFixed(2)}) on the same test set`,
+      };
     }
     const files = await getModelFiles(stores.objects, best.artifactKey);
-    if (files.sha256 !== best.artifactSha256) throw new Error(`artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`);
-    const comparison = previous.previousVersion !== null && previous.metrics ? { previousVersion: previous.previousVersion, metrics: previous.metrics } : null;
+    if (files.sha256 !== best.artifactSha256)
+      throw new Error(`artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`);
+    const comparison =
+      previous.previousVersion !== null && previous.metrics
+        ? { previousVersion: previous.previousVersion, metrics: previous.metrics }
+        : null;
     const version = await stores.registry.registerModelVersion({
       modelName: input.modelName,
       artifactKey: best.artifactKey,
@@ -53,5 +60,11 @@ export const registerModelVersion =
       recordCount: input.dataset.recordCount,
       comparison,
     });
-    return { registered: true, version: version.version, artifactKey: version.artifactKey, artifactSha256: version.artifactSha256, comparison };
+    return {
+      registered: true,
+      version: version.version,
+      artifactKey: version.artifactKey,
+      artifactSha256: version.artifactSha256,
+      comparison,
+    };
   };

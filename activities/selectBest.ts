@@ -11,10 +11,12 @@ export interface SelectBestResult {
 }
 
 /** Picks the trial with the lowest value of the selection metric and ranks all of them. */
-export const selectBest = () => async (input: SelectBestInput): Promise<SelectBestResult> => {
-  const best = selectBestTrial(input.trials, input.metric);
-  const ranking = input.trials
-    .map((t) => ({ trialId: t.trialId, value: Number.isFinite(t.metrics[input.metric]) ? t.metrics[input.metric] : null }))
-    .sort((a, b) => (a.value ?? Infinity) - (b.value ?? Infinity));
-  return { best, ranking };
-};
+export const selectBest =
+  () =>
+  async (input: SelectBestInput): Promise<SelectBestResult> => {
+    const best = selectBestTrial(input.trials, input.metric);
+    const ranking = input.trials
+      .map((t) => ({ trialId: t.trialId, value: Number.isFinite(t.metrics[input.metric]) ? t.metrics[input.metric] : null }))
+      .sort((a, b) => (a.value ?? Infinity) - (b.value ?? Infinity));
+    return { best, ranking };
+  };

@@ -30,12 +30,29 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: '256kb' }));
 
   app.use(healthRoutes({ stores, temporal: deps.temporal, analysis: deps.analysis, backend: deps.backend }));
-  app.use(predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }));
-  app.use(retrainRoutes({ registry: stores.registry, temporal: deps.temporal, adminToken: config.api.adminToken, webhookToken: config.api.webhookToken }));
+  app.use(
+    predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }),
+  );
+  app.use(
+    retrainRoutes({
+      registry: stores.registry,
+      temporal: deps.temporal,
+      adminToken: config.api.adminToken,
+      webhookToken: config.api.webhookToken,
+    }),
+  );
 
   const admin = requireBearer(config.api.adminToken, 'admin');
   app.use(admin, adminRoutes(stores.registry));
-  app.use(admin, readRoutes({ registry: stores.registry, measurements: stores.measurements, temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace }));
+  app.use(
+    admin,
+    readRoutes({
+      registry: stores.registry,
+      measurements: stores.measurements,
+      temporalUiUrl: config.temporal.uiUrl,
+      namespace: config.temporal.namespace,
+    }),
+  );
 
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));

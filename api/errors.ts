@@ -35,14 +35,16 @@ function toApiError(err: unknown): ApiError {
     if (err.code === 'LIMIT_FILE_SIZE') return new ApiError(413, 'payload_too_large', `image larger than the limit: ${err.message}`);
     return new ApiError(400, 'invalid_multipart', `${err.message} (field ${err.field ?? '-'})`);
   }
-  if (err instanceof StoreError) return new ApiError(err.code === 'conflict' ? 409 : err.code === 'not_found' ? 404 : 503, err.code, err.message);
+  if (err instanceof StoreError)
+    return new ApiError(err.code === 'conflict' ? 409 : err.code === 'not_found' ? 404 : 503, err.code, err.message);
   if (err instanceof ObjectNotFoundError) return new ApiError(404, 'not_found', err.message);
   const e = err as { type?: string; status?: number; message?: string; code?: string };
   if (e?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'request body larger than the limit');
   if (e?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', `malformed JSON body: ${e.message}`);
   if (e?.message?.startsWith('Multipart: Boundary not found') || e?.message === 'Unexpected end of form')
     return new ApiError(400, 'invalid_multipart', `malformed multipart body: ${e.message}`);
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
   return new ApiError(500, 'internal', (err as Error)?.message ?? 'internal error');
 }
 

@@ -25,7 +25,8 @@ export interface FrameAnalysisOptions {
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
-export const imageKeyOf = (frame: Pick<FrameToAnalyse, 'deployment' | 'requestId'>) => `features/${frame.deployment}/${frame.requestId}.jpg`;
+export const imageKeyOf = (frame: Pick<FrameToAnalyse, 'deployment' | 'requestId'>) =>
+  `features/${frame.deployment}/${frame.requestId}.jpg`;
 
 /**
  * Stores each frame's JPEG, extracts its image characteristics and writes its record,

@@ -136,7 +136,10 @@ export class ModelServer {
         const state = this.latest.get(modelName);
         // Aim back at the version being served, so the next look at the registry tries again.
         if (state?.target === version.version) state.target = state.serving.version.version;
-        this.options.log?.warn({ model: modelName, version: version.version, err: (err as Error).message }, 'new version failed to load; still serving the previous one');
+        this.options.log?.warn(
+          { model: modelName, version: version.version, err: (err as Error).message },
+          'new version failed to load; still serving the previous one',
+        );
       },
     );
     this.swaps.set(key, swap);

@@ -41,10 +41,22 @@ export async function requestRetrain(deps: RetrainDeps, ask: RetrainAsk): Promis
   const config = { ...(model.trainingConfig ?? {}), ...(ask.overrides ?? {}) } as Partial<TrainingConfig>;
   const deployments = [...new Set([...(config.deployments ?? []), ...(ask.extraDeployments ?? [])])];
   if (deployments.length === 0) {
-    throw new ApiError(409, 'no_training_config', `model "${ask.modelName}" has no training deployments: PUT /models/${ask.modelName}/training-config first`);
+    throw new ApiError(
+      409,
+      'no_training_config',
+      `model "${ask.modelName}" has no training deployments: PUT /models/${ask.modelName}/training-config first`,
+    );
   }
   const record = (outcome: RetrainOutcome, workflowId: string | null, runId: string | null) =>
-    registry.recordRetrainRequest({ modelName: ask.modelName, trigger: ask.trigger.kind === 'grafana' ? 'grafana' : 'manual', payload: ask.payload, workflowId, runId, outcome, dedupeKey: ask.dedupeKey ?? null });
+    registry.recordRetrainRequest({
+      modelName: ask.modelName,
+      trigger: ask.trigger.kind === 'grafana' ? 'grafana' : 'manual',
+      payload: ask.payload,
+      workflowId,
+      runId,
+      outcome,
+      dedupeKey: ask.dedupeKey ?? null,
+    });
 
   if (ask.dedupeKey && (await registry.hasActedOnAlert(ask.modelName, ask.dedupeKey))) {
     const row = await record('duplicate', null, null);
@@ -102,7 +114,14 @@ export async function describeTrainingRun(deps: RetrainDeps, workflowId: string,
     throw err;
   }
   const status = description.status.name;
-  const base = { workflowId, runId, type: description.type, status, startTime: description.startTime, closeTime: description.closeTime ?? null };
+  const base = {
+    workflowId,
+    runId,
+    type: description.type,
+    status,
+    startTime: description.startTime,
+    closeTime: description.closeTime ?? null,
+  };
   if (status === 'RUNNING') {
     // A query needs a live worker; without one, answer without progress instead of hanging.
     const progress = await client.withDeadline(Date.now() + 2000, () => handle.query(progressQuery)).catch(() => null);

@@ -41,7 +41,7 @@ const server = app.listen(config.api.port, config.api.host, () => {
 async function shutdown() {
   server.close();
   await analysis.idle();
-  analysis.close();
+  await analysis.close();
   models.dispose();
   await (await client?.catch(() => undefined))?.connection.close();
   await closeStores(stores);

@@ -14,7 +14,11 @@ export type JobMessage<R> = { type: 'done'; result: R } | { type: 'error'; messa
 export function runInChildProcess<R>(entry: string, job: unknown, env: NodeJS.ProcessEnv = {}): Promise<R> {
   return new Promise((resolve, reject) => {
     // The child's stdout goes to stderr: stdout is for the tables.
-    const child = fork(entry, [], { execArgv: ['--import', tsxLoader], env: { ...process.env, ...env }, stdio: ['ignore', 2, 'inherit', 'ipc'] });
+    const child = fork(entry, [], {
+      execArgv: ['--import', tsxLoader],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 2, 'inherit', 'ipc'],
+    });
     let settled = false;
     child.on('message', (msg: JobMessage<R>) => {
       settled = true;

@@ -5,7 +5,8 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-export const fixed = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+export const fixed = (value: number | undefined, digits = 1) =>
+  value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 export const mib = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value)} MiB`);
 
 /** Seconds as "4.2 s", "3 min 05 s". */

@@ -65,7 +65,12 @@ export interface DatasetFiles {
  * The labelled frames at a model input size, as raw files (uint8 HWC pixels, float32 mm
  * labels) that the tfjs and the Keras benchmark both read. Takes the first `count` frames.
  */
-export async function writeTrainingSet(recorded: RecordedFrames, count: number, size: { width: number; height: number }, dir: string): Promise<DatasetFiles> {
+export async function writeTrainingSet(
+  recorded: RecordedFrames,
+  count: number,
+  size: { width: number; height: number },
+  dir: string,
+): Promise<DatasetFiles> {
   const labelledFrames = recorded.runs.flatMap((run) => run.frames.filter((f) => f.sensorMm !== null)).slice(0, count);
   const frameBytes = size.width * size.height * 3;
   const pixels = Buffer.alloc(labelledFrames.length * frameBytes);

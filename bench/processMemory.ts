@@ -37,7 +37,9 @@ async function parentPids(): Promise<Map<number, number>> {
       // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       parents.set(Number(entry), ppid);
-    } catch {}
+    } catch {
+      // The process exited while being read: it has no parent any more.
+    }
   }
   return parents;
 }

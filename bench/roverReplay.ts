@@ -20,8 +20,15 @@ export interface ReplayOutcome {
   wallSeconds: number;
 }
 
-export async function replayFrames(options: { apiUrl: string; rovers: RoverIdentity[]; frames: EdgeFrame[]; requests: number }): Promise<ReplayOutcome> {
-  const clients = options.rovers.map((r) => new RoverClient({ apiUrl: options.apiUrl, clientId: r.clientId, token: r.token, retries: 0, timeoutMs: 60_000 }));
+export async function replayFrames(options: {
+  apiUrl: string;
+  rovers: RoverIdentity[];
+  frames: EdgeFrame[];
+  requests: number;
+}): Promise<ReplayOutcome> {
+  const clients = options.rovers.map(
+    (r) => new RoverClient({ apiUrl: options.apiUrl, clientId: r.clientId, token: r.token, retries: 0, timeoutMs: 60_000 }),
+  );
   const latenciesMs: number[] = [];
   const errors: Record<string, number> = {};
   let next = 0;

@@ -39,7 +39,11 @@ const knobs = Object.entries(process.env)
   .filter(([key]) => /^(BENCH_|ML_|SWEEP_PARALLELISM$|TF_NUM_INTRAOP_THREADS$)/.test(key))
   .map(([key, value]) => `${key}=${value}`)
   .sort();
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 const cpu = os.cpus();
 emit(
   [
@@ -56,12 +60,15 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-frames-'));
 try {
   log(`rendering parking runs until ${settings.frames} frames carry a laser reading`);
   const recorded = await recordParkingRuns('beige-350', settings.frames);
-  log(`${recorded.total} frames (${recorded.labelled} labelled) from ${recorded.runs.length} runs in ${recorded.renderSeconds.toFixed(1)} s`);
+  log(
+    `${recorded.total} frames (${recorded.labelled} labelled) from ${recorded.runs.length} runs in ${recorded.renderSeconds.toFixed(1)} s`,
+  );
 
   if (settings.parts.includes('training')) {
     const trainCount = settings.frames - Math.round(settings.frames * settings.testFraction);
     const datasets = new Map<string, DatasetFiles>();
-    for (const target of settings.architectures) datasets.set(target.architecture, await writeTrainingSet(recorded, trainCount, target, workDir));
+    for (const target of settings.architectures)
+      datasets.set(target.architecture, await writeTrainingSet(recorded, trainCount, target, workDir));
     const measurements = await benchmarkTraining(settings, datasets, log);
     raw.training = measurements;
     emit(
@@ -100,14 +107,21 @@ try {
         'Latency is measured by the rover client (multipart upload to parsed answer) on the same machine as the API.',
       ].join('\n'),
     );
-    emit(['### Peak memory of the API and the worker (high-water marks, so each column includes the ones before)', '', tables.memory].join('\n'));
+    emit(
+      ['### Peak memory of the API and the worker (high-water marks, so each column includes the ones before)', '', tables.memory].join(
+        '\n',
+      ),
+    );
   }
 
   emit(`Total ${((performance.now() - t0) / 60_000).toFixed(1)} min; load average at the end (1, 5, 15 min): ${loadAverage()}.`);
   fs.mkdirSync(settings.resultsDir, { recursive: true });
   const base = path.join(settings.resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}`);
   fs.writeFileSync(`${base}.md`, `${sections.join('\n\n')}\n`);
-  fs.writeFileSync(`${base}.json`, JSON.stringify(raw, (key, value) => (key === 'jpeg' ? undefined : value), 2));
+  fs.writeFileSync(
+    `${base}.json`,
+    JSON.stringify(raw, (key, value) => (key === 'jpeg' ? undefined : value), 2),
+  );
   log(`wrote ${base}.md and ${base}.json`);
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });

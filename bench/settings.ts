@@ -55,7 +55,8 @@ export interface BenchSettings {
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid benchmark settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`invalid benchmark settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = parsed.data;
   const quick = e.BENCH_QUICK === '1';
   const parts = e.BENCH_ONLY ? e.BENCH_ONLY.split(',').map((p) => p.trim()) : [...BENCH_PARTS];

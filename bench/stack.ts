@@ -88,7 +88,8 @@ export async function startStack(dataDir: string): Promise<Stack> {
   };
   const exited = () => {
     for (const [name, child] of Object.entries(children)) {
-      if (child.exitCode !== null || child.signalCode !== null) return `${name} exited (code ${child.exitCode}, signal ${child.signalCode}); log ${logPath(name)}`;
+      if (child.exitCode !== null || child.signalCode !== null)
+        return `${name} exited (code ${child.exitCode}, signal ${child.signalCode}); log ${logPath(name)}`;
     }
     return undefined;
   };
@@ -114,14 +115,21 @@ export async function startStack(dataDir: string): Promise<Stack> {
 
   try {
     start('temporal', binary, [
-      'server', 'start-dev',
+      'server',
+      'start-dev',
       '--headless',
-      '--ip', '127.0.0.1',
-      '--port', String(temporalPort),
-      '--db-filename', path.join(dataDir, 'temporal.db'),
-      '--search-attribute', `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
-      '--search-attribute', `${TRIGGER_ATTRIBUTE.name}=Keyword`,
-      '--log-level', 'warn',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(temporalPort),
+      '--db-filename',
+      path.join(dataDir, 'temporal.db'),
+      '--search-attribute',
+      `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
+      '--search-attribute',
+      `${TRIGGER_ATTRIBUTE.name}=Keyword`,
+      '--log-level',
+      'warn',
     ]);
     let connection: Connection | undefined;
     await waitFor(
@@ -136,12 +144,17 @@ export async function startStack(dataDir: string): Promise<Stack> {
     start('workers', ...node('workers/main.ts'));
     try {
       const hasPoller = async (queue: string, type: number) => {
-        const answer = await connection!.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: queue }, taskQueueType: type });
+        const answer = await connection!.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: queue },
+          taskQueueType: type,
+        });
         return (answer.pollers?.length ?? 0) > 0;
       };
       await waitFor(
         'workers',
-        async () => (await hasPoller(TASK_QUEUES.orchestration, WORKFLOW_TASK_QUEUE)) && (await hasPoller(TASK_QUEUES.training, ACTIVITY_TASK_QUEUE)),
+        async () =>
+          (await hasPoller(TASK_QUEUES.orchestration, WORKFLOW_TASK_QUEUE)) && (await hasPoller(TASK_QUEUES.training, ACTIVITY_TASK_QUEUE)),
         120_000,
         exited,
       );
@@ -154,7 +167,7 @@ export async function startStack(dataDir: string): Promise<Stack> {
     const failed = Object.keys(children).filter((name) => children[name].exitCode !== null || children[name].signalCode !== null);
     await close();
     const tails = (failed.length ? failed : Object.keys(children)).map((name) => `--- ${name} log ---\n${logTail(name, 20)}`).join('\n');
-    throw new Error(`${(err as Error).message}\n${tails}`);
+    throw new Error(`${(err as Error).message}\n${tails}`, { cause: err });
   }
   return {
     apiUrl,

@@ -25,7 +25,11 @@ export interface SystemResults {
   memory: Partial<Record<Phase, Record<string, MemoryPeaks>>>;
 }
 
-export async function benchmarkSystem(settings: BenchSettings, recorded: RecordedFrames, log: (line: string) => void): Promise<SystemResults> {
+export async function benchmarkSystem(
+  settings: BenchSettings,
+  recorded: RecordedFrames,
+  log: (line: string) => void,
+): Promise<SystemResults> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-'));
   log(`system: starting Temporal dev server, workers and API (DATA_DIR ${dataDir})`);
   const stack = await startStack(dataDir);
@@ -53,7 +57,7 @@ export async function benchmarkSystem(settings: BenchSettings, recorded: Recorde
   } catch (err) {
     failed = true;
     const tails = (['api', 'workers'] as const).map((name) => `--- ${name} log (${dataDir}/logs) ---\n${stack.logTail(name)}`).join('\n');
-    throw new Error(`${(err as Error).message}\n${tails}`);
+    throw new Error(`${(err as Error).message}\n${tails}`, { cause: err });
   } finally {
     sampler.stop();
     await stack.close();
@@ -68,7 +72,10 @@ export function systemTables(results: SystemResults, renderSeconds: number) {
     ['train', 'after TrainAndRegister'],
     ['predict', 'after /predict load'],
   ];
-  const row = (label: string, pick: (p: Record<string, MemoryPeaks>) => number | undefined) => [label, ...phases.map(([phase]) => (memory[phase] ? mib(pick(memory[phase]!)) : '-'))];
+  const row = (label: string, pick: (p: Record<string, MemoryPeaks>) => number | undefined) => [
+    label,
+    ...phases.map(([phase]) => (memory[phase] ? mib(pick(memory[phase]!)) : '-')),
+  ];
   const memoryTable = markdownTable(
     ['process (peak resident memory)', ...phases.map(([, label]) => label)],
     [

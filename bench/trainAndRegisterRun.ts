@@ -42,7 +42,14 @@ export async function ingestFrames(admin: ApiCall, apiUrl: string, modelName: st
   const unexpected = Object.keys(outcome.errors).filter((code) => code !== 'no_model');
   if (unexpected.length) throw new Error(`ingest: rovers saw errors ${JSON.stringify(outcome.errors)}`);
   const drained = await waitForRecords(admin, deployment, frames.length);
-  return { deployment, frames: frames.length, labelled: recorded.labelled, errors: outcome.errors, wallSeconds: outcome.wallSeconds, drainSeconds: drained.seconds };
+  return {
+    deployment,
+    frames: frames.length,
+    labelled: recorded.labelled,
+    errors: outcome.errors,
+    wallSeconds: outcome.wallSeconds,
+    drainSeconds: drained.seconds,
+  };
 }
 
 export interface SweepRun {
@@ -77,7 +84,10 @@ export async function runThesisSweep(
   let lastProgress = '';
   let run;
   for (;;) {
-    run = await admin<{ status: string; progress?: unknown; result?: TrainAndRegisterResult }>('GET', `/workflows/${ask.workflowId}/runs/${ask.runId}`);
+    run = await admin<{ status: string; progress?: unknown; result?: TrainAndRegisterResult }>(
+      'GET',
+      `/workflows/${ask.workflowId}/runs/${ask.runId}`,
+    );
     if (run.status !== 'RUNNING') break;
     const progress = JSON.stringify(run.progress ?? null);
     if (progress !== lastProgress) log(`TrainAndRegister: ${progress}`);
@@ -100,8 +110,18 @@ export function ingestTable(ingest: IngestOutcome, renderSeconds: number): strin
   return markdownTable(
     ['collection step', 'frames', 'wall time', 'rate'],
     [
-      ['render parking runs (edge simulator, beige-350)', `${ingest.frames} (${ingest.labelled} with a laser reading)`, duration(renderSeconds), `${fixed(ingest.frames / renderSeconds, 0)} frames/s`],
-      ['4 rovers send them to /predict (no model: 503 no_model, recorded)', String(ingest.frames), duration(ingest.wallSeconds), `${fixed(ingest.frames / ingest.wallSeconds, 0)} frames/s`],
+      [
+        'render parking runs (edge simulator, beige-350)',
+        `${ingest.frames} (${ingest.labelled} with a laser reading)`,
+        duration(renderSeconds),
+        `${fixed(ingest.frames / renderSeconds, 0)} frames/s`,
+      ],
+      [
+        '4 rovers send them to /predict (no model: 503 no_model, recorded)',
+        String(ingest.frames),
+        duration(ingest.wallSeconds),
+        `${fixed(ingest.frames / ingest.wallSeconds, 0)} frames/s`,
+      ],
       ['analysis backlog stored after the last answer', String(ingest.frames), duration(ingest.drainSeconds), '-'],
     ],
   );
@@ -124,7 +144,9 @@ export function sweepTable(run: SweepRun): string {
       case 'selectBest':
         return `best: ${result.selection.best.trialId} (${fixed(result.selection.best.metrics.test_mae_mm)} mm)`;
       case 'registerModelVersion':
-        return result.registration.registered ? `registered v${result.registration.version}` : `not registered: ${result.registration.reason}`;
+        return result.registration.registered
+          ? `registered v${result.registration.version}`
+          : `not registered: ${result.registration.reason}`;
       default:
         return '';
     }
@@ -140,8 +162,20 @@ export function sweepTable(run: SweepRun): string {
   if (trials.length) {
     const from = Math.min(...trials.map((s) => s.scheduledAt));
     const to = Math.max(...trials.map((s) => s.closedAt ?? NaN));
-    rows.push(['sweep (all trainTrial)', `${trials.length} trials`, '', duration(ms(to - from)), `${duration(ms(from))} -> ${duration(ms(to))}`]);
+    rows.push([
+      'sweep (all trainTrial)',
+      `${trials.length} trials`,
+      '',
+      duration(ms(to - from)),
+      `${duration(ms(from))} -> ${duration(ms(to))}`,
+    ]);
   }
-  rows.push(['workflow total', `${run.workflowId}`, '', duration(ms(timeline.totalMs)), `request -> COMPLETED seen by the API: ${duration(run.clientSeconds)}`]);
+  rows.push([
+    'workflow total',
+    `${run.workflowId}`,
+    '',
+    duration(ms(timeline.totalMs)),
+    `request -> COMPLETED seen by the API: ${duration(run.clientSeconds)}`,
+  ]);
   return markdownTable(['step (activity)', 'what', 'waited for a worker', 'ran', 'since workflow start'], rows);
 }

@@ -23,7 +23,11 @@ export interface TrainingMeasurement {
   result: ThroughputResult;
 }
 
-export async function benchmarkTraining(settings: BenchSettings, datasets: Map<string, DatasetFiles>, log: (line: string) => void): Promise<TrainingMeasurement[]> {
+export async function benchmarkTraining(
+  settings: BenchSettings,
+  datasets: Map<string, DatasetFiles>,
+  log: (line: string) => void,
+): Promise<TrainingMeasurement[]> {
   await ensureKerasVenv();
   const measurements: TrainingMeasurement[] = [];
   for (const target of settings.architectures) {
@@ -77,7 +81,8 @@ export function trainingTable(measurements: TrainingMeasurement[], batchSize: nu
       m.target.architecture,
       `${m.target.width}x${m.target.height}`,
       // The Keras port must be the same network: a different count is shown, not hidden.
-      m.result.params.toLocaleString('en-US') + (keras && keras.result.params !== m.result.params ? ` (Keras port: ${keras.result.params.toLocaleString('en-US')}!)` : ''),
+      m.result.params.toLocaleString('en-US') +
+        (keras && keras.result.params !== m.result.params ? ` (Keras port: ${keras.result.params.toLocaleString('en-US')}!)` : ''),
       ENGINE_NAMES[m.engine],
       m.timed,
       fixed(m.result.imagesPerSecond, m.result.imagesPerSecond < 10 ? 2 : 0),
@@ -88,7 +93,18 @@ export function trainingTable(measurements: TrainingMeasurement[], batchSize: nu
     ];
   });
   return markdownTable(
-    ['architecture', 'input', 'params', 'engine', `timed (batch ${batchSize} unless said)`, 'images/s', 'time per epoch', 'first epoch (warm-up)', 'vs Keras', 'peak RSS'],
+    [
+      'architecture',
+      'input',
+      'params',
+      'engine',
+      `timed (batch ${batchSize} unless said)`,
+      'images/s',
+      'time per epoch',
+      'first epoch (warm-up)',
+      'vs Keras',
+      'peak RSS',
+    ],
     rows,
   );
 }

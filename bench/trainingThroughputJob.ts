@@ -41,7 +41,10 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   const count = job.run.kind === 'epochs' ? job.dataset.count : Math.min(job.dataset.count, job.run.batches * job.batchSize);
   const pixels = new Uint8Array(await fs.readFile(job.dataset.pixelsPath)).subarray(0, count * width * height * 3);
   const labelBytes = await fs.readFile(job.dataset.labelsPath);
-  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength)).subarray(0, count);
+  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength)).subarray(
+    0,
+    count,
+  );
 
   const model = buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: job.seed });
   const x = pixelsToTensor(tf, pixels, count, height, width);
@@ -88,7 +91,12 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   };
   if (job.run.kind === 'epochs') {
     const steady = epochSeconds.slice(1);
-    return { ...result, firstEpochSeconds: epochSeconds[0], timedImages: count * steady.length, imagesPerSecond: (count * steady.length) / sum(steady) };
+    return {
+      ...result,
+      firstEpochSeconds: epochSeconds[0],
+      timedImages: count * steady.length,
+      imagesPerSecond: (count * steady.length) / sum(steady),
+    };
   }
   return { ...result, timedImages: count, imagesPerSecond: count / sum(batchSeconds) };
 }

@@ -18,7 +18,11 @@ const envSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
   WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
-  MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  MAX_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),

@@ -59,7 +59,13 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
   const log = options.log ?? ((line: string) => console.log(line));
   const client =
     options.client ??
-    new RoverClient({ apiUrl: options.apiUrl, clientId: options.clientId, token: options.token, timeoutMs: options.timeoutMs, retries: options.retries });
+    new RoverClient({
+      apiUrl: options.apiUrl,
+      clientId: options.clientId,
+      token: options.token,
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+    });
   const seed = options.seed ?? 1;
   const summaries: ParkingRunSummary[] = new Array(options.runs);
   let next = 0;
@@ -112,14 +118,27 @@ const USAGE = `usage:
   tsx edge/cli.ts render --preset ID --distance MM [--angle DEG] [--seed 1] --out FILE.jpg
 presets: ${PRESET_IDS.join(', ')}`;
 
-function number(name: string, value: string | undefined, fallback: number | undefined, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+function number(
+  name: string,
+  value: string | undefined,
+  fallback: number | undefined,
+  opts: { min?: number; max?: number; integer?: boolean } = {},
+): number {
   if (value === undefined) {
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
+  if (
+    value.trim() === '' ||
+    !Number.isFinite(n) ||
+    (opts.integer && !Number.isInteger(n)) ||
+    (opts.min !== undefined && n < opts.min) ||
+    (opts.max !== undefined && n > opts.max)
+  ) {
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
     throw new UsageError(`--${name} must be ${opts.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`);
   }
   return n;
@@ -218,7 +237,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (cmd.command === 'render') {
-    const jpeg = await renderFrame(getPreset(cmd.preset).scene, { distanceMm: cmd.distanceMm, angleDeg: cmd.angleDeg }, createRng(cmd.seed));
+    const jpeg = await renderFrame(
+      getPreset(cmd.preset).scene,
+      { distanceMm: cmd.distanceMm, angleDeg: cmd.angleDeg },
+      createRng(cmd.seed),
+    );
     await writeFile(cmd.out, jpeg);
     console.log(`wrote ${cmd.out} (${jpeg.length} bytes)`);
     return 0;

@@ -132,7 +132,8 @@ export async function runParking(options: ParkingRunOptions): Promise<ParkingRun
         if (outcome.ok) {
           result.predictionMm = outcome.predictionMm;
           if (frame.sensorMm !== null) result.absErrorMm = Math.abs(outcome.predictionMm - frame.sensorMm);
-          if (!latest.prediction || frame.index > latest.prediction.index) latest.prediction = { index: frame.index, mm: outcome.predictionMm };
+          if (!latest.prediction || frame.index > latest.prediction.index)
+            latest.prediction = { index: frame.index, mm: outcome.predictionMm };
         } else {
           result.errorCode = outcome.code;
         }

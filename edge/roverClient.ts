@@ -110,11 +110,22 @@ export class RoverClient {
       if (parsed.success) {
         const body = parsed.data;
         return {
-          result: { ok: true, status: 200, predictionMm: body.prediction_mm, deployment: body.deployment, model: body.model, requestId: body.request_id, attempts },
+          result: {
+            ok: true,
+            status: 200,
+            predictionMm: body.prediction_mm,
+            deployment: body.deployment,
+            model: body.model,
+            requestId: body.request_id,
+            attempts,
+          },
           retryable: false,
         };
       }
-      return { result: { ok: false, status: 200, code: 'bad_response', message: `unexpected success body: ${text.slice(0, 200)}`, attempts }, retryable: false };
+      return {
+        result: { ok: false, status: 200, code: 'bad_response', message: `unexpected success body: ${text.slice(0, 200)}`, attempts },
+        retryable: false,
+      };
     }
 
     const parsedError = errorBody.safeParse(json);

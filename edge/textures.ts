@@ -89,7 +89,7 @@ function floorAlbedo(floor: FloorSpec): Float32Array {
       const warm = 1 + 0.3 * tex.contrast * fine[i];
       rgb[i * 3] = ar * m * warm;
       rgb[i * 3 + 1] = ag * m;
-      rgb[i * 3 + 2] = ab * m / warm;
+      rgb[i * 3 + 2] = (ab * m) / warm;
     }
   } else if (tex.kind === 'carpet') {
     const tufts = fbm(rng, 48, 2);

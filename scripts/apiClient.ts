@@ -15,13 +15,19 @@ export function apiClient(apiUrl: string, token: string): ApiCall {
 }
 
 /** Waits until the deployment's measurements hold `expected` records (the analysis runs after each answer); returns the seconds waited. */
-export async function waitForRecords(admin: ApiCall, deployment: string, expected: number, timeoutMs = 300_000): Promise<{ seconds: number; count: number }> {
+export async function waitForRecords(
+  admin: ApiCall,
+  deployment: string,
+  expected: number,
+  timeoutMs = 300_000,
+): Promise<{ seconds: number; count: number }> {
   const started = performance.now();
   for (;;) {
     const count = (await admin<{ stats: { count: number } }>('GET', `/deployments/${deployment}/stats`)).stats.count;
     const seconds = (performance.now() - started) / 1000;
     if (count >= expected) return { seconds, count };
-    if (seconds * 1000 > timeoutMs) throw new Error(`deployment ${deployment}: ${count} of ${expected} records stored after ${timeoutMs / 1000} s`);
+    if (seconds * 1000 > timeoutMs)
+      throw new Error(`deployment ${deployment}: ${count} of ${expected} records stored after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

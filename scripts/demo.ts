@@ -63,7 +63,9 @@ async function waitUntilReady() {
   for (let i = 0; i < 120; i++) {
     try {
       if ((await fetch(`${apiUrl}/readyz`)).ok) return;
-    } catch {}
+    } catch {
+      // Not listening yet: try again.
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(`API at ${apiUrl} is not ready`);
@@ -97,7 +99,11 @@ async function waitUntilServed(preset: string, token: string, version: number) {
 }
 
 async function meanErrorSince(deployment: string, since: number) {
-  return (await api('GET', `/deployments/${deployment}/stats?since=${since}`)).stats as { meanError: number | null; maxError: number | null; count: number };
+  return (await api('GET', `/deployments/${deployment}/stats?since=${since}`)).stats as {
+    meanError: number | null;
+    maxError: number | null;
+    count: number;
+  };
 }
 
 async function waitForRun(workflowId: string, runId: string) {
@@ -112,8 +118,12 @@ async function waitForRun(workflowId: string, runId: string) {
 async function main() {
   const startedAt = Date.now();
   await waitUntilReady();
-  console.log(`demo: model "${model}", ${settings.phases} phases, ${settings.runsPerPhase} parking runs per phase + ${settings.validationRuns} to validate`);
-  console.log(`demo: ${settings.architecture} CNN at ${settings.width}x${settings.height}, sweep epochs ${settings.epochs} x batch ${settings.batchSizes} x dropout ${settings.dropouts}`);
+  console.log(
+    `demo: model "${model}", ${settings.phases} phases, ${settings.runsPerPhase} parking runs per phase + ${settings.validationRuns} to validate`,
+  );
+  console.log(
+    `demo: ${settings.architecture} CNN at ${settings.width}x${settings.height}, sweep epochs ${settings.epochs} x batch ${settings.batchSizes} x dropout ${settings.dropouts}`,
+  );
   const health = await (await fetch(`${apiUrl}/readyz`)).json();
   console.log(`demo: ML backend ${health.mlBackend}`);
 
@@ -121,7 +131,13 @@ async function main() {
   for (const id of deployments) await api('POST', '/deployments', { id, modelName: model, modelVersion: 'latest' });
   const { token } = await api('POST', '/clients', { id: clientId, name: 'demo rover', deploymentId: deployments[0] });
   const sweep = { epochs: settings.epochs, batchSizes: settings.batchSizes, dropouts: settings.dropouts };
-  const trainingConfig = { architecture: settings.architecture, width: settings.width, height: settings.height, sweep, registerPolicy: 'always' as const };
+  const trainingConfig = {
+    architecture: settings.architecture,
+    width: settings.width,
+    height: settings.height,
+    sweep,
+    registerPolicy: 'always' as const,
+  };
 
   const rows: string[][] = [];
   let allImproved = true;
@@ -131,20 +147,31 @@ async function main() {
     await api('PUT', `/clients/${clientId}/deployment`, { deploymentId: deployment });
 
     const collectSince = Date.now();
-    const collected = await timed(`phase ${n}: drive ${settings.runsPerPhase} runs (${phase.preset})`, () => drive(deployment, phase.preset, settings.runsPerPhase, n * 1000, token));
+    const collected = await timed(`phase ${n}: drive ${settings.runsPerPhase} runs (${phase.preset})`, () =>
+      drive(deployment, phase.preset, settings.runsPerPhase, n * 1000, token),
+    );
     const before = n === 1 ? null : await meanErrorSince(deployment, collectSince);
 
     // The dataset grows with every phase; an alert brings its own deployment in through its label.
     const configured = phase.retrain === 'alert' ? deployments.slice(0, i) : deployments.slice(0, n);
-    await api('PUT', `/models/${model}/training-config`, { ...trainingConfig, deployments: configured.length ? configured : deployments.slice(0, n) });
+    await api('PUT', `/models/${model}/training-config`, {
+      ...trainingConfig,
+      deployments: configured.length ? configured : deployments.slice(0, n),
+    });
     const started = await timed(`phase ${n}: retrain (${phase.retrain === 'alert' ? 'Grafana alert webhook' : 'manual'})`, async () => {
       let ask;
       if (phase.retrain === 'alert') {
         // What Grafana's rule evaluates (grafana/ is generated from the same DRIFT_RULE).
-        const { windows } = await api('GET', `/deployments/${deployment}/means?field=${DRIFT_RULE.field}&windowMs=${DRIFT_RULE.windowMinutes * 60_000}&since=${collectSince}`);
+        const { windows } = await api(
+          'GET',
+          `/deployments/${deployment}/means?field=${DRIFT_RULE.field}&windowMs=${DRIFT_RULE.windowMinutes * 60_000}&since=${collectSince}`,
+        );
         const mean = windows.at(-1)?.mean as number | undefined;
-        if (mean === undefined || !isOutsideBand(mean)) throw new Error(`phase ${n}: the drift rule would not fire (${DRIFT_RULE.field} mean ${mean})`);
-        console.log(`demo: phase ${n}: ${DRIFT_RULE.windowMinutes}-minute mean ${DRIFT_RULE.field} = ${mean.toFixed(1)}, outside ${DRIFT_RULE.band.min}..${DRIFT_RULE.band.max}: alert fires`);
+        if (mean === undefined || !isOutsideBand(mean))
+          throw new Error(`phase ${n}: the drift rule would not fire (${DRIFT_RULE.field} mean ${mean})`);
+        console.log(
+          `demo: phase ${n}: ${DRIFT_RULE.windowMinutes}-minute mean ${DRIFT_RULE.field} = ${mean.toFixed(1)}, outside ${DRIFT_RULE.band.min}..${DRIFT_RULE.band.max}: alert fires`,
+        );
         const alert = {
           receiver: 'mlops-retrain',
           status: 'firing',
@@ -167,11 +194,14 @@ async function main() {
       const result = await waitForRun(ask.workflowId, ask.runId);
       return { ask, result };
     });
-    if (!started.result.registration.registered) throw new Error(`phase ${n}: no version registered: ${started.result.registration.reason}`);
+    if (!started.result.registration.registered)
+      throw new Error(`phase ${n}: no version registered: ${started.result.registration.reason}`);
 
     await waitUntilServed(phase.preset, token, started.result.registration.version);
     const validateSince = Date.now();
-    await timed(`phase ${n}: validate ${settings.validationRuns} runs`, () => drive(deployment, phase.preset, settings.validationRuns, n * 1000 + 500, token));
+    await timed(`phase ${n}: validate ${settings.validationRuns} runs`, () =>
+      drive(deployment, phase.preset, settings.validationRuns, n * 1000 + 500, token),
+    );
     const after = await meanErrorSince(deployment, validateSince);
     const improved = before === null || (after.meanError !== null && before.meanError !== null && after.meanError < before.meanError);
     allImproved &&= improved;
@@ -190,7 +220,16 @@ async function main() {
     console.log(`demo: phase ${n} done: before ${fmt(before)}, after ${fmt(after)}, v${started.result.registration.version}`);
   }
 
-  const header = ['phase', 'change to the world', 'drift type', 'mean error before retrain', 'after', 'model version', 'workflow id', 'improved'];
+  const header = [
+    'phase',
+    'change to the world',
+    'drift type',
+    'mean error before retrain',
+    'after',
+    'model version',
+    'workflow id',
+    'improved',
+  ];
   console.log(`\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   console.log('\ntimings:');

@@ -13,14 +13,22 @@ import { connectClient } from '../core/temporalClient.js';
 import { workflowsPath } from '../workers/createWorkers.js';
 
 const { values } = parseArgs({
-  options: { file: { type: 'string', multiple: true }, 'workflow-id': { type: 'string' }, 'run-id': { type: 'string' }, save: { type: 'string' } },
+  options: {
+    file: { type: 'string', multiple: true },
+    'workflow-id': { type: 'string' },
+    'run-id': { type: 'string' },
+    save: { type: 'string' },
+  },
 });
 if (!values.file && !values['workflow-id']) {
   console.error('usage: replay --file HISTORY.json [--file ...] | --workflow-id ID [--run-id ID] [--save FILE]');
   process.exit(2);
 }
 
-const histories: { name: string; history: unknown }[] = (values.file ?? []).map((file) => ({ name: file, history: JSON.parse(fs.readFileSync(file, 'utf8')) }));
+const histories: { name: string; history: unknown }[] = (values.file ?? []).map((file) => ({
+  name: file,
+  history: JSON.parse(fs.readFileSync(file, 'utf8')),
+}));
 if (values['workflow-id']) {
   const client = await connectClient(loadConfig());
   const history = await client.workflow.getHandle(values['workflow-id'], values['run-id']).fetchHistory();

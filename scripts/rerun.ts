@@ -24,10 +24,17 @@ const { values } = parseArgs({
 });
 const list = (s?: string) => (s ? s.split(',').map(Number) : undefined);
 if (!values.model || !values['from-version']) {
-  console.error('usage: rerun --model NAME --from-version N [--epochs 10,20] [--batch-sizes 32,64] [--dropouts 0.1,0.2] [--learning-rates 0.001] [--register-policy always|if-better] [--print-temporal-command]');
+  console.error(
+    'usage: rerun --model NAME --from-version N [--epochs 10,20] [--batch-sizes 32,64] [--dropouts 0.1,0.2] [--learning-rates 0.001] [--register-policy always|if-better] [--print-temporal-command]',
+  );
   process.exit(2);
 }
-for (const [flag, v] of Object.entries({ epochs: values.epochs, 'batch-sizes': values['batch-sizes'], dropouts: values.dropouts, 'learning-rates': values['learning-rates'] })) {
+for (const [flag, v] of Object.entries({
+  epochs: values.epochs,
+  'batch-sizes': values['batch-sizes'],
+  dropouts: values.dropouts,
+  'learning-rates': values['learning-rates'],
+})) {
   if (list(v)?.some((n) => !Number.isFinite(n))) {
     console.error(`--${flag} must be a comma-separated list of numbers, got "${v}"`);
     process.exit(2);
@@ -48,7 +55,12 @@ const request: TrainAndRegisterRequest = {
   trigger: { kind: 'cli', by: `rerun of v${source.version} (${source.workflowId}/${source.runId})` },
   architecture: source.architecture,
   reuseDataset: { manifestKey: source.datasetKey },
-  sweep: { epochs: list(values.epochs), batchSizes: list(values['batch-sizes']), dropouts: list(values.dropouts), learningRates: list(values['learning-rates']) },
+  sweep: {
+    epochs: list(values.epochs),
+    batchSizes: list(values['batch-sizes']),
+    dropouts: list(values.dropouts),
+    learningRates: list(values['learning-rates']),
+  },
   registerPolicy: values['register-policy'] === 'always' ? 'always' : 'if-better',
 };
 const workflowId = `rerun-${values.model}-v${source.version}-${Date.now()}`;

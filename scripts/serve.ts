@@ -63,13 +63,20 @@ if (config.temporal.devServer) {
   const binary = path.resolve('.tools/bin/temporal');
   if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run npm run setup (or set TEMPORAL_ADDRESS)`);
   start('temporal', binary, [
-    'server', 'start-dev',
-    '--db-filename', path.join(config.dataDir, 'temporal.db'),
-    '--port', String(temporalPort),
-    '--ui-port', String(config.temporal.uiPort),
-    '--search-attribute', `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
-    '--search-attribute', `${TRIGGER_ATTRIBUTE.name}=Keyword`,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    path.join(config.dataDir, 'temporal.db'),
+    '--port',
+    String(temporalPort),
+    '--ui-port',
+    String(config.temporal.uiPort),
+    '--search-attribute',
+    `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
+    '--search-attribute',
+    `${TRIGGER_ATTRIBUTE.name}=Keyword`,
+    '--log-level',
+    'warn',
   ]);
   await waitForPort('127.0.0.1', temporalPort, 60_000);
 }

@@ -22,7 +22,13 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
 
 /** The worker that runs workflows and the light, I/O-bound activities. */
 export function createOrchestrationWorker({ connection, namespace, context }: WorkerOptions): Promise<Worker> {
-  return Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.orchestration, workflowsPath, activities: createOrchestrationActivities(context) });
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: TASK_QUEUES.orchestration,
+    workflowsPath,
+    activities: createOrchestrationActivities(context),
+  });
 }
 
 export interface TrainingWorkerOptions extends WorkerOptions {

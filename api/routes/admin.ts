@@ -10,8 +10,13 @@ const modelVersion = z.union([z.literal('latest'), z.number().int().positive()])
 
 const newClient = z.object({ id, name: z.string().min(1).max(256).optional(), deploymentId: id.nullable().optional() }).strict();
 const assignment = z.object({ deploymentId: id.nullable() }).strict();
-const newDeployment = z.object({ id, modelName: id, modelVersion: modelVersion.default('latest'), strategy: z.literal('direct').default('direct') }).strict();
-const deploymentPatch = z.object({ modelName: id, modelVersion, strategy: z.literal('direct') }).partial().strict();
+const newDeployment = z
+  .object({ id, modelName: id, modelVersion: modelVersion.default('latest'), strategy: z.literal('direct').default('direct') })
+  .strict();
+const deploymentPatch = z
+  .object({ modelName: id, modelVersion, strategy: z.literal('direct') })
+  .partial()
+  .strict();
 
 export const trainingConfigSchema = z
   .object({
@@ -46,7 +51,12 @@ export function adminRoutes(registry: RegistryStore): Router {
     const body = validate(newClient, req.body);
     const token = newClientToken();
     if (body.deploymentId && !(await registry.getDeployment(body.deploymentId))) throw notFound(`deployment "${body.deploymentId}"`);
-    const client = await registry.createClient({ id: body.id, name: body.name ?? body.id, tokenHash: hashToken(token), deploymentId: body.deploymentId ?? null });
+    const client = await registry.createClient({
+      id: body.id,
+      name: body.name ?? body.id,
+      tokenHash: hashToken(token),
+      deploymentId: body.deploymentId ?? null,
+    });
     const { tokenHash: _hidden, ...visible } = client;
     res.status(201).json({ client: visible, token, note: 'the token is shown only once; the registry keeps its hash' });
   });

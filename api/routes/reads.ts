@@ -5,10 +5,17 @@ import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
 import { notFound, validate } from '../errors.js';
 
-const field = z.enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]]).transform((f) => f as NumericField);
+const field = z
+  .enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]])
+  .transform((f) => f as NumericField);
 const range = z.object({ since: z.coerce.number().int().optional(), until: z.coerce.number().int().optional() });
 const histogramQuery = range
-  .extend({ field, bins: z.coerce.number().int().min(1).max(500).default(20), min: z.coerce.number().default(0), max: z.coerce.number().default(350) })
+  .extend({
+    field,
+    bins: z.coerce.number().int().min(1).max(500).default(20),
+    min: z.coerce.number().default(0),
+    max: z.coerce.number().default(350),
+  })
   .refine((q) => q.max > q.min, { message: 'max must exceed min', path: ['max'] });
 const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1000).default(300_000) });
 const versionParam = z.coerce.number().int().positive();
@@ -35,7 +42,9 @@ export function readRoutes({ registry, measurements, temporalUiUrl, namespace }:
   router.get('/models', async (_req, res) => {
     const models = await registry.listModels();
     res.json({
-      models: await Promise.all(models.map(async (m) => ({ ...m, latestVersion: (await registry.getLatestModelVersion(m.name))?.version ?? null }))),
+      models: await Promise.all(
+        models.map(async (m) => ({ ...m, latestVersion: (await registry.getLatestModelVersion(m.name))?.version ?? null })),
+      ),
     });
   });
   router.get('/models/:name', async (req, res) => {
@@ -64,7 +73,11 @@ export function readRoutes({ registry, measurements, temporalUiUrl, namespace }:
     const trial = await registry.getTrial(req.params.id);
     if (!trial) throw notFound(`trial "${req.params.id}"`);
     const version = (await registry.listModelVersions(trial.modelName)).find((v) => v.trialId === trial.id) ?? null;
-    res.json({ trial, registeredAs: version ? { modelName: version.modelName, version: version.version } : null, workflow: { ...trial, url: workflowUrl(trial) } });
+    res.json({
+      trial,
+      registeredAs: version ? { modelName: version.modelName, version: version.version } : null,
+      workflow: { ...trial, url: workflowUrl(trial) },
+    });
   });
 
   const requireDeployment = async (id: string) => {

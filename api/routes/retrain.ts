@@ -38,7 +38,10 @@ export interface RetrainRouteDeps extends RetrainDeps {
  * Which model an alert is about: its `model` label, or the model of its `deployment` label.
  * The alert's deployment joins the training data.
  */
-async function modelOfAlert(registry: RegistryStore, labels: Record<string, string>): Promise<{ model: string; deployment?: string } | undefined> {
+async function modelOfAlert(
+  registry: RegistryStore,
+  labels: Record<string, string>,
+): Promise<{ model: string; deployment?: string } | undefined> {
   const deployment = labels.deployment ? await registry.getDeployment(labels.deployment) : undefined;
   const model = labels.model ?? deployment?.modelName;
   return model ? { model, deployment: deployment?.id } : undefined;

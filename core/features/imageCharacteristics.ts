@@ -34,10 +34,7 @@ interface GrayImage {
   data: Uint8Array;
 }
 
-export async function computeImageCharacteristics(
-  jpeg: Buffer,
-  options: { analysisWidth?: number } = {},
-): Promise<ImageCharacteristics> {
+export async function computeImageCharacteristics(jpeg: Buffer, options: { analysisWidth?: number } = {}): Promise<ImageCharacteristics> {
   const rgb = await decodeForAnalysis(jpeg, options.analysisWidth ?? DEFAULT_ANALYSIS_WIDTH);
   const gray = toGray(rgb);
   const glcm = glcmProperties(gray, GLCM_DISTANCE);
@@ -115,14 +112,27 @@ function colourStatistics(rgb: RgbImage, gray: GrayImage) {
   const n = rgb.width * rgb.height;
   const src = rgb.data;
   const luma = gray.data;
-  let sr = 0, sg = 0, sb = 0, sy = 0;
-  let qr = 0, qg = 0, qb = 0, qy = 0;
+  let sr = 0,
+    sg = 0,
+    sb = 0,
+    sy = 0;
+  let qr = 0,
+    qg = 0,
+    qb = 0,
+    qy = 0;
   for (let p = 0, i = 0; p < n; p++, i += 3) {
-    const r = src[i], g = src[i + 1], b = src[i + 2], y = luma[p];
-    sr += r; qr += r * r;
-    sg += g; qg += g * g;
-    sb += b; qb += b * b;
-    sy += y; qy += y * y;
+    const r = src[i],
+      g = src[i + 1],
+      b = src[i + 2],
+      y = luma[p];
+    sr += r;
+    qr += r * r;
+    sg += g;
+    qg += g * g;
+    sb += b;
+    qb += b * b;
+    sy += y;
+    qy += y * y;
   }
   const [brightness_mean, brightness_std] = meanAndStd(sy, qy, n);
   const [r_mean, r_std] = meanAndStd(sr, qr, n);
@@ -163,14 +173,20 @@ function labFInterpolated(t: number): number {
 function meanLab(rgb: RgbImage) {
   const n = rgb.width * rgb.height;
   const src = rgb.data;
-  let sumL = 0, sumA = 0, sumB = 0;
+  let sumL = 0,
+    sumA = 0,
+    sumB = 0;
   for (let i = 0; i < src.length; i += 3) {
-    const r = SRGB_TO_LINEAR[src[i]], g = SRGB_TO_LINEAR[src[i + 1]], b = SRGB_TO_LINEAR[src[i + 2]];
+    const r = SRGB_TO_LINEAR[src[i]],
+      g = SRGB_TO_LINEAR[src[i + 1]],
+      b = SRGB_TO_LINEAR[src[i + 2]];
     // XYZ with X and Z normalised by the D65 white point (OpenCV's constants).
     const x = (0.412453 * r + 0.35758 * g + 0.180423 * b) / 0.950456;
     const y = 0.212671 * r + 0.71516 * g + 0.072169 * b;
     const z = (0.019334 * r + 0.119193 * g + 0.950227 * b) / 1.088754;
-    const fx = labFInterpolated(x), fy = labFInterpolated(y), fz = labFInterpolated(z);
+    const fx = labFInterpolated(x),
+      fy = labFInterpolated(y),
+      fz = labFInterpolated(z);
     // L * 255 / 100 = 295.8 fy - 40.8; OpenCV's 8-bit path uses the integer scale 296, which
     // matches its output without the 0.1 bias. fy already carries the linear branch for small y.
     sumL += clampByte(Math.round(OPENCV_L_SCALE * fy - 40.8));
@@ -194,9 +210,13 @@ const HSV_H_DIV = Int32Array.from({ length: 256 }, (_, i) => (i ? Math.round((18
 function meanHsv(rgb: RgbImage) {
   const n = rgb.width * rgb.height;
   const src = rgb.data;
-  let sumH = 0, sumS = 0, sumV = 0;
+  let sumH = 0,
+    sumS = 0,
+    sumV = 0;
   for (let i = 0; i < src.length; i += 3) {
-    const r = src[i], g = src[i + 1], b = src[i + 2];
+    const r = src[i],
+      g = src[i + 1],
+      b = src[i + 2];
     const v = Math.max(r, g, b);
     const diff = v - Math.min(r, g, b);
     let h: number;
@@ -252,13 +272,14 @@ function countCannyEdges(gray: GrayImage, low: number, high: number): number {
   const dx = new Int16Array(w * h);
   const dy = new Int16Array(w * h);
   for (let y = 0; y < h; y++) {
-    const up = Math.max(y - 1, 0) * w, row = y * w, down = Math.min(y + 1, h - 1) * w;
+    const up = Math.max(y - 1, 0) * w,
+      row = y * w,
+      down = Math.min(y + 1, h - 1) * w;
     for (let x = 0; x < w; x++) {
-      const l = Math.max(x - 1, 0), r = Math.min(x + 1, w - 1);
-      const gx =
-        img[up + r] - img[up + l] + 2 * (img[row + r] - img[row + l]) + img[down + r] - img[down + l];
-      const gy =
-        img[down + l] + 2 * img[down + x] + img[down + r] - img[up + l] - 2 * img[up + x] - img[up + r];
+      const l = Math.max(x - 1, 0),
+        r = Math.min(x + 1, w - 1);
+      const gx = img[up + r] - img[up + l] + 2 * (img[row + r] - img[row + l]) + img[down + r] - img[down + l];
+      const gy = img[down + l] + 2 * img[down + x] + img[down + r] - img[up + l] - 2 * img[up + x] - img[up + r];
       dx[row + x] = gx;
       dy[row + x] = gy;
       mag[(y + 1) * mw + x + 1] = Math.abs(gx) + Math.abs(gy);
@@ -301,7 +322,8 @@ function countCannyEdges(gray: GrayImage, low: number, high: number): number {
   let edges = top;
   while (top > 0) {
     const p = stack[--top];
-    const x = p % w, y = (p - x) / w;
+    const x = p % w,
+      y = (p - x) / w;
     for (let ny = Math.max(y - 1, 0); ny <= Math.min(y + 1, h - 1); ny++) {
       for (let nx = Math.max(x - 1, 0); nx <= Math.min(x + 1, w - 1); nx++) {
         const q = ny * w + nx;
@@ -340,7 +362,8 @@ function glcmProperties(gray: GrayImage, distance: number): GlcmProperties {
   for (let y = 0; y < h; y++) {
     const row = y * w;
     for (let x = 0; x + distance < w; x++) {
-      const i = data[row + x], j = data[row + x + distance];
+      const i = data[row + x],
+        j = data[row + x + distance];
       counts[i * L + j]++;
       counts[j * L + i]++;
     }
@@ -351,7 +374,11 @@ function glcmProperties(gray: GrayImage, distance: number): GlcmProperties {
     return { contrast: 0, dissimilarity: 0, homogeneity: 0, asm: 0, energy: 0, correlation: 1 };
   }
 
-  let contrast = 0, dissimilarity = 0, homogeneity = 0, asm = 0, mean = 0;
+  let contrast = 0,
+    dissimilarity = 0,
+    homogeneity = 0,
+    asm = 0,
+    mean = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const c = counts[i * L + j];
@@ -366,7 +393,8 @@ function glcmProperties(gray: GrayImage, distance: number): GlcmProperties {
     }
   }
   // The matrix is symmetric, so the row and column marginals (means, stds) coincide.
-  let variance = 0, covariance = 0;
+  let variance = 0,
+    covariance = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const c = counts[i * L + j];
@@ -386,8 +414,22 @@ function glcmProperties(gray: GrayImage, distance: number): GlcmProperties {
 
 /** Bresenham circle of radius 3 in OpenCV's order, as (dx, dy). */
 const FAST_CIRCLE: ReadonlyArray<readonly [number, number]> = [
-  [0, 3], [1, 3], [2, 2], [3, 1], [3, 0], [3, -1], [2, -2], [1, -3],
-  [0, -3], [-1, -3], [-2, -2], [-3, -1], [-3, 0], [-3, 1], [-2, 2], [-1, 3],
+  [0, 3],
+  [1, 3],
+  [2, 2],
+  [3, 1],
+  [3, 0],
+  [3, -1],
+  [2, -2],
+  [1, -3],
+  [0, -3],
+  [-1, -3],
+  [-2, -2],
+  [-3, -1],
+  [-3, 0],
+  [-3, 1],
+  [-2, 2],
+  [-1, 3],
 ];
 const FAST_ARC = 9;
 
@@ -454,8 +496,10 @@ function countFastKeypoints(gray: GrayImage, threshold: number): number {
       for (let k = 1; k < 8; k += 2) sides &= side[base + data[p + offsets[k]]] | side[base + data[p + offsets[k + 8]]];
       if (sides === 0) continue;
       const v = data[p];
-      const hi = v + threshold, lo = v - threshold;
-      let brighterMask = 0, darkerMask = 0;
+      const hi = v + threshold,
+        lo = v - threshold;
+      let brighterMask = 0,
+        darkerMask = 0;
       for (let k = 0; k < 16; k++) {
         const value = data[p + offsets[k]];
         diffs[k] = v - value;
@@ -476,9 +520,14 @@ function countFastKeypoints(gray: GrayImage, threshold: number): number {
       const s = scores[p];
       if (s === 0) continue;
       if (
-        s > scores[p - w - 1] && s > scores[p - w] && s > scores[p - w + 1] &&
-        s > scores[p - 1] && s > scores[p + 1] &&
-        s > scores[p + w - 1] && s > scores[p + w] && s > scores[p + w + 1]
+        s > scores[p - w - 1] &&
+        s > scores[p - w] &&
+        s > scores[p - w + 1] &&
+        s > scores[p - 1] &&
+        s > scores[p + 1] &&
+        s > scores[p + w - 1] &&
+        s > scores[p + w] &&
+        s > scores[p + w + 1]
       ) {
         count++;
       }
@@ -486,4 +535,3 @@ function countFastKeypoints(gray: GrayImage, threshold: number): number {
   }
   return count;
 }
-

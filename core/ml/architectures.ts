@@ -21,7 +21,16 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 function compact(tf: Tf, o: ArchitectureOptions): LayersModel {
   const init = seededInitializers(tf, o.seed);
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [o.height, o.width, 3], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [o.height, o.width, 3],
+      filters: 16,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));

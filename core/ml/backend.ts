@@ -25,7 +25,7 @@ async function load(preference: BackendPreference): Promise<LoadedBackend> {
       return { tf, name: tf.getBackend() };
     } catch (err) {
       if (preference === 'tensorflow') {
-        throw new Error(`ML_BACKEND=tensorflow but @tensorflow/tfjs-node cannot load: ${(err as Error).message}`);
+        throw new Error(`ML_BACKEND=tensorflow but @tensorflow/tfjs-node cannot load: ${(err as Error).message}`, { cause: err });
       }
       const reason = (err as Error).message.split('\n')[0];
       const tf = require('@tensorflow/tfjs') as Tf;

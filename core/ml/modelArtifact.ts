@@ -26,7 +26,12 @@ function joinWeightData(data: ArrayBuffer | ArrayBuffer[]): Buffer {
  * `includeOptimizer` (checkpoints) also saves the training config and the optimizer's state, so
  * a resumed trial continues with Adam's moments instead of restarting them.
  */
-export async function serializeModel(tf: Tf, model: LayersModel, metadata: ModelMetadata, options: { includeOptimizer?: boolean } = {}): Promise<SerializedModel> {
+export async function serializeModel(
+  tf: Tf,
+  model: LayersModel,
+  metadata: ModelMetadata,
+  options: { includeOptimizer?: boolean } = {},
+): Promise<SerializedModel> {
   let captured: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -49,11 +54,20 @@ export async function serializeModel(tf: Tf, model: LayersModel, metadata: Model
   return { modelJson, weights, sha256: sha256(Buffer.concat([modelJson, weights])) };
 }
 
-export async function deserializeModel(tf: Tf, modelJson: Buffer, weights: Buffer): Promise<{ model: LayersModel; metadata: ModelMetadata }> {
+export async function deserializeModel(
+  tf: Tf,
+  modelJson: Buffer,
+  weights: Buffer,
+): Promise<{ model: LayersModel; metadata: ModelMetadata }> {
   const parsed = JSON.parse(modelJson.toString('utf8'));
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: parsed.modelTopology, trainingConfig: parsed.trainingConfig, weightSpecs: parsed.weightSpecs, weightData }),
+    tf.io.fromMemory({
+      modelTopology: parsed.modelTopology,
+      trainingConfig: parsed.trainingConfig,
+      weightSpecs: parsed.weightSpecs,
+      weightData,
+    }),
   );
   return { model, metadata: parsed.metadata as ModelMetadata };
 }

@@ -13,7 +13,11 @@ const jobProcessPath = fileURLToPath(new URL('./mlJobProcess.ts', import.meta.ur
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Runs an ML job in a child process; aborting `signal` kills it (activity cancellation). */
-export function runMlJob<J extends MlJob>(job: J, onProgress: (p: TrialProgress) => void = () => {}, signal?: AbortSignal): Promise<ResultOf<J>> {
+export function runMlJob<J extends MlJob>(
+  job: J,
+  onProgress: (p: TrialProgress) => void = () => {},
+  signal?: AbortSignal,
+): Promise<ResultOf<J>> {
   return new Promise((resolve, reject) => {
     const child = fork(jobProcessPath, [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
@@ -34,7 +38,9 @@ export function runMlJob<J extends MlJob>(job: J, onProgress: (p: TrialProgress)
       else finish(() => reject(new Error(`${job.kind} job failed: ${msg.message}`)));
     });
     child.on('error', (err) => finish(() => reject(err)));
-    child.on('exit', (code, sig) => finish(() => reject(new Error(`${job.kind} process exited (code ${code}, signal ${sig}) before finishing`))));
+    child.on('exit', (code, sig) =>
+      finish(() => reject(new Error(`${job.kind} process exited (code ${code}, signal ${sig}) before finishing`))),
+    );
     child.send(job);
   });
 }

@@ -62,7 +62,14 @@ export function errorMetrics(predictedMm: ArrayLike<number>, labelsMm: ArrayLike
   return { mae_mm: abs / n, rmse_mm: Math.sqrt(sq / n), max_error_mm: max };
 }
 
-export async function evaluateMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number): Promise<ErrorMetrics> {
+export async function evaluateMm(
+  tf: Tf,
+  model: LayersModel,
+  split: Split,
+  height: number,
+  width: number,
+  labelMaxMm: number,
+): Promise<ErrorMetrics> {
   const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
   const clipped = tf.tidy(() => tf.tensor1d(split.labelsMm).clipByValue(0, labelMaxMm));
   try {
@@ -80,7 +87,8 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
     req.resume?.model ??
     buildModel(tf, req.architecture, { width, height, dropout: params.dropout, learningRate: params.learningRate, seed: req.seed });
   // A checkpoint saved with its optimizer comes back compiled, Adam's state included.
-  if (req.resume && !req.resume.model.optimizer) model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
+  if (req.resume && !req.resume.model.optimizer)
+    model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
   const x = pixelsToTensor(tf, req.train.pixels, req.train.count, height, width);
   const y = labelsToTensor(tf, req.train.labelsMm, labelMaxMm);
   const history: Record<string, number[]> = {};

@@ -28,7 +28,12 @@ export function trainingCapacity(options: TrainingCapacityOptions = {}): Trainin
   const cores = Math.max(1, options.cores ?? os.availableParallelism());
   if (options.sweepParallelism !== undefined) {
     const slots = Math.max(1, options.sweepParallelism);
-    return { cores, slots, threadsPerTrial: options.threadsPerTrial ?? Math.max(1, Math.floor(cores / slots)), source: 'SWEEP_PARALLELISM' };
+    return {
+      cores,
+      slots,
+      threadsPerTrial: options.threadsPerTrial ?? Math.max(1, Math.floor(cores / slots)),
+      source: 'SWEEP_PARALLELISM',
+    };
   }
   const threadsPerTrial = Math.max(1, options.threadsPerTrial ?? 1);
   return { cores, slots: Math.max(1, Math.floor(cores / threadsPerTrial)), threadsPerTrial, source: 'cores' };

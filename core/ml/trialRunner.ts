@@ -41,7 +41,8 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   const objects = await openObjects(job.objectsUrl);
   const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
   const frameBytes = manifest.width * manifest.height * 3;
-  const readSplit = async (files: SplitFiles) => splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
+  const readSplit = async (files: SplitFiles) =>
+    splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
   const [train, test] = await Promise.all([readSplit(manifest.train), readSplit(manifest.test)]);
   const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
   const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
@@ -100,7 +101,11 @@ export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<st
   if (metadata.width !== manifest.width || metadata.height !== manifest.height) {
     throw new Error(`model input ${metadata.width}x${metadata.height} differs from dataset ${manifest.width}x${manifest.height}`);
   }
-  const test = splitFromBuffers(await objects.get(manifest.test.pixelsKey), await objects.get(manifest.test.labelsKey), manifest.width * manifest.height * 3);
+  const test = splitFromBuffers(
+    await objects.get(manifest.test.pixelsKey),
+    await objects.get(manifest.test.labelsKey),
+    manifest.width * manifest.height * 3,
+  );
   const m = await evaluateMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
   model.dispose();
   await objects.close();

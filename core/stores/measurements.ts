@@ -81,7 +81,12 @@ export interface MeasurementStore {
   /** Labelled records of the given deployments, oldest first (the training dataset's rows). */
   datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]>;
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
-  histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]>;
+  histogram(
+    deployment: string,
+    field: NumericField,
+    bins: { min: number; max: number; count: number },
+    range?: TimeRange,
+  ): Promise<HistogramBin[]>;
   windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]>;
   close(): Promise<void>;
 }
@@ -120,7 +125,11 @@ export interface StatsRow {
 export const numberOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
 
 /** A deployment's stats from its aggregate row and the model of its newest answered frame. */
-export function deploymentStatsOf(deployment: string, agg: StatsRow | undefined, model: { name: unknown; version: unknown } | undefined): DeploymentStats {
+export function deploymentStatsOf(
+  deployment: string,
+  agg: StatsRow | undefined,
+  model: { name: unknown; version: unknown } | undefined,
+): DeploymentStats {
   return {
     deployment,
     count: Number(agg?.n ?? 0),

@@ -96,7 +96,10 @@ export interface RegistryStore {
   createDeployment(deployment: Omit<Deployment, 'createdAt'>): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | undefined>;
   listDeployments(): Promise<Deployment[]>;
-  updateDeployment(id: string, patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>): Promise<Deployment | undefined>;
+  updateDeployment(
+    id: string,
+    patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>,
+  ): Promise<Deployment | undefined>;
   /** Unassigns its clients; returns false when no such deployment exists. */
   deleteDeployment(id: string): Promise<boolean>;
 

@@ -124,7 +124,8 @@ export function selectBestTrial<T extends TrialSummary>(trials: T[], metric: str
     if (value === undefined || !Number.isFinite(value)) continue;
     if (!best || value < best.metrics[metric]) best = t;
   }
-  if (!best) throw new Error(`no trial reported a finite "${metric}" (metrics: ${Object.keys(trials[0]?.metrics ?? {}).join(', ') || 'none'})`);
+  if (!best)
+    throw new Error(`no trial reported a finite "${metric}" (metrics: ${Object.keys(trials[0]?.metrics ?? {}).join(', ') || 'none'})`);
   return best;
 }
 

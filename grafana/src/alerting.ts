@@ -39,43 +39,48 @@ export interface PanelLink {
  */
 function driftAlertRule(rule: DriftRule): RuleBuilder {
   const { field, windowMinutes, band } = rule;
-  return new RuleBuilder(rule.alertName)
-    .uid(`mlops-drift-${field.replaceAll('_', '-')}`)
-    .withQuery(
-      new QueryBuilder('A')
-        .datasourceUid(INFLUXDB.uid!)
-        .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
-        .model(new InfluxQLQueryBuilder(`SELECT mean("${field}") FROM "inference" WHERE $timeFilter GROUP BY "deployment"`).refId('A')),
-    )
-    .withQuery(
-      new QueryBuilder('B')
-        .datasourceUid(EXPRESSIONS.uid)
-        .model(new TypeReduceBuilder().refId('B').datasource(EXPRESSIONS).expression('A').reducer('last').settings({ mode: 'dropNN' })),
-    )
-    .withQuery(
-      new QueryBuilder('C')
-        .datasourceUid(EXPRESSIONS.uid)
-        .model(
+  return (
+    new RuleBuilder(rule.alertName)
+      .uid(`mlops-drift-${field.replaceAll('_', '-')}`)
+      .withQuery(
+        new QueryBuilder('A')
+          .datasourceUid(INFLUXDB.uid!)
+          .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
+          .model(new InfluxQLQueryBuilder(`SELECT mean("${field}") FROM "inference" WHERE $timeFilter GROUP BY "deployment"`).refId('A')),
+      )
+      .withQuery(
+        new QueryBuilder('B')
+          .datasourceUid(EXPRESSIONS.uid)
+          .model(new TypeReduceBuilder().refId('B').datasource(EXPRESSIONS).expression('A').reducer('last').settings({ mode: 'dropNN' })),
+      )
+      .withQuery(
+        new QueryBuilder('C').datasourceUid(EXPRESSIONS.uid).model(
           new TypeThresholdBuilder()
             .refId('C')
             .datasource(EXPRESSIONS)
             .expression('B')
             .conditions([{ evaluator: { type: 'outside_range', params: [band.min, band.max] } }]),
         ),
-    )
-    .condition('C')
-    .forDuration(`${rule.pendingMinutes}m`)
-    // No frames in the window is no evidence of drift; a failing query shows as an error, not as drift.
-    .noDataState('OK')
-    .execErrState('Error')
-    .labels({ signal: field })
-    .annotations({
-      summary: DRIFT_RULE_SUMMARY,
-      description: `Deployment {{ $labels.deployment }}: the ${windowMinutes}-minute mean of ${field} is {{ humanize $values.B.Value }}, outside ${band.min}..${band.max}. The webhook asks the API to retrain the deployment's model.`,
-    });
+      )
+      .condition('C')
+      .forDuration(`${rule.pendingMinutes}m`)
+      // No frames in the window is no evidence of drift; a failing query shows as an error, not as drift.
+      .noDataState('OK')
+      .execErrState('Error')
+      .labels({ signal: field })
+      .annotations({
+        summary: DRIFT_RULE_SUMMARY,
+        description: `Deployment {{ $labels.deployment }}: the ${windowMinutes}-minute mean of ${field} is {{ humanize $values.B.Value }}, outside ${band.min}..${band.max}. The webhook asks the API to retrain the deployment's model.`,
+      })
+  );
 }
 
-const fileQuery = (q: Query) => ({ refId: q.refId, relativeTimeRange: q.relativeTimeRange, datasourceUid: q.datasourceUid, model: q.model });
+const fileQuery = (q: Query) => ({
+  refId: q.refId,
+  relativeTimeRange: q.relativeTimeRange,
+  datasourceUid: q.datasourceUid,
+  model: q.model,
+});
 
 export function alertRulesProvisioning(link: PanelLink, rule: DriftRule = DRIFT_RULE) {
   const group = new RuleGroupBuilder('drift').interval(EVALUATION_INTERVAL_SECONDS).withRule(driftAlertRule(rule)).build();

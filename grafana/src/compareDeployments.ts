@@ -1,5 +1,19 @@
-import { BigValueColorMode, BigValueGraphMode, BigValueTextMode, ReduceDataOptionsBuilder, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard, type Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  BigValueColorMode,
+  BigValueGraphMode,
+  BigValueTextMode,
+  ReduceDataOptionsBuilder,
+  VizOrientation,
+} from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type Panel,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog';
 import { PanelBuilder as HistogramPanelBuilder } from '@grafana/grafana-foundation-sdk/histogram';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';

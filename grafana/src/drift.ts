@@ -45,7 +45,9 @@ function meansPanel(title: string) {
 function driftSignalPanel() {
   const { band } = DRIFT_RULE;
   return meansPanel(DRIFT_SIGNAL_TITLE)
-    .description(`The alert ${DRIFT_RULE.alertName} fires when the ${DRIFT_RULE_SUMMARY} for ${DRIFT_RULE.pendingMinutes} minute(s); the green area is the band.`)
+    .description(
+      `The alert ${DRIFT_RULE.alertName} fires when the ${DRIFT_RULE_SUMMARY} for ${DRIFT_RULE.pendingMinutes} minute(s); the green area is the band.`,
+    )
     .withTarget(windowedMean(DRIFT_RULE.field))
     .thresholds(
       new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
@@ -85,17 +87,15 @@ function characteristicVariable() {
 
 /** The drift view of SPEC.md: 5-minute means over time per deployment, the alert's signal with its band on top. */
 export function driftDashboard(): Dashboard {
-  const characteristics = new RowBuilder(`All image characteristics (${WINDOW} means)`)
-    .collapsed(true)
-    .withPanel(
-      meansPanel(`$${CHARACTERISTIC_VARIABLE}`)
-        .withTarget(windowedMean(`$${CHARACTERISTIC_VARIABLE}`))
-        .repeat(CHARACTERISTIC_VARIABLE)
-        .repeatDirection('h')
-        .maxPerRow(3)
-        .height(7)
-        .span(8),
-    );
+  const characteristics = new RowBuilder(`All image characteristics (${WINDOW} means)`).collapsed(true).withPanel(
+    meansPanel(`$${CHARACTERISTIC_VARIABLE}`)
+      .withTarget(windowedMean(`$${CHARACTERISTIC_VARIABLE}`))
+      .repeat(CHARACTERISTIC_VARIABLE)
+      .repeatDirection('h')
+      .maxPerRow(3)
+      .height(7)
+      .span(8),
+  );
 
   const builder = new DashboardBuilder('Drift')
     .uid(DRIFT_DASHBOARD_UID)

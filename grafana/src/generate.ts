@@ -17,7 +17,9 @@ const stale = await findStaleFiles(GRAFANA_DIR, files);
 
 if (values.check) {
   if (stale.length > 0) {
-    console.error(`Grafana provisioning is stale; run \`npm run grafana\`:\n${stale.map((s) => `  grafana/${s.path} (${s.problem})`).join('\n')}`);
+    console.error(
+      `Grafana provisioning is stale; run \`npm run grafana\`:\n${stale.map((s) => `  grafana/${s.path} (${s.problem})`).join('\n')}`,
+    );
     process.exit(1);
   }
   console.log(`Grafana provisioning is current (${files.size} files).`);

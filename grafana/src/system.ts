@@ -32,9 +32,9 @@ function timeseries(title: string, unit: string) {
 function frameRate() {
   return timeseries('Frames per second by deployment (POST /predict)', 'reqps')
     .withTarget(
-      new InfluxQLQueryBuilder('SELECT count("latency_ms") / 60 FROM "inference" WHERE $timeFilter GROUP BY time(1m), "deployment" fill(0)').alias(
-        '$tag_deployment',
-      ),
+      new InfluxQLQueryBuilder(
+        'SELECT count("latency_ms") / 60 FROM "inference" WHERE $timeFilter GROUP BY time(1m), "deployment" fill(0)',
+      ).alias('$tag_deployment'),
     )
     .span(12);
 }
@@ -52,7 +52,9 @@ function latency() {
 function analysisGauge(field: 'queue_depth' | 'spooled', title: string) {
   return timeseries(title, 'none')
     .withTarget(
-      new InfluxQLQueryBuilder(`SELECT max("${field}") FROM "api_analysis" WHERE $timeFilter GROUP BY time($__interval), "instance" fill(none)`).alias('$tag_instance'),
+      new InfluxQLQueryBuilder(
+        `SELECT max("${field}") FROM "api_analysis" WHERE $timeFilter GROUP BY time($__interval), "instance" fill(none)`,
+      ).alias('$tag_instance'),
     )
     .span(8);
 }
@@ -68,7 +70,9 @@ function analysisThroughput() {
 }
 
 function retrainOutcomes() {
-  const counts = Object.entries(OUTCOME_TITLES).map(([outcome, title]) => `COUNT(CASE WHEN outcome = '${outcome}' THEN 1 END) AS \`${title}\``);
+  const counts = Object.entries(OUTCOME_TITLES).map(
+    ([outcome, title]) => `COUNT(CASE WHEN outcome = '${outcome}' THEN 1 END) AS \`${title}\``,
+  );
   return new StatPanelBuilder()
     .title('Retrain requests in the time range')
     .description('Alerts and manual requests; a repeated alert (same fingerprint and start) never starts a second run.')

@@ -18,9 +18,20 @@ export interface ServerControl {
 export function registryContract(name: string, open: () => Promise<RegistryStore>, server: ServerControl = {}) {
   describe(`RegistryStore contract: ${name}`, () => {
     const version = (modelName: string, runId: string): NewModelVersion => ({
-      modelName, artifactKey: `runs/${runId}/model`, artifactSha256: 'a'.repeat(64), architecture: 'compact', metrics: { test_mae_mm: 5 },
-      params: { epochs: 3 }, trialId: `${runId}-t0`, workflowId: 'wf', runId, datasetKey: 'd', datasetSha256: 'b'.repeat(64),
-      sourceDeployments: ['x'], recordCount: 10, comparison: null,
+      modelName,
+      artifactKey: `runs/${runId}/model`,
+      artifactSha256: 'a'.repeat(64),
+      architecture: 'compact',
+      metrics: { test_mae_mm: 5 },
+      params: { epochs: 3 },
+      trialId: `${runId}-t0`,
+      workflowId: 'wf',
+      runId,
+      datasetKey: 'd',
+      datasetSha256: 'b'.repeat(64),
+      sourceDeployments: ['x'],
+      recordCount: 10,
+      comparison: null,
     });
 
     it('keeps clients and deployments, refuses duplicates and unknown references', async () => {
@@ -30,7 +41,9 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await expect(r.createDeployment({ id: dep, modelName: 'm', modelVersion: 1, strategy: 'direct' })).rejects.toBeInstanceOf(StoreError);
       const client = `c-${randomUUID().slice(0, 8)}`;
       await r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: dep });
-      await expect(r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: null })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: null })).rejects.toMatchObject({
+        code: 'conflict',
+      });
       await expect(r.assignClient(client, 'no-such-deployment')).rejects.toMatchObject({ code: 'not_found' });
       expect(await r.assignClient('no-such-client', null)).toBe(false);
       expect((await r.updateDeployment(dep, { modelVersion: 3 }))?.modelVersion).toBe(3);
@@ -56,14 +69,44 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
     it('stores trials, training configs and retrain requests with alert dedupe', async () => {
       const r = await open();
       const model = `m-${randomUUID().slice(0, 8)}`;
-      const trial = { id: `t-${randomUUID()}`, workflowId: 'wf', runId: 'r', modelName: model, params: { epochs: 2 }, metrics: { test_mae_mm: 3 }, history: { loss: [2, 1] }, artifactKey: 'k', artifactSha256: 's', datasetKey: 'd' };
+      const trial = {
+        id: `t-${randomUUID()}`,
+        workflowId: 'wf',
+        runId: 'r',
+        modelName: model,
+        params: { epochs: 2 },
+        metrics: { test_mae_mm: 3 },
+        history: { loss: [2, 1] },
+        artifactKey: 'k',
+        artifactSha256: 's',
+        datasetKey: 'd',
+      };
       await r.saveTrial(trial);
       await r.saveTrial({ ...trial, metrics: { test_mae_mm: 2 } });
       expect((await r.getTrial(trial.id))?.metrics).toEqual({ test_mae_mm: 2 });
       expect(await r.listTrials({ modelName: model })).toHaveLength(1);
-      expect((await r.setTrainingConfig(model, { deployments: ['a'], sweep: { epochs: [1] } })).trainingConfig).toEqual({ deployments: ['a'], sweep: { epochs: [1] } });
-      await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { a: 1 }, workflowId: 'w', runId: 'r', outcome: 'started', dedupeKey: 'fp@t' });
-      await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: {}, workflowId: null, runId: null, outcome: 'ignored', dedupeKey: 'other@t' });
+      expect((await r.setTrainingConfig(model, { deployments: ['a'], sweep: { epochs: [1] } })).trainingConfig).toEqual({
+        deployments: ['a'],
+        sweep: { epochs: [1] },
+      });
+      await r.recordRetrainRequest({
+        modelName: model,
+        trigger: 'grafana',
+        payload: { a: 1 },
+        workflowId: 'w',
+        runId: 'r',
+        outcome: 'started',
+        dedupeKey: 'fp@t',
+      });
+      await r.recordRetrainRequest({
+        modelName: model,
+        trigger: 'grafana',
+        payload: {},
+        workflowId: null,
+        runId: null,
+        outcome: 'ignored',
+        dedupeKey: 'other@t',
+      });
       expect(await r.hasActedOnAlert(model, 'fp@t')).toBe(true);
       expect(await r.hasActedOnAlert(model, 'other@t')).toBe(false);
       expect((await r.listRetrainRequests(model)).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
@@ -88,20 +131,43 @@ const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0]))
 export function measurementsContract(name: string, open: () => Promise<MeasurementStore>, server: ServerControl = {}) {
   describe(`MeasurementStore contract: ${name}`, () => {
     const record = (deployment: string, time: number, sensor: number | null, prediction: number | null, hsv_s = 50): InferenceRecord => ({
-      time, deployment, client: 'c', modelName: prediction === null ? null : 'm', modelVersion: prediction === null ? null : 2,
-      prediction, sensorValue: sensor, error: sensor !== null && prediction !== null ? Math.abs(sensor - prediction) : null,
-      latencyMs: 3, imageKey: `features/${deployment}/${time}.jpg`, characteristics: { ...zeros, hsv_s },
+      time,
+      deployment,
+      client: 'c',
+      modelName: prediction === null ? null : 'm',
+      modelVersion: prediction === null ? null : 2,
+      prediction,
+      sensorValue: sensor,
+      error: sensor !== null && prediction !== null ? Math.abs(sensor - prediction) : null,
+      latencyMs: 3,
+      imageKey: `features/${deployment}/${time}.jpg`,
+      characteristics: { ...zeros, hsv_s },
     });
 
     it('returns labelled dataset rows oldest first, stats, histograms and windowed means', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;
       const t0 = 1_700_000_000_000;
-      await m.write([record(d, t0 + 2000, 100, 110, 40), record(d, t0, 50, null, 60), record(d, t0 + 1000, null, 80), record(d, t0 + 400_000, 300, 250, 150)]);
+      await m.write([
+        record(d, t0 + 2000, 100, 110, 40),
+        record(d, t0, 50, null, 60),
+        record(d, t0 + 1000, null, 80),
+        record(d, t0 + 400_000, 300, 250, 150),
+      ]);
       expect((await m.datasetRows([d])).map((r) => r.sensorValue)).toEqual([50, 100, 300]);
       expect(await m.datasetRows([d], { since: t0 + 1500, until: t0 + 3000 })).toHaveLength(1);
       const stats = await m.deploymentStats(d);
-      expect(stats).toMatchObject({ count: 4, labelledCount: 3, sensorMin: 50, sensorMax: 300, predictionMin: 80, predictionMax: 250, meanError: 30, maxError: 50, modelVersion: 2 });
+      expect(stats).toMatchObject({
+        count: 4,
+        labelledCount: 3,
+        sensorMin: 50,
+        sensorMax: 300,
+        predictionMin: 80,
+        predictionMax: 250,
+        meanError: 30,
+        maxError: 50,
+        modelVersion: 2,
+      });
       const hist = await m.histogram(d, 'sensor_value', { min: 0, max: 300, count: 3 });
       expect(hist.map((b) => b.count)).toEqual([1, 1, 1]);
       const means = await m.windowedMeans(d, 'hsv_s', 300_000, { since: t0 - (t0 % 300_000) });
@@ -114,7 +180,11 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
     it('keeps every record from two concurrent writers', async () => {
       const [a, b] = [await open(), await open()];
       const d = `d-${randomUUID().slice(0, 8)}`;
-      await Promise.all([a, b].map((m, w) => Promise.all(Array.from({ length: 20 }, (_, i) => m.write([record(d, 1_700_000_000_000 + w * 1000 + i, i, i)])))));
+      await Promise.all(
+        [a, b].map((m, w) =>
+          Promise.all(Array.from({ length: 20 }, (_, i) => m.write([record(d, 1_700_000_000_000 + w * 1000 + i, i, i)]))),
+        ),
+      );
       expect((await a.deploymentStats(d)).count).toBe(40);
       await Promise.all([a.close(), b.close()]);
     });

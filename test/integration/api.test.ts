@@ -29,7 +29,8 @@ describe('inference API', () => {
     const form = new FormData();
     form.set('client_id', opts.clientId ?? 'rover-1');
     if (opts.sensor !== undefined) form.set('sensor_value', opts.sensor);
-    if (opts.image !== null) form.set('image', new Blob([new Uint8Array(opts.image ?? jpeg)], { type: opts.type ?? 'image/jpeg' }), 'frame.jpg');
+    if (opts.image !== null)
+      form.set('image', new Blob([new Uint8Array(opts.image ?? jpeg)], { type: opts.type ?? 'image/jpeg' }), 'frame.jpg');
     const headers: Record<string, string> = opts.token === null ? {} : { authorization: `Bearer ${opts.token ?? token}` };
     const res = await fetch(`${api.url}/predict`, { method: 'POST', body: form, headers });
     return { status: res.status, body: await res.json() };
@@ -62,15 +63,24 @@ describe('inference API', () => {
   describe('admin routes', () => {
     it('refuse a missing or wrong admin token', async () => {
       expect(await call('GET', '/deployments', undefined, {})).toMatchObject({ status: 401, body: { error: { code: 'missing_token' } } });
-      expect(await call('GET', '/deployments', undefined, { authorization: 'Bearer nope' })).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
+      expect(await call('GET', '/deployments', undefined, { authorization: 'Bearer nope' })).toMatchObject({
+        status: 401,
+        body: { error: { code: 'invalid_token' } },
+      });
       expect((await call('GET', '/clients', undefined, { authorization: `Bearer ${WEBHOOK_TOKEN}` })).status).toBe(401);
     });
 
     it('validate bodies and answer conflicts, malformed and oversized JSON', async () => {
-      expect(await call('POST', '/deployments', { id: 'Bad Id!', modelName: 'distance' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+      expect(await call('POST', '/deployments', { id: 'Bad Id!', modelName: 'distance' })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_request' } },
+      });
       expect((await call('POST', '/deployments', { id: 'beige', modelName: 'distance' })).status).toBe(409);
       expect(await call('POST', '/deployments', '{"id": ')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
-      expect(await call('POST', '/deployments', { id: 'x', modelName: 'y', pad: 'p'.repeat(300_000) })).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+      expect(await call('POST', '/deployments', { id: 'x', modelName: 'y', pad: 'p'.repeat(300_000) })).toMatchObject({
+        status: 413,
+        body: { error: { code: 'payload_too_large' } },
+      });
       expect((await call('POST', '/clients', { id: 'rover-x', deploymentId: 'missing' })).status).toBe(404);
     });
 
@@ -90,7 +100,10 @@ describe('inference API', () => {
       expect((await call('GET', '/deployments/temp')).status).toBe(404);
       expect((await call('GET', '/clients/rover-temp')).body.client.deploymentId).toBeNull();
       expect((await call('DELETE', '/deployments/temp')).status).toBe(404);
-      expect(await predict({ clientId: 'rover-temp', token: c.body.token })).toMatchObject({ status: 404, body: { error: { code: 'no_deployment' } } });
+      expect(await predict({ clientId: 'rover-temp', token: c.body.token })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'no_deployment' } },
+      });
     });
 
     it('answer unknown routes and ids with JSON 404s', async () => {
@@ -100,22 +113,40 @@ describe('inference API', () => {
       expect((await call('GET', '/trials/ghost')).status).toBe(404);
       expect((await call('GET', '/deployments/ghost/stats')).status).toBe(404);
       expect((await call('GET', '/deployments/beige/histogram?field=nope')).status).toBe(400);
-      expect(await call('GET', '/deployments/beige/histogram?field=error&min=10&max=10')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('max must exceed min') } } });
+      expect(await call('GET', '/deployments/beige/histogram?field=error&min=10&max=10')).toMatchObject({
+        status: 400,
+        body: { error: { message: expect.stringContaining('max must exceed min') } },
+      });
     });
   });
 
   describe('POST /predict', () => {
     it('rejects bad input with the right status and code', async () => {
-      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } }).png().toBuffer();
-      expect(await predict({ image: png, type: 'image/png' })).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
-      expect(await predict({ image: jpeg.subarray(0, jpeg.length / 2) })).toMatchObject({ status: 400, body: { error: { code: 'invalid_image' } } });
+      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
+        .png()
+        .toBuffer();
+      expect(await predict({ image: png, type: 'image/png' })).toMatchObject({
+        status: 415,
+        body: { error: { code: 'unsupported_media_type' } },
+      });
+      expect(await predict({ image: jpeg.subarray(0, jpeg.length / 2) })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_image' } },
+      });
       expect(await predict({ image: null })).toMatchObject({ status: 400, body: { error: { code: 'missing_image' } } });
-      expect(await predict({ image: Buffer.concat([jpeg, Buffer.alloc(300_000)]) })).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+      expect(await predict({ image: Buffer.concat([jpeg, Buffer.alloc(300_000)]) })).toMatchObject({
+        status: 413,
+        body: { error: { code: 'payload_too_large' } },
+      });
       expect(await predict({ token: null })).toMatchObject({ status: 401, body: { error: { code: 'missing_token' } } });
       expect(await predict({ token: 'wrong' })).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
       expect(await predict({ clientId: 'ghost' })).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
       expect(await predict({ sensor: 'abc' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
-      const notMultipart = await fetch(`${api.url}/predict`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: `Bearer ${token}` }, body: '--x\r\nbroken' });
+      const notMultipart = await fetch(`${api.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: `Bearer ${token}` },
+        body: '--x\r\nbroken',
+      });
       expect(notMultipart.status).toBe(400);
       await api.analysis.idle();
       expect((await api.stores.measurements.deploymentStats('beige')).count).toBe(0);
@@ -203,7 +234,10 @@ describe('inference API', () => {
     });
 
     it('needs a training config before a retrain can start', async () => {
-      expect(await call('POST', '/models/distance/retrain', {})).toMatchObject({ status: 409, body: { error: { code: 'no_training_config' } } });
+      expect(await call('POST', '/models/distance/retrain', {})).toMatchObject({
+        status: 409,
+        body: { error: { code: 'no_training_config' } },
+      });
       expect((await call('POST', '/models/ghost/retrain', {})).status).toBe(404);
       expect((await call('PUT', '/models/distance/training-config', { deployments: ['beige'], architecture: 'nope' })).status).toBe(400);
       expect((await call('PUT', '/models/distance/training-config', { deployments: ['beige'], sweep: { epochs: [2] } })).status).toBe(200);
@@ -212,7 +246,10 @@ describe('inference API', () => {
     it('refuses a wrong webhook token and a malformed payload', async () => {
       expect((await call('POST', '/webhooks/grafana', alert('firing', 'a'), admin)).status).toBe(401);
       expect((await call('POST', '/webhooks/grafana', alert('firing', 'a'), {})).status).toBe(401);
-      expect(await call('POST', '/webhooks/grafana', { alerts: 'x' }, webhookAuth)).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+      expect(await call('POST', '/webhooks/grafana', { alerts: 'x' }, webhookAuth)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_request' } },
+      });
     });
 
     it('starts nothing on resolved, one run on firing, joins it on another alert and ignores repeats', async () => {

@@ -46,7 +46,9 @@ describe.runIf(urls)('closed loop on MySQL, InfluxDB and S3', () => {
     const summary = await driveParkingRuns({ apiUrl: api.url, clientId, token, preset, runs: 4, seed, concurrency: 2, log: () => {} });
     const accepted = summary.answered + (summary.errors.no_model ?? 0);
     expect(accepted).toBeGreaterThan(40);
-    await expect.poll(async () => (await stores.measurements.deploymentStats(deployment)).count, { timeout: 30_000, interval: 250 }).toBe(before + accepted);
+    await expect
+      .poll(async () => (await stores.measurements.deploymentStats(deployment)).count, { timeout: 30_000, interval: 250 })
+      .toBe(before + accepted);
     return accepted;
   };
 
@@ -74,9 +76,16 @@ describe.runIf(urls)('closed loop on MySQL, InfluxDB and S3', () => {
   it('a saturation alert from green frames retrains on the production stores and the new version serves', async () => {
     const model = `distance-${randomUUID().slice(0, 8)}`;
     const [beige, green, clientId] = [`${model}-beige`, `${model}-green`, `rover-${model}`];
-    for (const id of [beige, green]) expect((await call('POST', '/deployments', { id, modelName: model, modelVersion: 'latest' })).status).toBe(201);
+    for (const id of [beige, green])
+      expect((await call('POST', '/deployments', { id, modelName: model, modelVersion: 'latest' })).status).toBe(201);
     const { token } = (await call('POST', '/clients', { id: clientId, name: 'rover', deploymentId: beige })).body;
-    const config = { deployments: [beige], width: 24, height: 18, sweep: { epochs: [3], batchSizes: [16, 32], dropouts: [0.1] }, registerPolicy: 'always' };
+    const config = {
+      deployments: [beige],
+      width: 24,
+      height: 18,
+      sweep: { epochs: [3], batchSizes: [16, 32], dropouts: [0.1] },
+      registerPolicy: 'always',
+    };
     expect((await call('PUT', `/models/${model}/training-config`, config)).status).toBe(200);
 
     const beigeFrames = await drive(beige, clientId, token, 'beige-250', 1);

@@ -103,7 +103,9 @@ describe('frame analysis on worker threads', () => {
       log: silent,
     });
     try {
-      await vi.waitFor(() => expect(measurements.stats.filter((s) => s.instance === 'api-ticking').length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+      await vi.waitFor(() => expect(measurements.stats.filter((s) => s.instance === 'api-ticking').length).toBeGreaterThanOrEqual(2), {
+        timeout: 10_000,
+      });
     } finally {
       await ticking.close();
     }

@@ -6,7 +6,8 @@ import { trainWorkflowIdFor } from '../../core/training/request.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
-const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/grafana-webhook', `${name}.json`), 'utf8'));
+const fixture = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/grafana-webhook', `${name}.json`), 'utf8'));
 const workflowId = trainWorkflowIdFor('distance');
 
 /** The webhook contract with Grafana's own payloads: firing starts or joins, resolved starts nothing, repeats never start twice. */
@@ -40,7 +41,8 @@ describe('Grafana webhook contract', () => {
   beforeAll(async () => {
     env = await startTemporal();
     api = await startApi(async () => env.client);
-    for (const id of ['beige', 'green', 'red']) expect((await call('/deployments', { id, modelName: 'distance' }, ADMIN_TOKEN)).status).toBe(201);
+    for (const id of ['beige', 'green', 'red'])
+      expect((await call('/deployments', { id, modelName: 'distance' }, ADMIN_TOKEN)).status).toBe(201);
     const config = { deployments: ['beige'], width: 20, height: 15, sweep: { epochs: [1] } };
     const res = await fetch(`${api.url}/models/distance/training-config`, {
       method: 'PUT',

@@ -71,10 +71,23 @@ describe('model hot swap', () => {
     const log = pino({ level: 'silent' });
     // One version kept per model: a replaced model is disposed as soon as no request holds it.
     models = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0, keepVersions: 1 });
-    analysis = new FrameAnalysis({ objects, measurements: t.stores.measurements, spoolDir: path.join(t.dir, 'spool'), queueLimit: 1000, log });
+    analysis = new FrameAnalysis({
+      objects,
+      measurements: t.stores.measurements,
+      spoolDir: path.join(t.dir, 'spool'),
+      queueLimit: 1000,
+      log,
+    });
     const app = createApp({
       config: {
-        api: { port: 0, host: '127.0.0.1', adminToken: 'admin-token-0123', webhookToken: 'hook-token-0123', maxImageBytes: 200_000, analysisQueueLimit: 1000 },
+        api: {
+          port: 0,
+          host: '127.0.0.1',
+          adminToken: 'admin-token-0123',
+          webhookToken: 'hook-token-0123',
+          maxImageBytes: 200_000,
+          analysisQueueLimit: 1000,
+        },
         temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
       },
       stores: { ...t.stores, objects },
@@ -89,7 +102,12 @@ describe('model hot swap', () => {
     });
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     jpeg = await syntheticFrame(120);
-    deployment = await t.stores.registry.createDeployment({ id: 'beige', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
+    deployment = await t.stores.registry.createDeployment({
+      id: 'beige',
+      modelName: 'distance',
+      modelVersion: 'latest',
+      strategy: 'direct',
+    });
     await t.stores.registry.createClient({ id: 'rover-1', name: 'rover-1', tokenHash: hashToken(token), deploymentId: 'beige' });
   });
 

@@ -36,7 +36,12 @@ async function modelTrainedOn(presetId: string, count: number, seed: number) {
   const { tf } = await loadBackend('auto');
   const train = await framesOf(presetId, count, seed);
   const { model } = await trainModel(tf, {
-    architecture: 'compact', ...size, labelMaxMm: 350, seed, train, test: train,
+    architecture: 'compact',
+    ...size,
+    labelMaxMm: 350,
+    seed,
+    train,
+    test: train,
     params: { epochs: 25, batchSize: 32, dropout: 0.1, learningRate: 0.002 },
   });
   return (frames: Split) => evaluateMm(tf, model, frames, size.height, size.width, 350);

@@ -30,7 +30,12 @@ describe('SQL stores opened by several processes at once', () => {
   it.runIf(urls)('migrate a fresh MySQL database once and all open', async () => {
     const url = new URL(urls!.registryUrl);
     const database = `mlops_test_${randomUUID().slice(0, 8)}`;
-    const admin = await mysql.createConnection({ host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+    const admin = await mysql.createConnection({
+      host: url.hostname,
+      port: Number(url.port),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    });
     await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
     try {
       url.pathname = `/${database}`;

@@ -82,7 +82,11 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
 
   it('assembles, preprocesses, sweeps, selects and registers v1 with its lineage', async () => {
     const workflowId = `train-${randomUUID()}`;
-    const result = await env.client.workflow.execute(TrainAndRegister, { taskQueue: TASK_QUEUES.orchestration, workflowId, args: [request()] });
+    const result = await env.client.workflow.execute(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId,
+      args: [request()],
+    });
 
     expect(result.dataset.recordCount).toBe(labelled);
     expect(result.dataset.trainCount + result.dataset.testCount).toBe(labelled);
@@ -110,7 +114,13 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     const result = await env.client.workflow.execute(TrainAndRegister, {
       taskQueue: TASK_QUEUES.orchestration,
       workflowId: `rerun-${randomUUID()}`,
-      args: [request({ reuseDataset: { manifestKey: v1.datasetKey }, sweep: { epochs: [8], batchSizes: [16], dropouts: [0.2] }, registerPolicy: 'always' })],
+      args: [
+        request({
+          reuseDataset: { manifestKey: v1.datasetKey },
+          sweep: { epochs: [8], batchSizes: [16], dropouts: [0.2] },
+          registerPolicy: 'always',
+        }),
+      ],
     });
     expect(result.dataset.manifestKey).toBe(v1.datasetKey);
     expect(result.dataset.manifestSha256).toBe(v1.datasetSha256);
@@ -162,7 +172,9 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     expect(result.registration.registered).toBe(true);
     expect(result.dataset.recordCount).toBe(labelled);
     const history = await handle.fetchHistory();
-    const failedAttempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+    const failedAttempts = history.events!.filter(
+      (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+    );
     expect(failedAttempts.length).toBeGreaterThan(0);
   });
 });

@@ -24,13 +24,45 @@ describe('trainTrial activity', () => {
     for (let i = 0; i < 40; i++) {
       const imageKey = `features/d/${i}.jpg`;
       await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
-      records.push({ time: i, deployment: 'd', client: 'c', modelName: null, modelVersion: null, prediction: null, sensorValue: (i * 53) % 350, error: null, latencyMs: 1, imageKey, characteristics: zeros });
+      records.push({
+        time: i,
+        deployment: 'd',
+        client: 'c',
+        modelName: null,
+        modelVersion: null,
+        prediction: null,
+        sensorValue: (i * 53) % 350,
+        error: null,
+        latencyMs: 1,
+        imageKey,
+        characteristics: zeros,
+      });
     }
     await t.stores.measurements.write(records);
     const env = new MockActivityEnvironment();
-    const assembled = (await env.run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['d'] })) as Awaited<ReturnType<ReturnType<typeof assembleDataset>>>;
-    const dataset = (await env.run(preprocess(ctx), { workflowId: 'wf', runId: 'r', ...assembled, width: 16, height: 12, labelMaxMm: 350, testFraction: 0.25, seed: 1 })) as { manifestKey: string };
-    input = { workflowId: 'wf', runId: 'r', modelName: 'm', trialIndex: 0, manifestKey: dataset.manifestKey, architecture: 'compact', params: { epochs: 3, batchSize: 8, dropout: 0.1, learningRate: 0.001 }, seed: 1 };
+    const assembled = (await env.run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['d'] })) as Awaited<
+      ReturnType<ReturnType<typeof assembleDataset>>
+    >;
+    const dataset = (await env.run(preprocess(ctx), {
+      workflowId: 'wf',
+      runId: 'r',
+      ...assembled,
+      width: 16,
+      height: 12,
+      labelMaxMm: 350,
+      testFraction: 0.25,
+      seed: 1,
+    })) as { manifestKey: string };
+    input = {
+      workflowId: 'wf',
+      runId: 'r',
+      modelName: 'm',
+      trialIndex: 0,
+      manifestKey: dataset.manifestKey,
+      architecture: 'compact',
+      params: { epochs: 3, batchSize: 8, dropout: 0.1, learningRate: 0.001 },
+      seed: 1,
+    };
   });
   afterAll(async () => t?.cleanup());
 

@@ -35,7 +35,19 @@ describe('a trial retried on another training worker', () => {
     for (let i = 0; i < 120; i++) {
       const imageKey = `features/d/${i}.jpg`;
       await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
-      records.push({ time: i, deployment: 'd', client: 'c', modelName: null, modelVersion: null, prediction: null, sensorValue: (i * 53) % 350, error: null, latencyMs: 1, imageKey, characteristics: zeros });
+      records.push({
+        time: i,
+        deployment: 'd',
+        client: 'c',
+        modelName: null,
+        modelVersion: null,
+        prediction: null,
+        sensorValue: (i * 53) % 350,
+        error: null,
+        latencyMs: 1,
+        imageKey,
+        characteristics: zeros,
+      });
     }
     await t.stores.measurements.write(records);
   });
@@ -58,7 +70,7 @@ describe('a trial retried on another training worker', () => {
     const context = { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' as const };
     const base = { connection: env.nativeConnection, namespace: 'default', context };
     const oneSlot = trainingCapacity({ sweepParallelism: 1 });
-    start(await createOrchestrationWorker(base));
+    void start(await createOrchestrationWorker(base));
     const workerA = await createTrainingWorker({ ...base, capacity: oneSlot, identity: 'training-a' });
     const runA = start(workerA);
 
@@ -95,10 +107,10 @@ describe('a trial retried on another training worker', () => {
     // The SDK allows one worker per task queue and process at a time: B registers once A is gone.
     workerA.shutdown();
     await runA;
-    start(await createTrainingWorker({ ...base, capacity: oneSlot, identity: 'training-b' }));
+    void start(await createTrainingWorker({ ...base, capacity: oneSlot, identity: 'training-b' }));
 
     const result = await handle.result();
-    const [trial] = result.trials as (typeof result.trials[number] & { resumedFromEpoch: number })[];
+    const [trial] = result.trials as ((typeof result.trials)[number] & { resumedFromEpoch: number })[];
     const resumedFrom = trial.resumedFromEpoch;
     // A may train an epoch or two more between its recorded heartbeat and the shutdown: the checkpoint says which.
     expect(resumedFrom).toBeGreaterThanOrEqual(seenOnA.progress.epoch);
@@ -108,7 +120,9 @@ describe('a trial retried on another training worker', () => {
     const history = await handle.fetchHistory();
     const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!);
     const scheduledIds = new Map(
-      history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
+      history
+        .events!.filter((e) => e.activityTaskScheduledEventAttributes)
+        .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
     );
     const trialStart = started.find((s) => scheduledIds.get(String(s.scheduledEventId)) === 'trainTrial')!;
     expect(trialStart.identity).toBe('training-b');

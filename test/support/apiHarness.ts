@@ -46,7 +46,14 @@ export async function startApiOn(
   const { tf, name } = await loadBackend('auto');
   const log = pino({ level: 'silent' });
   const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0 });
-  const analysis = new FrameAnalysis({ objects, measurements: stores.measurements, spoolDir: path.join(dir, 'spool'), queueLimit: 100, retryIntervalMs: 3_600_000, log });
+  const analysis = new FrameAnalysis({
+    objects,
+    measurements: stores.measurements,
+    spoolDir: path.join(dir, 'spool'),
+    queueLimit: 100,
+    retryIntervalMs: 3_600_000,
+    log,
+  });
   const app = createApp({
     config: {
       api: { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, webhookToken: WEBHOOK_TOKEN, maxImageBytes, analysisQueueLimit: 100 },
@@ -72,7 +79,7 @@ export async function startApiOn(
     analysis,
     async close() {
       await new Promise((r) => server.close(r));
-      analysis.close();
+      await analysis.close();
       models.dispose();
       await options.cleanup?.();
     },
@@ -87,12 +94,31 @@ export async function registerUntrainedVersion(stores: Stores, modelName: string
   const prefix = `runs/test/${runId}/trials/0/model`;
   await putModel(stores.objects, prefix, serialized);
   await stores.registry.saveTrial({
-    id: `${runId}-t0`, workflowId: 'test', runId, modelName, params: { epochs: 1 }, metrics: { test_mae_mm: 10 }, history: {},
-    artifactKey: prefix, artifactSha256: serialized.sha256, datasetKey: 'runs/test/dataset/manifest.json',
+    id: `${runId}-t0`,
+    workflowId: 'test',
+    runId,
+    modelName,
+    params: { epochs: 1 },
+    metrics: { test_mae_mm: 10 },
+    history: {},
+    artifactKey: prefix,
+    artifactSha256: serialized.sha256,
+    datasetKey: 'runs/test/dataset/manifest.json',
   });
   return stores.registry.registerModelVersion({
-    modelName, artifactKey: prefix, artifactSha256: serialized.sha256, architecture: 'compact', metrics: { test_mae_mm: 10 }, params: { epochs: 1 },
-    trialId: `${runId}-t0`, workflowId: 'test', runId, datasetKey: 'runs/test/dataset/manifest.json', datasetSha256: 'x'.repeat(64),
-    sourceDeployments: ['d1'], recordCount: 1, comparison: null,
+    modelName,
+    artifactKey: prefix,
+    artifactSha256: serialized.sha256,
+    architecture: 'compact',
+    metrics: { test_mae_mm: 10 },
+    params: { epochs: 1 },
+    trialId: `${runId}-t0`,
+    workflowId: 'test',
+    runId,
+    datasetKey: 'runs/test/dataset/manifest.json',
+    datasetSha256: 'x'.repeat(64),
+    sourceDeployments: ['d1'],
+    recordCount: 1,
+    comparison: null,
   });
 }

@@ -25,7 +25,9 @@ export function productionUrls(): ProductionUrls | undefined {
     measurementsUrl: process.env.PRODUCTION_MEASUREMENTS_URL,
     objectsUrl: process.env.PRODUCTION_OBJECTS_URL,
   };
-  const missing = Object.entries(urls).filter(([, v]) => !v).map(([k]) => k);
+  const missing = Object.entries(urls)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missing.length === 0) return urls as ProductionUrls;
   const message = `production services are not running (${missing.join(', ')} unset): start them with \`bash scripts/services/up.sh && source .services/env\``;
   if (process.env.CI) throw new Error(message);

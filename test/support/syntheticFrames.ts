@@ -5,5 +5,7 @@ export async function syntheticFrame(distanceMm: number, width = 80, height = 60
   const raw = Buffer.alloc(width * height * 3, 60);
   const bandTop = Math.round((1 - Math.min(distanceMm, 350) / 350) * (height - 8));
   for (let y = bandTop; y < bandTop + 8; y++) raw.fill(230, y * width * 3, (y + 1) * width * 3);
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }

@@ -72,7 +72,7 @@ function interpolationProblems(file: ComposeFile, env: Record<string, string>): 
 }
 
 function interpolate(text: string, env: Record<string, string>): string {
-  return text.replace(VARIABLE, (match, name: string | undefined) => (name === undefined ? '$' : env[name] ?? ''));
+  return text.replace(VARIABLE, (match, name: string | undefined) => (name === undefined ? '$' : (env[name] ?? '')));
 }
 
 const usedVariables = (file: ComposeFile) =>
@@ -275,7 +275,8 @@ describe('the settings docker compose gives the stores', () => {
 
   it('are the ones the tests use: scripts/services/*.sh read the same names of .env.example', () => {
     expect(read('scripts/services/lib.sh')).toMatch(/source "\$REPO_DIR\/\.env\.example"/);
-    const namesIn = (text: string) => [...text.matchAll(/\$\{?([A-Z][A-Z0-9_]*)\}?/g)].map(([, name]) => name!).filter((name) => name in envExample);
+    const namesIn = (text: string) =>
+      [...text.matchAll(/\$\{?([A-Z][A-Z0-9_]*)\}?/g)].map(([, name]) => name!).filter((name) => name in envExample);
     const scripts = fs.readdirSync(path.join(REPO_DIR, 'scripts/services'));
     const roles = [
       { script: /mariadb|mysql/, service: 'mysql', url: 'REGISTRY_URL' },
@@ -318,17 +319,23 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
     expect(Object.keys(TASK_QUEUES)).toEqual(['orchestration', 'training']);
   });
 
-  it("gives Grafana every variable its provisioning files name, and mounts them where they say", () => {
+  it('gives Grafana every variable its provisioning files name, and mounts them where they say', () => {
     const grafanaEnv = environmentOf(compose, 'grafana');
-    const files = fs.readdirSync(path.join(REPO_DIR, 'grafana/provisioning'), { recursive: true, encoding: 'utf8' })
+    const files = fs
+      .readdirSync(path.join(REPO_DIR, 'grafana/provisioning'), { recursive: true, encoding: 'utf8' })
       .filter((file) => /\.ya?ml$/.test(file))
       .map((file) => read(path.join('grafana/provisioning', file)));
     expect(files.length).toBeGreaterThan(0);
-    const named = new Set(files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map(([, name]) => name!)));
+    const named = new Set(
+      files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map(([, name]) => name!)),
+    );
     expect([...named].filter((name) => !(name in grafanaEnv))).toEqual([]);
     expect(grafanaEnv.API_URL).toBe(`http://api:${envExample.API_PORT}`);
     expect(compose.services.grafana!.volumes).toEqual(
-      expect.arrayContaining(['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro']),
+      expect.arrayContaining([
+        './grafana/provisioning:/etc/grafana/provisioning:ro',
+        './grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
     );
     expect(files.join('\n')).toContain('path: /var/lib/grafana/dashboards');
   });
@@ -341,7 +348,10 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
 const composeCommand = ((): string[] | undefined => {
   for (const command of [['docker', 'compose'], ['docker-compose']]) {
     try {
-      const version = execFileSync(command[0]!, [...command.slice(1), 'version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const version = execFileSync(command[0]!, [...command.slice(1), 'version'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       if (version.includes('Docker Compose version')) return command;
     } catch {
       // not installed: try the next one

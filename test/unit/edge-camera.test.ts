@@ -111,10 +111,11 @@ describe('camera simulator', () => {
   it('turns the floor/wall edge around: beige floor lighter than the wall, green and red darker', async () => {
     const luma = (data: Buffer, width: number, y0: number, y1: number) => {
       let sum = 0;
-      for (let y = y0; y < y1; y++) for (let x = 40; x < 120; x++) {
-        const i = (y * width + x) * 3;
-        sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-      }
+      for (let y = y0; y < y1; y++)
+        for (let x = 40; x < 120; x++) {
+          const i = (y * width + x) * 3;
+          sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+        }
       return sum / ((y1 - y0) * 80);
     };
     const contrast = async (id: 'beige-350' | 'green-350' | 'red-350') => {

@@ -4,7 +4,19 @@ import type { PredictInput, PredictResult } from '../../edge/roverClient.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-const base = ['drive', '--api', 'http://localhost:3000', '--client-id', 'rover-1', '--token', 'tok', '--preset', 'beige-250', '--runs', '3'];
+const base = [
+  'drive',
+  '--api',
+  'http://localhost:3000',
+  '--client-id',
+  'rover-1',
+  '--token',
+  'tok',
+  '--preset',
+  'beige-250',
+  '--runs',
+  '3',
+];
 
 describe('rover CLI', () => {
   it('parses drive options with defaults', () => {
@@ -25,7 +37,11 @@ describe('rover CLI', () => {
         retries: 2,
       },
     });
-    expect(parseCli(['render', '--preset', 'green-350', '--distance', '120', '--out', '/tmp/f.jpg'])).toMatchObject({ command: 'render', distanceMm: 120, angleDeg: 0 });
+    expect(parseCli(['render', '--preset', 'green-350', '--distance', '120', '--out', '/tmp/f.jpg'])).toMatchObject({
+      command: 'render',
+      distanceMm: 120,
+      angleDeg: 0,
+    });
   });
 
   it.each([
@@ -34,7 +50,10 @@ describe('rover CLI', () => {
     [[...base, '--runs', '0'], /--runs must be an integer >= 1/],
     [[...base, '--steer-by', 'vibes'], /--steer-by must be sensor or prediction/],
     [[...base, '--bogus'], /Unknown option '--bogus'/],
-    [['render', '--preset', 'blue', '--distance', '1', '--out', 'x'], /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350/],
+    [
+      ['render', '--preset', 'blue', '--distance', '1', '--out', 'x'],
+      /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350/,
+    ],
     [['render', '--preset', 'red-350', '--distance', 'far', '--out', 'x'], /--distance must be a number/],
     [['fly'], /unknown command "fly"/],
   ])('rejects %j', (argv, message) => {
@@ -57,8 +76,17 @@ describe('rover CLI', () => {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
         await new Promise((r) => setTimeout(r, 25));
         inFlight--;
-        if (input.sensorMm === undefined || input.sensorMm === null) return { ok: false, status: 503, code: 'no_model', message: 'none', attempts: 1 };
-        return { ok: true, status: 200, predictionMm: input.sensorMm + 2, deployment: 'd', model: { name: 'm', version: 1 }, requestId: 'r', attempts: 1 };
+        if (input.sensorMm === undefined || input.sensorMm === null)
+          return { ok: false, status: 503, code: 'no_model', message: 'none', attempts: 1 };
+        return {
+          ok: true,
+          status: 200,
+          predictionMm: input.sensorMm + 2,
+          deployment: 'd',
+          model: { name: 'm', version: 1 },
+          requestId: 'r',
+          attempts: 1,
+        };
       },
     };
     const lines: string[] = [];

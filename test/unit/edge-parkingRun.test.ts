@@ -5,7 +5,16 @@ const echoSensor = async (frame: EdgeFrame): Promise<SendOutcome> => ({ ok: true
 
 describe('parking-run driver', () => {
   it('uses the thesis speed tiers', () => {
-    expect([1000, 351, 350, 101, 100, 21, 20, 0].map(speedTier)).toEqual(['fast', 'fast', 'slow', 'slow', 'slower', 'slower', 'stop', 'stop']);
+    expect([1000, 351, 350, 101, 100, 21, 20, 0].map(speedTier)).toEqual([
+      'fast',
+      'fast',
+      'slow',
+      'slow',
+      'slower',
+      'slower',
+      'stop',
+      'stop',
+    ]);
   });
 
   it('drives a 250 mm run in about 25 frames and stops near the wall', async () => {

@@ -19,7 +19,11 @@ let recorded: Recorded[] = [];
 let replies: Reply[] = [];
 
 async function parseMultipart(req: IncomingMessage, body: Buffer) {
-  const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: new Uint8Array(body) }).formData();
+  const form = await new Request('http://local/', {
+    method: 'POST',
+    headers: { 'content-type': req.headers['content-type'] ?? '' },
+    body: new Uint8Array(body),
+  }).formData();
   const fields: Record<string, string> = {};
   let image: Recorded['image'];
   for (const [key, value] of form.entries()) {
@@ -55,7 +59,10 @@ beforeEach(() => {
   replies = [];
 });
 
-const ok = { status: 200, body: { prediction_mm: 123.4, deployment: 'dep-a', model: { name: 'distance', version: 3 }, request_id: 'req-1' } };
+const ok = {
+  status: 200,
+  body: { prediction_mm: 123.4, deployment: 'dep-a', model: { name: 'distance', version: 3 }, request_id: 'req-1' },
+};
 const err = (status: number, code: string) => ({ status, body: { error: { code, message: `${code} happened` } } });
 const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
 const client = (extra: Partial<ConstructorParameters<typeof RoverClient>[0]> = {}) =>
@@ -65,7 +72,15 @@ describe('RoverClient', () => {
   it('posts a multipart frame with client id, sensor value and bearer token', async () => {
     replies = [ok];
     const result = await client().predict({ jpeg, sensorMm: 187 });
-    expect(result).toEqual({ ok: true, status: 200, predictionMm: 123.4, deployment: 'dep-a', model: { name: 'distance', version: 3 }, requestId: 'req-1', attempts: 1 });
+    expect(result).toEqual({
+      ok: true,
+      status: 200,
+      predictionMm: 123.4,
+      deployment: 'dep-a',
+      model: { name: 'distance', version: 3 },
+      requestId: 'req-1',
+      attempts: 1,
+    });
     expect(recorded).toHaveLength(1);
     const [req] = recorded;
     expect(req.method).toBe('POST');
@@ -126,7 +141,9 @@ describe('RoverClient', () => {
   });
 
   it('reports network errors without throwing', async () => {
-    const result = await new RoverClient({ apiUrl: 'http://127.0.0.1:9', clientId: 'c', token: 't', retries: 1, backoffMs: 1 }).predict({ jpeg });
+    const result = await new RoverClient({ apiUrl: 'http://127.0.0.1:9', clientId: 'c', token: 't', retries: 1, backoffMs: 1 }).predict({
+      jpeg,
+    });
     expect(result).toMatchObject({ ok: false, status: null, code: 'network_error', attempts: 2 });
   });
 

@@ -95,7 +95,9 @@ function fieldsProblems(query: string, variables: VariableJson[]): string[] {
   for (const identifier of identifiers) {
     if (identifier === measurement || tags.includes(identifier)) continue;
     const variable = /^\$(\w+)$/.exec(identifier)?.[1];
-    const values = variable ? (variables.find((v) => v.name === variable && v.type === 'custom')?.query?.split(',') ?? [`$${variable}`]) : [identifier];
+    const values = variable
+      ? (variables.find((v) => v.name === variable && v.type === 'custom')?.query?.split(',') ?? [`$${variable}`])
+      : [identifier];
     for (const value of values) if (!fields.includes(value)) problems.push(`"${value}" is no field of ${measurement}: ${query}`);
   }
   return problems;
@@ -132,12 +134,24 @@ describe('generated Grafana files', () => {
   });
 
   it('take every per-installation setting from an environment variable named in .env.example (or API_URL)', () => {
-    const envNames = new Set([...fs.readFileSync(path.join(REPO_DIR, '.env.example'), 'utf8').matchAll(/^\s*#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const envNames = new Set(
+      [...fs.readFileSync(path.join(REPO_DIR, '.env.example'), 'utf8').matchAll(/^\s*#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]),
+    );
     envNames.add('API_URL');
     // Grafana expands `$NAME` everywhere in these files; in the rule file only where no template or macro is meant.
     const expanded = [
-      ...['provisioning/datasources/datasources.yaml', 'provisioning/alerting/contact-points.yaml', 'provisioning/alerting/notification-policies.yaml', 'provisioning/dashboards/dashboards.yaml'].map(fileText),
-      JSON.stringify(parseYaml('provisioning/alerting/drift-rules.yaml').groups.map((g: any) => ({ ...g, rules: g.rules.map((r: any) => ({ ...r, data: [], annotations: {} })) }))),
+      ...[
+        'provisioning/datasources/datasources.yaml',
+        'provisioning/alerting/contact-points.yaml',
+        'provisioning/alerting/notification-policies.yaml',
+        'provisioning/dashboards/dashboards.yaml',
+      ].map(fileText),
+      JSON.stringify(
+        parseYaml('provisioning/alerting/drift-rules.yaml').groups.map((g: any) => ({
+          ...g,
+          rules: g.rules.map((r: any) => ({ ...r, data: [], annotations: {} })),
+        })),
+      ),
     ];
     const references = expanded.flatMap((text) => [...text.matchAll(/\$(\{[^}]*\}|\w+)/g)].map((m) => m[1]));
     expect(references.length).toBeGreaterThan(0);
@@ -161,7 +175,8 @@ describe.each(dashboardFiles)('dashboard %s', (file) => {
       expect(uids, `panel "${panel.title}"`).toContain(panel.datasource?.uid);
       for (const target of panel.targets ?? []) expect(uids, `a query of panel "${panel.title}"`).toContain(target.datasource?.uid);
     }
-    for (const variable of variables.filter((v) => v.type === 'query')) expect(uids, `variable ${variable.name}`).toContain(variable.datasource?.uid);
+    for (const variable of variables.filter((v) => v.type === 'query'))
+      expect(uids, `variable ${variable.name}`).toContain(variable.datasource?.uid);
   });
 
   it('reads only fields the measurements have, always within the time range', () => {
@@ -205,8 +220,24 @@ describe('registry panels', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grafana-sql-'));
     registryUrl = `sqlite:${path.join(dir, 'registry.db')}`;
     const registry = await SqlRegistry.open(registryUrl);
-    await registry.recordRetrainRequest({ modelName: 'distance', trigger: 'grafana', payload: {}, workflowId: 'w', runId: 'r', outcome: 'started', dedupeKey: 'f@t' });
-    await registry.recordRetrainRequest({ modelName: 'distance', trigger: 'grafana', payload: {}, workflowId: null, runId: null, outcome: 'duplicate', dedupeKey: 'f@t' });
+    await registry.recordRetrainRequest({
+      modelName: 'distance',
+      trigger: 'grafana',
+      payload: {},
+      workflowId: 'w',
+      runId: 'r',
+      outcome: 'started',
+      dedupeKey: 'f@t',
+    });
+    await registry.recordRetrainRequest({
+      modelName: 'distance',
+      trigger: 'grafana',
+      payload: {},
+      workflowId: null,
+      runId: null,
+      outcome: 'duplicate',
+      dedupeKey: 'f@t',
+    });
     await registry.close();
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -219,7 +250,9 @@ describe('registry panels', () => {
     expect(sql.length).toBeGreaterThan(0);
     const hour = 3_600_000;
     const inRange = (q: string) =>
-      q.replaceAll('${__from:date:iso}', new Date(Date.now() - hour).toISOString()).replaceAll('${__to:date:iso}', new Date(Date.now() + hour).toISOString());
+      q
+        .replaceAll('${__from:date:iso}', new Date(Date.now() - hour).toISOString())
+        .replaceAll('${__to:date:iso}', new Date(Date.now() + hour).toISOString());
     const db = knexFromUrl(registryUrl);
     try {
       const results = await Promise.all(sql.map(async (q) => (await db.raw(inRange(q))) as Record<string, unknown>[]));
@@ -267,7 +300,9 @@ describe('drift alert rule', () => {
     const source = query(reduce.model.expression!);
     expect(provisionedDatasourceUids()).toContain(source.datasourceUid);
     expect(source.relativeTimeRange).toEqual({ from: DRIFT_RULE.windowMinutes * 60, to: 0 });
-    expect(source.model.query).toMatch(new RegExp(`^SELECT mean\\("${DRIFT_RULE.field}"\\) FROM "inference" WHERE \\$timeFilter GROUP BY "deployment"$`));
+    expect(source.model.query).toMatch(
+      new RegExp(`^SELECT mean\\("${DRIFT_RULE.field}"\\) FROM "inference" WHERE \\$timeFilter GROUP BY "deployment"$`),
+    );
     expect(fieldsProblems(source.model.query!, [])).toEqual([]);
   });
 
@@ -285,9 +320,13 @@ describe('drift alert rule', () => {
 
 describe('retrain contact point and notification policy', () => {
   const load = () => {
-    const { contactPoints } = parseYaml('provisioning/alerting/contact-points.yaml') as { contactPoints: { name: string; receivers: any[] }[] };
+    const { contactPoints } = parseYaml('provisioning/alerting/contact-points.yaml') as {
+      contactPoints: { name: string; receivers: any[] }[];
+    };
     const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
-    const driftRoute = policies[0].routes.find((r: any) => r.object_matchers?.some((m: string[]) => m.join(' ') === `alertname = ${DRIFT_RULE.alertName}`));
+    const driftRoute = policies[0].routes.find((r: any) =>
+      r.object_matchers?.some((m: string[]) => m.join(' ') === `alertname = ${DRIFT_RULE.alertName}`),
+    );
     return { driftRoute, contactPoint: contactPoints.find((c) => c.name === driftRoute?.receiver) };
   };
 
@@ -302,7 +341,11 @@ describe('retrain contact point and notification policy', () => {
     expect(contactPoint).toBeDefined();
     const [receiver] = contactPoint!.receivers;
     expect(receiver.type).toBe('webhook');
-    expect(receiver.settings).toMatchObject({ httpMethod: 'POST', authorization_scheme: 'Bearer', authorization_credentials: '${WEBHOOK_TOKEN}' });
+    expect(receiver.settings).toMatchObject({
+      httpMethod: 'POST',
+      authorization_scheme: 'Bearer',
+      authorization_credentials: '${WEBHOOK_TOKEN}',
+    });
     const route = /^\$\{API_URL\}(\/.*)$/.exec(receiver.settings.url)?.[1];
     const deps = { registry: {}, adminToken: 'admin', webhookToken: 'webhook' } as unknown as RetrainRouteDeps;
     const served = (retrainRoutes(deps) as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack

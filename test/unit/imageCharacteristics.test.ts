@@ -25,7 +25,9 @@ function greyLevels(width: number, height: number, level: (x: number, y: number)
 }
 
 async function png(width: number, height: number, pixel: (x: number, y: number) => Rgb): Promise<Buffer> {
-  return sharp(rgbBuffer(width, height, pixel), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgbBuffer(width, height, pixel), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 async function greyPng(width: number, height: number, levels: Uint8Array): Promise<Buffer> {
@@ -62,7 +64,12 @@ function referenceGlcm(levels: Uint8Array, width: number, height: number, distan
   let total = 0;
   for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) total += P[i][j] + P[j][i];
   const p = (i: number, j: number) => (P[i][j] + P[j][i]) / total;
-  let contrast = 0, dissimilarity = 0, homogeneity = 0, asm = 0, meanI = 0, meanJ = 0;
+  let contrast = 0,
+    dissimilarity = 0,
+    homogeneity = 0,
+    asm = 0,
+    meanI = 0,
+    meanJ = 0;
   for (let i = 0; i < 256; i++) {
     for (let j = 0; j < 256; j++) {
       contrast += p(i, j) * (i - j) ** 2;
@@ -73,7 +80,9 @@ function referenceGlcm(levels: Uint8Array, width: number, height: number, distan
       meanJ += j * p(i, j);
     }
   }
-  let varI = 0, varJ = 0, cov = 0;
+  let varI = 0,
+    varJ = 0,
+    cov = 0;
   for (let i = 0; i < 256; i++) {
     for (let j = 0; j < 256; j++) {
       varI += p(i, j) * (i - meanI) ** 2;
@@ -88,15 +97,30 @@ function referenceGlcm(levels: Uint8Array, width: number, height: number, distan
 /** FAST-9 by its definition: 9 contiguous circle pixels all > centre + t or all < centre - t. */
 function referenceFastKeypoints(levels: Uint8Array, width: number, height: number, threshold: number): number {
   const circle = [
-    [0, 3], [1, 3], [2, 2], [3, 1], [3, 0], [3, -1], [2, -2], [1, -3],
-    [0, -3], [-1, -3], [-2, -2], [-3, -1], [-3, 0], [-3, 1], [-2, 2], [-1, 3],
+    [0, 3],
+    [1, 3],
+    [2, 2],
+    [3, 1],
+    [3, 0],
+    [3, -1],
+    [2, -2],
+    [1, -3],
+    [0, -3],
+    [-1, -3],
+    [-2, -2],
+    [-3, -1],
+    [-3, 0],
+    [-3, 1],
+    [-2, 2],
+    [-1, 3],
   ];
   const ring = new Int32Array(16);
   const isCorner = (x: number, y: number, t: number) => {
     const centre = levels[y * width + x];
     for (let k = 0; k < 16; k++) ring[k] = levels[(y + circle[k][1]) * width + x + circle[k][0]] - centre;
     for (let start = 0; start < 16; start++) {
-      let brighter = true, darker = true;
+      let brighter = true,
+        darker = true;
       for (let k = 0; k < 9; k++) {
         const d = ring[(start + k) % 16];
         brighter &&= d > t;
@@ -111,7 +135,8 @@ function referenceFastKeypoints(levels: Uint8Array, width: number, height: numbe
   for (let y = 3; y < height - 3; y++) {
     for (let x = 3; x < width - 3; x++) {
       if (!isCorner(x, y, threshold)) continue;
-      let lo = threshold, hi = 255; // isCorner(lo) holds, isCorner(hi) does not
+      let lo = threshold,
+        hi = 255; // isCorner(lo) holds, isCorner(hi) does not
       while (hi - lo > 1) {
         const mid = (lo + hi) >> 1;
         if (isCorner(x, y, mid)) lo = mid;
@@ -200,7 +225,9 @@ describe('computeImageCharacteristics', () => {
     const next = randomBytes(42);
     const raw = rgbBuffer(W, H, () => [next(), next(), next()]);
     const result = await computeImageCharacteristics(
-      await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer(),
+      await sharp(raw, { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer(),
     );
     const n = W * H;
     const stats = (value: (i: number) => number) => {
@@ -229,12 +256,17 @@ describe('computeImageCharacteristics', () => {
     const next = randomBytes(3);
     const raw = rgbBuffer(W, H, () => [next(), next(), next()]);
     const result = await computeImageCharacteristics(
-      await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer(),
+      await sharp(raw, { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer(),
     );
-    let sumH = 0, sumS = 0, sumV = 0;
+    let sumH = 0,
+      sumS = 0,
+      sumV = 0;
     for (let i = 0; i < raw.length; i += 3) {
       const [r, g, b] = [raw[i], raw[i + 1], raw[i + 2]];
-      const max = Math.max(r, g, b), diff = max - Math.min(r, g, b);
+      const max = Math.max(r, g, b),
+        diff = max - Math.min(r, g, b);
       let degrees = 0;
       if (diff > 0) {
         if (max === r) degrees = (60 * (g - b)) / diff;
@@ -257,13 +289,15 @@ describe('computeImageCharacteristics', () => {
     // S = 255 (max - min) / max, H = hue degrees / 2.
     expect(beige.hsv_s).toBe(Math.round((255 * (222 - 160)) / 222));
     expect(green.hsv_s).toBe(Math.round((255 * (140 - 60)) / 140));
-    expect(beige.hsv_h).toBe(Math.round(((60 * (200 - 160)) / (222 - 160)) / 2));
+    expect(beige.hsv_h).toBe(Math.round((60 * (200 - 160)) / (222 - 160) / 2));
     expect(green.hsv_h).toBe(60);
 
     const next = randomBytes(11);
     const noisy = (base: Rgb) => (): Rgb => base.map((c) => c + (next() % 21) - 10) as Rgb;
     const jpegOf = async (base: Rgb) =>
-      sharp(rgbBuffer(W, H, noisy(base)), { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+      sharp(rgbBuffer(W, H, noisy(base)), { raw: { width: W, height: H, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer();
     const beigeJpeg = await computeImageCharacteristics(await jpegOf([222, 200, 160]));
     const greenJpeg = await computeImageCharacteristics(await jpegOf([60, 140, 60]));
     expect(greenJpeg.hsv_s - beigeJpeg.hsv_s).toBeGreaterThan(50);
@@ -273,7 +307,13 @@ describe('computeImageCharacteristics', () => {
   describe('GLCM (distance 5, horizontal, symmetric, normed)', () => {
     it('gives closed-form values for black/white vertical stripes of period 10', async () => {
       // Every pixel's neighbour 5 px to the right has the other colour: P[0][255] = P[255][0] = 1/2.
-      const result = await computeImageCharacteristics(await greyPng(W, H, greyLevels(W, H, (x) => (x % 10 < 5 ? 0 : 255))));
+      const result = await computeImageCharacteristics(
+        await greyPng(
+          W,
+          H,
+          greyLevels(W, H, (x) => (x % 10 < 5 ? 0 : 255)),
+        ),
+      );
       expect(result.glcm_contrast).toBeCloseTo(255 ** 2, 9);
       expect(result.glcm_dissimilarity).toBeCloseTo(255, 9);
       expect(result.glcm_homogeneity).toBeCloseTo(1 / (1 + 255 ** 2), 12);
@@ -284,10 +324,7 @@ describe('computeImageCharacteristics', () => {
 
     it('looks exactly 5 px to the right and not down', async () => {
       // Period 5: the neighbour always has the same level. Horizontal stripes: same row, same level.
-      for (const levels of [
-        greyLevels(W, H, (x) => (x % 5 < 2 ? 0 : 255)),
-        greyLevels(W, H, (_x, y) => (y % 2 ? 40 : 200)),
-      ]) {
+      for (const levels of [greyLevels(W, H, (x) => (x % 5 < 2 ? 0 : 255)), greyLevels(W, H, (_x, y) => (y % 2 ? 40 : 200))]) {
         const result = await computeImageCharacteristics(await greyPng(W, H, levels));
         expect(result.glcm_contrast).toBe(0);
         expect(result.glcm_dissimilarity).toBe(0);
@@ -348,7 +385,11 @@ describe('computeImageCharacteristics', () => {
 
     it('finds edges on a checkerboard', async () => {
       const board = await computeImageCharacteristics(
-        await greyPng(W, H, greyLevels(W, H, (x, y) => ((Math.floor(x / 10) + Math.floor(y / 10)) % 2 ? 255 : 0))),
+        await greyPng(
+          W,
+          H,
+          greyLevels(W, H, (x, y) => ((Math.floor(x / 10) + Math.floor(y / 10)) % 2 ? 255 : 0)),
+        ),
       );
       // 15 vertical and 11 horizontal boundaries, each a line of strong edge pixels.
       expect(board.edge_count).toBeGreaterThan(15 * H);
@@ -363,8 +404,7 @@ describe('computeImageCharacteristics', () => {
       greyLevels(W, H, (x, y) =>
         x >= margin && y >= margin && (x - margin) % spacing === 0 && (y - margin) % spacing === 0 ? dot : background,
       );
-    const dotCount = (spacing = 10, margin = 5) =>
-      Math.ceil((W - 3 - margin) / spacing) * Math.ceil((H - 3 - margin) / spacing);
+    const dotCount = (spacing = 10, margin = 5) => Math.ceil((W - 3 - margin) / spacing) * Math.ceil((H - 3 - margin) / spacing);
 
     it('counts one keypoint per isolated bright or dark dot', async () => {
       const bright = await computeImageCharacteristics(await greyPng(W, H, dots(40, 200)));
@@ -397,14 +437,16 @@ describe('computeImageCharacteristics', () => {
       // Overlapping rectangles of random grey levels: corners of many different strengths.
       const rectangles = greyLevels(W, H, () => 128);
       for (let r = 0; r < 60; r++) {
-        const x0 = next() % W, y0 = next() % H, w = 5 + (next() % 30), h = 5 + (next() % 30), level = next();
+        const x0 = next() % W,
+          y0 = next() % H,
+          w = 5 + (next() % 30),
+          h = 5 + (next() % 30),
+          level = next();
         for (let y = y0; y < Math.min(H, y0 + h); y++) rectangles.fill(level, y * W + x0, y * W + Math.min(W, x0 + w));
       }
       // Slight noise breaks the score ties that suppress each other at clean corners.
       for (let i = 0; i < rectangles.length; i++) rectangles[i] = Math.max(0, Math.min(255, rectangles[i] + (next() % 9) - 4));
-      const waves = greyLevels(W, H, (x, y) =>
-        Math.round(127.5 + 60 * Math.sin(x / 2) * Math.cos(y / 3) + 60 * Math.sin((x + 2 * y) / 5)),
-      );
+      const waves = greyLevels(W, H, (x, y) => Math.round(127.5 + 60 * Math.sin(x / 2) * Math.cos(y / 3) + 60 * Math.sin((x + 2 * y) / 5)));
       for (const levels of [noise, rectangles, waves]) {
         const result = await computeImageCharacteristics(await greyPng(W, H, levels));
         const expected = referenceFastKeypoints(levels, W, H, 20);
@@ -423,7 +465,10 @@ describe('computeImageCharacteristics', () => {
   });
 
   it('works on JPEG input with values close to the lossless ones', async () => {
-    const jpeg = await sharp(rgbBuffer(W, H, () => [128, 128, 128]), { raw: { width: W, height: H, channels: 3 } })
+    const jpeg = await sharp(
+      rgbBuffer(W, H, () => [128, 128, 128]),
+      { raw: { width: W, height: H, channels: 3 } },
+    )
       .jpeg({ quality: 90 })
       .toBuffer();
     const result = await computeImageCharacteristics(jpeg);
@@ -434,7 +479,11 @@ describe('computeImageCharacteristics', () => {
   });
 
   it('resizes to the analysis width keeping the aspect ratio', async () => {
-    const big = await greyPng(320, 240, greyLevels(320, 240, (x) => (x < 160 ? 0 : 255)));
+    const big = await greyPng(
+      320,
+      240,
+      greyLevels(320, 240, (x) => (x < 160 ? 0 : 255)),
+    );
     // One edge pixel per row of the analysed image: its height tells the size analysed.
     expect((await computeImageCharacteristics(big)).edge_count).toBe(120);
     expect((await computeImageCharacteristics(big, { analysisWidth: 320 })).edge_count).toBe(240);
@@ -442,8 +491,12 @@ describe('computeImageCharacteristics', () => {
   });
 
   it('accepts other images sharp decodes (greyscale, alpha)', async () => {
-    const grey = await sharp(Buffer.alloc(W * H, 90), { raw: { width: W, height: H, channels: 1 } }).png().toBuffer();
-    const rgba = await sharp(Buffer.alloc(W * H * 4, 200), { raw: { width: W, height: H, channels: 4 } }).png().toBuffer();
+    const grey = await sharp(Buffer.alloc(W * H, 90), { raw: { width: W, height: H, channels: 1 } })
+      .png()
+      .toBuffer();
+    const rgba = await sharp(Buffer.alloc(W * H * 4, 200), { raw: { width: W, height: H, channels: 4 } })
+      .png()
+      .toBuffer();
     const fromGrey = await computeImageCharacteristics(grey);
     const fromRgba = await computeImageCharacteristics(rgba);
     expect([fromGrey.r_mean, fromGrey.g_mean, fromGrey.b_mean, fromGrey.brightness_mean]).toEqual([90, 90, 90, 90]);
@@ -451,7 +504,10 @@ describe('computeImageCharacteristics', () => {
   });
 
   it('rejects undecodable input with code invalid_image', async () => {
-    const jpeg = await sharp(rgbBuffer(W, H, (x, y) => [x, y, 100]), { raw: { width: W, height: H, channels: 3 } })
+    const jpeg = await sharp(
+      rgbBuffer(W, H, (x, y) => [x, y, 100]),
+      { raw: { width: W, height: H, channels: 3 } },
+    )
       .jpeg()
       .toBuffer();
     for (const input of [Buffer.from('definitely not an image'), jpeg.subarray(0, jpeg.length >> 1), Buffer.alloc(0)]) {

@@ -36,10 +36,24 @@ describe('assembleDataset + preprocess activities', () => {
     for (const [i, mm] of labels.entries()) {
       // Each frame's colour encodes its label, so the test can check pixels and labels stayed paired.
       const grey = i * 20;
-      const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: grey, g: grey, b: grey } } }).jpeg({ quality: 100 }).toBuffer();
+      const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: grey, g: grey, b: grey } } })
+        .jpeg({ quality: 100 })
+        .toBuffer();
       const imageKey = `features/d1/${i}.jpg`;
       await t.stores.objects.put(imageKey, jpeg);
-      records.push({ time: 1000 + i, deployment: 'd1', client: 'c', modelName: null, modelVersion: null, prediction: null, sensorValue: mm, error: null, latencyMs: 1, imageKey, characteristics: zeros });
+      records.push({
+        time: 1000 + i,
+        deployment: 'd1',
+        client: 'c',
+        modelName: null,
+        modelVersion: null,
+        prediction: null,
+        sensorValue: mm,
+        error: null,
+        latencyMs: 1,
+        imageKey,
+        characteristics: zeros,
+      });
     }
     records.push({ ...records[0], time: 2000, sensorValue: null, imageKey: 'features/d1/unlabelled.jpg' });
     records.push({ ...records[0], time: 2001, sensorValue: 10, imageKey: 'features/d1/missing.jpg' });
@@ -59,8 +73,16 @@ describe('assembleDataset + preprocess activities', () => {
 
     const manifest = JSON.parse((await t.stores.objects.get(result.manifestKey)).toString()) as DatasetManifest;
     const frameBytes = 8 * 6 * 3;
-    const train = splitFromBuffers(await t.stores.objects.get(manifest.train.pixelsKey), await t.stores.objects.get(manifest.train.labelsKey), frameBytes);
-    const test = splitFromBuffers(await t.stores.objects.get(manifest.test.pixelsKey), await t.stores.objects.get(manifest.test.labelsKey), frameBytes);
+    const train = splitFromBuffers(
+      await t.stores.objects.get(manifest.train.pixelsKey),
+      await t.stores.objects.get(manifest.train.labelsKey),
+      frameBytes,
+    );
+    const test = splitFromBuffers(
+      await t.stores.objects.get(manifest.test.pixelsKey),
+      await t.stores.objects.get(manifest.test.labelsKey),
+      frameBytes,
+    );
     const all = [...train.labelsMm, ...test.labelsMm].sort((a, b) => a - b);
     expect(all).toEqual([0, 40, 80, 120, 160, 200, 250, 300, 349, 350]);
     for (const split of [train, test]) {
@@ -82,6 +104,8 @@ describe('assembleDataset + preprocess activities', () => {
 
   it('fails clearly when the deployments have no labelled records', async () => {
     const ctx = { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'cpu' as const };
-    await expect(run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['nothing-here'] })).rejects.toThrow(/no labelled records/);
+    await expect(run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['nothing-here'] })).rejects.toThrow(
+      /no labelled records/,
+    );
   });
 });

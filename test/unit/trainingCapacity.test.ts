@@ -9,7 +9,12 @@ describe('training capacity', () => {
   });
 
   it('takes SWEEP_PARALLELISM as the slots and shares the cores among them', () => {
-    expect(trainingCapacity({ cores: 8, sweepParallelism: 2 })).toEqual({ cores: 8, slots: 2, threadsPerTrial: 4, source: 'SWEEP_PARALLELISM' });
+    expect(trainingCapacity({ cores: 8, sweepParallelism: 2 })).toEqual({
+      cores: 8,
+      slots: 2,
+      threadsPerTrial: 4,
+      source: 'SWEEP_PARALLELISM',
+    });
     expect(trainingCapacity({ cores: 2, sweepParallelism: 4 })).toMatchObject({ slots: 4, threadsPerTrial: 1 });
     expect(trainingCapacity({ cores: 8, sweepParallelism: 2, threadsPerTrial: 1 })).toMatchObject({ slots: 2, threadsPerTrial: 1 });
   });

@@ -22,24 +22,41 @@ describe('sweep combinations', () => {
 
 describe('best-run selection', () => {
   it('picks the lowest value of the configured metric', () => {
-    const trials = [trial('a', { test_mae_mm: 9, test_rmse_mm: 10 }), trial('b', { test_mae_mm: 7, test_rmse_mm: 12 }), trial('c', { test_mae_mm: 8, test_rmse_mm: 9 })];
+    const trials = [
+      trial('a', { test_mae_mm: 9, test_rmse_mm: 10 }),
+      trial('b', { test_mae_mm: 7, test_rmse_mm: 12 }),
+      trial('c', { test_mae_mm: 8, test_rmse_mm: 9 }),
+    ];
     expect(selectBestTrial(trials, 'test_mae_mm').trialId).toBe('b');
     expect(selectBestTrial(trials, 'test_rmse_mm').trialId).toBe('c');
   });
 
   it('skips trials whose metric is missing or not finite and keeps the earlier of a tie', () => {
-    const trials = [trial('nan', { test_mae_mm: NaN }), trial('none', {}), trial('first', { test_mae_mm: 5 }), trial('second', { test_mae_mm: 5 })];
+    const trials = [
+      trial('nan', { test_mae_mm: NaN }),
+      trial('none', {}),
+      trial('first', { test_mae_mm: 5 }),
+      trial('second', { test_mae_mm: 5 }),
+    ];
     expect(selectBestTrial(trials, 'test_mae_mm').trialId).toBe('first');
   });
 
   it('fails with the metrics it saw when no trial has the metric', () => {
-    expect(() => selectBestTrial([trial('a', { loss: 1 })], 'test_mae_mm')).toThrow(/no trial reported a finite "test_mae_mm" \(metrics: loss\)/);
+    expect(() => selectBestTrial([trial('a', { loss: 1 })], 'test_mae_mm')).toThrow(
+      /no trial reported a finite "test_mae_mm" \(metrics: loss\)/,
+    );
   });
 });
 
 describe('request defaults', () => {
   it('fills every setting the request leaves out and keeps what it gives', () => {
-    const r = resolveRequest({ modelName: 'm', deployments: ['d'], trigger: { kind: 'manual', by: 't' }, sweep: { epochs: [3] }, width: 64 });
+    const r = resolveRequest({
+      modelName: 'm',
+      deployments: ['d'],
+      trigger: { kind: 'manual', by: 't' },
+      sweep: { epochs: [3] },
+      width: 64,
+    });
     expect(r.sweep).toEqual({ ...DEFAULT_TRAINING.sweep, epochs: [3] });
     expect(r.width).toBe(64);
     expect(r.height).toBe(DEFAULT_TRAINING.height);

@@ -40,11 +40,16 @@ describe('trial checkpoints', () => {
   it('carry Adam state when saved with the optimizer, so a resumed trial continues rather than restarts it', async () => {
     const { tf } = await loadBackend('auto');
     const model = buildModel(tf, 'compact', { width: 16, height: 12, dropout: 0.1, learningRate: 0.003, seed: 2 });
-    await model.fit(tf.randomUniform([16, 12, 16, 3], 0, 1, 'float32', 3), tf.randomUniform([16, 1], 0, 1, 'float32', 4), { epochs: 2, batchSize: 8, verbose: 0 });
+    await model.fit(tf.randomUniform([16, 12, 16, 3], 0, 1, 'float32', 3), tf.randomUniform([16, 1], 0, 1, 'float32', 4), {
+      epochs: 2,
+      batchSize: 8,
+      verbose: 0,
+    });
     const withOptimizer = await serializeModel(tf, model, meta, { includeOptimizer: true });
     const restored = (await deserializeModel(tf, withOptimizer.modelJson, withOptimizer.weights)).model;
     expect(restored.optimizer?.getClassName()).toBe('Adam');
-    const state = async (m: typeof model) => Promise.all((await m.optimizer.getWeights()).map(async (w) => Array.from(await w.tensor.data())));
+    const state = async (m: typeof model) =>
+      Promise.all((await m.optimizer.getWeights()).map(async (w) => Array.from(await w.tensor.data())));
     expect(await state(restored)).toEqual(await state(model));
 
     const withoutOptimizer = await serializeModel(tf, model, meta);

@@ -52,7 +52,10 @@ function pointOf(record: InferenceRecord): Point {
 /** Time bounds inlined as integer literals (never user text); everything else goes through bound parameters. */
 function timeClause(range?: TimeRange): string {
   const parts: string[] = [];
-  for (const [op, value] of [['>=', range?.since], ['<', range?.until]] as const) {
+  for (const [op, value] of [
+    ['>=', range?.since],
+    ['<', range?.until],
+  ] as const) {
     if (value === undefined) continue;
     if (!Number.isSafeInteger(value)) throw new Error(`time bound must be integer epoch ms, got ${value}`);
     parts.push(`time ${op} ${value}ms`);
@@ -115,7 +118,12 @@ export class InfluxMeasurements implements MeasurementStore {
     );
     return rowsOf(series)
       .filter((r) => r.sensor_value != null)
-      .map((r) => ({ time: Number(r.time), deployment: String(r.deployment), imageKey: String(r.image_key), sensorValue: Number(r.sensor_value) }))
+      .map((r) => ({
+        time: Number(r.time),
+        deployment: String(r.deployment),
+        imageKey: String(r.image_key),
+        sensorValue: Number(r.sensor_value),
+      }))
       .sort((a, b) => a.time - b.time);
   }
 
@@ -130,16 +138,26 @@ export class InfluxMeasurements implements MeasurementStore {
       ),
     );
     const [last] = rowsOf(
-      await this.influxql.query(`SELECT "latency_ms", "model", "model_version" FROM "${INFERENCE}" ${where} AND "model" != '' ORDER BY time DESC LIMIT 1`, {
-        deployment,
-      }),
+      await this.influxql.query(
+        `SELECT "latency_ms", "model", "model_version" FROM "${INFERENCE}" ${where} AND "model" != '' ORDER BY time DESC LIMIT 1`,
+        {
+          deployment,
+        },
+      ),
     );
     return deploymentStatsOf(deployment, agg, last && { name: last.model, version: last.model_version });
   }
 
-  async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
+  async histogram(
+    deployment: string,
+    field: NumericField,
+    bins: { min: number; max: number; count: number },
+    range?: TimeRange,
+  ): Promise<HistogramBin[]> {
     assertNumericField(field);
-    const series = await this.influxql.query(`SELECT "${field}" FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment });
+    const series = await this.influxql.query(`SELECT "${field}" FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, {
+      deployment,
+    });
     return binValues(
       rowsOf(series)
         .map((r) => r[field])
@@ -155,8 +173,16 @@ export class InfluxMeasurements implements MeasurementStore {
     // GROUP BY time() needs both bounds: InfluxQL would otherwise start at 1970 and stop at now().
     const bounds = { since: range?.since, until: range?.until };
     if (bounds.since === undefined || bounds.until === undefined) {
-      const [first] = rowsOf(await this.influxql.query(`SELECT first("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment }));
-      const [last] = rowsOf(await this.influxql.query(`SELECT last("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, { deployment }));
+      const [first] = rowsOf(
+        await this.influxql.query(`SELECT first("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, {
+          deployment,
+        }),
+      );
+      const [last] = rowsOf(
+        await this.influxql.query(`SELECT last("latency_ms") FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, {
+          deployment,
+        }),
+      );
       if (!first || !last) return [];
       bounds.since ??= Number(first.time);
       bounds.until ??= Number(last.time) + 1;

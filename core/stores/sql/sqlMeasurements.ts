@@ -71,7 +71,6 @@ const migrations: Migration[] = [
   },
 ];
 
-
 /** Measurements in one SQL table: the embedded stand-in for InfluxDB. */
 export class SqlMeasurements implements MeasurementStore {
   private constructor(private readonly db: Knex) {}
@@ -105,24 +104,42 @@ export class SqlMeasurements implements MeasurementStore {
       ...r.characteristics,
     }));
     for (let i = 0; i < rows.length; i += 200) {
-      await this.db(TABLE).insert(rows.slice(i, i + 200)).onConflict('image_key').ignore();
+      await this.db(TABLE)
+        .insert(rows.slice(i, i + 200))
+        .onConflict('image_key')
+        .ignore();
     }
   }
 
   async writeAnalysisStats(stats: AnalysisStats): Promise<void> {
     await this.db(STATS_TABLE)
-      .insert({ time: stats.time, instance: stats.instance, queue_depth: stats.queueDepth, spooled: stats.spooled, written: stats.written, failed: stats.failed })
+      .insert({
+        time: stats.time,
+        instance: stats.instance,
+        queue_depth: stats.queueDepth,
+        spooled: stats.spooled,
+        written: stats.written,
+        failed: stats.failed,
+      })
       .onConflict(['instance', 'time'])
       .merge();
   }
 
   async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
     if (deployments.length === 0) return [];
-    const q = this.db(TABLE).select('time', 'deployment', 'image_key', 'sensor_value').whereIn('deployment', deployments).whereNotNull('sensor_value');
+    const q = this.db(TABLE)
+      .select('time', 'deployment', 'image_key', 'sensor_value')
+      .whereIn('deployment', deployments)
+      .whereNotNull('sensor_value');
     if (range?.since !== undefined) q.where('time', '>=', range.since);
     if (range?.until !== undefined) q.where('time', '<', range.until);
     const rows = await q.orderBy([{ column: 'time' }, { column: 'id' }]);
-    return rows.map((r) => ({ time: Number(r.time), deployment: r.deployment, imageKey: r.image_key, sensorValue: Number(r.sensor_value) }));
+    return rows.map((r) => ({
+      time: Number(r.time),
+      deployment: r.deployment,
+      imageKey: r.image_key,
+      sensorValue: Number(r.sensor_value),
+    }));
   }
 
   async deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats> {
@@ -138,11 +155,20 @@ export class SqlMeasurements implements MeasurementStore {
         this.db.raw('max(error) as max_error'),
       )
       .first();
-    const last = await this.inRange(this.db(TABLE), deployment, range).whereNotNull('model_name').orderBy('time', 'desc').select('model_name', 'model_version').first();
+    const last = await this.inRange(this.db(TABLE), deployment, range)
+      .whereNotNull('model_name')
+      .orderBy('time', 'desc')
+      .select('model_name', 'model_version')
+      .first();
     return deploymentStatsOf(deployment, agg, last && { name: last.model_name, version: last.model_version });
   }
 
-  async histogram(deployment: string, field: NumericField, bins: { min: number; max: number; count: number }, range?: TimeRange): Promise<HistogramBin[]> {
+  async histogram(
+    deployment: string,
+    field: NumericField,
+    bins: { min: number; max: number; count: number },
+    range?: TimeRange,
+  ): Promise<HistogramBin[]> {
     assertNumericField(field);
     const values = await this.inRange(this.db(TABLE), deployment, range).whereNotNull(field).pluck(field);
     return binValues(values.map(Number), bins);
@@ -151,7 +177,11 @@ export class SqlMeasurements implements MeasurementStore {
   async windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]> {
     assertNumericField(field);
     const rows = await this.inRange(this.db(TABLE), deployment, range)
-      .select(this.db.raw('(time - (time % ?)) as bucket', [windowMs]), this.db.raw(`avg(??) as mean`, [field]), this.db.raw('count(??) as n', [field]))
+      .select(
+        this.db.raw('(time - (time % ?)) as bucket', [windowMs]),
+        this.db.raw(`avg(??) as mean`, [field]),
+        this.db.raw('count(??) as n', [field]),
+      )
       .groupBy('bucket')
       .orderBy('bucket');
     return rows.map((r: any) => ({ time: Number(r.bucket), mean: numberOrNull(r.mean), count: Number(r.n) }));

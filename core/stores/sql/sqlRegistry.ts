@@ -197,7 +197,9 @@ export class SqlRegistry implements RegistryStore {
 
   async setTrainingConfig(name: string, config: TrainingConfig): Promise<Model> {
     await this.ensureModel(name);
-    await this.db('models').where({ name }).update({ training_config: json(config) });
+    await this.db('models')
+      .where({ name })
+      .update({ training_config: json(config) });
     return (await this.getModel(name))!;
   }
 
