@@ -16,4 +16,4 @@ export interface TrainProgress {
 export const progressQuery = defineQuery<TrainProgress>('progress');
 
 export const MODEL_NAME_ATTRIBUTE = defineSearchAttributeKey('ModelName', 'KEYWORD');
-export const TRIGGER_ATTRIBUTE = defineSearchAttributeKey('Trigger', 'KEYWORD');
+export const TRIGGER_ATTRIBUTE = defineSearchAttributeKey('RetrainTrigger', 'KEYWORD');
