@@ -10,5 +10,3 @@ export interface ActivityContext {
   /** The training worker's slots and threads per trial (training activities only). */
   capacity?: TrainingCapacity;
 }
-
-export const runPrefix = (workflowId: string, runId: string) => `runs/${workflowId}/${runId}`;

@@ -1,7 +1,9 @@
+import { Context } from '@temporalio/activity';
 import type { DatasetManifest } from '../core/ml/dataset.js';
 import { getModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import type { ActivityContext } from './context.js';
+import { heartbeatWhile } from './heartbeatWhile.js';
 
 export interface EvaluatePreviousInput {
   modelName: string;
@@ -27,9 +29,15 @@ export const evaluatePrevious =
       const skippedBecause = `version ${current.version} takes ${metadata.width}x${metadata.height} input, this dataset is ${manifest.width}x${manifest.height}`;
       return { previousVersion: current.version, metrics: null, skippedBecause };
     }
-    const metrics = await runMlJob({
-      kind: 'evaluate',
-      job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey },
-    });
+    const metrics = await heartbeatWhile(() =>
+      runMlJob(
+        {
+          kind: 'evaluate',
+          job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey },
+        },
+        () => {},
+        Context.current().cancellationSignal,
+      ),
+    );
     return { previousVersion: current.version, metrics };
   };

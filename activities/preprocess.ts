@@ -1,10 +1,11 @@
-import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { DATASET_FORMAT, labelsToBuffer, seededPermutation, sha256, type DatasetManifest } from '../core/ml/dataset.js';
 import { imageToPixels } from '../core/ml/imagePixels.js';
 import { clipLabel } from '../core/ml/labels.js';
 import { ObjectNotFoundError } from '../core/stores/objects.js';
 import type { DatasetRow } from '../core/stores/measurements.js';
-import { runPrefix, type ActivityContext } from './context.js';
+import { datasetKeys } from '../core/stores/objectKeys.js';
+import type { ActivityContext } from './context.js';
 
 export interface PreprocessInput {
   workflowId: string;
@@ -58,11 +59,16 @@ export const preprocess =
       }
       if (i % 100 === 0) heartbeat({ processed: i, of: records.rows.length });
     }
-    if (frames.length < 2) throw new Error(`preprocess: only ${frames.length} usable frames in ${input.datasetKey}`);
+    if (frames.length < 2) {
+      throw ApplicationFailure.nonRetryable(
+        `only ${frames.length} usable frames in ${input.datasetKey} (skipped: ${JSON.stringify(skipped)})`,
+        'TooFewFrames',
+      );
+    }
 
     const order = seededPermutation(frames.length, input.seed);
     const testCount = Math.max(1, Math.round(frames.length * input.testFraction));
-    const prefix = `${runPrefix(input.workflowId, input.runId)}/dataset`;
+    const keys = datasetKeys(input.workflowId, input.runId);
     const writeSplit = async (name: 'train' | 'test', indices: number[]) => {
       const pixels = Buffer.alloc(indices.length * frameBytes);
       const labelsMm = new Float32Array(indices.length);
@@ -71,7 +77,8 @@ export const preprocess =
         labelsMm[dst] = labels[src];
       });
       const labelBytes = labelsToBuffer(labelsMm);
-      const files = { count: indices.length, pixelsKey: `${prefix}/${name}-pixels.u8`, labelsKey: `${prefix}/${name}-labels.f32` };
+      const files = { count: indices.length, pixelsKey: keys.pixels(name), labelsKey: keys.labels(name) };
+      heartbeat({ writing: files.pixelsKey });
       await objects.put(files.pixelsKey, pixels, 'application/octet-stream');
       await objects.put(files.labelsKey, labelBytes, 'application/octet-stream');
       return { ...files, pixelsSha256: sha256(pixels), labelsSha256: sha256(labelBytes) };
@@ -94,7 +101,7 @@ export const preprocess =
       },
     };
     const body = Buffer.from(JSON.stringify(manifest, null, 2));
-    const manifestKey = `${prefix}/manifest.json`;
+    const manifestKey = keys.manifest;
     await objects.put(manifestKey, body, 'application/json');
     return { ...summarizeManifest(manifestKey, body, manifest), skipped };
   };
@@ -114,9 +121,14 @@ function summarizeManifest(manifestKey: string, body: Buffer, manifest: DatasetM
 export const describeDataset =
   ({ stores }: ActivityContext) =>
   async (input: { manifestKey: string }): Promise<DatasetSummary & { width: number; height: number; labelMaxMm: number }> => {
-    const body = await stores.objects.get(input.manifestKey);
+    const body = await stores.objects.get(input.manifestKey).catch((err) => {
+      if (err instanceof ObjectNotFoundError)
+        throw ApplicationFailure.nonRetryable(`no dataset manifest at ${input.manifestKey}`, 'DatasetNotFound');
+      throw err;
+    });
     const manifest = JSON.parse(body.toString('utf8')) as DatasetManifest;
-    if (manifest.format !== DATASET_FORMAT) throw new Error(`${input.manifestKey} is not a ${DATASET_FORMAT} manifest`);
+    if (manifest.format !== DATASET_FORMAT)
+      throw ApplicationFailure.nonRetryable(`${input.manifestKey} is not a ${DATASET_FORMAT} manifest`, 'NotADataset');
     return {
       ...summarizeManifest(input.manifestKey, body, manifest),
       width: manifest.width,

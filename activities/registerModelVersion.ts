@@ -1,5 +1,7 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ModelVersion } from '../core/stores/registry.js';
-import type { RegisterPolicy, TrialSummary } from '../core/training/request.js';
+import type { TrialSummary } from '../core/training/sweep.js';
+import type { RegisterPolicy } from '../workflows/trainAndRegister/contract.js';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
 import type { ActivityContext } from './context.js';
 import type { EvaluatePreviousResult } from './evaluatePrevious.js';
@@ -38,8 +40,10 @@ export const registerModelVersion =
       };
     }
     const files = await getModelFiles(stores.objects, best.artifactKey);
-    if (files.sha256 !== best.artifactSha256)
-      throw new Error(`artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`);
+    if (files.sha256 !== best.artifactSha256) {
+      const message = `artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`;
+      throw ApplicationFailure.nonRetryable(message, 'ArtifactChanged');
+    }
     const comparison =
       previous.previousVersion !== null && previous.metrics
         ? { previousVersion: previous.previousVersion, metrics: previous.metrics }

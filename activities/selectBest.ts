@@ -1,4 +1,5 @@
-import { selectBestTrial, type TrialSummary } from '../core/training/request.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { selectBestTrial, type TrialSummary } from '../core/training/sweep.js';
 
 export interface SelectBestInput {
   trials: TrialSummary[];
@@ -15,6 +16,10 @@ export const selectBest =
   () =>
   async (input: SelectBestInput): Promise<SelectBestResult> => {
     const best = selectBestTrial(input.trials, input.metric);
+    if (!best) {
+      const seen = Object.keys(input.trials[0]?.metrics ?? {}).join(', ') || 'none';
+      throw ApplicationFailure.nonRetryable(`no trial reported a finite "${input.metric}" (metrics: ${seen})`, 'NoFiniteMetric');
+    }
     const ranking = input.trials
       .map((t) => ({ trialId: t.trialId, value: Number.isFinite(t.metrics[input.metric]) ? t.metrics[input.metric] : null }))
       .sort((a, b) => (a.value ?? Infinity) - (b.value ?? Infinity));

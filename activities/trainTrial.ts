@@ -1,9 +1,11 @@
-import { Context } from '@temporalio/activity';
-import type { TrialParams, TrialSummary } from '../core/training/request.js';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { TrialParams, TrialSummary } from '../core/training/sweep.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
-import type { TrialProgress } from '../core/ml/trialRunner.js';
-import { runPrefix, type ActivityContext } from './context.js';
+import { ARCHITECTURES, isArchitectureName } from '../core/ml/architectures.js';
+import { trialPrefix } from '../core/stores/objectKeys.js';
+import type { ActivityContext } from './context.js';
+import { heartbeatWhile } from './heartbeatWhile.js';
 
 export interface TrainTrialInput {
   workflowId: string;
@@ -16,8 +18,6 @@ export interface TrainTrialInput {
   seed: number;
 }
 
-const ALIVE_HEARTBEAT_MS = 10_000;
-
 /**
  * Trains one sweep combination in a child process with the worker's threads per trial.
  * Heartbeats every epoch with progress (and every few seconds in between). Any attempt,
@@ -26,12 +26,15 @@ const ALIVE_HEARTBEAT_MS = 10_000;
 export const trainTrial =
   ({ stores, objectsUrl, mlBackend, capacity }: ActivityContext) =>
   async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string }> => {
-    const ctx = Context.current();
+    if (!isArchitectureName(input.architecture)) {
+      throw ApplicationFailure.nonRetryable(
+        `unknown architecture "${input.architecture}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
+        'UnknownArchitecture',
+      );
+    }
     const trialId = `${input.runId}-t${input.trialIndex}`;
-    let last = ctx.info.heartbeatDetails as TrialProgress | undefined;
-    const alive = setInterval(() => ctx.heartbeat(last), ALIVE_HEARTBEAT_MS);
-    try {
-      const outcome = await runMlJob(
+    const outcome = await heartbeatWhile((report) =>
+      runMlJob(
         {
           kind: 'train',
           threads: capacity?.threadsPerTrial,
@@ -42,40 +45,34 @@ export const trainTrial =
             architecture: input.architecture,
             params: input.params,
             seed: input.seed,
-            trialPrefix: `${runPrefix(input.workflowId, input.runId)}/trials/${input.trialIndex}`,
+            trialPrefix: trialPrefix(input.workflowId, input.runId, input.trialIndex),
           },
         },
-        (progress) => {
-          last = progress;
-          ctx.heartbeat(progress);
-        },
-        ctx.cancellationSignal,
-      );
-      const params = { ...input.params, architecture: input.architecture };
-      await stores.registry.saveTrial({
-        id: trialId,
-        workflowId: input.workflowId,
-        runId: input.runId,
-        modelName: input.modelName,
-        params,
-        metrics: outcome.metrics,
-        history: outcome.history,
-        artifactKey: outcome.artifactKey,
-        artifactSha256: outcome.artifactSha256,
-        datasetKey: input.manifestKey,
-      });
-      return {
-        trialId,
-        params: input.params,
-        metrics: outcome.metrics,
-        artifactKey: outcome.artifactKey,
-        artifactSha256: outcome.artifactSha256,
-        resumedFromEpoch: outcome.resumedFromEpoch,
-        backend: outcome.backend,
-      };
-    } finally {
-      clearInterval(alive);
-    }
+        report,
+        Context.current().cancellationSignal,
+      ),
+    );
+    await stores.registry.saveTrial({
+      id: trialId,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      modelName: input.modelName,
+      params: { ...input.params, architecture: input.architecture },
+      metrics: outcome.metrics,
+      history: outcome.history,
+      artifactKey: outcome.artifactKey,
+      artifactSha256: outcome.artifactSha256,
+      datasetKey: input.manifestKey,
+    });
+    return {
+      trialId,
+      params: input.params,
+      metrics: outcome.metrics,
+      artifactKey: outcome.artifactKey,
+      artifactSha256: outcome.artifactSha256,
+      resumedFromEpoch: outcome.resumedFromEpoch,
+      backend: outcome.backend,
+    };
   };
 
 /** What the training worker that answers can run: the workflow sizes its sweep from it. */

@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
 import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
+import type { RetrainDeps } from './retrainService.js';
 
 export interface AppDeps {
   config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
@@ -19,7 +20,17 @@ export interface AppDeps {
   analysis: FrameAnalysis;
   temporal: () => Promise<Client>;
   backend: string;
-  log: { error(obj: unknown, msg?: string): void };
+  log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+}
+
+/** What the retrain routes and the pending-retrain retrier need. */
+export function retrainDepsOf(deps: Pick<AppDeps, 'config' | 'stores' | 'temporal' | 'log'>): RetrainDeps {
+  return {
+    registry: deps.stores.registry,
+    temporal: deps.temporal,
+    temporalUi: { url: deps.config.temporal.uiUrl, namespace: deps.config.temporal.namespace },
+    log: deps.log,
+  };
 }
 
 /** The Express app: every route, JSON errors everywhere. */
@@ -35,8 +46,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(
     retrainRoutes({
-      registry: stores.registry,
-      temporal: deps.temporal,
+      ...retrainDepsOf(deps),
       adminToken: config.api.adminToken,
       webhookToken: config.api.webhookToken,
     }),

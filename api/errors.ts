@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For 503s: when the caller may try again (sent as Retry-After). */
+    readonly options: { retryAfterSeconds?: number } = {},
   ) {
     super(message);
   }
@@ -53,6 +55,7 @@ export function errorHandler(log: { error(obj: unknown, msg?: string): void }): 
     const apiError = toApiError(err);
     if (apiError.status >= 500) log.error({ err, path: req.path }, 'request failed');
     if (res.headersSent) return;
+    if (apiError.options.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.options.retryAfterSeconds));
     res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
   };
 }

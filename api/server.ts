@@ -5,7 +5,8 @@ import { loadConfig } from '../core/config.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { connectClient } from '../core/temporalClient.js';
-import { createApp } from './app.js';
+import { createApp, retrainDepsOf } from './app.js';
+import { retryPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
 import { ModelServer } from './modelServer.js';
 
@@ -34,6 +35,13 @@ const analysis = new FrameAnalysis({
 void analysis.replaySpool();
 
 const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, log });
+// Retrain asks recorded while Temporal was unreachable are handed to it once it answers again.
+const pendingRetrains = setInterval(() => {
+  retryPendingRetrains(retrainDepsOf({ config, stores, temporal, log })).catch((err) =>
+    log.warn({ err: (err as Error).message }, 'pending retrain requests not retried'),
+  );
+}, 5000);
+pendingRetrains.unref();
 const server = app.listen(config.api.port, config.api.host, () => {
   log.info({ url: `http://${config.api.host}:${config.api.port}`, mlBackend: backend.name }, 'API listening');
 });

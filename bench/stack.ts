@@ -9,8 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { TASK_QUEUES } from '../core/training/request.js';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../workflows/definitions.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
 import { tsxLoader } from './forkJob.js';
 
 export const ADMIN_TOKEN = 'bench-admin-token';

@@ -5,7 +5,7 @@
  * is read from the run's Temporal history.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { TrainAndRegisterResult } from '../workflows/trainAndRegister.js';
+import type { TrainAndRegisterResult } from '../workflows/trainAndRegister/contract.js';
 import { waitForRecords, type ApiCall } from '../scripts/apiClient.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import type { RecordedFrames } from './parkingFrames.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { loadConfig } from '../core/config.js';
-import { TASK_QUEUES } from '../core/training/request.js';
+import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 /** A polling worker renews its long poll at least once a minute. */

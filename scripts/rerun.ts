@@ -1,15 +1,19 @@
 /**
- * Reruns only the experiment step (sweep, selection, registration) with new hyperparameters
- * on the identical preprocessed dataset of an earlier run, through the API.
- *   npm run rerun -- --model distance --from-version 2 --epochs 20,40 --batch-sizes 32 --dropouts 0.1,0.2
- * The same as a raw Temporal command is printed with --print-temporal-command.
+ * Reruns only the experiment step (sweep, selection, registration) with new hyperparameters on
+ * the identical preprocessed dataset of a registered version, through the API
+ * (POST /models/:name/versions/:version/rerun): sweep values not named are the source run's.
+ *   npm run rerun -- --model distance --from-version 2 --epochs 20,40 [--wait]
+ *   npm run rerun -- --model distance --from-version 2 --epochs 20 --print-temporal-command
+ * API_URL (default http://127.0.0.1:$API_PORT) and ADMIN_TOKEN reach the API.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
-import { openRegistry } from '../core/stores/index.js';
-import { connectClient } from '../core/temporalClient.js';
-import { TASK_QUEUES, type TrainAndRegisterRequest } from '../core/training/request.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
+import { apiClient } from './apiClient.js';
 
+const usage =
+  'usage: npm run rerun -- --model NAME --from-version N [--epochs 10,20] [--batch-sizes 32,64] [--dropouts 0.1,0.2] ' +
+  '[--learning-rates 0.001] [--register-policy always|if-better] [--wait] [--print-temporal-command]';
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -19,60 +23,75 @@ const { values } = parseArgs({
     dropouts: { type: 'string' },
     'learning-rates': { type: 'string' },
     'register-policy': { type: 'string' },
+    wait: { type: 'boolean' },
     'print-temporal-command': { type: 'boolean' },
   },
 });
-const list = (s?: string) => (s ? s.split(',').map(Number) : undefined);
-if (!values.model || !values['from-version']) {
-  console.error(
-    'usage: rerun --model NAME --from-version N [--epochs 10,20] [--batch-sizes 32,64] [--dropouts 0.1,0.2] [--learning-rates 0.001] [--register-policy always|if-better] [--print-temporal-command]',
-  );
+const fail = (message: string): never => {
+  console.error(message);
   process.exit(2);
-}
-for (const [flag, v] of Object.entries({
-  epochs: values.epochs,
-  'batch-sizes': values['batch-sizes'],
-  dropouts: values.dropouts,
-  'learning-rates': values['learning-rates'],
-})) {
-  if (list(v)?.some((n) => !Number.isFinite(n))) {
-    console.error(`--${flag} must be a comma-separated list of numbers, got "${v}"`);
-    process.exit(2);
-  }
-}
+};
+if (!values.model || !values['from-version']) fail(usage);
+const list = (flag: string, s?: string) => {
+  if (!s) return undefined;
+  const numbers = s.split(',').map(Number);
+  if (numbers.some((n) => !Number.isFinite(n))) fail(`--${flag} must be a comma-separated list of numbers, got "${s}"`);
+  return numbers;
+};
+const policy = values['register-policy'];
+if (policy !== undefined && policy !== 'always' && policy !== 'if-better')
+  fail(`--register-policy must be always or if-better, got "${policy}"`);
 
-const config = loadConfig();
-const registry = await openRegistry(config.registryUrl);
-const source = await registry.getModelVersion(values.model, Number(values['from-version']));
-await registry.close();
-if (!source) {
-  console.error(`model "${values.model}" has no version ${values['from-version']}`);
+const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 3000}`;
+const api = apiClient(apiUrl, process.env.ADMIN_TOKEN ?? 'dev-admin-token');
+const body = {
+  by: process.env.USER ?? 'cli',
+  kind: 'cli',
+  sweep: {
+    epochs: list('epochs', values.epochs),
+    batchSizes: list('batch-sizes', values['batch-sizes']),
+    dropouts: list('dropouts', values.dropouts),
+    learningRates: list('learning-rates', values['learning-rates']),
+  },
+  registerPolicy: policy,
+  dryRun: values['print-temporal-command'] ?? false,
+};
+
+try {
+  const answer = await api('POST', `/models/${values.model}/versions/${values['from-version']}/rerun`, body);
+  if (answer.outcome === 'dry-run') {
+    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const temporal = path.relative(process.cwd(), path.resolve(import.meta.dirname, '../.tools/bin/temporal')) || 'temporal';
+    console.log(
+      [
+        `${temporal} workflow start --task-queue ${TASK_QUEUES.orchestration} --type TrainAndRegister --workflow-id ${answer.workflowId}`,
+        `--search-attribute ${quote(`${MODEL_NAME_ATTRIBUTE.name}="${values.model}"`)}`,
+        `--search-attribute ${quote(`${TRIGGER_ATTRIBUTE.name}="${answer.request.trigger.kind}"`)}`,
+        `--static-summary ${quote(answer.summary)}`,
+        `--input ${quote(JSON.stringify(answer.request))}`,
+      ].join(' \\\n  '),
+    );
+    process.exit(0);
+  }
+  console.log(`rerun started: ${answer.workflowId} run ${answer.runId} (retrain request ${answer.requestId})`);
+  console.log(`  status: ${apiUrl}${answer.links.status}\n  Web UI: ${answer.links.ui}`);
+  if (!values.wait) process.exit(0);
+  for (;;) {
+    const run = await api('GET', answer.links.status);
+    if (run.status === 'RUNNING') {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      continue;
+    }
+    if (run.status !== 'COMPLETED') fail(`rerun ${run.status}`);
+    const { registration, selection } = run.result;
+    console.log(
+      registration.registered
+        ? `registered v${registration.version} (best trial ${selection.best.trialId}, test MAE ${selection.best.metrics.test_mae_mm.toFixed(2)} mm)`
+        : `not registered: ${registration.reason}`,
+    );
+    process.exit(0);
+  }
+} catch (err) {
+  console.error(`rerun failed: ${(err as Error).message}`);
   process.exit(1);
 }
-const request: TrainAndRegisterRequest = {
-  modelName: values.model,
-  deployments: source.sourceDeployments,
-  trigger: { kind: 'cli', by: `rerun of v${source.version} (${source.workflowId}/${source.runId})` },
-  architecture: source.architecture,
-  reuseDataset: { manifestKey: source.datasetKey },
-  sweep: {
-    epochs: list(values.epochs),
-    batchSizes: list(values['batch-sizes']),
-    dropouts: list(values.dropouts),
-    learningRates: list(values['learning-rates']),
-  },
-  registerPolicy: values['register-policy'] === 'always' ? 'always' : 'if-better',
-};
-const workflowId = `rerun-${values.model}-v${source.version}-${Date.now()}`;
-if (values['print-temporal-command']) {
-  console.log(
-    `temporal workflow start --task-queue ${TASK_QUEUES.orchestration} --type TrainAndRegister --workflow-id ${workflowId} --input '${JSON.stringify(request)}'`,
-  );
-  process.exit(0);
-}
-const client = await connectClient(config);
-const handle = await client.workflow.start('TrainAndRegister', { taskQueue: TASK_QUEUES.orchestration, workflowId, args: [request] });
-console.log(`started ${workflowId} (run ${handle.firstExecutionRunId}); waiting for the result ...`);
-const result = await handle.result();
-console.log(JSON.stringify({ registration: result.registration, best: result.selection.best }, null, 2));
-await client.connection.close();

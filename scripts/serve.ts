@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../core/config.js';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../workflows/definitions.js';
+import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
 
 const config = loadConfig();
 const children: ChildProcess[] = [];

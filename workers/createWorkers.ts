@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createOrchestrationActivities, createTrainingActivities, type ActivityContext } from '../activities/index.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
-import { TASK_QUEUES } from '../core/training/request.js';
+import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

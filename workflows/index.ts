@@ -1,1 +1,1 @@
-export { TrainAndRegister } from './trainAndRegister.js';
+export { TrainAndRegister } from './trainAndRegister/workflow.js';

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RegistryStore } from '../../core/stores/registry.js';
-import { isArchitectureName } from '../../core/ml/architectures.js';
+import { ARCHITECTURES, type ArchitectureName } from '../../core/ml/architectures.js';
 import { hashToken, newClientToken } from '../auth.js';
-import { notFound, validate } from '../errors.js';
+import { ApiError, notFound, validate } from '../errors.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, - and _, at most 64');
 const modelVersion = z.union([z.literal('latest'), z.number().int().positive()]);
@@ -18,30 +18,33 @@ const deploymentPatch = z
   .partial()
   .strict();
 
-export const trainingConfigSchema = z
-  .object({
-    deployments: z.array(id).min(1),
-    architecture: z.string().refine(isArchitectureName, 'unknown architecture'),
-    width: z.number().int().min(8).max(640),
-    height: z.number().int().min(8).max(480),
-    labelMaxMm: z.number().positive().max(10_000),
-    testFraction: z.number().gt(0).lt(1),
-    seed: z.number().int(),
-    sweep: z
-      .object({
-        epochs: z.array(z.number().int().min(1).max(1000)).min(1),
-        batchSizes: z.array(z.number().int().min(1).max(4096)).min(1),
-        dropouts: z.array(z.number().min(0).lt(1)).min(1),
-        learningRates: z.array(z.number().positive().max(1)).min(1),
-      })
-      .partial()
-      .strict(),
-    selectionMetric: z.string().min(1),
-    registerPolicy: z.enum(['always', 'if-better']),
-    parallelism: z.number().int().min(1).max(64),
-  })
-  .partial()
-  .strict();
+/** Unknown keys are refused with the keys that are valid. */
+const strictObject = <S extends z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')} (valid: ${Object.keys(shape).join(', ')})` : undefined,
+  });
+
+export const sweepSchema = strictObject({
+  epochs: z.array(z.number().int().min(1).max(1000)).min(1),
+  batchSizes: z.array(z.number().int().min(1).max(4096)).min(1),
+  dropouts: z.array(z.number().min(0).lt(1)).min(1),
+  learningRates: z.array(z.number().positive().max(1)).min(1),
+}).partial();
+
+export const trainingConfigSchema = strictObject({
+  deployments: z.array(id).min(1),
+  architecture: z.enum(Object.keys(ARCHITECTURES) as [ArchitectureName, ...ArchitectureName[]]),
+  width: z.number().int().min(8).max(640),
+  height: z.number().int().min(8).max(480),
+  labelMaxMm: z.number().positive().max(10_000),
+  testFraction: z.number().gt(0).lt(1),
+  seed: z.number().int(),
+  sweep: sweepSchema,
+  selectionMetric: z.string().min(1),
+  registerPolicy: z.enum(['always', 'if-better']),
+  parallelism: z.number().int().min(1).max(64),
+}).partial();
 
 /** Management of clients, deployments and training configs (admin token). */
 export function adminRoutes(registry: RegistryStore): Router {
@@ -106,6 +109,10 @@ export function adminRoutes(registry: RegistryStore): Router {
   router.put('/models/:name/training-config', async (req, res) => {
     validate(id, req.params.name, 'model name');
     const config = validate(trainingConfigSchema.required({ deployments: true }), req.body);
+    const known = new Set((await registry.listDeployments()).map((d) => d.id));
+    const missing = config.deployments.filter((d) => !known.has(d));
+    if (missing.length)
+      throw new ApiError(400, 'unknown_deployment', `deployments ${missing.join(', ')} do not exist (POST /deployments first)`);
     res.json({ model: await registry.setTrainingConfig(req.params.name, config) });
   });
 

@@ -67,7 +67,7 @@ export function readRoutes({ registry, measurements, temporalUiUrl, namespace }:
     res.json({ trials: await registry.listTrials({ modelName: req.params.name, ...filter }) });
   });
   router.get('/models/:name/retrain-requests', async (req, res) => {
-    res.json({ requests: await registry.listRetrainRequests(req.params.name) });
+    res.json({ requests: await registry.listRetrainRequests({ modelName: req.params.name }) });
   });
   router.get('/trials/:id', async (req, res) => {
     const trial = await registry.getTrial(req.params.id);

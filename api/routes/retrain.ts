@@ -2,9 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { RegistryStore } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
-import { validate } from '../errors.js';
-import { describeTrainingRun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
-import { trainingConfigSchema } from './admin.js';
+import { ApiError, validate } from '../errors.js';
+import { describeTrainingRun, requestRerun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
+import { sweepSchema, trainingConfigSchema } from './admin.js';
 
 /** Grafana's webhook contact point payload (the fields we use; others pass through into the record). */
 const grafanaAlert = z
@@ -16,35 +16,64 @@ const grafanaAlert = z
     fingerprint: z.string().optional(),
   })
   .passthrough();
+type GrafanaAlert = z.infer<typeof grafanaAlert>;
+
+/** More alerts than one notification should carry (Grafana truncates groups at 100 by default). */
+export const MAX_ALERTS_PER_NOTIFICATION = 500;
 const grafanaWebhook = z
   .object({
     receiver: z.string().optional(),
     status: z.enum(['firing', 'resolved']),
-    alerts: z.array(grafanaAlert).min(1),
+    // Each alert is validated on its own: one malformed alert must not sink its group.
+    alerts: z.array(z.unknown()).min(1).max(MAX_ALERTS_PER_NOTIFICATION),
     groupKey: z.string().optional(),
     commonLabels: z.record(z.string(), z.string()).optional(),
   })
   .passthrough();
 
 const manualRequest = z.object({ by: z.string().min(1).max(128).default('api'), overrides: trainingConfigSchema.optional() }).strict();
+const rerunRequest = z
+  .object({
+    by: z.string().min(1).max(128).default('api'),
+    kind: z.enum(['manual', 'cli']).default('manual'),
+    sweep: sweepSchema.optional(),
+    registerPolicy: z.enum(['always', 'if-better']).optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+const runParams = z.object({ workflowId: z.string().min(1).max(256), runId: z.uuid('a run id is a UUID') });
+
+/** Alerts of one notification handled at once. */
+const ALERT_CONCURRENCY = 8;
 
 export interface RetrainRouteDeps extends RetrainDeps {
-  registry: RegistryStore;
   adminToken: string;
   webhookToken: string;
 }
 
+/** The answer for one alert of a notification: its own status, as in a 207 multi-status body. */
+export type AlertResult = { alert: string; status: number } & (
+  RetrainAnswer | { outcome: 'ignored'; reason: string } | { outcome: 'error'; error: { code: string; message: string } }
+);
+
 /**
  * Which model an alert is about: its `model` label, or the model of its `deployment` label.
- * The alert's deployment joins the training data.
+ * The alert's deployment joins the training data, so it must belong to that model.
  */
-async function modelOfAlert(
+async function targetOfAlert(
   registry: RegistryStore,
   labels: Record<string, string>,
-): Promise<{ model: string; deployment?: string } | undefined> {
+): Promise<{ model: string; deployment?: string } | { reason: string }> {
   const deployment = labels.deployment ? await registry.getDeployment(labels.deployment) : undefined;
+  if (labels.deployment && !deployment) return { reason: `deployment "${labels.deployment}" does not exist` };
+  if (labels.model && deployment && deployment.modelName !== labels.model) {
+    return {
+      reason: `deployment "${deployment.id}" serves model "${deployment.modelName}", not "${labels.model}": its frames cannot train it`,
+    };
+  }
   const model = labels.model ?? deployment?.modelName;
-  return model ? { model, deployment: deployment?.id } : undefined;
+  if (!model) return { reason: 'alert has neither a "model" label nor a "deployment" label' };
+  return { model, deployment: deployment?.id };
 }
 
 export function retrainRoutes(deps: RetrainRouteDeps): Router {
@@ -63,38 +92,64 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
 
   router.post('/webhooks/grafana', requireBearer(deps.webhookToken, 'webhook'), async (req, res) => {
     const payload = validate(grafanaWebhook, req.body, 'Grafana webhook payload');
-    const results: (RetrainAnswer | { alert: string; outcome: 'ignored'; reason: string })[] = [];
-    for (const alert of payload.alerts) {
-      const name = alert.labels.alertname ?? 'alert';
-      if (alert.status !== 'firing') {
-        results.push({ alert: name, outcome: 'ignored', reason: 'resolved alerts start nothing' });
-        continue;
+    // Alerts not handled before the caller leaves stay unrecorded: Grafana sends the group again.
+    let callerLeft = false;
+    res.once('close', () => (callerLeft = !res.writableFinished));
+    const results: AlertResult[] = new Array(payload.alerts.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < payload.alerts.length && !callerLeft) {
+        const index = next++;
+        results[index] = await answerAlert(deps, payload.alerts[index]);
       }
-      const target = await modelOfAlert(deps.registry, alert.labels);
-      if (!target) {
-        results.push({ alert: name, outcome: 'ignored', reason: 'alert has neither a "model" label nor a known "deployment" label' });
-        continue;
-      }
-      results.push(
-        await requestRetrain(deps, {
-          modelName: target.model,
-          trigger: {
-            kind: 'grafana',
-            by: name,
-            alerts: [{ status: alert.status, labels: alert.labels, startsAt: alert.startsAt, fingerprint: alert.fingerprint }],
-          },
-          payload: alert,
-          extraDeployments: target.deployment ? [target.deployment] : [],
-          dedupeKey: `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt ?? ''}`,
-        }),
-      );
-    }
-    res.status(202).json({ results });
+    };
+    await Promise.all(Array.from({ length: Math.min(ALERT_CONCURRENCY, payload.alerts.length) }, lane));
+    if (callerLeft) return;
+    res.status(200).json({ results });
+  });
+
+  router.post('/models/:name/versions/:version/rerun', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
+    const version = validate(z.coerce.number().int().positive(), req.params.version, 'version');
+    const body = validate(rerunRequest, req.body ?? {});
+    const answer = await requestRerun(deps, { modelName: req.params.name as string, fromVersion: version, ...body });
+    res.status(answer.outcome === 'dry-run' ? 200 : 202).json(answer);
   });
 
   router.get('/workflows/:workflowId/runs/:runId', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
-    res.json(await describeTrainingRun(deps, req.params.workflowId as string, req.params.runId as string));
+    const params = validate(runParams, req.params, 'path');
+    res.json(await describeTrainingRun(deps, params.workflowId, params.runId));
   });
 
   return router;
+}
+
+/** One alert of a notification, on its own: a bad alert answers for itself and never stops the others. */
+async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertResult> {
+  const parsed = grafanaAlert.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return { alert: 'alert', status: 400, outcome: 'error', error: { code: 'invalid_alert', message } };
+  }
+  const alert: GrafanaAlert = parsed.data;
+  const name = alert.labels.alertname ?? 'alert';
+  if (alert.status !== 'firing') return { alert: name, status: 200, outcome: 'ignored', reason: 'resolved alerts start nothing' };
+  const target = await targetOfAlert(deps.registry, alert.labels);
+  if ('reason' in target) return { alert: name, status: 422, outcome: 'ignored', reason: target.reason };
+  try {
+    const answer = await requestRetrain(deps, {
+      modelName: target.model,
+      trigger: {
+        kind: 'grafana',
+        by: name,
+        alerts: [{ status: alert.status, labels: alert.labels, startsAt: alert.startsAt, fingerprint: alert.fingerprint }],
+      },
+      payload: alert,
+      extraDeployments: target.deployment ? [target.deployment] : [],
+      dedupeKey: `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt ?? ''}`,
+    });
+    return { alert: name, status: 202, ...answer };
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return { alert: name, status: err.status, outcome: 'error', error: { code: err.code, message: err.message } };
+  }
 }

@@ -1,21 +1,15 @@
+import type { TrialParams } from '../training/sweep.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
 import type { Tf } from './backend.js';
 import type { Split } from './dataset.js';
-
-export interface TrainParams {
-  epochs: number;
-  batchSize: number;
-  dropout: number;
-  learningRate: number;
-}
 
 export interface TrainRequest {
   architecture: string;
   width: number;
   height: number;
   labelMaxMm: number;
-  params: TrainParams;
+  params: TrialParams;
   train: Split;
   test: Split;
   seed: number;

@@ -2,7 +2,8 @@ import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
 import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
-import { evaluateMm, trainModel, type TrainParams } from './train.js';
+import type { TrialParams } from '../training/sweep.js';
+import { evaluateMm, trainModel } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -11,7 +12,7 @@ export interface TrialJob {
   backend: BackendPreference;
   manifestKey: string;
   architecture: string;
-  params: TrainParams;
+  params: TrialParams;
   seed: number;
   /** Prefix under which the final model and the checkpoints are written; a checkpoint found there is resumed. */
   trialPrefix: string;

@@ -1,7 +1,8 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
-import type { TrainAndRegisterRequest } from '../training/request.js';
+import type { TrainAndRegisterRequest, TriggerKind } from '../../workflows/trainAndRegister/contract.js';
 
-export interface Client {
+/** A rover registered to send frames: its token is kept only as a hash. */
+export interface RegisteredClient {
   id: string;
   name: string;
   tokenHash: string;
@@ -67,28 +68,34 @@ export interface Trial {
   createdAt: string;
 }
 
-export type RetrainTrigger = 'grafana' | 'manual';
-export type RetrainOutcome = 'started' | 'joined' | 'duplicate' | 'ignored';
+/** `pending`: recorded, not yet acted on (Temporal unreachable so far; the API retries it). */
+export type RetrainOutcome = 'pending' | 'started' | 'joined' | 'duplicate' | 'ignored';
+/** How a joined ask is covered: by the running run's dataset, or by the follow-up run it continues as new into. */
+export type RetrainCoverage = 'this-run' | 'follow-up-run';
 
 export interface RetrainRequest {
   id: number;
   modelName: string;
-  trigger: RetrainTrigger;
+  trigger: TriggerKind;
   payload: unknown;
   workflowId: string | null;
   runId: string | null;
   outcome: RetrainOutcome;
-  /** Identifies one firing of one alert (fingerprint and start), so repeated notifications are recognised. */
+  coverage: RetrainCoverage | null;
+  /** Identifies one firing of one alert (fingerprint and start): unique per model, so a repeat is recognised. */
   dedupeKey: string | null;
+  /** For a duplicate: the request that holds the dedupe key. */
+  duplicateOf: number | null;
   createdAt: string;
 }
 
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt'>;
+export type NewRetrainRequest = Pick<RetrainRequest, 'modelName' | 'trigger' | 'payload' | 'dedupeKey'>;
 
 export interface RegistryStore {
-  createClient(client: Omit<Client, 'createdAt'>): Promise<Client>;
-  getClient(id: string): Promise<Client | undefined>;
-  listClients(): Promise<Client[]>;
+  createClient(client: Omit<RegisteredClient, 'createdAt'>): Promise<RegisteredClient>;
+  getClient(id: string): Promise<RegisteredClient | undefined>;
+  listClients(): Promise<RegisteredClient[]>;
   /** Returns false when no such client exists. */
   assignClient(clientId: string, deploymentId: string | null): Promise<boolean>;
   deleteClient(id: string): Promise<boolean>;
@@ -122,10 +129,18 @@ export interface RegistryStore {
   getTrial(id: string): Promise<Trial | undefined>;
   listTrials(filter: { modelName?: string; workflowId?: string; runId?: string }): Promise<Trial[]>;
 
-  recordRetrainRequest(request: Omit<RetrainRequest, 'id' | 'createdAt'>): Promise<RetrainRequest>;
-  listRetrainRequests(modelName?: string): Promise<RetrainRequest[]>;
-  /** Whether an alert firing was already acted on (started or joined a run). */
-  hasActedOnAlert(modelName: string, dedupeKey: string): Promise<boolean>;
+  /**
+   * Records an ask before anything acts on it, as `pending`. An ask whose dedupe key the model
+   * already has is recorded as a `duplicate` of that request instead (decided by a unique index,
+   * so concurrent repeats cannot both win).
+   */
+  recordRetrainRequest(request: NewRetrainRequest): Promise<{ request: RetrainRequest; duplicateOf?: RetrainRequest }>;
+  /** Takes a pending request for `leaseMs`; false when it is settled or another process holds it. */
+  claimRetrainRequest(id: number, leaseMs: number): Promise<boolean>;
+  /** Sets the outcome of a pending request (once). */
+  settleRetrainRequest(id: number, result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>): Promise<RetrainRequest>;
+  getRetrainRequest(id: number): Promise<RetrainRequest | undefined>;
+  listRetrainRequests(filter?: { modelName?: string; outcome?: RetrainOutcome; limit?: number }): Promise<RetrainRequest[]>;
 
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sd
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { RetrainOutcome } from '../../core/stores/registry.js';
-import { DEFAULT_TRAINING } from '../../core/training/request.js';
+import { DEFAULT_TRAINING } from '../../workflows/trainAndRegister/contract.js';
 import { INFLUXDB, REGISTRY } from './datasources.js';
 import { assignIds } from './panelIds.js';
 import { InfluxQLQueryBuilder, RegistrySqlQueryBuilder } from './queries.js';
@@ -13,6 +13,7 @@ export const SYSTEM_DASHBOARD_UID = 'mlops-system';
 
 /** Every outcome gets a column, so a new one in the registry fails type checking until it is shown. */
 const OUTCOME_TITLES = {
+  pending: 'waiting for Temporal',
   started: 'runs started',
   joined: 'joined a running run',
   duplicate: 'repeated alerts',

@@ -89,27 +89,43 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
         deployments: ['a'],
         sweep: { epochs: [1] },
       });
-      await r.recordRetrainRequest({
-        modelName: model,
-        trigger: 'grafana',
-        payload: { a: 1 },
+      const first = await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { a: 1 }, dedupeKey: 'fp@t' });
+      expect(first).toMatchObject({ request: { outcome: 'pending', dedupeKey: 'fp@t', duplicateOf: null } });
+      expect(first.duplicateOf).toBeUndefined();
+      const repeat = await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: {}, dedupeKey: 'fp@t' });
+      expect(repeat).toMatchObject({
+        request: { outcome: 'duplicate', dedupeKey: null, duplicateOf: first.request.id },
+        duplicateOf: { id: first.request.id },
+      });
+      expect(await r.claimRetrainRequest(first.request.id, 60_000)).toBe(true);
+      expect(await r.claimRetrainRequest(first.request.id, 60_000)).toBe(false);
+      expect(await r.claimRetrainRequest(first.request.id, -1)).toBe(true);
+      const settled = await r.settleRetrainRequest(first.request.id, {
+        outcome: 'started',
         workflowId: 'w',
         runId: 'r',
-        outcome: 'started',
-        dedupeKey: 'fp@t',
+        coverage: 'this-run',
       });
-      await r.recordRetrainRequest({
-        modelName: model,
-        trigger: 'grafana',
-        payload: {},
-        workflowId: null,
-        runId: null,
-        outcome: 'ignored',
-        dedupeKey: 'other@t',
-      });
-      expect(await r.hasActedOnAlert(model, 'fp@t')).toBe(true);
-      expect(await r.hasActedOnAlert(model, 'other@t')).toBe(false);
-      expect((await r.listRetrainRequests(model)).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
+      expect(settled).toMatchObject({ outcome: 'started', workflowId: 'w', runId: 'r', coverage: 'this-run' });
+      expect(await r.claimRetrainRequest(first.request.id, -1)).toBe(false);
+      await r.settleRetrainRequest(first.request.id, { outcome: 'ignored', workflowId: null, runId: null, coverage: null });
+      expect((await r.getRetrainRequest(first.request.id))?.outcome).toBe('started');
+      expect((await r.listRetrainRequests({ modelName: model })).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
+      expect((await r.listRetrainRequests({ modelName: model, outcome: 'duplicate' })).map((x) => x.id)).toEqual([repeat.request.id]);
+      await r.close();
+    });
+
+    it('decides concurrent repeats of one alert firing by its unique key: one wins, the rest are duplicates of it', async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const asks = await Promise.all(
+        Array.from({ length: 20 }, () => r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: {}, dedupeKey: 'fp@t' })),
+      );
+      const winners = asks.filter((a) => a.request.outcome === 'pending');
+      expect(winners).toHaveLength(1);
+      expect(asks.filter((a) => a.request.outcome === 'duplicate').every((a) => a.request.duplicateOf === winners[0].request.id)).toBe(
+        true,
+      );
       await r.close();
     });
 

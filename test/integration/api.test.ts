@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainWorkflowIdFor } from '../../core/training/request.js';
+import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, registerUntrainedVersion, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';

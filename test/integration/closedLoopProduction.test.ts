@@ -10,7 +10,7 @@ import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../../core/featur
 import { closeStores, openStores, type Stores } from '../../core/stores/index.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
-import type { TrainAndRegisterResult } from '../../workflows/trainAndRegister.js';
+import type { TrainAndRegisterResult } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApiOn, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { productionUrls } from '../support/productionServices.js';
 import { startTemporal } from '../support/temporalEnv.js';
@@ -136,7 +136,11 @@ describe.runIf(urls)('closed loop on MySQL, InfluxDB and S3', () => {
     expect(v2?.recordCount).toBe(rows.length);
     expect(rows.length).toBeLessThanOrEqual(beigeFrames + greenFrames);
     expect(await stores.objects.list(v2!.artifactKey)).not.toHaveLength(0);
-    expect((await stores.registry.listRetrainRequests(model)).map((r) => r.outcome)).toEqual(['started', 'started', 'duplicate']);
+    expect((await stores.registry.listRetrainRequests({ modelName: model })).map((r) => r.outcome)).toEqual([
+      'started',
+      'started',
+      'duplicate',
+    ]);
 
     // The deployment follows `latest`: the next frame is answered by v2 and recorded with it.
     await drive(green, clientId, token, 'green-350', 3);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainWorkflowIdFor } from '../../core/training/request.js';
+import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { startTemporal } from '../support/temporalEnv.js';
 

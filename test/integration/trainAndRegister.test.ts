@@ -4,11 +4,10 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { TASK_QUEUES, type TrainAndRegisterRequest } from '../../core/training/request.js';
+import { retrainRequestedSignal, TASK_QUEUES, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
-import { retrainRequestedSignal } from '../../workflows/definitions.js';
-import { TrainAndRegister } from '../../workflows/trainAndRegister.js';
+import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { SwitchableObjects } from '../support/switchableObjects.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -149,14 +148,17 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
         workflowId,
         args: [request({ sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] } })],
         signal: retrainRequestedSignal,
-        signalArgs: [{ kind: 'grafana', by: 'alert' }],
+        signalArgs: [{ trigger: { kind: 'grafana', by: 'alert' }, deployments: [] }],
       });
     const first = await start();
     const second = await start();
     expect(second.signaledRunId).toBe(first.signaledRunId);
     expect(first.signaledRunId).toMatch(/^[0-9a-f-]{36}$/);
     const result = await first.result();
-    expect(result.coalescedRequests).toHaveLength(2);
+    expect(result.registration.registered).toBe(true);
+    // Both asks reached the first run; a late one is covered by the follow-up run it continued as new into.
+    const history = await env.client.workflow.getHandle(workflowId, first.signaledRunId).fetchHistory();
+    expect(history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(2);
   });
 
   it('survives the object store going down mid-run: the step fails, is retried, and the run completes', async () => {

@@ -7,10 +7,9 @@ import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../co
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { TASK_QUEUES } from '../../core/training/request.js';
+import { progressQuery, TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
 import { createOrchestrationWorker, createTrainingWorker } from '../../workers/createWorkers.js';
-import { progressQuery } from '../../workflows/definitions.js';
-import { TrainAndRegister } from '../../workflows/trainAndRegister.js';
+import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';

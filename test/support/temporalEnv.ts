@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../../workflows/definitions.js';
+import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
 
 export const temporalBinary = path.resolve('.tools/bin/temporal');
 

@@ -9,8 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../core/config.js';
 import { parseInfluxUrl } from '../../core/stores/influx/influxLocation.js';
 import { parseS3Url } from '../../core/stores/s3/s3Objects.js';
-import { TASK_QUEUES } from '../../core/training/request.js';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../../workflows/definitions.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
 
 /*
  * docker-compose.yml cannot be started here (no Docker engine), so this suite checks what can be checked without

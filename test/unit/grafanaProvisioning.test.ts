@@ -220,24 +220,9 @@ describe('registry panels', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grafana-sql-'));
     registryUrl = `sqlite:${path.join(dir, 'registry.db')}`;
     const registry = await SqlRegistry.open(registryUrl);
-    await registry.recordRetrainRequest({
-      modelName: 'distance',
-      trigger: 'grafana',
-      payload: {},
-      workflowId: 'w',
-      runId: 'r',
-      outcome: 'started',
-      dedupeKey: 'f@t',
-    });
-    await registry.recordRetrainRequest({
-      modelName: 'distance',
-      trigger: 'grafana',
-      payload: {},
-      workflowId: null,
-      runId: null,
-      outcome: 'duplicate',
-      dedupeKey: 'f@t',
-    });
+    const { request } = await registry.recordRetrainRequest({ modelName: 'distance', trigger: 'grafana', payload: {}, dedupeKey: 'f@t' });
+    await registry.settleRetrainRequest(request.id, { outcome: 'started', workflowId: 'w', runId: 'r', coverage: 'this-run' });
+    await registry.recordRetrainRequest({ modelName: 'distance', trigger: 'grafana', payload: {}, dedupeKey: 'f@t' });
     await registry.close();
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -78,4 +78,38 @@ export const registryMigrations: Migration[] = [
       }
     },
   },
+  {
+    // Each firing of an alert is one row holding its dedupe key (a unique index decides concurrent repeats); repeats
+    // point at it. Asks are recorded before they are acted on: `pending` until Temporal took them, claimed meanwhile.
+    name: '0002_retrain_requests_recorded_first',
+    async up(knex) {
+      await knex.schema.alterTable('retrain_requests', (t) => {
+        t.integer('duplicate_of').nullable();
+        t.string('coverage', 16).nullable();
+        t.bigInteger('claimed_at').nullable();
+      });
+      await knex('retrain_requests').whereNotIn('outcome', ['started', 'joined']).update({ dedupe_key: null });
+      // Repeats that the old check-then-write let through: the first keeps the key.
+      const keep = knex('retrain_requests').min('id as id').whereNotNull('dedupe_key').groupBy('model_name', 'dedupe_key');
+      await knex('retrain_requests')
+        .whereNotNull('dedupe_key')
+        .whereNotIn('id', knex.select('id').from(keep.as('keep')))
+        .update({ dedupe_key: null });
+      await knex.schema.alterTable('retrain_requests', (t) => {
+        t.dropIndex(['model_name', 'dedupe_key']);
+        t.unique(['model_name', 'dedupe_key']);
+        t.index(['outcome']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable('retrain_requests', (t) => {
+        t.dropIndex(['outcome']);
+        t.dropUnique(['model_name', 'dedupe_key']);
+        t.index(['model_name', 'dedupe_key']);
+        t.dropColumn('claimed_at');
+        t.dropColumn('coverage');
+        t.dropColumn('duplicate_of');
+      });
+    },
+  },
 ];

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import {
   StoreError,
-  type Client,
+  type RegisteredClient,
   type Deployment,
   type Model,
   type ModelVersion,
   type NewModelVersion,
   type RegistryStore,
+  type NewRetrainRequest,
   type RetrainRequest,
   type Trial,
   type TrainingConfig,
@@ -21,7 +22,7 @@ const parse = <T>(text: string | null): T => (text == null ? (null as T) : (JSON
 
 type Row = Record<string, any>;
 
-const toClient = (r: Row): Client => ({
+const toClient = (r: Row): RegisteredClient => ({
   id: r.id,
   name: r.name,
   tokenHash: r.token_hash,
@@ -85,7 +86,9 @@ const toRetrainRequest = (r: Row): RetrainRequest => ({
   workflowId: r.workflow_id ?? null,
   runId: r.run_id ?? null,
   outcome: r.outcome,
+  coverage: r.coverage ?? null,
   dedupeKey: r.dedupe_key ?? null,
+  duplicateOf: r.duplicate_of == null ? null : Number(r.duplicate_of),
   createdAt: r.created_at,
 });
 
@@ -118,7 +121,7 @@ export class SqlRegistry implements RegistryStore {
     }
   }
 
-  async createClient(client: Omit<Client, 'createdAt'>): Promise<Client> {
+  async createClient(client: Omit<RegisteredClient, 'createdAt'>): Promise<RegisteredClient> {
     const row = { id: client.id, name: client.name, token_hash: client.tokenHash, deployment_id: client.deploymentId, created_at: now() };
     await this.insertNew('clients', row, `client "${client.id}"`);
     return toClient(row);
@@ -285,33 +288,66 @@ export class SqlRegistry implements RegistryStore {
     return (await q.orderBy('created_at')).map(toTrial);
   }
 
-  async recordRetrainRequest(r: Omit<RetrainRequest, 'id' | 'createdAt'>): Promise<RetrainRequest> {
-    const row = {
-      model_name: r.modelName,
-      trigger: r.trigger,
-      payload: json(r.payload ?? null),
-      workflow_id: r.workflowId,
-      run_id: r.runId,
-      outcome: r.outcome,
-      dedupe_key: r.dedupeKey,
-      created_at: now(),
-    };
+  async recordRetrainRequest(r: NewRetrainRequest): Promise<{ request: RetrainRequest; duplicateOf?: RetrainRequest }> {
+    const row = { model_name: r.modelName, trigger: r.trigger, payload: json(r.payload ?? null), created_at: now() };
+    if (r.dedupeKey !== null) {
+      try {
+        return { request: await this.insertRetrainRequest({ ...row, outcome: 'pending', dedupe_key: r.dedupeKey }) };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+      const original = await this.db('retrain_requests').where({ model_name: r.modelName, dedupe_key: r.dedupeKey }).first();
+      if (original) {
+        const duplicate = await this.insertRetrainRequest({ ...row, outcome: 'duplicate', duplicate_of: original.id });
+        return { request: duplicate, duplicateOf: toRetrainRequest(original) };
+      }
+    }
+    return { request: await this.insertRetrainRequest({ ...row, outcome: 'pending' }) };
+  }
+
+  private async insertRetrainRequest(row: Row): Promise<RetrainRequest> {
     const [id] = await this.db('retrain_requests').insert(row);
     return toRetrainRequest({ ...row, id });
   }
 
-  async listRetrainRequests(modelName?: string) {
-    const q = this.db('retrain_requests');
-    if (modelName) q.where({ model_name: modelName });
-    return (await q.orderBy('id')).map(toRetrainRequest);
+  async claimRetrainRequest(id: number, leaseMs: number): Promise<boolean> {
+    const at = Date.now();
+    const claimed = await this.db('retrain_requests')
+      .where({ id, outcome: 'pending' })
+      .andWhere((q) => q.whereNull('claimed_at').orWhere('claimed_at', '<', at - leaseMs))
+      .update({ claimed_at: at });
+    return claimed > 0;
   }
 
-  async hasActedOnAlert(modelName: string, dedupeKey: string) {
-    const row = await this.db('retrain_requests')
-      .where({ model_name: modelName, dedupe_key: dedupeKey })
-      .whereIn('outcome', ['started', 'joined'])
-      .first('id');
-    return row !== undefined;
+  async settleRetrainRequest(
+    id: number,
+    result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>,
+  ): Promise<RetrainRequest> {
+    await this.db('retrain_requests')
+      .where({ id, outcome: 'pending' })
+      .update({
+        outcome: result.outcome,
+        workflow_id: result.workflowId,
+        run_id: result.runId,
+        coverage: result.coverage,
+        claimed_at: null,
+      });
+    const settled = await this.getRetrainRequest(id);
+    if (!settled) throw new StoreError('not_found', `retrain request ${id} does not exist`);
+    return settled;
+  }
+
+  async getRetrainRequest(id: number) {
+    const row = await this.db('retrain_requests').where({ id }).first();
+    return row ? toRetrainRequest(row) : undefined;
+  }
+
+  async listRetrainRequests(filter: { modelName?: string; outcome?: RetrainRequest['outcome']; limit?: number } = {}) {
+    const q = this.db('retrain_requests');
+    if (filter.modelName) q.where({ model_name: filter.modelName });
+    if (filter.outcome) q.where({ outcome: filter.outcome });
+    if (filter.limit) q.limit(filter.limit);
+    return (await q.orderBy('id')).map(toRetrainRequest);
   }
 
   async close() {

@@ -1,0 +1,125 @@
+import { continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
+import type { DatasetSummary } from '../../activities/preprocess.js';
+import { sweepCombinations } from '../../core/training/sweep.js';
+import { AskLedger, normalizeAsk } from './askLedger.js';
+import {
+  askCoverageQuery,
+  progressQuery,
+  resolveRequest,
+  retrainRequestedSignal,
+  TASK_QUEUES,
+  type SweepParallelism,
+  type TrainAndRegisterRequest,
+  type TrainAndRegisterResult,
+  type TrainProgress,
+} from './contract.js';
+
+// Each activity's options fit what it does: light steps fail fast, ML steps heartbeat every few seconds.
+const light = { taskQueue: TASK_QUEUES.orchestration, retry: { maximumAttempts: 5 } };
+const { describeDataset, selectBest } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
+const { assembleDataset } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '15 minutes' });
+const { registerModelVersion } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '2 minutes' });
+const ml = { taskQueue: TASK_QUEUES.training, retry: { maximumAttempts: 3 } };
+const { preprocess } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' });
+const { trainTrial } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '4 hours', heartbeatTimeout: '30 seconds' });
+const { evaluatePrevious } = proxyActivities<TrainingActivities>({
+  ...ml,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+});
+const { describeTrainingCapacity } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '30 seconds' });
+
+/** Dataset -> preprocessing -> sweep -> best run -> registration; the history is the lineage record. */
+export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<TrainAndRegisterResult> {
+  const request = resolveRequest(input);
+  const { workflowId, runId } = workflowInfo();
+  const asks = new AskLedger(request.deployments, request.continuedFrom);
+  const combos = sweepCombinations(request.sweep);
+  const progress: TrainProgress = { step: 'assembling', trialsDone: 0, trialsTotal: combos.length, coalescedRequests: 0 };
+  setHandler(retrainRequestedSignal, (payload) => {
+    asks.record(normalizeAsk(payload));
+    progress.coalescedRequests = asks.summary.count;
+  });
+  setHandler(progressQuery, () => progress);
+  setHandler(askCoverageQuery, (requestId) => asks.coverageOf(requestId));
+
+  let dataset: DatasetSummary;
+  if (request.reuseDataset) {
+    asks.closeDataset();
+    dataset = await describeDataset(request.reuseDataset);
+  } else {
+    // Histories recorded before asks carried deployments assembled the run's own deployments only.
+    const joined = asks.closeDataset();
+    const deployments = patched('joined-asks-reach-the-dataset') ? joined : request.deployments;
+    const records = await assembleDataset({ workflowId, runId, deployments });
+    progress.step = 'preprocessing';
+    dataset = await preprocess({ workflowId, runId, ...records, ...request });
+  }
+
+  progress.step = 'training';
+  const parallelism = await chooseParallelism(request.parallelism);
+  progress.parallelism = parallelism.value;
+  const trials = await mapWithConcurrency(combos, parallelism.value, async (params, trialIndex) => {
+    const trial = await trainTrial({
+      workflowId,
+      runId,
+      modelName: request.modelName,
+      trialIndex,
+      manifestKey: dataset.manifestKey,
+      architecture: request.architecture,
+      params,
+      seed: request.seed,
+    });
+    progress.trialsDone++;
+    return trial;
+  });
+
+  progress.step = 'selecting';
+  const selection = await selectBest({ trials, metric: request.selectionMetric });
+  progress.step = 'evaluating';
+  const previous = await evaluatePrevious({ modelName: request.modelName, manifestKey: dataset.manifestKey });
+  progress.step = 'registering';
+  const registration = await registerModelVersion({
+    modelName: request.modelName,
+    workflowId,
+    runId,
+    architecture: request.architecture,
+    best: selection.best,
+    selectionMetric: request.selectionMetric,
+    previous,
+    policy: request.registerPolicy,
+    dataset,
+  });
+  progress.step = 'done';
+
+  // Asks that came after the dataset was assembled are not in this version: a follow-up run covers them.
+  const followUp = asks.followUp();
+  if (followUp && patched('late-asks-continue-as-new')) {
+    const trigger = { kind: followUp.asks.last!.kind, by: `${followUp.asks.count} ask(s) after ${runId} assembled its dataset` };
+    await continueAsNew<typeof TrainAndRegister>({ ...input, deployments: followUp.deployments, trigger, continuedFrom: followUp.asks });
+  }
+  return { dataset, trials, selection, registration, parallelism, requests: asks.summary };
+}
+
+/** The request's parallelism wins; else as many trials as the training worker has slots for. */
+async function chooseParallelism(requested: number | undefined): Promise<SweepParallelism> {
+  if (requested !== undefined) return { value: requested, source: 'request' };
+  // Histories recorded before the worker was asked trained two trials at once.
+  if (!patched('sweep-parallelism-from-training-worker')) return { value: 2, source: 'legacy-default' };
+  const capacity = await describeTrainingCapacity();
+  return { value: capacity.slots, source: 'training-worker' };
+}
+
+async function mapWithConcurrency<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return results;
+}
