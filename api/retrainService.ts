@@ -3,6 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { RegistryStore, RetrainCoverage, RetrainOutcome, RetrainRequest, TrainingConfig } from '../core/stores/registry.js';
 import {
   askCoverageQuery,
+  DEFAULT_TRAINING,
   progressQuery,
   rerunWorkflowIdFor,
   resolveRequest,
@@ -272,12 +273,15 @@ export async function requestRerun(deps: RetrainDeps, ask: RerunAsk) {
   const source = await deps.registry.getModelVersion(ask.modelName, ask.fromVersion);
   if (!source) throw notFound(`model "${ask.modelName}" version ${ask.fromVersion}`);
   const sourceSweep = await sweepOfRun(deps, source.workflowId, source.runId).catch(() => undefined);
+  // Without the source run's history, the winning trial's values (the defaults where it has none).
   const p = source.params;
+  const one = (value: unknown, fallback: number[]) => (Number.isFinite(Number(value)) ? [Number(value)] : fallback);
+  const d = DEFAULT_TRAINING.sweep;
   const inherited: SweepSpec = sourceSweep ?? {
-    epochs: [Number(p.epochs)],
-    batchSizes: [Number(p.batchSize)],
-    dropouts: [Number(p.dropout)],
-    learningRates: [Number(p.learningRate ?? 0.001)],
+    epochs: one(p.epochs, d.epochs),
+    batchSizes: one(p.batchSize, d.batchSizes),
+    dropouts: one(p.dropout, d.dropouts),
+    learningRates: one(p.learningRate, d.learningRates),
   };
   const request: TrainAndRegisterRequest = {
     modelName: ask.modelName,

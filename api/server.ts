@@ -1,10 +1,9 @@
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../core/config.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
-import { connectClient } from '../core/temporalClient.js';
+import { lazyTemporalClient } from '../core/temporalClient.js';
 import { createApp, retrainDepsOf } from './app.js';
 import { retryPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
@@ -15,14 +14,7 @@ const log = pino({ level: config.logLevel });
 const stores = await openStores(config);
 const backend = await loadBackend(config.mlBackend);
 
-let client: Promise<Client> | undefined;
-const temporal = () => {
-  client ??= connectClient(config, '3s').catch((err) => {
-    client = undefined;
-    throw err;
-  });
-  return client;
-};
+const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 
 const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, log });
 const analysis = new FrameAnalysis({
@@ -51,7 +43,7 @@ async function shutdown() {
   await analysis.idle();
   await analysis.close();
   models.dispose();
-  await (await client?.catch(() => undefined))?.connection.close();
+  await closeTemporal();
   await closeStores(stores);
   process.exit(0);
 }

@@ -43,6 +43,9 @@ const rerunRequest = z
   .strict();
 const runParams = z.object({ workflowId: z.string().min(1).max(256), runId: z.uuid('a run id is a UUID') });
 
+/** Alerts Grafana raises about a rule it cannot evaluate (routed here so they are seen, see grafana/src/alerting.ts). */
+const GRAFANA_STATE_ALERTS = new Set(['DatasourceError', 'DatasourceNoData']);
+
 /** Alerts of one notification handled at once. */
 const ALERT_CONCURRENCY = 8;
 
@@ -133,6 +136,11 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
   const alert: GrafanaAlert = parsed.data;
   const name = alert.labels.alertname ?? 'alert';
   if (alert.status !== 'firing') return { alert: name, status: 200, outcome: 'ignored', reason: 'resolved alerts start nothing' };
+  if (GRAFANA_STATE_ALERTS.has(name)) {
+    // Grafana could not evaluate a rule: worth an operator's look, never a retrain.
+    deps.log?.warn({ alert: name, rule: alert.labels.rulename, labels: alert.labels }, 'Grafana cannot evaluate an alert rule');
+    return { alert: name, status: 200, outcome: 'ignored', reason: `Grafana reports ${name} for rule "${alert.labels.rulename ?? '?'}"` };
+  }
   const target = await targetOfAlert(deps.registry, alert.labels);
   if ('reason' in target) return { alert: name, status: 422, outcome: 'ignored', reason: target.reason };
   try {
@@ -149,7 +157,8 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
     });
     return { alert: name, status: 202, ...answer };
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    return { alert: name, status: err.status, outcome: 'error', error: { code: err.code, message: err.message } };
+    const { status, code, message } = err instanceof ApiError ? err : { status: 500, code: 'internal', message: 'this alert could not be handled' };
+    if (status >= 500 && code !== 'temporal_unavailable') deps.log?.warn({ err: (err as Error)?.message, alert: name }, 'alert not handled');
+    return { alert: name, status, outcome: 'error', error: { code, message } };
   }
 }

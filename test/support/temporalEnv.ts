@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
 
@@ -14,5 +17,52 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       searchAttributes: [MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE],
       extraArgs: ['--headless'],
     },
+  });
+}
+
+export interface DevServer {
+  address: string;
+  /** SIGKILL: the server is gone at once, as in a crash. */
+  kill(): Promise<void>;
+}
+
+/** Temporal's dev server as a process of its own on a given port and database file, for outage tests (kill it, start it again). */
+export async function startDevServer(port: number, dbFile: string): Promise<DevServer> {
+  if (!fs.existsSync(temporalBinary)) throw new Error(`${temporalBinary} is missing: run scripts/setup.sh (it installs the temporal CLI)`);
+  const args = ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'];
+  for (const key of [MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE]) args.push('--search-attribute', `${key.name}=Keyword`);
+  const child = spawn(temporalBinary, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: '2s' });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the dev server on ${address} did not start`, { cause: err });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  return {
+    address,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
   });
 }
