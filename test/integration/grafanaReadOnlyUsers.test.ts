@@ -14,7 +14,10 @@ import { productionUrls } from '../support/productionServices.js';
  */
 
 function grafanaUrls(): { registryUrl: string; measurementsUrl: string } | undefined {
-  const urls = { registryUrl: process.env.PRODUCTION_GRAFANA_REGISTRY_URL, measurementsUrl: process.env.PRODUCTION_GRAFANA_MEASUREMENTS_URL };
+  const urls = {
+    registryUrl: process.env.PRODUCTION_GRAFANA_REGISTRY_URL,
+    measurementsUrl: process.env.PRODUCTION_GRAFANA_MEASUREMENTS_URL,
+  };
   if (urls.registryUrl && urls.measurementsUrl) return urls as { registryUrl: string; measurementsUrl: string };
   const message =
     'PRODUCTION_GRAFANA_REGISTRY_URL / PRODUCTION_GRAFANA_MEASUREMENTS_URL unset: start the servers with `bash scripts/services/up.sh && source .services/env`';
@@ -82,10 +85,13 @@ describe.runIf(app && grafana)("Grafana's read-only users on the real servers", 
 
     /** A v1 `/write` with user and password, as InfluxQL clients (and Grafana's credentials) would send it. */
     const writeV1 = (where: InfluxLocation, line: string) =>
-      fetch(`${where.url}/write?${new URLSearchParams({ db: where.database, rp: where.retentionPolicy, u: where.user!, p: where.password! })}`, {
-        method: 'POST',
-        body: line,
-      });
+      fetch(
+        `${where.url}/write?${new URLSearchParams({ db: where.database, rp: where.retentionPolicy, u: where.user!, p: where.password! })}`,
+        {
+          method: 'POST',
+          body: line,
+        },
+      );
     /** A v2 write with `Token user:password`, which InfluxDB 2.x accepts for v1 users. */
     const writeV2 = (where: InfluxLocation, token: string, line: string) =>
       fetch(`${where.url}/api/v2/write?${new URLSearchParams({ org: where.org, bucket: where.bucket })}`, {

@@ -113,7 +113,9 @@ function buildProblems(file: ComposeFile): string[] {
   for (const [name, service] of Object.entries(file.services)) {
     if (service.build !== undefined && service.image) builders.set(service.image, [...(builders.get(service.image) ?? []), name]);
   }
-  const problems = [...builders].filter(([, names]) => names.length > 1).map(([image, names]) => `${image} is built by ${names.join(' and ')}`);
+  const problems = [...builders]
+    .filter(([, names]) => names.length > 1)
+    .map(([image, names]) => `${image} is built by ${names.join(' and ')}`);
   for (const [name, service] of Object.entries(file.services)) {
     if (service.build === undefined && service.image && builders.has(service.image) && service.pull_policy !== 'never') {
       problems.push(`${name} runs ${service.image}, which ${builders.get(service.image)!.join(', ')} builds: set pull_policy: never`);
@@ -267,11 +269,15 @@ describe('docker-compose.yml', () => {
  */
 function processEnvironment(containerEnv: Record<string, string>): Record<string, string> {
   expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["\/bin\/sh", "\/app\/deploy\/app\/entrypoint\.sh"\]$/m);
-  const printed = execFileSync('sh', ['deploy/app/entrypoint.sh', process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'], {
-    cwd: REPO_DIR,
-    env: { PATH: process.env.PATH, ...containerEnv },
-    encoding: 'utf8',
-  });
+  const printed = execFileSync(
+    'sh',
+    ['deploy/app/entrypoint.sh', process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
+    {
+      cwd: REPO_DIR,
+      env: { PATH: process.env.PATH, ...containerEnv },
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(printed) as Record<string, string>;
 }
 
@@ -290,7 +296,9 @@ describe('the settings docker compose gives the stores', () => {
 
   it('pass SWEEP_PARALLELISM and ML_THREADS_PER_TRIAL to the workers, empty meaning the default', () => {
     expect([config.sweepParallelism, config.mlThreadsPerTrial]).toEqual([undefined, undefined]);
-    const set = loadConfig(processEnvironment(environmentOf(compose, 'worker', { ...envExample, SWEEP_PARALLELISM: '3', ML_THREADS_PER_TRIAL: '2' })));
+    const set = loadConfig(
+      processEnvironment(environmentOf(compose, 'worker', { ...envExample, SWEEP_PARALLELISM: '3', ML_THREADS_PER_TRIAL: '2' })),
+    );
     expect([set.sweepParallelism, set.mlThreadsPerTrial]).toEqual([3, 2]);
   });
 
@@ -353,9 +361,17 @@ describe('the settings docker compose gives the stores', () => {
   });
 
   it('carry secrets with any character: every parser gets back what .env holds', () => {
-    const secret = "p/@#?%&$:+ '\"=x%41";
+    const secret = 'p/@#?%&$:+ \'"=x%41';
     const env = { ...envExample };
-    for (const name of ['MYSQL_USER', 'MYSQL_PASSWORD', 'INFLUXDB_USER', 'INFLUXDB_PASSWORD', 'INFLUXDB_TOKEN', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD']) {
+    for (const name of [
+      'MYSQL_USER',
+      'MYSQL_PASSWORD',
+      'INFLUXDB_USER',
+      'INFLUXDB_PASSWORD',
+      'INFLUXDB_TOKEN',
+      'MINIO_ROOT_USER',
+      'MINIO_ROOT_PASSWORD',
+    ]) {
       env[name] = `${name.toLowerCase()}${secret}`;
     }
     const urls = processEnvironment(environmentOf(compose, 'api', env));
@@ -378,7 +394,9 @@ describe('the settings docker compose gives the stores', () => {
       () => mysqlConnection('mysql://mlops:100%sure@mysql:3306/mlops'),
     ];
     for (const attempt of attempts) {
-      expect(attempt).toThrow(expect.objectContaining({ code: 'invalid_store_url', message: expect.stringMatching(/_URL .*percent-encode/) }));
+      expect(attempt).toThrow(
+        expect.objectContaining({ code: 'invalid_store_url', message: expect.stringMatching(/_URL .*percent-encode/) }),
+      );
       expect(attempt).not.toThrow(/pa\/ss|100%sure/);
     }
   });
@@ -448,9 +466,7 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
       .filter((file) => /\.ya?ml$/.test(file))
       .map((file) => read(path.join('grafana/provisioning', file)));
     expect(files.length).toBeGreaterThan(0);
-    const named = new Set(
-      files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{?([A-Z_][A-Z0-9_]*)\}?/g)].map(([, name]) => name!)),
-    );
+    const named = new Set(files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{?([A-Z_][A-Z0-9_]*)\}?/g)].map(([, name]) => name!)));
     expect([...named].filter((name) => !(name in grafanaEnv))).toEqual([]);
     // and nothing else: a setting Grafana is given but never reads (as INFLUXDB_RETENTION_POLICY was) misleads
     const unread = Object.keys(grafanaEnv).filter((name) => !name.startsWith('GF_') && !named.has(name));

@@ -165,9 +165,14 @@ describe('generated Grafana files', () => {
   it('expand a secret with a `$` in it intact (Grafana: ${NAME}, then $NAME, then the result of both again)', () => {
     const env: Record<string, string> = { GRAFANA_MYSQL_PASSWORD: 'pa$sw0rd', WEBHOOK_TOKEN: 't$k{x}$$' };
     // pkg/services/provisioning/values: setting.ExpandVar replaces ${NAME}, then os.ExpandEnv expands what results.
-    const expandEnv = (text: string) => text.replace(/\$(\{([^}]*)\}|([A-Za-z0-9_]+))/g, (_, __, braced, bare) => env[braced ?? bare] ?? '');
+    const expandEnv = (text: string) =>
+      text.replace(/\$(\{([^}]*)\}|([A-Za-z0-9_]+))/g, (_, __, braced, bare) => env[braced ?? bare] ?? '');
     const expandBraced = (text: string) => text.replace(/\$\{([^}]*)\}/g, (_, name: string) => env[name] ?? '');
-    const grafanaExpands = (value: string) => value.split('$$').map((part) => expandEnv(expandBraced(part))).join('$');
+    const grafanaExpands = (value: string) =>
+      value
+        .split('$$')
+        .map((part) => expandEnv(expandBraced(part)))
+        .join('$');
     const datasources = parseYaml('provisioning/datasources/datasources.yaml').datasources as { secureJsonData: { password: string } }[];
     const registry = datasources.find((d: any) => d.uid === 'registry')!;
     expect(grafanaExpands(registry.secureJsonData.password)).toBe('pa$sw0rd');
@@ -348,7 +353,7 @@ describe('drift alert rule', () => {
     expect(fieldsProblems(source.model.query!, [])).toEqual([]);
   });
 
-  it('links to a drift dashboard panel that shows the same field, and says its buckets differ from the rule\'s window', () => {
+  it("links to a drift dashboard panel that shows the same field, and says its buckets differ from the rule's window", () => {
     const { rule } = load();
     const dashboard = dashboardFiles.map(readDashboard).find((d) => d.uid === rule.dashboardUid);
     const panel = allPanels(dashboard?.panels ?? []).find((p) => p.id === rule.panelId) as PanelJson & { description?: string };
@@ -400,7 +405,14 @@ describe('retrain contact point and notification policy', () => {
     const { rule } = loadRule();
     // The states the rule's settings can turn into alerts, by the alertname Grafana gives them.
     const alertnameOf: Record<string, string> = { Alerting: rule.title, Error: 'DatasourceError', NoData: 'DatasourceNoData', OK: '' };
-    const alertnames = [rule.title, alertnameOf[rule.execErrState]!, alertnameOf[rule.noDataState]!, 'DatasourceError', 'DatasourceNoData', 'AnyOtherAlert'];
+    const alertnames = [
+      rule.title,
+      alertnameOf[rule.execErrState]!,
+      alertnameOf[rule.noDataState]!,
+      'DatasourceError',
+      'DatasourceNoData',
+      'AnyOtherAlert',
+    ];
     const provisioned = new Set(contactPoints.map((c) => c.name));
     const unrouted = alertnames
       .filter(Boolean)
