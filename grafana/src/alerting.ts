@@ -15,14 +15,23 @@ import { InfluxQLQueryBuilder } from './queries.js';
 /*
  * Unified alerting file provisioning (apiVersion 1). The SDK's alerting types are those of the provisioning HTTP
  * API; the file format nests and names a few things differently, so each builder's result is mapped to it here.
- * Grafana 11 expands `${NAME}` from its environment in contact point settings and rule labels, not in annotations
- * or query models (so `{{ $labels.x }}` and `$timeFilter` pass through).
+ * Grafana 11 expands `$NAME` from its environment in contact point settings and rule labels, not in annotations
+ * or query models (so `{{ $labels.x }}` and `$timeFilter` pass through). `$NAME`, never `${NAME}`: Grafana expands
+ * `${NAME}` twice, so a `$` inside the webhook token would be taken for another variable (and every alert gets 401).
  */
 
 /** The folder of the rule group; the dashboards provider uses the same title. */
 export const GRAFANA_FOLDER = 'MLOps';
 /** The contact point that asks our API for a retrain. */
 const RETRAIN_CONTACT_POINT = 'mlops-retrain';
+/**
+ * Every other alert, and the alerts Grafana raises about a rule itself (DatasourceError when its query fails,
+ * DatasourceNoData), also go to the API's webhook: it answers `ignored` to an alert without a `model` or known
+ * `deployment` label. Grafana's default email contact point would fail silently: compose configures no SMTP.
+ */
+const API_CONTACT_POINT = 'mlops-api';
+/** The alerts Grafana raises for a rule whose evaluation failed or found nothing (execErrState / noDataState). */
+export const RULE_STATE_ALERTS = ['DatasourceError', 'DatasourceNoData'] as const;
 /** The API's Grafana webhook route (api/routes/retrain.ts). */
 const WEBHOOK_PATH = '/webhooks/grafana';
 const EVALUATION_INTERVAL_SECONDS = 60;
@@ -111,42 +120,41 @@ export function alertRulesProvisioning(link: PanelLink, rule: DriftRule = DRIFT_
   };
 }
 
-function retrainContactPoint(): ContactPoint {
+function apiWebhook(name: string, uid: string): ContactPoint {
   return new ContactPointBuilder()
-    .name(RETRAIN_CONTACT_POINT)
-    .uid('mlops-retrain-webhook')
+    .name(name)
+    .uid(uid)
     .type('webhook')
     .settings({
-      url: `\${API_URL}${WEBHOOK_PATH}`,
+      url: `$API_URL${WEBHOOK_PATH}`,
       httpMethod: 'POST',
       authorization_scheme: 'Bearer',
-      authorization_credentials: '${WEBHOOK_TOKEN}',
+      authorization_credentials: '$WEBHOOK_TOKEN',
     })
     .disableResolveMessage(false)
     .build();
 }
 
 export function contactPointsProvisioning() {
-  const point = retrainContactPoint();
+  const points = [apiWebhook(RETRAIN_CONTACT_POINT, 'mlops-retrain-webhook'), apiWebhook(API_CONTACT_POINT, 'mlops-api-webhook')];
   return {
     apiVersion: 1,
-    contactPoints: [
-      {
-        orgId: 1,
-        name: point.name,
-        receivers: [{ uid: point.uid, type: point.type, settings: point.settings, disableResolveMessage: point.disableResolveMessage }],
-      },
-    ],
+    contactPoints: points.map((point) => ({
+      orgId: 1,
+      name: point.name,
+      receivers: [{ uid: point.uid, type: point.type, settings: point.settings, disableResolveMessage: point.disableResolveMessage }],
+    })),
   };
 }
 
 /**
  * Drift alerts go to the retrain webhook, one notification group per deployment. A repeat of a firing alert is
- * harmless: the API acts once per fingerprint and start time. Everything else stays with Grafana's default.
+ * harmless: the API acts once per fingerprint and start time. A failing drift query (DatasourceError) and every
+ * other alert reach the API too, under the root policy's contact point, so nothing is sent to an unconfigured email.
  */
 export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
   const root = new NotificationPolicyBuilder()
-    .receiver('grafana-default-email')
+    .receiver(API_CONTACT_POINT)
     .groupBy(['grafana_folder', 'alertname'])
     .routes([
       new NotificationPolicyBuilder()
@@ -156,6 +164,11 @@ export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
         .groupWait('10s')
         .groupInterval('5m')
         .repeatInterval('4h'),
+      new NotificationPolicyBuilder()
+        .receiver(API_CONTACT_POINT)
+        .objectMatchers([['alertname', '=~', RULE_STATE_ALERTS.join('|')]])
+        .groupBy(['alertname', 'rulename'])
+        .repeatInterval('1h'),
     ])
     .build();
   return { apiVersion: 1, policies: [{ orgId: 1, ...root }] };

@@ -79,11 +79,23 @@ function deploymentVariable(name: string, label: string) {
     .sort(VariableSort.AlphabeticalAsc);
 }
 
+/**
+ * A histogram reads a uniform random sample of the time range's values (InfluxQL's `sample()`), never every raw
+ * point: a fleet sends millions a day. Thousands of values draw the distribution's shape; the stats panels count
+ * and average every point on the server.
+ */
+export const HISTOGRAM_SAMPLE_SIZE = 5000;
+
 function histogram(field: NumericField, title: string, variable: string, inMillimetres = false): Builder<Panel> {
   const panel = new HistogramPanelBuilder()
     .title(`${title} · $${variable}`)
+    .description(`A random sample of up to ${HISTOGRAM_SAMPLE_SIZE} values in the time range.`)
     .datasource(INFLUXDB)
-    .withTarget(new InfluxQLQueryBuilder(`SELECT "${field}" FROM "inference" WHERE ${ofDeployment(variable)}`).alias(field))
+    .withTarget(
+      new InfluxQLQueryBuilder(
+        `SELECT sample("${field}", ${HISTOGRAM_SAMPLE_SIZE}) AS "${field}" FROM "inference" WHERE ${ofDeployment(variable)}`,
+      ).alias(field),
+    )
     .height(7)
     .span(12)
     .fillOpacity(60);

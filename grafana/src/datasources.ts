@@ -6,8 +6,10 @@ export const INFLUXDB: DataSourceRef = { type: 'influxdb', uid: 'influxdb' };
 export const REGISTRY: DataSourceRef = { type: 'mysql', uid: 'registry' };
 
 /**
- * `grafana/provisioning/datasources/`. Grafana replaces `${NAME}` with its environment (docker compose passes the
- * names of `.env.example`); the host names are the compose services.
+ * `grafana/provisioning/datasources/`. Grafana replaces `$NAME` with its environment (docker compose passes the
+ * names of `.env.example`); `$NAME`, not `${NAME}`, which Grafana expands twice, so a `$` inside a password would be
+ * taken for another variable. The users are read-only (deploy/mysql/init/, deploy/influxdb/init/): no dashboard,
+ * Explore query or Editor can change the registry or the measurements. The host names are the compose services.
  */
 export function datasourcesProvisioning() {
   return {
@@ -19,11 +21,11 @@ export function datasourcesProvisioning() {
         type: INFLUXDB.type,
         access: 'proxy',
         url: 'http://influxdb:8086',
-        user: '${INFLUXDB_USER}',
+        user: '$GRAFANA_INFLUXDB_USER',
         isDefault: true,
         editable: false,
-        jsonData: { version: 'InfluxQL', dbName: '${INFLUXDB_DATABASE}', httpMode: 'POST' },
-        secureJsonData: { password: '${INFLUXDB_PASSWORD}' },
+        jsonData: { version: 'InfluxQL', dbName: '$INFLUXDB_DATABASE', httpMode: 'POST' },
+        secureJsonData: { password: '$GRAFANA_INFLUXDB_PASSWORD' },
       },
       {
         name: 'Registry (MySQL)',
@@ -31,10 +33,10 @@ export function datasourcesProvisioning() {
         type: REGISTRY.type,
         access: 'proxy',
         url: 'mysql:3306',
-        user: '${MYSQL_USER}',
+        user: '$GRAFANA_MYSQL_USER',
         editable: false,
-        jsonData: { database: '${MYSQL_DATABASE}' },
-        secureJsonData: { password: '${MYSQL_PASSWORD}' },
+        jsonData: { database: '$MYSQL_DATABASE' },
+        secureJsonData: { password: '$GRAFANA_MYSQL_PASSWORD' },
       },
     ],
   };

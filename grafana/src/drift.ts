@@ -46,7 +46,9 @@ function driftSignalPanel() {
   const { band } = DRIFT_RULE;
   return meansPanel(DRIFT_SIGNAL_TITLE)
     .description(
-      `The alert ${DRIFT_RULE.alertName} fires when the ${DRIFT_RULE_SUMMARY} for ${DRIFT_RULE.pendingMinutes} minute(s); the green area is the band.`,
+      `The alert ${DRIFT_RULE.alertName} fires when the ${DRIFT_RULE_SUMMARY} for ${DRIFT_RULE.pendingMinutes} minute(s); the green area is the band. ` +
+        `This panel shows fixed ${WINDOW} buckets; the rule evaluates a sliding window (the last ${WINDOW}, every minute), ` +
+        'so it can fire on a window that straddles two buckets whose means both lie inside the band.',
     )
     .withTarget(windowedMean(DRIFT_RULE.field))
     .thresholds(

@@ -4,8 +4,8 @@
 # 127.0.0.1:18086 with throwaway data under $SERVICES_DIR/influxdb and set up like the official
 # image's first start from .env.example: the organisation, bucket, admin user and API token, and the
 # v1 compatibility the project's InfluxQL needs (the database/retention policy mapped to the bucket,
-# and INFLUXDB_USER as a v1 user with read/write on it).
-# Usage: influxdb.sh install|start|stop|restart|status|url
+# INFLUXDB_USER as a v1 user with read/write on it, GRAFANA_INFLUXDB_USER with read only).
+# Usage: influxdb.sh install|start|stop|restart|status|provision|url|grafana-url
 set -euo pipefail
 shopt -s inherit_errexit
 SERVICE=influxdb
@@ -126,17 +126,19 @@ ensure_dbrp() {
 }
 
 # What `influx v1 auth create` does: a v1 user (its name is the legacy authorization's token) with
-# read and write on the bucket; its password is (re)set on every start.
+# the given actions ("read", "write") on the bucket; its password is (re)set on every start.
+# ensure_v1_user <org id> <bucket id> <user> <password> <action...>
 ensure_v1_user() {
-  local org_id="$1" bucket_id="$2" auth_id
+  local org_id="$1" bucket_id="$2" user="$3" password="$4" auth_id
+  shift 4
   auth_id="$(api GET "/private/legacy/authorizations?orgID=$org_id" |
-    jq -r --arg token "$INFLUXDB_USER" '[.authorizations[] | select(.token == $token)][0].id // empty')"
+    jq -r --arg token "$user" '[.authorizations[] | select(.token == $token)][0].id // empty')"
   if [ -z "$auth_id" ]; then
     auth_id="$(api POST /private/legacy/authorizations "$(jq -n --arg orgID "$org_id" --arg id "$bucket_id" \
-      --arg token "$INFLUXDB_USER" '{$orgID, $token, description: "v1 user for InfluxQL",
-        permissions: [{action: "read"}, {action: "write"}] | map(.resource = {type: "buckets", $id, $orgID})}')" | jq -er .id)"
+      --arg token "$user" --args '{$orgID, $token, description: "v1 user for InfluxQL",
+        permissions: $ARGS.positional | map({action: ., resource: {type: "buckets", $id, $orgID}})}' "$@")" | jq -er .id)"
   fi
-  api POST "/private/legacy/authorizations/$auth_id/password" "$(jq -n --arg password "$INFLUXDB_PASSWORD" '{$password}')" >/dev/null
+  api POST "/private/legacy/authorizations/$auth_id/password" "$(jq -n --arg password "$password" '{$password}')" >/dev/null
 }
 
 # Idempotent: a fresh data folder is set up, a kept one only checked and completed.
@@ -147,7 +149,8 @@ provision() {
     fail_with_log "the admin token cannot see organisation $INFLUXDB_ORG (data from other settings? delete $DIR)"
   bucket_id="$(ensure_bucket "$org_id")"
   ensure_dbrp "$org_id" "$bucket_id"
-  ensure_v1_user "$org_id" "$bucket_id"
+  ensure_v1_user "$org_id" "$bucket_id" "$INFLUXDB_USER" "$INFLUXDB_PASSWORD" read write
+  ensure_v1_user "$org_id" "$bucket_id" "$GRAFANA_INFLUXDB_USER" "$GRAFANA_INFLUXDB_PASSWORD" read
 }
 
 is_alive() { curl --silent --fail --max-time 2 "$BASE_URL/health" >/dev/null; }
@@ -176,6 +179,14 @@ service_url() {
     "$(url_encode "$INFLUXDB_USER")" "$(url_encode "$INFLUXDB_PASSWORD")" "$SERVICE_PORT" \
     "$(url_encode "$INFLUXDB_DATABASE")" "$(url_encode "$INFLUXDB_RETENTION_POLICY")" \
     "$(url_encode "$INFLUXDB_ORG")" "$(url_encode "$INFLUXDB_BUCKET")" "$(url_encode "$INFLUXDB_TOKEN")"
+}
+
+# What Grafana's InfluxDB datasource logs in as: the read-only v1 user (no token: it cannot write).
+grafana_url() {
+  printf 'influxdb://%s:%s@127.0.0.1:%s/%s?retentionPolicy=%s&org=%s&bucket=%s\n' \
+    "$(url_encode "$GRAFANA_INFLUXDB_USER")" "$(url_encode "$GRAFANA_INFLUXDB_PASSWORD")" "$SERVICE_PORT" \
+    "$(url_encode "$INFLUXDB_DATABASE")" "$(url_encode "$INFLUXDB_RETENTION_POLICY")" \
+    "$(url_encode "$INFLUXDB_ORG")" "$(url_encode "$INFLUXDB_BUCKET")"
 }
 
 run_service_command "$@"

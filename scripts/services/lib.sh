@@ -137,8 +137,10 @@ url_encode() {
   echo "$encoded"
 }
 
-# Dispatches `<script> install|start|stop|restart|status|url` to the service's functions
-# (install_service, start_service, is_healthy, service_url; SERVICE_PORT).
+# Dispatches `<script> install|start|stop|restart|status|provision|url|grafana-url` to the service's
+# functions (install_service, start_service, is_healthy, service_url; SERVICE_PORT; provision and
+# grafana_url where the service has users). Starting a server that is already running provisions it
+# again (idempotent), so users added to a script reach a running server without a restart.
 run_service_command() {
   case "${1:-}" in
     install) install_service ;;
@@ -148,6 +150,7 @@ run_service_command() {
       started="$(now)"
       if pid="$(running_pid)"; then
         wait_until "${START_TIMEOUT_SECONDS:-60}" "answer from the running server (pid $pid)" is_healthy
+        if declare -F provision >/dev/null; then provision || fail_with_log "could not provision the running server"; fi
         log "already running (pid $pid)"
         return 0
       fi
@@ -169,9 +172,14 @@ run_service_command() {
       is_healthy || { log "running (pid $pid) but not answering"; return 1; }
       log "running (pid $pid): $(service_url)"
       ;;
+    provision)
+      running_pid >/dev/null || { log "not running"; return 1; }
+      if declare -F provision >/dev/null; then provision; fi
+      ;;
     url) service_url ;;
+    grafana-url) if declare -F grafana_url >/dev/null; then grafana_url; fi ;;
     *)
-      echo "usage: $0 install|start|stop|restart|status|url" >&2
+      echo "usage: $0 install|start|stop|restart|status|provision|url|grafana-url" >&2
       return 2
       ;;
   esac

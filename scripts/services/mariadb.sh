@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MariaDB for the model registry (mysql://): Debian's server, run without a service manager on
-# 127.0.0.1:13306 with throwaway data under $SERVICES_DIR/mariadb, and the database and user of
-# .env.example. Usage: mariadb.sh install|start|stop|restart|status|url
+# 127.0.0.1:13306 with throwaway data under $SERVICES_DIR/mariadb, and the database and users of
+# .env.example: the application's, and Grafana's with SELECT only (as deploy/mysql/init/ for compose).
+# Usage: mariadb.sh install|start|stop|restart|status|provision|url|grafana-url
 set -euo pipefail
 SERVICE=mariadb
 SERVER_COMMAND=mariadbd
@@ -47,14 +48,21 @@ initialise_data() {
 }
 
 admin_sql() { mariadb --defaults-file="$CONFIG_FILE" --user="$OS_USER" --batch --execute="$1"; }
-sql_string() { printf "'%s'" "${1//\'/\'\'}"; }
+# A MySQL string literal: backslashes and single quotes escaped.
+sql_string() {
+  local text="${1//\\/\\\\}"
+  printf "'%s'" "${text//\'/\'\'}"
+}
 
 # Idempotent, like the official image's first start: the database, its user with every privilege
-# on it and on `<database>_test*` (throwaway databases of the tests), and root's password.
+# on it and on `<database>_test*` (throwaway databases of the tests), root's password, and Grafana's
+# user with SELECT on the database only. Runs on every start, also on a server already running.
 provision() {
-  local database="\`$MYSQL_DATABASE\`" user password test_databases
+  local database="\`$MYSQL_DATABASE\`" user password test_databases reader reader_password
   user="$(sql_string "$MYSQL_USER")@'%'"
   password="$(sql_string "$MYSQL_PASSWORD")"
+  reader="$(sql_string "$GRAFANA_MYSQL_USER")@'%'"
+  reader_password="$(sql_string "$GRAFANA_MYSQL_PASSWORD")"
   test_databases="\`$(printf '%s' "$MYSQL_DATABASE" | sed 's/[_%]/\\&/g')\\_test%\`"
   admin_sql "
     CREATE DATABASE IF NOT EXISTS $database CHARACTER SET utf8mb4;
@@ -64,7 +72,10 @@ provision() {
     GRANT ALL PRIVILEGES ON $test_databases.* TO $user;
     CREATE USER IF NOT EXISTS root@'%' IDENTIFIED BY $(sql_string "$MYSQL_ROOT_PASSWORD");
     ALTER USER root@'%' IDENTIFIED BY $(sql_string "$MYSQL_ROOT_PASSWORD");
-    GRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;"
+    GRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;
+    CREATE USER IF NOT EXISTS $reader IDENTIFIED BY $reader_password;
+    ALTER USER $reader IDENTIFIED BY $reader_password;
+    GRANT SELECT ON $database.* TO $reader;"
 }
 
 is_alive() { mariadb-admin --defaults-file="$CONFIG_FILE" --user="$OS_USER" ping; }
@@ -85,6 +96,11 @@ start_service() {
 
 service_url() {
   echo "mysql://$(url_encode "$MYSQL_USER"):$(url_encode "$MYSQL_PASSWORD")@127.0.0.1:$SERVICE_PORT/$(url_encode "$MYSQL_DATABASE")"
+}
+
+# What Grafana's MySQL datasource logs in as.
+grafana_url() {
+  echo "mysql://$(url_encode "$GRAFANA_MYSQL_USER"):$(url_encode "$GRAFANA_MYSQL_PASSWORD")@127.0.0.1:$SERVICE_PORT/$(url_encode "$MYSQL_DATABASE")"
 }
 
 run_service_command "$@"

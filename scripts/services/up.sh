@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when needed) and starts, in parallel, every server the tests run against, then writes
-# $SERVICES_DIR/env with the PRODUCTION_*_URL settings that point the stores at them
-# (`source .services/env`). While they are up, a second run only checks them.
+# $SERVICES_DIR/env with the PRODUCTION_*_URL settings that point the stores at them, and the
+# PRODUCTION_GRAFANA_*_URL of the read-only users Grafana's datasources log in as
+# (`source .services/env`). While they are up, a second run checks and provisions them again.
 set -euo pipefail
 SERVICE=up
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +12,10 @@ declare -A URL_SETTING=(
   [mariadb]=PRODUCTION_REGISTRY_URL
   [versitygw]=PRODUCTION_OBJECTS_URL
   [influxdb]=PRODUCTION_MEASUREMENTS_URL
+)
+declare -A GRAFANA_URL_SETTING=(
+  [mariadb]=PRODUCTION_GRAFANA_REGISTRY_URL
+  [influxdb]=PRODUCTION_GRAFANA_MEASUREMENTS_URL
 )
 services=(mariadb versitygw)
 if [ -f "$SCRIPTS_DIR/influxdb.sh" ]; then
@@ -52,6 +57,9 @@ env_file="$SERVICES_DIR/env"
   echo "# Written by scripts/services/up.sh: the stores' URLs for the servers it started."
   for service in "${services[@]}"; do
     printf 'export %s=%q\n' "${URL_SETTING[$service]}" "$(bash "$SCRIPTS_DIR/$service.sh" url)"
+    if [ -n "${GRAFANA_URL_SETTING[$service]:-}" ]; then
+      printf 'export %s=%q\n' "${GRAFANA_URL_SETTING[$service]}" "$(bash "$SCRIPTS_DIR/$service.sh" grafana-url)"
+    fi
   done
 } >"$env_file.partial"
 mv "$env_file.partial" "$env_file"

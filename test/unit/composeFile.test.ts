@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../core/config.js';
 import { parseInfluxUrl } from '../../core/stores/influx/influxLocation.js';
 import { parseS3Url } from '../../core/stores/s3/s3Objects.js';
+import { mysqlConnection } from '../../core/stores/sql/knexFromUrl.js';
 import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
 
 /*
@@ -29,6 +30,8 @@ interface Healthcheck {
 interface Service {
   image?: string;
   build?: unknown;
+  restart?: string;
+  pull_policy?: string;
   command?: string[];
   ports?: string[];
   environment?: Record<string, string>;
@@ -44,6 +47,8 @@ interface ComposeFile {
 
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as ComposeFile;
 const envExample = parseEnv(read('.env.example')) as Record<string, string>;
+/** Every setting .env.example names, also those it leaves empty or comments out. */
+const envExampleNames = (text: string) => [...text.matchAll(/^\s*#?\s*([A-Z][A-Z0-9_]*)=/gm)].map(([, name]) => name!);
 
 /** A deep copy to break on purpose. */
 const copyOf = (file: ComposeFile): ComposeFile => structuredClone(file);
@@ -100,6 +105,45 @@ function healthcheckProblems(file: ComposeFile): string[] {
   return problems;
 }
 
+// --- Images: one service builds each image tag (two building one tag race: "image already exists"). ---
+
+function buildProblems(file: ComposeFile): string[] {
+  const builders = new Map<string, string[]>();
+  for (const [name, service] of Object.entries(file.services)) {
+    if (service.build !== undefined && service.image) builders.set(service.image, [...(builders.get(service.image) ?? []), name]);
+  }
+  const problems = [...builders]
+    .filter(([, names]) => names.length > 1)
+    .map(([image, names]) => `${image} is built by ${names.join(' and ')}`);
+  for (const [name, service] of Object.entries(file.services)) {
+    if (service.build === undefined && service.image && builders.has(service.image) && service.pull_policy !== 'never') {
+      problems.push(`${name} runs ${service.image}, which ${builders.get(service.image)!.join(', ')} builds: set pull_policy: never`);
+    }
+  }
+  return problems;
+}
+
+// --- Restart policies: servers come back (unless stopped); one-shot jobs run again when they fail. ---
+
+function restartProblems(file: ComposeFile): string[] {
+  return Object.entries(file.services).flatMap(([name, service]) => {
+    const oneShot = Boolean(service['x-healthcheck-exempt']);
+    const ok = oneShot ? /^on-failure(:\d+)?$/.test(service.restart ?? '') : ['unless-stopped', 'always'].includes(service.restart ?? '');
+    return ok ? [] : [`${name} (${oneShot ? 'one-shot job' : 'server'}) has restart: ${service.restart ?? '(none)'}`];
+  });
+}
+
+// --- Settings: every one .env.example names reaches a container (its environment, command or published ports). ---
+
+function unusedSettings(file: ComposeFile, names: string[]): string[] {
+  const reaching = usedVariables({
+    services: Object.fromEntries(
+      Object.entries(file.services).map(([name, s]) => [name, { environment: s.environment, command: s.command, ports: s.ports }]),
+    ),
+  } as ComposeFile);
+  return names.filter((name) => !reaching.has(name));
+}
+
 // --- Volumes: each stateful service keeps its data in a named volume; every bind-mounted path exists. ---
 
 const DATA_PATHS: Record<string, string> = {
@@ -151,10 +195,12 @@ describe('docker-compose.yml', () => {
     expect(schemaProblems(broken)).not.toEqual([]);
   });
 
-  it('takes every ${NAME} from .env.example, and uses every setting there', () => {
+  it('takes every ${NAME} from .env.example, and passes every setting there to a container', () => {
     expect(interpolationProblems(compose, envExample)).toEqual([]);
-    const unused = Object.keys(envExample).filter((name) => !usedVariables(compose).has(name));
-    expect(unused).toEqual([]);
+    const names = envExampleNames(read('.env.example'));
+    expect(names).toEqual(expect.arrayContaining([...Object.keys(envExample), 'SWEEP_PARALLELISM', 'ML_THREADS_PER_TRIAL']));
+    expect(unusedSettings(compose, names)).toEqual([]);
+    expect(unusedSettings(compose, ['# COMMENTED_OUT_SETTING='].flatMap(envExampleNames))).toEqual(['COMMENTED_OUT_SETTING']);
 
     const broken = copyOf(compose);
     broken.services.api!.environment!.LOG_LEVEL = '${LOG_LEVL}';
@@ -186,6 +232,23 @@ describe('docker-compose.yml', () => {
     expect(volumeProblems(missingFile)).toEqual(['influxdb mounts ./deploy/influxdb/missing, which does not exist']);
   });
 
+  it('builds each image tag once: the api service builds, the worker only runs the image', () => {
+    expect(buildProblems(compose)).toEqual([]);
+    const bothBuild = copyOf(compose);
+    bothBuild.services.worker!.build = '.';
+    expect(buildProblems(bothBuild)).toEqual(['edge-mlops-loop:local is built by api and worker']);
+    const pulled = copyOf(compose);
+    delete pulled.services.worker!.pull_policy;
+    expect(buildProblems(pulled)).toHaveLength(1);
+  });
+
+  it('restarts servers unless stopped, and runs a one-shot job again when it fails', () => {
+    expect(restartProblems(compose)).toEqual([]);
+    const once = copyOf(compose);
+    delete once.services['temporal-init']!.restart;
+    expect(restartProblems(once)).toEqual(['temporal-init (one-shot job) has restart: (none)']);
+  });
+
   it('runs the API and the worker from this repository with the same settings', () => {
     const { api, worker } = compose.services;
     expect(api!.build).toBe('.');
@@ -199,11 +262,29 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/**
+ * The environment the API or worker process sees: the container's, after the image's entrypoint (Dockerfile:
+ * deploy/app/entrypoint.sh) has built the store URLs. The entrypoint really runs, under sh, and prints it.
+ */
+function processEnvironment(containerEnv: Record<string, string>): Record<string, string> {
+  expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["\/bin\/sh", "\/app\/deploy\/app\/entrypoint\.sh"\]$/m);
+  const printed = execFileSync(
+    'sh',
+    ['deploy/app/entrypoint.sh', process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
+    {
+      cwd: REPO_DIR,
+      env: { PATH: process.env.PATH, ...containerEnv },
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(printed) as Record<string, string>;
+}
+
 describe('the settings docker compose gives the stores', () => {
-  const config = loadConfig(environmentOf(compose, 'api'));
+  const config = loadConfig(processEnvironment(environmentOf(compose, 'api')));
   // Several settings share a value in .env.example (mlops); a value per name shows which name went where.
   const e = Object.fromEntries(Object.keys(envExample).map((name) => [name, name.toLowerCase().replaceAll('_', '-')]));
-  const appEnv = environmentOf(compose, 'api', e);
+  const appEnv = processEnvironment(environmentOf(compose, 'api', e));
 
   it('are accepted by core/config.ts, with the API listening on the published port', () => {
     expect(config.api.host).toBe('0.0.0.0');
@@ -212,15 +293,29 @@ describe('the settings docker compose gives the stores', () => {
     expect(config.temporal).toMatchObject({ address: 'temporal:7233', devServer: false, namespace: envExample.TEMPORAL_NAMESPACE });
   });
 
+  it('pass SWEEP_PARALLELISM and ML_THREADS_PER_TRIAL to the workers, empty meaning the default', () => {
+    expect([config.sweepParallelism, config.mlThreadsPerTrial]).toEqual([undefined, undefined]);
+    const set = loadConfig(
+      processEnvironment(environmentOf(compose, 'worker', { ...envExample, SWEEP_PARALLELISM: '3', ML_THREADS_PER_TRIAL: '2' })),
+    );
+    expect([set.sweepParallelism, set.mlThreadsPerTrial]).toEqual([3, 2]);
+  });
+
   it('point the registry at MySQL with the database and user of .env.example', () => {
-    const url = new URL(appEnv.REGISTRY_URL!);
-    expect([url.protocol, url.hostname, url.port, url.pathname]).toEqual(['mysql:', 'mysql', '3306', `/${e.MYSQL_DATABASE}`]);
-    expect([url.username, url.password]).toEqual([e.MYSQL_USER, e.MYSQL_PASSWORD]);
+    expect(mysqlConnection(appEnv.REGISTRY_URL!)).toEqual({
+      host: 'mysql',
+      port: 3306,
+      user: e.MYSQL_USER,
+      password: e.MYSQL_PASSWORD,
+      database: e.MYSQL_DATABASE,
+    });
     expect(environmentOf(compose, 'mysql', e)).toEqual({
       MYSQL_DATABASE: e.MYSQL_DATABASE,
       MYSQL_USER: e.MYSQL_USER,
       MYSQL_PASSWORD: e.MYSQL_PASSWORD,
       MYSQL_ROOT_PASSWORD: e.MYSQL_ROOT_PASSWORD,
+      GRAFANA_MYSQL_USER: e.GRAFANA_MYSQL_USER,
+      GRAFANA_MYSQL_PASSWORD: e.GRAFANA_MYSQL_PASSWORD,
     });
   });
 
@@ -247,8 +342,8 @@ describe('the settings docker compose gives the stores', () => {
     });
     // The init script maps exactly those names to the bucket and the v1 user.
     const initScript = read('deploy/influxdb/init/v1-compatibility.sh');
-    for (const flag of ['--db "$INFLUXDB_DATABASE"', '--rp "$INFLUXDB_RETENTION_POLICY"', '--username "$INFLUXDB_USER"']) {
-      expect(initScript).toContain(flag);
+    for (const text of ['--db "$INFLUXDB_DATABASE"', '--rp "$INFLUXDB_RETENTION_POLICY"', 'ensure_v1_user "$INFLUXDB_USER"']) {
+      expect(initScript).toContain(text);
     }
   });
 
@@ -264,12 +359,45 @@ describe('the settings docker compose gives the stores', () => {
     expect(environmentOf(compose, 'minio', e)).toEqual({ MINIO_ROOT_USER: e.MINIO_ROOT_USER, MINIO_ROOT_PASSWORD: e.MINIO_ROOT_PASSWORD });
   });
 
-  it('need no URL escaping in .env.example (compose pastes the values into the store URLs as they are)', () => {
-    const urlVariables = ['REGISTRY_URL', 'MEASUREMENTS_URL', 'OBJECTS_URL'].flatMap((name) =>
-      [...String(compose.services.api!.environment![name]).matchAll(VARIABLE)].map(([, variable]) => variable!),
-    );
-    expect(urlVariables.length).toBeGreaterThan(10);
-    expect(urlVariables.filter((name) => encodeURIComponent(envExample[name]!) !== envExample[name])).toEqual([]);
+  it('carry secrets with any character: every parser gets back what .env holds', () => {
+    const secret = 'p/@#?%&$:+ \'"=x%41';
+    const env = { ...envExample };
+    for (const name of [
+      'MYSQL_USER',
+      'MYSQL_PASSWORD',
+      'INFLUXDB_USER',
+      'INFLUXDB_PASSWORD',
+      'INFLUXDB_TOKEN',
+      'MINIO_ROOT_USER',
+      'MINIO_ROOT_PASSWORD',
+    ]) {
+      env[name] = `${name.toLowerCase()}${secret}`;
+    }
+    const urls = processEnvironment(environmentOf(compose, 'api', env));
+    expect(mysqlConnection(urls.REGISTRY_URL!)).toMatchObject({ user: env.MYSQL_USER, password: env.MYSQL_PASSWORD });
+    expect(parseInfluxUrl(urls.MEASUREMENTS_URL!)).toMatchObject({
+      user: env.INFLUXDB_USER,
+      password: env.INFLUXDB_PASSWORD,
+      token: env.INFLUXDB_TOKEN,
+      bucket: env.INFLUXDB_BUCKET,
+    });
+    expect(parseS3Url(urls.OBJECTS_URL!)).toMatchObject({ accessKey: env.MINIO_ROOT_USER, secretKey: env.MINIO_ROOT_PASSWORD });
+  });
+
+  it('are refused with an error that names the setting and the fix, not the secret, when pasted unencoded', () => {
+    const raw = { user: 'mlops', password: 'pa/ss#word?' };
+    const attempts = [
+      () => mysqlConnection(`mysql://${raw.user}:${raw.password}@mysql:3306/mlops`),
+      () => parseInfluxUrl(`influxdb://${raw.user}:${raw.password}@influxdb:8086/mlops`),
+      () => parseS3Url(`s3://${raw.user}:${raw.password}@minio:9000/mlops`),
+      () => mysqlConnection('mysql://mlops:100%sure@mysql:3306/mlops'),
+    ];
+    for (const attempt of attempts) {
+      expect(attempt).toThrow(
+        expect.objectContaining({ code: 'invalid_store_url', message: expect.stringMatching(/_URL .*percent-encode/) }),
+      );
+      expect(attempt).not.toThrow(/pa\/ss|100%sure/);
+    }
   });
 
   it('are the ones the tests use: scripts/services/*.sh read the same names of .env.example', () => {
@@ -285,7 +413,9 @@ describe('the settings docker compose gives the stores', () => {
     const problems = roles.flatMap(({ script: pattern, service, url }) => {
       const script = scripts.find((file) => pattern.test(file));
       if (!script) return [`no test server script for ${service} in scripts/services`];
-      const inCompose = new Set(namesIn(JSON.stringify(compose.services[service]!.environment) + compose.services.api!.environment![url]));
+      const appSide = { REGISTRY_URL: /^MYSQL_/, MEASUREMENTS_URL: /^INFLUXDB_/, OBJECTS_URL: /^(MINIO_|S3_)/ }[url]!;
+      const appNames = Object.keys(compose.services.api!.environment!).filter((name) => appSide.test(name));
+      const inCompose = new Set([...namesIn(JSON.stringify(compose.services[service]!.environment)), ...appNames]);
       const names = namesIn(read(`scripts/services/${script}`));
       if (names.length === 0) return [`${script} names no setting of .env.example`];
       return names.filter((name) => !inCompose.has(name)).map((name) => `${script} uses ${name}, compose's ${service} does not`);
@@ -302,6 +432,16 @@ describe('the settings docker compose gives the stores', () => {
 });
 
 describe('Temporal and Grafana in docker-compose.yml', () => {
+  it('chooses the number of history shards, which can never change after the first start', () => {
+    const shards = Number(compose.services.temporal!.environment!.NUM_HISTORY_SHARDS);
+    expect(Number.isInteger(shards) && shards > 4).toBe(true);
+  });
+
+  it('leaves development-only switches out of the dynamic config (search attributes: temporal-init waits for them)', () => {
+    expect(read('deploy/temporal/dynamicconfig/edge-mlops.yaml')).not.toMatch(/^system\.forceSearchAttributesCacheRefreshOnRead:/m);
+    expect(read('deploy/temporal/init-namespace.sh')).toMatch(/temporal workflow list .*--query "\$probe"/);
+  });
+
   it('registers the search attributes the workflow sets', () => {
     const registered = String(compose.services['temporal-init']!.environment!.TEMPORAL_SEARCH_ATTRIBUTES).split(' ');
     const typeName = (type: string) => type.charAt(0) + type.slice(1).toLowerCase();
@@ -325,10 +465,11 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
       .filter((file) => /\.ya?ml$/.test(file))
       .map((file) => read(path.join('grafana/provisioning', file)));
     expect(files.length).toBeGreaterThan(0);
-    const named = new Set(
-      files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map(([, name]) => name!)),
-    );
+    const named = new Set(files.flatMap((text) => [...text.matchAll(/\$(?:__env)?\{?([A-Z_][A-Z0-9_]*)\}?/g)].map(([, name]) => name!)));
     expect([...named].filter((name) => !(name in grafanaEnv))).toEqual([]);
+    // and nothing else: a setting Grafana is given but never reads (as INFLUXDB_RETENTION_POLICY was) misleads
+    const unread = Object.keys(grafanaEnv).filter((name) => !name.startsWith('GF_') && !named.has(name));
+    expect(unread).toEqual([]);
     expect(grafanaEnv.API_URL).toBe(`http://api:${envExample.API_PORT}`);
     expect(compose.services.grafana!.volumes).toEqual(
       expect.arrayContaining([
@@ -337,6 +478,24 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
       ]),
     );
     expect(files.join('\n')).toContain('path: /var/lib/grafana/dashboards');
+  });
+});
+
+describe('files the containers run', () => {
+  it('keep LF line endings in every checkout (.gitattributes), shell scripts above all', () => {
+    const attributes = fs.existsSync(path.join(REPO_DIR, '.gitattributes')) ? read('.gitattributes') : '';
+    expect(attributes.split('\n').map((line) => line.trim().split(/\s+/).join(' '))).toContain('*.sh text eol=lf');
+    const scripts = execFileSync('git', ['ls-files', '--eol', '*.sh', 'deploy'], { cwd: REPO_DIR, encoding: 'utf8' }).trim().split('\n');
+    expect(scripts.length).toBeGreaterThan(5);
+    expect(scripts.filter((line) => !/\sattr\/[^\t]*eol=lf/.test(line))).toEqual([]);
+  });
+
+  it('run on a Node.js that still has support (22), and build on every architecture', () => {
+    const images = [...read('Dockerfile').matchAll(/^FROM node:(\d+)-/gm)].map(([, major]) => Number(major));
+    expect(images).toHaveLength(2);
+    expect(images.every((major) => major >= 22)).toBe(true);
+    // install-native-tf.sh stops on non-x86-64; the Dockerfile must not run it (or require its result) there
+    expect(read('Dockerfile').match(/dpkg --print-architecture\)" = amd64/g)).toHaveLength(2);
   });
 });
 

@@ -153,12 +153,49 @@ describe('generated Grafana files', () => {
         })),
       ),
     ];
-    const references = expanded.flatMap((text) => [...text.matchAll(/\$(\{[^}]*\}|\w+)/g)].map((m) => m[1]));
+    const references = expanded.flatMap((text) => [...text.matchAll(/\$(\{[^}]*\}|\w+)/g)].map((m) => m[1]!));
     expect(references.length).toBeGreaterThan(0);
+    // $NAME, never ${NAME}: Grafana expands ${NAME} and then the result again, so a `$` in a password or token breaks it.
     for (const reference of references) {
-      expect(reference, `"$${reference}" must be \${NAME} of an environment variable`).toMatch(/^\{[A-Z][A-Z0-9_]*\}$/);
-      expect(envNames, `unknown environment variable ${reference}`).toContain(reference.slice(1, -1));
+      expect(reference, `"$${reference}" must be $NAME of an environment variable`).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(envNames, `unknown environment variable ${reference}`).toContain(reference);
     }
+  });
+
+  it('expand a secret with a `$` in it intact (Grafana: ${NAME}, then $NAME, then the result of both again)', () => {
+    const env: Record<string, string> = { GRAFANA_MYSQL_PASSWORD: 'pa$sw0rd', WEBHOOK_TOKEN: 't$k{x}$$' };
+    // pkg/services/provisioning/values: setting.ExpandVar replaces ${NAME}, then os.ExpandEnv expands what results.
+    const expandEnv = (text: string) =>
+      text.replace(/\$(\{([^}]*)\}|([A-Za-z0-9_]+))/g, (_, __, braced, bare) => env[braced ?? bare] ?? '');
+    const expandBraced = (text: string) => text.replace(/\$\{([^}]*)\}/g, (_, name: string) => env[name] ?? '');
+    const grafanaExpands = (value: string) =>
+      value
+        .split('$$')
+        .map((part) => expandEnv(expandBraced(part)))
+        .join('$');
+    const datasources = parseYaml('provisioning/datasources/datasources.yaml').datasources as { secureJsonData: { password: string } }[];
+    const registry = datasources.find((d: any) => d.uid === 'registry')!;
+    expect(grafanaExpands(registry.secureJsonData.password)).toBe('pa$sw0rd');
+    const [point] = parseYaml('provisioning/alerting/contact-points.yaml').contactPoints;
+    expect(grafanaExpands(point.receivers[0].settings.authorization_credentials)).toBe('t$k{x}$$');
+    expect(grafanaExpands('${GRAFANA_MYSQL_PASSWORD}')).not.toBe('pa$sw0rd');
+  });
+
+  it('log the datasources in as the read-only users the init scripts create, never as the API', () => {
+    const datasources = parseYaml('provisioning/datasources/datasources.yaml').datasources as any[];
+    const credentials = Object.fromEntries(datasources.map((d) => [d.type, [d.user, d.secureJsonData.password]]));
+    expect(credentials).toEqual({
+      influxdb: ['$GRAFANA_INFLUXDB_USER', '$GRAFANA_INFLUXDB_PASSWORD'],
+      mysql: ['$GRAFANA_MYSQL_USER', '$GRAFANA_MYSQL_PASSWORD'],
+    });
+    // MySQL: SELECT and nothing else for that user.
+    const mysqlInit = fs.readFileSync(path.join(REPO_DIR, 'deploy/mysql/init/grafana-reader.sh'), 'utf8');
+    expect(mysqlInit).toContain('"$GRAFANA_MYSQL_USER"');
+    expect([...mysqlInit.matchAll(/^\s*GRANT ([^;]+?) ON/gim)].map(([, privileges]) => privileges)).toEqual(['SELECT']);
+    // InfluxDB: a v1 user with read access to the bucket only.
+    const influxInit = fs.readFileSync(path.join(REPO_DIR, 'deploy/influxdb/init/v1-compatibility.sh'), 'utf8');
+    const grafanaUser = /^ensure_v1_user "\$GRAFANA_INFLUXDB_USER"[^\n]*\\\n([^\n]*)$/m.exec(influxInit);
+    expect(grafanaUser?.[1]?.trim()).toBe('--read-bucket "$DOCKER_INFLUXDB_INIT_BUCKET_ID"');
   });
 });
 
@@ -184,6 +221,16 @@ describe.each(dashboardFiles)('dashboard %s', (file) => {
     const queries = panels.flatMap((p) => p.targets ?? []).flatMap((t) => (t.query ? [t.query] : []));
     expect(queries.every((q) => q.includes('$timeFilter'))).toBe(true);
     expect(queries.flatMap((q) => fieldsProblems(q, variables))).toEqual([]);
+  });
+
+  it('reads no raw points: every InfluxQL column is an aggregate or a sample', () => {
+    const { panels } = load();
+    const queries = panels.flatMap((p) => p.targets ?? []).flatMap((t) => (t.query ? [t.query] : []));
+    const raw = queries.filter((q) => {
+      const columns = /^SELECT (.+?) FROM /.exec(q)?.[1] ?? '';
+      return columns.split(/,(?![^(]*\))/).some((column) => !/^\s*[a-z_]+\(/i.test(column));
+    });
+    expect(raw).toEqual([]);
   });
 
   it('numbers panels uniquely and names every query', () => {
@@ -291,17 +338,39 @@ describe('drift alert rule', () => {
     expect(fieldsProblems(source.model.query!, [])).toEqual([]);
   });
 
-  it('links to a drift dashboard panel that shows the same field', () => {
+  it("links to a drift dashboard panel that shows the same field, and says its buckets differ from the rule's window", () => {
     const { rule } = load();
     const dashboard = dashboardFiles.map(readDashboard).find((d) => d.uid === rule.dashboardUid);
-    const panel = allPanels(dashboard?.panels ?? []).find((p) => p.id === rule.panelId);
+    const panel = allPanels(dashboard?.panels ?? []).find((p) => p.id === rule.panelId) as PanelJson & { description?: string };
     expect(panel?.targets?.[0]?.query).toContain(`mean("${DRIFT_RULE.field}")`);
+    expect(panel?.targets?.[0]?.query).toContain(`GROUP BY time(${DRIFT_RULE.windowMinutes}m)`);
+    expect(panel?.description).toMatch(/fixed .*buckets.*sliding window/);
   });
 
   it('isOutsideBand is strict at both edges', () => {
     expect([39.9, 40, 50, 60, 60.1].map((v) => isOutsideBand(v))).toEqual([true, false, false, false, true]);
   });
 });
+
+/** Grafana's (Alertmanager's) routing: the first child route whose matchers all match, recursively; else the parent. */
+function receiverFor(route: any, labels: Record<string, string>, inherited = ''): string {
+  const receiver: string = route.receiver ?? inherited;
+  for (const child of route.routes ?? []) {
+    const matches = (child.object_matchers ?? []).every(([name, op, value]: string[]) => {
+      const actual = labels[name!] ?? '';
+      const regex = new RegExp(`^(?:${value})$`);
+      return { '=': actual === value, '!=': actual !== value, '=~': regex.test(actual), '!~': !regex.test(actual) }[op!];
+    });
+    if (matches) return receiverFor(child, labels, receiver);
+  }
+  return receiver;
+}
+
+function loadRule() {
+  const { groups } = parseYaml('provisioning/alerting/drift-rules.yaml') as { groups: { rules: any[] }[] };
+  const rule = groups.flatMap((g) => g.rules).find((r) => r.title === DRIFT_RULE.alertName);
+  return { rule };
+}
 
 describe('retrain contact point and notification policy', () => {
   const load = () => {
@@ -314,6 +383,30 @@ describe('retrain contact point and notification policy', () => {
     );
     return { driftRoute, contactPoint: contactPoints.find((c) => c.name === driftRoute?.receiver) };
   };
+
+  it('routes every alert the rule can raise (firing, DatasourceError, DatasourceNoData) and any other to a provisioned contact point', () => {
+    const { contactPoints } = parseYaml('provisioning/alerting/contact-points.yaml') as { contactPoints: { name: string }[] };
+    const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
+    const { rule } = loadRule();
+    // The states the rule's settings can turn into alerts, by the alertname Grafana gives them.
+    const alertnameOf: Record<string, string> = { Alerting: rule.title, Error: 'DatasourceError', NoData: 'DatasourceNoData', OK: '' };
+    const alertnames = [
+      rule.title,
+      alertnameOf[rule.execErrState]!,
+      alertnameOf[rule.noDataState]!,
+      'DatasourceError',
+      'DatasourceNoData',
+      'AnyOtherAlert',
+    ];
+    const provisioned = new Set(contactPoints.map((c) => c.name));
+    const unrouted = alertnames
+      .filter(Boolean)
+      .map((alertname) => [alertname, receiverFor(policies[0], { alertname, rulename: rule.title })] as const)
+      .filter(([, receiver]) => !provisioned.has(receiver));
+    expect(unrouted).toEqual([]);
+    expect(receiverFor(policies[0], { alertname: rule.title, deployment: 'd' })).toBe('mlops-retrain');
+    expect(receiverFor(policies[0], { alertname: 'DatasourceError', rulename: rule.title })).not.toBe('mlops-retrain');
+  });
 
   it('routes the drift alert, grouped per deployment, to a provisioned contact point', () => {
     const { driftRoute, contactPoint } = load();
@@ -329,9 +422,9 @@ describe('retrain contact point and notification policy', () => {
     expect(receiver.settings).toMatchObject({
       httpMethod: 'POST',
       authorization_scheme: 'Bearer',
-      authorization_credentials: '${WEBHOOK_TOKEN}',
+      authorization_credentials: '$WEBHOOK_TOKEN',
     });
-    const route = /^\$\{API_URL\}(\/.*)$/.exec(receiver.settings.url)?.[1];
+    const route = /^\$API_URL(\/.*)$/.exec(receiver.settings.url)?.[1];
     const deps = { registry: {}, adminToken: 'admin', webhookToken: 'webhook' } as unknown as RetrainRouteDeps;
     const served = (retrainRoutes(deps) as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack
       .filter((layer) => layer.route?.methods.post)

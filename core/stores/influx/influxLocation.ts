@@ -1,3 +1,5 @@
+import { decodeComponent, parseStoreUrl, queryParameters, singlePathSegment, StoreUrlError } from '../storeUrl.js';
+
 /**
  * Where `influxdb://user:password@host:port/database[?retentionPolicy=&token=&org=&bucket=&tls=true]` points.
  *
@@ -18,16 +20,17 @@ export interface InfluxLocation {
   password?: string;
 }
 
+const SETTING = 'MEASUREMENTS_URL';
+const FORM = 'influxdb://user:password@host:port/database[?retentionPolicy=&org=&bucket=&token=&tls=true]';
+
+/** User, password, database and query values are percent-encoded (see storeUrl.ts). */
 export function parseInfluxUrl(url: string): InfluxLocation {
-  const u = new URL(url);
-  if (u.protocol !== 'influxdb:') throw new Error(`not an influxdb:// URL: "${url}"`);
-  const database = u.pathname.replace(/^\/+|\/+$/g, '');
-  if (!u.hostname || !database || database.includes('/')) {
-    throw new Error('MEASUREMENTS_URL must look like influxdb://user:password@host:port/database');
-  }
-  const q = u.searchParams;
-  const user = u.username ? decodeURIComponent(u.username) : undefined;
-  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  const u = parseStoreUrl(url, SETTING, 'influxdb:', FORM);
+  const database = singlePathSegment(u, `database in ${SETTING}`);
+  if (!u.hostname || !database) throw new StoreUrlError(`${SETTING} must look like ${FORM}`);
+  const q = queryParameters(u, SETTING);
+  const user = u.username ? decodeComponent(u.username, `user in ${SETTING}`) : undefined;
+  const password = u.password ? decodeComponent(u.password, `password in ${SETTING}`) : undefined;
   const retentionPolicy = q.get('retentionPolicy') ?? 'autogen';
   const scheme = q.get('tls') === 'true' ? 'https' : 'http';
   return {

@@ -1,6 +1,7 @@
 import { buffer } from 'node:stream/consumers';
 import { Client, S3Error } from 'minio';
 import { assertValidKey, ObjectNotFoundError, type ObjectStore } from '../objects.js';
+import { decodeComponent, parseStoreUrl, queryParameters, singlePathSegment, StoreUrlError } from '../storeUrl.js';
 
 /** Where `s3://access:secret@host:port/bucket[?tls=true&region=...]` points. */
 export interface S3Location {
@@ -13,22 +14,24 @@ export interface S3Location {
   region: string;
 }
 
+const SETTING = 'OBJECTS_URL';
+const FORM = 's3://access:secret@host:port/bucket[?tls=true&region=]';
+
+/** Access key, secret, bucket and query values are percent-encoded (see storeUrl.ts). */
 export function parseS3Url(url: string): S3Location {
-  const u = new URL(url);
-  if (u.protocol !== 's3:') throw new Error(`not an s3:// URL: "${url}"`);
-  const bucket = u.pathname.replace(/^\/+|\/+$/g, '');
-  if (!u.hostname || !bucket || bucket.includes('/')) {
-    throw new Error('OBJECTS_URL must look like s3://access:secret@host:port/bucket');
-  }
-  const useSSL = u.searchParams.get('tls') === 'true';
+  const u = parseStoreUrl(url, SETTING, 's3:', FORM);
+  const bucket = singlePathSegment(u, `bucket in ${SETTING}`);
+  if (!u.hostname || !bucket) throw new StoreUrlError(`${SETTING} must look like ${FORM}`);
+  const q = queryParameters(u, SETTING);
+  const useSSL = q.get('tls') === 'true';
   return {
     endPoint: u.hostname,
     port: u.port ? Number(u.port) : useSSL ? 443 : 80,
     useSSL,
-    accessKey: decodeURIComponent(u.username),
-    secretKey: decodeURIComponent(u.password),
+    accessKey: decodeComponent(u.username, `access key in ${SETTING}`),
+    secretKey: decodeComponent(u.password, `secret in ${SETTING}`),
     bucket,
-    region: u.searchParams.get('region') ?? 'us-east-1',
+    region: q.get('region') ?? 'us-east-1',
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { decodeComponent, parseStoreUrl, singlePathSegment, StoreUrlError } from '../storeUrl.js';
 
 /** Opens a knex instance for `sqlite:<file>` or `mysql://user:pass@host:port/db`. */
 export function knexFromUrl(url: string): Knex {
@@ -23,7 +24,33 @@ export function knexFromUrl(url: string): Knex {
     return db;
   }
   if (url.startsWith('mysql://')) {
-    return knexFactory({ client: 'mysql2', connection: url, pool: { min: 0, max: 10 } });
+    return knexFactory({ client: 'mysql2', connection: mysqlConnection(url), pool: { min: 0, max: 10 } });
   }
-  throw new Error(`unsupported SQL URL "${url}": use sqlite:<file> or mysql://user:pass@host:port/db`);
+  throw new StoreUrlError(`unsupported SQL URL: use sqlite:<file> or ${MYSQL_FORM}`);
+}
+
+const SETTING = 'REGISTRY_URL';
+const MYSQL_FORM = 'mysql://user:password@host:port/database';
+
+export interface MysqlConnection {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/** User, password and database are percent-encoded (see storeUrl.ts); knex and mysql2 get them decoded. */
+export function mysqlConnection(url: string): MysqlConnection {
+  const u = parseStoreUrl(url, SETTING, 'mysql:', MYSQL_FORM);
+  const database = singlePathSegment(u, `database in ${SETTING}`);
+  if (!u.hostname || !database || !u.username) throw new StoreUrlError(`${SETTING} must look like ${MYSQL_FORM}`);
+  if (u.search) throw new StoreUrlError(`${SETTING} takes no query parameters (a "?" in a password must be percent-encoded as %3F)`);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeComponent(u.username, `user in ${SETTING}`),
+    password: decodeComponent(u.password, `password in ${SETTING}`),
+    database,
+  };
 }
