@@ -1,5 +1,5 @@
 /**
- * Environment presets, one per thesis phase (SPEC.md experiment table).
+ * Environment presets, one per thesis phase (the experiment table in docs/EXPERIMENT.md).
  * Beige: a light, semi-gloss linoleum floor, brighter than the wall. Green: a dark, saturated,
  * high-frequency carpet. Red: red tiles with grout lines. On green and red the floor is darker
  * than the wall, so the floor/wall edge flips polarity; the floor's bounce light tints the wall,

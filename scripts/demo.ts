@@ -3,7 +3,7 @@
  * Grafana would: phase 1 collects data with no model, v1 is trained and validated, then
  * each later phase changes the world, is measured with the current model, retrained
  * (manually, or by a Grafana-format alert posted to the webhook) and measured again.
- * Prints SPEC.md's table with our numbers; exits 0 only if every retrain lowered the error.
+ * Prints the thesis's table (docs/EXPERIMENT.md) with our numbers; exits 0 only if every retrain lowered the error.
  */
 import { randomUUID } from 'node:crypto';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, isOutsideBand } from '../core/features/driftRule.js';

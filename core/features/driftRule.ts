@@ -1,7 +1,7 @@
 import type { ImageCharacteristicField } from './fields.js';
 
 /**
- * The drift alert of SPEC.md (thesis values): the 5-minute mean of HSV saturation per deployment,
+ * The thesis's drift alert (docs/EXPERIMENT.md, with its limits): the 5-minute mean of HSV saturation per deployment,
  * normal inside 40..60 on the beige floor, firing when outside the band for 1 minute.
  * Grafana's alert rule is generated from this, and the demo's simulated alert takes its name from here.
  */

@@ -1,5 +1,5 @@
 /**
- * Names of the per-frame image characteristics (the drift signals of SPEC.md).
+ * Names of the per-frame image characteristics (the drift signals, docs/EXPERIMENT.md).
  * The measurement store, the API and the Grafana provisioning all take field names from here.
  * Scales follow OpenCV's 8-bit conventions so the thesis thresholds carry over:
  * H in 0..180, S and V in 0..255, Lab L/a/b in 0..255 (a and b offset by 128).

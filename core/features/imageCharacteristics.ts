@@ -1,5 +1,5 @@
 /**
- * Per-frame image characteristics (the drift signals of SPEC.md), computed in plain TypeScript
+ * Per-frame image characteristics (the drift signals, docs/EXPERIMENT.md), computed in plain TypeScript
  * on a downscaled copy of the frame. The definitions follow what OpenCV / scikit-image give on
  * an 8-bit image, so thresholds taken from the thesis carry over:
  * - grayscale is cv2's COLOR_RGB2GRAY (0.299 R + 0.587 G + 0.114 B in 15-bit fixed point);

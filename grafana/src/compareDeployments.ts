@@ -165,7 +165,7 @@ function characteristicsRow(kind: CharacteristicKind): RowBuilder {
   return row;
 }
 
-/** SPEC.md's comparison of two deployments side by side: deployment A on the left, B on the right. */
+/** The thesis's comparison of two deployments side by side (docs/EXPERIMENT.md): deployment A on the left, B on the right. */
 export function compareDeploymentsDashboard(): Dashboard {
   const builder = new DashboardBuilder('Compare deployments')
     .uid(COMPARE_DEPLOYMENTS_UID)

@@ -87,7 +87,7 @@ function characteristicVariable() {
     .current({ text: 'All', value: '$__all' });
 }
 
-/** The drift view of SPEC.md: 5-minute means over time per deployment, the alert's signal with its band on top. */
+/** The thesis's drift view (docs/EXPERIMENT.md): 5-minute means over time per deployment, the alert's signal with its band on top. */
 export function driftDashboard(): Dashboard {
   const characteristics = new RowBuilder(`All image characteristics (${WINDOW} means)`).collapsed(true).withPanel(
     meansPanel(`$${CHARACTERISTIC_VARIABLE}`)
