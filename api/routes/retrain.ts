@@ -157,8 +157,10 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
     });
     return { alert: name, status: 202, ...answer };
   } catch (err) {
-    const { status, code, message } = err instanceof ApiError ? err : { status: 500, code: 'internal', message: 'this alert could not be handled' };
-    if (status >= 500 && code !== 'temporal_unavailable') deps.log?.warn({ err: (err as Error)?.message, alert: name }, 'alert not handled');
+    const { status, code, message } =
+      err instanceof ApiError ? err : { status: 500, code: 'internal', message: 'this alert could not be handled' };
+    if (status >= 500 && code !== 'temporal_unavailable')
+      deps.log?.warn({ err: (err as Error)?.message, alert: name }, 'alert not handled');
     return { alert: name, status, outcome: 'error', error: { code, message } };
   }
 }

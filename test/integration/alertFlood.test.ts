@@ -37,7 +37,15 @@ describe('an alert flood during one run', () => {
     registerModelVersion: async () => ({ registered: true, version: 1, artifactKey: 'a', artifactSha256: 's', comparison: null }),
   };
   const training: TrainingActivities = {
-    preprocess: async () => ({ manifestKey: 'm', manifestSha256: 's', trainCount: 1, testCount: 1, deployments: [], recordCount: 1, skipped: {} }),
+    preprocess: async () => ({
+      manifestKey: 'm',
+      manifestSha256: 's',
+      trainCount: 1,
+      testCount: 1,
+      deployments: [],
+      recordCount: 1,
+      skipped: {},
+    }),
     trainTrial: async () => ({ ...trial, artifactKey: 'a', artifactSha256: 's', resumedFromEpoch: 0, backend: 'stub' }),
     describeTrainingCapacity: async () => ({ cores: 1, slots: 1, threadsPerTrial: 1, source: 'cores' }),
     evaluatePrevious: async () => ({ previousVersion: null, metrics: null }),
@@ -66,12 +74,24 @@ describe('an alert flood during one run', () => {
     const handle = await env.client.workflow.start(TrainAndRegister, {
       taskQueue: TASK_QUEUES.orchestration,
       workflowId,
-      args: [{ modelName: 'distance', deployments: ['d0'], trigger: { kind: 'manual', by: 'test' }, sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] } }],
+      args: [
+        {
+          modelName: 'distance',
+          deployments: ['d0'],
+          trigger: { kind: 'manual', by: 'test' },
+          sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] },
+        },
+      ],
     });
     await eventually(async () => expect(assembled).toBe(1));
     const padding = 'x'.repeat(900);
     const ask = (i: number): RetrainAsk => ({
-      trigger: { kind: 'grafana', by: `alert-${i}`, requestId: i, alerts: [{ status: 'firing', labels: { alertname: 'Flood', deployment: `d${i % 100}`, padding } }] },
+      trigger: {
+        kind: 'grafana',
+        by: `alert-${i}`,
+        requestId: i,
+        alerts: [{ status: 'firing', labels: { alertname: 'Flood', deployment: `d${i % 100}`, padding } }],
+      },
       deployments: [`d${i % 100}`],
     });
     const total = 2500;
@@ -85,7 +105,12 @@ describe('an alert flood during one run', () => {
     const firstRun = env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
     expect((await firstRun.describe()).status.name).toBe('CONTINUED_AS_NEW');
     // The follow-up run covers every late ask: its summary counts them, its dataset has every deployment they named.
-    expect(final.requests).toMatchObject({ count: total, byKind: { grafana: total }, lateCount: 0, first: { requestId: expect.any(Number) } });
+    expect(final.requests).toMatchObject({
+      count: total,
+      byKind: { grafana: total },
+      lateCount: 0,
+      first: { requestId: expect.any(Number) },
+    });
     // Signals of one batch of 50 arrive in any order.
     expect(final.requests.last!.requestId).toBeGreaterThanOrEqual(total - 50);
     expect(assembledDeployments.map((d) => d.length)).toEqual([1, 100]);

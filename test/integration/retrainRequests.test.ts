@@ -60,12 +60,12 @@ describe('retrain requests', () => {
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(19);
     const started = answers.find((a) => a.body.results[0].outcome === 'started')!.body.results[0];
     expect(started.links.status).toBe(`/workflows/${trainWorkflowIdFor('distance')}/runs/${started.runId}`);
-    expect(answers.filter((a) => a.body.results[0].outcome === 'duplicate').every((a) => a.body.results[0].duplicateOf === started.requestId)).toBe(
-      true,
-    );
-    expect(await eventually(() => runsOf('distance').then((ids) => (ids.length ? ids : Promise.reject(new Error('not listed yet')))))).toEqual([
-      started.runId,
-    ]);
+    expect(
+      answers.filter((a) => a.body.results[0].outcome === 'duplicate').every((a) => a.body.results[0].duplicateOf === started.requestId),
+    ).toBe(true);
+    expect(
+      await eventually(() => runsOf('distance').then((ids) => (ids.length ? ids : Promise.reject(new Error('not listed yet'))))),
+    ).toEqual([started.runId]);
     const history = await env.client.workflow.getHandle(trainWorkflowIdFor('distance'), started.runId).fetchHistory();
     expect(history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(1);
     await env.client.workflow.getHandle(trainWorkflowIdFor('distance'), started.runId).terminate('test done');
@@ -106,7 +106,10 @@ describe('retrain requests', () => {
     expect((await put({ deployments: ['beige'], sweep: { epoch: [3] } })).body.error.message).toMatch(
       /unknown key\(s\) epoch \(valid: epochs, batchSizes, dropouts, learningRates\)/,
     );
-    expect(await put({ deployments: ['beige', 'nowhere'] })).toMatchObject({ status: 400, body: { error: { code: 'unknown_deployment' } } });
+    expect(await put({ deployments: ['beige', 'nowhere'] })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'unknown_deployment' } },
+    });
   });
 
   it('says what a model that only a deployment names is missing', async () => {

@@ -25,7 +25,12 @@ describe('Temporal outage after the API connected', () => {
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json(), retryAfter: res.headers.get('retry-after'), seconds: (Date.now() - started) / 1000 };
+    return {
+      status: res.status,
+      body: await res.json(),
+      retryAfter: res.headers.get('retry-after'),
+      seconds: (Date.now() - started) / 1000,
+    };
   };
 
   beforeAll(async () => {
@@ -57,7 +62,12 @@ describe('Temporal outage after the API connected', () => {
     expect(manual.body.error.message).not.toMatch(/127\.0\.0\.1|localhost|\d{4,5}/);
     // The old API took 19-21 s to give up; the deadline is 5 s per call to Temporal.
     expect(manual.seconds).toBeLessThan(15);
-    const alert = { status: 'firing', labels: { alertname: 'SaturationDrift', deployment: 'beige' }, startsAt: '2026-11-30T10:00:00Z', fingerprint: 'f1' };
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'SaturationDrift', deployment: 'beige' },
+      startsAt: '2026-11-30T10:00:00Z',
+      fingerprint: 'f1',
+    };
     const webhook = await call('POST', '/webhooks/grafana', { status: 'firing', alerts: [alert] }, WEBHOOK_TOKEN);
     expect(webhook).toMatchObject({ status: 200, body: { results: [{ status: 503, error: { code: 'temporal_unavailable' } }] } });
     const status = await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${first.body.runId}`);
@@ -69,12 +79,20 @@ describe('Temporal outage after the API connected', () => {
     expect(repeat.body.results[0]).toMatchObject({ outcome: 'duplicate', duplicateOf: kept[2].id });
 
     server = await startDevServer(port, path.join(dir, 'temporal.db'));
-    const deps = { registry: api.stores.registry, temporal: client.temporal, temporalUi: { url: '', namespace: 'default' }, log: pino({ level: 'silent' }) };
-    await eventually(async () => {
-      await retryPendingRetrains(deps, 0);
-      const outcomes = (await call('GET', '/models/distance/retrain-requests')).body.requests.map((r: { outcome: string }) => r.outcome);
-      expect(outcomes).toEqual(['started', 'started', 'joined', 'duplicate']);
-    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    const deps = {
+      registry: api.stores.registry,
+      temporal: client.temporal,
+      temporalUi: { url: '', namespace: 'default' },
+      log: pino({ level: 'silent' }),
+    };
+    await eventually(
+      async () => {
+        await retryPendingRetrains(deps, 0);
+        const outcomes = (await call('GET', '/models/distance/retrain-requests')).body.requests.map((r: { outcome: string }) => r.outcome);
+        expect(outcomes).toEqual(['started', 'started', 'joined', 'duplicate']);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     const after = await call('POST', '/models/distance/retrain', { by: 'after' });
     expect(after).toMatchObject({ status: 202, body: { outcome: 'joined' } });
   });

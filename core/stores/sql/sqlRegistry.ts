@@ -323,15 +323,13 @@ export class SqlRegistry implements RegistryStore {
     id: number,
     result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>,
   ): Promise<RetrainRequest> {
-    await this.db('retrain_requests')
-      .where({ id, outcome: 'pending' })
-      .update({
-        outcome: result.outcome,
-        workflow_id: result.workflowId,
-        run_id: result.runId,
-        coverage: result.coverage,
-        claimed_at: null,
-      });
+    await this.db('retrain_requests').where({ id, outcome: 'pending' }).update({
+      outcome: result.outcome,
+      workflow_id: result.workflowId,
+      run_id: result.runId,
+      coverage: result.coverage,
+      claimed_at: null,
+    });
     const settled = await this.getRetrainRequest(id);
     if (!settled) throw new StoreError('not_found', `retrain request ${id} does not exist`);
     return settled;
