@@ -1,13 +1,13 @@
 /**
  * Replays workflow histories against the current workflow code with Temporal's replayer,
  * so a change that breaks determinism shows before it reaches running workflows.
- *   npm run replay -- --file test/fixtures/histories/train-and-register.json
+ *   npm run replay -- --file test/fixtures/histories/train-and-register-alert-triggered.json
  *   npm run replay -- --workflow-id train-and-register-distance [--run-id ID] [--save FILE]
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config.js';
 import { connectClient } from '../core/temporalClient.js';
 import { workflowsPath } from '../workers/createWorkers.js';
@@ -41,10 +41,13 @@ if (values['workflow-id']) {
   histories.push({ name: values['workflow-id'], history });
 }
 
+// One line per history: the bundler's and the worker's own logs only when something is wrong.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 let failed = 0;
 for (const { name, history } of histories) {
   try {
-    await Worker.runReplayHistory({ workflowsPath }, history as Parameters<typeof Worker.runReplayHistory>[1]);
+    await Worker.runReplayHistory({ workflowBundle }, history as Parameters<typeof Worker.runReplayHistory>[1]);
     console.log(`replayed ${name}: deterministic`);
   } catch (err) {
     failed++;
