@@ -6,7 +6,7 @@ import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-export interface WorkerOptions {
+export interface WorkerWiring {
   connection: NativeConnection;
   namespace: string;
   context: ActivityContext;
@@ -15,13 +15,13 @@ export interface WorkerOptions {
 }
 
 /** The orchestration worker (workflows and light activities) and the training worker (ML activities). */
-export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
+export async function createWorkers(options: WorkerWiring): Promise<Worker[]> {
   const capacity = options.capacity ?? trainingCapacity();
   return [await createOrchestrationWorker(options), await createTrainingWorker({ ...options, capacity })];
 }
 
 /** The worker that runs workflows and the light, I/O-bound activities. */
-export function createOrchestrationWorker({ connection, namespace, context }: WorkerOptions): Promise<Worker> {
+export function createOrchestrationWorker({ connection, namespace, context }: WorkerWiring): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
@@ -31,14 +31,14 @@ export function createOrchestrationWorker({ connection, namespace, context }: Wo
   });
 }
 
-export interface TrainingWorkerOptions extends WorkerOptions {
+export interface TrainingWorkerWiring extends WorkerWiring {
   capacity: TrainingCapacity;
   /** How the worker appears in Temporal's history (default: pid@host). */
   identity?: string;
 }
 
 /** A worker on the training queue with one activity slot per trial its capacity allows. */
-export function createTrainingWorker(options: TrainingWorkerOptions): Promise<Worker> {
+export function createTrainingWorker(options: TrainingWorkerWiring): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -13,10 +13,11 @@ const histogramQuery = range
   .extend({
     field,
     bins: z.coerce.number().int().min(1).max(500).default(20),
-    min: z.coerce.number().default(0),
-    max: z.coerce.number().default(350),
+    // Left out: the range of the deployment's values of that field.
+    min: z.coerce.number().optional(),
+    max: z.coerce.number().optional(),
   })
-  .refine((q) => q.max > q.min, { message: 'max must exceed min', path: ['max'] });
+  .refine((q) => q.min === undefined || q.max === undefined || q.max > q.min, { message: 'max must exceed min', path: ['max'] });
 const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1000).default(300_000) });
 const versionParam = z.coerce.number().int().positive();
 

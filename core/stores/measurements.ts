@@ -81,12 +81,7 @@ export interface MeasurementStore {
   /** Labelled records of the given deployments, oldest first (the training dataset's rows). */
   datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]>;
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
-  histogram(
-    deployment: string,
-    field: NumericField,
-    bins: { min: number; max: number; count: number },
-    range?: TimeRange,
-  ): Promise<HistogramBin[]>;
+  histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]>;
   windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]>;
   close(): Promise<void>;
 }
@@ -99,8 +94,20 @@ export function assertNumericField(field: string): asserts field is NumericField
   if (!QUERYABLE_FIELDS.has(field)) throw new Error(`unknown measurement field "${field}"`);
 }
 
+/** Bins of a histogram: `min`/`max` left out span the values themselves (every field has its own scale). */
+export interface HistogramBins {
+  min?: number;
+  max?: number;
+  count: number;
+}
+
 /** Counts values into equal-width bins over [min, max]; values outside are left out, max falls in the last bin. */
-export function binValues(values: Iterable<number>, bins: { min: number; max: number; count: number }): HistogramBin[] {
+export function binValues(values: number[], spec: HistogramBins): HistogramBin[] {
+  let [lowest, highest] = [Infinity, -Infinity];
+  for (const v of values) [lowest, highest] = [Math.min(lowest, v), Math.max(highest, v)];
+  const min = spec.min ?? (values.length ? lowest : 0);
+  const dataMax = spec.max ?? (values.length ? highest : min + 1);
+  const bins = { min, max: dataMax > min ? dataMax : min + 1, count: spec.count };
   const width = (bins.max - bins.min) / bins.count;
   const counts = new Array<number>(bins.count).fill(0);
   for (const v of values) {

@@ -186,6 +186,12 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       });
       const hist = await m.histogram(d, 'sensor_value', { min: 0, max: 300, count: 3 });
       expect(hist.map((b) => b.count)).toEqual([1, 1, 1]);
+      // Without bounds the bins span the field's own values (hsv_s here: 40..150).
+      const spanned = await m.histogram(d, 'hsv_s', { count: 2 });
+      expect(spanned).toEqual([
+        { lower: 40, upper: 95, count: 3 },
+        { lower: 95, upper: 150, count: 1 },
+      ]);
       const means = await m.windowedMeans(d, 'hsv_s', 300_000, { since: t0 - (t0 % 300_000) });
       expect(means.map((w) => Math.round(w.mean!))).toEqual([Math.round((40 + 60 + 50) / 3), 150]);
       await expect(m.histogram(d, 'nope' as never, { min: 0, max: 1, count: 1 })).rejects.toThrow(/unknown measurement field/);

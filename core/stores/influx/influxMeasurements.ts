@@ -10,6 +10,7 @@ import {
   type DatasetRow,
   type DeploymentStats,
   type HistogramBin,
+  type HistogramBins,
   type InferenceRecord,
   type MeasurementStore,
   type NumericField,
@@ -148,12 +149,7 @@ export class InfluxMeasurements implements MeasurementStore {
     return deploymentStatsOf(deployment, agg, last && { name: last.model, version: last.model_version });
   }
 
-  async histogram(
-    deployment: string,
-    field: NumericField,
-    bins: { min: number; max: number; count: number },
-    range?: TimeRange,
-  ): Promise<HistogramBin[]> {
+  async histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]> {
     assertNumericField(field);
     const series = await this.influxql.query(`SELECT "${field}" FROM "${INFERENCE}" WHERE "deployment" = $deployment${timeClause(range)}`, {
       deployment,

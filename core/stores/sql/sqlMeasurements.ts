@@ -5,6 +5,7 @@ import type {
   DatasetRow,
   DeploymentStats,
   HistogramBin,
+  HistogramBins,
   InferenceRecord,
   MeasurementStore,
   NumericField,
@@ -163,12 +164,7 @@ export class SqlMeasurements implements MeasurementStore {
     return deploymentStatsOf(deployment, agg, last && { name: last.model_name, version: last.model_version });
   }
 
-  async histogram(
-    deployment: string,
-    field: NumericField,
-    bins: { min: number; max: number; count: number },
-    range?: TimeRange,
-  ): Promise<HistogramBin[]> {
+  async histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]> {
     assertNumericField(field);
     const values = await this.inRange(this.db(TABLE), deployment, range).whereNotNull(field).pluck(field);
     return binValues(values.map(Number), bins);
