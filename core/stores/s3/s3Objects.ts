@@ -1,5 +1,5 @@
 import { buffer } from 'node:stream/consumers';
-import { Client, S3Error } from 'minio';
+import { Client as MinioClient, S3Error } from 'minio';
 import { assertValidKey, ObjectNotFoundError, type ObjectStore } from '../objects.js';
 import { decodeComponent, parseStoreUrl, queryParameters, singlePathSegment, StoreUrlError } from '../storeUrl.js';
 
@@ -41,13 +41,13 @@ const isMissing = (err: unknown) => err instanceof S3Error && MISSING.has(err.co
 /** Objects in one S3 bucket (MinIO or any S3 API); the bucket is created when missing. */
 export class S3Objects implements ObjectStore {
   private constructor(
-    private readonly client: Client,
+    private readonly s3: MinioClient,
     private readonly bucket: string,
   ) {}
 
   static async open(url: string): Promise<S3Objects> {
     const where = parseS3Url(url);
-    const client = new Client({
+    const s3 = new MinioClient({
       endPoint: where.endPoint,
       port: where.port,
       useSSL: where.useSSL,
@@ -56,26 +56,26 @@ export class S3Objects implements ObjectStore {
       region: where.region,
       pathStyle: true,
     });
-    if (!(await client.bucketExists(where.bucket))) {
+    if (!(await s3.bucketExists(where.bucket))) {
       try {
-        await client.makeBucket(where.bucket, where.region);
+        await s3.makeBucket(where.bucket, where.region);
       } catch (err) {
         // Another process may have created it between the check and the call.
         if (!(err instanceof S3Error && (err.code === 'BucketAlreadyOwnedByYou' || err.code === 'BucketAlreadyExists'))) throw err;
       }
     }
-    return new S3Objects(client, where.bucket);
+    return new S3Objects(s3, where.bucket);
   }
 
   async put(key: string, data: Buffer, contentType = 'application/octet-stream'): Promise<void> {
     assertValidKey(key);
-    await this.client.putObject(this.bucket, key, data, data.length, { 'Content-Type': contentType });
+    await this.s3.putObject(this.bucket, key, data, data.length, { 'Content-Type': contentType });
   }
 
   async get(key: string): Promise<Buffer> {
     assertValidKey(key);
     try {
-      return await buffer(await this.client.getObject(this.bucket, key));
+      return await buffer(await this.s3.getObject(this.bucket, key));
     } catch (err) {
       if (isMissing(err)) throw new ObjectNotFoundError(key);
       throw err;
@@ -85,7 +85,7 @@ export class S3Objects implements ObjectStore {
   async exists(key: string): Promise<boolean> {
     assertValidKey(key);
     try {
-      await this.client.statObject(this.bucket, key);
+      await this.s3.statObject(this.bucket, key);
       return true;
     } catch (err) {
       if (isMissing(err)) return false;
@@ -95,7 +95,7 @@ export class S3Objects implements ObjectStore {
 
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+    for await (const item of this.s3.listObjectsV2(this.bucket, prefix, true)) {
       if (item.name) keys.push(item.name);
     }
     return keys.sort();
@@ -103,7 +103,7 @@ export class S3Objects implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    await this.client.removeObject(this.bucket, key);
+    await this.s3.removeObject(this.bucket, key);
   }
 
   async close(): Promise<void> {}
