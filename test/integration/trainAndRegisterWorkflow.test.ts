@@ -199,6 +199,33 @@ describe('TrainAndRegister with stub activities', () => {
     expect(result.parallelism).toEqual({ value: 3, source: 'training-worker' });
   });
 
+  it('sizes each activity: ML steps heartbeat against tens of seconds, light steps time out in minutes', async () => {
+    scenario = fresh();
+    const workflowId = `options-${randomUUID()}`;
+    await env.client.workflow.execute(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId,
+      args: [request({ parallelism: undefined })],
+    });
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const seconds = (d?: { seconds?: unknown } | null) => (d ? Number(d.seconds ?? 0) : null);
+    const options = Object.fromEntries(
+      history
+        .events!.map((e) => e.activityTaskScheduledEventAttributes)
+        .filter((a) => a)
+        .map((a) => [a!.activityType!.name, { heartbeat: seconds(a!.heartbeatTimeout), startToClose: seconds(a!.startToCloseTimeout) }]),
+    );
+    expect(options).toEqual({
+      assembleDataset: { heartbeat: 0, startToClose: 15 * 60 },
+      preprocess: { heartbeat: 60, startToClose: 2 * 3600 },
+      describeTrainingCapacity: { heartbeat: 0, startToClose: 30 },
+      trainTrial: { heartbeat: 30, startToClose: 4 * 3600 },
+      selectBest: { heartbeat: 0, startToClose: 60 },
+      evaluatePrevious: { heartbeat: 30, startToClose: 30 * 60 },
+      registerModelVersion: { heartbeat: 0, startToClose: 2 * 60 },
+    });
+  });
+
   it('brings the deployments of asks that join before the dataset is assembled into this run', async () => {
     scenario = fresh();
     const workflowId = `joined-${randomUUID()}`;
