@@ -28,6 +28,7 @@ const envSchema = z.object({
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
   LOG_LEVEL: z.string().default('info'),
+  MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
 });
 
 export interface Config {
@@ -44,6 +45,8 @@ export interface Config {
   mlThreadsPerTrial?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
   logLevel: string;
+  /** How long a process waits for another one migrating the same SQL database. */
+  migrationLockTimeoutSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -79,5 +82,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
     mlBackend: e.ML_BACKEND,
     logLevel: e.LOG_LEVEL,
+    migrationLockTimeoutSeconds: e.MIGRATION_LOCK_TIMEOUT_SECONDS,
   };
 }

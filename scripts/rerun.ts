@@ -42,7 +42,7 @@ for (const [flag, v] of Object.entries({
 }
 
 const config = loadConfig();
-const registry = await openRegistry(config.registryUrl);
+const registry = await openRegistry(config.registryUrl, { lockTimeoutSeconds: config.migrationLockTimeoutSeconds });
 const source = await registry.getModelVersion(values.model, Number(values['from-version']));
 await registry.close();
 if (!source) {

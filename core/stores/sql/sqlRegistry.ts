@@ -12,7 +12,7 @@ import {
   type TrainingConfig,
 } from '../registry.js';
 import { knexFromUrl } from './knexFromUrl.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest, type MigrateOptions } from './migrations.js';
 import { registryMigrations } from './registryMigrations.js';
 
 const now = () => new Date().toISOString();
@@ -103,9 +103,9 @@ function isUniqueViolation(err: unknown): boolean {
 export class SqlRegistry implements RegistryStore {
   private constructor(private readonly db: Knex) {}
 
-  static async open(url: string): Promise<SqlRegistry> {
+  static async open(url: string, options: MigrateOptions = {}): Promise<SqlRegistry> {
     const db = knexFromUrl(url);
-    await migrateToLatest(db, 'registry_migrations', registryMigrations);
+    await migrateToLatest(db, 'registry_migrations', registryMigrations, options);
     return new SqlRegistry(db);
   }
 
