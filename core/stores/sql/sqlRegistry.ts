@@ -99,6 +99,9 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'ER_DUP_ENTRY';
 }
 
+/** How long a registration keeps retrying while other writers race it for the next version number. */
+const REGISTRATION_RACE_DEADLINE_MS = 30_000;
+
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
   private constructor(private readonly db: Knex) {}
@@ -223,7 +226,8 @@ export class SqlRegistry implements RegistryStore {
       created_at: now(),
     };
     const columns = Object.keys(row);
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + REGISTRATION_RACE_DEADLINE_MS;
+    for (let pauseMs = 10; ; pauseMs = Math.min(pauseMs * 2, 500)) {
       const existing = await this.db('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first();
       if (existing) return toModelVersion(existing);
       try {
@@ -234,8 +238,8 @@ export class SqlRegistry implements RegistryStore {
         );
       } catch (err) {
         // Two registrations raced for the same number (or the same run): read again.
-        if (!(isUniqueViolation(err) || isBusy(err)) || attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
+        if (!(isUniqueViolation(err) || isBusy(err)) || Date.now() + pauseMs > deadline) throw err;
+        await new Promise((r) => setTimeout(r, pauseMs));
       }
     }
   }
