@@ -24,6 +24,7 @@ const envSchema = z.object({
     .positive()
     .default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
+  READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
@@ -38,7 +39,16 @@ export interface Config {
   objectsUrl: string;
   /** `devServer`: no TEMPORAL_ADDRESS was given, so `npm start` runs Temporal's dev server at `address`. */
   temporal: { address: string; devServer: boolean; namespace: string; uiPort: number; uiUrl: string };
-  api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
+  api: {
+    port: number;
+    host: string;
+    adminToken: string;
+    webhookToken: string;
+    maxImageBytes: number;
+    analysisQueueLimit: number;
+    /** Deadline of each `/readyz` check. */
+    readyCheckTimeoutSeconds: number;
+  };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
   /** TensorFlow intra-op threads per trial; unset: 1, or the cores shared among SWEEP_PARALLELISM trials. */
@@ -77,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookToken: e.WEBHOOK_TOKEN,
       maxImageBytes: e.MAX_IMAGE_BYTES,
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
+      readyCheckTimeoutSeconds: e.READY_CHECK_TIMEOUT_SECONDS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
