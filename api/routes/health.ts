@@ -58,6 +58,7 @@ export function healthRoutes(deps: HealthDeps): Router {
       await deps.stores.objects.put(probeKey, written);
       if (!(await deps.stores.objects.get(probeKey)).equals(written))
         throw new Error('the probe object read back differs from what was written');
+      await deps.stores.objects.delete(probeKey);
     },
     measurements: () => deps.stores.measurements.deploymentStats('health-probe'),
     temporal: async () => (await deps.temporal()).workflowService.getSystemInfo({}),
