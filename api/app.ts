@@ -40,7 +40,17 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.use(express.json({ limit: '256kb' }));
 
-  app.use(healthRoutes({ stores, temporal: deps.temporal, analysis: deps.analysis, backend: deps.backend }));
+  app.use(
+    healthRoutes({
+      stores,
+      temporal: deps.temporal,
+      analysis: deps.analysis,
+      backend: deps.backend,
+      namespace: config.temporal.namespace,
+      adminToken: config.api.adminToken,
+      checkTimeoutSeconds: config.api.readyCheckTimeoutSeconds,
+    }),
+  );
   app.use(
     predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }),
   );

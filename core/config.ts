@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Development defaults of the API's secrets: only ever accepted on a loopback API_HOST (api/exposure.ts). */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+export const DEV_WEBHOOK_TOKEN = 'dev-webhook-token';
+
 /**
  * Every setting of every process, read from the environment once and validated.
  * Store URLs follow MLflow's convention: the scheme picks the implementation.
@@ -16,18 +20,20 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.string().optional(),
   API_PORT: z.coerce.number().int().default(3000),
   API_HOST: z.string().default('127.0.0.1'),
-  ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
-  WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
+  ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
+  WEBHOOK_TOKEN: z.string().min(8).default(DEV_WEBHOOK_TOKEN),
   MAX_IMAGE_BYTES: z.coerce
     .number()
     .int()
     .positive()
     .default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
+  READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
   LOG_LEVEL: z.string().default('info'),
+  MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
 });
 
 export interface Config {
@@ -37,13 +43,24 @@ export interface Config {
   objectsUrl: string;
   /** `devServer`: no TEMPORAL_ADDRESS was given, so `npm start` runs Temporal's dev server at `address`. */
   temporal: { address: string; devServer: boolean; namespace: string; uiPort: number; uiUrl: string };
-  api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
+  api: {
+    port: number;
+    host: string;
+    adminToken: string;
+    webhookToken: string;
+    maxImageBytes: number;
+    analysisQueueLimit: number;
+    /** Deadline of each `/readyz` check. */
+    readyCheckTimeoutSeconds: number;
+  };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
   /** TensorFlow intra-op threads per trial; unset: 1, or the cores shared among SWEEP_PARALLELISM trials. */
   mlThreadsPerTrial?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
   logLevel: string;
+  /** How long a process waits for another one migrating the same SQL database. */
+  migrationLockTimeoutSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -74,10 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookToken: e.WEBHOOK_TOKEN,
       maxImageBytes: e.MAX_IMAGE_BYTES,
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
+      readyCheckTimeoutSeconds: e.READY_CHECK_TIMEOUT_SECONDS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
     mlBackend: e.ML_BACKEND,
     logLevel: e.LOG_LEVEL,
+    migrationLockTimeoutSeconds: e.MIGRATION_LOCK_TIMEOUT_SECONDS,
   };
 }

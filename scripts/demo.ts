@@ -60,7 +60,8 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 }
 
 async function waitUntilReady() {
-  for (let i = 0; i < 120; i++) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
     try {
       if ((await fetch(`${apiUrl}/readyz`)).ok) return;
     } catch {
@@ -90,7 +91,8 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
 async function waitUntilServed(preset: string, token: string, version: number) {
   const rover = new RoverClient({ apiUrl, clientId, token });
   const jpeg = await renderFrame(getPreset(preset).scene, { distanceMm: 200, angleDeg: 0 }, createRng(version));
-  for (let i = 0; i < 240; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     const answer = await rover.predict({ jpeg });
     if (answer.ok && answer.model.version === version) return;
     await new Promise((r) => setTimeout(r, 250));
@@ -124,7 +126,7 @@ async function main() {
   console.log(
     `demo: ${settings.architecture} CNN at ${settings.width}x${settings.height}, sweep epochs ${settings.epochs} x batch ${settings.batchSizes} x dropout ${settings.dropouts}`,
   );
-  const health = await (await fetch(`${apiUrl}/readyz`)).json();
+  const health = await (await fetch(`${apiUrl}/readyz`, { headers: { authorization: `Bearer ${adminToken}` } })).json();
   console.log(`demo: ML backend ${health.mlBackend}`);
 
   const deployments = PHASES.slice(0, settings.phases).map((_, i) => `${model}-phase${i + 1}`);

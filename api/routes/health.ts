@@ -1,35 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Stores } from '../../core/stores/index.js';
-import type { Client } from '@temporalio/client';
+import { queuesWithoutPoller } from '../../core/taskQueuePollers.js';
+import { bearerToken, sameSecret } from '../auth.js';
 import type { FrameAnalysis } from '../frameAnalysis.js';
 
-/** Liveness, and readiness of everything a request needs. */
-export function healthRoutes(deps: { stores: Stores; temporal: () => Promise<Client>; analysis: FrameAnalysis; backend: string }): Router {
+export interface HealthDeps {
+  stores: Stores;
+  temporal: () => Promise<Client>;
+  analysis: FrameAnalysis;
+  backend: string;
+  namespace: string;
+  adminToken: string;
+  /** Each check's deadline; the checks run in parallel. */
+  checkTimeoutSeconds: number;
+}
+
+interface CheckResult {
+  status: 'ok' | 'down';
+  ms: number;
+  error?: string;
+}
+
+class CheckTimeout extends Error {}
+
+async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([check(), deadline]);
+    return { status: 'ok', ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { status: 'down', ms: Math.round(performance.now() - started), error: (err as Error)?.message ?? String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Liveness, and readiness of everything a request needs: each store answers a read (the object
+ * store a write and a read back), Temporal answers, and workers poll both task queues. Anyone
+ * sees ok/down per check; the admin token also shows why and how long each took.
+ */
+export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
+  // One probe object per process, so API replicas never read each other's.
+  const probeKey = `health/probe-${randomUUID()}`;
+
+  const checks: Record<string, () => Promise<unknown>> = {
+    registry: () => deps.stores.registry.listModels(),
+    objects: async () => {
+      const written = Buffer.from(randomUUID());
+      await deps.stores.objects.put(probeKey, written);
+      if (!(await deps.stores.objects.get(probeKey)).equals(written))
+        throw new Error('the probe object read back differs from what was written');
+      await deps.stores.objects.delete(probeKey);
+    },
+    measurements: () => deps.stores.measurements.deploymentStats('health-probe'),
+    temporal: async () => (await deps.temporal()).workflowService.getSystemInfo({}),
+    workers: async () => {
+      const missing = await queuesWithoutPoller((await deps.temporal()).workflowService, deps.namespace);
+      if (missing.length > 0) throw new Error(`no worker polls ${missing.join(', ')}`);
+    },
+  };
+
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    const check = async (fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-        return 'ok';
-      } catch (err) {
-        return `down: ${(err as Error).message}`;
-      }
-    };
-    const checks = {
-      registry: await check(() => deps.stores.registry.listModels()),
-      objects: await check(() => deps.stores.objects.exists('health/probe')),
-      measurements: await check(() => deps.stores.measurements.deploymentStats('health-probe')),
-      temporal: await check(async () => (await deps.temporal()).workflowService.getSystemInfo({})),
-    };
-    const ready = Object.values(checks).every((c) => c === 'ok');
+
+  router.get('/readyz', async (req, res) => {
+    const timeoutMs = deps.checkTimeoutSeconds * 1000;
+    const names = Object.keys(checks);
+    const results = await Promise.all(names.map((name) => runCheck(checks[name], timeoutMs)));
+    const ready = results.every((r) => r.status === 'ok');
+    const token = bearerToken(req);
+    const admin = token !== undefined && sameSecret(token, deps.adminToken);
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
-      checks,
-      mlBackend: deps.backend,
-      analysis: { ...deps.analysis.status(), spooled: await deps.analysis.spooledCount() },
+      checks: Object.fromEntries(names.map((name, i) => [name, results[i].status])),
+      ...(admin && {
+        details: Object.fromEntries(names.map((name, i) => [name, results[i]])),
+        mlBackend: deps.backend,
+        analysis: { ...deps.analysis.status(), spooled: await deps.analysis.spooledCount() },
+      }),
     });
   });
   return router;

@@ -5,6 +5,7 @@ import { requireBearer } from '../auth.js';
 import { ApiError, validate } from '../errors.js';
 import { describeTrainingRun, requestRerun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
 import { sweepSchema, trainingConfigSchema } from './admin.js';
+import { workflowRunParams } from './params.js';
 
 /** Grafana's webhook contact point payload (the fields we use; others pass through into the record). */
 const grafanaAlert = z
@@ -41,7 +42,6 @@ const rerunRequest = z
     dryRun: z.boolean().optional(),
   })
   .strict();
-const runParams = z.object({ workflowId: z.string().min(1).max(256), runId: z.uuid('a run id is a UUID') });
 
 /** Alerts Grafana raises about a rule it cannot evaluate (routed here so they are seen, see grafana/src/alerting.ts). */
 const GRAFANA_STATE_ALERTS = new Set(['DatasourceError', 'DatasourceNoData']);
@@ -119,7 +119,7 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
   });
 
   router.get('/workflows/:workflowId/runs/:runId', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
-    const params = validate(runParams, req.params, 'path');
+    const params = validate(workflowRunParams, req.params, 'path');
     res.json(await describeTrainingRun(deps, params.workflowId, params.runId));
   });
 

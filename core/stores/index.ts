@@ -5,6 +5,7 @@ import { S3Objects } from './s3/s3Objects.js';
 import type { MeasurementStore } from './measurements.js';
 import type { ObjectStore } from './objects.js';
 import type { RegistryStore } from './registry.js';
+import type { MigrateOptions } from './sql/migrations.js';
 import { SqlMeasurements } from './sql/sqlMeasurements.js';
 import { SqlRegistry } from './sql/sqlRegistry.js';
 
@@ -15,13 +16,13 @@ export interface Stores {
 }
 
 /** Picks each store's implementation from its URL scheme, as MLflow does. */
-export async function openRegistry(url: string): Promise<RegistryStore> {
-  if (url.startsWith('sqlite:') || url.startsWith('mysql://')) return SqlRegistry.open(url);
+export async function openRegistry(url: string, options: MigrateOptions = {}): Promise<RegistryStore> {
+  if (url.startsWith('sqlite:') || url.startsWith('mysql://')) return SqlRegistry.open(url, options);
   throw new Error(`unsupported REGISTRY_URL "${redact(url)}" (sqlite:<file> or mysql://user:password@host:port/database)`);
 }
 
-export async function openMeasurements(url: string): Promise<MeasurementStore> {
-  if (url.startsWith('sqlite:')) return SqlMeasurements.open(url);
+export async function openMeasurements(url: string, options: MigrateOptions = {}): Promise<MeasurementStore> {
+  if (url.startsWith('sqlite:')) return SqlMeasurements.open(url, options);
   if (url.startsWith('influxdb://')) return InfluxMeasurements.open(url);
   throw new Error(`unsupported MEASUREMENTS_URL "${redact(url)}" (sqlite:<file> or influxdb://user:password@host:port/database)`);
 }
@@ -37,10 +38,13 @@ export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@').replace(/([?&]token=)[^&]*/, '$1***');
 }
 
-export async function openStores(config: Pick<Config, 'registryUrl' | 'measurementsUrl' | 'objectsUrl'>): Promise<Stores> {
+export async function openStores(
+  config: Pick<Config, 'registryUrl' | 'measurementsUrl' | 'objectsUrl'> & Partial<Pick<Config, 'migrationLockTimeoutSeconds'>>,
+): Promise<Stores> {
+  const migrate = { lockTimeoutSeconds: config.migrationLockTimeoutSeconds };
   const [registry, measurements, objects] = await Promise.all([
-    openRegistry(config.registryUrl),
-    openMeasurements(config.measurementsUrl),
+    openRegistry(config.registryUrl, migrate),
+    openMeasurements(config.measurementsUrl, migrate),
     openObjects(config.objectsUrl),
   ]);
   return { registry, measurements, objects };

@@ -52,11 +52,11 @@ describe('inference API', () => {
   });
 
   describe('health', () => {
-    it('is live and ready when every store and Temporal answer', async () => {
+    it('is live, and not ready without workers even when every store and Temporal answer', async () => {
       expect((await call('GET', '/healthz')).status).toBe(200);
       const ready = await call('GET', '/readyz');
-      expect(ready.status).toBe(200);
-      expect(ready.body.checks).toEqual({ registry: 'ok', objects: 'ok', measurements: 'ok', temporal: 'ok' });
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks).toEqual({ registry: 'ok', objects: 'ok', measurements: 'ok', temporal: 'ok', workers: 'down' });
     });
   });
 

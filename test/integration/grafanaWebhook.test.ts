@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
+import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
 const fixture = (name: string) =>
@@ -28,11 +30,15 @@ describe('Grafana webhook contract', () => {
     expect(res.status).toBe(200);
     return res.body.results as { outcome: string; runId?: string; reason?: string }[];
   };
-  const runs = async () => {
-    const ids: string[] = [];
-    for await (const run of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) ids.push(run.runId);
-    return ids;
-  };
+  /** The list comes from Temporal's visibility store, which is eventually consistent: poll it until it shows `expected`. */
+  const expectRuns = (expected: (string | undefined)[]) =>
+    eventually(async () => {
+      const ids: string[] = [];
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) ids.push(run.runId);
+      expect(ids.sort()).toEqual([...expected].sort());
+    });
+  /** Describing the workflow id reads the latest run itself, which is consistent at once. */
+  const latestRun = async () => (await env.client.workflow.getHandle(workflowId).describe()).runId;
   const signalsTo = async (runId: string) => {
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
@@ -59,25 +65,27 @@ describe('Grafana webhook contract', () => {
 
   it('starts nothing on a resolved notification', async () => {
     expect(await notify(fixture('resolved'))).toMatchObject([{ outcome: 'ignored', reason: 'resolved alerts start nothing' }]);
-    expect(await runs()).toEqual([]);
+    await expect(latestRun()).rejects.toThrow(WorkflowNotFoundError);
   });
 
   it('starts one run on firing and treats the repeated notification as a duplicate', async () => {
     const [started] = await notify(fixture('firing'));
     expect(started.outcome).toBe('started');
     expect(await notify(fixture('firing'))).toMatchObject([{ outcome: 'duplicate' }]);
-    expect(await runs()).toEqual([started.runId]);
+    expect(await latestRun()).toBe(started.runId);
+    await expectRuns([started.runId]);
     // signalWithStart hands the starting alert to the run as its first signal.
     expect(await signalsTo(started.runId!)).toBe(1);
   });
 
   it('handles a grouped notification alert by alert: known firing is a duplicate, new firing joins, resolved is ignored', async () => {
-    const [runId] = await runs();
+    const runId = await latestRun();
     const outcomes = await notify(fixture('grouped'));
     expect(outcomes.map((o) => o.outcome)).toEqual(['duplicate', 'joined', 'ignored']);
     expect(outcomes[1].runId).toBe(runId);
     expect((await notify(fixture('grouped'))).map((o) => o.outcome)).toEqual(['duplicate', 'duplicate', 'ignored']);
-    expect(await runs()).toEqual([runId]);
+    expect(await latestRun()).toBe(runId);
+    await expectRuns([runId]);
     expect(await signalsTo(runId)).toBe(2);
   });
 
@@ -91,14 +99,14 @@ describe('Grafana webhook contract', () => {
   });
 
   it('starts a new run when the alert fires again after its run has ended', async () => {
-    const [first] = await runs();
+    const first = await latestRun();
     await env.client.workflow.getHandle(workflowId, first).terminate('test: the first run is over');
     const again = fixture('firing');
     again.alerts[0].startsAt = '2026-11-26T12:00:00Z';
     const [started] = await notify(again);
     expect(started.outcome).toBe('started');
     expect(started.runId).not.toBe(first);
-    expect((await runs()).sort()).toEqual([first, started.runId].sort());
+    await expectRuns([first, started.runId]);
     await env.client.workflow.getHandle(workflowId, started.runId).terminate('test done');
   });
 });

@@ -87,6 +87,7 @@ describe('model hot swap', () => {
           webhookToken: 'hook-token-0123',
           maxImageBytes: 200_000,
           analysisQueueLimit: 1000,
+          readyCheckTimeoutSeconds: 2,
         },
         temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
       },

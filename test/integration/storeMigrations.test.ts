@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlMeasurements } from '../../core/stores/sql/sqlMeasurements.js';
 import { SqlRegistry } from '../../core/stores/sql/sqlRegistry.js';
+import { withFreshMysqlDatabase } from '../support/freshMysqlDatabase.js';
 import { productionUrls } from '../support/productionServices.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
@@ -28,21 +27,6 @@ describe('SQL stores opened by several processes at once', () => {
   });
 
   it.runIf(urls)('migrate a fresh MySQL database once and all open', async () => {
-    const url = new URL(urls!.registryUrl);
-    const database = `mlops_test_${randomUUID().slice(0, 8)}`;
-    const admin = await mysql.createConnection({
-      host: url.hostname,
-      port: Number(url.port),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    });
-    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-    try {
-      url.pathname = `/${database}`;
-      await openAtOnce(url.toString());
-    } finally {
-      await admin.query(`DROP DATABASE \`${database}\``);
-      await admin.end();
-    }
+    await withFreshMysqlDatabase(urls!.registryUrl, (url) => openAtOnce(url));
   });
 });

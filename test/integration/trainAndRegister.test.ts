@@ -9,6 +9,7 @@ import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { eventually } from '../support/eventually.js';
 import { SwitchableObjects } from '../support/switchableObjects.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
@@ -168,7 +169,14 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
       workflowId: `outage-${randomUUID()}`,
       args: [request({ sweep: { epochs: [1], batchSizes: [32], dropouts: [0.1] }, registerPolicy: 'always' })],
     });
-    await new Promise((r) => setTimeout(r, 2500));
+    // Up again once a step has failed and is being retried, however long that takes on a busy machine.
+    await eventually(
+      async () => {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        expect(pending.some((a) => (a.attempt ?? 1) > 1)).toBe(true);
+      },
+      { timeoutMs: 120_000 },
+    );
     objects.down = false;
     const result = await handle.result();
     expect(result.registration.registered).toBe(true);

@@ -11,6 +11,7 @@ import { progressQuery, TASK_QUEUES } from '../../workflows/trainAndRegister/con
 import { createOrchestrationWorker, createTrainingWorker } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
@@ -90,14 +91,16 @@ describe('a trial retried on another training worker', () => {
     });
 
     // What the server recorded of attempt 1: A's identity and a heartbeat of a checkpointed epoch.
-    let seenOnA: { attempt: number; identity: string; progress: TrialProgress } | undefined;
-    while (!seenOnA) {
-      const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTrial');
-      const payload = pending?.heartbeatDetails?.payloads?.[0];
-      const progress = payload ? defaultPayloadConverter.fromPayload<TrialProgress | undefined>(payload) : undefined;
-      if (progress?.epoch) seenOnA = { attempt: pending!.attempt!, identity: pending!.lastWorkerIdentity!, progress };
-      else await new Promise((r) => setTimeout(r, 100));
-    }
+    const seenOnA = await eventually(
+      async () => {
+        const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTrial');
+        const payload = pending?.heartbeatDetails?.payloads?.[0];
+        const progress = payload ? defaultPayloadConverter.fromPayload<TrialProgress | undefined>(payload) : undefined;
+        expect(progress?.epoch).toBeGreaterThanOrEqual(1);
+        return { attempt: pending!.attempt!, identity: pending!.lastWorkerIdentity!, progress: progress! };
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
     expect(seenOnA).toMatchObject({ attempt: 1, identity: 'training-a' });
     expect(seenOnA.progress.epoch).toBeGreaterThanOrEqual(1);
     expect(seenOnA.progress.epoch).toBeLessThan(EPOCHS);

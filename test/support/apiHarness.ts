@@ -38,7 +38,7 @@ export async function startApiOn(
   base: Stores,
   dir: string,
   temporal: () => Promise<Client>,
-  options: { maxImageBytes?: number; cleanup?: () => Promise<void> } = {},
+  options: { maxImageBytes?: number; readyCheckTimeoutSeconds?: number; cleanup?: () => Promise<void> } = {},
 ): Promise<ApiHarness> {
   const maxImageBytes = options.maxImageBytes ?? 200_000;
   const objects = new SwitchableObjects(base.objects);
@@ -56,7 +56,15 @@ export async function startApiOn(
   });
   const app = createApp({
     config: {
-      api: { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, webhookToken: WEBHOOK_TOKEN, maxImageBytes, analysisQueueLimit: 100 },
+      api: {
+        port: 0,
+        host: '127.0.0.1',
+        adminToken: ADMIN_TOKEN,
+        webhookToken: WEBHOOK_TOKEN,
+        maxImageBytes,
+        analysisQueueLimit: 100,
+        readyCheckTimeoutSeconds: options.readyCheckTimeoutSeconds ?? 2,
+      },
       temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
     },
     stores,

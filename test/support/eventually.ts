@@ -1,15 +1,17 @@
+import { vi } from 'vitest';
+
+export interface EventuallyOptions {
+  /** Give up after this long and fail with the last error (default 30 s: a busy machine, not a quiet one). */
+  timeoutMs?: number;
+  /** Pause between tries (default 200 ms). */
+  intervalMs?: number;
+}
+
 /**
- * Retries an assertion until it holds or the deadline passes (then throws its last error): for
- * reads that are eventually consistent (Temporal visibility, a worker that has not seen a signal yet).
+ * Runs `check` until it stops throwing, then returns its value; after `timeoutMs` fails with the
+ * last error. For reads of eventually consistent state (Temporal's visibility lists, a store a
+ * background queue writes to), never a single read or a fixed sleep.
  */
-export async function eventually<T>(fn: () => Promise<T> | T, { timeoutMs = 20_000, intervalMs = 100 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
+export function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<T> {
+  return vi.waitFor(check, { timeout: options.timeoutMs ?? 30_000, interval: options.intervalMs ?? 200 });
 }

@@ -1,14 +1,19 @@
 import type { ObjectStore } from '../../core/stores/objects.js';
 
-/** An object store whose every call can be made to fail, to play a store going down mid-run. */
+/** An object store whose every call can be made to fail, to play a store going down mid-run, or made read-only. */
 export class SwitchableObjects implements ObjectStore {
   down = false;
+  readOnly = false;
   constructor(private readonly inner: ObjectStore) {}
   private check() {
     if (this.down) throw new Error('object store unavailable (simulated outage)');
   }
-  async put(key: string, data: Buffer) {
+  private checkWritable() {
     this.check();
+    if (this.readOnly) throw Object.assign(new Error('EROFS: read-only file system (simulated)'), { code: 'EROFS' });
+  }
+  async put(key: string, data: Buffer) {
+    this.checkWritable();
     return this.inner.put(key, data);
   }
   async get(key: string) {
@@ -24,7 +29,7 @@ export class SwitchableObjects implements ObjectStore {
     return this.inner.list(prefix);
   }
   async delete(key: string) {
-    this.check();
+    this.checkWritable();
     return this.inner.delete(key);
   }
   async close() {}

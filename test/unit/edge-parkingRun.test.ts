@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runParking, speedTier, type EdgeFrame, type FrameResult, type SendOutcome } from '../../edge/parkingRun.js';
+import { eventually } from '../support/eventually.js';
 
 const echoSensor = async (frame: EdgeFrame): Promise<SendOutcome> => ({ ok: true, predictionMm: frame.sensorMm ?? frame.trueMm });
 
@@ -95,9 +96,8 @@ describe('parking-run driver', () => {
     };
     const frames: number[] = [];
     const done = runParking({ preset: 'beige-250', startMm: 250, send: heldSend, maxInFlight: 3, onFrame: (r) => frames.push(r.index) });
-    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 20));
     // Held answers: the loop rendered the frames it could send and is waiting for a slot.
-    expect(started).toBe(3);
+    await eventually(() => expect(started).toBe(3), { intervalMs: 20 });
     expect(frames.length).toBeLessThanOrEqual(3);
     const pump = setInterval(() => releases.shift()?.(), 1);
     const run = await done;

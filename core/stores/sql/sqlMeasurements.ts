@@ -14,7 +14,7 @@ import type {
 } from '../measurements.js';
 import { assertNumericField, binValues, deploymentStatsOf, numberOrNull } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
-import { migrateToLatest, type Migration } from './migrations.js';
+import { migrateToLatest, type MigrateOptions, type Migration } from './migrations.js';
 
 const TABLE = 'inference';
 const STATS_TABLE = 'api_analysis';
@@ -76,9 +76,9 @@ const migrations: Migration[] = [
 export class SqlMeasurements implements MeasurementStore {
   private constructor(private readonly db: Knex) {}
 
-  static async open(url: string): Promise<SqlMeasurements> {
+  static async open(url: string, options: MigrateOptions = {}): Promise<SqlMeasurements> {
     const db = knexFromUrl(url);
-    await migrateToLatest(db, 'measurement_migrations', migrations);
+    await migrateToLatest(db, 'measurement_migrations', migrations, options);
     return new SqlMeasurements(db);
   }
 

@@ -13,7 +13,7 @@ import {
   type TrainingConfig,
 } from '../registry.js';
 import { knexFromUrl } from './knexFromUrl.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest, type MigrateOptions } from './migrations.js';
 import { registryMigrations } from './registryMigrations.js';
 
 const now = () => new Date().toISOString();
@@ -102,13 +102,16 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'ER_DUP_ENTRY';
 }
 
+/** How long a registration keeps retrying while other writers race it for the next version number. */
+const REGISTRATION_RACE_DEADLINE_MS = 30_000;
+
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
   private constructor(private readonly db: Knex) {}
 
-  static async open(url: string): Promise<SqlRegistry> {
+  static async open(url: string, options: MigrateOptions = {}): Promise<SqlRegistry> {
     const db = knexFromUrl(url);
-    await migrateToLatest(db, 'registry_migrations', registryMigrations);
+    await migrateToLatest(db, 'registry_migrations', registryMigrations, options);
     return new SqlRegistry(db);
   }
 
@@ -226,7 +229,8 @@ export class SqlRegistry implements RegistryStore {
       created_at: now(),
     };
     const columns = Object.keys(row);
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + REGISTRATION_RACE_DEADLINE_MS;
+    for (let pauseMs = 10; ; pauseMs = Math.min(pauseMs * 2, 500)) {
       const existing = await this.db('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first();
       if (existing) return toModelVersion(existing);
       try {
@@ -237,8 +241,8 @@ export class SqlRegistry implements RegistryStore {
         );
       } catch (err) {
         // Two registrations raced for the same number (or the same run): read again.
-        if (!(isUniqueViolation(err) || isBusy(err)) || attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
+        if (!(isUniqueViolation(err) || isBusy(err)) || Date.now() + pauseMs > deadline) throw err;
+        await new Promise((r) => setTimeout(r, pauseMs));
       }
     }
   }
