@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Development defaults of the API's secrets: only ever accepted on a loopback API_HOST (api/exposure.ts). */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+export const DEV_WEBHOOK_TOKEN = 'dev-webhook-token';
+
 /**
  * Every setting of every process, read from the environment once and validated.
  * Store URLs follow MLflow's convention: the scheme picks the implementation.
@@ -16,8 +20,8 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.string().optional(),
   API_PORT: z.coerce.number().int().default(3000),
   API_HOST: z.string().default('127.0.0.1'),
-  ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
-  WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
+  ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
+  WEBHOOK_TOKEN: z.string().min(8).default(DEV_WEBHOOK_TOKEN),
   MAX_IMAGE_BYTES: z.coerce
     .number()
     .int()

@@ -312,10 +312,11 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
   });
 
   it('checks the worker by the task queues it polls', () => {
-    const healthcheck = read('deploy/workerHealthcheck.ts');
     expect(compose.services.worker!.healthcheck!.test).toEqual(['CMD', 'node', '--import', 'tsx', 'deploy/workerHealthcheck.ts']);
-    expect(healthcheck).toContain('TASK_QUEUES.orchestration');
-    expect(healthcheck).toContain('TASK_QUEUES.training');
+    expect(read('deploy/workerHealthcheck.ts')).toContain('queuesWithoutPoller');
+    const polled = read('core/taskQueuePollers.ts');
+    expect(polled).toContain('TASK_QUEUES.orchestration');
+    expect(polled).toContain('TASK_QUEUES.training');
     expect(Object.keys(TASK_QUEUES)).toEqual(['orchestration', 'training']);
   });
 
