@@ -4,7 +4,7 @@
  *       [--seed 1] [--concurrency 1] [--max-in-flight 4] [--realtime] [--steer-by sensor|prediction]
  *       [--timeout-ms 5000] [--retries 2]
  *   tsx edge/cli.ts render --preset green-350 --distance 120 [--angle 0] [--seed 1] --out /tmp/f.jpg
- * Exit code 2 on bad arguments.
+ * Exit code 2 on bad arguments, 1 when the API accepted none of the frames (wrong token, wrong URL, ...).
  */
 import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -248,6 +248,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { runSummaries: _runs, ...summary } = await driveParkingRuns(cmd.options);
   console.log(JSON.stringify(summary));
+  // A `503 no_model` answer still records the frame: the API accepted it.
+  const accepted = summary.answered + (summary.errors.no_model ?? 0);
+  if (accepted === 0) {
+    console.error(`error: no frame was accepted: ${summary.sent} sent, answers ${JSON.stringify(summary.errors)}`);
+    return 1;
+  }
   return 0;
 }
 

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { driveParkingRuns, main, parseCli, UsageError } from '../../edge/cli.js';
 import type { PredictInput, PredictResult } from '../../edge/roverClient.js';
@@ -114,5 +116,26 @@ describe('rover CLI', () => {
     expect(summary.meanErrorMm).toBeCloseTo(2, 6);
     expect(summary.maxErrorMm).toBeCloseTo(2, 6);
     expect(new Set(summary.runSummaries.map((r) => r.seed)).size).toBe(5);
+  });
+
+  it('exits non-zero when the API accepted no frame, e.g. every answer is invalid_token', async () => {
+    const api = http.createServer((_req, res) => {
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'invalid_token', message: 'wrong token' } }));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((msg: string) => void errors.push(msg));
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      expect(
+        await main(['drive', '--api', url, '--client-id', 'rover-1', '--token', 'wrong', '--preset', 'beige-250', '--runs', '1']),
+      ).toBe(1);
+      expect(errors.join('\n')).toMatch(/no frame was accepted: \d+ sent, answers {"invalid_token":\d+}/);
+    } finally {
+      api.close();
+    }
   });
 });
