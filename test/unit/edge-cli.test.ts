@@ -76,7 +76,10 @@ describe('rover CLI', () => {
     const client = {
       async predict(input: PredictInput): Promise<PredictResult> {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
-        await new Promise((r) => setTimeout(r, 25));
+        // Hold each answer until the other run has sends in flight too (or a while has passed): rendering
+        // on a busy machine is slow, so a fixed short delay rarely saw both runs' sends at once.
+        const until = Date.now() + 500;
+        while (inFlight <= 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
         inFlight--;
         if (input.sensorMm === undefined || input.sensorMm === null)
           return { ok: false, status: 503, code: 'no_model', message: 'none', attempts: 1 };
