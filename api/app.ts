@@ -4,6 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Stores } from '../core/stores/index.js';
 import { requireBearer } from './auth.js';
 import { errorHandler, unknownRoute } from './errors.js';
+import { jsonLimits } from './jsonLimits.js';
 import type { FrameAnalysis } from './frameAnalysis.js';
 import type { ModelServer } from './modelServer.js';
 import { adminRoutes } from './routes/admin.js';
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '256kb' }));
+  app.use(jsonLimits({ maxDepth: config.api.jsonMaxDepth, maxKeys: config.api.jsonMaxKeys }));
 
   app.use(
     healthRoutes({

@@ -29,6 +29,8 @@ const envSchema = z.object({
     .default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
   READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
+  JSON_MAX_DEPTH: z.coerce.number().int().positive().default(32),
+  JSON_MAX_KEYS: z.coerce.number().int().positive().default(50_000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
@@ -52,6 +54,9 @@ export interface Config {
     analysisQueueLimit: number;
     /** Deadline of each `/readyz` check. */
     readyCheckTimeoutSeconds: number;
+    /** JSON bodies nested deeper, or with more keys and array items, are refused before any route. */
+    jsonMaxDepth: number;
+    jsonMaxKeys: number;
   };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
@@ -92,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageBytes: e.MAX_IMAGE_BYTES,
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
       readyCheckTimeoutSeconds: e.READY_CHECK_TIMEOUT_SECONDS,
+      jsonMaxDepth: e.JSON_MAX_DEPTH,
+      jsonMaxKeys: e.JSON_MAX_KEYS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,

@@ -88,6 +88,8 @@ describe('model hot swap', () => {
           maxImageBytes: 200_000,
           analysisQueueLimit: 1000,
           readyCheckTimeoutSeconds: 2,
+          jsonMaxDepth: 32,
+          jsonMaxKeys: 50_000,
         },
         temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
       },

@@ -30,7 +30,7 @@ describe('readiness (/readyz)', () => {
   let temp: TempStores;
   let api: ApiHarness;
   let measurements: ReturnType<typeof hangableMeasurements>;
-  const temporalState = { down: false };
+  const temporalState = { down: false, hang: false };
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
 
@@ -47,6 +47,7 @@ describe('readiness (/readyz)', () => {
     [env, temp] = await Promise.all([startTemporal(), openTempStores()]);
     measurements = hangableMeasurements(temp.stores.measurements);
     const temporal = async (): Promise<Client> => {
+      if (temporalState.hang) return new Promise<Client>(() => {});
       if (temporalState.down) throw new Error('Failed to connect before the deadline: connect ECONNREFUSED 10.1.2.3:7233');
       return env.client;
     };
@@ -112,6 +113,17 @@ describe('readiness (/readyz)', () => {
       expect(answer.ms).toBeLessThan(CHECK_TIMEOUT_SECONDS * 1000 * 3);
     } finally {
       measurements.state.hang = false;
+    }
+  });
+
+  it('answers within its deadline while Temporal does not answer', async () => {
+    temporalState.hang = true;
+    try {
+      const answer = await readyz();
+      expect(answer.body.checks).toEqual({ ...ALL_OK, temporal: 'down', workers: 'down' });
+      expect(answer.ms).toBeLessThan(CHECK_TIMEOUT_SECONDS * 1000 * 3);
+    } finally {
+      temporalState.hang = false;
     }
   });
 

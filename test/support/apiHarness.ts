@@ -64,6 +64,8 @@ export async function startApiOn(
         maxImageBytes,
         analysisQueueLimit: 100,
         readyCheckTimeoutSeconds: options.readyCheckTimeoutSeconds ?? 2,
+        jsonMaxDepth: 32,
+        jsonMaxKeys: 50_000,
       },
       temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
     },
