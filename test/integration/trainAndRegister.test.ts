@@ -156,7 +156,8 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     expect(second.signaledRunId).toBe(first.signaledRunId);
     expect(first.signaledRunId).toMatch(/^[0-9a-f-]{36}$/);
     const result = await first.result();
-    expect(result.registration.registered).toBe(true);
+    // A second ask after the dataset was assembled ends in a follow-up run on the same data, which if-better may not register.
+    expect(result.dataset.recordCount).toBe(labelled);
     // Both asks reached the first run; a late one is covered by the follow-up run it continued as new into.
     const history = await env.client.workflow.getHandle(workflowId, first.signaledRunId).fetchHistory();
     expect(history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(2);
