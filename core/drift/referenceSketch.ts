@@ -46,6 +46,11 @@ export function sketchProbability(count: number, index: number): number {
   return index === count - 1 ? 1 : index * (1 / (count - 1));
 }
 
+/** The probabilities of all `count` quantiles of a sketch. */
+export function sketchProbabilities(count: number): Float64Array {
+  return Float64Array.from({ length: count }, (_, i) => sketchProbability(count, i));
+}
+
 /** numpy's `quantile(sorted, p)` with the default 'linear' method: virtual index (n-1)p, interpolated between neighbours. */
 export function sortedQuantile(sorted: ArrayLike<number>, p: number): number {
   const index = (sorted.length - 1) * p;

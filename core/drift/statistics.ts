@@ -9,7 +9,7 @@
 import erfc from '@stdlib/math-base-special-erfc';
 import gammainc from '@stdlib/math-base-special-gammainc';
 import { kolmogorovSmirnovSf } from './kolmogorovSmirnovDistribution.js';
-import { sketchCdf, sketchCdfBelow, sketchProbability, type ReferenceSketch } from './referenceSketch.js';
+import { sketchCdf, sketchProbabilities, type ReferenceSketch } from './referenceSketch.js';
 import { DriftStatisticsError, sortedSample } from './statisticsError.js';
 
 export { DriftStatisticsError } from './statisticsError.js';
@@ -80,14 +80,35 @@ export function ksAgainstSketch(window: ArrayLike<number>, sketch: ReferenceSket
   return ksOfSortedAgainstSketch(sortedSample(window, 'the window'), sketch);
 }
 
+/**
+ * Walks the sorted window and the quantiles together (O(n + q)): at each distinct window value v the gaps are
+ * F_window(v) - F_sketch(v) and F_sketch(v-) - F_window(v-), which bound the gap between window values too.
+ */
 function ksOfSortedAgainstSketch(x: Float64Array, sketch: ReferenceSketch): KsAgainstSketchResult {
+  const q = sketch.quantiles;
+  const count = q.length;
+  const p = sketchProbabilities(count);
   const n = x.length;
   let d = 0;
+  let j = -1; // last quantile <= the current value
   for (let i = 0; i < n;) {
     const value = x[i];
     const below = i;
     while (i < n && x[i] === value) i++;
-    d = Math.max(d, i / n - sketchCdf(sketch, value), sketchCdfBelow(sketch, value) - below / n);
+    while (j + 1 < count && q[j + 1] <= value) j++;
+    let atMost: number;
+    let under: number;
+    if (j < 0) {
+      atMost = under = 0;
+    } else if (q[j] === value) {
+      atMost = p[j];
+      let first = j;
+      while (first > 0 && q[first - 1] === value) first--;
+      under = p[first];
+    } else {
+      atMost = under = j === count - 1 ? 1 : p[j] + ((value - q[j]) / (q[j + 1] - q[j])) * (p[j + 1] - p[j]);
+    }
+    d = Math.max(d, i / n - atMost, under - below / n);
   }
   const effectiveN = effectiveSize(n, sketch.n);
   return { statistic: d, pValue: kolmogorovSmirnovSf(d, effectiveN), effectiveN };
@@ -219,6 +240,7 @@ export function wassersteinAgainstSketch(window: ArrayLike<number>, sketch: Refe
 function wassersteinOfSortedAgainstSketch(x: Float64Array, sketch: ReferenceSketch): number {
   const q = sketch.quantiles;
   const count = q.length;
+  const p = sketchProbabilities(count);
   const n = x.length;
   let i = 0;
   let k = 0;
@@ -226,13 +248,12 @@ function wassersteinOfSortedAgainstSketch(x: Float64Array, sketch: ReferenceSket
   let area = 0;
   while (i < n && k < count - 1) {
     const windowEnd = i === n - 1 ? 1 : (i + 1) / n;
-    const pk = sketchProbability(count, k);
-    const sketchEnd = sketchProbability(count, k + 1);
+    const sketchEnd = p[k + 1];
     const to = Math.min(windowEnd, sketchEnd);
     if (to > from) {
-      const slope = (q[k + 1] - q[k]) / (sketchEnd - pk);
-      const u = q[k] + slope * (from - pk) - x[i];
-      const v = q[k] + slope * (to - pk) - x[i];
+      const slope = (q[k + 1] - q[k]) / (sketchEnd - p[k]);
+      const u = q[k] + slope * (from - p[k]) - x[i];
+      const v = q[k] + slope * (to - p[k]) - x[i];
       const width = to - from;
       // Integral of |linear| from u to v over `width`: a trapezoid, or two triangles where it crosses zero.
       area += u >= 0 === v >= 0 ? (width * Math.abs(u + v)) / 2 : (width * (u * u + v * v)) / (2 * (Math.abs(u) + Math.abs(v)));
