@@ -2,7 +2,8 @@
  * Two-sample statistics for drift monitoring: a live window of raw values against another sample or against a
  * training feature's `ReferenceSketch`. Pure functions, no I/O and no Node built-ins, so workflow code may call them.
  * Each one named after a scipy function reproduces it (the unit tests hold scipy's numbers). Every function
- * takes its samples unsorted and sorts a copy once: O(n log n) in the window, O(log q) per value against a sketch.
+ * takes its samples unsorted and sorts a copy once (O(n log n)), then walks it with the other sample or with the
+ * sketch's q quantiles (O(n + q)).
  * Empty samples and NaN or infinite values throw a `DriftStatisticsError` (code `empty_sample` or
  * `non_finite_value`): the caller decides what "no data" means (the monitor reports it as insufficient data).
  */

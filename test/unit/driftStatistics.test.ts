@@ -77,6 +77,10 @@ describe('reference sketch', () => {
     expectRelative(percentiles.quantiles[37], 0.7847000000000001, 1e-14);
     expectRelative(percentiles.quantiles[50], 1.0, 1e-14);
     expectRelative(percentiles.quantiles[99], 2.0313, 1e-14);
+    // bit for bit, where numpy interpolates from the upper neighbour (t >= 0.5)
+    expect([8, 16, 24, 63].map((i) => percentiles.quantiles[i])).toEqual([
+      -0.318, 0.01920000000000001, 0.4335999999999999, 1.2152999999999998,
+    ]);
   });
 
   it('survives JSON and rejects a sketch that is not one', () => {
@@ -156,6 +160,8 @@ describe('ksTwoSample (scipy.stats.ks_2samp)', () => {
     ['L1, L2', L1, L2, 'exact', 0.08666666666666667, 0.1447362977574377],
     ['L1, L2', L1, L2, 'asymp', 0.08666666666666668, 0.14444722840002522],
     ['equal sizes', A.slice(0, 10), B.slice(0, 10), 'exact', 0.6, 0.05244755244755244],
+    // effective size 5*5/10 = 2.5, which np.round takes to 2 (half to even)
+    ['five each', T1.slice(0, 5), T2.slice(0, 5), 'asymp', 0.4, 0.82],
   ] as const)('%s, %s', (_name, a, b, method, statistic, pValue) => {
     const result = ksTwoSample(a, b, { method });
     expectRelative(result.statistic, statistic, 1e-12);
@@ -259,6 +265,8 @@ describe('Wasserstein distance', () => {
     expectRelative(wassersteinAgainstSketch([1, 3], uniform), 0.5, 1e-15);
     // A window at 2: integral of |2 - 4p| = 1.
     expectRelative(wassersteinAgainstSketch([2], uniform), 1, 1e-15);
+    // Crossing inside one segment: sketch [0, 4] with two quantiles, window at 1: 1/8 + 9/8.
+    expectRelative(wassersteinAgainstSketch([1], sketchOf([0, 4], 2)), 1.25, 1e-15);
     // Outside the range: 10 - mean.
     expectRelative(wassersteinAgainstSketch([10, 10], uniform), 8, 1e-15);
     // q = np.quantile(L2, np.linspace(0, 1, 101)); grid = np.interp((np.arange(2e6) + 0.5)/2e6, np.linspace(0, 1, 101), q)
