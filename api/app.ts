@@ -9,6 +9,7 @@ import type { ModelServer } from './modelServer.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { RegistryLookups } from './registryLookups.js';
 import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
 
@@ -19,7 +20,11 @@ export interface AppDeps {
   analysis: FrameAnalysis;
   temporal: () => Promise<Client>;
   backend: string;
-  log: { error(obj: unknown, msg?: string): void };
+  log: {
+    info(obj: unknown, msg?: string): void;
+    warn(obj: unknown, msg?: string): void;
+    error(obj: unknown, msg?: string): void;
+  };
 }
 
 /** The Express app: every route, JSON errors everywhere. */
@@ -30,8 +35,17 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: '256kb' }));
 
   app.use(healthRoutes({ stores, temporal: deps.temporal, analysis: deps.analysis, backend: deps.backend }));
+  const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
   app.use(
-    predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }),
+    predictRoutes({
+      lookups,
+      models: deps.models,
+      analysis: deps.analysis,
+      maxImageBytes: config.api.maxImageBytes,
+      inflightMaxBytes: config.api.inflightMaxBytes,
+      imageLimits: config.api.imageLimits,
+      log: deps.log,
+    }),
   );
   app.use(
     retrainRoutes({
@@ -43,7 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const admin = requireBearer(config.api.adminToken, 'admin');
-  app.use(admin, adminRoutes(stores.registry));
+  app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry)));
   app.use(
     admin,
     readRoutes({

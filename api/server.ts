@@ -29,9 +29,11 @@ const analysis = new FrameAnalysis({
   measurements: stores.measurements,
   spoolDir: path.join(config.dataDir, 'spool'),
   queueLimit: config.api.analysisQueueLimit,
+  queueMaxBytes: config.api.analysisQueueMaxBytes,
+  spoolMaxBytes: config.api.spoolMaxBytes,
   log,
 });
-void analysis.replaySpool();
+await analysis.ready();
 
 const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, log });
 const server = app.listen(config.api.port, config.api.host, () => {
@@ -40,7 +42,8 @@ const server = app.listen(config.api.port, config.api.host, () => {
 
 async function shutdown() {
   server.close();
-  await analysis.idle();
+  // Every accepted frame is in the spool already: draining is a courtesy, bounded in time.
+  await Promise.race([analysis.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   await analysis.close();
   models.dispose();
   await (await client?.catch(() => undefined))?.connection.close();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { ImageLimits } from './features/imageGate.js';
 
 /**
  * Every setting of every process, read from the environment once and validated.
@@ -24,6 +25,26 @@ const envSchema = z.object({
     .positive()
     .default(2 * 1024 * 1024),
   ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
+  ANALYSIS_QUEUE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
+  INFLIGHT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
+  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
+  IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(8),
+  REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
@@ -37,7 +58,23 @@ export interface Config {
   objectsUrl: string;
   /** `devServer`: no TEMPORAL_ADDRESS was given, so `npm start` runs Temporal's dev server at `address`. */
   temporal: { address: string; devServer: boolean; namespace: string; uiPort: number; uiUrl: string };
-  api: { port: number; host: string; adminToken: string; webhookToken: string; maxImageBytes: number; analysisQueueLimit: number };
+  api: {
+    port: number;
+    host: string;
+    adminToken: string;
+    webhookToken: string;
+    maxImageBytes: number;
+    analysisQueueLimit: number;
+    /** Image bytes the analysis holds in memory; beyond, frames wait in the spool on disk only. */
+    analysisQueueMaxBytes?: number;
+    /** Bytes of the write-ahead spool on disk; when full, /predict answers 503 spool_full. */
+    spoolMaxBytes?: number;
+    /** Bytes of /predict uploads received at once; beyond, 503 overloaded. */
+    inflightMaxBytes?: number;
+    imageLimits?: ImageLimits;
+    /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
+    registryCacheTtlMs?: number;
+  };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
   /** TensorFlow intra-op threads per trial; unset: 1, or the cores shared among SWEEP_PARALLELISM trials. */
@@ -74,6 +111,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookToken: e.WEBHOOK_TOKEN,
       maxImageBytes: e.MAX_IMAGE_BYTES,
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
+      analysisQueueMaxBytes: e.ANALYSIS_QUEUE_MAX_BYTES,
+      spoolMaxBytes: e.SPOOL_MAX_BYTES,
+      inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
+      imageLimits: {
+        maxWidth: e.IMAGE_MAX_WIDTH,
+        maxHeight: e.IMAGE_MAX_HEIGHT,
+        maxPixels: e.IMAGE_MAX_PIXELS,
+        maxAspectRatio: e.IMAGE_MAX_ASPECT_RATIO,
+      },
+      registryCacheTtlMs: e.REGISTRY_CACHE_TTL_MS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
