@@ -7,6 +7,8 @@ export class RegistryUnavailableError extends Error {
 interface Cached<V> {
   value: V;
   at: number;
+  /** Answers from before the last change through this process are stale, but still serve during an outage. */
+  generation: number;
 }
 
 /** Registry methods after which cached clients and deployments are stale. */
@@ -27,8 +29,8 @@ export interface RegistryLookupsOptions {
 
 /**
  * The client and deployment lookups of /predict, cached for a short TTL. When the registry
- * cannot answer, the last known answer keeps serving; only a lookup with no answer at all
- * fails, with RegistryUnavailableError. Changes made through `invalidatingOnChange(registry)`
+ * cannot answer, the last known client or deployment keeps serving; a lookup with no such
+ * answer (not cached, or known only as missing) fails with RegistryUnavailableError. Changes made through `invalidatingOnChange(registry)`
  * in this process clear the cache at once; other processes see them within the TTL.
  * An outage is logged once when it starts and once when it ends.
  */
@@ -55,28 +57,26 @@ export class RegistryLookups {
   /** The client whose token has this SHA-256 hash (rovers that send no client id header). */
   async clientByTokenHash(hash: string): Promise<Client | undefined> {
     const index = this.tokenIndex;
-    const age = index ? Date.now() - index.at : Infinity;
+    const age = index && index.generation === this.generation ? Date.now() - index.at : Infinity;
     const hit = index?.value.get(hash);
     if (index && (age < this.options.ttlMs || (!hit && age < MIN_INDEX_REFRESH_MS))) return hit;
     const generation = this.generation;
     try {
       const clients = await this.withDeadline(this.registry.listClients());
       const value = new Map(clients.map((c) => [c.tokenHash, c]));
-      if (generation === this.generation) this.tokenIndex = { value, at: Date.now() };
+      this.tokenIndex = { value, at: Date.now(), generation };
       this.recovered();
       return value.get(hash);
     } catch (err) {
       this.failed(err);
-      if (index) return hit;
+      // A token the stale index does not know may belong to a client created since: no answer either way.
+      if (hit) return hit;
       throw new RegistryUnavailableError('the registry cannot be reached and this client is not cached; try again shortly');
     }
   }
 
   invalidate(): void {
     this.generation++;
-    this.clients.clear();
-    this.deployments.clear();
-    this.tokenIndex = undefined;
   }
 
   /** The registry, with every change of clients or deployments through it invalidating these lookups. */
@@ -99,19 +99,17 @@ export class RegistryLookups {
 
   private async read<V>(cache: Map<string, Cached<V>>, key: string, load: () => Promise<V>): Promise<V> {
     const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < this.options.ttlMs) return hit.value;
+    if (hit && hit.generation === this.generation && Date.now() - hit.at < this.options.ttlMs) return hit.value;
     const generation = this.generation;
     try {
       const value = await this.withDeadline(load());
-      if (generation === this.generation) {
-        if (cache.size >= MAX_ENTRIES) cache.clear();
-        cache.set(key, { value, at: Date.now() });
-      }
+      if (cache.size >= MAX_ENTRIES) cache.clear();
+      cache.set(key, { value, at: Date.now(), generation });
       this.recovered();
       return value;
     } catch (err) {
       this.failed(err);
-      if (hit) return hit.value;
+      if (hit && hit.value !== undefined) return hit.value;
       throw new RegistryUnavailableError('the registry cannot be reached and this lookup is not cached; try again shortly');
     }
   }
