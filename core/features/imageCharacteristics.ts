@@ -22,7 +22,7 @@ const GLCM_DISTANCE = 5;
 const GLCM_LEVELS = 256;
 const FAST_THRESHOLD = 20;
 
-interface RgbImage {
+export interface RgbImage {
   width: number;
   height: number;
   /** Interleaved R, G, B bytes, row-major. */
@@ -68,7 +68,7 @@ function invalidImage(message: string, cause?: unknown): Error {
  * lanczos3) to `width` with the aspect ratio kept. Narrower images are analysed at their own
  * size, never enlarged, and inputs over DECODE_PIXEL_LIMIT are refused before decoding.
  */
-async function decodeForAnalysis(input: Buffer, width: number): Promise<RgbImage> {
+export async function decodeForAnalysis(input: Buffer, width: number): Promise<RgbImage> {
   if (!Number.isInteger(width) || width < 1) {
     throw new RangeError(`analysisWidth must be a positive integer, got ${width}`);
   }
