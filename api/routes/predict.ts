@@ -52,6 +52,7 @@ export function predictRoutes(deps: PredictDeps): Router {
   }).single('image');
   const budget = new UploadBudget(deps.inflightMaxBytes ?? 64 * 1024 * 1024);
   const limits = deps.imageLimits ?? DEFAULT_IMAGE_LIMITS;
+  let lastModelLookupFailure: string | undefined;
 
   const authenticate: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req);
@@ -110,9 +111,13 @@ export function predictRoutes(deps: PredictDeps): Router {
 
     const lease = await deps.models.acquire(deployment).catch((err) => {
       if (err instanceof ModelUnavailableError) throw new ApiError(503, 'model_unavailable', err.message, UNAVAILABLE_RETRY_AFTER_S);
-      deps.log.warn({ err: (err as Error).message, deployment: deployment.id }, 'model lookup failed');
+      const reason = (err as Error).message;
+      // One line per distinct failure, not one per request while it lasts.
+      if (reason !== lastModelLookupFailure) deps.log.warn({ err: reason, deployment: deployment.id }, 'model lookup failed');
+      lastModelLookupFailure = reason;
       throw new ApiError(503, 'model_unavailable', 'the model cannot be looked up right now; try again shortly', UNAVAILABLE_RETRY_AFTER_S);
     });
+    lastModelLookupFailure = undefined;
     const requestId = randomUUID();
     const frame = {
       requestId,

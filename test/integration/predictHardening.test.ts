@@ -130,6 +130,28 @@ describe('/predict under hostile input, outages and load', () => {
       expect((await predict({ token: fresh, clientField: 'rover-new' })).status).toBe(200);
     });
 
+    it('answers 503 model_unavailable without detail when the model was never looked up, warning once', async () => {
+      await fetch(`${api.url}/deployments`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'other', modelName: 'other' }) });
+      const otherToken = await createClient('rover-other', 'other');
+      expect(await predict({ token: otherToken, clientField: 'rover-other' })).toMatchObject({
+        status: 503,
+        body: { error: { code: 'no_model' } },
+      });
+      logs = [];
+      registry.setDown(true);
+      try {
+        const answers = await Promise.all(Array.from({ length: 5 }, () => predict({ token: otherToken, clientField: 'rover-other' })));
+        for (const answer of answers) {
+          expect(answer).toMatchObject({ status: 503, body: { error: { code: 'model_unavailable' } }, retryAfter: '5' });
+          expect(answer.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|13306/);
+        }
+        expect(logs.filter((l) => l.level === 40 && l.msg === 'model lookup failed')).toHaveLength(1);
+        expect(logs.filter((l) => l.level >= 50)).toEqual([]);
+      } finally {
+        registry.setDown(false);
+      }
+    });
+
     it('sees a change made through the admin routes at once, whatever the TTL', async () => {
       expect((await predict()).body.deployment).toBe('beige');
       await fetch(`${api.url}/deployments`, {
