@@ -113,7 +113,8 @@ export class RoverClient {
     try {
       response = await fetch(this.url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.options.token}` },
+        // The id travels as a header too, so the API authenticates before it reads the body.
+        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
         body: form,
         signal: AbortSignal.timeout(this.timeoutMs),
       });

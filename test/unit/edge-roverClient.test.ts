@@ -7,6 +7,7 @@ interface Recorded {
   method: string;
   url: string;
   authorization: string | undefined;
+  clientIdHeader: string | undefined;
   fields: Record<string, string>;
   image?: { name: string; type: string; bytes: Buffer };
 }
@@ -38,7 +39,14 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const { fields, image } = await parseMultipart(req, Buffer.concat(chunks));
-    recorded.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, fields, image });
+    recorded.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      clientIdHeader: req.headers['x-client-id'] as string | undefined,
+      fields,
+      image,
+    });
     const reply = replies.shift() ?? { status: 500, body: { error: { code: 'test_exhausted', message: 'no reply scripted' } } };
     if (reply === 'hang') return; // never answer: the client must time out
     if (reply === 'reset') return req.socket.destroy();
@@ -86,6 +94,7 @@ describe('RoverClient', () => {
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/predict');
     expect(req.authorization).toBe('Bearer s3cret');
+    expect(req.clientIdHeader).toBe('rover-7');
     expect(req.fields).toEqual({ client_id: 'rover-7', sensor_value: '187' });
     expect(req.image?.name).toBe('frame.jpg');
     expect(req.image?.type).toBe('image/jpeg');
