@@ -10,6 +10,7 @@ import type { ModelServer } from './modelServer.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { RegistryLookups } from './registryLookups.js';
 import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
 import type { RetrainDeps } from './retrainService.js';
@@ -21,7 +22,11 @@ export interface AppDeps {
   analysis: FrameAnalysis;
   temporal: () => Promise<Client>;
   backend: string;
-  log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+  log: {
+    info(obj: unknown, msg?: string): void;
+    warn(obj: unknown, msg?: string): void;
+    error(obj: unknown, msg?: string): void;
+  };
 }
 
 /** What the retrain routes and the pending-retrain retrier need. */
@@ -53,8 +58,17 @@ export function createApp(deps: AppDeps): express.Express {
       checkTimeoutSeconds: config.api.readyCheckTimeoutSeconds,
     }),
   );
+  const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
   app.use(
-    predictRoutes({ registry: stores.registry, models: deps.models, analysis: deps.analysis, maxImageBytes: config.api.maxImageBytes }),
+    predictRoutes({
+      lookups,
+      models: deps.models,
+      analysis: deps.analysis,
+      maxImageBytes: config.api.maxImageBytes,
+      inflightMaxBytes: config.api.inflightMaxBytes,
+      imageLimits: config.api.imageLimits,
+      log: deps.log,
+    }),
   );
   app.use(
     retrainRoutes({
@@ -65,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const admin = requireBearer(config.api.adminToken, 'admin');
-  app.use(admin, adminRoutes(stores.registry));
+  app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry)));
   app.use(
     admin,
     readRoutes({

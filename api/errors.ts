@@ -2,6 +2,8 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { StoreError } from '../core/stores/registry.js';
+import { SpoolFullError } from './frameSpool.js';
+import { RegistryUnavailableError } from './registryLookups.js';
 import { ObjectNotFoundError } from '../core/stores/objects.js';
 
 /** An error the API answers with: JSON `{error: {code, message}}` and its status. */
@@ -10,11 +12,24 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    /** For 503s: when the caller may try again (sent as Retry-After). */
-    readonly options: { retryAfterSeconds?: number } = {},
+    /** Sent as `Retry-After` (seconds): the condition is expected to pass. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * Any error of the multipart parser (multer and busboy below it) as a 4xx: the body is the
+ * client's, whatever the parser found wrong with it.
+ */
+export function multipartError(err: unknown): ApiError {
+  if (err instanceof multer.MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE') return new ApiError(413, 'payload_too_large', `image larger than the limit: ${err.message}`);
+    return new ApiError(400, 'invalid_multipart', `${err.message} (field ${err.field ?? '-'})`);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(400, 'invalid_multipart', `malformed multipart body: ${message}`);
 }
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} does not exist`);
@@ -33,10 +48,10 @@ export const unknownRoute: RequestHandler = (req, _res, next) => next(new ApiErr
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return new ApiError(413, 'payload_too_large', `image larger than the limit: ${err.message}`);
-    return new ApiError(400, 'invalid_multipart', `${err.message} (field ${err.field ?? '-'})`);
-  }
+  if (err instanceof multer.MulterError) return multipartError(err);
+  if (err instanceof RegistryUnavailableError) return new ApiError(503, 'registry_unavailable', err.message, 5);
+  if (err instanceof SpoolFullError)
+    return new ApiError(503, 'spool_full', 'the API holds as many unstored frames as it may; send again later', 5);
   if (err instanceof StoreError)
     return new ApiError(err.code === 'conflict' ? 409 : err.code === 'not_found' ? 404 : 503, err.code, err.message);
   if (err instanceof ObjectNotFoundError) return new ApiError(404, 'not_found', err.message);
@@ -47,15 +62,21 @@ function toApiError(err: unknown): ApiError {
     return new ApiError(400, 'invalid_multipart', `malformed multipart body: ${e.message}`);
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
-  return new ApiError(500, 'internal', (err as Error)?.message ?? 'internal error');
+  // The cause (addresses, stack) goes to the log only.
+  return new ApiError(500, 'internal', 'internal error; the API log has the details');
 }
 
-export function errorHandler(log: { error(obj: unknown, msg?: string): void }): ErrorRequestHandler {
+/** Expected conditions (every ApiError) are logged at info without a stack; anything else at error with one. */
+export function errorHandler(log: {
+  info?(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) log.error({ err, path: req.path }, 'request failed');
+    if (apiError.status >= 500 && apiError.code === 'internal') log.error({ err, path: req.path }, 'request failed');
+    else log.info?.({ status: apiError.status, code: apiError.code, path: req.path, reason: apiError.message }, 'request refused');
     if (res.headersSent) return;
-    if (apiError.options.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.options.retryAfterSeconds));
+    if (apiError.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.retryAfterSeconds));
     res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
   };
 }

@@ -2,19 +2,32 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
+import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
+import { FrameSpool, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 
-/** What /predict hands over after answering: everything one measurement record needs. */
+/** What /predict hands over: everything one measurement record needs. */
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics'> & { requestId: string; image: Buffer };
+
+type FrameMeta = Omit<FrameToAnalyse, 'image'>;
+
+export { SpoolFullError };
 
 export interface FrameAnalysisOptions {
   objects: ObjectStore;
   measurements: MeasurementStore;
-  /** Frames wait here on disk while a store is down or the queue is full. */
+  /** The write-ahead spool: every accepted frame is here until its object and record are stored. */
   spoolDir: string;
+  /** Frames whose image is held in memory for analysis (beyond that they wait on disk only). */
   queueLimit: number;
+  /** Image bytes held in memory for analysis (default 64 MiB). */
+  queueMaxBytes?: number;
+  /** Bytes the spool may hold on disk before /predict is refused (default 1 GiB). */
+  spoolMaxBytes?: number;
+  spoolSegmentBytes?: number;
   concurrency?: number;
+  /** Pause after a store failed before spooled frames are tried again. */
   retryIntervalMs?: number;
   /** Worker threads computing image characteristics (default: all cores but one). */
   analysisThreads?: number;
@@ -22,87 +35,121 @@ export interface FrameAnalysisOptions {
   statsIntervalMs?: number;
   /** This process in those stats (default host:pid). */
   instance?: string;
-  log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
+  log: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
-export const imageKeyOf = (frame: Pick<FrameToAnalyse, 'deployment' | 'requestId'>) =>
-  `features/${frame.deployment}/${frame.requestId}.jpg`;
+interface Queued {
+  entry: SpoolEntry<FrameMeta>;
+  /** Absent when the frame waits on disk only. */
+  image?: Buffer;
+}
 
 /**
- * Stores each frame's JPEG, extracts its image characteristics and writes its record,
- * after the prediction was answered. A bounded in-memory queue feeds it; when the queue is
- * full or a store fails, the frame goes to a durable spool on disk and is replayed later.
- * The characteristics are computed on a worker-thread pool, off the event loop.
+ * Makes each accepted frame durable, then stores its JPEG, extracts its image characteristics
+ * and writes its record. `enqueue` resolves once the frame is in the write-ahead spool on disk,
+ * so a frame the API acknowledged survives a crash; it leaves the spool only after the object
+ * and the record were written. Frames are analysed from memory while the in-memory queue has
+ * room (in frames and bytes), otherwise from disk; after a store failure they wait on disk and
+ * are tried again, oldest first. Characteristics are computed on a worker-thread pool.
  */
 export class FrameAnalysis {
-  private readonly queue: FrameToAnalyse[] = [];
+  private readonly queue: Queued[] = [];
+  /** Durable frames not in memory: waiting for room, or for a failing store to come back. */
+  private readonly parked: SpoolEntry<FrameMeta>[] = [];
   private inFlight = 0;
-  private replaying = false;
+  private appending = 0;
+  private heldBytes = 0;
+  private retryAfter = 0;
+  private replaying: Promise<number> | undefined;
+  private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly replayTimer: NodeJS.Timeout;
   private readonly statsTimer: NodeJS.Timeout;
   private readonly images: ImageAnalysisPool;
-  /** `failed` counts every analysis that threw: rejected frames and store failures (spooled or on replay). */
-  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0 };
+  private readonly opened: Promise<FrameSpool<FrameMeta>>;
+  private spool: FrameSpool<FrameMeta> | undefined;
+  /** `failed` counts every analysis that threw (rejected frames and store failures); `refused` counts frames refused at a full spool. */
+  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0 };
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads);
-    this.replayTimer = setInterval(() => void this.replaySpool(), options.retryIntervalMs ?? 5000);
+    this.opened = this.open();
+    this.opened.catch(() => undefined);
+    this.replayTimer = setInterval(() => this.pump(), options.retryIntervalMs ?? 5000);
     this.replayTimer.unref();
     this.statsTimer = setInterval(() => void this.writeStats(), options.statsIntervalMs ?? 10_000);
     this.statsTimer.unref();
   }
 
-  enqueue(frame: FrameToAnalyse): void {
-    if (this.queue.length >= this.options.queueLimit) {
-      void this.spool(frame);
-      return;
+  /** Resolves once the spool is open and what it held from the last run is queued; rejects when it cannot be opened. */
+  async ready(): Promise<void> {
+    await this.opened;
+  }
+
+  /** Resolves once the frame is durable on disk; rejects with SpoolFullError when the spool is at its bound. */
+  async enqueue(frame: FrameToAnalyse): Promise<void> {
+    this.appending++;
+    try {
+      const spool = await this.opened;
+      const { image, ...meta } = frame;
+      let entry: SpoolEntry<FrameMeta>;
+      try {
+        entry = await spool.append(meta, image);
+      } catch (err) {
+        if (err instanceof SpoolFullError) this.counters.refused++;
+        throw err;
+      }
+      this.counters.spooled++;
+      this.accept(entry, image);
+    } finally {
+      this.appending--;
+      this.notifyIfIdle();
     }
-    this.queue.push(frame);
-    this.pump();
+  }
+
+  /** Whether the spool is at its bound (a frame now would be refused). */
+  spoolFull(): boolean {
+    return this.spool?.isFull() ?? false;
+  }
+
+  /** Counts a request refused before its frame reached the spool (in-flight budget or full spool). */
+  countRefused(): void {
+    this.counters.refused++;
   }
 
   status() {
-    return { queued: this.queue.length, inFlight: this.inFlight, ...this.counters };
+    return {
+      queued: this.queue.length,
+      queueBytes: this.heldBytes,
+      inFlight: this.inFlight,
+      parked: this.parked.length,
+      spoolBytes: this.spool?.bytes ?? 0,
+      ...this.counters,
+    };
   }
 
-  /** Resolves when nothing is queued or in flight (the spool may still hold frames). */
+  /** Resolves when nothing is being appended, queued in memory or analysed (frames may still wait on disk). */
   async idle(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return;
+    if (this.isIdle()) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Frames in the spool whose object and record are not stored yet. */
   async spooledCount(): Promise<number> {
-    return (await this.spoolEntries()).length;
+    await this.opened.catch(() => undefined);
+    return this.spool?.pending ?? 0;
   }
 
-  /** Processes spooled frames oldest first; stops at the first one that fails again. */
+  /** Processes the frames waiting on disk, oldest first; stops at the first one whose store fails again. */
   async replaySpool(): Promise<number> {
-    if (this.replaying) return 0;
-    this.replaying = true;
-    let replayed = 0;
+    while (this.replaying) await this.replaying;
+    this.replaying = this.replayParked();
     try {
-      for (const metaFile of await this.spoolEntries()) {
-        const metaPath = path.join(this.options.spoolDir, metaFile);
-        const imagePath = metaPath.replace(/\.json$/, '.jpg');
-        const meta = JSON.parse(await fs.readFile(metaPath, 'utf8')) as Omit<FrameToAnalyse, 'image'>;
-        const frame = { ...meta, image: await fs.readFile(imagePath) };
-        try {
-          await this.analyse(frame);
-        } catch (err) {
-          this.counters.failed++;
-          this.options.log.warn({ err: (err as Error).message, pending: metaFile }, 'spool replay paused: store still failing');
-          break;
-        }
-        await fs.rm(metaPath);
-        await fs.rm(imagePath, { force: true });
-        replayed++;
-        this.counters.replayed++;
-      }
+      return await this.replaying;
     } finally {
-      this.replaying = false;
+      this.replaying = undefined;
+      this.notifyIfIdle();
     }
-    return replayed;
   }
 
   /** One sample of the pipeline's health for the system dashboard; never throws (a down store is logged). */
@@ -111,9 +158,12 @@ export class FrameAnalysis {
       time: Date.now(),
       instance: this.options.instance ?? `${os.hostname()}:${process.pid}`,
       queueDepth: this.queue.length,
+      queueBytes: this.heldBytes,
       spooled: await this.spooledCount(),
+      spoolBytes: this.spool?.bytes ?? 0,
       written: this.counters.processed + this.counters.replayed,
       failed: this.counters.failed,
+      refused: this.counters.refused,
     };
     try {
       await this.options.measurements.writeAnalysisStats(stats);
@@ -125,40 +175,147 @@ export class FrameAnalysis {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.replayTimer);
     clearInterval(this.statsTimer);
     await this.images.close();
+    await (await this.opened.catch(() => undefined))?.close();
   }
 
+  private async open(): Promise<FrameSpool<FrameMeta>> {
+    const { spool, recovered } = await FrameSpool.open<FrameMeta>({
+      dir: this.options.spoolDir,
+      maxBytes: this.options.spoolMaxBytes ?? 1024 ** 3,
+      segmentBytes: this.options.spoolSegmentBytes,
+    });
+    this.spool = spool;
+    this.parked.push(...recovered);
+    const imported = await this.importLegacySpool(spool);
+    if (recovered.length + imported > 0)
+      this.options.log.info?.({ frames: recovered.length + imported }, 'frames from the spool queued for analysis');
+    this.pump();
+    return spool;
+  }
+
+  /** Frames an older version left as .json + .jpg pairs move into the log. */
+  private async importLegacySpool(spool: FrameSpool<FrameMeta>): Promise<number> {
+    const metaFiles = (await fs.readdir(this.options.spoolDir)).filter((f) => f.endsWith('.json')).sort();
+    for (const metaFile of metaFiles) {
+      const metaPath = path.join(this.options.spoolDir, metaFile);
+      const imagePath = metaPath.replace(/\.json$/, '.jpg');
+      const meta = JSON.parse(await fs.readFile(metaPath, 'utf8')) as FrameMeta;
+      this.parked.push(await spool.append(meta, await fs.readFile(imagePath)));
+      await fs.rm(metaPath);
+      await fs.rm(imagePath, { force: true });
+    }
+    return metaFiles.length;
+  }
+
+  private accept(entry: SpoolEntry<FrameMeta>, image: Buffer) {
+    const roomInMemory = this.queue.length < this.options.queueLimit && this.heldBytes + image.length <= this.queueMaxBytes;
+    if (roomInMemory && this.parked.length === 0) {
+      this.heldBytes += image.length;
+      this.queue.push({ entry, image });
+    } else {
+      this.parked.push(entry);
+    }
+    this.pump();
+  }
+
+  private get queueMaxBytes() {
+    return this.options.queueMaxBytes ?? 64 * 1024 * 1024;
+  }
+
+  private isIdle() {
+    return this.appending === 0 && this.queue.length === 0 && this.inFlight === 0 && !this.replaying;
+  }
+
+  private notifyIfIdle() {
+    if (this.isIdle()) this.idleWaiters.splice(0).forEach((w) => w());
+  }
+
+  /** Starts analyses up to the concurrency: from memory first, then from disk unless a store failed recently. */
   private pump() {
     const limit = this.options.concurrency ?? 2;
-    while (this.inFlight < limit && this.queue.length > 0) {
-      const frame = this.queue.shift()!;
+    while (!this.closed && this.inFlight < limit) {
+      let next = this.queue.shift();
+      if (!next && this.parked.length > 0 && !this.replaying && Date.now() >= this.retryAfter) {
+        next = { entry: this.parked.shift()! };
+      }
+      if (!next) break;
       this.inFlight++;
-      this.analyse(frame)
-        .then(() => this.counters.processed++)
-        .catch(async (err) => {
-          this.counters.failed++;
-          if ((err as { code?: string }).code === 'invalid_image') {
-            this.counters.rejected++;
-            this.options.log.error({ err, requestId: frame.requestId }, 'frame cannot be analysed');
-            return;
-          }
-          this.options.log.warn({ err: (err as Error).message, requestId: frame.requestId }, 'store failed; frame spooled');
-          await this.spool(frame);
-        })
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-          if (this.queue.length === 0 && this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
-        });
+      void this.process(next).finally(() => {
+        this.inFlight--;
+        if (next.image) this.heldBytes -= next.image.length;
+        this.pump();
+        this.notifyIfIdle();
+      });
     }
   }
 
-  private async analyse(frame: FrameToAnalyse): Promise<void> {
-    const imageKey = imageKeyOf(frame);
-    const characteristics = await this.images.characteristicsOf(frame.image);
-    await this.options.objects.put(imageKey, frame.image, 'image/jpeg');
+  private async process(item: Queued): Promise<void> {
+    const spool = this.spool!;
+    try {
+      await this.analyse(item.entry.meta, item.image ?? (await spool.readImage(item.entry)));
+      await spool.ack(item.entry);
+      this.counters.processed++;
+    } catch (err) {
+      this.counters.failed++;
+      if ((err as { code?: string }).code === 'invalid_image') {
+        this.counters.rejected++;
+        this.options.log.warn({ err: (err as Error).message, requestId: item.entry.meta.requestId }, 'frame cannot be analysed; dropped');
+        await spool.ack(item.entry);
+        return;
+      }
+      if (this.closed) return;
+      this.options.log.warn(
+        { err: (err as Error).message, requestId: item.entry.meta.requestId },
+        'store failed; frame waits in the spool',
+      );
+      this.park(item.entry);
+    }
+  }
+
+  private park(entry: SpoolEntry<FrameMeta>) {
+    this.parked.push(entry);
+    this.parked.sort((a, b) => a.segment - b.segment || a.offset - b.offset);
+    this.retryAfter = Date.now() + (this.options.retryIntervalMs ?? 5000);
+  }
+
+  private async replayParked(): Promise<number> {
+    const spool = await this.opened;
+    let replayed = 0;
+    while (!this.closed && this.parked.length > 0) {
+      const entry = this.parked.shift()!;
+      this.inFlight++;
+      try {
+        await this.analyse(entry.meta, await spool.readImage(entry));
+        await spool.ack(entry);
+      } catch (err) {
+        this.counters.failed++;
+        if ((err as { code?: string }).code === 'invalid_image') {
+          this.counters.rejected++;
+          await spool.ack(entry);
+          continue;
+        }
+        this.options.log.warn({ err: (err as Error).message, pending: this.parked.length + 1 }, 'spool replay paused: store still failing');
+        this.park(entry);
+        return replayed;
+      } finally {
+        this.inFlight--;
+      }
+      replayed++;
+      this.counters.replayed++;
+    }
+    this.retryAfter = 0;
+    queueMicrotask(() => this.pump());
+    return replayed;
+  }
+
+  private async analyse(frame: FrameMeta, image: Buffer): Promise<void> {
+    const imageKey = frameImageKey(frame.deployment, frame.requestId);
+    const characteristics = await this.images.characteristicsOf(image);
+    await this.options.objects.put(imageKey, image, 'image/jpeg');
     const error = frame.prediction !== null && frame.sensorValue !== null ? Math.abs(frame.prediction - frame.sensorValue) : null;
     const record: InferenceRecord = {
       time: frame.time,
@@ -174,28 +331,5 @@ export class FrameAnalysis {
       characteristics,
     };
     await this.options.measurements.write([record]);
-  }
-
-  private async spool(frame: FrameToAnalyse): Promise<void> {
-    const { image, ...meta } = frame;
-    const base = path.join(this.options.spoolDir, `${String(frame.time).padStart(15, '0')}-${frame.requestId}`);
-    try {
-      await fs.mkdir(this.options.spoolDir, { recursive: true });
-      await fs.writeFile(`${base}.jpg`, image);
-      // The .json appears last: a spool entry exists only once both files are whole.
-      await fs.writeFile(`${base}.json.tmp`, JSON.stringify(meta));
-      await fs.rename(`${base}.json.tmp`, `${base}.json`);
-      this.counters.spooled++;
-    } catch (err) {
-      this.options.log.error({ err, requestId: frame.requestId }, 'spool write failed: frame lost');
-    }
-  }
-
-  private async spoolEntries(): Promise<string[]> {
-    try {
-      return (await fs.readdir(this.options.spoolDir)).filter((f) => f.endsWith('.json')).sort();
-    } catch {
-      return [];
-    }
   }
 }

@@ -69,7 +69,10 @@ export class ModelServer {
       const state = this.latest.get(deployment.modelName);
       return state && this.lease(state.serving);
     }
-    const version = await this.options.registry.getModelVersion(deployment.modelName, deployment.modelVersion);
+    // A registered version never changes: one already loaded needs no registry lookup.
+    const version =
+      this.loaded.get(keyOf({ modelName: deployment.modelName, version: deployment.modelVersion }))?.version ??
+      (await this.options.registry.getModelVersion(deployment.modelName, deployment.modelVersion));
     if (!version) return undefined;
     for (;;) {
       const entry = await this.load(version);
@@ -100,7 +103,15 @@ export class ModelServer {
   private async refreshLatest(modelName: string): Promise<void> {
     const state = this.latest.get(modelName);
     if (state && Date.now() - state.checkedAt < (this.options.latestTtlMs ?? 1000)) return;
-    const version = await this.options.registry.getLatestModelVersion(modelName);
+    let version: ModelVersion | undefined;
+    try {
+      version = await this.options.registry.getLatestModelVersion(modelName);
+    } catch (err) {
+      // The registry is down: the version being served keeps serving until it answers again.
+      if (!state) throw err;
+      state.checkedAt = Date.now();
+      return;
+    }
     if (!version) return;
     const current = this.latest.get(modelName);
     if (current) {

@@ -80,9 +80,7 @@ export async function requestRetrain(deps: RetrainDeps, ask: RetrainAskInput): P
       503,
       'temporal_unavailable',
       `Temporal cannot be reached; retrain request ${settled.id} is kept and will be retried`,
-      {
-        retryAfterSeconds: 5,
-      },
+      5,
     );
   }
   return answerOf(deps, settled);

@@ -28,9 +28,11 @@ const analysis = new FrameAnalysis({
   measurements: stores.measurements,
   spoolDir: path.join(config.dataDir, 'spool'),
   queueLimit: config.api.analysisQueueLimit,
+  queueMaxBytes: config.api.analysisQueueMaxBytes,
+  spoolMaxBytes: config.api.spoolMaxBytes,
   log,
 });
-void analysis.replaySpool();
+await analysis.ready();
 
 const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, log });
 // Retrain asks recorded while Temporal was unreachable are handed to it once it answers again.
@@ -56,7 +58,8 @@ const server = app.listen(config.api.port, config.api.host, (err?: Error) => {
 
 async function shutdown() {
   server.close();
-  await analysis.idle();
+  // Every accepted frame is in the spool already: draining is a courtesy, bounded in time.
+  await Promise.race([analysis.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   await analysis.close();
   models.dispose();
   await closeTemporal();

@@ -29,7 +29,7 @@ function isUnreachable(err: unknown): boolean {
 export async function callTemporal<T>(access: TemporalAccess, fn: (client: Client) => Promise<T>): Promise<T> {
   const unavailable = (err: unknown) => {
     access.log?.warn({ err: (err as Error)?.message }, 'Temporal unreachable');
-    return new ApiError(503, 'temporal_unavailable', 'Temporal cannot be reached right now', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    return new ApiError(503, 'temporal_unavailable', 'Temporal cannot be reached right now', RETRY_AFTER_SECONDS);
   };
   let client: Client;
   try {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { ImageLimits } from './features/imageGate.js';
 
 /** Development defaults of the API's secrets: only ever accepted on a loopback API_HOST (api/exposure.ts). */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token';
@@ -31,6 +32,26 @@ const envSchema = z.object({
   READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   JSON_MAX_DEPTH: z.coerce.number().int().positive().default(32),
   JSON_MAX_KEYS: z.coerce.number().int().positive().default(50_000),
+  ANALYSIS_QUEUE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
+  INFLIGHT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
+  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
+  IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(8),
+  REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
@@ -57,6 +78,15 @@ export interface Config {
     /** JSON bodies nested deeper, or with more keys and array items, are refused before any route. */
     jsonMaxDepth: number;
     jsonMaxKeys: number;
+    /** Image bytes the analysis holds in memory; beyond, frames wait in the spool on disk only. */
+    analysisQueueMaxBytes?: number;
+    /** Bytes of the write-ahead spool on disk; when full, /predict answers 503 spool_full. */
+    spoolMaxBytes?: number;
+    /** Bytes of /predict uploads received at once; beyond, 503 overloaded. */
+    inflightMaxBytes?: number;
+    imageLimits?: ImageLimits;
+    /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
+    registryCacheTtlMs?: number;
   };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
@@ -99,6 +129,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readyCheckTimeoutSeconds: e.READY_CHECK_TIMEOUT_SECONDS,
       jsonMaxDepth: e.JSON_MAX_DEPTH,
       jsonMaxKeys: e.JSON_MAX_KEYS,
+      analysisQueueMaxBytes: e.ANALYSIS_QUEUE_MAX_BYTES,
+      spoolMaxBytes: e.SPOOL_MAX_BYTES,
+      inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
+      imageLimits: {
+        maxWidth: e.IMAGE_MAX_WIDTH,
+        maxHeight: e.IMAGE_MAX_HEIGHT,
+        maxPixels: e.IMAGE_MAX_PIXELS,
+        maxAspectRatio: e.IMAGE_MAX_ASPECT_RATIO,
+      },
+      registryCacheTtlMs: e.REGISTRY_CACHE_TTL_MS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,

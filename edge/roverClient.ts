@@ -15,6 +15,11 @@ export interface RoverClientOptions {
   /** First backoff delay, doubled per retry (default 100 ms), capped at maxBackoffMs (default 2000). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Total time a frame may wait on answers with `Retry-After` (503 overloaded or spool_full,
+   * 429) before the failure is returned (default 15 s). Those waits do not use up `retries`.
+   */
+  retryAfterBudgetMs?: number;
 }
 
 export interface PredictInput {
@@ -41,6 +46,8 @@ export type PredictResult =
       code: string;
       message: string;
       attempts: number;
+      /** The API's `Retry-After` in ms, when it asked for one beyond the wait budget. */
+      retryAfterMs?: number;
     };
 
 const successBody = z.object({
@@ -62,6 +69,7 @@ export class RoverClient {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly retryAfterBudgetMs: number;
 
   constructor(private readonly options: RoverClientOptions) {
     this.url = `${options.apiUrl.replace(/\/+$/, '')}/predict`;
@@ -69,20 +77,32 @@ export class RoverClient {
     this.retries = Math.max(0, options.retries ?? 2);
     this.backoffMs = options.backoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 2000;
+    this.retryAfterBudgetMs = options.retryAfterBudgetMs ?? 15_000;
   }
 
   async predict(input: PredictInput): Promise<PredictResult> {
-    let last: Failure | undefined;
-    for (let attempt = 1; attempt <= this.retries + 1; attempt++) {
-      const { result, retryable } = await this.attempt(input, attempt);
+    let retries = 0;
+    let waitedMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const { result, retryable, retryAfterMs } = await this.attempt(input, attempt);
       if (result.ok || !retryable) return result;
-      last = result;
-      if (attempt <= this.retries) await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1)));
+      if (retryAfterMs !== undefined) {
+        // The API said when to come back: wait that long if the budget allows, else report it.
+        if (waitedMs + retryAfterMs > this.retryAfterBudgetMs) return { ...result, retryAfterMs };
+        waitedMs += retryAfterMs;
+        await sleep(retryAfterMs);
+        continue;
+      }
+      if (retries >= this.retries) return result;
+      await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** retries));
+      retries++;
     }
-    return last as Failure;
   }
 
-  private async attempt(input: PredictInput, attempts: number): Promise<{ result: PredictResult; retryable: boolean }> {
+  private async attempt(
+    input: PredictInput,
+    attempts: number,
+  ): Promise<{ result: Failure | PredictResult; retryable: boolean; retryAfterMs?: number }> {
     const form = new FormData();
     form.set('client_id', this.options.clientId);
     if (input.sensorMm !== undefined && input.sensorMm !== null) form.set('sensor_value', String(input.sensorMm));
@@ -93,7 +113,8 @@ export class RoverClient {
     try {
       response = await fetch(this.url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.options.token}` },
+        // The id travels as a header too, so the API authenticates before it reads the body.
+        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
         body: form,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -132,9 +153,18 @@ export class RoverClient {
     const code = parsedError.success ? parsedError.data.error.code : `http_${response.status}`;
     const message = parsedError.success ? parsedError.data.error.message : text.slice(0, 200) || response.statusText;
     // no_model: the API recorded the frame but has nothing to predict with; retrying would record it twice.
-    const retryable = response.status >= 500 && code !== 'no_model';
-    return { result: { ok: false, status: response.status, code, message, attempts }, retryable };
+    const retryable = (response.status >= 500 || response.status === 429) && code !== 'no_model';
+    const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+    return { result: { ok: false, status: response.status, code, message, attempts }, retryable, retryAfterMs };
   }
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function parseJson(text: string): unknown {

@@ -1,23 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
 import { imageToPixels } from '../../core/ml/imagePixels.js';
-import type { RegistryStore } from '../../core/stores/registry.js';
+import type { RegisteredClient } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
-import { ApiError, validate } from '../errors.js';
-import type { FrameAnalysis } from '../frameAnalysis.js';
+import { ApiError, multipartError, validate } from '../errors.js';
+import { SpoolFullError, type FrameAnalysis, type FrameToAnalyse } from '../frameAnalysis.js';
 import { ModelUnavailableError, type ModelServer } from '../modelServer.js';
+import type { RegistryLookups } from '../registryLookups.js';
+import { UploadBudget } from './uploadBudget.js';
 
 export interface PredictDeps {
-  registry: RegistryStore;
+  lookups: RegistryLookups;
   models: ModelServer;
   analysis: FrameAnalysis;
   maxImageBytes: number;
+  /** Bytes of uploads received at once (default 64 MiB). */
+  inflightMaxBytes?: number;
+  imageLimits?: ImageLimits;
+  log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
 const fieldsSchema = z.object({
-  client_id: z.string().min(1).max(64),
+  /** Old rovers send their id here; the token alone identifies the client now. */
+  client_id: z.string().min(1).max(64).optional(),
   sensor_value: z
     .string()
     .regex(/^-?\d+(\.\d+)?$/, 'must be a number in mm')
@@ -26,36 +34,90 @@ const fieldsSchema = z.object({
     .optional(),
 });
 
-const isJpeg = (b: Buffer) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+/** Room for the form fields and part headers around the image. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const OVERLOADED_RETRY_AFTER_S = 1;
+const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 /**
- * POST /predict: authenticates the rover, predicts with its deployment's model and answers
- * at once; storing the frame, analysing it and writing its record happen after the answer.
+ * POST /predict: authenticates the rover from its headers, admits the upload within the
+ * memory budget, parses it, checks the image header against the limits, predicts with its
+ * deployment's model, makes the frame durable in the spool and only then answers. Storing
+ * the frame's object, analysing it and writing its record happen after the answer.
  */
 export function predictRoutes(deps: PredictDeps): Router {
   const upload = multer({
     storage: multer.memoryStorage(),
-    limits: { fileSize: deps.maxImageBytes, files: 1, fields: 8, fieldSize: 1024 },
-  });
-  const router = Router();
-  router.post('/predict', upload.single('image'), async (req, res) => {
-    const started = performance.now();
-    const fields = validate(fieldsSchema, req.body ?? {}, 'form fields');
+    limits: { fileSize: deps.maxImageBytes, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 },
+  }).single('image');
+  const budget = new UploadBudget(deps.inflightMaxBytes ?? 64 * 1024 * 1024);
+  const limits = deps.imageLimits ?? DEFAULT_IMAGE_LIMITS;
+  let lastModelLookupFailure: string | undefined;
+
+  const authenticate: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req);
     if (!token) throw new ApiError(401, 'missing_token', 'send the client token as Authorization: Bearer <token>');
-    const client = await deps.registry.getClient(fields.client_id);
-    if (!client || !sameSecret(hashToken(token), client.tokenHash))
+    const tokenHash = hashToken(token);
+    const clientId = req.get('x-client-id');
+    const client = clientId ? await deps.lookups.client(clientId) : await deps.lookups.clientByTokenHash(tokenHash);
+    if (!client || !sameSecret(tokenHash, client.tokenHash)) throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
+    res.locals.client = client;
+    next();
+  };
+
+  const admit: RequestHandler = (req, res, next) => {
+    const declared = req.get('content-length');
+    const bytes = declared === undefined ? deps.maxImageBytes + MULTIPART_OVERHEAD_BYTES : Number(declared);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ApiError(400, 'invalid_request', 'Content-Length is not a byte count');
+    if (bytes > deps.maxImageBytes + MULTIPART_OVERHEAD_BYTES)
+      throw new ApiError(413, 'payload_too_large', `request body of ${bytes} bytes; the image may have at most ${deps.maxImageBytes}`);
+    if (deps.analysis.spoolFull()) {
+      deps.analysis.countRefused();
+      throw new ApiError(503, 'spool_full', 'the API holds as many unstored frames as it may; send again later', UNAVAILABLE_RETRY_AFTER_S);
+    }
+    const release = budget.reserve(bytes);
+    if (!release) {
+      deps.analysis.countRefused();
+      throw new ApiError(
+        503,
+        'overloaded',
+        'the API is receiving as many frames as it can hold; send again shortly',
+        OVERLOADED_RETRY_AFTER_S,
+      );
+    }
+    res.once('close', release);
+    next();
+  };
+
+  const parse: RequestHandler = (req, res, next) => {
+    upload(req, res, (err?: unknown) => next(err === undefined ? undefined : multipartError(err)));
+  };
+
+  const router = Router();
+  router.post('/predict', authenticate, admit, parse, async (req, res) => {
+    const started = performance.now();
+    const client = res.locals.client as RegisteredClient;
+    const fields = validate(fieldsSchema, req.body ?? {}, 'form fields');
+    if (fields.client_id !== undefined && fields.client_id !== client.id)
       throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
     const image = req.file?.buffer;
     if (!image) throw new ApiError(400, 'missing_image', 'send the frame as a multipart file field named "image"');
-    if (!isJpeg(image)) throw new ApiError(415, 'unsupported_media_type', 'the image must be a JPEG');
+    await checkFrame(image, limits).catch((err) => {
+      throw err instanceof ImageRejectedError ? new ApiError(err.status, err.code, err.message) : err;
+    });
     if (!client.deploymentId) throw new ApiError(404, 'no_deployment', `client "${client.id}" is not assigned to a deployment`);
-    const deployment = await deps.registry.getDeployment(client.deploymentId);
+    const deployment = await deps.lookups.deployment(client.deploymentId);
     if (!deployment) throw new ApiError(404, 'no_deployment', `deployment "${client.deploymentId}" does not exist`);
 
     const lease = await deps.models.acquire(deployment).catch((err) => {
-      throw err instanceof ModelUnavailableError ? new ApiError(503, 'model_unavailable', err.message) : err;
+      if (err instanceof ModelUnavailableError) throw new ApiError(503, 'model_unavailable', err.message, UNAVAILABLE_RETRY_AFTER_S);
+      const reason = (err as Error).message;
+      // One line per distinct failure, not one per request while it lasts.
+      if (reason !== lastModelLookupFailure) deps.log.warn({ err: reason, deployment: deployment.id }, 'model lookup failed');
+      lastModelLookupFailure = reason;
+      throw new ApiError(503, 'model_unavailable', 'the model cannot be looked up right now; try again shortly', UNAVAILABLE_RETRY_AFTER_S);
     });
+    lastModelLookupFailure = undefined;
     const requestId = randomUUID();
     const frame = {
       requestId,
@@ -69,7 +131,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       await imageToPixels(image, { width: 8, height: 8 }).catch((err) => {
         throw new ApiError(400, 'invalid_image', err.message);
       });
-      deps.analysis.enqueue({
+      await record({
         ...frame,
         modelName: deployment.modelName,
         modelVersion: null,
@@ -93,18 +155,31 @@ export function predictRoutes(deps: PredictDeps): Router {
         503,
         'model_unavailable',
         `model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`,
+        UNAVAILABLE_RETRY_AFTER_S,
       );
     } finally {
       lease.release();
     }
     const latencyMs = performance.now() - started;
+    await record({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, latencyMs });
     res.json({
       prediction_mm: prediction,
       deployment: deployment.id,
       model: { name: version.modelName, version: version.version },
       request_id: requestId,
     });
-    deps.analysis.enqueue({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, latencyMs });
   });
+
+  /** The answer promises the frame is kept: it is durable in the spool before the answer goes out. */
+  async function record(frame: FrameToAnalyse) {
+    try {
+      await deps.analysis.enqueue(frame);
+    } catch (err) {
+      if (err instanceof SpoolFullError) throw err;
+      deps.log.error({ err, requestId: frame.requestId }, 'frame could not be written to the spool');
+      throw new ApiError(503, 'spool_unavailable', 'the frame could not be stored; send it again shortly', UNAVAILABLE_RETRY_AFTER_S);
+    }
+  }
+
   return router;
 }

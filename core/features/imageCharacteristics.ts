@@ -12,6 +12,7 @@
  */
 import sharp from 'sharp';
 import type { ImageCharacteristics } from './fields.js';
+import { DECODE_PIXEL_LIMIT } from './imageGate.js';
 
 export const DEFAULT_ANALYSIS_WIDTH = 160;
 
@@ -21,7 +22,7 @@ const GLCM_DISTANCE = 5;
 const GLCM_LEVELS = 256;
 const FAST_THRESHOLD = 20;
 
-interface RgbImage {
+export interface RgbImage {
   width: number;
   height: number;
   /** Interleaved R, G, B bytes, row-major. */
@@ -63,17 +64,18 @@ function invalidImage(message: string, cause?: unknown): Error {
 }
 
 /**
- * Decodes any image sharp reads into 8-bit sRGB without alpha, resized (sharp's default
- * lanczos3, enlarging narrower images too) to `width` with the aspect ratio kept.
+ * Decodes any image sharp reads into 8-bit sRGB without alpha, downscaled (sharp's default
+ * lanczos3) to `width` with the aspect ratio kept. Narrower images are analysed at their own
+ * size, never enlarged, and inputs over DECODE_PIXEL_LIMIT are refused before decoding.
  */
-async function decodeForAnalysis(input: Buffer, width: number): Promise<RgbImage> {
+export async function decodeForAnalysis(input: Buffer, width: number): Promise<RgbImage> {
   if (!Number.isInteger(width) || width < 1) {
     throw new RangeError(`analysisWidth must be a positive integer, got ${width}`);
   }
   let decoded;
   try {
-    decoded = await sharp(input)
-      .resize({ width })
+    decoded = await sharp(input, { limitInputPixels: DECODE_PIXEL_LIMIT })
+      .resize({ width, withoutEnlargement: true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

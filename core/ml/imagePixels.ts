@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { DECODE_PIXEL_LIMIT } from '../features/imageGate.js';
 
 export interface InputSize {
   width: number;
@@ -16,7 +17,7 @@ export class InvalidImageError extends Error {
 /** Decodes an image and resizes it to the model input: RGB bytes, row-major HWC. */
 export async function imageToPixels(image: Buffer, size: InputSize): Promise<Uint8Array> {
   try {
-    const { data, info } = await sharp(image, { failOn: 'truncated' })
+    const { data, info } = await sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT })
       .resize(size.width, size.height, { fit: 'fill' })
       .removeAlpha()
       .toColourspace('srgb')

@@ -65,14 +65,20 @@ export interface AnalysisStats {
   time: number;
   /** Which API process (host and pid). */
   instance: string;
-  /** Frames waiting for analysis. */
+  /** Frames held in memory for analysis. */
   queueDepth: number;
-  /** Records in the disk spool, waiting for a store to come back. */
+  /** Image bytes held in memory for analysis. */
+  queueBytes: number;
+  /** Frames in the write-ahead spool on disk whose object and record are not stored yet. */
   spooled: number;
+  /** Bytes of the spool on disk. */
+  spoolBytes: number;
   /** Records written since the process started. */
   written: number;
   /** Analyses that failed since the process started. */
   failed: number;
+  /** Frames refused with 503 since the process started (in-flight budget or spool full). */
+  refused: number;
 }
 
 export interface MeasurementStore {

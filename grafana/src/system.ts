@@ -70,6 +70,26 @@ function analysisThroughput() {
     .span(8);
 }
 
+function analysisBytes() {
+  return timeseries('Frame bytes held: analysis queue in memory and spool on disk', 'bytes')
+    .withTarget(
+      new InfluxQLQueryBuilder(
+        'SELECT max("queue_bytes") AS "queue (memory)", max("spool_bytes") AS "spool (disk)" FROM "api_analysis" WHERE $timeFilter GROUP BY time($__interval), "instance" fill(none)',
+      ).alias('$tag_instance $col'),
+    )
+    .span(12);
+}
+
+function refusals() {
+  return timeseries('Frames refused with 503 per minute (in-flight budget or spool full)', 'none')
+    .withTarget(
+      new InfluxQLQueryBuilder(
+        'SELECT non_negative_derivative(max("refused"), 1m) AS "refused" FROM "api_analysis" WHERE $timeFilter GROUP BY time(1m), "instance" fill(none)',
+      ).alias('$tag_instance'),
+    )
+    .span(12);
+}
+
 function retrainOutcomes() {
   const counts = Object.entries(OUTCOME_TITLES).map(
     ([outcome, title]) => `COUNT(CASE WHEN outcome = '${outcome}' THEN 1 END) AS \`${title}\``,
@@ -132,6 +152,8 @@ export function systemDashboard(): Dashboard {
     .withPanel(analysisGauge('queue_depth', 'Frames waiting for analysis'))
     .withPanel(analysisGauge('spooled', 'Records in the disk spool'))
     .withPanel(analysisThroughput())
+    .withPanel(analysisBytes())
+    .withPanel(refusals())
     .withRow(new RowBuilder('Training: retrain requests, workflow runs, model versions'))
     .withPanel(retrainOutcomes())
     .withPanel(retrainRequests())

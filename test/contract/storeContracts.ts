@@ -219,7 +219,17 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       await m.write([first, second]);
       await m.write([first]);
       expect((await m.deploymentStats(d)).count).toBe(2);
-      await m.writeAnalysisStats({ time: Date.now(), instance: `test-${d}`, queueDepth: 3, spooled: 1, written: 10, failed: 0 });
+      await m.writeAnalysisStats({
+        time: Date.now(),
+        instance: `test-${d}`,
+        queueDepth: 3,
+        queueBytes: 60_000,
+        spooled: 1,
+        spoolBytes: 80_000,
+        written: 10,
+        failed: 0,
+        refused: 2,
+      });
       await m.close();
     });
 

@@ -67,7 +67,7 @@ describe('frame analysis on worker threads', () => {
   });
 
   it('records the same characteristics the function computes on the event loop', async () => {
-    analysis.enqueue(frame(jpeg));
+    await analysis.enqueue(frame(jpeg));
     await analysis.idle();
     expect(measurements.records).toHaveLength(1);
     expect(measurements.records[0].characteristics).toEqual(await computeImageCharacteristics(jpeg));
@@ -75,10 +75,10 @@ describe('frame analysis on worker threads', () => {
   });
 
   it('counts written and failed analyses, the spool and the queue in its stats', async () => {
-    analysis.enqueue(frame(Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01])));
+    await analysis.enqueue(frame(Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01])));
     await analysis.idle();
     measurements.down = true;
-    analysis.enqueue(frame(jpeg));
+    await analysis.enqueue(frame(jpeg));
     await analysis.idle();
     expect(await analysis.writeStats()).toBeUndefined();
     measurements.down = false;
@@ -89,6 +89,33 @@ describe('frame analysis on worker threads', () => {
 
     expect(await analysis.replaySpool()).toBe(1);
     expect(await analysis.writeStats()).toMatchObject({ spooled: 0, written: 2, failed: 2 });
+  });
+
+  it('moves frames an older version spooled as .json + .jpg pairs into the log and stores them', async () => {
+    const legacyDir = path.join(dir, 'spool-legacy');
+    fs.mkdirSync(legacyDir);
+    const { image, ...meta } = frame(jpeg);
+    fs.writeFileSync(path.join(legacyDir, `000000000000001-${meta.requestId}.jpg`), image);
+    fs.writeFileSync(path.join(legacyDir, `000000000000001-${meta.requestId}.json`), JSON.stringify(meta));
+    const upgraded = new FrameAnalysis({
+      objects: new FolderObjects(path.join(dir, 'objects')),
+      measurements: measurements as unknown as MeasurementStore,
+      spoolDir: legacyDir,
+      queueLimit: 10,
+      analysisThreads: 1,
+      log: silent,
+    });
+    try {
+      await upgraded.ready();
+      await vi.waitFor(() => expect(measurements.records.some((r) => r.imageKey.endsWith(`${meta.requestId}.jpg`))).toBe(true), {
+        timeout: 10_000,
+      });
+      await upgraded.idle();
+      expect(await upgraded.spooledCount()).toBe(0);
+      expect(fs.readdirSync(legacyDir)).toEqual([]);
+    } finally {
+      await upgraded.close();
+    }
   });
 
   it('writes its stats on its own at the configured interval', async () => {

@@ -52,7 +52,7 @@ describe('readiness (/readyz)', () => {
       return env.client;
     };
     api = await startApiOn({ ...temp.stores, measurements: measurements.store }, temp.dir, temporal, {
-      readyCheckTimeoutSeconds: CHECK_TIMEOUT_SECONDS,
+      api: { readyCheckTimeoutSeconds: CHECK_TIMEOUT_SECONDS },
     });
   });
 

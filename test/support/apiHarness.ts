@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp } from '../../api/app.js';
 import { FrameAnalysis } from '../../api/frameAnalysis.js';
 import { ModelServer } from '../../api/modelServer.js';
+import type { Config } from '../../core/config.js';
 import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
 import { putModel, serializeModel } from '../../core/ml/modelArtifact.js';
@@ -38,35 +39,45 @@ export async function startApiOn(
   base: Stores,
   dir: string,
   temporal: () => Promise<Client>,
-  options: { maxImageBytes?: number; readyCheckTimeoutSeconds?: number; cleanup?: () => Promise<void> } = {},
+  options: {
+    maxImageBytes?: number;
+    cleanup?: () => Promise<void>;
+    /** Settings of the API beyond the harness defaults (limits, budgets, cache TTL). */
+    api?: Partial<Config['api']>;
+    log?: Logger;
+  } = {},
 ): Promise<ApiHarness> {
   const maxImageBytes = options.maxImageBytes ?? 200_000;
   const objects = new SwitchableObjects(base.objects);
   const stores = { ...base, objects };
   const { tf, name } = await loadBackend('auto');
-  const log = pino({ level: 'silent' });
+  const log = options.log ?? pino({ level: 'silent' });
+  const settings = {
+    port: 0,
+    host: '127.0.0.1',
+    adminToken: ADMIN_TOKEN,
+    webhookToken: WEBHOOK_TOKEN,
+    maxImageBytes,
+    analysisQueueLimit: 100,
+    readyCheckTimeoutSeconds: 2,
+    jsonMaxDepth: 32,
+    jsonMaxKeys: 50_000,
+    ...options.api,
+  };
   const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0 });
   const analysis = new FrameAnalysis({
     objects,
     measurements: stores.measurements,
     spoolDir: path.join(dir, 'spool'),
-    queueLimit: 100,
+    queueLimit: settings.analysisQueueLimit,
+    queueMaxBytes: settings.analysisQueueMaxBytes,
+    spoolMaxBytes: settings.spoolMaxBytes,
     retryIntervalMs: 3_600_000,
     log,
   });
   const app = createApp({
     config: {
-      api: {
-        port: 0,
-        host: '127.0.0.1',
-        adminToken: ADMIN_TOKEN,
-        webhookToken: WEBHOOK_TOKEN,
-        maxImageBytes,
-        analysisQueueLimit: 100,
-        readyCheckTimeoutSeconds: options.readyCheckTimeoutSeconds ?? 2,
-        jsonMaxDepth: 32,
-        jsonMaxKeys: 50_000,
-      },
+      api: settings,
       temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
     },
     stores,

@@ -134,4 +134,12 @@ describe('parking-run driver', () => {
     expect(run.meanAbsErrorMm).toBeCloseTo(5, 6);
     expect(run.maxAbsErrorMm).toBeCloseTo(5, 6);
   });
+
+  it('keeps driving by the laser while the API refuses every frame as overloaded', async () => {
+    const refusing = async (): Promise<SendOutcome> => ({ ok: false, code: 'overloaded' });
+    const run = await runParking({ preset: 'beige-250', startMm: 250, seed: 4, send: refusing, steerBy: 'prediction' });
+    expect(run.errors).toEqual({ overloaded: run.frames });
+    expect(run.results.at(-1)!.tier).toBe('stop');
+    expect(run.collided).toBe(false);
+  });
 });

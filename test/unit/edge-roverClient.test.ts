@@ -1,17 +1,18 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RoverClient } from '../../edge/roverClient.js';
+import { parseRetryAfter, RoverClient } from '../../edge/roverClient.js';
 
 interface Recorded {
   method: string;
   url: string;
   authorization: string | undefined;
+  clientIdHeader: string | undefined;
   fields: Record<string, string>;
   image?: { name: string; type: string; bytes: Buffer };
 }
 
-type Reply = { status: number; body: unknown } | 'hang' | 'reset';
+type Reply = { status: number; body: unknown; headers?: Record<string, string> } | 'hang' | 'reset';
 
 let server: Server;
 let apiUrl: string;
@@ -38,11 +39,18 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const { fields, image } = await parseMultipart(req, Buffer.concat(chunks));
-    recorded.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, fields, image });
+    recorded.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      clientIdHeader: req.headers['x-client-id'] as string | undefined,
+      fields,
+      image,
+    });
     const reply = replies.shift() ?? { status: 500, body: { error: { code: 'test_exhausted', message: 'no reply scripted' } } };
     if (reply === 'hang') return; // never answer: the client must time out
     if (reply === 'reset') return req.socket.destroy();
-    res.writeHead(reply.status, { 'content-type': 'application/json' });
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
     res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -86,6 +94,7 @@ describe('RoverClient', () => {
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/predict');
     expect(req.authorization).toBe('Bearer s3cret');
+    expect(req.clientIdHeader).toBe('rover-7');
     expect(req.fields).toEqual({ client_id: 'rover-7', sensor_value: '187' });
     expect(req.image?.name).toBe('frame.jpg');
     expect(req.image?.type).toBe('image/jpeg');
@@ -145,6 +154,31 @@ describe('RoverClient', () => {
       jpeg,
     });
     expect(result).toMatchObject({ ok: false, status: null, code: 'network_error', attempts: 2 });
+  });
+
+  it('waits as long as Retry-After says on 503 overloaded, without using up its retries', async () => {
+    const busy = (code: string) => ({ ...err(503, code), headers: { 'retry-after': '1' } });
+    replies = [busy('overloaded'), busy('spool_full'), busy('overloaded'), ok];
+    const started = Date.now();
+    const result = await client({ retries: 0, backoffMs: 1 }).predict({ jpeg, sensorMm: 10 });
+    expect(result).toMatchObject({ ok: true, attempts: 4 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('reports the failure at once when Retry-After is beyond its wait budget', async () => {
+    replies = [{ ...err(503, 'overloaded'), headers: { 'retry-after': '30' } }, ok];
+    const started = Date.now();
+    const result = await client({ retryAfterBudgetMs: 5000 }).predict({ jpeg, sensorMm: 10 });
+    expect(result).toMatchObject({ ok: false, status: 503, code: 'overloaded', attempts: 1, retryAfterMs: 30_000 });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(recorded).toHaveLength(1);
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('5')).toBe(5000);
+    expect(parseRetryAfter(new Date(1_000_000 + 2000).toUTCString(), 1_000_000)).toBe(2000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
   });
 
   it('rejects a malformed success body as bad_response', async () => {

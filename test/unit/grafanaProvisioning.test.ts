@@ -25,7 +25,7 @@ const SCHEMA: Record<string, { tags: string[]; fields: string[] }> = {
     tags: ['deployment', 'client', 'model', 'model_version'],
     fields: [...IMAGE_CHARACTERISTIC_FIELDS, 'prediction', 'sensor_value', 'error', 'latency_ms'],
   },
-  api_analysis: { tags: ['instance'], fields: ['queue_depth', 'spooled', 'written', 'failed'] },
+  api_analysis: { tags: ['instance'], fields: ['queue_depth', 'queue_bytes', 'spooled', 'spool_bytes', 'written', 'failed', 'refused'] },
 };
 
 // Loose shapes of the parsed files: only what the checks read.

@@ -101,9 +101,12 @@ export class InfluxMeasurements implements MeasurementStore {
       new Point(ANALYSIS)
         .tag('instance', stats.instance)
         .intField('queue_depth', stats.queueDepth)
+        .intField('queue_bytes', stats.queueBytes)
         .intField('spooled', stats.spooled)
+        .intField('spool_bytes', stats.spoolBytes)
         .intField('written', stats.written)
         .intField('failed', stats.failed)
+        .intField('refused', stats.refused)
         .timestamp(`${BigInt(stats.time) * 1_000_000n}`),
     );
     await this.writer.flush();

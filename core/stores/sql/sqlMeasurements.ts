@@ -70,6 +70,19 @@ const migrations: Migration[] = [
       await knex.schema.alterTable(TABLE, (t) => t.dropUnique(['image_key']));
     },
   },
+  {
+    name: '0004_api_analysis_bytes',
+    async up(knex: Knex) {
+      await knex.schema.alterTable(STATS_TABLE, (t) => {
+        t.bigInteger('queue_bytes').notNullable().defaultTo(0);
+        t.bigInteger('spool_bytes').notNullable().defaultTo(0);
+        t.bigInteger('refused').notNullable().defaultTo(0);
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.alterTable(STATS_TABLE, (t) => t.dropColumns('queue_bytes', 'spool_bytes', 'refused'));
+    },
+  },
 ];
 
 /** Measurements in one SQL table: the embedded stand-in for InfluxDB. */
@@ -118,9 +131,12 @@ export class SqlMeasurements implements MeasurementStore {
         time: stats.time,
         instance: stats.instance,
         queue_depth: stats.queueDepth,
+        queue_bytes: stats.queueBytes,
         spooled: stats.spooled,
+        spool_bytes: stats.spoolBytes,
         written: stats.written,
         failed: stats.failed,
+        refused: stats.refused,
       })
       .onConflict(['instance', 'time'])
       .merge();

@@ -1,0 +1,300 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+
+/**
+ * A write-ahead log of frames on local disk. `append` resolves only once the frame is on disk
+ * (fdatasync); appends that arrive while a sync runs are written and synced together (group
+ * commit), so concurrent requests share one fsync. The log is split into segment files; an
+ * acknowledged entry is noted in the segment's `.acks` file (not synced: after a crash an
+ * entry may be processed twice, which the stores absorb since a frame's keys are its own), and
+ * a segment is deleted once all its entries are acknowledged.
+ *
+ * Record layout: magic "FRM1", meta length, image length, CRC-32 of meta and image (u32 BE
+ * each), then the meta JSON and the image. A torn or corrupt record ends a segment's replay:
+ * it was never acknowledged, because `append` had not resolved.
+ */
+const MAGIC = 0x46524d31;
+const HEADER_BYTES = 16;
+const SEGMENT_SUFFIX = '.frames';
+const ACKS_SUFFIX = '.acks';
+
+export interface SpoolEntry<M> {
+  segment: number;
+  offset: number;
+  /** Bytes of the whole record. */
+  length: number;
+  imageBytes: number;
+  meta: M;
+}
+
+export class SpoolFullError extends Error {
+  readonly code = 'spool_full';
+}
+
+interface Segment {
+  seq: number;
+  file: string;
+  handle?: fs.FileHandle;
+  /** Bytes on disk (up to the last whole record for the segment being written). */
+  bytes: number;
+  entries: number;
+  acked: number;
+  acks?: fs.FileHandle;
+  /** Ack writes and the deletion of this segment happen one after another. */
+  chain: Promise<void>;
+  deleted: boolean;
+}
+
+interface PendingAppend<M> {
+  buffers: Buffer[];
+  size: number;
+  imageBytes: number;
+  meta: M;
+  resolve(entry: SpoolEntry<M>): void;
+  reject(err: unknown): void;
+}
+
+export interface FrameSpoolOptions {
+  dir: string;
+  /** Appends are refused once the segments on disk hold this many bytes. */
+  maxBytes: number;
+  /** A segment is closed and a new one started past this size. */
+  segmentBytes?: number;
+}
+
+const segmentName = (seq: number) => String(seq).padStart(12, '0');
+
+export class FrameSpool<M> {
+  private readonly segments = new Map<number, Segment>();
+  private active: Segment | undefined;
+  private nextSeq: number;
+  private batch: PendingAppend<M>[] = [];
+  private writing: Promise<void> | undefined;
+  private diskBytes = 0;
+  /** Bytes of appends accepted but not yet on disk. */
+  private reservedBytes = 0;
+  private unacked = 0;
+  private closed = false;
+  /** fsyncs so far (group commit: fewer than appends under concurrency). */
+  syncs = 0;
+
+  private constructor(
+    private readonly options: FrameSpoolOptions,
+    nextSeq: number,
+  ) {
+    this.nextSeq = nextSeq;
+  }
+
+  /** Opens the spool and returns every entry on disk that was not acknowledged, oldest first. */
+  static async open<M>(options: FrameSpoolOptions): Promise<{ spool: FrameSpool<M>; recovered: SpoolEntry<M>[] }> {
+    await fs.mkdir(options.dir, { recursive: true });
+    const files = (await fs.readdir(options.dir)).filter((f) => f.endsWith(SEGMENT_SUFFIX)).sort();
+    const seqs = files.map((f) => Number.parseInt(f, 10)).filter(Number.isSafeInteger);
+    const spool = new FrameSpool<M>(options, seqs.length ? Math.max(...seqs) + 1 : 1);
+    const recovered: SpoolEntry<M>[] = [];
+    for (const seq of seqs) recovered.push(...(await spool.recoverSegment(seq)));
+    return { spool, recovered };
+  }
+
+  /** Bytes of the segments on disk. */
+  get bytes(): number {
+    return this.diskBytes;
+  }
+
+  /** Entries appended and not yet acknowledged. */
+  get pending(): number {
+    return this.unacked;
+  }
+
+  /** Whether an append of `bytes` more would be refused now. */
+  isFull(bytes = 0): boolean {
+    return this.diskBytes + this.reservedBytes + bytes > this.options.maxBytes;
+  }
+
+  /** Resolves once the frame is durable; rejects with SpoolFullError when the spool is at its bound. */
+  append(meta: M, image: Buffer): Promise<SpoolEntry<M>> {
+    if (this.closed) return Promise.reject(new Error('the frame spool is closed'));
+    const metaBytes = Buffer.from(JSON.stringify(meta));
+    const size = HEADER_BYTES + metaBytes.length + image.length;
+    if (this.isFull(size)) return Promise.reject(new SpoolFullError(`the frame spool holds its limit of ${this.options.maxBytes} bytes`));
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32BE(MAGIC, 0);
+    header.writeUInt32BE(metaBytes.length, 4);
+    header.writeUInt32BE(image.length, 8);
+    header.writeUInt32BE(crc32(image, crc32(metaBytes)), 12);
+    this.reservedBytes += size;
+    return new Promise((resolve, reject) => {
+      this.batch.push({ buffers: [header, metaBytes, image], size, imageBytes: image.length, meta, resolve, reject });
+      this.startWriting();
+    });
+  }
+
+  async readImage(entry: SpoolEntry<M>): Promise<Buffer> {
+    const segment = this.segments.get(entry.segment);
+    if (!segment || segment.deleted) throw new Error(`spool segment ${entry.segment} is gone`);
+    const handle = await fs.open(segment.file, 'r');
+    try {
+      const image = Buffer.alloc(entry.imageBytes);
+      const at = entry.offset + entry.length - entry.imageBytes;
+      const { bytesRead } = await handle.read(image, 0, image.length, at);
+      if (bytesRead !== image.length) throw new Error(`spool segment ${entry.segment} is shorter than its index`);
+      return image;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Marks an entry processed; deletes its segment once every entry in it is. */
+  ack(entry: SpoolEntry<M>): Promise<void> {
+    const segment = this.segments.get(entry.segment);
+    if (!segment || segment.deleted || this.closed) return Promise.resolve();
+    segment.acked++;
+    this.unacked--;
+    if (segment.acked === segment.entries && (segment !== this.active || !this.writing)) {
+      if (segment === this.active) this.active = undefined;
+      return this.deleteSegment(segment);
+    }
+    segment.chain = segment.chain.then(async () => {
+      if (segment.deleted) return;
+      segment.acks ??= await fs.open(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'a');
+      await segment.acks.write(`${entry.offset}\n`);
+    });
+    return segment.chain.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writing;
+    for (const segment of this.segments.values()) {
+      await segment.chain.catch(() => undefined);
+      await segment.handle?.close().catch(() => undefined);
+      await segment.acks?.close().catch(() => undefined);
+    }
+  }
+
+  private startWriting() {
+    if (this.writing) return;
+    this.writing = this.writeBatches().finally(() => {
+      this.writing = undefined;
+      if (this.batch.length > 0) this.startWriting();
+      else if (this.active && this.active.entries > 0 && this.active.acked === this.active.entries) {
+        const done = this.active;
+        this.active = undefined;
+        void this.deleteSegment(done);
+      }
+    });
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.batch.length > 0) {
+      const batch = this.batch.splice(0);
+      const size = batch.reduce((n, b) => n + b.size, 0);
+      try {
+        const segment = await this.segmentToWrite();
+        await segment.handle!.writev(
+          batch.flatMap((b) => b.buffers),
+          segment.bytes,
+        );
+        await segment.handle!.datasync();
+        this.syncs++;
+        let offset = segment.bytes;
+        const entries = batch.map((b) => {
+          const entry: SpoolEntry<M> = { segment: segment.seq, offset, length: b.size, imageBytes: b.imageBytes, meta: b.meta };
+          offset += b.size;
+          return entry;
+        });
+        segment.bytes = offset;
+        segment.entries += batch.length;
+        this.diskBytes += size;
+        this.unacked += batch.length;
+        this.reservedBytes -= size;
+        batch.forEach((b, i) => b.resolve(entries[i]));
+      } catch (err) {
+        this.reservedBytes -= size;
+        // Part of the batch may be on disk: later records must not follow a torn one in this segment.
+        await this.retireActive();
+        batch.forEach((b) => b.reject(err));
+      }
+    }
+  }
+
+  private async segmentToWrite(): Promise<Segment> {
+    const current = this.active;
+    if (current && current.bytes < (this.options.segmentBytes ?? 8 * 1024 * 1024)) return current;
+    await this.retireActive();
+    const seq = this.nextSeq++;
+    const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);
+    const segment: Segment = { seq, file, bytes: 0, entries: 0, acked: 0, chain: Promise.resolve(), deleted: false };
+    segment.handle = await fs.open(file, 'wx');
+    // The new file's directory entry must survive a crash too.
+    const dir = await fs.open(this.options.dir, 'r');
+    await dir.sync().finally(() => dir.close());
+    this.segments.set(seq, segment);
+    this.active = segment;
+    return segment;
+  }
+
+  private async retireActive() {
+    const segment = this.active;
+    if (!segment) return;
+    this.active = undefined;
+    await segment.handle?.close().catch(() => undefined);
+    segment.handle = undefined;
+    if (segment.acked === segment.entries) await this.deleteSegment(segment);
+  }
+
+  private deleteSegment(segment: Segment): Promise<void> {
+    segment.chain = segment.chain.then(async () => {
+      if (segment.deleted) return;
+      segment.deleted = true;
+      this.segments.delete(segment.seq);
+      this.diskBytes -= segment.bytes;
+      await segment.handle?.close().catch(() => undefined);
+      await segment.acks?.close().catch(() => undefined);
+      await fs.rm(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, { force: true });
+      await fs.rm(segment.file, { force: true });
+    });
+    return segment.chain.catch(() => undefined);
+  }
+
+  private async recoverSegment(seq: number): Promise<SpoolEntry<M>[]> {
+    const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);
+    const data = await fs.readFile(file);
+    const acked = new Set(
+      (await fs.readFile(`${file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
+    const entries: SpoolEntry<M>[] = [];
+    let offset = 0;
+    let records = 0;
+    while (offset + HEADER_BYTES <= data.length && data.readUInt32BE(offset) === MAGIC) {
+      const metaLength = data.readUInt32BE(offset + 4);
+      const imageBytes = data.readUInt32BE(offset + 8);
+      const length = HEADER_BYTES + metaLength + imageBytes;
+      if (offset + length > data.length) break;
+      const metaBytes = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + metaLength);
+      const image = data.subarray(offset + HEADER_BYTES + metaLength, offset + length);
+      if (crc32(image, crc32(metaBytes)) !== data.readUInt32BE(offset + 12)) break;
+      records++;
+      if (!acked.has(offset)) entries.push({ segment: seq, offset, length, imageBytes, meta: JSON.parse(metaBytes.toString('utf8')) as M });
+      offset += length;
+    }
+    const segment: Segment = {
+      seq,
+      file,
+      bytes: data.length,
+      entries: records,
+      acked: records - entries.length,
+      chain: Promise.resolve(),
+      deleted: false,
+    };
+    this.segments.set(seq, segment);
+    this.diskBytes += segment.bytes;
+    this.unacked += entries.length;
+    if (entries.length === 0) await this.deleteSegment(segment);
+    return entries;
+  }
+}

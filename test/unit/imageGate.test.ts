@@ -1,0 +1,68 @@
+import sharp, { type JpegOptions } from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { checkFrame, DEFAULT_IMAGE_LIMITS } from '../../core/features/imageGate.js';
+import { computeImageCharacteristics, decodeForAnalysis } from '../../core/features/imageCharacteristics.js';
+import { imageToPixels } from '../../core/ml/imagePixels.js';
+
+const jpeg = (width: number, height: number, options: JpegOptions = {}) =>
+  sharp({ create: { width, height, channels: 3, background: '#8a7' } })
+    .jpeg(options)
+    .toBuffer();
+
+/** A small real JPEG whose SOF marker claims another size. */
+async function jpegClaiming(width: number, height: number): Promise<Buffer> {
+  const small = await jpeg(8, 8);
+  const sof = small.findIndex((b, i) => b === 0xff && small[i + 1] === 0xc0);
+  small.writeUInt16BE(height, sof + 5);
+  small.writeUInt16BE(width, sof + 7);
+  return small;
+}
+
+describe('image gate', () => {
+  it('passes a normal frame and one at the limits', async () => {
+    expect(await checkFrame(await jpeg(160, 120))).toEqual({ width: 160, height: 120 });
+    expect(await checkFrame(await jpeg(4096, 4096))).toEqual({ width: 4096, height: 4096 });
+  });
+
+  it('refuses from the header alone: declared size, width, height, aspect ratio and format', async () => {
+    const cases: [Buffer, number, string][] = [
+      [await jpegClaiming(16000, 16000), 413, 'image_too_large'],
+      [await jpeg(4097, 100), 413, 'image_too_large'],
+      [await jpeg(100, 4097), 413, 'image_too_large'],
+      [await jpeg(1, 2000), 422, 'image_aspect_ratio'],
+      [await jpeg(900, 100, { progressive: true }), 422, 'image_aspect_ratio'],
+      [
+        await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+          .png()
+          .toBuffer(),
+        415,
+        'unsupported_media_type',
+      ],
+      [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]), 400, 'invalid_image'],
+    ];
+    for (const [image, status, code] of cases) await expect(checkFrame(image)).rejects.toMatchObject({ status, code });
+  });
+
+  it('takes its limits as settings', async () => {
+    const limits = { ...DEFAULT_IMAGE_LIMITS, maxPixels: 10_000, maxAspectRatio: 2 };
+    await expect(checkFrame(await jpeg(160, 120), limits)).rejects.toMatchObject({ status: 413 });
+    await expect(checkFrame(await jpeg(90, 30), limits)).rejects.toMatchObject({ status: 422 });
+  });
+});
+
+describe('decoding a frame', () => {
+  it('never enlarges a narrow frame for analysis', async () => {
+    const narrow = await decodeForAnalysis(await jpeg(4, 600), 160);
+    expect([narrow.width, narrow.height]).toEqual([4, 600]);
+    const wide = await decodeForAnalysis(await jpeg(640, 480), 160);
+    expect([wide.width, wide.height]).toEqual([160, 120]);
+  });
+
+  it('refuses more pixels than the limit before decoding, in the analysis and for the model', async () => {
+    const bomb = await jpegClaiming(16000, 16000);
+    const started = performance.now();
+    await expect(computeImageCharacteristics(bomb)).rejects.toMatchObject({ code: 'invalid_image' });
+    await expect(imageToPixels(bomb, { width: 20, height: 15 })).rejects.toMatchObject({ code: 'invalid_image' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
