@@ -1,4 +1,5 @@
 import { assembleDataset } from './assembleDataset.js';
+import { buildReferenceProfile } from './buildReferenceProfile.js';
 import type { ActivityContext } from './context.js';
 import { evaluatePrevious } from './evaluatePrevious.js';
 import { describeDataset, preprocess } from './preprocess.js';
@@ -20,6 +21,7 @@ export const createTrainingActivities = (ctx: ActivityContext) => ({
   trainTrial: trainTrial(ctx),
   describeTrainingCapacity: describeTrainingCapacity(ctx),
   evaluatePrevious: evaluatePrevious(ctx),
+  buildReferenceProfile: buildReferenceProfile(ctx),
 });
 
 export type OrchestrationActivities = ReturnType<typeof createOrchestrationActivities>;

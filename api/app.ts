@@ -85,6 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
     readRoutes({
       registry: stores.registry,
       measurements: stores.measurements,
+      objects: stores.objects,
       temporalUiUrl: config.temporal.uiUrl,
       namespace: config.temporal.namespace,
     }),

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
 import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../core/stores/measurements.js';
+import type { ObjectStore } from '../../core/stores/objects.js';
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
 import { notFound, validate } from '../errors.js';
 
@@ -22,6 +23,7 @@ const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1
 const versionParam = z.coerce.number().int().positive();
 
 export interface ReadDeps {
+  objects: ObjectStore;
   registry: RegistryStore;
   measurements: MeasurementStore;
   temporalUiUrl: string;
@@ -29,7 +31,7 @@ export interface ReadDeps {
 }
 
 /** Models, versions with their lineage, trials, retrain requests and deployment statistics (admin token). */
-export function readRoutes({ registry, measurements, temporalUiUrl, namespace }: ReadDeps): Router {
+export function readRoutes({ objects, registry, measurements, temporalUiUrl, namespace }: ReadDeps): Router {
   const router = Router();
   const workflowUrl = (v: { workflowId: string; runId: string }) =>
     `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(v.workflowId)}/${v.runId}/history`;
@@ -62,6 +64,12 @@ export function readRoutes({ registry, measurements, temporalUiUrl, namespace }:
     const version = await registry.getModelVersion(req.params.name, number);
     if (!version) throw notFound(`model "${req.params.name}" version ${number}`);
     res.json({ version, lineage: await lineageOf(version) });
+  });
+  router.get('/models/:name/versions/:version/reference-profile', async (req, res) => {
+    const number = validate(versionParam, req.params.version, 'version');
+    const version = await registry.getModelVersion(req.params.name, number);
+    if (!version?.referenceProfile) throw notFound(`a reference profile of model "${req.params.name}" version ${number}`);
+    res.type('application/json').send(await objects.get(version.referenceProfile.key));
   });
   router.get('/models/:name/trials', async (req, res) => {
     const filter = validate(z.object({ workflowId: z.string().optional(), runId: z.string().optional() }), req.query, 'query');

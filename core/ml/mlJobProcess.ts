@@ -3,7 +3,7 @@
  * never block a worker's event loop. Receives one job over IPC, sends progress, then one
  * 'done' or 'error' message, and exits.
  */
-import { evaluateStoredModel, runTrial } from './trialRunner.js';
+import { evaluateStoredModel, runTrial, testErrorsOfStoredModel } from './trialRunner.js';
 import type { MlJob } from './runMlJob.js';
 
 process.once('message', async (job: MlJob) => {
@@ -13,7 +13,9 @@ process.once('message', async (job: MlJob) => {
     const result =
       job.kind === 'train'
         ? await runTrial(job.job, (progress) => process.send?.({ type: 'progress', progress }))
-        : await evaluateStoredModel(job.job);
+        : job.kind === 'test-errors'
+          ? await testErrorsOfStoredModel(job.job)
+          : await evaluateStoredModel(job.job);
     process.send?.({ type: 'done', result }, () => process.exit(0));
   } catch (err) {
     process.send?.({ type: 'error', message: (err as Error).stack ?? String(err) }, () => process.exit(1));

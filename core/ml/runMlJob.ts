@@ -4,8 +4,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EvaluationJob, TrialJob, TrialOutcome, TrialProgress } from './trialRunner.js';
 
 /** `threads`: TensorFlow intra-op threads of the job's process (unset: TensorFlow takes every core). */
-export type MlJob = ({ kind: 'train'; job: TrialJob } | { kind: 'evaluate'; job: EvaluationJob }) & { threads?: number };
-type ResultOf<J extends MlJob> = J extends { kind: 'train' } ? TrialOutcome : Record<string, number>;
+export type MlJob = (
+  { kind: 'train'; job: TrialJob } | { kind: 'evaluate'; job: EvaluationJob } | { kind: 'test-errors'; job: EvaluationJob }
+) & {
+  threads?: number;
+};
+type ResultOf<J extends MlJob> = J extends { kind: 'train' }
+  ? TrialOutcome
+  : J extends { kind: 'test-errors' }
+    ? number[]
+    : Record<string, number>;
 type ChildMessage = { type: 'progress'; progress: TrialProgress } | { type: 'done'; result: unknown } | { type: 'error'; message: string };
 
 const jobProcessPath = fileURLToPath(new URL('./mlJobProcess.ts', import.meta.url));

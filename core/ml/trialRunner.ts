@@ -3,7 +3,8 @@ import { loadBackend, type BackendPreference } from './backend.js';
 import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
-import { evaluateMm, trainModel } from './train.js';
+import { clipLabel } from './labels.js';
+import { evaluateMm, pixelsToTensor, predictMm, trainModel } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -92,8 +93,8 @@ export interface EvaluationJob {
   modelPrefix: string;
 }
 
-/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size). */
-export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
+/** A stored model and a stored dataset's test split, read for measuring the model on it. */
+async function loadForTest(job: EvaluationJob) {
   const { tf } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
   const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
@@ -107,8 +108,30 @@ export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<st
     await objects.get(manifest.test.labelsKey),
     manifest.width * manifest.height * 3,
   );
+  const release = async () => {
+    model.dispose();
+    await objects.close();
+  };
+  return { tf, model, metadata, manifest, test, release };
+}
+
+/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size). */
+export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
+  const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
   const m = await evaluateMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
-  model.dispose();
-  await objects.close();
+  await release();
   return { test_mae_mm: m.mae_mm, test_rmse_mm: m.rmse_mm, test_max_error_mm: m.max_error_mm };
+}
+
+/** The absolute error in mm of a stored model on every frame of a stored dataset's test split. */
+export async function testErrorsOfStoredModel(job: EvaluationJob): Promise<number[]> {
+  const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
+  const x = pixelsToTensor(tf, test.pixels, test.count, manifest.height, manifest.width);
+  try {
+    const predicted = await predictMm(tf, model, x, metadata.labelMaxMm);
+    return Array.from(predicted, (p, i) => Math.abs(p - clipLabel(test.labelsMm[i], metadata.labelMaxMm)));
+  } finally {
+    x.dispose();
+    await release();
+  }
 }

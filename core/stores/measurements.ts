@@ -21,6 +21,15 @@ export interface DatasetRow {
   deployment: string;
   imageKey: string;
   sensorValue: number;
+  /** The frame's image characteristics: with the labels, the reference profile of a version trained on these rows. */
+  characteristics: Partial<ImageCharacteristics>;
+}
+
+/** The characteristics of a stored row that hold a number (a row written before a field existed lacks it). */
+export function characteristicsOf(row: Record<string, unknown>): Partial<ImageCharacteristics> {
+  const found: Partial<ImageCharacteristics> = {};
+  for (const field of IMAGE_CHARACTERISTIC_FIELDS) if (row[field] != null) found[field] = Number(row[field]);
+  return found;
 }
 
 export interface DeploymentStats {

@@ -19,3 +19,6 @@ export function datasetKeys(workflowId: string, runId: string) {
 /** A trial's final model and checkpoints go under this prefix. */
 export const trialPrefix = (workflowId: string, runId: string, trialIndex: number) =>
   `${runPrefix(workflowId, runId)}/trials/${trialIndex}`;
+
+/** What a run's registered version learned from (core/drift/referenceProfile.ts). */
+export const referenceProfileKey = (workflowId: string, runId: string) => `${runPrefix(workflowId, runId)}/reference-profile.json`;

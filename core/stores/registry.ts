@@ -51,6 +51,8 @@ export interface ModelVersion {
   recordCount: number;
   /** Metrics of the version it replaced, measured on this version's test set. */
   comparison: { previousVersion: number; metrics: Metrics } | null;
+  /** What the version learned from (core/drift/referenceProfile.ts), once stored: the drift monitor's reference. */
+  referenceProfile: { key: string; sha256: string } | null;
   createdAt: string;
 }
 
@@ -89,7 +91,7 @@ export interface RetrainRequest {
   createdAt: string;
 }
 
-export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt'>;
+export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt' | 'referenceProfile'>;
 export type NewRetrainRequest = Pick<RetrainRequest, 'modelName' | 'trigger' | 'payload' | 'dedupeKey'>;
 
 export interface RegistryStore {
@@ -121,6 +123,8 @@ export interface RegistryStore {
    */
   registerModelVersion(version: NewModelVersion): Promise<ModelVersion>;
   getModelVersion(modelName: string, version: number): Promise<ModelVersion | undefined>;
+  /** Links a version to its reference profile (idempotent: a retried attach writes the same). */
+  attachReferenceProfile(modelName: string, version: number, profile: { key: string; sha256: string }): Promise<ModelVersion>;
   getLatestModelVersion(modelName: string): Promise<ModelVersion | undefined>;
   listModelVersions(modelName: string): Promise<ModelVersion[]>;
 

@@ -63,6 +63,11 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect(again.version).toBe(created[3].version);
       expect((await b.getLatestModelVersion(model))?.version).toBe(6);
       expect(await a.getModelVersion(model, 99)).toBeUndefined();
+      expect(again.referenceProfile).toBeNull();
+      const profile = { key: `runs/w/${model}/reference-profile.json`, sha256: 'e'.repeat(64) };
+      expect((await b.attachReferenceProfile(model, again.version, profile)).referenceProfile).toEqual(profile);
+      expect((await a.getModelVersion(model, again.version))?.referenceProfile).toEqual(profile);
+      await expect(a.attachReferenceProfile(model, 99, profile)).rejects.toThrow(/has no version 99/);
       await Promise.all([a.close(), b.close()]);
     });
 
@@ -170,7 +175,10 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
         record(d, t0 + 1000, null, 80),
         record(d, t0 + 400_000, 300, 250, 150),
       ]);
-      expect((await m.datasetRows([d])).map((r) => r.sensorValue)).toEqual([50, 100, 300]);
+      const rows = await m.datasetRows([d]);
+      expect(rows.map((r) => r.sensorValue)).toEqual([50, 100, 300]);
+      // Each row carries its frame's characteristics: the reference profile of a version trained on them.
+      expect(rows.map((r) => r.characteristics)).toEqual([60, 40, 150].map((hsv_s) => ({ ...zeros, hsv_s })));
       expect(await m.datasetRows([d], { since: t0 + 1500, until: t0 + 3000 })).toHaveLength(1);
       const stats = await m.deploymentStats(d);
       expect(stats).toMatchObject({

@@ -49,6 +49,7 @@ describe('an alert flood during one run', () => {
     trainTrial: async () => ({ ...trial, artifactKey: 'a', artifactSha256: 's', resumedFromEpoch: 0, backend: 'stub' }),
     describeTrainingCapacity: async () => ({ cores: 1, slots: 1, threadsPerTrial: 1, source: 'cores' }),
     evaluatePrevious: async () => ({ previousVersion: null, metrics: null }),
+    buildReferenceProfile: async () => ({ key: 'p', sha256: 's', frames: 1, features: 22, testMaeMm: 1 }),
   };
 
   beforeAll(async () => {

@@ -209,6 +209,16 @@ describe('inference API', () => {
       expect((await call('GET', '/trials/run-a-t0')).body.registeredAs).toEqual({ modelName: 'distance', version: 1 });
       expect((await call('GET', '/models')).body.models[0]).toMatchObject({ name: 'distance', latestVersion: 2 });
       expect((await call('GET', '/models/distance/versions/abc')).status).toBe(400);
+      expect((await call('GET', '/models/distance/versions/1/reference-profile')).status).toBe(404);
+      await api.stores.objects.put('runs/test/run-a/reference-profile.json', Buffer.from('{"frames":1}'));
+      await api.stores.registry.attachReferenceProfile('distance', 1, {
+        key: 'runs/test/run-a/reference-profile.json',
+        sha256: 'f'.repeat(64),
+      });
+      expect(await call('GET', '/models/distance/versions/1/reference-profile')).toMatchObject({ status: 200, body: { frames: 1 } });
+      expect((await call('GET', '/models/distance/versions/1')).body.version.referenceProfile.key).toBe(
+        'runs/test/run-a/reference-profile.json',
+      );
     });
 
     it('gives deployment stats, histograms and windowed means', async () => {

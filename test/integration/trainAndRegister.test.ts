@@ -104,6 +104,21 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
       sourceDeployments: ['phase-a', 'phase-b'],
       recordCount: labelled,
     });
+    // The version's reference profile: every characteristic, the labels and the test errors, linked from the registry.
+    expect(version?.referenceProfile?.key).toBe(result.referenceProfile?.key);
+    const profile = JSON.parse((await t.stores.objects.get(version!.referenceProfile!.key)).toString('utf8'));
+    expect(profile).toMatchObject({
+      format: 'mlops-reference-profile/v1',
+      modelName: 'distance',
+      version: 1,
+      frames: labelled,
+      missingFeatures: [],
+    });
+    expect(Object.keys(profile.features)).toHaveLength(22);
+    expect(profile.testErrors.n).toBe(result.dataset.testCount);
+    expect(profile.testErrors.mean).toBeCloseTo(result.selection.best.metrics.test_mae_mm, 3);
+    expect(profile.labels).toMatchObject({ n: labelled, min: 0, labelMaxMm: 350 });
+    expect(profile.labels.max).toBeLessThan(300);
     const trials = await t.stores.registry.listTrials({ workflowId });
     expect(trials.map((tr) => tr.id).sort()).toEqual(result.trials.map((tr) => tr.trialId).sort());
     expect(trials[0].history.loss).toHaveLength(4);

@@ -43,10 +43,10 @@ interface Scenario {
   previousMetrics?: Record<string, number>;
   /** Run the real registration activity (on temp stores) instead of a stub. */
   realRegistration?: boolean;
-  calls: { assemble: string[][]; capacity: number; maxConcurrentTrials: number; assembleAttempts: number };
+  calls: { assemble: string[][]; capacity: number; maxConcurrentTrials: number; assembleAttempts: number; profiles: number[] };
 }
 
-const fresh = (): Scenario => ({ calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0 } });
+const fresh = (): Scenario => ({ calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [] } });
 let scenario: Scenario = fresh();
 let runningTrials = 0;
 
@@ -120,6 +120,10 @@ describe('TrainAndRegister with stub activities', () => {
       return { cores: 3, slots: 3, threadsPerTrial: 1, source: 'cores' };
     },
     evaluatePrevious: async () => ({ previousVersion: scenario.previousMetrics ? 1 : null, metrics: scenario.previousMetrics ?? null }),
+    buildReferenceProfile: async (input) => {
+      scenario.calls.profiles.push(input.version);
+      return { key: `runs/${input.workflowId}/${input.runId}/reference-profile.json`, sha256: 's', frames: 10, features: 22, testMaeMm: 4 };
+    },
   });
 
   const startWorker = async (taskQueue: string, activities?: object) => {
@@ -186,6 +190,15 @@ describe('TrainAndRegister with stub activities', () => {
     expect(scenario.calls.maxConcurrentTrials).toBe(2);
     expect(result.parallelism).toEqual({ value: 2, source: 'request' });
     expect(await handle.query(progressQuery)).toMatchObject({ step: 'done', trialsDone: 6 });
+    // The registered version gets its reference profile, after the registration.
+    expect(scenario.calls.profiles).toEqual([1]);
+    expect(result.referenceProfile).toMatchObject({ features: 22, testMaeMm: 4 });
+    if (process.env.RECORD_HISTORIES) {
+      fs.writeFileSync(
+        'test/fixtures/histories/train-and-register-with-reference-profile.json',
+        historyToJSON(await handle.fetchHistory()),
+      );
+    }
   });
 
   it('sizes the sweep from the training worker when the request does not say (the patched branch)', async () => {
@@ -223,6 +236,7 @@ describe('TrainAndRegister with stub activities', () => {
       selectBest: { heartbeat: 0, startToClose: 60 },
       evaluatePrevious: { heartbeat: 30, startToClose: 30 * 60 },
       registerModelVersion: { heartbeat: 0, startToClose: 2 * 60 },
+      buildReferenceProfile: { heartbeat: 30, startToClose: 30 * 60 },
     });
   });
 
@@ -290,6 +304,8 @@ describe('TrainAndRegister with stub activities', () => {
       reason: 'test_mae_mm 10.00 does not beat version 1 (5.00) on the same test set',
     });
     expect(await stores.stores.registry.listModelVersions('distance')).toHaveLength(0);
+    expect(scenario.calls.profiles).toEqual([]);
+    expect(result.referenceProfile).toBeUndefined();
   });
 
   it('fails at once on an input that can never succeed (a non-retryable activity failure)', async () => {

@@ -7,6 +7,7 @@ import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DatasetSummary } from '../../activities/preprocess.js';
 import type { RegisterResult } from '../../activities/registerModelVersion.js';
+import type { ReferenceProfileSummary } from '../../activities/buildReferenceProfile.js';
 import type { SelectBestResult } from '../../activities/selectBest.js';
 import type { SweepSpec, TrialSummary } from '../../core/training/sweep.js';
 
@@ -132,6 +133,8 @@ export interface TrainAndRegisterResult {
   trials: TrialSummary[];
   selection: SelectBestResult;
   registration: RegisterResult;
+  /** The registered version's reference profile (none when nothing was registered, or in runs recorded before profiles). */
+  referenceProfile?: ReferenceProfileSummary;
   parallelism: SweepParallelism;
   /** Every ask signalled to this run, the one that started it included: alerts coalesce here. */
   requests: CoalescedRequests;
@@ -141,7 +144,7 @@ export interface TrainAndRegisterResult {
 export const retrainRequestedSignal = defineSignal<[RetrainAsk]>('retrainRequested');
 
 export interface TrainProgress {
-  step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'done';
+  step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'profiling' | 'done';
   trialsDone: number;
   trialsTotal: number;
   /** Trials training at once, once the sweep has started. */

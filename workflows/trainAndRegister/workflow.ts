@@ -29,6 +29,11 @@ const { evaluatePrevious } = proxyActivities<TrainingActivities>({
   heartbeatTimeout: '30 seconds',
 });
 const { describeTrainingCapacity } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '30 seconds' });
+const { buildReferenceProfile } = proxyActivities<TrainingActivities>({
+  ...ml,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+});
 
 /** Dataset -> preprocessing -> sweep -> best run -> registration; the history is the lineage record. */
 export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<TrainAndRegisterResult> {
@@ -91,6 +96,19 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     policy: request.registerPolicy,
     dataset,
   });
+  // The drift monitor's reference: what the new version learned from (histories before it registered without).
+  let referenceProfile;
+  if (registration.registered && patched('reference-profile-at-registration')) {
+    progress.step = 'profiling';
+    referenceProfile = await buildReferenceProfile({
+      modelName: request.modelName,
+      version: registration.version,
+      workflowId,
+      runId,
+      manifestKey: dataset.manifestKey,
+      artifactKey: registration.artifactKey,
+    });
+  }
   progress.step = 'done';
 
   // Asks that came after the dataset was assembled are not in this version: a follow-up run covers them.
@@ -99,7 +117,7 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     const trigger = { kind: followUp.asks.last!.kind, by: `${followUp.asks.count} ask(s) after ${runId} assembled its dataset` };
     await continueAsNew<typeof TrainAndRegister>({ ...input, deployments: followUp.deployments, trigger, continuedFrom: followUp.asks });
   }
-  return { dataset, trials, selection, registration, parallelism, requests: asks.summary };
+  return { dataset, trials, selection, registration, referenceProfile, parallelism, requests: asks.summary };
 }
 
 /** The request's parallelism wins; else as many trials as the training worker has slots for. */

@@ -4,6 +4,7 @@ import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import {
   assertNumericField,
   binValues,
+  characteristicsOf,
   deploymentStatsOf,
   numberOrNull,
   type AnalysisStats,
@@ -117,7 +118,8 @@ export class InfluxMeasurements implements MeasurementStore {
     const params = Object.fromEntries(deployments.map((d, i) => [`d${i}`, d]));
     const which = deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ');
     const series = await this.influxql.query(
-      `SELECT "sensor_value", "image_key", "deployment" FROM "${INFERENCE}" WHERE (${which})${timeClause(range)} ORDER BY time ASC`,
+      `SELECT "sensor_value", "image_key", "deployment", ${IMAGE_CHARACTERISTIC_FIELDS.map((f) => `"${f}"`).join(', ')} ` +
+        `FROM "${INFERENCE}" WHERE (${which})${timeClause(range)} ORDER BY time ASC`,
       params,
     );
     return rowsOf(series)
@@ -127,6 +129,7 @@ export class InfluxMeasurements implements MeasurementStore {
         deployment: String(r.deployment),
         imageKey: String(r.image_key),
         sensorValue: Number(r.sensor_value),
+        characteristics: characteristicsOf(r),
       }))
       .sort((a, b) => a.time - b.time);
   }

@@ -112,4 +112,19 @@ export const registryMigrations: Migration[] = [
       });
     },
   },
+  {
+    name: '0003_reference_profiles',
+    async up(knex) {
+      await knex.schema.alterTable('model_versions', (t) => {
+        t.string('reference_profile_key', 512).nullable();
+        t.string('reference_profile_sha256', 64).nullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable('model_versions', (t) => {
+        t.dropColumn('reference_profile_sha256');
+        t.dropColumn('reference_profile_key');
+      });
+    },
+  },
 ];

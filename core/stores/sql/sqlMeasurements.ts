@@ -12,7 +12,7 @@ import type {
   TimeRange,
   WindowMean,
 } from '../measurements.js';
-import { assertNumericField, binValues, deploymentStatsOf, numberOrNull } from '../measurements.js';
+import { assertNumericField, binValues, characteristicsOf, deploymentStatsOf, numberOrNull } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrateToLatest, type MigrateOptions, type Migration } from './migrations.js';
 
@@ -145,7 +145,7 @@ export class SqlMeasurements implements MeasurementStore {
   async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
     if (deployments.length === 0) return [];
     const q = this.db(TABLE)
-      .select('time', 'deployment', 'image_key', 'sensor_value')
+      .select('time', 'deployment', 'image_key', 'sensor_value', ...IMAGE_CHARACTERISTIC_FIELDS)
       .whereIn('deployment', deployments)
       .whereNotNull('sensor_value');
     if (range?.since !== undefined) q.where('time', '>=', range.since);
@@ -156,6 +156,7 @@ export class SqlMeasurements implements MeasurementStore {
       deployment: r.deployment,
       imageKey: r.image_key,
       sensorValue: Number(r.sensor_value),
+      characteristics: characteristicsOf(r),
     }));
   }
 

@@ -61,6 +61,7 @@ const toModelVersion = (r: Row): ModelVersion => ({
   sourceDeployments: parse(r.source_deployments),
   recordCount: Number(r.record_count),
   comparison: parse(r.comparison),
+  referenceProfile: r.reference_profile_key ? { key: r.reference_profile_key, sha256: r.reference_profile_sha256 } : null,
   createdAt: r.created_at,
 });
 
@@ -250,6 +251,14 @@ export class SqlRegistry implements RegistryStore {
   async getModelVersion(modelName: string, version: number) {
     const row = await this.db('model_versions').where({ model_name: modelName, version }).first();
     return row ? toModelVersion(row) : undefined;
+  }
+
+  async attachReferenceProfile(modelName: string, version: number, profile: { key: string; sha256: string }): Promise<ModelVersion> {
+    const updated = await this.db('model_versions')
+      .where({ model_name: modelName, version })
+      .update({ reference_profile_key: profile.key, reference_profile_sha256: profile.sha256 });
+    if (updated === 0) throw new StoreError('not_found', `model "${modelName}" has no version ${version}`);
+    return (await this.getModelVersion(modelName, version))!;
   }
 
   async getLatestModelVersion(modelName: string) {

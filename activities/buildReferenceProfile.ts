@@ -1,0 +1,71 @@
+import { Context } from '@temporalio/activity';
+import { referenceProfileOf, type ReferenceProfile } from '../core/drift/referenceProfile.js';
+import { sha256, type DatasetManifest } from '../core/ml/dataset.js';
+import { runMlJob } from '../core/ml/runMlJob.js';
+import type { DatasetRow } from '../core/stores/measurements.js';
+import { referenceProfileKey } from '../core/stores/objectKeys.js';
+import type { ActivityContext } from './context.js';
+import { heartbeatWhile } from './heartbeatWhile.js';
+
+export interface BuildReferenceProfileInput {
+  modelName: string;
+  version: number;
+  workflowId: string;
+  runId: string;
+  manifestKey: string;
+  artifactKey: string;
+}
+
+export interface ReferenceProfileSummary {
+  key: string;
+  sha256: string;
+  frames: number;
+  features: number;
+  /** Mean of the version's absolute test errors, the baseline of performance drift. */
+  testMaeMm: number;
+}
+
+/**
+ * Stores what a newly registered version learned from: sketches of the image characteristics and
+ * labels of its dataset's records, and of its errors on the test split (measured in a child
+ * process), then links the profile to the version in the registry.
+ */
+export const buildReferenceProfile =
+  ({ stores, objectsUrl, mlBackend, capacity }: ActivityContext) =>
+  async (input: BuildReferenceProfileInput): Promise<ReferenceProfileSummary> => {
+    const { objects, registry } = stores;
+    const manifest = JSON.parse((await objects.get(input.manifestKey)).toString('utf8')) as DatasetManifest;
+    const records = JSON.parse((await objects.get(manifest.source.datasetKey)).toString('utf8')) as { rows: DatasetRow[] };
+    const testErrorsMm = await heartbeatWhile(() =>
+      runMlJob(
+        {
+          kind: 'test-errors',
+          threads: capacity?.threadsPerTrial,
+          job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: input.artifactKey },
+        },
+        () => {},
+        Context.current().cancellationSignal,
+      ),
+    );
+    const profile: ReferenceProfile = referenceProfileOf({
+      modelName: input.modelName,
+      version: input.version,
+      source: { manifestKey: input.manifestKey, workflowId: input.workflowId, runId: input.runId },
+      // Records written before characteristics were kept in datasets have none: the profile says which are missing.
+      rows: records.rows.map((r) => ({ sensorValue: r.sensorValue, characteristics: r.characteristics ?? {} })),
+      labelMaxMm: manifest.labelMaxMm,
+      testErrorsMm,
+    });
+    const body = Buffer.from(JSON.stringify(profile));
+    const key = referenceProfileKey(input.workflowId, input.runId);
+    await objects.put(key, body, 'application/json');
+    const digest = sha256(body);
+    await registry.attachReferenceProfile(input.modelName, input.version, { key, sha256: digest });
+    return {
+      key,
+      sha256: digest,
+      frames: profile.frames,
+      features: Object.keys(profile.features).length,
+      testMaeMm: profile.testErrors.mean,
+    };
+  };
