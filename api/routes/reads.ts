@@ -5,6 +5,7 @@ import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
 import { notFound, validate } from '../errors.js';
+import { runLinks } from '../retrainService.js';
 
 const field = z
   .enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]])
@@ -34,7 +35,7 @@ export interface ReadDeps {
 export function readRoutes({ objects, registry, measurements, temporalUiUrl, namespace }: ReadDeps): Router {
   const router = Router();
   const workflowUrl = (v: { workflowId: string; runId: string }) =>
-    `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(v.workflowId)}/${v.runId}/history`;
+    runLinks({ temporalUi: { url: temporalUiUrl, namespace } }, v.workflowId, v.runId).ui;
 
   const lineageOf = async (v: ModelVersion) => ({
     trial: (await registry.getTrial(v.trialId)) ?? null,
