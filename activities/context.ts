@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { BackendPreference } from '../core/ml/backend.js';
 import type { TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import type { Stores } from '../core/stores/index.js';
@@ -9,4 +10,6 @@ export interface ActivityContext {
   mlBackend: BackendPreference;
   /** The training worker's slots and threads per trial (training activities only). */
   capacity?: TrainingCapacity;
+  /** The drift monitor asks for retrains as the API does (signalWithStart): a client, and the Web UI for links. */
+  temporal?: { client: () => Promise<Client>; ui: { url: string; namespace: string } };
 }

@@ -1,4 +1,7 @@
+import { askForDriftRetrain } from './askForDriftRetrain.js';
 import { assembleDataset } from './assembleDataset.js';
+import { checkDeploymentDrift } from './checkDeploymentDrift.js';
+import { monitoredDeployments } from './monitoredDeployments.js';
 import { buildReferenceProfile } from './buildReferenceProfile.js';
 import type { ActivityContext } from './context.js';
 import { evaluatePrevious } from './evaluatePrevious.js';
@@ -15,6 +18,13 @@ export const createOrchestrationActivities = (ctx: ActivityContext) => ({
   registerModelVersion: registerModelVersion(ctx),
 });
 
+/** The drift monitor's steps: light reads and one ask, on the orchestration task queue. */
+export const createMonitorActivities = (ctx: ActivityContext) => ({
+  monitoredDeployments: monitoredDeployments(ctx),
+  checkDeploymentDrift: checkDeploymentDrift(ctx),
+  askForDriftRetrain: askForDriftRetrain(ctx),
+});
+
 /** CPU-heavy steps: run on the training task queue, each ML job in its own child process. */
 export const createTrainingActivities = (ctx: ActivityContext) => ({
   preprocess: preprocess(ctx),
@@ -25,5 +35,6 @@ export const createTrainingActivities = (ctx: ActivityContext) => ({
 });
 
 export type OrchestrationActivities = ReturnType<typeof createOrchestrationActivities>;
+export type MonitorActivities = ReturnType<typeof createMonitorActivities>;
 export type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 export type { ActivityContext };

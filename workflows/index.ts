@@ -1,1 +1,2 @@
 export { TrainAndRegister } from './trainAndRegister/workflow.js';
+export { CheckDrift } from './checkDrift/workflow.js';

@@ -25,6 +25,11 @@ export interface FeatureEvidence {
   /** Wasserstein distance in units of the reference's standard deviation (the effect size). */
   wasserstein: number;
   psi: number;
+  /**
+   * Share of the window outside the reference's central 99% (1% of training frames are). A window drawn from one
+   * part of what the version learned (one floor of several) moves KS and Wasserstein but stays inside: not drift.
+   */
+  outsideShare: number;
   drifted: boolean;
 }
 

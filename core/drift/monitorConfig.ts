@@ -25,8 +25,10 @@ export const monitorConfigSchema = z
     alpha: z.number().gt(0).lt(0.5).default(0.001),
     covariate: z
       .object({
-        /** A feature drifts when significant and its Wasserstein distance is at least this many reference std. */
-        minWasserstein: z.number().min(0).default(1),
+        /** A feature drifts when significant, its Wasserstein distance is at least this many reference std. */
+        minWasserstein: z.number().min(0).default(0.5),
+        /** ...and at least this share of the window lies outside the reference's central 99% (where training had 1%). */
+        minOutsideShare: z.number().gt(0).max(1).default(0.1),
         /** The deployment drifts when at least this share of the tested features drift. */
         minDriftedShare: z.number().gt(0).max(1).default(0.2),
       })

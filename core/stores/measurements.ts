@@ -1,3 +1,5 @@
+import type { DriftWindow } from '../drift/driftCheck.js';
+import type { DriftCheckRecord } from '../drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField, type ImageCharacteristics } from '../features/fields.js';
 
 /** One `inference` record per frame: tags, fields and the image's object key. */
@@ -98,7 +100,58 @@ export interface MeasurementStore {
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
   histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]>;
   windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]>;
+  /** The newest frames one version answered on one deployment: a drift check's window. */
+  driftWindow(query: DriftWindowQuery): Promise<DriftWindow>;
+  writeDriftCheck(check: DriftCheckRecord): Promise<void>;
+  /** A deployment's drift checks, newest first. */
+  driftChecks(deployment: string, options?: { since?: number; limit?: number }): Promise<DriftCheckRecord[]>;
   close(): Promise<void>;
+}
+
+export interface DriftWindowQuery {
+  deployment: string;
+  modelName: string;
+  modelVersion: number;
+  /** Epoch ms, inclusive. */
+  since: number;
+  /** At most this many frames, the newest. */
+  maxFrames: number;
+}
+
+/** Columns a drift window reads of each frame. */
+export const DRIFT_WINDOW_COLUMNS = ['time', 'sensor_value', 'error', ...IMAGE_CHARACTERISTIC_FIELDS] as const;
+
+/** A drift window from stored rows (any order) holding the DRIFT_WINDOW_COLUMNS. */
+export function driftWindowOf(rows: Record<string, unknown>[]): DriftWindow {
+  const features: DriftWindow['features'] = {};
+  for (const field of IMAGE_CHARACTERISTIC_FIELDS) features[field] = columnOf(rows, field);
+  let [windowStart, windowEnd] = [Infinity, -Infinity];
+  for (const row of rows) {
+    const time = Number(row.time);
+    if (time < windowStart) windowStart = time;
+    if (time > windowEnd) windowEnd = time;
+  }
+  return {
+    frames: rows.length,
+    windowStart: rows.length ? windowStart : null,
+    windowEnd: rows.length ? windowEnd : null,
+    features,
+    labels: columnOf(rows, 'sensor_value'),
+    errors: columnOf(rows, 'error'),
+  };
+}
+
+/** The finite values of one column, nulls left out. */
+function columnOf(rows: Record<string, unknown>[], column: string): Float64Array {
+  const values = new Float64Array(rows.length);
+  let n = 0;
+  for (const row of rows) {
+    const v = row[column];
+    if (v == null) continue;
+    const x = Number(v);
+    if (Number.isFinite(x)) values[n++] = x;
+  }
+  return values.subarray(0, n);
 }
 
 export const NUMERIC_FIELDS: readonly string[] = ['prediction', 'sensor_value', 'error', 'latency_ms'];

@@ -1,4 +1,5 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
+import type { MonitorConfig } from '../drift/monitorConfig.js';
 import type { TrainAndRegisterRequest, TriggerKind } from '../../workflows/trainAndRegister/contract.js';
 
 /** A rover registered to send frames: its token is kept only as a hash. */
@@ -26,6 +27,8 @@ export interface Model {
   description: string;
   /** What a retrain of this model trains on and sweeps; alerts and manual requests start from it. */
   trainingConfig: TrainingConfig | null;
+  /** How the drift monitor watches the model's deployments, as last set; null: the defaults (monitoring on). */
+  monitorConfig: MonitorConfig | null;
   createdAt: string;
 }
 
@@ -116,6 +119,7 @@ export interface RegistryStore {
   getModel(name: string): Promise<Model | undefined>;
   listModels(): Promise<Model[]>;
   setTrainingConfig(name: string, config: TrainingConfig): Promise<Model>;
+  setMonitorConfig(name: string, config: MonitorConfig): Promise<Model>;
 
   /**
    * Registers the next version of a model. Idempotent per workflow run: a retried

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MONITOR_CONFIG } from '../../core/drift/monitorConfig.js';
+import type { DriftCheckRecord } from '../../core/drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../core/stores/objects.js';
@@ -94,6 +96,14 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
         deployments: ['a'],
         sweep: { epochs: [1] },
       });
+      expect((await r.getModel(model))?.monitorConfig).toBeNull();
+      const monitor = {
+        ...DEFAULT_MONITOR_CONFIG,
+        intervalSeconds: 15,
+        covariate: { minWasserstein: 2, minOutsideShare: 0.2, minDriftedShare: 0.5 },
+      };
+      expect((await r.setMonitorConfig(model, monitor)).monitorConfig).toEqual(monitor);
+      expect((await r.getModel(model))?.trainingConfig).toEqual({ deployments: ['a'], sweep: { epochs: [1] } });
       const first = await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { a: 1 }, dedupeKey: 'fp@t' });
       expect(first).toMatchObject({ request: { outcome: 'pending', dedupeKey: 'fp@t', duplicateOf: null } });
       expect(first.duplicateOf).toBeUndefined();
@@ -238,6 +248,77 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
         failed: 0,
         refused: 2,
       });
+      await m.close();
+    });
+
+    it("reads a drift window: one version's newest frames of one deployment, by column, capped", async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const t0 = Date.now() - 60_000;
+      const other = { ...record(d, t0 + 5, 7, 9), modelVersion: 3 };
+      await m.write([
+        record(d, t0, 100, 110, 40),
+        record(d, t0 + 1, null, 80, 41),
+        record(d, t0 + 2, 30, 20, 42),
+        // No prediction: no model answered it, so no version's window holds it.
+        record(d, t0 + 3, 40, null, 43),
+        record(`${d}-other`, t0 + 4, 1, 1, 99),
+        other,
+      ]);
+      const window = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10 });
+      expect(window.frames).toBe(3);
+      expect([window.windowStart, window.windowEnd]).toEqual([t0, t0 + 2]);
+      expect([...window.features.hsv_s!].sort()).toEqual([40, 41, 42]);
+      expect([...window.labels].sort((a, b) => a - b)).toEqual([30, 100]);
+      expect([...window.errors].sort((a, b) => a - b)).toEqual([10, 10]);
+      const newest = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 2 });
+      expect([...newest.features.hsv_s!].sort()).toEqual([41, 42]);
+      const later = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0 + 1, maxFrames: 10 });
+      expect(later.frames).toBe(2);
+      const none = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 9, since: t0, maxFrames: 10 });
+      expect(none).toMatchObject({ frames: 0, windowStart: null, windowEnd: null });
+      await m.close();
+    });
+
+    it('keeps drift checks with their evidence, newest first', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const t0 = Date.now() - 60_000;
+      const check = (time: number, verdict: DriftCheckRecord['verdict']): DriftCheckRecord => ({
+        time,
+        deployment: d,
+        modelName: 'm',
+        modelVersion: 2,
+        verdict,
+        kinds: verdict === 'drift' ? ['performance'] : [],
+        summary: `${verdict} at ${time}`,
+        windowFrames: 300,
+        windowStart: time - 1000,
+        windowEnd: time,
+        covariate: null,
+        label: null,
+        performance:
+          verdict === 'drift'
+            ? {
+                n: 300,
+                liveMeanErrorMm: 40,
+                referenceMeanErrorMm: 8,
+                liveMedianErrorMm: 35,
+                referenceMedianErrorMm: 6,
+                errorRatio: 5,
+                pValue: 1e-30,
+                drifted: true,
+              }
+            : null,
+      });
+      await m.writeDriftCheck(check(t0, 'no-drift'));
+      await m.writeDriftCheck(check(t0 + 1000, 'drift'));
+      await m.writeDriftCheck({ ...check(t0 + 2000, 'no-reference'), modelVersion: null });
+      const checks = await m.driftChecks(d);
+      expect(checks.map((c) => c.verdict)).toEqual(['no-reference', 'drift', 'no-drift']);
+      expect(checks[1]).toEqual(check(t0 + 1000, 'drift'));
+      expect((await m.driftChecks(d, { since: t0 + 500, limit: 1 })).map((c) => c.time)).toEqual([t0 + 2000]);
+      expect(await m.driftChecks(`${d}-none`)).toEqual([]);
       await m.close();
     });
 

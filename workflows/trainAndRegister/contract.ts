@@ -3,6 +3,7 @@
  * input and defaults, result, task queues, workflow ids, signals, queries and search attributes.
  * Deterministic code only (the workflow bundle imports it).
  */
+import type { DriftKind } from '../../core/drift/driftReport.js';
 import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DatasetSummary } from '../../activities/preprocess.js';
@@ -30,6 +31,19 @@ export interface RetrainTrigger {
   /** The registry's retrain_requests row id, when the API recorded one. */
   requestId?: number;
   alerts?: { status: string; labels: Record<string, string>; startsAt?: string; fingerprint?: string }[];
+  /** What the drift monitor found when it asked; the retrain request's record keeps the whole report. */
+  drift?: DriftEvidence;
+}
+
+export interface DriftEvidence {
+  deployment: string;
+  /** The serving version the window was compared with. */
+  modelVersion: number;
+  kinds: DriftKind[];
+  summary: string;
+  windowFrames: number;
+  /** Epoch ms of the check. */
+  checkedAt: number;
 }
 
 export type RegisterPolicy = 'always' | 'if-better';

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import type { DriftWindow } from '../../drift/driftCheck.js';
+import type { DriftCheckRecord } from '../../drift/driftReport.js';
+import { DRIFT_CHECK_MEASUREMENT, driftCheckFields } from '../../drift/driftSeries.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import {
+  DRIFT_WINDOW_COLUMNS,
+  driftWindowOf,
+  type DriftWindowQuery,
   assertNumericField,
   binValues,
   characteristicsOf,
@@ -195,6 +201,42 @@ export class InfluxMeasurements implements MeasurementStore {
       { deployment },
     );
     return rowsOf(series).map((r) => ({ time: Number(r.time), mean: numberOrNull(r.mean), count: Number(r.n) }));
+  }
+
+  async driftWindow(query: DriftWindowQuery): Promise<DriftWindow> {
+    if (!Number.isSafeInteger(query.maxFrames) || query.maxFrames < 1)
+      throw new Error(`maxFrames must be a positive integer, got ${query.maxFrames}`);
+    const columns = DRIFT_WINDOW_COLUMNS.filter((c) => c !== 'time').map((c) => `"${c}"`);
+    const series = await this.influxql.query(
+      `SELECT ${columns.join(', ')} FROM "${INFERENCE}" WHERE "deployment" = $deployment AND "model" = $model AND "model_version" = $version` +
+        `${timeClause({ since: query.since })} ORDER BY time DESC LIMIT ${query.maxFrames}`,
+      { deployment: query.deployment, model: query.modelName, version: String(query.modelVersion) },
+    );
+    return driftWindowOf(rowsOf(series));
+  }
+
+  async writeDriftCheck(check: DriftCheckRecord): Promise<void> {
+    const point = new Point(DRIFT_CHECK_MEASUREMENT)
+      .tag('deployment', check.deployment)
+      .tag('model', check.modelName)
+      .tag('verdict', check.verdict)
+      .stringField('report', JSON.stringify(check))
+      .timestamp(`${BigInt(check.time) * 1_000_000n}`);
+    if (check.modelVersion !== null) point.tag('model_version', String(check.modelVersion));
+    for (const [field, value] of Object.entries(driftCheckFields(check))) point.floatField(field, value);
+    this.writer.writePoint(point);
+    await this.writer.flush();
+  }
+
+  async driftChecks(deployment: string, options: { since?: number; limit?: number } = {}): Promise<DriftCheckRecord[]> {
+    const limit = options.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
+    const series = await this.influxql.query(
+      `SELECT "report" FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE "deployment" = $deployment${timeClause({ since: options.since })} ` +
+        `ORDER BY time DESC LIMIT ${limit}`,
+      { deployment },
+    );
+    return rowsOf(series).map((r) => JSON.parse(String(r.report)) as DriftCheckRecord);
   }
 
   async close(): Promise<void> {

@@ -127,4 +127,14 @@ export const registryMigrations: Migration[] = [
       });
     },
   },
+  {
+    // The drift monitor's settings per model (core/drift/monitorConfig.ts); null: the defaults.
+    name: '0004_monitor_config',
+    async up(knex) {
+      await knex.schema.alterTable('models', (t) => t.text('monitor_config').nullable());
+    },
+    async down(knex) {
+      await knex.schema.alterTable('models', (t) => t.dropColumn('monitor_config'));
+    },
+  },
 ];

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
+import type { DriftWindow } from '../../drift/driftCheck.js';
+import type { DriftCheckRecord } from '../../drift/driftReport.js';
 import type {
   AnalysisStats,
+  DriftWindowQuery,
   DatasetRow,
   DeploymentStats,
   HistogramBin,
@@ -12,12 +15,21 @@ import type {
   TimeRange,
   WindowMean,
 } from '../measurements.js';
-import { assertNumericField, binValues, characteristicsOf, deploymentStatsOf, numberOrNull } from '../measurements.js';
+import {
+  assertNumericField,
+  binValues,
+  characteristicsOf,
+  deploymentStatsOf,
+  DRIFT_WINDOW_COLUMNS,
+  driftWindowOf,
+  numberOrNull,
+} from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrateToLatest, type MigrateOptions, type Migration } from './migrations.js';
 
 const TABLE = 'inference';
 const STATS_TABLE = 'api_analysis';
+const DRIFT_TABLE = 'drift_check';
 
 const migrations: Migration[] = [
   {
@@ -81,6 +93,28 @@ const migrations: Migration[] = [
     },
     async down(knex: Knex) {
       await knex.schema.alterTable(STATS_TABLE, (t) => t.dropColumns('queue_bytes', 'spool_bytes', 'refused'));
+    },
+  },
+  {
+    // The drift monitor's checks: the verdict as columns to filter on, the report with its evidence as JSON.
+    name: '0005_drift_check',
+    async up(knex: Knex) {
+      await knex.schema.createTable(DRIFT_TABLE, (t) => {
+        t.increments('id');
+        t.bigInteger('time').notNullable();
+        t.string('deployment', 64).notNullable();
+        t.string('model_name', 128).notNullable();
+        t.integer('model_version').nullable();
+        t.string('verdict', 32).notNullable();
+        t.text('report', 'mediumtext').notNullable();
+        t.index(['deployment', 'time']);
+      });
+      // A drift window reads one version's newest frames of one deployment.
+      await knex.schema.alterTable(TABLE, (t) => t.index(['deployment', 'model_name', 'model_version', 'time']));
+    },
+    async down(knex: Knex) {
+      await knex.schema.dropTableIfExists(DRIFT_TABLE);
+      await knex.schema.alterTable(TABLE, (t) => t.dropIndex(['deployment', 'model_name', 'model_version', 'time']));
     },
   },
 ];
@@ -198,6 +232,39 @@ export class SqlMeasurements implements MeasurementStore {
       .groupBy('bucket')
       .orderBy('bucket');
     return rows.map((r: any) => ({ time: Number(r.bucket), mean: numberOrNull(r.mean), count: Number(r.n) }));
+  }
+
+  async driftWindow(query: DriftWindowQuery): Promise<DriftWindow> {
+    const rows = await this.db(TABLE)
+      .select(...DRIFT_WINDOW_COLUMNS)
+      .where({ deployment: query.deployment, model_name: query.modelName, model_version: query.modelVersion })
+      .where('time', '>=', query.since)
+      .orderBy('time', 'desc')
+      .limit(query.maxFrames);
+    return driftWindowOf(rows);
+  }
+
+  async writeDriftCheck(check: DriftCheckRecord): Promise<void> {
+    await this.db(DRIFT_TABLE).insert({
+      time: check.time,
+      deployment: check.deployment,
+      model_name: check.modelName,
+      model_version: check.modelVersion,
+      verdict: check.verdict,
+      report: JSON.stringify(check),
+    });
+  }
+
+  async driftChecks(deployment: string, options: { since?: number; limit?: number } = {}): Promise<DriftCheckRecord[]> {
+    const q = this.db(DRIFT_TABLE).select('report').where({ deployment });
+    if (options.since !== undefined) q.where('time', '>=', options.since);
+    const rows = await q
+      .orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(options.limit ?? 100);
+    return rows.map((r) => JSON.parse(r.report) as DriftCheckRecord);
   }
 
   async close() {

@@ -1,3 +1,4 @@
+import type { MonitorConfig } from '../../drift/monitorConfig.js';
 import type { Knex } from 'knex';
 import {
   StoreError,
@@ -42,6 +43,7 @@ const toModel = (r: Row): Model => ({
   name: r.name,
   description: r.description,
   trainingConfig: parse(r.training_config ?? null),
+  monitorConfig: parse(r.monitor_config ?? null),
   createdAt: r.created_at,
 });
 
@@ -207,6 +209,14 @@ export class SqlRegistry implements RegistryStore {
     await this.db('models')
       .where({ name })
       .update({ training_config: json(config) });
+    return (await this.getModel(name))!;
+  }
+
+  async setMonitorConfig(name: string, config: MonitorConfig): Promise<Model> {
+    await this.ensureModel(name);
+    await this.db('models')
+      .where({ name })
+      .update({ monitor_config: json(config) });
     return (await this.getModel(name))!;
   }
 

@@ -1,0 +1,69 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DriftCheckRecord } from '../core/drift/driftReport.js';
+import { driftDedupeKey } from '../core/drift/driftReport.js';
+import type { RetrainOutcome } from '../core/stores/registry.js';
+import { ApiError } from '../api/errors.js';
+import { requestRetrain } from '../api/retrainService.js';
+import type { ActivityContext } from './context.js';
+
+export interface DriftRetrainAsk {
+  outcome: RetrainOutcome | 'refused';
+  requestId: number | null;
+  workflowId: string | null;
+  runId: string | null;
+  /** For `duplicate`: the ask (the monitor's own or Grafana's) that acted on this drift already. */
+  duplicateOf?: number;
+  /** For `refused`: why the model cannot be retrained (no training config). */
+  reason?: string;
+}
+
+/**
+ * Asks for a retrain of the drifted deployment's model through the same path as the Grafana webhook: recorded
+ * first, then signalWithStart on the model's TrainAndRegister id, so it coalesces with any other ask. Its
+ * dedupe key is the deployment and serving version, so one drift asks once whoever notices it first.
+ * With Temporal unreachable the ask stays recorded as `pending`, and the API hands it over when Temporal is back.
+ */
+export const askForDriftRetrain =
+  ({ stores, temporal }: ActivityContext) =>
+  async (check: DriftCheckRecord): Promise<DriftRetrainAsk> => {
+    if (!temporal) throw ApplicationFailure.nonRetryable('this worker was started without a Temporal client for the drift monitor');
+    if (check.verdict !== 'drift' || check.modelVersion === null) {
+      throw ApplicationFailure.nonRetryable(`a retrain is asked only for drift, not for "${check.verdict}"`);
+    }
+    try {
+      const answer = await requestRetrain(
+        { registry: stores.registry, temporal: temporal.client, temporalUi: temporal.ui },
+        {
+          modelName: check.modelName,
+          trigger: {
+            kind: 'drift-monitor',
+            by: `drift monitor: ${check.kinds.join(', ')} drift on ${check.deployment}`,
+            drift: {
+              deployment: check.deployment,
+              modelVersion: check.modelVersion,
+              kinds: check.kinds,
+              summary: check.summary,
+              windowFrames: check.windowFrames,
+              checkedAt: check.time,
+            },
+          },
+          payload: check,
+          extraDeployments: [check.deployment],
+          dedupeKey: driftDedupeKey(check.deployment, check.modelVersion),
+        },
+      );
+      return {
+        outcome: answer.outcome,
+        requestId: answer.requestId,
+        workflowId: answer.workflowId,
+        runId: answer.runId,
+        ...(answer.duplicateOf !== undefined ? { duplicateOf: answer.duplicateOf } : {}),
+      };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      if (err.code === 'temporal_unavailable')
+        return { outcome: 'pending', requestId: null, workflowId: null, runId: null, reason: err.message };
+      if (err.status < 500) return { outcome: 'refused', requestId: null, workflowId: null, runId: null, reason: err.message };
+      throw err;
+    }
+  };

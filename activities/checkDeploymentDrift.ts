@@ -1,0 +1,91 @@
+import { checkDrift } from '../core/drift/driftCheck.js';
+import type { DriftCheckRecord } from '../core/drift/driftReport.js';
+import { monitorConfigSchema } from '../core/drift/monitorConfig.js';
+import type { ReferenceProfile } from '../core/drift/referenceProfile.js';
+import { sha256 } from '../core/ml/dataset.js';
+import type { ObjectStore } from '../core/stores/objects.js';
+import type { ModelVersion } from '../core/stores/registry.js';
+import type { ActivityContext } from './context.js';
+
+export interface CheckDeploymentDriftInput {
+  modelName: string;
+  deployment: string;
+}
+
+/**
+ * One drift check of one deployment: its frames of the version it serves, from the last window, against that
+ * version's reference profile. Writes the result to the measurement store (the `drift_check` series) and
+ * returns it. A store that fails makes the activity fail (and Temporal retry it), never report drift.
+ */
+export const checkDeploymentDrift =
+  ({ stores }: ActivityContext) =>
+  async ({ modelName, deployment: deploymentId }: CheckDeploymentDriftInput): Promise<DriftCheckRecord> => {
+    const { registry, measurements, objects } = stores;
+    const time = Date.now();
+    const config = monitorConfigSchema.parse((await registry.getModel(modelName))?.monitorConfig ?? {});
+    const base = { time, deployment: deploymentId, modelName };
+    const noReference = (summary: string, modelVersion: number | null): DriftCheckRecord => ({
+      ...base,
+      modelVersion,
+      verdict: 'no-reference',
+      kinds: [],
+      summary,
+      windowFrames: 0,
+      windowStart: null,
+      windowEnd: null,
+      covariate: null,
+      label: null,
+      performance: null,
+    });
+    let record: DriftCheckRecord;
+    const version = await servingVersion(stores.registry, modelName, deploymentId);
+    if (typeof version === 'string') {
+      record = noReference(version, null);
+    } else if (!version.referenceProfile) {
+      record = noReference(`v${version.version} has no reference profile (registered before profiles were kept)`, version.version);
+    } else {
+      const profile = await loadProfile(objects, version.referenceProfile);
+      const window = await measurements.driftWindow({
+        deployment: deploymentId,
+        modelName,
+        modelVersion: version.version,
+        since: time - config.windowMinutes * 60_000,
+        maxFrames: config.windowMaxFrames,
+      });
+      record = { ...base, modelVersion: version.version, ...checkDrift(profile, window, config) };
+    }
+    await measurements.writeDriftCheck(record);
+    return record;
+  };
+
+/** The version a deployment serves, or why it serves none. */
+async function servingVersion(
+  registry: ActivityContext['stores']['registry'],
+  modelName: string,
+  deploymentId: string,
+): Promise<ModelVersion | string> {
+  const deployment = await registry.getDeployment(deploymentId);
+  if (!deployment) return `deployment "${deploymentId}" no longer exists`;
+  if (deployment.modelName !== modelName) return `deployment "${deploymentId}" now serves model "${deployment.modelName}"`;
+  const version =
+    deployment.modelVersion === 'latest'
+      ? await registry.getLatestModelVersion(modelName)
+      : await registry.getModelVersion(modelName, deployment.modelVersion);
+  return version ?? `deployment "${deploymentId}" serves no version of "${modelName}" yet`;
+}
+
+/** Profiles never change once stored: each is read and verified once per worker. */
+const profiles = new Map<string, ReferenceProfile>();
+const PROFILES_KEPT = 64;
+
+async function loadProfile(objects: ObjectStore, { key, sha256: expected }: { key: string; sha256: string }): Promise<ReferenceProfile> {
+  const cached = profiles.get(key);
+  if (cached) return cached;
+  const bytes = await objects.get(key);
+  const actual = sha256(bytes);
+  if (actual !== expected) throw new Error(`reference profile ${key} has sha256 ${actual}, the registry says ${expected}`);
+  const profile = JSON.parse(bytes.toString('utf8')) as ReferenceProfile;
+  if (profiles.size >= PROFILES_KEPT) profiles.delete(profiles.keys().next().value!);
+  profiles.set(key, profile);
+  return profile;
+}

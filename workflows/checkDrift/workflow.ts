@@ -1,0 +1,32 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { MonitorActivities } from '../../activities/index.js';
+import type { CheckDriftInput, CheckDriftResult, DeploymentCheck } from './contract.js';
+
+const { monitoredDeployments } = proxyActivities<MonitorActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+/** Reads up to a window of frames (38,400 by default) and runs the tests: seconds, retried while a store is down. */
+const { checkDeploymentDrift } = proxyActivities<MonitorActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 5 },
+});
+
+const { askForDriftRetrain } = proxyActivities<MonitorActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 5 },
+});
+
+/** Checks every deployment of one model against its serving version's reference; asks for a retrain where it finds drift. */
+export async function CheckDrift({ modelName }: CheckDriftInput): Promise<CheckDriftResult> {
+  const { enabled, deployments } = await monitoredDeployments(modelName);
+  const checks: DeploymentCheck[] = [];
+  for (const deployment of deployments) {
+    const check = await checkDeploymentDrift({ modelName, deployment });
+    const { modelVersion, verdict, kinds, summary, windowFrames } = check;
+    const ask = verdict === 'drift' ? await askForDriftRetrain(check) : undefined;
+    checks.push({ deployment, modelVersion, verdict, kinds, summary, windowFrames, ...(ask ? { ask } : {}) });
+  }
+  return { modelName, enabled, checks };
+}
