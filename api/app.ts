@@ -14,6 +14,8 @@ import { RegistryLookups } from './registryLookups.js';
 import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
 import type { RetrainDeps } from './retrainService.js';
+import { MonitorScheduleKeeper } from './monitorSchedules.js';
+import { monitorRoutes } from './routes/monitor.js';
 
 export interface AppDeps {
   config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
@@ -22,6 +24,8 @@ export interface AppDeps {
   analysis: FrameAnalysis;
   temporal: () => Promise<Client>;
   backend: string;
+  /** The drift monitors' schedules; the server shares it with its catch-up loop. */
+  monitorSchedules?: MonitorScheduleKeeper;
   log: {
     info(obj: unknown, msg?: string): void;
     warn(obj: unknown, msg?: string): void;
@@ -79,7 +83,9 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const admin = requireBearer(config.api.adminToken, 'admin');
-  app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry)));
+  const schedules = deps.monitorSchedules ?? new MonitorScheduleKeeper(retrainDepsOf(deps));
+  app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry), { modelChanged: (name) => schedules.modelChanged(name) }));
+  app.use(admin, monitorRoutes({ ...retrainDepsOf(deps), measurements: stores.measurements }));
   app.use(
     admin,
     readRoutes({

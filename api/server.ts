@@ -9,6 +9,7 @@ import { exposureProblems } from './exposure.js';
 import { retryPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
 import { ModelServer } from './modelServer.js';
+import { MonitorScheduleKeeper } from './monitorSchedules.js';
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -34,12 +35,14 @@ const analysis = new FrameAnalysis({
 });
 await analysis.ready();
 
-const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, log });
-// Retrain asks recorded while Temporal was unreachable are handed to it once it answers again.
+const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
+const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
+const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log });
+// Retrain asks recorded while Temporal was unreachable are handed to it once it answers again; drift monitor
+// schedules are set up at start-up and follow registry changes made while it was unreachable.
 const pendingRetrains = setInterval(() => {
-  retryPendingRetrains(retrainDepsOf({ config, stores, temporal, log })).catch((err) =>
-    log.warn({ err: (err as Error).message }, 'pending retrain requests not retried'),
-  );
+  retryPendingRetrains(retrainDeps).catch((err) => log.warn({ err: (err as Error).message }, 'pending retrain requests not retried'));
+  monitorSchedules.catchUp().catch((err) => log.warn({ err: (err as Error).message }, 'drift monitor schedules not set up yet'));
 }, 5000);
 pendingRetrains.unref();
 const server = app.listen(config.api.port, config.api.host, (err?: Error) => {

@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createOrchestrationActivities, createTrainingActivities, type ActivityContext } from '../activities/index.js';
+import {
+  createMonitorActivities,
+  createOrchestrationActivities,
+  createTrainingActivities,
+  type ActivityContext,
+} from '../activities/index.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 
@@ -20,14 +25,14 @@ export async function createWorkers(options: WorkerWiring): Promise<Worker[]> {
   return [await createOrchestrationWorker(options), await createTrainingWorker({ ...options, capacity })];
 }
 
-/** The worker that runs workflows and the light, I/O-bound activities. */
+/** The worker that runs workflows and the light, I/O-bound activities (the drift monitor's among them). */
 export function createOrchestrationWorker({ connection, namespace, context }: WorkerWiring): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: TASK_QUEUES.orchestration,
     workflowsPath,
-    activities: createOrchestrationActivities(context),
+    activities: { ...createOrchestrationActivities(context), ...createMonitorActivities(context) },
   });
 }
 

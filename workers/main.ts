@@ -1,18 +1,26 @@
 import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
+import { lazyTemporalClient } from '../core/temporalClient.js';
 import { connectWorker } from './temporalConnection.js';
 import { createWorkers } from './createWorkers.js';
 
 const config = loadConfig();
 const stores = await openStores(config);
 const connection = await connectWorker(config);
+// The drift monitor asks for retrains with signalWithStart, as the API does.
+const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 try {
   const capacity = trainingCapacity({ sweepParallelism: config.sweepParallelism, threadsPerTrial: config.mlThreadsPerTrial });
   const workers = await createWorkers({
     connection,
     namespace: config.temporal.namespace,
-    context: { stores, objectsUrl: config.objectsUrl, mlBackend: config.mlBackend },
+    context: {
+      stores,
+      objectsUrl: config.objectsUrl,
+      mlBackend: config.mlBackend,
+      temporal: { client: temporal, ui: { url: config.temporal.uiUrl, namespace: config.temporal.namespace } },
+    },
     capacity,
   });
   console.log(
@@ -21,6 +29,7 @@ try {
   );
   await Promise.all(workers.map((w) => w.run()));
 } finally {
+  await closeTemporal();
   await connection.close();
   await closeStores(stores);
 }

@@ -46,8 +46,16 @@ export const trainingConfigSchema = strictObject({
   parallelism: z.number().int().min(1).max(64),
 }).partial();
 
+export interface AdminHooks {
+  /** A model's training config or deployments changed: its drift monitor follows (api/monitorSchedules.ts). */
+  modelChanged?(modelName: string): Promise<unknown>;
+}
+
 /** Management of clients, deployments and training configs (admin token). */
-export function adminRoutes(registry: RegistryStore): Router {
+export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Router {
+  const modelChanged = async (...names: string[]) => {
+    for (const name of new Set(names)) await hooks.modelChanged?.(name);
+  };
   const router = Router();
 
   router.post('/clients', async (req, res) => {
@@ -84,7 +92,9 @@ export function adminRoutes(registry: RegistryStore): Router {
 
   router.post('/deployments', async (req, res) => {
     const body = validate(newDeployment, req.body);
-    res.status(201).json({ deployment: await registry.createDeployment(body) });
+    const deployment = await registry.createDeployment(body);
+    await modelChanged(deployment.modelName);
+    res.status(201).json({ deployment });
   });
   router.get('/deployments', async (_req, res) => {
     res.json({ deployments: await registry.listDeployments() });
@@ -97,12 +107,16 @@ export function adminRoutes(registry: RegistryStore): Router {
   });
   router.patch('/deployments/:id', async (req, res) => {
     const patch = validate(deploymentPatch, req.body);
+    const before = await registry.getDeployment(req.params.id);
     const deployment = await registry.updateDeployment(req.params.id, patch);
-    if (!deployment) throw notFound(`deployment "${req.params.id}"`);
+    if (!before || !deployment) throw notFound(`deployment "${req.params.id}"`);
+    await modelChanged(before.modelName, deployment.modelName);
     res.json({ deployment });
   });
   router.delete('/deployments/:id', async (req, res) => {
-    if (!(await registry.deleteDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
+    const deployment = await registry.getDeployment(req.params.id);
+    if (!deployment || !(await registry.deleteDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
+    await modelChanged(deployment.modelName);
     res.status(204).end();
   });
 
@@ -113,7 +127,9 @@ export function adminRoutes(registry: RegistryStore): Router {
     const missing = config.deployments.filter((d) => !known.has(d));
     if (missing.length)
       throw new ApiError(400, 'unknown_deployment', `deployments ${missing.join(', ')} do not exist (POST /deployments first)`);
-    res.json({ model: await registry.setTrainingConfig(req.params.name, config) });
+    const model = await registry.setTrainingConfig(req.params.name, config);
+    await modelChanged(model.name);
+    res.json({ model });
   });
 
   return router;

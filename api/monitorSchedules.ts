@@ -1,0 +1,191 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
+import { monitorConfigSchema, type MonitorConfig } from '../core/drift/monitorConfig.js';
+import type { RegistryStore } from '../core/stores/registry.js';
+import {
+  CHECK_DRIFT_WORKFLOW,
+  checkDriftWorkflowIdFor,
+  monitorScheduleIdFor,
+  type CheckDriftInput,
+} from '../workflows/checkDrift/contract.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
+import { callTemporal, type TemporalAccess } from './temporalAccess.js';
+
+export interface MonitorScheduleDeps extends TemporalAccess {
+  registry: RegistryStore;
+}
+
+/** Where a model's drift monitor stands in Temporal: its schedule, or why it has none. */
+export type MonitorSchedule =
+  | { scheduleId: string; state: 'absent'; reason: string }
+  | {
+      scheduleId: string;
+      state: 'active' | 'paused';
+      intervalSeconds: number;
+      nextChecks: string[];
+      recentChecks: { scheduledAt: string; workflowId: string; runId: string }[];
+      /** Why it is paused, when it is. */
+      note?: string;
+    };
+
+/**
+ * Makes the model's drift-monitor schedule match the registry: one schedule per model that has a training config
+ * and deployments, checking every `intervalSeconds`, paused while the monitor is turned off, deleted when the
+ * model has nothing to check. Checks never pile up: a check still running when the next is due makes it skip.
+ */
+export async function syncMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
+  const scheduleId = monitorScheduleIdFor(modelName);
+  const model = await deps.registry.getModel(modelName);
+  const deployments = (await deps.registry.listDeployments()).filter((d) => d.modelName === modelName);
+  const reason = !model?.trainingConfig
+    ? 'the model has no training config (PUT /models/:name/training-config), so a drift could not be retrained'
+    : deployments.length === 0
+      ? 'no deployment serves the model'
+      : undefined;
+  if (reason) {
+    await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
+    return { scheduleId, state: 'absent', reason };
+  }
+  const config = monitorConfigSchema.parse(model!.monitorConfig ?? {});
+  await callTemporal(deps, (client) => upsertSchedule(client, modelName, config));
+  return describeMonitorSchedule(deps, modelName);
+}
+
+/** Every model's schedule made to match the registry (at start-up: monitoring is on by default). */
+export async function syncAllMonitorSchedules(deps: MonitorScheduleDeps): Promise<MonitorSchedule[]> {
+  const schedules: MonitorSchedule[] = [];
+  for (const model of await deps.registry.listModels()) schedules.push(await syncMonitorSchedule(deps, model.name));
+  return schedules;
+}
+
+export async function describeMonitorSchedule(deps: TemporalAccess, modelName: string): Promise<MonitorSchedule> {
+  const scheduleId = monitorScheduleIdFor(modelName);
+  return callTemporal(deps, async (client) => {
+    try {
+      const described = await client.schedule.getHandle(scheduleId).describe();
+      const interval = described.spec.intervals?.[0]?.every;
+      return {
+        scheduleId,
+        state: described.state.paused ? 'paused' : 'active',
+        intervalSeconds: typeof interval === 'number' ? interval / 1000 : Number.NaN,
+        nextChecks: described.info.nextActionTimes.map((t) => t.toISOString()),
+        recentChecks: described.info.recentActions.map((a) => ({
+          scheduledAt: a.scheduledAt.toISOString(),
+          workflowId: a.action.workflow.workflowId,
+          runId: a.action.workflow.firstExecutionRunId,
+        })),
+        ...(described.state.paused && described.state.note ? { note: described.state.note } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return { scheduleId, state: 'absent', reason: 'no schedule: the monitor is not set up' };
+      throw err;
+    }
+  });
+}
+
+/** Runs a check now, outside the schedule's rhythm (skipped, like a due one, while a check is running). */
+export async function triggerMonitorCheck(deps: TemporalAccess, modelName: string): Promise<boolean> {
+  return callTemporal(deps, async (client) => {
+    try {
+      await client.schedule.getHandle(monitorScheduleIdFor(modelName)).trigger();
+      return true;
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return false;
+      throw err;
+    }
+  });
+}
+
+const PAUSED_NOTE = 'drift monitor turned off: PUT /models/:name/monitor {"enabled": true} turns it on';
+
+function scheduleOf(modelName: string, config: MonitorConfig) {
+  const action: ScheduleOptionsStartWorkflowAction<(input: CheckDriftInput) => Promise<unknown>> = {
+    type: 'startWorkflow',
+    workflowType: CHECK_DRIFT_WORKFLOW,
+    args: [{ modelName }],
+    taskQueue: TASK_QUEUES.orchestration,
+    workflowId: checkDriftWorkflowIdFor(modelName),
+    typedSearchAttributes: [{ key: MODEL_NAME_ATTRIBUTE, value: modelName }],
+    // A check reads stores for seconds; one stuck past this is ended, and the next due check runs.
+    workflowExecutionTimeout: '10 minutes',
+  };
+  return {
+    spec: { intervals: [{ every: `${config.intervalSeconds}s` }] },
+    action,
+    // SKIP: a due check while one is running is dropped, never queued; after an outage only the latest missed one runs.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    state: config.enabled ? { paused: false } : { paused: true, note: PAUSED_NOTE },
+  };
+}
+
+async function upsertSchedule(client: Client, modelName: string, config: MonitorConfig): Promise<void> {
+  const scheduleId = monitorScheduleIdFor(modelName);
+  const wanted = scheduleOf(modelName, config);
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    await handle.update((previous) => ({ ...previous, ...wanted }));
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    try {
+      await client.schedule.create({ scheduleId, ...wanted });
+    } catch (raced) {
+      // Another API process created it meanwhile: make it ours.
+      if (!(raced instanceof ScheduleAlreadyRunning)) throw raced;
+      await handle.update((previous) => ({ ...previous, ...wanted }));
+    }
+  }
+}
+
+async function deleteIfPresent(client: Client, scheduleId: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(scheduleId).delete();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+}
+
+/**
+ * Keeps every model's schedule in step with the registry from the API: at start-up (monitoring is on by default),
+ * and after each change of a model's training config, monitor config or deployments. A change made while Temporal
+ * is unreachable is kept in the registry and applied by `catchUp`, which the API calls every few seconds.
+ */
+export class MonitorScheduleKeeper {
+  private readonly unsynced = new Set<string>();
+  private startedUp = false;
+  private catchingUp?: Promise<void>;
+
+  constructor(private readonly deps: MonitorScheduleDeps) {}
+
+  /** After a registry change: never fails the change itself. */
+  async modelChanged(modelName: string): Promise<void> {
+    try {
+      await syncMonitorSchedule(this.deps, modelName);
+      this.unsynced.delete(modelName);
+    } catch (err) {
+      this.unsynced.add(modelName);
+      this.deps.log?.warn({ err: (err as Error).message, modelName }, 'drift monitor schedule not updated yet; retried shortly');
+    }
+  }
+
+  /** One catch-up at a time: a call while one runs waits for it. */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= this.syncOutstanding().finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  private async syncOutstanding(): Promise<void> {
+    if (!this.startedUp) {
+      await syncAllMonitorSchedules(this.deps);
+      this.startedUp = true;
+    }
+    for (const modelName of [...this.unsynced]) {
+      await syncMonitorSchedule(this.deps, modelName);
+      this.unsynced.delete(modelName);
+    }
+  }
+}
