@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { driftDedupeKey } from '../../core/drift/driftReport.js';
+import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
 import type { RegistryStore } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
 import { ApiError, validate } from '../errors.js';
@@ -79,6 +81,25 @@ async function targetOfAlert(
   return { model, deployment: deployment?.id };
 }
 
+/**
+ * One retrain per drift across both alert paths: an alert of the monitor-verdict rule carries the monitor's own
+ * dedupe key (one per deployment and serving version), so whichever of the monitor and Grafana asks second is a
+ * duplicate. Every other alert acts once per firing (fingerprint and start time).
+ */
+function dedupeKeyOf(alert: GrafanaAlert): { key: string } | { reason: string } {
+  if (alert.labels.alertname !== DRIFT_MONITOR_ALERT.alertName) {
+    return { key: `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt ?? ''}` };
+  }
+  const { deployment, model_version: version } = alert.labels;
+  if (!deployment) return { reason: `a ${DRIFT_MONITOR_ALERT.alertName} alert needs a "deployment" label` };
+  if (!version || !/^[1-9][0-9]*$/.test(version) || !Number.isSafeInteger(Number(version))) {
+    return {
+      reason: `a ${DRIFT_MONITOR_ALERT.alertName} alert needs the serving version as a positive integer "model_version" label, got ${version === undefined ? 'none' : JSON.stringify(version)}`,
+    };
+  }
+  return { key: driftDedupeKey(deployment, Number(version)) };
+}
+
 export function retrainRoutes(deps: RetrainRouteDeps): Router {
   const router = Router();
 
@@ -141,6 +162,8 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
     deps.log?.warn({ alert: name, rule: alert.labels.rulename, labels: alert.labels }, 'Grafana cannot evaluate an alert rule');
     return { alert: name, status: 200, outcome: 'ignored', reason: `Grafana reports ${name} for rule "${alert.labels.rulename ?? '?'}"` };
   }
+  const dedupe = dedupeKeyOf(alert);
+  if ('reason' in dedupe) return { alert: name, status: 422, outcome: 'ignored', reason: dedupe.reason };
   const target = await targetOfAlert(deps.registry, alert.labels);
   if ('reason' in target) return { alert: name, status: 422, outcome: 'ignored', reason: target.reason };
   try {
@@ -153,7 +176,7 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
       },
       payload: alert,
       extraDeployments: target.deployment ? [target.deployment] : [],
-      dedupeKey: `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt ?? ''}`,
+      dedupeKey: dedupe.key,
     });
     return { alert: name, status: 202, ...answer };
   } catch (err) {

@@ -8,6 +8,8 @@ import {
   type Query,
 } from '@grafana/grafana-foundation-sdk/alerting';
 import { TypeReduceBuilder, TypeThresholdBuilder } from '@grafana/grafana-foundation-sdk/expr';
+import { DRIFT_CHECK_MEASUREMENT, DRIFT_VERDICT_FIELDS } from '../../core/drift/driftSeries.js';
+import { DRIFT_MONITOR_ALERT, DRIFT_MONITOR_ALERT_LABELS } from '../../core/drift/monitorAlert.js';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, type DriftRule } from '../../core/features/driftRule.js';
 import { INFLUXDB } from './datasources.js';
 import { InfluxQLQueryBuilder } from './queries.js';
@@ -36,6 +38,12 @@ export const RULE_STATE_ALERTS = ['DatasourceError', 'DatasourceNoData'] as cons
 const WEBHOOK_PATH = '/webhooks/grafana';
 const EVALUATION_INTERVAL_SECONDS = 60;
 const EXPRESSIONS = { type: '__expr__', uid: '__expr__' };
+/**
+ * The thesis's band rule is an option, off by default: the drift monitor's verdicts ask for retrains, and both
+ * rules on would ask twice for one drift (the band rule's alerts are deduplicated per firing only). Set false and
+ * run `npm run grafana` to have Grafana evaluate it as well.
+ */
+export const BAND_RULE_PAUSED = true;
 
 export interface PanelLink {
   dashboardUid: string;
@@ -79,9 +87,61 @@ function driftAlertRule(rule: DriftRule): RuleBuilder {
       .labels({ signal: field })
       .annotations({
         summary: DRIFT_RULE_SUMMARY,
-        description: `Deployment {{ $labels.deployment }}: the ${windowMinutes}-minute mean of ${field} is {{ humanize $values.B.Value }}, outside ${band.min}..${band.max}. The webhook asks the API to retrain the deployment's model.`,
+        description: `Deployment {{ $labels.deployment }}: the ${windowMinutes}-minute mean of ${field} is {{ humanize $values.B.Value }}, outside ${band.min}..${band.max}. The webhook asks the API to retrain the deployment's model. Off by default (paused): the drift monitor's ${DRIFT_MONITOR_ALERT.alertName} rule asks for retrains; BAND_RULE_PAUSED in grafana/src/alerting.ts turns this one on.`,
       })
+      .isPaused(BAND_RULE_PAUSED)
   );
+}
+
+/** B: the last value of A, C: above zero; no value at all is no evidence (noDataState OK). */
+function lastValueAbove(expression: string, threshold: number) {
+  return [
+    new QueryBuilder('B')
+      .datasourceUid(EXPRESSIONS.uid)
+      .model(
+        new TypeReduceBuilder().refId('B').datasource(EXPRESSIONS).expression(expression).reducer('last').settings({ mode: 'dropNN' }),
+      ),
+    new QueryBuilder('C').datasourceUid(EXPRESSIONS.uid).model(
+      new TypeThresholdBuilder()
+        .refId('C')
+        .datasource(EXPRESSIONS)
+        .expression('B')
+        .conditions([{ evaluator: { type: 'gt', params: [threshold] } }]),
+    ),
+  ];
+}
+
+/**
+ * The drift monitor's verdicts: A is the last `drift` of the window per deployment, model and serving version (so
+ * each alert instance carries those labels, which the webhook turns into the monitor's own dedupe key); it fires
+ * when that check found drift.
+ */
+function driftMonitorAlertRule(): RuleBuilder {
+  const { alertName, windowMinutes, pendingMinutes } = DRIFT_MONITOR_ALERT;
+  const groupBy = DRIFT_MONITOR_ALERT_LABELS.map((tag) => `"${tag}"`).join(', ');
+  const rule = new RuleBuilder(alertName).uid('mlops-drift-monitor-verdict').withQuery(
+    new QueryBuilder('A')
+      .datasourceUid(INFLUXDB.uid!)
+      .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
+      .model(
+        new InfluxQLQueryBuilder(
+          `SELECT last("${DRIFT_VERDICT_FIELDS.drift}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY ${groupBy}`,
+        ).refId('A'),
+      ),
+  );
+  for (const query of lastValueAbove('A', 0.5)) rule.withQuery(query);
+  return rule
+    .condition('C')
+    .forDuration(`${pendingMinutes}m`)
+    .noDataState('OK')
+    .execErrState('Error')
+    .labels({ signal: DRIFT_CHECK_MEASUREMENT })
+    .annotations({
+      summary: 'the drift monitor found drift',
+      description:
+        `Deployment {{ $labels.deployment }} ({{ $labels.model }} v{{ $labels.model_version }}): the last drift check of the last ${windowMinutes} minutes found drift. ` +
+        'The webhook asks the API to retrain the model once per deployment and serving version: when the monitor asked already, this alert is a duplicate.',
+    });
 }
 
 const fileQuery = (q: Query) => ({
@@ -91,8 +151,20 @@ const fileQuery = (q: Query) => ({
   model: q.model,
 });
 
-export function alertRulesProvisioning(link: PanelLink, rule: DriftRule = DRIFT_RULE) {
-  const group = new RuleGroupBuilder('drift').interval(EVALUATION_INTERVAL_SECONDS).withRule(driftAlertRule(rule)).build();
+export interface RuleLinks {
+  /** The monitor-verdict rule's panel. */
+  monitor: PanelLink;
+  /** The band rule's panel. */
+  band: PanelLink;
+}
+
+export function alertRulesProvisioning(links: RuleLinks, rule: DriftRule = DRIFT_RULE) {
+  const group = new RuleGroupBuilder('drift')
+    .interval(EVALUATION_INTERVAL_SECONDS)
+    .withRule(driftMonitorAlertRule())
+    .withRule(driftAlertRule(rule))
+    .build();
+  const linkOf = (title: string) => (title === DRIFT_MONITOR_ALERT.alertName ? links.monitor : links.band);
   return {
     apiVersion: 1,
     groups: [
@@ -106,14 +178,14 @@ export function alertRulesProvisioning(link: PanelLink, rule: DriftRule = DRIFT_
           title: r.title,
           condition: r.condition,
           data: r.data.map(fileQuery),
-          dashboardUid: link.dashboardUid,
-          panelId: link.panelId,
+          dashboardUid: linkOf(r.title).dashboardUid,
+          panelId: linkOf(r.title).panelId,
           noDataState: r.noDataState,
           execErrState: r.execErrState,
           for: r.for,
           labels: r.labels,
           annotations: r.annotations,
-          isPaused: false,
+          isPaused: r.isPaused ?? false,
         })),
       },
     ],
@@ -148,8 +220,9 @@ export function contactPointsProvisioning() {
 }
 
 /**
- * Drift alerts go to the retrain webhook, one notification group per deployment. A repeat of a firing alert is
- * harmless: the API acts once per fingerprint and start time. A failing drift query (DatasourceError) and every
+ * Drift alerts (the monitor's verdicts, and the band rule when it is on) go to the retrain webhook, one notification
+ * group per deployment. A repeat of a firing alert is harmless: the API acts once per deployment and serving version
+ * for a verdict, once per fingerprint and start time for any other alert. A failing drift query (DatasourceError) and every
  * other alert reach the API too, under the root policy's contact point, so nothing is sent to an unconfigured email.
  */
 export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
@@ -157,6 +230,13 @@ export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
     .receiver(API_CONTACT_POINT)
     .groupBy(['grafana_folder', 'alertname'])
     .routes([
+      new NotificationPolicyBuilder()
+        .receiver(RETRAIN_CONTACT_POINT)
+        .objectMatchers([['alertname', '=', DRIFT_MONITOR_ALERT.alertName]])
+        .groupBy(['alertname', 'deployment'])
+        .groupWait('10s')
+        .groupInterval('5m')
+        .repeatInterval('4h'),
       new NotificationPolicyBuilder()
         .receiver(RETRAIN_CONTACT_POINT)
         .objectMatchers([['alertname', '=', rule.alertName]])

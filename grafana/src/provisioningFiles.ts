@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { alertRulesProvisioning, contactPointsProvisioning, GRAFANA_FOLDER, notificationPoliciesProvisioning } from './alerting.js';
 import { compareDeploymentsDashboard } from './compareDeployments.js';
 import { datasourcesProvisioning } from './datasources.js';
-import { driftDashboard, driftSignalPanelLink } from './drift.js';
+import { driftDashboard, driftSignalPanelLink, driftVerdictsPanelLink } from './drift.js';
 import { systemDashboard } from './system.js';
 
 /** Where docker compose mounts `grafana/dashboards/`. */
@@ -42,7 +42,10 @@ export function renderProvisioningFiles(): Map<string, string> {
   return new Map([
     ['provisioning/datasources/datasources.yaml', yamlFile(datasourcesProvisioning())],
     ['provisioning/dashboards/dashboards.yaml', yamlFile(dashboardsProvisioning())],
-    ['provisioning/alerting/drift-rules.yaml', yamlFile(alertRulesProvisioning(driftSignalPanelLink(drift)))],
+    [
+      'provisioning/alerting/drift-rules.yaml',
+      yamlFile(alertRulesProvisioning({ monitor: driftVerdictsPanelLink(drift), band: driftSignalPanelLink(drift) })),
+    ],
     ['provisioning/alerting/contact-points.yaml', yamlFile(contactPointsProvisioning())],
     ['provisioning/alerting/notification-policies.yaml', yamlFile(notificationPoliciesProvisioning())],
     ['dashboards/compare-deployments.json', jsonFile(compareDeploymentsDashboard())],

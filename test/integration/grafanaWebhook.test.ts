@@ -3,6 +3,8 @@ import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestRetrain } from '../../api/retrainService.js';
+import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
@@ -28,7 +30,14 @@ describe('Grafana webhook contract', () => {
   const notify = async (payload: unknown) => {
     const res = await call('/webhooks/grafana', payload, WEBHOOK_TOKEN);
     expect(res.status).toBe(200);
-    return res.body.results as { outcome: string; runId?: string; reason?: string }[];
+    return res.body.results as {
+      status: number;
+      outcome: string;
+      runId?: string;
+      reason?: string;
+      requestId?: number;
+      duplicateOf?: number;
+    }[];
   };
   /** The list comes from Temporal's visibility store, which is eventually consistent: poll it until it shows `expected`. */
   const expectRuns = (expected: (string | undefined)[]) =>
@@ -108,5 +117,73 @@ describe('Grafana webhook contract', () => {
     expect(started.runId).not.toBe(first);
     await expectRuns([first, started.runId]);
     await env.client.workflow.getHandle(workflowId, started.runId).terminate('test done');
+  });
+
+  /** The monitor-verdict alert of deployment `deployment` and serving version `version`, at one firing of its own. */
+  const verdictAlert = (deployment: string, version: string, fingerprint: string, startsAt: string) => {
+    const payload = fixture('monitor-verdict');
+    Object.assign(payload.alerts[0], { fingerprint, startsAt });
+    Object.assign(payload.alerts[0].labels, { deployment, model_version: version });
+    return payload;
+  };
+
+  it('asks once per deployment and serving version for the monitor-verdict rule, whatever the firing', async () => {
+    const [first] = await notify(fixture('monitor-verdict'));
+    expect(first).toMatchObject({ status: 202 });
+    expect(['started', 'joined']).toContain(first.outcome);
+    // The same drift alerting again (resolved in between, or a new alert instance): a new fingerprint and start.
+    const [again] = await notify(verdictAlert('red', '3', '0d5e8a2f61c947b3', '2026-11-27T11:40:00Z'));
+    expect(again).toMatchObject({ status: 202, outcome: 'duplicate', duplicateOf: first.requestId });
+    // A new serving version re-arms it.
+    const [next] = await notify(verdictAlert('red', '4', '0d5e8a2f61c947b3', '2026-11-27T11:40:00Z'));
+    expect(['started', 'joined']).toContain(next.outcome);
+    const recorded = await api.stores.registry.listRetrainRequests({ modelName: 'distance', limit: 100 });
+    expect(recorded.find((r) => r.id === first.requestId)?.trigger).toBe('grafana');
+  });
+
+  it("is a duplicate of the monitor's own ask for the same drift, and the monitor's ask is a duplicate of Grafana's", async () => {
+    const deps = {
+      registry: api.stores.registry,
+      temporal: async () => env.client,
+      temporalUi: { url: 'http://ui', namespace: 'default' },
+    };
+    const monitorAsk = (version: number) =>
+      requestRetrain(deps, {
+        modelName: 'distance',
+        trigger: { kind: 'drift-monitor', by: `drift monitor: green v${version}` },
+        payload: { verdict: 'drift' },
+        extraDeployments: ['green'],
+        dedupeKey: driftDedupeKey('green', version),
+      });
+    const monitorFirst = await monitorAsk(7);
+    expect(['started', 'joined']).toContain(monitorFirst.outcome);
+    expect(await notify(verdictAlert('green', '7', '5a0c3e9d7b214f68', '2026-11-27T12:00:00Z'))).toMatchObject([
+      { status: 202, outcome: 'duplicate', duplicateOf: monitorFirst.requestId },
+    ]);
+
+    const [grafanaFirst] = await notify(verdictAlert('green', '8', '5a0c3e9d7b214f68', '2026-11-27T13:00:00Z'));
+    expect(['started', 'joined']).toContain(grafanaFirst.outcome);
+    expect(await monitorAsk(8)).toMatchObject({ outcome: 'duplicate', duplicateOf: grafanaFirst.requestId });
+  });
+
+  it('answers 422 for a monitor-verdict alert without an integer model_version, and still acts on the others', async () => {
+    const payload = verdictAlert('red', '5', '77aa33cc55ee1100', '2026-11-27T14:00:00Z');
+    const [good] = payload.alerts;
+    const bad = (version: string | undefined, fingerprint: string) => {
+      const alert = structuredClone(good);
+      if (version === undefined) delete alert.labels.model_version;
+      else alert.labels.model_version = version;
+      alert.fingerprint = fingerprint;
+      return alert;
+    };
+    payload.alerts = [bad(undefined, '01'), bad('3.5', '02'), bad('v3', '03'), bad('0', '04'), good];
+    const results = await notify(payload);
+    expect(results.slice(0, 4)).toEqual(
+      Array.from({ length: 4 }, () =>
+        expect.objectContaining({ status: 422, outcome: 'ignored', reason: expect.stringMatching(/model_version/) }),
+      ),
+    );
+    expect(results[4]).toMatchObject({ status: 202 });
+    await env.client.workflow.getHandle(workflowId).terminate('test done');
   });
 });

@@ -5,6 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { retrainRoutes, type RetrainRouteDeps } from '../../api/routes/retrain.js';
+import {
+  DRIFT_CHECK_MEASUREMENT,
+  DRIFT_CHECK_TAGS,
+  DRIFT_STATISTIC_FIELDS,
+  DRIFT_VERDICT_FIELDS,
+  FEATURE_STATISTICS,
+  featureStatisticField,
+} from '../../core/drift/driftSeries.js';
+import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
 import { DRIFT_RULE, isOutsideBand } from '../../core/features/driftRule.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
 import { knexFromUrl } from '../../core/stores/sql/knexFromUrl.js';
@@ -26,6 +35,14 @@ const SCHEMA: Record<string, { tags: string[]; fields: string[] }> = {
     fields: [...IMAGE_CHARACTERISTIC_FIELDS, 'prediction', 'sensor_value', 'error', 'latency_ms'],
   },
   api_analysis: { tags: ['instance'], fields: ['queue_depth', 'queue_bytes', 'spooled', 'spool_bytes', 'written', 'failed', 'refused'] },
+  [DRIFT_CHECK_MEASUREMENT]: {
+    tags: [...DRIFT_CHECK_TAGS],
+    fields: [
+      ...Object.values(DRIFT_VERDICT_FIELDS),
+      ...DRIFT_STATISTIC_FIELDS,
+      ...FEATURE_STATISTICS.flatMap((statistic) => IMAGE_CHARACTERISTIC_FIELDS.map((f) => featureStatisticField(statistic, f))),
+    ],
+  },
 };
 
 // Loose shapes of the parsed files: only what the checks read.
@@ -352,6 +369,109 @@ describe('drift alert rule', () => {
   });
 });
 
+const driftDashboard = () => readDashboard('dashboards/drift.json');
+/** The drift dashboard's queries of the drift_check series, with the panel each belongs to. */
+function driftCheckQueries() {
+  return allPanels(driftDashboard().panels).flatMap((panel) =>
+    (panel.targets ?? []).flatMap((t) =>
+      t.query && t.query.includes(`FROM "${DRIFT_CHECK_MEASUREMENT}"`) ? [{ panel, query: t.query }] : [],
+    ),
+  );
+}
+/** The fields a query aggregates: `fn("field")`. */
+const fieldsRead = (query: string) => [...query.matchAll(/\w+\("([^"]+)"\)/g)].map((m) => m[1]);
+
+describe('drift monitor panels', () => {
+  it("read the drift_check series only for the dashboard's chosen deployments", () => {
+    const queries = driftCheckQueries();
+    expect(queries.length).toBeGreaterThan(0);
+    const deployment = driftDashboard().templating.list?.find((v) => v.name === 'deployment');
+    expect(deployment?.type).toBe('query');
+    for (const { query } of queries) expect(query).toContain('"deployment" =~ /^$deployment$/ AND $timeFilter');
+  });
+
+  it('show every verdict and every statistic of a check', () => {
+    const read = new Set(driftCheckQueries().flatMap(({ query }) => fieldsRead(query)));
+    for (const field of [...Object.values(DRIFT_VERDICT_FIELDS), ...DRIFT_STATISTIC_FIELDS]) expect(read, field).toContain(field);
+  });
+
+  it('plot the verdicts per deployment and serving version in one panel, and link the verdict rule to it', () => {
+    const verdictFields = Object.values(DRIFT_VERDICT_FIELDS);
+    const [verdicts, ...others] = driftCheckQueries().filter(({ query }) => verdictFields.some((f) => fieldsRead(query).includes(f)));
+    expect(others).toEqual([]);
+    expect(fieldsRead(verdicts!.query).sort()).toEqual([...verdictFields].sort());
+    expect(verdicts!.query).toMatch(/GROUP BY time\(\$__interval\), "deployment", "model_version"/);
+    const { rule } = loadRule(DRIFT_MONITOR_ALERT.alertName);
+    expect(rule.dashboardUid).toBe(driftDashboard().uid);
+    expect(rule.panelId).toBe(verdicts!.panel.id);
+  });
+
+  it.each(FEATURE_STATISTICS)('give the %s statistic a panel with one series per image characteristic', (statistic) => {
+    const expected = IMAGE_CHARACTERISTIC_FIELDS.map((f) => featureStatisticField(statistic, f));
+    const panels = driftCheckQueries().filter(({ query }) => fieldsRead(query).some((f) => expected.includes(f)));
+    expect(panels).toHaveLength(1);
+    const { query } = panels[0]!;
+    expect(fieldsRead(query)).toEqual(expected);
+    const names = [...query.matchAll(/ AS "([^"]+)"/g)].map((m) => m[1]);
+    expect(names).toEqual([...IMAGE_CHARACTERISTIC_FIELDS]);
+  });
+});
+
+describe('drift monitor verdict rule', () => {
+  const query = (rule: any, refId: string): AlertQuery => rule.data.find((q: AlertQuery) => q.refId === refId);
+
+  it("fires per deployment, model and serving version when the window's last check found drift", () => {
+    const { rule } = loadRule(DRIFT_MONITOR_ALERT.alertName);
+    const threshold = query(rule, rule.condition);
+    expect(threshold.model.type).toBe('threshold');
+    const [{ evaluator }] = threshold.model.conditions as { evaluator: { type: string; params: number[] } }[];
+    expect([0, 1].map((verdict) => grafanaThreshold(evaluator.type, evaluator.params, verdict))).toEqual([false, true]);
+    const reduce = query(rule, threshold.model.expression!);
+    expect(reduce.model).toMatchObject({ type: 'reduce', reducer: 'last' });
+    const source = query(rule, reduce.model.expression!);
+    expect(provisionedDatasourceUids()).toContain(source.datasourceUid);
+    expect(source.relativeTimeRange).toEqual({ from: DRIFT_MONITOR_ALERT.windowMinutes * 60, to: 0 });
+    expect(source.model.query).toBe(
+      `SELECT last("${DRIFT_VERDICT_FIELDS.drift}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY "deployment", "model", "model_version"`,
+    );
+    expect(fieldsProblems(source.model.query!, [])).toEqual([]);
+    expect(rule).toMatchObject({
+      for: `${DRIFT_MONITOR_ALERT.pendingMinutes}m`,
+      noDataState: 'OK',
+      execErrState: 'Error',
+      isPaused: false,
+    });
+  });
+
+  it('names in its annotations only labels its query groups by', () => {
+    const { rule } = loadRule(DRIFT_MONITOR_ALERT.alertName);
+    const grouped = /GROUP BY (.*)$/
+      .exec(query(rule, 'A').model.query!)![1]!
+      .split(', ')
+      .map((t) => t.replaceAll('"', ''));
+    const used = [...JSON.stringify(rule.annotations).matchAll(/\$labels\.(\w+)/g)].map((m) => m[1]);
+    expect(used.length).toBeGreaterThan(0);
+    for (const label of used) expect(grouped).toContain(label);
+  });
+
+  it('leaves the band rule paused (an option, off by default), and says so', () => {
+    const { rule } = loadRule(DRIFT_RULE.alertName);
+    expect(rule.isPaused).toBe(true);
+    expect(rule.annotations.description).toMatch(/paused/i);
+  });
+
+  it('goes to the retrain contact point, grouped per deployment, on a route of its own', () => {
+    const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
+    const labels = { alertname: DRIFT_MONITOR_ALERT.alertName, deployment: 'd', model: 'm', model_version: '3' };
+    expect(receiverFor(policies[0], labels)).toBe('mlops-retrain');
+    const routes = policies[0].routes.filter((r: any) =>
+      r.object_matchers?.some((m: string[]) => m.join(' ') === `alertname = ${DRIFT_MONITOR_ALERT.alertName}`),
+    );
+    expect(routes).toHaveLength(1);
+    expect(routes[0].group_by).toEqual(expect.arrayContaining(['deployment']));
+  });
+});
+
 /** Grafana's (Alertmanager's) routing: the first child route whose matchers all match, recursively; else the parent. */
 function receiverFor(route: any, labels: Record<string, string>, inherited = ''): string {
   const receiver: string = route.receiver ?? inherited;
@@ -366,9 +486,10 @@ function receiverFor(route: any, labels: Record<string, string>, inherited = '')
   return receiver;
 }
 
-function loadRule() {
+function loadRule(title: string = DRIFT_RULE.alertName) {
   const { groups } = parseYaml('provisioning/alerting/drift-rules.yaml') as { groups: { rules: any[] }[] };
-  const rule = groups.flatMap((g) => g.rules).find((r) => r.title === DRIFT_RULE.alertName);
+  const rule = groups.flatMap((g) => g.rules).find((r) => r.title === title);
+  if (!rule) throw new Error(`no rule titled ${title}`);
   return { rule };
 }
 
@@ -384,29 +505,32 @@ describe('retrain contact point and notification policy', () => {
     return { driftRoute, contactPoint: contactPoints.find((c) => c.name === driftRoute?.receiver) };
   };
 
-  it('routes every alert the rule can raise (firing, DatasourceError, DatasourceNoData) and any other to a provisioned contact point', () => {
-    const { contactPoints } = parseYaml('provisioning/alerting/contact-points.yaml') as { contactPoints: { name: string }[] };
-    const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
-    const { rule } = loadRule();
-    // The states the rule's settings can turn into alerts, by the alertname Grafana gives them.
-    const alertnameOf: Record<string, string> = { Alerting: rule.title, Error: 'DatasourceError', NoData: 'DatasourceNoData', OK: '' };
-    const alertnames = [
-      rule.title,
-      alertnameOf[rule.execErrState]!,
-      alertnameOf[rule.noDataState]!,
-      'DatasourceError',
-      'DatasourceNoData',
-      'AnyOtherAlert',
-    ];
-    const provisioned = new Set(contactPoints.map((c) => c.name));
-    const unrouted = alertnames
-      .filter(Boolean)
-      .map((alertname) => [alertname, receiverFor(policies[0], { alertname, rulename: rule.title })] as const)
-      .filter(([, receiver]) => !provisioned.has(receiver));
-    expect(unrouted).toEqual([]);
-    expect(receiverFor(policies[0], { alertname: rule.title, deployment: 'd' })).toBe('mlops-retrain');
-    expect(receiverFor(policies[0], { alertname: 'DatasourceError', rulename: rule.title })).not.toBe('mlops-retrain');
-  });
+  it.each([DRIFT_RULE.alertName, DRIFT_MONITOR_ALERT.alertName])(
+    'routes every alert rule %s can raise (firing, DatasourceError, DatasourceNoData) and any other to a provisioned contact point',
+    (title) => {
+      const { contactPoints } = parseYaml('provisioning/alerting/contact-points.yaml') as { contactPoints: { name: string }[] };
+      const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
+      const { rule } = loadRule(title);
+      // The states the rule's settings can turn into alerts, by the alertname Grafana gives them.
+      const alertnameOf: Record<string, string> = { Alerting: rule.title, Error: 'DatasourceError', NoData: 'DatasourceNoData', OK: '' };
+      const alertnames = [
+        rule.title,
+        alertnameOf[rule.execErrState]!,
+        alertnameOf[rule.noDataState]!,
+        'DatasourceError',
+        'DatasourceNoData',
+        'AnyOtherAlert',
+      ];
+      const provisioned = new Set(contactPoints.map((c) => c.name));
+      const unrouted = alertnames
+        .filter(Boolean)
+        .map((alertname) => [alertname, receiverFor(policies[0], { alertname, rulename: rule.title })] as const)
+        .filter(([, receiver]) => !provisioned.has(receiver));
+      expect(unrouted).toEqual([]);
+      expect(receiverFor(policies[0], { alertname: rule.title, deployment: 'd' })).toBe('mlops-retrain');
+      expect(receiverFor(policies[0], { alertname: 'DatasourceError', rulename: rule.title })).not.toBe('mlops-retrain');
+    },
+  );
 
   it('routes the drift alert, grouped per deployment, to a provisioned contact point', () => {
     const { driftRoute, contactPoint } = load();
