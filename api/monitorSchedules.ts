@@ -40,20 +40,23 @@ export type MonitorSchedule =
  */
 export async function syncMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
-  const model = await deps.registry.getModel(modelName);
-  const deployments = (await deps.registry.listDeployments()).filter((d) => d.modelName === modelName);
-  const reason = !model?.trainingConfig
-    ? 'the model has no training config (PUT /models/:name/training-config), so a drift could not be retrained'
-    : deployments.length === 0
-      ? 'no deployment serves the model'
-      : undefined;
+  const reason = await whyNoSchedule(deps.registry, modelName);
   if (reason) {
     await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
     return { scheduleId, state: 'absent', reason };
   }
-  const config = monitorConfigSchema.parse(model!.monitorConfig ?? {});
-  await callTemporal(deps, (client) => upsertSchedule(client, modelName, config));
+  const model = (await deps.registry.getModel(modelName))!;
+  await callTemporal(deps, (client) => upsertSchedule(client, modelName, monitorConfigSchema.parse(model.monitorConfig ?? {})));
   return describeMonitorSchedule(deps, modelName);
+}
+
+/** Why a model has nothing for a monitor to do, or undefined when it has. */
+async function whyNoSchedule(registry: RegistryStore, modelName: string): Promise<string | undefined> {
+  const model = await registry.getModel(modelName);
+  if (!model?.trainingConfig)
+    return 'the model has no training config (PUT /models/:name/training-config), so a drift could not be retrained';
+  if (!(await registry.listDeployments()).some((d) => d.modelName === modelName)) return 'no deployment serves the model';
+  return undefined;
 }
 
 /** Every model's schedule made to match the registry (at start-up: monitoring is on by default). */
@@ -63,8 +66,9 @@ export async function syncAllMonitorSchedules(deps: MonitorScheduleDeps): Promis
   return schedules;
 }
 
-export async function describeMonitorSchedule(deps: TemporalAccess, modelName: string): Promise<MonitorSchedule> {
+export async function describeMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
+  const reason = await whyNoSchedule(deps.registry, modelName);
   return callTemporal(deps, async (client) => {
     try {
       const described = await client.schedule.getHandle(scheduleId).describe();
@@ -82,7 +86,9 @@ export async function describeMonitorSchedule(deps: TemporalAccess, modelName: s
         ...(described.state.paused && described.state.note ? { note: described.state.note } : {}),
       };
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) return { scheduleId, state: 'absent', reason: 'no schedule: the monitor is not set up' };
+      if (err instanceof ScheduleNotFoundError) {
+        return { scheduleId, state: 'absent', reason: reason ?? 'not set up yet: the API sets it up as soon as Temporal answers' };
+      }
       throw err;
     }
   });
