@@ -173,9 +173,9 @@ function decidingStatistic(check: DriftCheckRecord): string {
     );
   if (check.label?.drifted) parts.push(`${(check.label.outOfRangeShare * 100).toFixed(0)}% of laser readings beyond the trained range`);
   if (check.covariate?.drifted) {
-    const strongest = Object.entries(check.covariate.features).sort(([, a], [, b]) => b.wasserstein - a.wasserstein)[0];
+    const strongest = Object.entries(check.covariate.features).sort(([, a], [, b]) => b.ks - a.ks)[0];
     parts.push(
-      `${check.covariate.driftedFeatures.length}/${check.covariate.testedFeatures} features, ${strongest[0]} W=${strongest[1].wasserstein.toFixed(1)} sd`,
+      `${check.covariate.driftedFeatures.length}/${check.covariate.testedFeatures} features, strongest ${strongest[0]} (KS ${strongest[1].ks.toFixed(2)}, ${(strongest[1].outsideShare * 100).toFixed(0)}% outside)`,
     );
   }
   return parts.join('; ');
