@@ -48,6 +48,8 @@ const PHASES: Phase[] = [
   { preset: 'green-350', change: 'floor colour beige -> green', drift: 'covariate shift' },
   { preset: 'green-angled-350', change: 'approach at up to 30 degrees', drift: 'concept drift' },
   { preset: 'red-350', change: 'floor beige -> red', drift: 'covariate shift' },
+  // Never seen by the project before: the band rule on mean saturation stays quiet on it.
+  { preset: 'checker-350', change: 'unseen floor: checkerboard, mean colour like beige', drift: 'covariate shift the band rule misses' },
 ];
 
 const api = apiClient(apiUrl, adminToken);
