@@ -1,5 +1,6 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
+import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
 import type { TrainAndRegisterRequest, TriggerKind } from '../../workflows/trainAndRegister/contract.js';
 
 /** A rover registered to send frames: its token is kept only as a hash. */
@@ -11,7 +12,7 @@ export interface RegisteredClient {
   createdAt: string;
 }
 
-export type DeploymentStrategy = 'direct';
+export type { DeploymentStrategy, RolloutPolicy };
 
 export interface Deployment {
   id: string;
@@ -19,7 +20,46 @@ export interface Deployment {
   /** A version number, or 'latest' to follow every newly registered version. */
   modelVersion: number | 'latest';
   strategy: DeploymentStrategy;
+  /** The settings of its rollouts (core/rollout/rolloutPolicy.ts), as last set; null: the defaults. */
+  rolloutPolicy: RolloutPolicy | null;
   createdAt: string;
+}
+
+export type NewDeployment = Omit<Deployment, 'createdAt' | 'rolloutPolicy'> & { rolloutPolicy?: RolloutPolicy | null };
+export type DeploymentPatch = Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy' | 'rolloutPolicy'>>;
+
+/** Why the version a deployment serves changed. The `rollout-*` reasons are the Rollout workflow's stages. */
+export const SERVING_CHANGE_REASONS = [
+  'created',
+  'manual',
+  'registration',
+  'rollback',
+  'rollout-shadow',
+  'rollout-canary',
+  'rollout-promoted',
+  'rollout-rolled-back',
+] as const;
+export type ServingChangeReason = (typeof SERVING_CHANGE_REASONS)[number];
+
+/**
+ * One change of the version a deployment serves: a pinned version, or on `latest` the model's newest. A
+ * version is a model name and a number; `fromVersion` null: it served nothing before (creation, or no
+ * version registered yet), `toVersion` null: it serves nothing yet.
+ */
+export interface ServingChange {
+  id: number;
+  deploymentId: string;
+  at: string;
+  modelName: string;
+  toVersion: number | null;
+  /** The model of `fromVersion`: another model than `modelName` after a change of the deployment's model. */
+  fromModelName: string | null;
+  fromVersion: number | null;
+  reason: ServingChangeReason;
+  /** Who changed it: `admin`, a workflow id, ... */
+  by: string;
+  /** Evidence or context (a registration's run, a rollout's statistics); null when there is none. */
+  note: unknown;
 }
 
 export interface Model {
@@ -105,15 +145,23 @@ export interface RegistryStore {
   assignClient(clientId: string, deploymentId: string | null): Promise<boolean>;
   deleteClient(id: string): Promise<boolean>;
 
-  createDeployment(deployment: Omit<Deployment, 'createdAt'>): Promise<Deployment>;
+  /** Records a `created` change in the same transaction (to the version it serves then, null when none yet). */
+  createDeployment(deployment: NewDeployment, by?: string): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | undefined>;
   listDeployments(): Promise<Deployment[]>;
-  updateDeployment(
-    id: string,
-    patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>,
-  ): Promise<Deployment | undefined>;
-  /** Unassigns its clients; returns false when no such deployment exists. */
+  /** A change of the version it serves (model or version) is recorded as `manual`, in the same transaction. */
+  updateDeployment(id: string, patch: DeploymentPatch, by?: string): Promise<Deployment | undefined>;
+  /** Unassigns its clients and deletes its serving history; returns false when no such deployment exists. */
   deleteDeployment(id: string): Promise<boolean>;
+  /** The deployment's serving changes, newest first (default at most 100). */
+  servingHistory(deploymentId: string, options?: { limit?: number }): Promise<ServingChange[]>;
+  /**
+   * Pins the deployment to the version it served before the current one (the `from` of its newest serving
+   * change) and records a `rollback`. Rolling back twice comes back to where it started. StoreError
+   * `not_found` for an unknown deployment; `conflict` when it served nothing before, or that version is gone:
+   * not registered (any more), or of another model than the deployment serves now.
+   */
+  rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }>;
 
   ensureModel(name: string, description?: string): Promise<Model>;
   getModel(name: string): Promise<Model | undefined>;
@@ -123,7 +171,8 @@ export interface RegistryStore {
 
   /**
    * Registers the next version of a model. Idempotent per workflow run: a retried
-   * registration of the same run returns the version it already created.
+   * registration of the same run returns the version it already created. Every deployment of the
+   * model on `latest` gets a `registration` serving change (by the run's workflow id) in the same transaction.
    */
   registerModelVersion(version: NewModelVersion): Promise<ModelVersion>;
   getModelVersion(modelName: string, version: number): Promise<ModelVersion | undefined>;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MONITOR_CONFIG } from '../../core/drift/monitorConfig.js';
+import { DEFAULT_ROLLOUT_POLICY } from '../../core/rollout/rolloutPolicy.js';
 import type { DriftCheckRecord } from '../../core/drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
@@ -141,6 +142,144 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect(asks.filter((a) => a.request.outcome === 'duplicate').every((a) => a.request.duplicateOf === winners[0].request.id)).toBe(
         true,
       );
+      await r.close();
+    });
+
+    it('records every change of the version a deployment serves: creation, registrations on latest, manual changes', async () => {
+      const r = await open();
+      const [model, other] = [`m-${randomUUID().slice(0, 8)}`, `m-${randomUUID().slice(0, 8)}`];
+      const [follower, pinned] = [`dep-${randomUUID().slice(0, 8)}`, `dep-${randomUUID().slice(0, 8)}`];
+      const history = async (id: string) =>
+        (await r.servingHistory(id)).map(({ modelName, fromModelName, fromVersion, toVersion, reason, by }) => ({
+          modelName,
+          fromModelName,
+          fromVersion,
+          toVersion,
+          reason,
+          by,
+        }));
+      await r.createDeployment({ id: follower, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      await r.createDeployment({ id: pinned, modelName: model, modelVersion: 1, strategy: 'direct' }, 'alice');
+      expect(await history(follower)).toEqual([
+        { modelName: model, fromModelName: null, fromVersion: null, toVersion: null, reason: 'created', by: 'admin' },
+      ]);
+      expect(await history(pinned)).toEqual([
+        { modelName: model, fromModelName: null, fromVersion: null, toVersion: 1, reason: 'created', by: 'alice' },
+      ]);
+      await r.registerModelVersion({ ...version(model, 'run-1'), workflowId: 'train-and-register-x' });
+      await r.registerModelVersion(version(model, 'run-2'));
+      await r.registerModelVersion(version(model, 'run-2'));
+      const [newest] = await r.servingHistory(follower);
+      expect(newest).toMatchObject({ deploymentId: follower, note: { runId: 'run-2', trialId: 'run-2-t0' } });
+      expect(Number.isNaN(Date.parse(newest.at))).toBe(false);
+      // Pinning the version it serves anyway, or changing only the strategy, changes nothing it serves.
+      await r.updateDeployment(follower, { modelVersion: 2, strategy: 'canary' });
+      await r.updateDeployment(follower, { modelVersion: 1 }, 'bob');
+      await r.updateDeployment(follower, { modelName: other, modelVersion: 'latest' }, 'carol');
+      expect(await history(follower)).toEqual([
+        { modelName: other, fromModelName: model, fromVersion: 1, toVersion: null, reason: 'manual', by: 'carol' },
+        { modelName: model, fromModelName: model, fromVersion: 2, toVersion: 1, reason: 'manual', by: 'bob' },
+        { modelName: model, fromModelName: model, fromVersion: 1, toVersion: 2, reason: 'registration', by: 'wf' },
+        { modelName: model, fromModelName: model, fromVersion: null, toVersion: 1, reason: 'registration', by: 'train-and-register-x' },
+        { modelName: model, fromModelName: null, fromVersion: null, toVersion: null, reason: 'created', by: 'admin' },
+      ]);
+      expect((await r.servingHistory(follower, { limit: 2 })).map((c) => c.by)).toEqual(['carol', 'bob']);
+      expect(await history(pinned)).toHaveLength(1);
+      // A deployment's history goes with it: an id used again starts over.
+      expect(await r.deleteDeployment(follower)).toBe(true);
+      expect(await r.servingHistory(follower)).toEqual([]);
+      await r.createDeployment({ id: follower, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      expect(await history(follower)).toEqual([
+        { modelName: model, fromModelName: null, fromVersion: null, toVersion: 2, reason: 'created', by: 'admin' },
+      ]);
+      await r.close();
+    });
+
+    it('records a registration for every deployment on latest, in step with concurrent registrations', async () => {
+      const [a, b] = [await open(), await open()];
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const followers = [`dep-${randomUUID().slice(0, 8)}`, `dep-${randomUUID().slice(0, 8)}`];
+      for (const id of followers) await a.createDeployment({ id, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).registerModelVersion(version(model, `run-${i}`))));
+      for (const id of followers) {
+        const registrations = (await b.servingHistory(id)).filter((c) => c.reason === 'registration').reverse();
+        expect(registrations.map((c) => [c.fromVersion, c.toVersion])).toEqual([
+          [null, 1],
+          [1, 2],
+          [2, 3],
+          [3, 4],
+          [4, 5],
+          [5, 6],
+        ]);
+      }
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('stores a deployment strategy and rollout policy, null meaning the defaults', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      const policy = { ...DEFAULT_ROLLOUT_POLICY, canaryShare: 0.25, canary: { minFrames: 500, minMinutes: 30 } };
+      expect(await r.createDeployment({ id: dep, modelName: 'm', modelVersion: 'latest', strategy: 'shadow' })).toMatchObject({
+        strategy: 'shadow',
+        rolloutPolicy: null,
+      });
+      expect(await r.updateDeployment(dep, { strategy: 'canary', rolloutPolicy: policy })).toMatchObject({
+        strategy: 'canary',
+        rolloutPolicy: policy,
+      });
+      expect(await r.getDeployment(dep)).toMatchObject({ strategy: 'canary', rolloutPolicy: policy });
+      expect((await r.updateDeployment(dep, { rolloutPolicy: null }))?.rolloutPolicy).toBeNull();
+      expect((await r.listDeployments()).find((d) => d.id === dep)?.rolloutPolicy).toBeNull();
+      await r.close();
+    });
+
+    it('rolls back to the version served before the current one, and refuses when there is none or it is gone', async () => {
+      const r = await open();
+      const [model, other] = [`m-${randomUUID().slice(0, 8)}`, `m-${randomUUID().slice(0, 8)}`];
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.registerModelVersion(version(model, 'run-1'));
+      await r.registerModelVersion(version(model, 'run-2'));
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      await expect(r.rollbackDeployment(dep, 'admin')).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(/no previous version/),
+      });
+      await expect(r.rollbackDeployment('no-such-deployment', 'admin')).rejects.toMatchObject({ code: 'not_found' });
+      await r.registerModelVersion(version(model, 'run-3'));
+
+      const back = await r.rollbackDeployment(dep, 'bob');
+      expect(back.deployment).toMatchObject({ id: dep, modelName: model, modelVersion: 2 });
+      expect(back.change).toMatchObject({ reason: 'rollback', by: 'bob', modelName: model, fromVersion: 3, toVersion: 2 });
+      expect((await r.getDeployment(dep))?.modelVersion).toBe(2);
+      expect((await r.servingHistory(dep))[0]).toEqual(back.change);
+      // Pinned now: a new registration does not move it.
+      await r.registerModelVersion(version(model, 'run-4'));
+      expect((await r.servingHistory(dep))[0].id).toBe(back.change.id);
+      // Rolling back the rollback comes back to where it was (as `kubectl rollout undo` does).
+      expect((await r.rollbackDeployment(dep, 'bob')).change).toMatchObject({ fromVersion: 2, toVersion: 3 });
+      expect((await r.getDeployment(dep))?.modelVersion).toBe(3);
+
+      // After a change of model, the version served before belongs to another model: gone for this one, though
+      // the new model has a version with the same number.
+      await r.registerModelVersion(version(other, 'run-o1'));
+      await r.registerModelVersion(version(other, 'run-o2'));
+      await r.registerModelVersion(version(other, 'run-o3'));
+      await r.updateDeployment(dep, { modelName: other, modelVersion: 1 });
+      await expect(r.rollbackDeployment(dep, 'admin')).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(new RegExp(`version 3 of model "${model}", is of another model`)),
+      });
+      expect((await r.getDeployment(dep))?.modelVersion).toBe(1);
+
+      // A version it was pinned to that was never registered (or is no longer) cannot be gone back to.
+      const ghost = `dep-${randomUUID().slice(0, 8)}`;
+      await r.createDeployment({ id: ghost, modelName: model, modelVersion: 7, strategy: 'direct' });
+      await r.updateDeployment(ghost, { modelVersion: 1 });
+      await expect(r.rollbackDeployment(ghost, 'admin')).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(new RegExp(`version 7 of model "${model}", no longer exists`)),
+      });
+      expect((await r.servingHistory(ghost)).map((c) => c.reason)).toEqual(['manual', 'created']);
       await r.close();
     });
 

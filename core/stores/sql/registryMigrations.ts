@@ -137,4 +137,30 @@ export const registryMigrations: Migration[] = [
       await knex.schema.alterTable('models', (t) => t.dropColumn('monitor_config'));
     },
   },
+  {
+    // Every change of the version a deployment serves, and why (core/stores/registry.ts ServingChange); history
+    // starts here: deployments created before have none until their first change. Each deployment's rollout
+    // policy (core/rollout/rolloutPolicy.ts); null: the defaults.
+    name: '0005_serving_history',
+    async up(knex) {
+      await knex.schema.alterTable('deployments', (t) => t.text('rollout_policy').nullable());
+      await knex.schema.createTable('serving_history', (t) => {
+        t.increments('id');
+        t.string('deployment_id', 64).notNullable().references('id').inTable('deployments').onDelete('CASCADE');
+        t.string('at', 32).notNullable();
+        t.string('model_name', 128).notNullable();
+        t.integer('to_version').nullable();
+        t.string('from_model_name', 128).nullable();
+        t.integer('from_version').nullable();
+        t.string('reason', 32).notNullable();
+        t.string('changed_by', 256).notNullable();
+        t.text('note', 'mediumtext').nullable();
+        t.index(['deployment_id', 'id']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('serving_history');
+      await knex.schema.alterTable('deployments', (t) => t.dropColumn('rollout_policy'));
+    },
+  },
 ];

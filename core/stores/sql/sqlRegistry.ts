@@ -1,18 +1,23 @@
 import type { MonitorConfig } from '../../drift/monitorConfig.js';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import {
   StoreError,
   type RegisteredClient,
   type Deployment,
+  type DeploymentPatch,
   type Model,
   type ModelVersion,
+  type NewDeployment,
   type NewModelVersion,
   type RegistryStore,
   type NewRetrainRequest,
   type RetrainRequest,
+  type ServingChange,
   type Trial,
   type TrainingConfig,
 } from '../registry.js';
+import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrateToLatest, type MigrateOptions } from './migrations.js';
 import { registryMigrations } from './registryMigrations.js';
@@ -36,8 +41,25 @@ const toDeployment = (r: Row): Deployment => ({
   modelName: r.model_name,
   modelVersion: r.model_version === 'latest' ? 'latest' : Number(r.model_version),
   strategy: r.strategy,
+  rolloutPolicy: parse(r.rollout_policy ?? null),
   createdAt: r.created_at,
 });
+
+const toServingChange = (r: Row): ServingChange => ({
+  id: Number(r.id),
+  deploymentId: r.deployment_id,
+  at: r.at,
+  modelName: r.model_name,
+  toVersion: r.to_version == null ? null : Number(r.to_version),
+  fromModelName: r.from_model_name ?? null,
+  fromVersion: r.from_version == null ? null : Number(r.from_version),
+  reason: r.reason,
+  by: r.changed_by,
+  note: parse(r.note ?? null),
+});
+
+const describeServed = (modelName: string, version: number | null) =>
+  version === null ? `no version of model "${modelName}"` : `version ${version} of model "${modelName}"`;
 
 const toModel = (r: Row): Model => ({
   name: r.name,
@@ -97,7 +119,8 @@ const toRetrainRequest = (r: Row): RetrainRequest => ({
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return code === 'SQLITE_BUSY' || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+  // SQLITE_BUSY_SNAPSHOT: a transaction that read first cannot write after another connection wrote.
+  return code?.startsWith('SQLITE_BUSY') || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -107,24 +130,93 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** How long a registration keeps retrying while other writers race it for the next version number. */
 const REGISTRATION_RACE_DEADLINE_MS = 30_000;
+/** How long a change of a deployment keeps retrying while other writers hold the database. */
+const WRITE_RACE_DEADLINE_MS = 30_000;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * better-sqlite3 waits for another connection's lock synchronously, blocking the event loop: a second store of
+ * this process on the same file (tests open two as two processes would) waiting on a transaction would stop the
+ * very event loop that transaction needs to commit, until the busy timeout. So they take turns here; other
+ * processes wait in SQLite's busy handler.
+ */
+const sqliteTurns = new KeyedTurns();
+
+type ServingChangeRow = Omit<ServingChange, 'id' | 'at'>;
 
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
-  private constructor(private readonly db: Knex) {}
+  private constructor(
+    private readonly db: Knex,
+    /** The SQLite file, whose transactions take turns in this process; undefined on MySQL and in memory. */
+    private readonly sqliteFile: string | undefined,
+  ) {}
 
   static async open(url: string, options: MigrateOptions = {}): Promise<SqlRegistry> {
     const db = knexFromUrl(url);
     await migrateToLatest(db, 'registry_migrations', registryMigrations, options);
-    return new SqlRegistry(db);
+    const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined;
+    return new SqlRegistry(db, file && file !== ':memory:' ? path.resolve(file) : undefined);
   }
 
-  private async insertNew(table: string, row: Row, what: string): Promise<void> {
+  /** A transaction of this store, after the other transactions of this process on the same SQLite file. */
+  private inTurn<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.sqliteFile ? sqliteTurns.run(this.sqliteFile, () => this.db.transaction(fn)) : this.db.transaction(fn);
+  }
+
+  private async insertNew(table: string, row: Row, what: string, db: Knex = this.db): Promise<void> {
     try {
-      await this.db(table).insert(row);
+      await db(table).insert(row);
     } catch (err) {
       if (isUniqueViolation(err)) throw new StoreError('conflict', `${what} already exists`);
       throw err;
     }
+  }
+
+  /**
+   * Runs `fn` in one transaction, again while another writer holds the database, until a deadline.
+   * Inside, use only `trx`: on SQLite the pool has one connection.
+   */
+  private async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + WRITE_RACE_DEADLINE_MS;
+    for (let pauseMs = 10; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+      try {
+        return await this.inTurn(fn);
+      } catch (err) {
+        if (!isBusy(err) || Date.now() + pauseMs > deadline) throw err;
+        await pause(pauseMs);
+      }
+    }
+  }
+
+  /** Deployment rows read to be changed: locked until the transaction ends on MySQL (SQLite serialises writers anyway). */
+  private deploymentsForUpdate(trx: Knex.Transaction, where: Row): Knex.QueryBuilder {
+    const q = trx('deployments').where(where);
+    return this.db.client.config.client === 'mysql2' ? q.forUpdate() : q;
+  }
+
+  /** The version a deployment serves: its pinned number, or on `latest` the model's newest (null when it has none). */
+  private async servedVersion(trx: Knex.Transaction, d: Pick<Deployment, 'modelName' | 'modelVersion'>): Promise<number | null> {
+    if (d.modelVersion !== 'latest') return d.modelVersion;
+    const row = await trx('model_versions').where({ model_name: d.modelName }).max('version as newest').first();
+    return row?.newest == null ? null : Number(row.newest);
+  }
+
+  private async recordServingChange(trx: Knex.Transaction, change: ServingChangeRow): Promise<ServingChange> {
+    const row = {
+      deployment_id: change.deploymentId,
+      at: now(),
+      model_name: change.modelName,
+      to_version: change.toVersion,
+      from_model_name: change.fromModelName,
+      from_version: change.fromVersion,
+      reason: change.reason,
+      changed_by: change.by,
+      note: change.note == null ? null : json(change.note),
+    };
+    const [id] = await trx('serving_history').insert(row);
+    return toServingChange({ ...row, id });
   }
 
   async createClient(client: Omit<RegisteredClient, 'createdAt'>): Promise<RegisteredClient> {
@@ -153,10 +245,30 @@ export class SqlRegistry implements RegistryStore {
     return (await this.db('clients').where({ id }).delete()) > 0;
   }
 
-  async createDeployment(d: Omit<Deployment, 'createdAt'>): Promise<Deployment> {
-    const row = { id: d.id, model_name: d.modelName, model_version: String(d.modelVersion), strategy: d.strategy, created_at: now() };
-    await this.insertNew('deployments', row, `deployment "${d.id}"`);
-    return toDeployment(row);
+  async createDeployment(d: NewDeployment, by = 'admin'): Promise<Deployment> {
+    const row = {
+      id: d.id,
+      model_name: d.modelName,
+      model_version: String(d.modelVersion),
+      strategy: d.strategy,
+      rollout_policy: d.rolloutPolicy ? json(d.rolloutPolicy) : null,
+      created_at: now(),
+    };
+    return this.transaction(async (trx) => {
+      await this.insertNew('deployments', row, `deployment "${d.id}"`, trx);
+      const deployment = toDeployment(row);
+      await this.recordServingChange(trx, {
+        deploymentId: d.id,
+        modelName: d.modelName,
+        toVersion: await this.servedVersion(trx, deployment),
+        fromModelName: null,
+        fromVersion: null,
+        reason: 'created',
+        by,
+        note: null,
+      });
+      return deployment;
+    });
   }
 
   async getDeployment(id: string) {
@@ -168,19 +280,88 @@ export class SqlRegistry implements RegistryStore {
     return (await this.db('deployments').orderBy('id')).map(toDeployment);
   }
 
-  async updateDeployment(id: string, patch: Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy'>>) {
+  async updateDeployment(id: string, patch: DeploymentPatch, by = 'admin') {
     const changes: Row = {};
     if (patch.modelName !== undefined) changes.model_name = patch.modelName;
     if (patch.modelVersion !== undefined) changes.model_version = String(patch.modelVersion);
     if (patch.strategy !== undefined) changes.strategy = patch.strategy;
-    if (Object.keys(changes).length > 0) await this.db('deployments').where({ id }).update(changes);
-    return this.getDeployment(id);
+    if (patch.rolloutPolicy !== undefined) changes.rollout_policy = patch.rolloutPolicy === null ? null : json(patch.rolloutPolicy);
+    return this.transaction(async (trx) => {
+      const row = await this.deploymentsForUpdate(trx, { id }).first();
+      if (!row) return undefined;
+      if (Object.keys(changes).length === 0) return toDeployment(row);
+      await trx('deployments').where({ id }).update(changes);
+      const [before, after] = [toDeployment(row), toDeployment({ ...row, ...changes })];
+      const [from, to] = [await this.servedVersion(trx, before), await this.servedVersion(trx, after)];
+      if (before.modelName !== after.modelName || from !== to) {
+        await this.recordServingChange(trx, {
+          deploymentId: id,
+          modelName: after.modelName,
+          toVersion: to,
+          fromModelName: before.modelName,
+          fromVersion: from,
+          reason: 'manual',
+          by,
+          note: null,
+        });
+      }
+      return after;
+    });
   }
 
   async deleteDeployment(id: string) {
-    return this.db.transaction(async (trx) => {
+    return this.transaction(async (trx) => {
       await trx('clients').where({ deployment_id: id }).update({ deployment_id: null });
+      await trx('serving_history').where({ deployment_id: id }).delete();
       return (await trx('deployments').where({ id }).delete()) > 0;
+    });
+  }
+
+  async servingHistory(deploymentId: string, options: { limit?: number } = {}) {
+    const rows = await this.db('serving_history')
+      .where({ deployment_id: deploymentId })
+      .orderBy('id', 'desc')
+      .limit(options.limit ?? 100);
+    return rows.map(toServingChange);
+  }
+
+  async rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }> {
+    return this.transaction(async (trx) => {
+      const row = await this.deploymentsForUpdate(trx, { id }).first();
+      if (!row) throw new StoreError('not_found', `deployment "${id}" does not exist`);
+      const current = toDeployment(row);
+      const serving = await this.servedVersion(trx, current);
+      const last = await trx('serving_history').where({ deployment_id: id }).orderBy('id', 'desc').first();
+      const previous = last && toServingChange(last);
+      const servingNow = describeServed(current.modelName, serving);
+      if (!previous || previous.fromVersion === null || previous.fromModelName === null)
+        throw new StoreError(
+          'conflict',
+          `deployment "${id}" has no previous version to roll back to: it served nothing before ${servingNow}`,
+        );
+      const target = describeServed(previous.fromModelName, previous.fromVersion);
+      if (previous.fromModelName !== current.modelName)
+        throw new StoreError(
+          'conflict',
+          `deployment "${id}" cannot roll back: the version it served before, ${target}, is of another model than the one it serves now ` +
+            `(${servingNow}); PATCH its modelName and modelVersion to go back`,
+        );
+      if (!(await trx('model_versions').where({ model_name: current.modelName, version: previous.fromVersion }).first()))
+        throw new StoreError('conflict', `deployment "${id}" cannot roll back: the version it served before, ${target}, no longer exists`);
+      await trx('deployments')
+        .where({ id })
+        .update({ model_version: String(previous.fromVersion) });
+      const change = await this.recordServingChange(trx, {
+        deploymentId: id,
+        modelName: current.modelName,
+        toVersion: previous.fromVersion,
+        fromModelName: current.modelName,
+        fromVersion: serving,
+        reason: 'rollback',
+        by,
+        note: { undoes: previous.id, pinnedFrom: current.modelVersion },
+      });
+      return { deployment: { ...current, modelVersion: previous.fromVersion }, change };
     });
   }
 
@@ -245,11 +426,29 @@ export class SqlRegistry implements RegistryStore {
       const existing = await this.db('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first();
       if (existing) return toModelVersion(existing);
       try {
-        // One statement takes the next number, so concurrent writers on any connection never share a read-then-write gap.
-        await this.db.raw(
-          `insert into ?? (${columns.map(() => '??').join(', ')}, ??) select ${columns.map(() => '?').join(', ')}, coalesce(max(??), 0) + 1 from ?? where ?? = ?`,
-          ['model_versions', ...columns, 'version', ...Object.values(row), 'version', 'model_versions', 'model_name', v.modelName],
-        );
+        return await this.inTurn(async (trx) => {
+          // One statement takes the next number, so concurrent writers on any connection never share a read-then-write gap.
+          await trx.raw(
+            `insert into ?? (${columns.map(() => '??').join(', ')}, ??) select ${columns.map(() => '?').join(', ')}, coalesce(max(??), 0) + 1 from ?? where ?? = ?`,
+            ['model_versions', ...columns, 'version', ...Object.values(row), 'version', 'model_versions', 'model_name', v.modelName],
+          );
+          const registered = toModelVersion(await trx('model_versions').where({ model_name: v.modelName, run_id: v.runId }).first());
+          // Numbers are consecutive per model: the one before is what `latest` served until now.
+          const before = registered.version > 1 ? registered.version - 1 : null;
+          for (const following of await this.deploymentsForUpdate(trx, { model_name: v.modelName, model_version: 'latest' })) {
+            await this.recordServingChange(trx, {
+              deploymentId: following.id,
+              modelName: v.modelName,
+              toVersion: registered.version,
+              fromModelName: v.modelName,
+              fromVersion: before,
+              reason: 'registration',
+              by: v.workflowId,
+              note: { runId: v.runId, trialId: v.trialId },
+            });
+          }
+          return registered;
+        });
       } catch (err) {
         // Two registrations raced for the same number (or the same run): read again.
         if (!(isUniqueViolation(err) || isBusy(err)) || Date.now() + pauseMs > deadline) throw err;
