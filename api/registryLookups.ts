@@ -12,7 +12,15 @@ interface Cached<V> {
 }
 
 /** Registry methods after which cached clients and deployments are stale. */
-const MUTATIONS = new Set(['createClient', 'assignClient', 'deleteClient', 'createDeployment', 'updateDeployment', 'deleteDeployment']);
+const MUTATIONS = new Set([
+  'createClient',
+  'assignClient',
+  'deleteClient',
+  'createDeployment',
+  'updateDeployment',
+  'deleteDeployment',
+  'rollbackDeployment',
+]);
 
 /** Past this many entries a cache starts over (unknown ids are cached too). */
 const MAX_ENTRIES = 10_000;

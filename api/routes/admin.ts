@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { RegistryStore } from '../../core/stores/registry.js';
+import { deploymentStrategySchema, effectiveRolloutPolicy, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
+import { StoreError, type RegistryStore } from '../../core/stores/registry.js';
 import { ARCHITECTURES, type ArchitectureName } from '../../core/ml/architectures.js';
 import { hashToken, newClientToken } from '../auth.js';
 import { ApiError, notFound, validate } from '../errors.js';
@@ -10,13 +11,23 @@ const modelVersion = z.union([z.literal('latest'), z.number().int().positive()])
 
 const newClient = z.object({ id, name: z.string().min(1).max(256).optional(), deploymentId: id.nullable().optional() }).strict();
 const assignment = z.object({ deploymentId: id.nullable() }).strict();
+/** A rollout policy replaces the stored one whole (left-out keys take their defaults); null goes back to the defaults. */
+const rolloutPolicy = rolloutPolicySchema.nullable();
 const newDeployment = z
-  .object({ id, modelName: id, modelVersion: modelVersion.default('latest'), strategy: z.literal('direct').default('direct') })
+  .object({
+    id,
+    modelName: id,
+    modelVersion: modelVersion.default('latest'),
+    strategy: deploymentStrategySchema.default('direct'),
+    rolloutPolicy: rolloutPolicy.optional(),
+  })
   .strict();
-const deploymentPatch = z
-  .object({ modelName: id, modelVersion, strategy: z.literal('direct') })
-  .partial()
-  .strict();
+const deploymentPatch = z.object({ modelName: id, modelVersion, strategy: deploymentStrategySchema, rolloutPolicy }).partial().strict();
+const historyQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+const rollbackBody = z.object({ by: z.string().trim().min(1).max(256).default('admin') }).strict();
+
+/** Who changes deployments through these routes: the admin token names no one. */
+const ADMIN = 'admin';
 
 /** Unknown keys are refused with the keys that are valid. */
 const strictObject = <S extends z.ZodRawShape>(shape: S) =>
@@ -92,7 +103,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
 
   router.post('/deployments', async (req, res) => {
     const body = validate(newDeployment, req.body);
-    const deployment = await registry.createDeployment(body);
+    const deployment = await registry.createDeployment(body, ADMIN);
     await modelChanged(deployment.modelName);
     res.status(201).json({ deployment });
   });
@@ -103,15 +114,30 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     const deployment = await registry.getDeployment(req.params.id);
     if (!deployment) throw notFound(`deployment "${req.params.id}"`);
     const clients = (await registry.listClients()).filter((c) => c.deploymentId === deployment.id).map((c) => c.id);
-    res.json({ deployment, clients });
+    const rollout = { policy: effectiveRolloutPolicy(deployment.rolloutPolicy), defaults: deployment.rolloutPolicy === null };
+    res.json({ deployment, clients, rollout });
   });
   router.patch('/deployments/:id', async (req, res) => {
     const patch = validate(deploymentPatch, req.body);
     const before = await registry.getDeployment(req.params.id);
-    const deployment = await registry.updateDeployment(req.params.id, patch);
+    const deployment = await registry.updateDeployment(req.params.id, patch, ADMIN);
     if (!before || !deployment) throw notFound(`deployment "${req.params.id}"`);
     await modelChanged(before.modelName, deployment.modelName);
     res.json({ deployment });
+  });
+  router.get('/deployments/:id/serving-history', async (req, res) => {
+    const query = validate(historyQuery, req.query, 'query');
+    if (!(await registry.getDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
+    res.json({ deployment: req.params.id, history: await registry.servingHistory(req.params.id, query) });
+  });
+  router.post('/deployments/:id/rollback', async (req, res) => {
+    const { by } = validate(rollbackBody, req.body ?? {});
+    try {
+      res.json(await registry.rollbackDeployment(req.params.id, by));
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'conflict') throw new ApiError(409, 'no_previous_version', err.message);
+      throw err;
+    }
   });
   router.delete('/deployments/:id', async (req, res) => {
     const deployment = await registry.getDeployment(req.params.id);
