@@ -52,7 +52,7 @@ export interface ServingChange {
   at: string;
   modelName: string;
   toVersion: number | null;
-  /** The model of `fromVersion`: another model than `modelName` after a change of the deployment's model. */
+  /** The model the deployment was on before (null for `created`): another than `modelName` after a change of model. */
   fromModelName: string | null;
   fromVersion: number | null;
   reason: ServingChangeReason;
