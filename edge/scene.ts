@@ -10,7 +10,9 @@ export type FloorTextureSpec =
   /** Carpet: high-frequency fibre noise plus tufts. */
   | { kind: 'carpet'; contrast: number; fibreContrast: number }
   /** Square tiles with grout lines and per-tile shade variation. */
-  | { kind: 'tiles'; tilesPerPeriod: number; groutMm: number; groutAlbedo: Rgb; tileJitter: number; contrast: number };
+  | { kind: 'tiles'; tilesPerPeriod: number; groutMm: number; groutAlbedo: Rgb; tileJitter: number; contrast: number }
+  /** Checkerboard of light and dark tiles of the floor's hue: albedo times `light` or `dark`, lightly mottled. */
+  | { kind: 'checker'; tilesPerPeriod: number; light: number; dark: number; contrast: number };
 
 export interface FloorSpec {
   albedo: Rgb;

@@ -1,5 +1,5 @@
 /**
- * Procedural, tileable RGB albedo textures (floor grain, carpet, tiles, wall plaster)
+ * Procedural, tileable RGB albedo textures (floor grain, carpet, tiles, checkerboard, wall plaster)
  * with a mipmap chain so distant floor is filtered instead of aliased.
  */
 import { createRng, type Rng } from '../core/random.js';
@@ -101,6 +101,20 @@ function floorAlbedo(floor: FloorSpec): Float32Array {
       rgb[i * 3] = ar * m * (1 + 0.25 * hue[i]);
       rgb[i * 3 + 1] = ag * m;
       rgb[i * 3 + 2] = ab * m * (1 - 0.2 * hue[i]);
+    }
+  } else if (tex.kind === 'checker') {
+    const tileTexels = SIZE / tex.tilesPerPeriod;
+    const mottling = fbm(rng, 32, 3);
+    for (let y = 0; y < SIZE; y++) {
+      const ty = Math.floor(y / tileTexels);
+      for (let x = 0; x < SIZE; x++) {
+        const i = y * SIZE + x;
+        const shade = (Math.floor(x / tileTexels) + ty) % 2 === 0 ? tex.light : tex.dark;
+        const m = shade * (1 + tex.contrast * mottling[i] + 0.04 * (rng.next() - 0.5));
+        rgb[i * 3] = ar * m;
+        rgb[i * 3 + 1] = ag * m;
+        rgb[i * 3 + 2] = ab * m;
+      }
     }
   } else {
     const tileTexels = SIZE / tex.tilesPerPeriod;

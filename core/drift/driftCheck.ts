@@ -159,7 +159,7 @@ function summaryOf(frames: number, covariate: CovariateEvidence, label: LabelEvi
       `${label.drifted ? 'LABEL SHIFT' : 'labels'}: ${(label.outOfRangeShare * 100).toFixed(1)}% outside the trained range, KS ${label.ks.toFixed(3)} (W ${label.wasserstein.toFixed(2)} sd)`,
     );
   }
-  const strongest = Object.entries(covariate.features).sort(([, a], [, b]) => b.wasserstein - a.wasserstein)[0];
+  const strongest = Object.entries(covariate.features).sort(([, a], [, b]) => b.ks - a.ks)[0];
   parts.push(
     `${covariate.drifted ? 'COVARIATE DRIFT' : 'features'}: ${covariate.driftedFeatures.length}/${covariate.testedFeatures} drifted` +
       (strongest ? `, strongest ${strongest[0]} (W ${strongest[1].wasserstein.toFixed(2)} sd, KS ${strongest[1].ks.toFixed(3)})` : ''),

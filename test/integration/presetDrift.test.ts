@@ -50,16 +50,24 @@ async function modelTrainedOn(presetId: string, count: number, seed: number) {
 /**
  * The simulator's presets must move a model the way the thesis saw: a CNN trained on the
  * beige floor reads beige well and fails on the green floor (covariate shift), and a model
- * trained on 0-250 mm cannot predict beyond it (label shift).
+ * trained on 0-250 mm cannot predict beyond it (label shift). The unseen checker floor
+ * (phase 6) must move it too, though its mean colour is beige's.
  */
 describe('camera presets produce the drift of their phase', () => {
-  it('trained on beige-350, a CNN is accurate on beige and far off on green', async () => {
+  it('trained on beige-350, a CNN is accurate on beige, far off on green and clearly off on the unseen checker floor', async () => {
     const errorOn = await modelTrainedOn('beige-350', 600, 1);
     const beige = await errorOn(await framesOf('beige-350', 150, 2));
     const green = await errorOn(await framesOf('green-350', 150, 3));
-    console.log(`beige-trained CNN: beige ${beige.mae_mm.toFixed(1)} mm, green ${green.mae_mm.toFixed(1)} mm`);
+    const checker = await errorOn(await framesOf('checker-350', 150, 7));
+    console.log(
+      `beige-trained CNN: beige ${beige.mae_mm.toFixed(1)} mm, green ${green.mae_mm.toFixed(1)} mm, checker ${checker.mae_mm.toFixed(1)} mm`,
+    );
     expect(beige.mae_mm).toBeLessThan(25);
     expect(green.mae_mm).toBeGreaterThan(4 * beige.mae_mm);
+    // The checker keeps beige's mean colour (test/unit/edge-presets.test.ts) yet moves the error. Training is not
+    // bit-reproducible and some models lean less on the floor than others: 3.3x to 7.7x beige's error in 8 logged
+    // runs, under 3x once.
+    expect(checker.mae_mm).toBeGreaterThan(2 * beige.mae_mm);
   });
 
   it('trained on beige-250, a CNN under-predicts the far frames of beige-350', async () => {

@@ -62,12 +62,13 @@ describe('camera simulator', () => {
     expect(a.equals(c)).toBe(false);
   });
 
-  it('has a preset for every thesis phase', () => {
-    expect([...PRESET_IDS]).toEqual(['beige-250', 'beige-350', 'green-350', 'green-angled-350', 'red-350']);
+  it('has a preset for every thesis phase and the unseen floor', () => {
+    expect([...PRESET_IDS]).toEqual(['beige-250', 'beige-350', 'green-350', 'green-angled-350', 'red-350', 'checker-350']);
+    expect(PRESETS['checker-350'].phase).toBe(6);
     expect(PRESETS['beige-250'].maxStartMm).toBe(250);
     expect(PRESETS['green-angled-350'].maxAngleDeg).toBe(30);
     expect(PRESETS['red-350'].maxAngleDeg).toBe(0);
-    expect(() => getPreset('blue')).toThrow(/beige-250, beige-350, green-350, green-angled-350, red-350/);
+    expect(() => getPreset('blue')).toThrow(/beige-250, beige-350, green-350, green-angled-350, red-350, checker-350/);
   });
 
   // Thesis: the saturation alert band was 40..60 on beige; it jumped from 45 to 156 on red.
@@ -77,6 +78,7 @@ describe('camera simulator', () => {
     'green-350': [100, 255],
     'green-angled-350': [100, 255],
     'red-350': [100, 255],
+    'checker-350': [40, 60],
   };
   for (const id of PRESET_IDS) {
     it(`keeps ${id} frames in the HSV saturation band ${bands[id].join('..')}`, async () => {

@@ -54,7 +54,7 @@ describe('rover CLI', () => {
     [[...base, '--bogus'], /Unknown option '--bogus'/],
     [
       ['render', '--preset', 'blue', '--distance', '1', '--out', 'x'],
-      /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350/,
+      /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350, checker-350/,
     ],
     [['render', '--preset', 'red-350', '--distance', 'far', '--out', 'x'], /--distance must be a number/],
     [['fly'], /unknown command "fly"/],
