@@ -164,7 +164,7 @@ try {
         '',
         tables.cost,
         '',
-        `Synthetic stored frames: characteristics, readings and answers of 300 rendered frames with 1 % jitter; the checked deployment holds twice the window (at 128 frames/s) or half the store when smaller, 31 other deployments the rest. The reference is v2's profile. ${drift.costRepetitions} checks per row after the store is filled; the first read is cold. Memory: process RSS and V8 heap after the first check minus before it (heap collected first).${drift.influxUrl ? '' : ' InfluxDB not measured: PRODUCTION_MEASUREMENTS_URL unset (source .services/env).'}`,
+        `Synthetic stored frames: characteristics, readings and answers of 300 rendered frames with 1 % jitter; the checked deployment holds twice the window (at 128 frames/s) or half the store when smaller, 31 other deployments the rest. Fill: SQLite through better-sqlite3 in transactions of 4,000 rows, InfluxDB through the store's write() in batches of 4,000. The reference is v2's profile. ${drift.costRepetitions} checks per row after the store is filled; the first read is cold. Memory: after the first check (window and report still held) minus before its read, after a collection: process RSS, and V8 heap plus array buffers.${drift.influxUrl ? '' : ' InfluxDB not measured: PRODUCTION_MEASUREMENTS_URL unset (source .services/env).'}`,
       ].join('\n'),
     );
   }
