@@ -175,11 +175,19 @@ const median = (values: number[]) => {
 const sd = (value: number, digits: number) => (value === Infinity ? 'inf (constant in the reference)' : `${fixed(value, digits)} sd`);
 
 const kindsOf = (found: { report: { kinds: string[] } } | null | undefined) => (found ? found.report.kinds.join(' + ') : 'nothing');
+const count = (n: number) => n.toLocaleString('en-US');
 
-function scheduledCell(found: ScheduledDetection | null, horizonSeconds: number): string {
+/** A detection cell; the kinds are named when they differ from the row's "fired by". */
+function detectionCell(found: { report: { kinds: string[] } } | null, firedBy: string, text: string): string {
+  const kinds = kindsOf(found);
+  if (kinds === firedBy) return text;
+  return text.endsWith(')') ? `${text.slice(0, -1)}; ${kinds})` : `${text} (${kinds})`;
+}
+
+function scheduledCell(found: ScheduledDetection | null, horizonSeconds: number, firedBy: string): string {
   if (!found) return `not within ${duration(horizonSeconds)}`;
-  const reused = found.distinctFrames < found.windowFrames ? `, ${found.distinctFrames} distinct` : '';
-  return `${duration(found.seconds)} (${found.framesArrived} frames${reused}; ${found.report.kinds.join(' + ')})`;
+  const reused = found.distinctFrames < found.windowFrames ? `, ${count(found.distinctFrames)} distinct` : '';
+  return detectionCell(found, firedBy, `${duration(found.seconds)} (${count(found.framesArrived)} frames${reused})`);
 }
 
 export function driftTables(result: DriftBenchResult) {
@@ -199,21 +207,26 @@ export function driftTables(result: DriftBenchResult) {
       'drift',
       'reference',
       'fired by',
-      'deciding statistic (first firing check)',
+      'deciding statistic (first firing check, 1 rover)',
       'frames to detect',
       'time to detect (1 rover)',
       '(32 rovers x 4 fps)',
     ],
-    result.detection.map((d) => [
-      d.preset,
-      d.drift,
-      `${d.reference} (${result.versions.find((v) => v.name === d.reference)?.presets.join('+')})`,
-      kindsOf(d.firstCheck),
-      d.firstCheck ? decidingStatistic(d.firstCheck.report) : '-',
-      d.firstCheck ? String(d.firstCheck.frames) : `> ${d.horizonSeconds[1] * 4}`,
-      scheduledCell(d.scheduled[1], d.horizonSeconds[1]),
-      scheduledCell(d.scheduled[32], d.horizonSeconds[32]),
-    ]),
+    result.detection.map((d) => {
+      // What the monitor's own check found: one rover's first firing check (or the first firing window).
+      const decided = d.scheduled[1] ?? d.firstCheck;
+      const firedBy = kindsOf(decided);
+      return [
+        d.preset,
+        d.drift,
+        `${d.reference} (${result.versions.find((v) => v.name === d.reference)?.presets.join('+')})`,
+        firedBy,
+        decided ? decidingStatistic(decided.report) : '-',
+        d.firstCheck ? detectionCell(d.firstCheck, firedBy, `${d.firstCheck.frames}`) : `> ${count(d.horizonSeconds[1] * 4)}`,
+        scheduledCell(d.scheduled[1], d.horizonSeconds[1], firedBy),
+        scheduledCell(d.scheduled[32], d.horizonSeconds[32], firedBy),
+      ];
+    }),
   );
   const falseAlarmTable = markdownTable(
     [

@@ -146,7 +146,7 @@ try {
         '',
         tables.detection,
         '',
-        `"frames to detect": the fewest frames of the phase (one rover's arrival order, tried every 20 frames from 200) after which checkDrift says drift, and what decided it. "time to detect": the phase starts right after a check; rovers send 4 frames/s; checks run every 60 s of simulated time; the first check that finds drift, with the frames stored by then. 32 rovers drive the recording's runs in turn and reuse them when it runs out ("distinct" counts the different frames in that window).`,
+        `"fired by" and the statistic: the first check of one rover's deployment that found drift. "frames to detect": the fewest frames of the phase (one rover's arrival order, tried every 20 frames from 200) after which checkDrift says drift; label and performance are only tested once 200 frames carry a laser reading, so the smallest windows may fire on covariates alone (named when the kinds differ). "time to detect": the phase starts right after a check; rovers send 4 frames/s; checks run every 60 s of simulated time; the first check that finds drift, with the frames stored by then. 32 rovers drive the recording's runs in turn and reuse them when it runs out ("distinct" counts the different frames in that window).`,
       ].join('\n'),
     );
     emit(
