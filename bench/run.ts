@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: training throughput (tfjs-node, pure JS, Keras), a full TrainAndRegister
  * of the thesis sweep, /predict latency under simulated rovers and peak memory of the API
- * and the worker. Prints markdown tables (progress goes to stderr) and writes them, with the
+ * and the worker, and the drift monitor (detection per phase, false alarms, cost of one check). Prints markdown tables (progress goes to stderr) and writes them, with the
  * raw numbers, to bench/results/. Measures; asserts nothing about times.
  * Knobs: see bench/settings.ts (BENCH_QUICK=1 for a smoke run).
  */
@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
+import { duration } from './markdownTable.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
@@ -52,19 +54,27 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
-    `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
+    ...(settings.parts.some((p) => p !== 'drift')
+      ? [
+          `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
+        ]
+      : []),
   ].join('\n'),
 );
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-frames-'));
 try {
-  log(`rendering parking runs until ${settings.frames} frames carry a laser reading`);
-  const recorded = await recordParkingRuns('beige-350', settings.frames);
-  log(
-    `${recorded.total} frames (${recorded.labelled} labelled) from ${recorded.runs.length} runs in ${recorded.renderSeconds.toFixed(1)} s`,
-  );
+  const recordFrames = async () => {
+    log(`rendering parking runs until ${settings.frames} frames carry a laser reading`);
+    const recorded = await recordParkingRuns('beige-350', settings.frames);
+    log(
+      `${recorded.total} frames (${recorded.labelled} labelled) from ${recorded.runs.length} runs in ${recorded.renderSeconds.toFixed(1)} s`,
+    );
+    return recorded;
+  };
+  const recorded = settings.parts.some((p) => p === 'training' || p === 'stack') ? await recordFrames() : undefined;
 
-  if (settings.parts.includes('training')) {
+  if (recorded && settings.parts.includes('training')) {
     const trainCount = settings.frames - Math.round(settings.frames * settings.testFraction);
     const datasets = new Map<string, DatasetFiles>();
     for (const target of settings.architectures)
@@ -83,7 +93,7 @@ try {
     );
   }
 
-  if (settings.parts.includes('stack')) {
+  if (recorded && settings.parts.includes('stack')) {
     const system = await benchmarkSystem(settings, recorded, log);
     raw.system = system;
     const tables = systemTables(system, recorded.renderSeconds);
@@ -111,6 +121,51 @@ try {
       ['### Peak memory of the API and the worker (high-water marks, so each column includes the ones before)', '', tables.memory].join(
         '\n',
       ),
+    );
+  }
+
+  if (settings.parts.includes('drift')) {
+    const drift = settings.drift;
+    const found = await benchmarkDriftMonitor(drift, log);
+    raw.drift = found;
+    const tables = driftTables(found);
+    const rendered = found.recordings.reduce((n, r) => n + r.frames, 0);
+    const renderSeconds = found.recordings.reduce((n, r) => n + r.seconds, 0);
+    emit(
+      [
+        `### Drift monitor: model versions (compact CNN at ${drift.input.width}x${drift.input.height}, ${drift.epochs} epochs, 80/20 split; reference profile by referenceProfileOf)`,
+        '',
+        tables.versions,
+        '',
+        `${rendered} frames rendered and analysed (22 characteristics each) in ${duration(renderSeconds)}: ${drift.referenceFrames} labelled frames per preset for training (seed 101), ${drift.streamFrames} per preset as the deployments' frames (seed 202).`,
+      ].join('\n'),
+    );
+    emit(
+      [
+        '### Drift monitor: detection per phase (default monitor config: a check every 60 s of the last 5 minutes, at most 38,400 frames, at least 200)',
+        '',
+        tables.detection,
+        '',
+        `"fired by" and the statistic: the first check of one rover's deployment that found drift. "frames to detect": the fewest frames of the phase (one rover's arrival order, tried every 20 frames from 200) after which checkDrift says drift; label and performance are only tested once 200 frames carry a laser reading, so the smallest windows may fire on covariates alone (named when the kinds differ). "time to detect": the phase starts right after a check; rovers send 4 frames/s; checks run every 60 s of simulated time; the first check that finds drift, with the frames stored by then. 32 rovers drive the recording's runs in turn and reuse them when it runs out ("distinct" counts the different frames in that window).`,
+      ].join('\n'),
+    );
+    emit(
+      [
+        "### Drift monitor: false alarms on in-distribution windows (reference: a version trained on the same preset, seed 101; windows: the preset's frames of seed 202)",
+        '',
+        tables.falseAlarms,
+        '',
+        'Windows of consecutive frames evenly spaced over the recording; "overlap" is how much of a window its neighbour shares (neighbouring windows are not independent trials). Largest values over all windows of the row.',
+      ].join('\n'),
+    );
+    emit(
+      [
+        '### Drift monitor: cost of one check (the default window: newest 38,400 frames of one deployment and version in the last 5 minutes)',
+        '',
+        tables.cost,
+        '',
+        `Synthetic stored frames: characteristics, readings and answers of 300 rendered frames with 1 % jitter; the checked deployment holds twice the window (at 128 frames/s) or half the store when smaller, 31 other deployments the rest. Fill: SQLite through better-sqlite3 in transactions of 4,000 rows, InfluxDB through the store's write() in batches of 4,000. The reference is v2's profile. ${drift.costRepetitions} checks per row after the store is filled; the first read is cold. Memory: after the first check (window and report still held) minus before its read, after a collection: process RSS, and V8 heap plus array buffers.${drift.influxUrl ? '' : ' InfluxDB not measured: PRODUCTION_MEASUREMENTS_URL unset (source .services/env).'}`,
+      ].join('\n'),
     );
   }
 

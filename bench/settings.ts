@@ -19,15 +19,40 @@ const envSchema = z.object({
   BENCH_ROVERS: positiveList.optional(),
   BENCH_PREDICT_REQUESTS: z.coerce.number().int().positive().optional(),
   BENCH_RESULTS_DIR: z.string().default('bench/results'),
+  BENCH_DRIFT_REFERENCE_FRAMES: z.coerce.number().int().min(50).optional(),
+  BENCH_DRIFT_STREAM_FRAMES: z.coerce.number().int().min(250).optional(),
+  BENCH_DRIFT_EPOCHS: z.coerce.number().int().positive().optional(),
+  BENCH_DRIFT_WINDOWS: z.coerce.number().int().min(2).optional(),
+  BENCH_DRIFT_STORED: positiveList.optional(),
+  BENCH_DRIFT_REPETITIONS: z.coerce.number().int().positive().optional(),
+  /** The production measurement store (InfluxDB) of `source .services/env`; without it only SQLite is measured. */
+  PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
 });
 
-export const BENCH_PARTS = ['training', 'stack'] as const;
+export const BENCH_PARTS = ['training', 'stack', 'drift'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
   architecture: 'compact' | 'thesis-inception';
   width: number;
   height: number;
+}
+
+export interface DriftBenchSettings {
+  /** Labelled frames per preset a version trains on (and its reference profile covers). */
+  referenceFrames: number;
+  /** Labelled frames per preset of the deployment's stream (another seed): the phase's frames in arrival order. */
+  streamFrames: number;
+  epochs: number;
+  input: { width: number; height: number };
+  /** In-distribution windows per preset and size. */
+  windows: number;
+  /** A 5-minute window of one rover at 4 frames/s. */
+  fullWindowFrames: number;
+  /** Store sizes the cost of one check is measured at. */
+  storedFrames: number[];
+  costRepetitions: number;
+  influxUrl?: string;
 }
 
 export interface BenchSettings {
@@ -51,6 +76,7 @@ export interface BenchSettings {
   /** /predict requests per concurrency level (at least 10 per rover). */
   predictRequests: number;
   resultsDir: string;
+  drift: DriftBenchSettings;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -80,5 +106,16 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     rovers: e.BENCH_ROVERS ?? [1, 8, 32],
     predictRequests: e.BENCH_PREDICT_REQUESTS ?? (quick ? 64 : 1200),
     resultsDir: e.BENCH_RESULTS_DIR,
+    drift: {
+      referenceFrames: e.BENCH_DRIFT_REFERENCE_FRAMES ?? (quick ? 120 : 400),
+      streamFrames: e.BENCH_DRIFT_STREAM_FRAMES ?? (quick ? 260 : 2000),
+      epochs: e.BENCH_DRIFT_EPOCHS ?? (quick ? 4 : 15),
+      input: { width: 32, height: 24 },
+      windows: e.BENCH_DRIFT_WINDOWS ?? (quick ? 4 : 20),
+      fullWindowFrames: 5 * 60 * 4,
+      storedFrames: e.BENCH_DRIFT_STORED ?? (quick ? [10_000] : [10_000, 1_000_000]),
+      costRepetitions: e.BENCH_DRIFT_REPETITIONS ?? (quick ? 2 : 5),
+      influxUrl: e.PRODUCTION_MEASUREMENTS_URL,
+    },
   };
 }

@@ -121,32 +121,42 @@ export interface DriftWindowQuery {
 /** Columns a drift window reads of each frame. */
 export const DRIFT_WINDOW_COLUMNS = ['time', 'sensor_value', 'error', ...IMAGE_CHARACTERISTIC_FIELDS] as const;
 
+export type DriftWindowColumn = (typeof DRIFT_WINDOW_COLUMNS)[number];
+
 /** A drift window from stored rows (any order) holding the DRIFT_WINDOW_COLUMNS. */
 export function driftWindowOf(rows: Record<string, unknown>[]): DriftWindow {
+  const columns = {} as Record<DriftWindowColumn, unknown[]>;
+  for (const column of DRIFT_WINDOW_COLUMNS) columns[column] = rows.map((row) => row[column]);
+  return driftWindowOfColumns(columns);
+}
+
+/** A drift window from the DRIFT_WINDOW_COLUMNS as one array each, every array holding the same frames in the same order. */
+export function driftWindowOfColumns(columns: Record<DriftWindowColumn, ArrayLike<unknown>>): DriftWindow {
   const features: DriftWindow['features'] = {};
-  for (const field of IMAGE_CHARACTERISTIC_FIELDS) features[field] = columnOf(rows, field);
+  for (const field of IMAGE_CHARACTERISTIC_FIELDS) features[field] = finiteValues(columns[field]);
+  const times = columns.time;
   let [windowStart, windowEnd] = [Infinity, -Infinity];
-  for (const row of rows) {
-    const time = Number(row.time);
+  for (let i = 0; i < times.length; i++) {
+    const time = Number(times[i]);
     if (time < windowStart) windowStart = time;
     if (time > windowEnd) windowEnd = time;
   }
   return {
-    frames: rows.length,
-    windowStart: rows.length ? windowStart : null,
-    windowEnd: rows.length ? windowEnd : null,
+    frames: times.length,
+    windowStart: times.length ? windowStart : null,
+    windowEnd: times.length ? windowEnd : null,
     features,
-    labels: columnOf(rows, 'sensor_value'),
-    errors: columnOf(rows, 'error'),
+    labels: finiteValues(columns.sensor_value),
+    errors: finiteValues(columns.error),
   };
 }
 
 /** The finite values of one column, nulls left out. */
-function columnOf(rows: Record<string, unknown>[], column: string): Float64Array {
-  const values = new Float64Array(rows.length);
+function finiteValues(column: ArrayLike<unknown>): Float64Array {
+  const values = new Float64Array(column.length);
   let n = 0;
-  for (const row of rows) {
-    const v = row[column];
+  for (let i = 0; i < column.length; i++) {
+    const v = column[i];
     if (v == null) continue;
     const x = Number(v);
     if (Number.isFinite(x)) values[n++] = x;
