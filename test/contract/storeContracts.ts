@@ -356,6 +356,16 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       await m.close();
     });
 
+    it('resolves a write only once every record of it is stored, however many it holds', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      // More than one InfluxDB client batch (5,000 lines): the spool deletes frames once write() resolves.
+      const t0 = 1_700_000_000_000;
+      await m.write(Array.from({ length: 12_000 }, (_, i) => record(d, t0 + i, i % 300, (i % 300) + 1)));
+      expect((await m.deploymentStats(d)).count).toBe(12_000);
+      await m.close();
+    });
+
     it('keeps every record from two concurrent writers', async () => {
       const [a, b] = [await open(), await open()];
       const d = `d-${randomUUID().slice(0, 8)}`;
