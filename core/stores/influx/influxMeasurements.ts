@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, Point } from '@influxdata/influxdb-client';
 import type { DriftWindow } from '../../drift/driftCheck.js';
 import type { DriftCheckRecord } from '../../drift/driftReport.js';
 import { DRIFT_CHECK_MEASUREMENT, driftCheckFields } from '../../drift/driftSeries.js';
@@ -76,21 +76,29 @@ const rowsOf = (series: InfluxSeries[]) => series.flatMap((s) => s.rows);
 /** Measurements in InfluxDB: writes through the official client (batched, retried), reads in InfluxQL. */
 export class InfluxMeasurements implements MeasurementStore {
   private constructor(
-    private readonly writer: WriteApi,
+    private readonly send: (points: Point[]) => Promise<void>,
     private readonly influxql: InfluxqlClient,
   ) {}
 
   static async open(url: string): Promise<InfluxMeasurements> {
     const where = parseInfluxUrl(url);
-    const writer = new InfluxDB({ url: where.url, token: where.token, timeout: 30_000 }).getWriteApi(where.org, where.bucket, 'ns', {
-      batchSize: 5000,
-      flushInterval: 0,
-      maxRetries: 3,
-      maxRetryTime: 20_000,
-      maxBufferLines: 100_000,
-      gzipThreshold: 64 * 1024,
-    });
-    const store = new InfluxMeasurements(writer, new InfluxqlClient(where));
+    const influx = new InfluxDB({ url: where.url, token: where.token, timeout: 30_000 });
+    /*
+     * A write API of its own for each write: the client's shared buffer sends a full batch by itself and
+     * `flush()` awaits only what is left, so a caller (the spool) could be told its records are stored while
+     * they are in flight or failing. No retries here: a failed write rejects, and the caller keeps the frames.
+     */
+    const send = async (points: Point[]) => {
+      const writer = influx.getWriteApi(where.org, where.bucket, 'ns', {
+        batchSize: points.length + 1,
+        flushInterval: 0,
+        maxRetries: 0,
+        gzipThreshold: 64 * 1024,
+      });
+      writer.writePoints(points);
+      await writer.close();
+    };
+    const store = new InfluxMeasurements(send, new InfluxqlClient(where));
     // Fails fast on a wrong address, user or database instead of on the first frame.
     await store.influxql.query(`SELECT count("latency_ms") FROM "${INFERENCE}" WHERE time >= now() - 1m`);
     return store;
@@ -99,12 +107,11 @@ export class InfluxMeasurements implements MeasurementStore {
   /** Resolves once InfluxDB has the records; a rejection leaves them to the caller (the API spools them). */
   async write(records: InferenceRecord[]): Promise<void> {
     if (records.length === 0) return;
-    this.writer.writePoints(records.map(pointOf));
-    await this.writer.flush();
+    await this.send(records.map(pointOf));
   }
 
   async writeAnalysisStats(stats: AnalysisStats): Promise<void> {
-    this.writer.writePoint(
+    await this.send([
       new Point(ANALYSIS)
         .tag('instance', stats.instance)
         .intField('queue_depth', stats.queueDepth)
@@ -115,8 +122,7 @@ export class InfluxMeasurements implements MeasurementStore {
         .intField('failed', stats.failed)
         .intField('refused', stats.refused)
         .timestamp(`${BigInt(stats.time) * 1_000_000n}`),
-    );
-    await this.writer.flush();
+    ]);
   }
 
   async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
@@ -224,8 +230,7 @@ export class InfluxMeasurements implements MeasurementStore {
       .timestamp(`${BigInt(check.time) * 1_000_000n}`);
     if (check.modelVersion !== null) point.tag('model_version', String(check.modelVersion));
     for (const [field, value] of Object.entries(driftCheckFields(check))) point.floatField(field, value);
-    this.writer.writePoint(point);
-    await this.writer.flush();
+    await this.send([point]);
   }
 
   async driftChecks(deployment: string, options: { since?: number; limit?: number } = {}): Promise<DriftCheckRecord[]> {
@@ -240,6 +245,6 @@ export class InfluxMeasurements implements MeasurementStore {
   }
 
   async close(): Promise<void> {
-    await this.writer.close().catch(() => undefined);
+    // Every write has its own writer, closed when the write ends: nothing is left to flush.
   }
 }
