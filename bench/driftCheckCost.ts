@@ -19,7 +19,7 @@ import { createRng } from '../core/random.js';
 import { InfluxMeasurements } from '../core/stores/influx/influxMeasurements.js';
 import { parseInfluxUrl } from '../core/stores/influx/influxLocation.js';
 import type { InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
-import { SqlMeasurements } from '../core/stores/sql/sqlMeasurements.js';
+import { inferenceRowOf, SqlMeasurements } from '../core/stores/sql/sqlMeasurements.js';
 
 /** A frame the synthetic rows copy: its characteristics, laser reading and the model's answer. */
 export interface TemplateFrame {
@@ -116,7 +116,7 @@ function* syntheticRecords(total: number, deployment: string, runId: string, now
 
 /**
  * SQLite filled straight through better-sqlite3, in one transaction per batch: the store's write() commits every
- * 200 rows (about 2.5 min for a million here). The columns are the ones SqlMeasurements.write fills.
+ * 200 rows (about 2.5 min for a million here). The rows are inferenceRowOf's, as SqlMeasurements.write writes them.
  */
 function fillSqlite(file: string, total: number, deployment: string, runId: string, now: number, templates: TemplateFrame[]) {
   const started = performance.now();
@@ -137,20 +137,7 @@ function fillSqlite(file: string, total: number, deployment: string, runId: stri
     ];
     const insert = db.prepare(`INSERT INTO inference (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
     const insertBatch = db.transaction((batch: InferenceRecord[]) => {
-      for (const r of batch)
-        insert.run({
-          time: r.time,
-          deployment: r.deployment,
-          client: r.client,
-          model_name: r.modelName,
-          model_version: r.modelVersion,
-          prediction: r.prediction,
-          sensor_value: r.sensorValue,
-          error: r.error,
-          latency_ms: r.latencyMs,
-          image_key: r.imageKey,
-          ...r.characteristics,
-        });
+      for (const r of batch) insert.run(inferenceRowOf(r));
     });
     const records = syntheticRecords(total, deployment, runId, now, templates, total);
     let next = records.next();

@@ -120,6 +120,23 @@ const migrations: Migration[] = [
   },
 ];
 
+/** The `inference` row of a record: one column per tag, field and image characteristic. */
+export function inferenceRowOf(r: InferenceRecord) {
+  return {
+    time: r.time,
+    deployment: r.deployment,
+    client: r.client,
+    model_name: r.modelName,
+    model_version: r.modelVersion,
+    prediction: r.prediction,
+    sensor_value: r.sensorValue,
+    error: r.error,
+    latency_ms: r.latencyMs,
+    image_key: r.imageKey,
+    ...r.characteristics,
+  };
+}
+
 /** Measurements in one SQL table: the embedded stand-in for InfluxDB. */
 export class SqlMeasurements implements MeasurementStore {
   private constructor(private readonly db: Knex) {}
@@ -139,19 +156,7 @@ export class SqlMeasurements implements MeasurementStore {
 
   async write(records: InferenceRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const rows = records.map((r) => ({
-      time: r.time,
-      deployment: r.deployment,
-      client: r.client,
-      model_name: r.modelName,
-      model_version: r.modelVersion,
-      prediction: r.prediction,
-      sensor_value: r.sensorValue,
-      error: r.error,
-      latency_ms: r.latencyMs,
-      image_key: r.imageKey,
-      ...r.characteristics,
-    }));
+    const rows = records.map(inferenceRowOf);
     for (let i = 0; i < rows.length; i += 200) {
       await this.db(TABLE)
         .insert(rows.slice(i, i + 200))
