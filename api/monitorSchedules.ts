@@ -40,23 +40,22 @@ export type MonitorSchedule =
  */
 export async function syncMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
-  const reason = await whyNoSchedule(deps.registry, modelName);
-  if (reason) {
+  const monitored = await monitoredModel(deps.registry, modelName);
+  if ('reason' in monitored) {
     await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
-    return { scheduleId, state: 'absent', reason };
+    return { scheduleId, state: 'absent', reason: monitored.reason };
   }
-  const model = (await deps.registry.getModel(modelName))!;
-  await callTemporal(deps, (client) => upsertSchedule(client, modelName, monitorConfigSchema.parse(model.monitorConfig ?? {})));
+  await callTemporal(deps, (client) => upsertSchedule(client, modelName, monitored.config));
   return describeMonitorSchedule(deps, modelName);
 }
 
-/** Why a model has nothing for a monitor to do, or undefined when it has. */
-async function whyNoSchedule(registry: RegistryStore, modelName: string): Promise<string | undefined> {
+/** The monitor config of a model with something to monitor, or why it has nothing. */
+async function monitoredModel(registry: RegistryStore, modelName: string): Promise<{ config: MonitorConfig } | { reason: string }> {
   const model = await registry.getModel(modelName);
   if (!model?.trainingConfig)
-    return 'the model has no training config (PUT /models/:name/training-config), so a drift could not be retrained';
-  if (!(await registry.listDeployments()).some((d) => d.modelName === modelName)) return 'no deployment serves the model';
-  return undefined;
+    return { reason: 'the model has no training config (PUT /models/:name/training-config), so a drift could not be retrained' };
+  if (!(await registry.listDeployments()).some((d) => d.modelName === modelName)) return { reason: 'no deployment serves the model' };
+  return { config: monitorConfigSchema.parse(model.monitorConfig ?? {}) };
 }
 
 /** Every model's schedule made to match the registry (at start-up: monitoring is on by default). */
@@ -68,30 +67,32 @@ export async function syncAllMonitorSchedules(deps: MonitorScheduleDeps): Promis
 
 export async function describeMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
-  const reason = await whyNoSchedule(deps.registry, modelName);
-  return callTemporal(deps, async (client) => {
+  const described = await callTemporal(deps, async (client) => {
     try {
-      const described = await client.schedule.getHandle(scheduleId).describe();
-      const interval = described.spec.intervals?.[0]?.every;
-      return {
-        scheduleId,
-        state: described.state.paused ? 'paused' : 'active',
-        intervalSeconds: typeof interval === 'number' ? interval / 1000 : Number.NaN,
-        nextChecks: described.info.nextActionTimes.map((t) => t.toISOString()),
-        recentChecks: described.info.recentActions.map((a) => ({
-          scheduledAt: a.scheduledAt.toISOString(),
-          workflowId: a.action.workflow.workflowId,
-          runId: a.action.workflow.firstExecutionRunId,
-        })),
-        ...(described.state.paused && described.state.note ? { note: described.state.note } : {}),
-      };
+      return await client.schedule.getHandle(scheduleId).describe();
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) {
-        return { scheduleId, state: 'absent', reason: reason ?? 'not set up yet: the API sets it up as soon as Temporal answers' };
-      }
+      if (err instanceof ScheduleNotFoundError) return undefined;
       throw err;
     }
   });
+  if (!described) {
+    const monitored = await monitoredModel(deps.registry, modelName);
+    const reason = 'reason' in monitored ? monitored.reason : 'not set up yet: the API sets it up as soon as Temporal answers';
+    return { scheduleId, state: 'absent', reason };
+  }
+  const interval = described.spec.intervals?.[0]?.every;
+  return {
+    scheduleId,
+    state: described.state.paused ? 'paused' : 'active',
+    intervalSeconds: typeof interval === 'number' ? interval / 1000 : Number.NaN,
+    nextChecks: described.info.nextActionTimes.map((t) => t.toISOString()),
+    recentChecks: described.info.recentActions.map((a) => ({
+      scheduledAt: a.scheduledAt.toISOString(),
+      workflowId: a.action.workflow.workflowId,
+      runId: a.action.workflow.firstExecutionRunId,
+    })),
+    ...(described.state.paused && described.state.note ? { note: described.state.note } : {}),
+  };
 }
 
 /** Runs a check now, outside the schedule's rhythm (skipped, like a due one, while a check is running). */
