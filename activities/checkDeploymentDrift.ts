@@ -17,10 +17,10 @@ export interface CheckDeploymentDriftInput {
  * version's reference profile. Writes the result to the measurement store (the `drift_check` series) and
  * returns it. A store that fails makes the activity fail (and Temporal retry it), never report drift.
  */
-export const checkDeploymentDrift =
-  ({ stores }: ActivityContext) =>
-  async ({ modelName, deployment: deploymentId }: CheckDeploymentDriftInput): Promise<DriftCheckRecord> => {
-    const { registry, measurements, objects } = stores;
+export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
+  const profiles = new ProfileCache(stores.objects);
+  return async ({ modelName, deployment: deploymentId }: CheckDeploymentDriftInput): Promise<DriftCheckRecord> => {
+    const { registry, measurements } = stores;
     const time = Date.now();
     const config = monitorConfigSchema.parse((await registry.getModel(modelName))?.monitorConfig ?? {});
     const base = { time, deployment: deploymentId, modelName };
@@ -38,13 +38,13 @@ export const checkDeploymentDrift =
       performance: null,
     });
     let record: DriftCheckRecord;
-    const version = await servingVersion(stores.registry, modelName, deploymentId);
+    const version = await servingVersion(registry, modelName, deploymentId);
     if (typeof version === 'string') {
       record = noReference(version, null);
     } else if (!version.referenceProfile) {
       record = noReference(`v${version.version} has no reference profile (registered before profiles were kept)`, version.version);
     } else {
-      const profile = await loadProfile(objects, version.referenceProfile);
+      const profile = await profiles.get(version.referenceProfile);
       const window = await measurements.driftWindow({
         deployment: deploymentId,
         modelName,
@@ -57,6 +57,7 @@ export const checkDeploymentDrift =
     await measurements.writeDriftCheck(record);
     return record;
   };
+};
 
 /** The version a deployment serves, or why it serves none. */
 async function servingVersion(
@@ -75,17 +76,21 @@ async function servingVersion(
 }
 
 /** Profiles never change once stored: each is read and verified once per worker. */
-const profiles = new Map<string, ReferenceProfile>();
-const PROFILES_KEPT = 64;
+class ProfileCache {
+  private readonly profiles = new Map<string, ReferenceProfile>();
+  private static readonly KEPT = 64;
 
-async function loadProfile(objects: ObjectStore, { key, sha256: expected }: { key: string; sha256: string }): Promise<ReferenceProfile> {
-  const cached = profiles.get(key);
-  if (cached) return cached;
-  const bytes = await objects.get(key);
-  const actual = sha256(bytes);
-  if (actual !== expected) throw new Error(`reference profile ${key} has sha256 ${actual}, the registry says ${expected}`);
-  const profile = JSON.parse(bytes.toString('utf8')) as ReferenceProfile;
-  if (profiles.size >= PROFILES_KEPT) profiles.delete(profiles.keys().next().value!);
-  profiles.set(key, profile);
-  return profile;
+  constructor(private readonly objects: ObjectStore) {}
+
+  async get({ key, sha256: expected }: { key: string; sha256: string }): Promise<ReferenceProfile> {
+    const cached = this.profiles.get(key);
+    if (cached) return cached;
+    const bytes = await this.objects.get(key);
+    const actual = sha256(bytes);
+    if (actual !== expected) throw new Error(`reference profile ${key} has sha256 ${actual}, the registry says ${expected}`);
+    const profile = JSON.parse(bytes.toString('utf8')) as ReferenceProfile;
+    if (this.profiles.size >= ProfileCache.KEPT) this.profiles.delete(this.profiles.keys().next().value!);
+    this.profiles.set(key, profile);
+    return profile;
+  }
 }
