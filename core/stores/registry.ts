@@ -22,10 +22,50 @@ export interface Deployment {
   strategy: DeploymentStrategy;
   /** The settings of its rollouts (core/rollout/rolloutPolicy.ts), as last set; null: the defaults. */
   rolloutPolicy: RolloutPolicy | null;
+  /**
+   * On `latest` with a shadow or canary strategy: the version promoted last, which every rover gets outside a
+   * rollout's canary (null until its model has a version). Null for `direct` and pinned deployments.
+   */
+  currentVersion: number | null;
+  /** The rollout in progress, if any. */
+  rollout: ActiveRollout | null;
   createdAt: string;
 }
 
-export type NewDeployment = Omit<Deployment, 'createdAt' | 'rolloutPolicy'> & { rolloutPolicy?: RolloutPolicy | null };
+export type RolloutStage = 'shadow' | 'canary';
+
+/** A candidate version being judged on a deployment by its Rollout workflow. */
+export interface ActiveRollout {
+  candidateVersion: number;
+  stage: RolloutStage;
+  /** In the canary stage, the rovers the candidate answers (chosen when the stage starts; sticky for it). */
+  canaryClients: string[];
+  /** The Rollout workflow that runs it. */
+  workflowId: string;
+  startedAt: string;
+  stageStartedAt: string;
+}
+
+/** One step of a rollout: its first call starts it (or replaces a rollout of an older candidate). */
+export interface RolloutStep {
+  candidateVersion: number;
+  stage: RolloutStage;
+  canaryClients: string[];
+  workflowId: string;
+  note: unknown;
+}
+
+export interface RolloutEnd {
+  candidateVersion: number;
+  /** `promoted`: the candidate becomes the current version; `rolled-back`: the current version stays. */
+  outcome: 'promoted' | 'rolled-back';
+  workflowId: string;
+  note: unknown;
+}
+
+export type NewDeployment = Omit<Deployment, 'createdAt' | 'rolloutPolicy' | 'currentVersion' | 'rollout'> & {
+  rolloutPolicy?: RolloutPolicy | null;
+};
 export type DeploymentPatch = Partial<Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy' | 'rolloutPolicy'>>;
 
 /** Why the version a deployment serves changed. The `rollout-*` reasons are the Rollout workflow's stages. */
@@ -149,7 +189,11 @@ export interface RegistryStore {
   createDeployment(deployment: NewDeployment, by?: string): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | undefined>;
   listDeployments(): Promise<Deployment[]>;
-  /** A change of the version it serves (model or version) is recorded as `manual`, in the same transaction. */
+  /**
+   * A change of the version it serves (model or version) is recorded as `manual`, in the same transaction. Taking
+   * up a shadow or canary strategy on `latest` makes the newest version current; a change of model or version, or
+   * back to `direct`, ends any rollout.
+   */
   updateDeployment(id: string, patch: DeploymentPatch, by?: string): Promise<Deployment | undefined>;
   /** Unassigns its clients and deletes its serving history; returns false when no such deployment exists. */
   deleteDeployment(id: string): Promise<boolean>;
@@ -157,11 +201,25 @@ export interface RegistryStore {
   servingHistory(deploymentId: string, options?: { limit?: number }): Promise<ServingChange[]>;
   /**
    * Pins the deployment to the version it served before the current one (the `from` of its newest serving
-   * change) and records a `rollback`. Rolling back twice comes back to where it started. StoreError
+   * change that changed what every rover gets: rollout stages and rolled-back rollouts do not) and records a
+   * `rollback`; a rollout in progress ends. Rolling back twice comes back to where it started. StoreError
    * `not_found` for an unknown deployment; `conflict` when it served nothing before, or that version is gone:
    * not registered (any more), or of another model than the deployment serves now.
    */
   rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }>;
+  /**
+   * Moves a deployment's rollout to a stage and records `rollout-shadow` or `rollout-canary`. Idempotent: the
+   * stage it is in already changes nothing. StoreError `conflict` when the deployment does not follow `latest`
+   * with a shadow or canary strategy, has no current version, or the candidate is not a registered version
+   * other than the current one; `not_found` for an unknown deployment.
+   */
+  setRolloutStage(deploymentId: string, step: RolloutStep): Promise<{ deployment: Deployment; change: ServingChange | null }>;
+  /**
+   * Ends the deployment's rollout of this candidate and records `rollout-promoted` or `rollout-rolled-back`.
+   * Idempotent: with no rollout of this candidate (ended already, replaced, or the deployment changed) it
+   * changes nothing and returns no change.
+   */
+  endRollout(deploymentId: string, end: RolloutEnd): Promise<{ deployment: Deployment | undefined; change: ServingChange | null }>;
 
   ensureModel(name: string, description?: string): Promise<Model>;
   getModel(name: string): Promise<Model | undefined>;
@@ -172,7 +230,8 @@ export interface RegistryStore {
   /**
    * Registers the next version of a model. Idempotent per workflow run: a retried
    * registration of the same run returns the version it already created. Every deployment of the
-   * model on `latest` gets a `registration` serving change (by the run's workflow id) in the same transaction.
+   * model on `latest` gets a `registration` serving change (by the run's workflow id) in the same transaction,
+   * except those on a shadow or canary strategy that have a current version: a Rollout judges the new version there.
    */
   registerModelVersion(version: NewModelVersion): Promise<ModelVersion>;
   getModelVersion(modelName: string, version: number): Promise<ModelVersion | undefined>;

@@ -283,6 +283,94 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('rolls a new version out on a shadow or canary deployment: registration leaves it to the rollout, which records each stage', async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const [dep, direct] = [`dep-${randomUUID().slice(0, 8)}`, `dep-${randomUUID().slice(0, 8)}`];
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'shadow' });
+      await r.createDeployment({ id: direct, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      expect(await r.getDeployment(dep)).toMatchObject({ currentVersion: null, rollout: null });
+      await expect(
+        r.setRolloutStage(dep, { candidateVersion: 1, stage: 'shadow', canaryClients: [], workflowId: 'w', note: null }),
+      ).rejects.toMatchObject({ code: 'conflict' });
+      // Its first version serves at once: there is nothing to compare it with.
+      await r.registerModelVersion(version(model, 'run-1'));
+      expect(await r.getDeployment(dep)).toMatchObject({ currentVersion: 1, rollout: null });
+      expect((await r.servingHistory(dep))[0]).toMatchObject({ reason: 'registration', fromVersion: null, toVersion: 1 });
+      // Later versions do not: the direct deployment takes v2, the shadow one keeps v1 until a rollout decides.
+      await r.registerModelVersion(version(model, 'run-2'));
+      expect(await r.getDeployment(dep)).toMatchObject({ currentVersion: 1, rollout: null });
+      expect((await r.servingHistory(dep))[0].reason).toBe('registration');
+      expect((await r.servingHistory(direct))[0]).toMatchObject({ reason: 'registration', toVersion: 2 });
+
+      const step = { candidateVersion: 2, stage: 'shadow' as const, canaryClients: [], workflowId: 'rollout-x', note: { why: 'test' } };
+      await expect(r.setRolloutStage(dep, { ...step, candidateVersion: 9 })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(r.setRolloutStage(dep, { ...step, candidateVersion: 1 })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(r.setRolloutStage(direct, step)).rejects.toMatchObject({ code: 'conflict' });
+      await expect(r.setRolloutStage('no-such-deployment', step)).rejects.toMatchObject({ code: 'not_found' });
+      const shadow = await r.setRolloutStage(dep, step);
+      expect(shadow.deployment).toMatchObject({
+        currentVersion: 1,
+        rollout: { candidateVersion: 2, stage: 'shadow', workflowId: 'rollout-x' },
+      });
+      expect(shadow.change).toMatchObject({
+        reason: 'rollout-shadow',
+        fromVersion: 1,
+        toVersion: 2,
+        by: 'rollout-x',
+        note: { why: 'test' },
+      });
+      // A retried step records nothing more.
+      expect((await r.setRolloutStage(dep, step)).change).toBeNull();
+      const canary = await r.setRolloutStage(dep, { ...step, stage: 'canary', canaryClients: ['rover-3'] });
+      expect(canary.change?.reason).toBe('rollout-canary');
+      expect((await r.getDeployment(dep))?.rollout).toMatchObject({
+        stage: 'canary',
+        canaryClients: ['rover-3'],
+        startedAt: shadow.deployment.rollout?.startedAt,
+      });
+
+      // Ending another candidate's rollout changes nothing; ending this one promotes it.
+      expect(
+        (await r.endRollout(dep, { candidateVersion: 3, outcome: 'promoted', workflowId: 'rollout-x', note: null })).change,
+      ).toBeNull();
+      const promoted = await r.endRollout(dep, { candidateVersion: 2, outcome: 'promoted', workflowId: 'rollout-x', note: { p: 0.001 } });
+      expect(promoted.deployment).toMatchObject({ currentVersion: 2, rollout: null });
+      expect(promoted.change).toMatchObject({ reason: 'rollout-promoted', fromVersion: 1, toVersion: 2, note: { p: 0.001 } });
+      expect(
+        (await r.endRollout(dep, { candidateVersion: 2, outcome: 'promoted', workflowId: 'rollout-x', note: null })).change,
+      ).toBeNull();
+
+      // A rolled-back candidate leaves the current version; a rollback afterwards goes to what served before it.
+      await r.registerModelVersion(version(model, 'run-3'));
+      await r.setRolloutStage(dep, { ...step, candidateVersion: 3 });
+      const rejected = await r.endRollout(dep, { candidateVersion: 3, outcome: 'rolled-back', workflowId: 'rollout-x', note: null });
+      expect(rejected.deployment).toMatchObject({ currentVersion: 2, rollout: null });
+      expect(rejected.change).toMatchObject({ reason: 'rollout-rolled-back', fromVersion: 3, toVersion: 2 });
+      const back = await r.rollbackDeployment(dep, 'admin');
+      expect(back.change).toMatchObject({ fromVersion: 2, toVersion: 1 });
+      expect(back.deployment).toMatchObject({ modelVersion: 1, currentVersion: null, rollout: null });
+      await r.close();
+    });
+
+    it('takes the newest version as current when a deployment takes up a rollout strategy, and ends the rollout when it leaves it', async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.registerModelVersion(version(model, 'run-1'));
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      await r.registerModelVersion(version(model, 'run-2'));
+      expect(await r.updateDeployment(dep, { strategy: 'canary' })).toMatchObject({ currentVersion: 2, rollout: null });
+      await r.registerModelVersion(version(model, 'run-3'));
+      await r.setRolloutStage(dep, { candidateVersion: 3, stage: 'canary', canaryClients: ['a'], workflowId: 'w', note: null });
+      expect((await r.updateDeployment(dep, { rolloutPolicy: null }))?.rollout?.candidateVersion).toBe(3);
+      const direct = await r.updateDeployment(dep, { strategy: 'direct' });
+      expect(direct).toMatchObject({ currentVersion: null, rollout: null });
+      // Direct on latest serves the newest: the change is recorded as manual.
+      expect((await r.servingHistory(dep))[0]).toMatchObject({ reason: 'manual', fromVersion: 2, toVersion: 3 });
+      await r.close();
+    });
+
     it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;

@@ -163,4 +163,40 @@ export const registryMigrations: Migration[] = [
       await knex.schema.alterTable('deployments', (t) => t.dropColumn('rollout_policy'));
     },
   },
+  {
+    // A deployment's rollout (core/stores/registry.ts ActiveRollout): on `latest` with a shadow or canary strategy
+    // it serves `current_version` (the version promoted last) while a candidate is judged. Deployments already on a
+    // rollout strategy serve their model's newest version from here on.
+    name: '0006_rollouts',
+    async up(knex) {
+      await knex.schema.alterTable('deployments', (t) => {
+        t.integer('current_version').nullable();
+        t.integer('candidate_version').nullable();
+        t.string('rollout_stage', 16).nullable();
+        t.text('canary_clients').nullable();
+        t.string('rollout_workflow_id', 256).nullable();
+        t.string('rollout_started_at', 32).nullable();
+        t.string('stage_started_at', 32).nullable();
+      });
+      const following = await knex('deployments').where({ model_version: 'latest' }).whereNot({ strategy: 'direct' });
+      for (const d of following) {
+        const newest = await knex('model_versions').where({ model_name: d.model_name }).max('version as v').first();
+        if (newest?.v != null) await knex('deployments').where({ id: d.id }).update({ current_version: Number(newest.v) });
+      }
+    },
+    async down(knex) {
+      await knex.schema.alterTable('deployments', (t) => {
+        for (const column of [
+          'stage_started_at',
+          'rollout_started_at',
+          'rollout_workflow_id',
+          'canary_clients',
+          'rollout_stage',
+          'candidate_version',
+          'current_version',
+        ])
+          t.dropColumn(column);
+      });
+    },
+  },
 ];

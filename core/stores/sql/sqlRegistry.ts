@@ -11,6 +11,8 @@ import {
   type NewDeployment,
   type NewModelVersion,
   type RegistryStore,
+  type RolloutEnd,
+  type RolloutStep,
   type NewRetrainRequest,
   type RetrainRequest,
   type ServingChange,
@@ -42,8 +44,36 @@ const toDeployment = (r: Row): Deployment => ({
   modelVersion: r.model_version === 'latest' ? 'latest' : Number(r.model_version),
   strategy: r.strategy,
   rolloutPolicy: parse(r.rollout_policy ?? null),
+  currentVersion: r.current_version == null ? null : Number(r.current_version),
+  rollout:
+    r.candidate_version == null
+      ? null
+      : {
+          candidateVersion: Number(r.candidate_version),
+          stage: r.rollout_stage,
+          canaryClients: parse(r.canary_clients ?? '[]'),
+          workflowId: r.rollout_workflow_id,
+          startedAt: r.rollout_started_at,
+          stageStartedAt: r.stage_started_at,
+        },
   createdAt: r.created_at,
 });
+
+/** The columns of a deployment with no rollout in progress. */
+const NO_ROLLOUT: Row = {
+  candidate_version: null,
+  rollout_stage: null,
+  canary_clients: null,
+  rollout_workflow_id: null,
+  rollout_started_at: null,
+  stage_started_at: null,
+};
+
+/** Whether a deployment takes up new versions through rollouts: it follows `latest` with a shadow or canary strategy. */
+const rollsOut = (d: Pick<Deployment, 'modelVersion' | 'strategy'>) => d.modelVersion === 'latest' && d.strategy !== 'direct';
+
+/** Serving changes after which every rover gets the `to` version: a rollback goes back to their `from`. */
+const FLEET_CHANGES = ['created', 'manual', 'registration', 'rollback', 'rollout-promoted'];
 
 const toServingChange = (r: Row): ServingChange => ({
   id: Number(r.id),
@@ -196,10 +226,21 @@ export class SqlRegistry implements RegistryStore {
     return this.db.client.config.client === 'mysql2' ? q.forUpdate() : q;
   }
 
-  /** The version a deployment serves: its pinned number, or on `latest` the model's newest (null when it has none). */
-  private async servedVersion(trx: Knex.Transaction, d: Pick<Deployment, 'modelName' | 'modelVersion'>): Promise<number | null> {
+  /**
+   * The version a deployment serves every rover (outside a canary): its pinned number, its current version while
+   * it rolls out, or on `latest` the model's newest (null when it has none).
+   */
+  private async servedVersion(
+    trx: Knex.Transaction,
+    d: Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy' | 'currentVersion'>,
+  ): Promise<number | null> {
     if (d.modelVersion !== 'latest') return d.modelVersion;
-    const row = await trx('model_versions').where({ model_name: d.modelName }).max('version as newest').first();
+    if (rollsOut(d) && d.currentVersion !== null) return d.currentVersion;
+    return this.newestVersion(trx, d.modelName);
+  }
+
+  private async newestVersion(trx: Knex.Transaction, modelName: string): Promise<number | null> {
+    const row = await trx('model_versions').where({ model_name: modelName }).max('version as newest').first();
     return row?.newest == null ? null : Number(row.newest);
   }
 
@@ -255,8 +296,9 @@ export class SqlRegistry implements RegistryStore {
       created_at: now(),
     };
     return this.transaction(async (trx) => {
-      await this.insertNew('deployments', row, `deployment "${d.id}"`, trx);
-      const deployment = toDeployment(row);
+      const currentVersion = rollsOut(d) ? await this.newestVersion(trx, d.modelName) : null;
+      await this.insertNew('deployments', { ...row, current_version: currentVersion }, `deployment "${d.id}"`, trx);
+      const deployment = toDeployment({ ...row, current_version: currentVersion });
       await this.recordServingChange(trx, {
         deploymentId: d.id,
         modelName: d.modelName,
@@ -290,9 +332,15 @@ export class SqlRegistry implements RegistryStore {
       const row = await this.deploymentsForUpdate(trx, { id }).first();
       if (!row) return undefined;
       if (Object.keys(changes).length === 0) return toDeployment(row);
+      const before = toDeployment(row);
+      const from = await this.servedVersion(trx, before);
+      const patched = toDeployment({ ...row, ...changes });
+      if (!rollsOut(patched)) Object.assign(changes, NO_ROLLOUT, { current_version: null });
+      else if (!rollsOut(before) || before.modelName !== patched.modelName)
+        Object.assign(changes, NO_ROLLOUT, { current_version: await this.newestVersion(trx, patched.modelName) });
       await trx('deployments').where({ id }).update(changes);
-      const [before, after] = [toDeployment(row), toDeployment({ ...row, ...changes })];
-      const [from, to] = [await this.servedVersion(trx, before), await this.servedVersion(trx, after)];
+      const after = toDeployment({ ...row, ...changes });
+      const to = await this.servedVersion(trx, after);
       if (before.modelName !== after.modelName || from !== to) {
         await this.recordServingChange(trx, {
           deploymentId: id,
@@ -331,7 +379,7 @@ export class SqlRegistry implements RegistryStore {
       if (!row) throw new StoreError('not_found', `deployment "${id}" does not exist`);
       const current = toDeployment(row);
       const serving = await this.servedVersion(trx, current);
-      const last = await trx('serving_history').where({ deployment_id: id }).orderBy('id', 'desc').first();
+      const last = await trx('serving_history').where({ deployment_id: id }).whereIn('reason', FLEET_CHANGES).orderBy('id', 'desc').first();
       const previous = last && toServingChange(last);
       const servingNow = describeServed(current.modelName, serving);
       if (!previous || previous.fromVersion === null || previous.fromModelName === null)
@@ -350,7 +398,7 @@ export class SqlRegistry implements RegistryStore {
         throw new StoreError('conflict', `deployment "${id}" cannot roll back: the version it served before, ${target}, no longer exists`);
       await trx('deployments')
         .where({ id })
-        .update({ model_version: String(previous.fromVersion) });
+        .update({ model_version: String(previous.fromVersion), current_version: null, ...NO_ROLLOUT });
       const change = await this.recordServingChange(trx, {
         deploymentId: id,
         modelName: current.modelName,
@@ -361,7 +409,71 @@ export class SqlRegistry implements RegistryStore {
         by,
         note: { undoes: previous.id, pinnedFrom: current.modelVersion },
       });
-      return { deployment: { ...current, modelVersion: previous.fromVersion }, change };
+      return { deployment: { ...current, modelVersion: previous.fromVersion, currentVersion: null, rollout: null }, change };
+    });
+  }
+
+  async setRolloutStage(deploymentId: string, step: RolloutStep): Promise<{ deployment: Deployment; change: ServingChange | null }> {
+    return this.transaction(async (trx) => {
+      const row = await this.deploymentsForUpdate(trx, { id: deploymentId }).first();
+      if (!row) throw new StoreError('not_found', `deployment "${deploymentId}" does not exist`);
+      const deployment = toDeployment(row);
+      const { currentVersion, rollout } = deployment;
+      if (!rollsOut(deployment) || currentVersion === null)
+        throw new StoreError(
+          'conflict',
+          `deployment "${deploymentId}" does not roll out new versions: it needs modelVersion "latest", a shadow or canary strategy and a current version`,
+        );
+      if (step.candidateVersion === currentVersion)
+        throw new StoreError('conflict', `version ${step.candidateVersion} is already the current version of deployment "${deploymentId}"`);
+      if (!(await trx('model_versions').where({ model_name: deployment.modelName, version: step.candidateVersion }).first()))
+        throw new StoreError('conflict', `model "${deployment.modelName}" has no version ${step.candidateVersion}`);
+      if (rollout?.candidateVersion === step.candidateVersion && rollout.stage === step.stage) return { deployment, change: null };
+      const at = now();
+      const sameCandidate = rollout?.candidateVersion === step.candidateVersion;
+      const changes: Row = {
+        candidate_version: step.candidateVersion,
+        rollout_stage: step.stage,
+        canary_clients: json(step.canaryClients),
+        rollout_workflow_id: step.workflowId,
+        rollout_started_at: sameCandidate ? rollout.startedAt : at,
+        stage_started_at: at,
+      };
+      await trx('deployments').where({ id: deploymentId }).update(changes);
+      const change = await this.recordServingChange(trx, {
+        deploymentId,
+        modelName: deployment.modelName,
+        toVersion: step.candidateVersion,
+        fromModelName: deployment.modelName,
+        fromVersion: currentVersion,
+        reason: step.stage === 'shadow' ? 'rollout-shadow' : 'rollout-canary',
+        by: step.workflowId,
+        note: rollout && !sameCandidate ? { replaces: rollout.candidateVersion, ...(step.note as object) } : step.note,
+      });
+      return { deployment: toDeployment({ ...row, ...changes }), change };
+    });
+  }
+
+  async endRollout(deploymentId: string, end: RolloutEnd): Promise<{ deployment: Deployment | undefined; change: ServingChange | null }> {
+    return this.transaction(async (trx) => {
+      const row = await this.deploymentsForUpdate(trx, { id: deploymentId }).first();
+      if (!row) return { deployment: undefined, change: null };
+      const deployment = toDeployment(row);
+      if (deployment.rollout?.candidateVersion !== end.candidateVersion) return { deployment, change: null };
+      const promoted = end.outcome === 'promoted';
+      const changes: Row = { ...NO_ROLLOUT, ...(promoted ? { current_version: end.candidateVersion } : {}) };
+      await trx('deployments').where({ id: deploymentId }).update(changes);
+      const change = await this.recordServingChange(trx, {
+        deploymentId,
+        modelName: deployment.modelName,
+        toVersion: promoted ? end.candidateVersion : deployment.currentVersion,
+        fromModelName: deployment.modelName,
+        fromVersion: promoted ? deployment.currentVersion : end.candidateVersion,
+        reason: promoted ? 'rollout-promoted' : 'rollout-rolled-back',
+        by: end.workflowId,
+        note: end.note,
+      });
+      return { deployment: toDeployment({ ...row, ...changes }), change };
     });
   }
 
@@ -436,12 +548,17 @@ export class SqlRegistry implements RegistryStore {
           // Numbers are consecutive per model: the one before is what `latest` served until now.
           const before = registered.version > 1 ? registered.version - 1 : null;
           for (const following of await this.deploymentsForUpdate(trx, { model_name: v.modelName, model_version: 'latest' })) {
+            if (following.strategy !== 'direct') {
+              // A deployment that rolls out takes its first version at once; later ones only through a Rollout.
+              if (following.current_version != null) continue;
+              await trx('deployments').where({ id: following.id }).update({ current_version: registered.version });
+            }
             await this.recordServingChange(trx, {
               deploymentId: following.id,
               modelName: v.modelName,
               toVersion: registered.version,
               fromModelName: v.modelName,
-              fromVersion: before,
+              fromVersion: following.strategy === 'direct' ? before : null,
               reason: 'registration',
               by: v.workflowId,
               note: { runId: v.runId, trialId: v.trialId },
