@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Everything the workflow bundle imports: the workflows and the pure domain modules they use.
-    files: ['workflows/**/*.ts', 'core/training/**/*.ts', 'core/drift/**/*.ts'],
+    files: ['workflows/**/*.ts', 'core/training/**/*.ts', 'core/drift/**/*.ts', 'core/rollout/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -5,26 +5,29 @@ import { z } from 'zod';
  * - `direct`: the new version serves every rover at once (what every deployment does today).
  * - `shadow`: the candidate predicts on the same frames while the current version answers.
  * - `canary`: a share of the deployment's rovers (sticky per client) gets the candidate.
- * Only `direct` changes what /predict serves so far; the Rollout workflow that acts on the others comes next.
  */
 export const DEPLOYMENT_STRATEGIES = ['direct', 'shadow', 'canary'] as const;
 export const deploymentStrategySchema = z.enum(DEPLOYMENT_STRATEGIES);
 export type DeploymentStrategy = z.infer<typeof deploymentStrategySchema>;
 
-/** How long a rollout stage watches the candidate at least before it may decide. */
-const stageSchema = (defaults: { minFrames: number; minMinutes: number }) =>
+const minutes = z
+  .number()
+  .min(0)
+  .max(7 * 24 * 60);
+
+/** How long a rollout stage watches the candidate: at least before it may promote, at most before it gives up. */
+const stageSchema = (defaults: { minFrames: number; minMinutes: number; maxMinutes: number }) =>
   z
     .object({
-      /** Labelled frames (with a laser reading) the candidate must have answered or shadowed. */
+      /** Frames both versions predicted, with a laser reading, before the stage may decide. */
       minFrames: z.number().int().min(10).max(1_000_000).default(defaults.minFrames),
-      /** Wall-clock minutes the stage lasts at least, whatever the frame count. */
-      minMinutes: z
-        .number()
-        .min(0)
-        .max(7 * 24 * 60)
-        .default(defaults.minMinutes),
+      /** Wall-clock minutes the stage lasts at least before it may advance, whatever the frame count. */
+      minMinutes: minutes.default(defaults.minMinutes),
+      /** Past this, a candidate not shown better than the current version is rolled back. */
+      maxMinutes: minutes.gt(0).default(defaults.maxMinutes),
     })
     .strict()
+    .refine((stage) => stage.maxMinutes >= stage.minMinutes, { message: 'maxMinutes must be at least minMinutes' })
     .prefault({});
 
 /**
@@ -37,10 +40,12 @@ export const rolloutPolicySchema = z
   .object({
     /** Share of the deployment's rovers that get the candidate in the canary stage: above 0, below 1. */
     canaryShare: z.number().gt(0).lt(1).default(0.1),
-    shadow: stageSchema({ minFrames: 200, minMinutes: 5 }),
-    canary: stageSchema({ minFrames: 200, minMinutes: 10 }),
+    shadow: stageSchema({ minFrames: 200, minMinutes: 5, maxMinutes: 60 }),
+    canary: stageSchema({ minFrames: 200, minMinutes: 10, maxMinutes: 120 }),
     /** Significance level of the test that decides promotion or rollback from the laser errors. */
     alpha: z.number().gt(0).lt(0.5).default(0.01),
+    /** How often a stage looks at the evidence. */
+    checkSeconds: z.number().int().min(1).max(3600).default(30),
   })
   .strict();
 

@@ -218,7 +218,7 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
     it('stores a deployment strategy and rollout policy, null meaning the defaults', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;
-      const policy = { ...DEFAULT_ROLLOUT_POLICY, canaryShare: 0.25, canary: { minFrames: 500, minMinutes: 30 } };
+      const policy = { ...DEFAULT_ROLLOUT_POLICY, canaryShare: 0.25, canary: { minFrames: 500, minMinutes: 30, maxMinutes: 90 } };
       expect(await r.createDeployment({ id: dep, modelName: 'm', modelVersion: 'latest', strategy: 'shadow' })).toMatchObject({
         strategy: 'shadow',
         rolloutPolicy: null,

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { comparePaired } from '../../core/rollout/pairedTest.js';
+import { DEFAULT_ROLLOUT_POLICY, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
+import { judgeStage } from '../../core/rollout/stageVerdict.js';
+
+// Expected numbers from scipy 1.17.1: stats.wilcoxon(candidate, current, zero_method='wilcox', correction=False,
+// method='approx', alternative='less' | 'greater'), on these samples (integers: ties and zero differences).
+const current = [
+  18, 0, 12, 8, 8, 9, 2, 9, 7, 23, 11, 9, 9, 7, 6, 8, 12, 9, 14, 9, 10, 16, 12, 8, 9, 12, 18, 9, 9, 14, 6, 9, 14, 12, 10, 13, 1, 14, 6, 3,
+];
+const candidate = [
+  18, 1, 9, 4, 7, 8, 5, 10, 6, 25, 9, 5, 10, 8, 4, 4, 11, 0, 15, 9, 4, 15, 8, 9, 2, 8, 19, 11, 1, 11, 6, 6, 18, 7, 10, 9, 4, 13, 4, 3,
+];
+
+describe('comparePaired (scipy.stats.wilcoxon)', () => {
+  it('matches scipy on paired errors with ties and zero differences, both ways', () => {
+    const c = comparePaired(current, candidate);
+    expect(c.statistic).toBe(150);
+    expect(c.pCandidateBetter).toBeCloseTo(0.0032282681137419554, 12);
+    expect(c.pCandidateWorse).toBeCloseTo(0.996771731886258, 12);
+    expect(c.pairs).toBe(40);
+    expect(c.meanDifference).toBeCloseTo((candidate.reduce((a, b) => a + b) - current.reduce((a, b) => a + b)) / 40, 12);
+    // Swapping the versions swaps the one-sided p-values.
+    const swapped = comparePaired(candidate, current);
+    expect(swapped.pCandidateWorse).toBeCloseTo(c.pCandidateBetter, 12);
+  });
+
+  it('finds no difference without pairs or when both versions erred alike on every frame', () => {
+    for (const c of [comparePaired([], []), comparePaired([3, 4, 5], [3, 4, 5])]) {
+      expect(c.pCandidateBetter).toBe(1);
+      expect(c.pCandidateWorse).toBe(1);
+    }
+    expect(comparePaired([], []).meanErrorCurrent).toBeNull();
+    expect(() => comparePaired([1], [1, 2])).toThrow(/differ in length/);
+  });
+});
+
+describe('judgeStage', () => {
+  const stage = { minFrames: 200, minMinutes: 5, maxMinutes: 60 };
+  const minutes = (m: number) => m * 60_000;
+  const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number) => ({ pairs, pCandidateBetter, pCandidateWorse });
+
+  it('rolls back a worse candidate as soon as it has enough frames, before the minimum time', () => {
+    expect(judgeStage(evidence(200, 0.99, 0.001), stage, 0.01, minutes(1)).verdict).toBe('roll-back');
+    expect(judgeStage(evidence(199, 0.99, 1e-9), stage, 0.01, minutes(1)).verdict).toBe('wait');
+  });
+
+  it('advances a better candidate only after both the minimum frames and the minimum time', () => {
+    expect(judgeStage(evidence(500, 1e-9, 1), stage, 0.01, minutes(4.9)).verdict).toBe('wait');
+    expect(judgeStage(evidence(199, 1e-9, 1), stage, 0.01, minutes(10)).verdict).toBe('wait');
+    const advance = judgeStage(evidence(200, 0.009, 0.99), stage, 0.01, minutes(5));
+    expect(advance).toMatchObject({ verdict: 'advance', reason: expect.stringMatching(/better.*p = 0.0090 < 0.01/) });
+  });
+
+  it('rolls back at the maximum time a candidate not shown better, or without enough frames', () => {
+    expect(judgeStage(evidence(5000, 0.2, 0.8), stage, 0.01, minutes(59)).verdict).toBe('wait');
+    expect(judgeStage(evidence(5000, 0.2, 0.8), stage, 0.01, minutes(60))).toMatchObject({
+      verdict: 'roll-back',
+      reason: expect.stringMatching(/not shown better/),
+    });
+    expect(judgeStage(evidence(20, 1e-9, 1), stage, 0.01, minutes(60)).reason).toMatch(/only 20 of 200 paired frames/);
+  });
+});
+
+describe('rolloutPolicySchema', () => {
+  it('fills every default and refuses a stage whose maximum is below its minimum', () => {
+    expect(rolloutPolicySchema.parse({})).toEqual(DEFAULT_ROLLOUT_POLICY);
+    expect(DEFAULT_ROLLOUT_POLICY).toMatchObject({ canaryShare: 0.1, alpha: 0.01, checkSeconds: 30, shadow: { maxMinutes: 60 } });
+    const bad = rolloutPolicySchema.safeParse({ canary: { minMinutes: 30, maxMinutes: 10 } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['canary'], message: expect.stringMatching(/maxMinutes/) });
+  });
+});
