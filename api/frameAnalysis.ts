@@ -8,7 +8,15 @@ import type { ObjectStore } from '../core/stores/objects.js';
 import { FrameSpool, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 
 /** What /predict hands over: everything one measurement record needs. */
-export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics'> & { requestId: string; image: Buffer };
+export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
+  requestId: string;
+  image: Buffer;
+  /** During a rollout: the version of the same model that predicts on the frame in shadow, after the answer. */
+  shadowVersion?: number | null;
+};
+
+/** A rollout's shadow prediction in mm of one version for one image. */
+export type ShadowPredictor = (modelName: string, version: number, image: Buffer) => Promise<number>;
 
 type FrameMeta = Omit<FrameToAnalyse, 'image'>;
 
@@ -35,6 +43,8 @@ export interface FrameAnalysisOptions {
   statsIntervalMs?: number;
   /** This process in those stats (default host:pid). */
   instance?: string;
+  /** Predicts with a rollout's shadow version; without it, frames keep no shadow prediction. */
+  shadow?: ShadowPredictor;
   log: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
@@ -68,6 +78,7 @@ export class FrameAnalysis {
   private readonly images: ImageAnalysisPool;
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
+  private lastShadowFailure: string | undefined;
   /** `failed` counts every analysis that threw (rejected frames and store failures); `refused` counts frames refused at a full spool. */
   readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0 };
 
@@ -312,11 +323,32 @@ export class FrameAnalysis {
     return replayed;
   }
 
+  /** The shadow version's prediction, or null when it cannot predict (the frame is stored all the same). */
+  private async shadowPrediction(frame: FrameMeta, image: Buffer): Promise<number | null> {
+    const { shadow, log } = this.options;
+    if (frame.shadowVersion == null || frame.modelName === null || !shadow) return null;
+    try {
+      const prediction = await shadow(frame.modelName, frame.shadowVersion, image);
+      this.lastShadowFailure = undefined;
+      return prediction;
+    } catch (err) {
+      const reason = `${frame.modelName} v${frame.shadowVersion}: ${(err as Error).message}`;
+      // One line per distinct failure, not one per frame while it lasts.
+      if (reason !== this.lastShadowFailure) log.warn({ err: reason }, 'shadow prediction failed; the frame is stored without it');
+      this.lastShadowFailure = reason;
+      return null;
+    }
+  }
+
   private async analyse(frame: FrameMeta, image: Buffer): Promise<void> {
     const imageKey = frameImageKey(frame.deployment, frame.requestId);
-    const characteristics = await this.images.characteristicsOf(image);
+    const [characteristics, shadowPrediction] = await Promise.all([
+      this.images.characteristicsOf(image),
+      this.shadowPrediction(frame, image),
+    ]);
     await this.options.objects.put(imageKey, image, 'image/jpeg');
-    const error = frame.prediction !== null && frame.sensorValue !== null ? Math.abs(frame.prediction - frame.sensorValue) : null;
+    const errorOf = (prediction: number | null) =>
+      prediction !== null && frame.sensorValue !== null ? Math.abs(prediction - frame.sensorValue) : null;
     const record: InferenceRecord = {
       time: frame.time,
       deployment: frame.deployment,
@@ -325,10 +357,14 @@ export class FrameAnalysis {
       modelVersion: frame.modelVersion,
       prediction: frame.prediction,
       sensorValue: frame.sensorValue,
-      error,
+      error: errorOf(frame.prediction),
       latencyMs: frame.latencyMs,
       imageKey,
       characteristics,
+      shadow:
+        frame.shadowVersion == null
+          ? null
+          : { modelVersion: frame.shadowVersion, prediction: shadowPrediction, error: errorOf(shadowPrediction) },
     };
     await this.options.measurements.write([record]);
   }

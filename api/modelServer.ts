@@ -27,6 +27,13 @@ export interface ModelLease {
   release(): void;
 }
 
+/** Which version answers a rover's frame, and which predicts on it in shadow after the answer. */
+export interface Routing {
+  lease: ModelLease;
+  /** During a rollout: the other version (same model), whose prediction is recorded with the frame. */
+  shadowVersion: number | null;
+}
+
 export class ModelUnavailableError extends Error {
   readonly code = 'model_unavailable';
 }
@@ -41,6 +48,9 @@ export interface ModelServerOptions {
   keepVersions?: number;
   log?: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
+
+/** A version that failed to load is tried again after this. */
+const LOAD_RETRY_AFTER_MS = 10_000;
 
 const keyOf = (v: Pick<ModelVersion, 'modelName' | 'version'>) => `${v.modelName}@${v.version}`;
 
@@ -58,27 +68,73 @@ export class ModelServer {
   private readonly retiring = new Set<LoadedModel>();
   private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
   private readonly swaps = new Map<string, Promise<void>>();
+  private readonly failedLoads = new Map<string, { at: number; error: unknown }>();
 
   constructor(private readonly options: ModelServerOptions) {}
 
-  /** A lease on the model that serves this deployment now, or undefined when its model has no version yet. */
+  /**
+   * The version that answers this client of the deployment, and the one that shadows it. During a rollout's
+   * canary stage the candidate answers the canary's clients and the current version shadows them; everyone else
+   * gets the current version, shadowed by the candidate. A candidate that cannot load never answers: the current
+   * version does, with no shadow. Undefined when the deployment's model has no version yet.
+   */
+  async route(deployment: Deployment, clientId: string): Promise<Routing | undefined> {
+    const current = await this.acquire(deployment);
+    const rollout = deployment.rollout;
+    if (!current || !rollout || rollout.candidateVersion === current.version.version)
+      return current && { lease: current, shadowVersion: null };
+    if (rollout.stage === 'shadow' || !rollout.canaryClients.includes(clientId))
+      return { lease: current, shadowVersion: rollout.candidateVersion };
+    try {
+      const candidate = await this.acquireVersion(deployment.modelName, rollout.candidateVersion);
+      if (candidate) {
+        current.release();
+        return { lease: candidate, shadowVersion: current.version.version };
+      }
+    } catch (err) {
+      this.options.log?.warn(
+        { deployment: deployment.id, version: rollout.candidateVersion, err: (err as Error).message },
+        'canary candidate cannot serve; the current version answers',
+      );
+    }
+    return { lease: current, shadowVersion: null };
+  }
+
+  /** A lease on the model that serves every rover of this deployment now, or undefined when its model has no version yet. */
   async acquire(deployment: Deployment): Promise<ModelLease | undefined> {
-    if (deployment.modelVersion === 'latest') {
+    const pinned =
+      deployment.modelVersion !== 'latest' ? deployment.modelVersion : deployment.strategy === 'direct' ? null : deployment.currentVersion;
+    if (pinned === null) {
       await this.refreshLatest(deployment.modelName);
       // Read and lease in one synchronous step: a swap cannot slip in between.
       const state = this.latest.get(deployment.modelName);
       return state && this.lease(state.serving);
     }
+    return this.acquireVersion(deployment.modelName, pinned);
+  }
+
+  /** The prediction in mm of one registered version for one image (a rollout's shadow), loading the version if needed. */
+  async predictWith(modelName: string, version: number, image: Buffer): Promise<number> {
+    const lease = await this.acquireVersion(modelName, version);
+    if (!lease) throw new ModelUnavailableError(`model ${modelName} has no version ${version}`);
+    try {
+      return await lease.predictMm(image);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async acquireVersion(modelName: string, versionNumber: number): Promise<ModelLease | undefined> {
     // A registered version never changes: one already loaded needs no registry lookup.
     const version =
-      this.loaded.get(keyOf({ modelName: deployment.modelName, version: deployment.modelVersion }))?.version ??
-      (await this.options.registry.getModelVersion(deployment.modelName, deployment.modelVersion));
+      this.loaded.get(keyOf({ modelName, version: versionNumber }))?.version ??
+      (await this.options.registry.getModelVersion(modelName, versionNumber));
     if (!version) return undefined;
     for (;;) {
       const entry = await this.load(version);
       if (entry.disposed) continue;
       const lease = this.lease(entry);
-      this.evictLeastUsed(deployment.modelName);
+      this.evictLeastUsed(modelName);
       return lease;
     }
   }
@@ -161,11 +217,18 @@ export class ModelServer {
     const key = keyOf(version);
     let entry = this.loading.get(key);
     if (!entry) {
+      const failed = this.failedLoads.get(key);
+      // A version that failed to load is not fetched again for every frame that asks for it.
+      if (failed && Date.now() - failed.at < LOAD_RETRY_AFTER_MS) return Promise.reject(failed.error);
       entry = this.loadAndWarm(version).then((loaded) => {
         this.loaded.set(key, loaded);
+        this.failedLoads.delete(key);
         return loaded;
       });
-      entry.catch(() => this.loading.delete(key));
+      entry.catch((error: unknown) => {
+        this.loading.delete(key);
+        this.failedLoads.set(key, { at: Date.now(), error });
+      });
       this.loading.set(key, entry);
     }
     return entry;

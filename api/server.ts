@@ -25,6 +25,7 @@ const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 
 const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, log });
 const analysis = new FrameAnalysis({
+  shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
   objects: stores.objects,
   measurements: stores.measurements,
   spoolDir: path.join(config.dataDir, 'spool'),

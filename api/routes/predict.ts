@@ -109,7 +109,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     const deployment = await deps.lookups.deployment(client.deploymentId);
     if (!deployment) throw new ApiError(404, 'no_deployment', `deployment "${client.deploymentId}" does not exist`);
 
-    const lease = await deps.models.acquire(deployment).catch((err) => {
+    const routing = await deps.models.route(deployment, client.id).catch((err) => {
       if (err instanceof ModelUnavailableError) throw new ApiError(503, 'model_unavailable', err.message, UNAVAILABLE_RETRY_AFTER_S);
       const reason = (err as Error).message;
       // One line per distinct failure, not one per request while it lasts.
@@ -127,7 +127,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       sensorValue: fields.sensor_value ?? null,
       image,
     };
-    if (!lease) {
+    if (!routing) {
       await imageToPixels(image, { width: 8, height: 8 }).catch((err) => {
         throw new ApiError(400, 'invalid_image', err.message);
       });
@@ -136,6 +136,7 @@ export function predictRoutes(deps: PredictDeps): Router {
         modelName: deployment.modelName,
         modelVersion: null,
         prediction: null,
+        shadowVersion: null,
         latencyMs: performance.now() - started,
       });
       throw new ApiError(
@@ -145,6 +146,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       );
     }
     // The lease keeps this request on the version it started with, even if `latest` is swapped meanwhile.
+    const { lease, shadowVersion } = routing;
     const { version } = lease;
     let prediction: number;
     try {
@@ -161,7 +163,8 @@ export function predictRoutes(deps: PredictDeps): Router {
       lease.release();
     }
     const latencyMs = performance.now() - started;
-    await record({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, latencyMs });
+    // A rollout's shadow predicts during the frame's analysis, after this answer.
+    await record({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, shadowVersion, latencyMs });
     res.json({
       prediction_mm: prediction,
       deployment: deployment.id,

@@ -16,6 +16,14 @@ export interface InferenceRecord {
   latencyMs: number;
   imageKey: string;
   characteristics: ImageCharacteristics;
+  /** During a rollout: the other version's prediction on this frame (the one that did not answer the rover). */
+  shadow?: ShadowPrediction | null;
+}
+
+export interface ShadowPrediction {
+  modelVersion: number;
+  prediction: number | null;
+  error: number | null;
 }
 
 export interface DatasetRow {

@@ -66,6 +66,7 @@ export async function startApiOn(
   };
   const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0 });
   const analysis = new FrameAnalysis({
+    shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
     objects,
     measurements: stores.measurements,
     spoolDir: path.join(dir, 'spool'),

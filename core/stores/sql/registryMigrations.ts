@@ -181,7 +181,10 @@ export const registryMigrations: Migration[] = [
       const following = await knex('deployments').where({ model_version: 'latest' }).whereNot({ strategy: 'direct' });
       for (const d of following) {
         const newest = await knex('model_versions').where({ model_name: d.model_name }).max('version as v').first();
-        if (newest?.v != null) await knex('deployments').where({ id: d.id }).update({ current_version: Number(newest.v) });
+        if (newest?.v != null)
+          await knex('deployments')
+            .where({ id: d.id })
+            .update({ current_version: Number(newest.v) });
       }
     },
     async down(knex) {

@@ -1,0 +1,25 @@
+/**
+ * The rovers of a deployment that get the candidate in a canary stage: floor(share x rovers) of them, picked by a
+ * hash of the deployment, the candidate and the rover's id. Sticky for the stage (the pick is stored with the
+ * rollout), different for each candidate, and never more than the share: with fewer than 1/share rovers the
+ * canary has none, and the stage judges on the shadow evidence alone.
+ */
+export function canaryClientsOf(clientIds: readonly string[], share: number, deploymentId: string, candidateVersion: number): string[] {
+  const count = Math.floor(share * clientIds.length + 1e-9);
+  return [...clientIds]
+    .map((id) => ({ id, rank: fnv1a(`${deploymentId}/${candidateVersion}/${id}`) }))
+    .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
+    .slice(0, count)
+    .map((c) => c.id)
+    .sort();
+}
+
+/** 32-bit FNV-1a: spreads ids evenly; no secret is involved. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
