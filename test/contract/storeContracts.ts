@@ -544,8 +544,9 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
           rolloutFrame(d, t0 + 2, { by: candidate, prediction: 90 }, null, { by: current, prediction: 95 }),
           // Before the rollout's shadow predictions: answered, no pair.
           rolloutFrame(d, t0 + 3, { by: current, prediction: 55 }, 50, null),
-          // The shadow is a third version: answered by the current version, no pair.
+          // The shadow is a third version: answered by the current version or the candidate, no pair.
           rolloutFrame(d, t0 + 4, { by: current, prediction: 60 }, 50, { by: 4, prediction: 70 }),
+          rolloutFrame(d, t0 + 9, { by: candidate, prediction: 65 }, 50, { by: 4, prediction: 75 }),
           // Nowhere: a third version answered, another deployment, another model, before `since`, no model at all.
           rolloutFrame(d, t0 + 5, { by: 4, prediction: 60 }, 50, { by: current, prediction: 70 }),
           rolloutFrame(`${d}-other`, t0 + 6, { by: current, prediction: 60 }, 50, { by: candidate, prediction: 70 }),
@@ -554,7 +555,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
           record(d, t0 + 8, 50, null),
         ]);
         const evidence = await m.rolloutEvidence(query(d, t0));
-        expect(evidence).toMatchObject({ frames: 5, answeredByCandidate: 1, labelled: 4 });
+        expect(evidence).toMatchObject({ frames: 6, answeredByCandidate: 2, labelled: 5 });
         expect(tuples(evidence.pairs)).toEqual([[10, 30]]);
         const none = await m.rolloutEvidence(query(`${d}-none`, t0));
         expect(none).toMatchObject({ frames: 0, answeredByCandidate: 0, labelled: 0 });
