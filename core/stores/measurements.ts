@@ -21,8 +21,11 @@ export interface InferenceRecord {
 }
 
 export interface ShadowPrediction {
+  /** A version of the record's model. */
   modelVersion: number;
+  /** Null: the shadow version could not predict (failed to load, overloaded). */
   prediction: number | null;
+  /** |prediction - sensorValue|, null without a laser reading or a prediction. */
   error: number | null;
 }
 
@@ -113,7 +116,55 @@ export interface MeasurementStore {
   writeDriftCheck(check: DriftCheckRecord): Promise<void>;
   /** A deployment's drift checks, newest first. */
   driftChecks(deployment: string, options?: { since?: number; limit?: number }): Promise<DriftCheckRecord[]>;
+  /** A rollout's evidence on one deployment since a time: how many frames each version answered, and both versions' laser errors on the frames both predicted. */
+  rolloutEvidence(query: RolloutEvidenceQuery): Promise<RolloutEvidence>;
   close(): Promise<void>;
+}
+
+export interface RolloutEvidenceQuery {
+  deployment: string;
+  modelName: string;
+  currentVersion: number;
+  candidateVersion: number;
+  /** Epoch ms, inclusive. */
+  since: number;
+  /** At most this many pairs, the newest. */
+  maxPairs: number;
+}
+
+export interface RolloutEvidence {
+  /** Frames of the deployment in the period answered by the current or the candidate version. */
+  frames: number;
+  /** Of those, the frames the candidate answered. */
+  answeredByCandidate: number;
+  /** Of `frames`, those with a laser reading. */
+  labelled: number;
+  /** Paired laser errors (mm): index i of both arrays is one frame that both versions predicted. */
+  pairs: { current: Float64Array; candidate: Float64Array };
+}
+
+/** Refuses a query no store can answer: two different versions and a positive whole number of pairs. */
+export function assertRolloutEvidenceQuery(query: RolloutEvidenceQuery): void {
+  if (!Number.isSafeInteger(query.maxPairs) || query.maxPairs < 1)
+    throw new Error(`maxPairs must be a positive integer, got ${query.maxPairs}`);
+  if (!Number.isSafeInteger(query.since)) throw new Error(`since must be integer epoch ms, got ${query.since}`);
+  if (query.currentVersion === query.candidateVersion)
+    throw new Error(`a rollout compares two versions, got version ${query.currentVersion} twice`);
+}
+
+/** Pairs from rows holding each frame's answering version, its error and its shadow's error, newest first or in any order. */
+export function rolloutPairsOf(
+  rows: { answeredBy: number; error: number; shadowError: number }[],
+  currentVersion: number,
+): RolloutEvidence['pairs'] {
+  const current = new Float64Array(rows.length);
+  const candidate = new Float64Array(rows.length);
+  rows.forEach((row, i) => {
+    const currentAnswered = row.answeredBy === currentVersion;
+    current[i] = currentAnswered ? row.error : row.shadowError;
+    candidate[i] = currentAnswered ? row.shadowError : row.error;
+  });
+  return { current, candidate };
 }
 
 export interface DriftWindowQuery {

@@ -18,6 +18,7 @@ import type { Builder } from '@grafana/grafana-foundation-sdk/cog';
 import { PanelBuilder as HistogramPanelBuilder } from '@grafana/grafana-foundation-sdk/histogram';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
+import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../../core/features/fields.js';
 import type { NumericField } from '../../core/stores/measurements.js';
 import { INFLUXDB } from './datasources.js';
@@ -141,6 +142,28 @@ function modelsThatAnswered(variable: string): Builder<Panel> {
     .span(12);
 }
 
+/**
+ * During a rollout each frame is predicted by both versions: the one that answered the rover (`error`) and the
+ * other in shadow (`shadow_error`). `shadow_model_version` is a field, which InfluxQL cannot group by, so the
+ * shadow error is grouped by the version that answered: on the frames one version answered, it is the other's.
+ */
+function rolloutErrors(variable: string): Builder<Panel> {
+  const byAnsweringVersion = (field: string) =>
+    `SELECT mean("${field}") FROM "inference" WHERE ${ofDeployment(variable)} GROUP BY time($__interval), "model_version" fill(none)`;
+  return new TimeseriesPanelBuilder()
+    .title(`Rollout: answering vs shadow version's error · $${variable}`)
+    .description(
+      'Mean laser error of the version that answered the rover, and of the other version in shadow on the same frames. During a shadow rollout one version answers every frame, so the two lines compare the current version with the candidate.',
+    )
+    .datasource(INFLUXDB)
+    .withTarget(new InfluxQLQueryBuilder(byAnsweringVersion('error')).alias('answered by v$tag_model_version'))
+    .withTarget(new InfluxQLQueryBuilder(byAnsweringVersion('shadow_error')).alias('shadow on the frames v$tag_model_version answered'))
+    .unit('lengthmm')
+    .decimals(1)
+    .height(8)
+    .span(12);
+}
+
 function characteristicMeans(kind: CharacteristicKind, variable: string): Builder<Panel> {
   const means = characteristicsOf(kind).map((f) => `mean("${f}") AS "${f}"`);
   return new StatPanelBuilder()
@@ -183,6 +206,9 @@ export function compareDeploymentsDashboard(): Dashboard {
   for (const { field, title } of DISTANCE_FIELDS) {
     for (const side of SIDES) builder.withPanel(histogram(field, title, side.variable, true));
   }
+
+  builder.withRow(new RowBuilder('Rollout: the two versions on the same frames (mm)'));
+  for (const side of SIDES) builder.withPanel(rolloutErrors(side.variable));
 
   builder.withRow(characteristicsRow('colour'));
   builder.withRow(characteristicsRow('texture'));

@@ -568,6 +568,112 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       expect((await m.datasetRows([d])).map((r) => r.sensorValue)).toEqual([1, 3]);
       await m.close();
     });
+
+    describe("a rollout's evidence", () => {
+      const [current, candidate] = [2, 3];
+      /** A frame answered by one version of `m`, with another version's prediction in shadow unless `shadow` is null. */
+      const rolloutFrame = (
+        deployment: string,
+        time: number,
+        answer: { by: number; prediction: number; model?: string },
+        sensor: number | null,
+        shadow: { by: number; prediction: number | null } | null,
+      ): InferenceRecord => {
+        const errorOf = (prediction: number | null) => (sensor === null || prediction === null ? null : Math.abs(prediction - sensor));
+        return {
+          ...record(deployment, time, sensor, answer.prediction),
+          imageKey: `features/${deployment}/${time}-${answer.by}.jpg`,
+          modelName: answer.model ?? 'm',
+          modelVersion: answer.by,
+          shadow: shadow && { modelVersion: shadow.by, prediction: shadow.prediction, error: errorOf(shadow.prediction) },
+        };
+      };
+      const query = (deployment: string, since: number, maxPairs = 100) => ({
+        deployment,
+        modelName: 'm',
+        currentVersion: current,
+        candidateVersion: candidate,
+        since,
+        maxPairs,
+      });
+      /** Pairs as [current, candidate] tuples, in a fixed order so a test does not depend on the store's. */
+      const tuples = (pairs: { current: Float64Array; candidate: Float64Array }) =>
+        [...pairs.current].map((c, i) => [c, pairs.candidate[i]]).sort((a, b) => a[0] - b[0]);
+
+      it("pairs both versions' errors on the frames both predicted, the current version first whichever answered", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          rolloutFrame(d, t0, { by: current, prediction: 110 }, 100, { by: candidate, prediction: 130 }),
+          rolloutFrame(d, t0 + 1, { by: candidate, prediction: 105 }, 100, { by: current, prediction: 140 }),
+          rolloutFrame(d, t0 + 2, { by: current, prediction: 207 }, 200, { by: candidate, prediction: 250 }),
+        ]);
+        const evidence = await m.rolloutEvidence(query(d, t0));
+        expect(evidence.pairs.current).toBeInstanceOf(Float64Array);
+        expect(tuples(evidence.pairs)).toEqual([
+          [7, 50],
+          [10, 30],
+          [40, 5],
+        ]);
+        expect(evidence).toMatchObject({ frames: 3, answeredByCandidate: 1, labelled: 3 });
+        await m.close();
+      });
+
+      it('counts only frames of the deployment and model since the time answered by one of the two versions, and pairs only complete ones', async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          rolloutFrame(d, t0, { by: current, prediction: 110 }, 100, { by: candidate, prediction: 130 }),
+          // The shadow version could not predict: a frame answered by the current version, no pair.
+          rolloutFrame(d, t0 + 1, { by: current, prediction: 120 }, 100, { by: candidate, prediction: null }),
+          // No laser reading: answered by the candidate, unlabelled, no pair.
+          rolloutFrame(d, t0 + 2, { by: candidate, prediction: 90 }, null, { by: current, prediction: 95 }),
+          // Before the rollout's shadow predictions: answered, no pair.
+          rolloutFrame(d, t0 + 3, { by: current, prediction: 55 }, 50, null),
+          // The shadow is a third version: answered by the current version or the candidate, no pair.
+          rolloutFrame(d, t0 + 4, { by: current, prediction: 60 }, 50, { by: 4, prediction: 70 }),
+          rolloutFrame(d, t0 + 9, { by: candidate, prediction: 65 }, 50, { by: 4, prediction: 75 }),
+          // Nowhere: a third version answered, another deployment, another model, before `since`, no model at all.
+          rolloutFrame(d, t0 + 5, { by: 4, prediction: 60 }, 50, { by: current, prediction: 70 }),
+          rolloutFrame(`${d}-other`, t0 + 6, { by: current, prediction: 60 }, 50, { by: candidate, prediction: 70 }),
+          rolloutFrame(d, t0 + 7, { by: candidate, prediction: 60, model: 'n' }, 50, { by: current, prediction: 70 }),
+          rolloutFrame(d, t0 - 1000, { by: current, prediction: 60 }, 50, { by: candidate, prediction: 70 }),
+          record(d, t0 + 8, 50, null),
+        ]);
+        const evidence = await m.rolloutEvidence(query(d, t0));
+        expect(evidence).toMatchObject({ frames: 6, answeredByCandidate: 2, labelled: 5 });
+        expect(tuples(evidence.pairs)).toEqual([[10, 30]]);
+        const none = await m.rolloutEvidence(query(`${d}-none`, t0));
+        expect(none).toMatchObject({ frames: 0, answeredByCandidate: 0, labelled: 0 });
+        expect(none.pairs.current).toHaveLength(0);
+        await m.close();
+      });
+
+      it('keeps the newest pairs up to the cap, and refuses a cap that is not a positive integer', async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write(
+          [1, 2, 3, 4].map((i) =>
+            rolloutFrame(d, t0 + i, { by: i % 2 ? current : candidate, prediction: 100 + i }, 100, {
+              by: i % 2 ? candidate : current,
+              prediction: 100 + 10 * i,
+            }),
+          ),
+        );
+        const capped = await m.rolloutEvidence(query(d, t0, 2));
+        // Frames 3 (current answered: 3 vs 30) and 4 (candidate answered: 40 vs 4).
+        expect(tuples(capped.pairs)).toEqual([
+          [3, 30],
+          [40, 4],
+        ]);
+        expect(capped).toMatchObject({ frames: 4, answeredByCandidate: 2, labelled: 4 });
+        await expect(m.rolloutEvidence(query(d, t0, 0))).rejects.toThrow(/maxPairs/);
+        await m.close();
+      });
+    });
   });
 }
 

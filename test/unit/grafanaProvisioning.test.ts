@@ -32,7 +32,16 @@ const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const SCHEMA: Record<string, { tags: string[]; fields: string[] }> = {
   inference: {
     tags: ['deployment', 'client', 'model', 'model_version'],
-    fields: [...IMAGE_CHARACTERISTIC_FIELDS, 'prediction', 'sensor_value', 'error', 'latency_ms'],
+    fields: [
+      ...IMAGE_CHARACTERISTIC_FIELDS,
+      'prediction',
+      'sensor_value',
+      'error',
+      'latency_ms',
+      'shadow_model_version',
+      'shadow_prediction',
+      'shadow_error',
+    ],
   },
   api_analysis: { tags: ['instance'], fields: ['queue_depth', 'queue_bytes', 'spooled', 'spool_bytes', 'written', 'failed', 'refused'] },
   [DRIFT_CHECK_MEASUREMENT]: {

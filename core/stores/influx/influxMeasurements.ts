@@ -5,6 +5,10 @@ import type { DriftCheckRecord } from '../../drift/driftReport.js';
 import { DRIFT_CHECK_MEASUREMENT, driftCheckFields } from '../../drift/driftSeries.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import {
+  assertRolloutEvidenceQuery,
+  rolloutPairsOf,
+  type RolloutEvidence,
+  type RolloutEvidenceQuery,
   DRIFT_WINDOW_COLUMNS,
   driftWindowOf,
   type DriftWindowQuery,
@@ -54,6 +58,10 @@ function pointOf(record: InferenceRecord): Point {
   if (record.sensorValue !== null) p.floatField('sensor_value', record.sensorValue);
   if (record.error !== null) p.floatField('error', record.error);
   for (const field of IMAGE_CHARACTERISTIC_FIELDS) p.floatField(field, record.characteristics[field]);
+  // A field, not a tag: it varies frame by frame and is only filtered on by a rollout's evidence query.
+  if (record.shadow) p.intField('shadow_model_version', record.shadow.modelVersion);
+  if (record.shadow?.prediction != null) p.floatField('shadow_prediction', record.shadow.prediction);
+  if (record.shadow?.error != null) p.floatField('shadow_error', record.shadow.error);
   return p;
 }
 
@@ -242,6 +250,46 @@ export class InfluxMeasurements implements MeasurementStore {
       { deployment },
     );
     return rowsOf(series).map((r) => JSON.parse(String(r.report)) as DriftCheckRecord);
+  }
+
+  async rolloutEvidence(query: RolloutEvidenceQuery): Promise<RolloutEvidence> {
+    assertRolloutEvidenceQuery(query);
+    const ofRollout = `"deployment" = $deployment AND "model" = $model${timeClause({ since: query.since })}`;
+    const params = {
+      deployment: query.deployment,
+      model: query.modelName,
+      current: String(query.currentVersion),
+      candidate: String(query.candidateVersion),
+      currentShadow: query.currentVersion,
+      candidateShadow: query.candidateVersion,
+    };
+    const perVersion = await this.influxql.query(
+      `SELECT count("latency_ms") AS frames, count("sensor_value") AS labelled FROM "${INFERENCE}" ` +
+        `WHERE ${ofRollout} AND ("model_version" = $current OR "model_version" = $candidate) GROUP BY "model_version"`,
+      params,
+    );
+    const count = (column: string, version?: string) =>
+      perVersion
+        .filter((s) => version === undefined || s.tags?.model_version === version)
+        .flatMap((s) => s.rows)
+        .reduce((sum, row) => sum + Number(row[column] ?? 0), 0);
+    // InfluxQL has no IS NOT NULL; a comparison with a field a point lacks is false, so `"f" = "f"` keeps the points that have f.
+    const paired = await this.influxql.query(
+      `SELECT "model_version", "error", "shadow_error" FROM "${INFERENCE}" WHERE ${ofRollout} ` +
+        `AND (("model_version" = $current AND "shadow_model_version" = $candidateShadow) ` +
+        `OR ("model_version" = $candidate AND "shadow_model_version" = $currentShadow)) ` +
+        `AND "sensor_value" = "sensor_value" AND "error" = "error" AND "shadow_error" = "shadow_error" ORDER BY time DESC LIMIT ${query.maxPairs}`,
+      params,
+    );
+    return {
+      frames: count('frames'),
+      answeredByCandidate: count('frames', params.candidate),
+      labelled: count('labelled'),
+      pairs: rolloutPairsOf(
+        rowsOf(paired).map((r) => ({ answeredBy: Number(r.model_version), error: Number(r.error), shadowError: Number(r.shadow_error) })),
+        query.currentVersion,
+      ),
+    };
   }
 
   async close(): Promise<void> {

@@ -12,17 +12,21 @@ import type {
   InferenceRecord,
   MeasurementStore,
   NumericField,
+  RolloutEvidence,
+  RolloutEvidenceQuery,
   TimeRange,
   WindowMean,
 } from '../measurements.js';
 import {
   assertNumericField,
+  assertRolloutEvidenceQuery,
   binValues,
   characteristicsOf,
   deploymentStatsOf,
   DRIFT_WINDOW_COLUMNS,
   driftWindowOfColumns,
   numberOrNull,
+  rolloutPairsOf,
   type DriftWindowColumn,
 } from '../measurements.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -118,6 +122,20 @@ const migrations: Migration[] = [
       await knex.schema.alterTable(TABLE, (t) => t.dropIndex(['deployment', 'model_name', 'model_version', 'time']));
     },
   },
+  {
+    // During a rollout the version that did not answer the rover predicts the frame too: its answer sits beside the served one.
+    name: '0006_shadow_prediction',
+    async up(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => {
+        t.integer('shadow_model_version').nullable();
+        t.double('shadow_prediction').nullable();
+        t.double('shadow_error').nullable();
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => t.dropColumns('shadow_model_version', 'shadow_prediction', 'shadow_error'));
+    },
+  },
 ];
 
 /** The `inference` row of a record: one column per tag, field and image characteristic. */
@@ -133,6 +151,9 @@ export function inferenceRowOf(r: InferenceRecord) {
     error: r.error,
     latency_ms: r.latencyMs,
     image_key: r.imageKey,
+    shadow_model_version: r.shadow?.modelVersion ?? null,
+    shadow_prediction: r.shadow?.prediction ?? null,
+    shadow_error: r.shadow?.error ?? null,
     ...r.characteristics,
   };
 }
@@ -281,6 +302,45 @@ export class SqlMeasurements implements MeasurementStore {
       ])
       .limit(options.limit ?? 100);
     return rows.map((r) => JSON.parse(r.report) as DriftCheckRecord);
+  }
+
+  async rolloutEvidence(query: RolloutEvidenceQuery): Promise<RolloutEvidence> {
+    assertRolloutEvidenceQuery(query);
+    const { currentVersion: current, candidateVersion: candidate } = query;
+    const ofRollout = () =>
+      this.db(TABLE).where({ deployment: query.deployment, model_name: query.modelName }).where('time', '>=', query.since);
+    const counts = await ofRollout()
+      .whereIn('model_version', [current, candidate])
+      .select(
+        this.db.raw('count(*) as frames'),
+        this.db.raw('count(case when model_version = ? then 1 end) as by_candidate', [candidate]),
+        this.db.raw('count(sensor_value) as labelled'),
+      )
+      .first();
+    const rows = await ofRollout()
+      .where((q) =>
+        q
+          .where({ model_version: current, shadow_model_version: candidate })
+          .orWhere({ model_version: candidate, shadow_model_version: current }),
+      )
+      .whereNotNull('sensor_value')
+      .whereNotNull('error')
+      .whereNotNull('shadow_error')
+      .select('model_version', 'error', 'shadow_error')
+      .orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(query.maxPairs);
+    return {
+      frames: Number(counts?.frames ?? 0),
+      answeredByCandidate: Number(counts?.by_candidate ?? 0),
+      labelled: Number(counts?.labelled ?? 0),
+      pairs: rolloutPairsOf(
+        rows.map((r) => ({ answeredBy: Number(r.model_version), error: Number(r.error), shadowError: Number(r.shadow_error) })),
+        current,
+      ),
+    };
   }
 
   async close() {
