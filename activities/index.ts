@@ -7,7 +7,9 @@ import type { ActivityContext } from './context.js';
 import { evaluatePrevious } from './evaluatePrevious.js';
 import { describeDataset, preprocess } from './preprocess.js';
 import { registerModelVersion } from './registerModelVersion.js';
+import { checkRolloutStage, enterRolloutStage, finishRollout, planRollout } from './rolloutSteps.js';
 import { selectBest } from './selectBest.js';
+import { startRollouts } from './startRollouts.js';
 import { describeTrainingCapacity, trainTrial } from './trainTrial.js';
 
 /** Light, I/O-bound steps: run on the orchestration task queue. */
@@ -16,6 +18,15 @@ export const createOrchestrationActivities = (ctx: ActivityContext) => ({
   describeDataset: describeDataset(ctx),
   selectBest: selectBest(),
   registerModelVersion: registerModelVersion(ctx),
+  startRollouts: startRollouts(ctx),
+});
+
+/** The Rollout workflow's steps: registry and measurement reads and writes, on the orchestration task queue. */
+export const createRolloutActivities = (ctx: ActivityContext) => ({
+  planRollout: planRollout(ctx),
+  enterRolloutStage: enterRolloutStage(ctx),
+  checkRolloutStage: checkRolloutStage(ctx),
+  finishRollout: finishRollout(ctx),
 });
 
 /** The drift monitor's steps: light reads and one ask, on the orchestration task queue. */
@@ -36,5 +47,6 @@ export const createTrainingActivities = (ctx: ActivityContext) => ({
 
 export type OrchestrationActivities = ReturnType<typeof createOrchestrationActivities>;
 export type MonitorActivities = ReturnType<typeof createMonitorActivities>;
+export type RolloutActivities = ReturnType<typeof createRolloutActivities>;
 export type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 export type { ActivityContext };

@@ -3,6 +3,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import {
   createMonitorActivities,
   createOrchestrationActivities,
+  createRolloutActivities,
   createTrainingActivities,
   type ActivityContext,
 } from '../activities/index.js';
@@ -32,7 +33,7 @@ export function createOrchestrationWorker({ connection, namespace, context }: Wo
     namespace,
     taskQueue: TASK_QUEUES.orchestration,
     workflowsPath,
-    activities: { ...createOrchestrationActivities(context), ...createMonitorActivities(context) },
+    activities: { ...createOrchestrationActivities(context), ...createMonitorActivities(context), ...createRolloutActivities(context) },
   });
 }
 

@@ -1,2 +1,3 @@
 export { TrainAndRegister } from './trainAndRegister/workflow.js';
 export { CheckDrift } from './checkDrift/workflow.js';
+export { Rollout } from './rollout/workflow.js';

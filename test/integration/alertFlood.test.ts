@@ -35,6 +35,7 @@ describe('an alert flood during one run', () => {
     },
     selectBest: async ({ trials }) => ({ best: trials[0], ranking: [] }),
     registerModelVersion: async () => ({ registered: true, version: 1, artifactKey: 'a', artifactSha256: 's', comparison: null }),
+    startRollouts: async () => [],
   };
   const training: TrainingActivities = {
     preprocess: async () => ({

@@ -43,10 +43,19 @@ interface Scenario {
   previousMetrics?: Record<string, number>;
   /** Run the real registration activity (on temp stores) instead of a stub. */
   realRegistration?: boolean;
-  calls: { assemble: string[][]; capacity: number; maxConcurrentTrials: number; assembleAttempts: number; profiles: number[] };
+  calls: {
+    assemble: string[][];
+    capacity: number;
+    maxConcurrentTrials: number;
+    assembleAttempts: number;
+    profiles: number[];
+    rollouts: number[];
+  };
 }
 
-const fresh = (): Scenario => ({ calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [] } });
+const fresh = (): Scenario => ({
+  calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [], rollouts: [] },
+});
 let scenario: Scenario = fresh();
 let runningTrials = 0;
 
@@ -95,6 +104,10 @@ describe('TrainAndRegister with stub activities', () => {
             artifactSha256: input.best.artifactSha256,
             comparison: null,
           },
+    startRollouts: async ({ version }) => {
+      scenario.calls.rollouts.push(version);
+      return [];
+    },
   });
 
   const stubTraining = (): TrainingActivities => ({
@@ -192,6 +205,7 @@ describe('TrainAndRegister with stub activities', () => {
     expect(await handle.query(progressQuery)).toMatchObject({ step: 'done', trialsDone: 6 });
     // The registered version gets its reference profile, after the registration.
     expect(scenario.calls.profiles).toEqual([1]);
+    expect(scenario.calls.rollouts).toEqual([1]);
     expect(result.referenceProfile).toMatchObject({ features: 22, testMaeMm: 4 });
     if (process.env.RECORD_HISTORIES) {
       fs.writeFileSync(
@@ -237,6 +251,7 @@ describe('TrainAndRegister with stub activities', () => {
       evaluatePrevious: { heartbeat: 30, startToClose: 30 * 60 },
       registerModelVersion: { heartbeat: 0, startToClose: 2 * 60 },
       buildReferenceProfile: { heartbeat: 30, startToClose: 30 * 60 },
+      startRollouts: { heartbeat: 0, startToClose: 60 },
     });
   });
 

@@ -38,11 +38,24 @@ describe('comparePaired (scipy.stats.wilcoxon)', () => {
 describe('judgeStage', () => {
   const stage = { minFrames: 200, minMinutes: 5, maxMinutes: 60 };
   const minutes = (m: number) => m * 60_000;
-  const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number) => ({ pairs, pCandidateBetter, pCandidateWorse });
+  const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number, labelled = pairs) => ({
+    pairs,
+    pCandidateBetter,
+    pCandidateWorse,
+    labelled,
+  });
 
   it('rolls back a worse candidate as soon as it has enough frames, before the minimum time', () => {
     expect(judgeStage(evidence(200, 0.99, 0.001), stage, 0.01, minutes(1)).verdict).toBe('roll-back');
     expect(judgeStage(evidence(199, 0.99, 1e-9), stage, 0.01, minutes(1)).verdict).toBe('wait');
+  });
+
+  it('rolls back a candidate that predicted on none of enough frames with a laser reading', () => {
+    expect(judgeStage(evidence(0, 1, 1, 200), stage, 0.01, minutes(1))).toMatchObject({
+      verdict: 'roll-back',
+      reason: expect.stringMatching(/no prediction of the candidate on 200 frames/),
+    });
+    expect(judgeStage(evidence(0, 1, 1, 199), stage, 0.01, minutes(1)).verdict).toBe('wait');
   });
 
   it('advances a better candidate only after both the minimum frames and the minimum time', () => {

@@ -19,6 +19,8 @@ export interface RolloutInput {
   deploymentId: string;
   modelName: string;
   candidateVersion: number;
+  /** Set when a long stage continues as new: where it was. */
+  resume?: { stage: RolloutStage; stageStartedAt: number; checks: StageCheck[] };
 }
 
 /** One look at a stage's evidence, and what the stage did with it. */

@@ -10,6 +10,7 @@ import type { DatasetSummary } from '../../activities/preprocess.js';
 import type { RegisterResult } from '../../activities/registerModelVersion.js';
 import type { ReferenceProfileSummary } from '../../activities/buildReferenceProfile.js';
 import type { SelectBestResult } from '../../activities/selectBest.js';
+import type { StartedRollout } from '../../activities/startRollouts.js';
 import type { SweepSpec, TrialSummary } from '../../core/training/sweep.js';
 
 /** Task queues: light orchestration steps (and the workflow), and CPU-heavy ML steps (scaled separately). */
@@ -149,6 +150,8 @@ export interface TrainAndRegisterResult {
   registration: RegisterResult;
   /** The registered version's reference profile (none when nothing was registered, or in runs recorded before profiles). */
   referenceProfile?: ReferenceProfileSummary;
+  /** The Rollouts the new version started (or joined), one per deployment that rolls the model out. */
+  rollouts?: StartedRollout[];
   parallelism: SweepParallelism;
   /** Every ask signalled to this run, the one that started it included: alerts coalesce here. */
   requests: CoalescedRequests;
@@ -158,7 +161,7 @@ export interface TrainAndRegisterResult {
 export const retrainRequestedSignal = defineSignal<[RetrainAsk]>('retrainRequested');
 
 export interface TrainProgress {
-  step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'profiling' | 'done';
+  step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'profiling' | 'rolling-out' | 'done';
   trialsDone: number;
   trialsTotal: number;
   /** Trials training at once, once the sweep has started. */

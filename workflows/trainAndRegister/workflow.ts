@@ -20,6 +20,7 @@ const light = { taskQueue: TASK_QUEUES.orchestration, retry: { maximumAttempts: 
 const { describeDataset, selectBest } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
 const { assembleDataset } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '15 minutes' });
 const { registerModelVersion } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '2 minutes' });
+const { startRollouts } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
 const ml = { taskQueue: TASK_QUEUES.training, retry: { maximumAttempts: 3 } };
 const { preprocess } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' });
 const { trainTrial } = proxyActivities<TrainingActivities>({ ...ml, startToCloseTimeout: '4 hours', heartbeatTimeout: '30 seconds' });
@@ -109,6 +110,12 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
       artifactKey: registration.artifactKey,
     });
   }
+  // Deployments that roll the model out judge the new version on the laser before it serves them.
+  let rollouts;
+  if (registration.registered && patched('rollouts-after-registration')) {
+    progress.step = 'rolling-out';
+    rollouts = await startRollouts({ modelName: request.modelName, version: registration.version });
+  }
   progress.step = 'done';
 
   // Asks that came after the dataset was assembled are not in this version: a follow-up run covers them.
@@ -117,7 +124,7 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     const trigger = { kind: followUp.asks.last!.kind, by: `${followUp.asks.count} ask(s) after ${runId} assembled its dataset` };
     await continueAsNew<typeof TrainAndRegister>({ ...input, deployments: followUp.deployments, trigger, continuedFrom: followUp.asks });
   }
-  return { dataset, trials, selection, registration, referenceProfile, parallelism, requests: asks.summary };
+  return { dataset, trials, selection, registration, referenceProfile, rollouts, parallelism, requests: asks.summary };
 }
 
 /** The request's parallelism wins; else as many trials as the training worker has slots for. */

@@ -1,0 +1,152 @@
+import { Context } from '@temporalio/activity';
+import { getModelFiles } from '../core/ml/modelArtifact.js';
+import { canaryClientsOf } from '../core/rollout/canaryClients.js';
+import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest.js';
+import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
+import type { Deployment, RolloutStage } from '../core/stores/registry.js';
+import type { RolloutInput } from '../workflows/rollout/contract.js';
+import type { ActivityContext } from './context.js';
+
+/** Most pairs one look at a stage compares (the newest). */
+const MAX_PAIRS = 50_000;
+
+export type RolloutPlan =
+  | {
+      ok: true;
+      currentVersion: number;
+      strategy: Exclude<DeploymentStrategy, 'direct'>;
+      policy: RolloutPolicy;
+      /** Why the candidate cannot serve (its artifact is missing or changed), if so: the rollout rolls it back at once. */
+      candidateProblem: string | null;
+    }
+  | { ok: false; reason: string };
+
+export interface StageEntry {
+  ok: boolean;
+  reason: string;
+  canaryClients: string[];
+  /** Rovers of the deployment when the stage began. */
+  clients: number;
+}
+
+export interface StageEvidence {
+  /** False: the deployment no longer runs this rollout (changed, rolled back or deleted by hand). */
+  ongoing: boolean;
+  reason: string;
+  frames: number;
+  answeredByCandidate: number;
+  labelled: number;
+  comparison: PairedComparison;
+}
+
+const workflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'a rollout outside a workflow';
+
+type RollingOut = Deployment & { strategy: Exclude<DeploymentStrategy, 'direct'>; currentVersion: number };
+
+/** The deployment, when it can run this rollout; else why not (any more). */
+function rollingOut(deployment: Deployment | undefined, input: RolloutInput): RollingOut | string {
+  if (!deployment) return `deployment "${input.deploymentId}" no longer exists`;
+  if (deployment.modelName !== input.modelName) return `deployment "${deployment.id}" now serves model "${deployment.modelName}"`;
+  if (deployment.modelVersion !== 'latest' || deployment.strategy === 'direct')
+    return `deployment "${deployment.id}" no longer rolls out new versions (modelVersion ${deployment.modelVersion}, strategy ${deployment.strategy})`;
+  if (deployment.currentVersion === null) return `deployment "${deployment.id}" has no current version to compare with`;
+  if (deployment.currentVersion === input.candidateVersion) return `v${input.candidateVersion} is already its current version`;
+  return deployment as RollingOut;
+}
+
+/** What the rollout compares with and how: the deployment's current version, strategy and policy; the candidate's artifact checked. */
+export const planRollout =
+  ({ stores }: ActivityContext) =>
+  async (input: RolloutInput): Promise<RolloutPlan> => {
+    const deployment = rollingOut(await stores.registry.getDeployment(input.deploymentId), input);
+    if (typeof deployment === 'string') return { ok: false, reason: deployment };
+    const candidate = await stores.registry.getModelVersion(input.modelName, input.candidateVersion);
+    let candidateProblem: string | null = null;
+    if (!candidate) candidateProblem = `model "${input.modelName}" has no version ${input.candidateVersion}`;
+    else {
+      const files = await getModelFiles(stores.objects, candidate.artifactKey).catch((err: Error) => err);
+      if (files instanceof Error) candidateProblem = `its artifact ${candidate.artifactKey} cannot be read: ${files.message}`;
+      else if (files.sha256 !== candidate.artifactSha256)
+        candidateProblem = `its artifact ${candidate.artifactKey} changed since registration`;
+    }
+    return {
+      ok: true,
+      currentVersion: deployment.currentVersion,
+      strategy: deployment.strategy,
+      policy: effectiveRolloutPolicy(deployment.rolloutPolicy),
+      candidateProblem,
+    };
+  };
+
+/** Moves the deployment's rollout to a stage in the registry; the canary stage picks its rovers here. */
+export const enterRolloutStage =
+  ({ stores }: ActivityContext) =>
+  async (input: RolloutInput & { stage: RolloutStage; canaryShare: number }): Promise<StageEntry> => {
+    const { registry } = stores;
+    const deployment = rollingOut(await registry.getDeployment(input.deploymentId), input);
+    if (typeof deployment === 'string') return { ok: false, reason: deployment, canaryClients: [], clients: 0 };
+    const clients = (await registry.listClients()).filter((c) => c.deploymentId === input.deploymentId).map((c) => c.id);
+    const canaryClients =
+      input.stage === 'canary' ? canaryClientsOf(clients, input.canaryShare, input.deploymentId, input.candidateVersion) : [];
+    const note = {
+      stage: input.stage,
+      clients: clients.length,
+      canaryClients,
+      canaryShare: input.stage === 'canary' ? input.canaryShare : 0,
+    };
+    const { deployment: after } = await registry.setRolloutStage(input.deploymentId, {
+      candidateVersion: input.candidateVersion,
+      stage: input.stage,
+      canaryClients,
+      workflowId: workflowId(),
+      note,
+    });
+    return {
+      ok: true,
+      reason: `${input.stage} stage`,
+      canaryClients: after.rollout?.canaryClients ?? canaryClients,
+      clients: clients.length,
+    };
+  };
+
+/** One look at a stage: the frames since it began and both versions' laser errors on the frames both predicted. */
+export const checkRolloutStage =
+  ({ stores }: ActivityContext) =>
+  async (input: RolloutInput & { currentVersion: number; since: number }): Promise<StageEvidence> => {
+    const deployment = rollingOut(await stores.registry.getDeployment(input.deploymentId), input);
+    const gone =
+      typeof deployment === 'string'
+        ? deployment
+        : deployment.rollout?.candidateVersion === input.candidateVersion
+          ? null
+          : `deployment "${input.deploymentId}" no longer rolls out v${input.candidateVersion} (ended by hand)`;
+    const evidence = await stores.measurements.rolloutEvidence({
+      deployment: input.deploymentId,
+      modelName: input.modelName,
+      currentVersion: input.currentVersion,
+      candidateVersion: input.candidateVersion,
+      since: input.since,
+      maxPairs: MAX_PAIRS,
+    });
+    return {
+      ongoing: gone === null,
+      reason: gone ?? 'ongoing',
+      frames: evidence.frames,
+      answeredByCandidate: evidence.answeredByCandidate,
+      labelled: evidence.labelled,
+      comparison: comparePaired(evidence.pairs.current, evidence.pairs.candidate),
+    };
+  };
+
+/** Records the end of the rollout in the registry: the candidate becomes current, or the current version stays. */
+export const finishRollout =
+  ({ stores }: ActivityContext) =>
+  async (input: RolloutInput & { outcome: 'promoted' | 'rolled-back'; note: unknown }): Promise<{ recorded: boolean }> => {
+    const { change } = await stores.registry.endRollout(input.deploymentId, {
+      candidateVersion: input.candidateVersion,
+      outcome: input.outcome,
+      workflowId: workflowId(),
+      note: input.note,
+    });
+    return { recorded: change !== null };
+  };

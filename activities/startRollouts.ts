@@ -1,0 +1,51 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityContext } from './context.js';
+import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
+import {
+  candidateRegisteredSignal,
+  ROLLOUT_WORKFLOW,
+  rolloutStartAttributes,
+  rolloutWorkflowIdFor,
+  type RolloutInput,
+} from '../workflows/rollout/contract.js';
+
+export interface StartedRollout {
+  deploymentId: string;
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * Starts a Rollout of a newly registered version on every deployment that rolls its model out (on `latest`, with a
+ * shadow or canary strategy, serving an older current version). signalWithStart on the deployment's fixed id: a
+ * rollout already running there takes the newer candidate instead of a second rollout starting.
+ */
+export const startRollouts =
+  ({ stores, temporal }: ActivityContext) =>
+  async ({ modelName, version }: { modelName: string; version: number }): Promise<StartedRollout[]> => {
+    const deployments = (await stores.registry.listDeployments()).filter(
+      (d) =>
+        d.modelName === modelName &&
+        d.modelVersion === 'latest' &&
+        d.strategy !== 'direct' &&
+        d.currentVersion !== null &&
+        d.currentVersion < version,
+    );
+    if (deployments.length === 0) return [];
+    if (!temporal) throw ApplicationFailure.nonRetryable('this worker was started without a Temporal client to start rollouts');
+    const client = await temporal.client();
+    const started: StartedRollout[] = [];
+    for (const deployment of deployments) {
+      const input: RolloutInput = { deploymentId: deployment.id, modelName, candidateVersion: version };
+      const handle = await client.workflow.signalWithStart(ROLLOUT_WORKFLOW, {
+        taskQueue: TASK_QUEUES.orchestration,
+        workflowId: rolloutWorkflowIdFor(deployment.id),
+        args: [input],
+        signal: candidateRegisteredSignal,
+        signalArgs: [{ candidateVersion: version }],
+        ...rolloutStartAttributes(input),
+      });
+      started.push({ deploymentId: deployment.id, workflowId: handle.workflowId, runId: handle.signaledRunId });
+    }
+    return started;
+  };
