@@ -16,6 +16,7 @@ import { retrainRoutes } from './routes/retrain.js';
 import type { RetrainDeps } from './retrainService.js';
 import { MonitorScheduleKeeper } from './monitorSchedules.js';
 import { monitorRoutes } from './routes/monitor.js';
+import { rolloutRoutes } from './routes/rollout.js';
 
 export interface AppDeps {
   config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): express.Express {
   const schedules = deps.monitorSchedules ?? new MonitorScheduleKeeper(retrainDepsOf(deps));
   app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry), { modelChanged: (name) => schedules.modelChanged(name) }));
   app.use(admin, monitorRoutes({ ...retrainDepsOf(deps), measurements: stores.measurements }));
+  app.use(admin, rolloutRoutes(retrainDepsOf(deps)));
   app.use(
     admin,
     readRoutes({

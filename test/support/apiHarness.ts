@@ -109,9 +109,19 @@ export async function startApiOn(
 }
 
 /** Registers an untrained compact model as the next version, as a registration would. */
-export async function registerUntrainedVersion(stores: Stores, modelName: string, runId: string) {
+/**
+ * Registers the next version of a model with an untrained network; with `predictionMm`, one that predicts that
+ * distance for every image (its output layer's weights zeroed, its bias set), so tests know each version's error.
+ */
+export async function registerUntrainedVersion(stores: Stores, modelName: string, runId: string, predictionMm?: number) {
   const { tf, name } = await loadBackend('auto');
   const model = buildModel(tf, 'compact', { width: 20, height: 15, dropout: 0.1, learningRate: 0.001 });
+  if (predictionMm !== undefined) {
+    const output = model.layers[model.layers.length - 1];
+    const [kernel] = output.getWeights();
+    const unit = predictionMm / 350;
+    output.setWeights([tf.zerosLike(kernel), tf.tensor1d([Math.log(unit / (1 - unit))])]);
+  }
   const serialized = await serializeModel(tf, model, { architecture: 'compact', width: 20, height: 15, labelMaxMm: 350, backend: name });
   const prefix = `runs/test/${runId}/trials/0/model`;
   await putModel(stores.objects, prefix, serialized);

@@ -1,0 +1,237 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRollouts } from '../../activities/startRollouts.js';
+import type { RolloutPolicyInput } from '../../core/rollout/rolloutPolicy.js';
+import { createOrchestrationWorker } from '../../workers/createWorkers.js';
+import { rolloutWorkflowIdFor, type RolloutResult } from '../../workflows/rollout/contract.js';
+import { ADMIN_TOKEN, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
+import { openTempStores } from '../support/embeddedStores.js';
+import { eventually } from '../support/eventually.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
+import { startTemporal } from '../support/temporalEnv.js';
+
+/** Stages that decide within seconds: few frames, no minimum time, a look every second. */
+const FAST: RolloutPolicyInput = {
+  canaryShare: 0.25,
+  shadow: { minFrames: 40, minMinutes: 0, maxMinutes: 3 },
+  canary: { minFrames: 40, minMinutes: 0, maxMinutes: 3 },
+  checkSeconds: 1,
+};
+const ROVERS = 8;
+
+/**
+ * Rollouts end to end on a real Temporal dev server, the API and the orchestration worker: rovers send frames
+ * with laser readings while a candidate is judged against the current version. The versions predict a fixed
+ * distance each, so which one is closer to the laser is known: 100 mm is good (readings are 90-110 mm), 150 mm
+ * is worse, 250 mm is bad.
+ */
+describe('rollout', () => {
+  let env: TestWorkflowEnvironment;
+  let api: ApiHarness;
+  let worker: Worker;
+  let running: Promise<void>;
+  let images: Buffer[];
+
+  const admin = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(api.url + route, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: res.status === 204 ? null : await res.json() };
+  };
+
+  const startWorker = async () => {
+    worker = await createOrchestrationWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      context: {
+        stores: api.stores,
+        objectsUrl: '',
+        mlBackend: 'auto',
+        temporal: { client: async () => env.client, ui: { url: 'http://localhost:8233', namespace: 'default' } },
+      },
+    });
+    running = worker.run();
+  };
+
+  /** A deployment of `model` with its rovers, serving v1 (predicting `currentMm`) before the candidate exists. */
+  const setUp = async (model: string, strategy: 'shadow' | 'canary', policy: RolloutPolicyInput, currentMm: number) => {
+    const deployment = `${model}-fleet`;
+    expect((await admin('POST', '/deployments', { id: deployment, modelName: model, strategy, rolloutPolicy: policy })).status).toBe(201);
+    const tokens: { id: string; token: string }[] = [];
+    for (let i = 0; i < ROVERS; i++) {
+      const created = await admin('POST', '/clients', { id: `${model}-rover-${i}`, deploymentId: deployment });
+      tokens.push({ id: created.body.client.id, token: created.body.token });
+    }
+    await registerUntrainedVersion(api.stores, model, `${model}-v1`, currentMm);
+    return { deployment, tokens };
+  };
+
+  /** Rovers take turns sending frames until `until` settles; every answer's client and version. */
+  const drive = async <T>(tokens: { id: string; token: string }[], until: Promise<T>) => {
+    const answers: { client: string; version: number }[] = [];
+    let done = false;
+    const result = until.finally(() => (done = true));
+    let frame = 0;
+    const lane = async () => {
+      while (!done) {
+        const rover = tokens[frame++ % tokens.length];
+        const form = new FormData();
+        form.append('image', new Blob([new Uint8Array(images[frame % images.length])], { type: 'image/jpeg' }), 'frame.jpg');
+        form.append('sensor_value', String(90 + (frame % 21)));
+        const res = await fetch(`${api.url}/predict`, { method: 'POST', headers: { authorization: `Bearer ${rover.token}` }, body: form });
+        const body = await res.json();
+        if (res.status !== 200) throw new Error(`/predict answered ${res.status}: ${JSON.stringify(body)}`);
+        answers.push({ client: rover.id, version: body.model.version });
+      }
+    };
+    const lanes = Promise.all([lane(), lane()]);
+    const value = await result;
+    await lanes;
+    return { value, answers };
+  };
+
+  const rolloutOf = (model: string, version: number) =>
+    startRollouts({
+      stores: api.stores,
+      objectsUrl: '',
+      mlBackend: 'auto',
+      temporal: { client: async () => env.client, ui: { url: '', namespace: 'default' } },
+    })({
+      modelName: model,
+      version,
+    });
+  const resultOf = (deployment: string) =>
+    env.client.workflow.getHandle(rolloutWorkflowIdFor(deployment)).result() as Promise<RolloutResult>;
+  const history = async (deployment: string) =>
+    (await admin('GET', `/deployments/${deployment}/serving-history`)).body.history as {
+      reason: string;
+      fromVersion: number | null;
+      toVersion: number | null;
+      note: any;
+    }[];
+
+  beforeAll(async () => {
+    env = await startTemporal();
+    const temp = await openTempStores();
+    api = await startApiOn(temp.stores, temp.dir, async () => env.client, {
+      api: { registryCacheTtlMs: 200 },
+      cleanup: () => temp.cleanup(),
+    });
+    images = await Promise.all([95, 100, 105].map((mm) => syntheticFrame(mm)));
+    await startWorker();
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running?.catch(() => undefined);
+    await api?.close();
+    await env?.teardown();
+  });
+
+  it('promotes a better candidate through shadow and canary, on paired laser errors, and records every step', async () => {
+    const { deployment, tokens } = await setUp('good', 'shadow', FAST, 150);
+    await registerUntrainedVersion(api.stores, 'good', 'good-v2', 100);
+    expect(await rolloutOf('good', 2)).toEqual([
+      { deploymentId: deployment, workflowId: rolloutWorkflowIdFor(deployment), runId: expect.any(String) },
+    ]);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'promoted', candidateVersion: 2, currentVersion: 1 });
+    expect(result.stages.map((s) => [s.stage, s.verdict])).toEqual([
+      ['shadow', 'advance'],
+      ['canary', 'advance'],
+    ]);
+    const [shadow, canary] = result.stages;
+    // In shadow the current version answered every frame; the candidate's errors (about 5 mm) beat its (about 50 mm).
+    expect(shadow.answeredByCandidate).toBe(0);
+    expect(shadow.comparison.pairs).toBeGreaterThanOrEqual(40);
+    expect(shadow.comparison.meanErrorCandidate!).toBeLessThan(10);
+    expect(shadow.comparison.meanErrorCurrent!).toBeGreaterThan(40);
+    expect(canary.answeredByCandidate).toBeGreaterThan(0);
+    expect(answers.some((a) => a.version === 2)).toBe(true);
+
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 2, rollout: null });
+    const steps = await history(deployment);
+    expect(steps.map((c) => c.reason)).toEqual(['rollout-promoted', 'rollout-canary', 'rollout-shadow', 'registration', 'created']);
+    expect(steps[0]).toMatchObject({ fromVersion: 1, toVersion: 2, note: { outcome: 'promoted' } });
+    expect(steps[1].note).toMatchObject({ stage: 'canary', clients: ROVERS, canaryClients: expect.any(Array) });
+    expect(steps[1].note.canaryClients).toHaveLength(2);
+
+    // Promoted: every rover gets v2 now, with no shadow.
+    const after = await drive(tokens, new Promise((resolve) => setTimeout(resolve, 1500)));
+    expect(new Set(after.answers.slice(-8).map((a) => a.version))).toEqual(new Set([2]));
+    const rollout = await admin('GET', `/deployments/${deployment}/rollout`);
+    expect(rollout.body).toMatchObject({
+      currentVersion: 2,
+      rollout: null,
+      workflow: { status: 'COMPLETED', result: { outcome: 'promoted' } },
+    });
+  });
+
+  it('rolls back a worse candidate in its canary, whose share of the answers stays at or below the canary share', async () => {
+    const { deployment, tokens } = await setUp('bad', 'canary', FAST, 100);
+    await registerUntrainedVersion(api.stores, 'bad', 'bad-v2', 250);
+    await rolloutOf('bad', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/^canary: worse than the current version/) });
+    const canaryClients = new Set(answers.filter((a) => a.version === 2).map((a) => a.client));
+    expect(canaryClients.size).toBe(2);
+    const share = answers.filter((a) => a.version === 2).length / answers.length;
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThanOrEqual(0.25);
+
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 1, rollout: null });
+    expect((await history(deployment))[0]).toMatchObject({ reason: 'rollout-rolled-back', fromVersion: 2, toVersion: 1 });
+    // Rolled back: the canary's rovers are answered by v1 again.
+    const after = await drive(tokens, new Promise((resolve) => setTimeout(resolve, 1500)));
+    expect(after.answers.slice(-8).every((a) => a.version === 1)).toBe(true);
+  });
+
+  it('rolls back at once a candidate whose artifact cannot be read, and the rovers keep their answers', async () => {
+    const { deployment, tokens } = await setUp('broken', 'shadow', FAST, 100);
+    const v2 = await registerUntrainedVersion(api.stores, 'broken', 'broken-v2', 90);
+    for (const key of await api.stores.objects.list(v2.artifactKey)) await api.stores.objects.delete(key);
+    await rolloutOf('broken', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/the candidate cannot serve/) });
+    expect(answers.every((a) => a.version === 1)).toBe(true);
+    expect((await history(deployment)).map((c) => c.reason).slice(0, 2)).toEqual(['rollout-rolled-back', 'rollout-shadow']);
+  });
+
+  it("pauses, resumes and aborts on a human's signal, across a restart of the worker", async () => {
+    const slow = { ...FAST, shadow: { minFrames: 40, minMinutes: 60, maxMinutes: 120 } };
+    const { deployment } = await setUp('manual', 'shadow', slow, 150);
+    await registerUntrainedVersion(api.stores, 'manual', 'manual-v2', 100);
+    await rolloutOf('manual', 2);
+    const state = async () => (await admin('GET', `/deployments/${deployment}/rollout`)).body;
+    await eventually(async () =>
+      expect(await state()).toMatchObject({ rollout: { stage: 'shadow' }, workflow: { status: 'RUNNING', state: { stage: 'shadow' } } }),
+    );
+
+    expect((await admin('POST', `/deployments/${deployment}/rollout/pause`, { by: 'alice' })).status).toBe(202);
+    await eventually(async () => expect((await state()).workflow.state.paused).toBe(true));
+    // The worker goes away and a new one takes over: the rollout resumes where it was.
+    worker.shutdown();
+    await running;
+    await startWorker();
+    expect((await admin('POST', `/deployments/${deployment}/rollout/resume`, {})).status).toBe(202);
+    await eventually(async () => expect((await state()).workflow.state.paused).toBe(false));
+    expect((await admin('POST', `/deployments/${deployment}/rollout/abort`, { by: 'alice', reason: 'road test failed' })).status).toBe(202);
+
+    expect(await resultOf(deployment)).toMatchObject({ outcome: 'aborted', reason: 'abort by alice: road test failed' });
+    expect((await history(deployment))[0]).toMatchObject({ reason: 'rollout-rolled-back', note: { outcome: 'aborted' } });
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 1, rollout: null });
+    expect(await admin('POST', `/deployments/${deployment}/rollout/promote`, {})).toMatchObject({
+      status: 409,
+      body: { error: { code: 'no_rollout' } },
+    });
+    expect((await admin('POST', `/deployments/${deployment}/rollout/explode`, {})).status).toBe(400);
+    expect((await admin('POST', `/deployments/${deployment}/rollout/abort`, { who: 'x' })).status).toBe(400);
+    expect((await admin('GET', '/deployments/no-such/rollout')).status).toBe(404);
+  });
+});
