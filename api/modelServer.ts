@@ -5,7 +5,7 @@ import { unscaleLabel } from '../core/ml/labels.js';
 import { deserializeModel, getModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import { pixelsToTensor } from '../core/ml/train.js';
 import type { ObjectStore } from '../core/stores/objects.js';
-import type { Deployment, ModelVersion, RegistryStore } from '../core/stores/registry.js';
+import { fixedVersionOf, type Deployment, type ModelVersion, type RegistryStore } from '../core/stores/registry.js';
 
 interface LoadedModel {
   version: ModelVersion;
@@ -102,8 +102,7 @@ export class ModelServer {
 
   /** A lease on the model that serves every rover of this deployment now, or undefined when its model has no version yet. */
   async acquire(deployment: Deployment): Promise<ModelLease | undefined> {
-    const pinned =
-      deployment.modelVersion !== 'latest' ? deployment.modelVersion : deployment.strategy === 'direct' ? null : deployment.currentVersion;
+    const pinned = fixedVersionOf(deployment);
     if (pinned === null) {
       await this.refreshLatest(deployment.modelName);
       // Read and lease in one synchronous step: a swap cannot slip in between.

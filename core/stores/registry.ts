@@ -32,6 +32,15 @@ export interface Deployment {
   createdAt: string;
 }
 
+/**
+ * The version every rover of a deployment gets (outside a canary) when it is fixed: its pin, or its current
+ * version while it rolls out new versions; null: the model's newest (`latest` with `direct`, or no version yet).
+ */
+export function fixedVersionOf(d: Pick<Deployment, 'modelVersion' | 'strategy' | 'currentVersion'>): number | null {
+  if (d.modelVersion !== 'latest') return d.modelVersion;
+  return d.strategy === 'direct' ? null : d.currentVersion;
+}
+
 export type RolloutStage = 'shadow' | 'canary';
 
 /** A candidate version being judged on a deployment by its Rollout workflow. */

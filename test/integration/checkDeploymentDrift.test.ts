@@ -65,4 +65,18 @@ describe('checkDeploymentDrift', () => {
     await expect(activity({ modelName: 'distance', deployment: 'latest' })).rejects.toThrow(/ECONNREFUSED/);
     expect(await measurements.driftChecks('latest')).toHaveLength(before);
   });
+
+  it('checks a deployment that rolls out against its current version, not the candidate registered after it', async () => {
+    await temp.stores.registry.createDeployment({ id: 'rolling', modelName: 'distance', modelVersion: 'latest', strategy: 'canary' });
+    await registerUntrainedVersion(temp.stores, 'distance', 'run-2');
+    await temp.stores.registry.setRolloutStage('rolling', {
+      candidateVersion: 2,
+      stage: 'canary',
+      canaryClients: [],
+      workflowId: 'w',
+      note: null,
+    });
+    expect(await check('rolling')).toMatchObject({ verdict: 'insufficient-data', modelVersion: 1 });
+    expect(await check('latest')).toMatchObject({ verdict: 'no-reference', modelVersion: 2 });
+  });
 });

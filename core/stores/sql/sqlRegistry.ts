@@ -2,6 +2,7 @@ import type { MonitorConfig } from '../../drift/monitorConfig.js';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import {
+  fixedVersionOf,
   StoreError,
   type RegisteredClient,
   type Deployment,
@@ -234,9 +235,7 @@ export class SqlRegistry implements RegistryStore {
     trx: Knex.Transaction,
     d: Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy' | 'currentVersion'>,
   ): Promise<number | null> {
-    if (d.modelVersion !== 'latest') return d.modelVersion;
-    if (rollsOut(d) && d.currentVersion !== null) return d.currentVersion;
-    return this.newestVersion(trx, d.modelName);
+    return fixedVersionOf(d) ?? this.newestVersion(trx, d.modelName);
   }
 
   private async newestVersion(trx: Knex.Transaction, modelName: string): Promise<number | null> {
