@@ -5,13 +5,17 @@
  * finds it, asks for the retrain itself, and the new version is measured. A control phase changes
  * nothing (same floor, new seed) and must not fire. Prints the thesis's table (docs/EXPERIMENT.md)
  * with our numbers and what the monitor saw; exits 0 only if every retrain was the monitor's, every
- * one lowered the error, and nothing fired where nothing changed.
+ * one lowered the error, and nothing fired where nothing changed. Deployments roll new versions out (shadow,
+ * then a canary of one of the two rovers): each retrain's version is promoted only on the laser's evidence,
+ * and the demo prints every rollout's stages.
  */
 import { createRng } from '../core/random.js';
 import { renderFrame } from '../edge/camera.js';
 import { driveParkingRuns } from '../edge/cli.js';
 import { getPreset } from '../edge/presets.js';
-import { RoverClient } from '../edge/roverClient.js';
+import { RoverClient, type PredictInput } from '../edge/roverClient.js';
+import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
+import type { RolloutResult, StageCheck } from '../workflows/rollout/contract.js';
 import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { apiClient, waitForRecords } from './apiClient.js';
 
@@ -33,9 +37,21 @@ const settings = {
   monitorIntervalSeconds: env.DEMO_MONITOR_INTERVAL ? Number(env.DEMO_MONITOR_INTERVAL) : undefined,
   /** How long a phase waits for the monitor to ask. */
   detectionTimeoutMs: Number(env.DEMO_DETECTION_TIMEOUT_SECONDS ?? 600) * 1000,
+  /** How the phase deployments take up new versions: shadow (then canary), canary, or direct. */
+  strategy: (env.DEMO_STRATEGY ?? 'shadow') as 'direct' | 'shadow' | 'canary',
+  /** How long a phase waits for its rollout to decide. */
+  rolloutTimeoutMs: Number(env.DEMO_ROLLOUT_TIMEOUT_SECONDS ?? 1200) * 1000,
+};
+/** Stages sized to the demo's pace: 100 paired frames each, no minimum time; one of the two rovers in the canary. */
+const ROLLOUT_POLICY: RolloutPolicyInput = {
+  canaryShare: 0.5,
+  shadow: { minFrames: 100, minMinutes: 0, maxMinutes: 10 },
+  canary: { minFrames: 100, minMinutes: 0, maxMinutes: 10 },
+  checkSeconds: 5,
 };
 const model = env.DEMO_MODEL ?? `distance-${Date.now().toString(36)}`;
-const clientId = `rover-${model}`;
+/** Two rovers take turns frame by frame, so a canary can hold one of them. */
+const clientIds = [`rover-${model}`, `rover-${model}-b`];
 
 interface Phase {
   preset: string;
@@ -78,9 +94,22 @@ async function waitUntilReady() {
 }
 
 /** Drives parking runs and waits until the API has recorded every frame it accepted. */
-async function drive(deployment: string, preset: string, runs: number, seed: number, token: string) {
+async function drive(deployment: string, preset: string, runs: number, seed: number, tokens: string[]) {
   const before = (await api('GET', `/deployments/${deployment}/stats`)).stats.count as number;
-  const summary = await driveParkingRuns({ apiUrl, clientId, token, preset, runs, seed, concurrency: 2, log: () => {} });
+  const rovers = clientIds.map((clientId, i) => new RoverClient({ apiUrl, clientId, token: tokens[i] }));
+  let turn = 0;
+  const client = { predict: (input: PredictInput) => rovers[turn++ % rovers.length].predict(input) };
+  const summary = await driveParkingRuns({
+    apiUrl,
+    clientId: clientIds[0],
+    token: tokens[0],
+    client,
+    preset,
+    runs,
+    seed,
+    concurrency: 2,
+    log: () => {},
+  });
   const recorded = summary.answered + (summary.errors.no_model ?? 0);
   const unexpected = Object.entries(summary.errors).filter(([code]) => code !== 'no_model');
   if (unexpected.length) throw new Error(`rover saw errors: ${JSON.stringify(Object.fromEntries(unexpected))}`);
@@ -94,7 +123,7 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
  * so the validation measures the new version only.
  */
 async function waitUntilServed(preset: string, token: string, version: number) {
-  const rover = new RoverClient({ apiUrl, clientId, token });
+  const rover = new RoverClient({ apiUrl, clientId: clientIds[0], token });
   const jpeg = await renderFrame(getPreset(preset).scene, { distanceMm: 200, angleDeg: 0 }, createRng(version));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -166,6 +195,34 @@ async function checksCovering(deployment: string, frames: number, since: number)
   }
 }
 
+/**
+ * Drives runs on the deployment while its rollout of `version` judges the candidate; returns the rollout's result.
+ * The rollout began when the training run registered the version (before the run completed).
+ */
+async function rollOut(deployment: string, preset: string, version: number, seed: number, tokens: string[]): Promise<RolloutResult> {
+  const deadline = Date.now() + settings.rolloutTimeoutMs;
+  for (let round = 0; ; round++) {
+    const { workflow } = await api<{ workflow: { status: string; result?: RolloutResult } | null }>(
+      'GET',
+      `/deployments/${deployment}/rollout`,
+    );
+    if (workflow?.status === 'COMPLETED' && workflow.result?.candidateVersion === version) return workflow.result;
+    if (workflow && !['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(workflow.status))
+      throw new Error(`the rollout of v${version} on ${deployment} ended ${workflow.status}`);
+    if (Date.now() > deadline) throw new Error(`the rollout of v${version} on ${deployment} did not decide in time`);
+    await drive(deployment, preset, 2, seed + round, tokens);
+  }
+}
+
+/** One stage of a rollout as table cells: frames, the two versions' mean laser error on the same frames, p, verdict. */
+function stageCells(check: StageCheck | undefined): string[] {
+  if (!check) return ['-', '-', '-'];
+  const c = check.comparison;
+  const errors = c.pairs ? `${c.meanErrorCurrent!.toFixed(1)} -> ${c.meanErrorCandidate!.toFixed(1)} mm` : '-';
+  const share = check.stage === 'canary' ? `, ${check.answeredByCandidate} answered by the candidate` : '';
+  return [`${check.frames} frames, ${c.pairs} paired${share}`, errors, `p = ${c.pCandidateBetter.toPrecision(2)}: ${check.verdict}`];
+}
+
 /** The statistic that decided a check, as one short phrase. */
 function decidingStatistic(check: DriftCheckRecord): string {
   const parts: string[] = [];
@@ -197,9 +254,23 @@ async function main() {
 
   const deployments = PHASES.slice(0, settings.phases).map((_, i) => `${model}-phase${i + 1}`);
   const controlDeployment = `${model}-control`;
-  for (const id of [...deployments, ...(settings.control ? [controlDeployment] : [])])
-    await api('POST', '/deployments', { id, modelName: model, modelVersion: 'latest' });
-  const { token } = await api('POST', '/clients', { id: clientId, name: 'demo rover', deploymentId: deployments[0] });
+  // A deployment is created when the rovers move to it: it starts on the newest version, as a new deployment would.
+  const deploy = (id: string) =>
+    api('POST', '/deployments', {
+      id,
+      modelName: model,
+      modelVersion: 'latest',
+      strategy: settings.strategy,
+      rolloutPolicy: ROLLOUT_POLICY,
+    });
+  const moveRovers = async (deploymentId: string) => {
+    for (const id of clientIds) await api('PUT', `/clients/${id}/deployment`, { deploymentId });
+  };
+  await deploy(deployments[0]);
+  const tokens: string[] = [];
+  for (const [i, id] of clientIds.entries())
+    tokens.push((await api('POST', '/clients', { id, name: `demo rover ${i + 1}`, deploymentId: deployments[0] })).token);
+  const token = tokens[0];
   const sweep = { epochs: settings.epochs, batchSizes: settings.batchSizes, dropouts: settings.dropouts };
   // The dataset grows with every phase: the monitor's ask brings in the deployment it found drifting.
   const configure = (dataset: string[]) =>
@@ -222,6 +293,7 @@ async function main() {
 
   const rows: string[][] = [];
   const detections: string[][] = [];
+  const rollouts: string[][] = [];
   let passed = true;
   const fmt = (s: { meanError: number | null; maxError: number | null } | null) =>
     s === null ? '(no model)' : s.meanError === null ? '-' : `${s.meanError.toFixed(1)} mm (max ${s.maxError!.toFixed(0)})`;
@@ -229,7 +301,7 @@ async function main() {
     await waitUntilServed(preset, token, version);
     const since = Date.now();
     await timed(`phase ${n}: validate ${settings.validationRuns} runs`, () =>
-      drive(deployment, preset, settings.validationRuns, n * 1000 + 500, token),
+      drive(deployment, preset, settings.validationRuns, n * 1000 + 500, tokens),
     );
     return meanErrorSince(deployment, since);
   };
@@ -237,10 +309,11 @@ async function main() {
   for (const [i, phase] of PHASES.slice(0, settings.phases).entries()) {
     const n = i + 1;
     const deployment = deployments[i];
-    await api('PUT', `/clients/${clientId}/deployment`, { deploymentId: deployment });
+    if (n > 1) await deploy(deployment);
+    await moveRovers(deployment);
     const collectSince = Date.now();
     const collected = await timed(`phase ${n}: drive ${settings.runsPerPhase} runs (${phase.preset})`, () =>
-      drive(deployment, phase.preset, settings.runsPerPhase, n * 1000, token),
+      drive(deployment, phase.preset, settings.runsPerPhase, n * 1000, tokens),
     );
     const before = n === 1 ? null : await meanErrorSince(deployment, collectSince);
 
@@ -270,6 +343,39 @@ async function main() {
     const result = await timed(`phase ${n}: retrain (${firedBy})`, () => waitForRun(ask.workflowId, ask.runId));
     if (!result.registration.registered) throw new Error(`phase ${n}: no version registered: ${result.registration.reason}`);
     const version = result.registration.version as number;
+    if (n > 1 && settings.strategy !== 'direct') {
+      const rollout = await timed(`phase ${n}: rollout of v${version}`, () =>
+        rollOut(deployment, phase.preset, version, n * 1000 + 700, tokens),
+      );
+      const [shadow, canary] = ['shadow', 'canary'].map((stage) => rollout.stages.find((c) => c.stage === stage));
+      const registeredAt = Date.parse((await api('GET', `/models/${model}/versions/${version}`)).version.createdAt);
+      const decidedAt = Math.max(...rollout.stages.map((c) => c.at));
+      rollouts.push([
+        String(n),
+        `v${rollout.candidateVersion} vs v${rollout.currentVersion}`,
+        ...stageCells(shadow),
+        ...stageCells(canary),
+        `${rollout.outcome}`,
+        Number.isFinite(registeredAt) ? `${((decidedAt - registeredAt) / 1000).toFixed(0)} s` : '-',
+      ]);
+      console.log(`demo: phase ${n}: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}`);
+      if (rollout.outcome !== 'promoted') {
+        passed = false;
+        rows.push([
+          String(n),
+          phase.change,
+          phase.drift,
+          fmt(before),
+          `(v${version} ${rollout.outcome})`,
+          `v${rollout.currentVersion}`,
+          firedBy,
+          ask.workflowId,
+          'NO',
+        ]);
+        await configure(deployments.slice(0, n));
+        continue;
+      }
+    }
     const after = await validate(n, deployment, phase.preset, version);
     const improved = before === null || (after.meanError !== null && before.meanError !== null && after.meanError < before.meanError);
     passed &&= improved;
@@ -290,10 +396,11 @@ async function main() {
 
     if (n === 1 && settings.control) {
       // The control: the same world with a new seed, on a deployment of its own, must not fire.
-      await api('PUT', `/clients/${clientId}/deployment`, { deploymentId: controlDeployment });
+      await deploy(controlDeployment);
+      await moveRovers(controlDeployment);
       const since = Date.now();
       const driven = await timed('control: drive (beige-250, new seed)', () =>
-        drive(controlDeployment, PHASES[0].preset, settings.runsPerPhase, 777, token),
+        drive(controlDeployment, PHASES[0].preset, settings.runsPerPhase, 777, tokens),
       );
       const checks = await timed('control: two checks of every frame', () => checksCovering(controlDeployment, driven.frames, since));
       const fired = checks.filter((c) => c.verdict === 'drift');
@@ -346,6 +453,22 @@ async function main() {
   const detectionHeader = ['phase', 'drift type', 'check that fired', 'deciding statistic', 'frames to detect', 'time to detect'];
   console.log(`\n| ${detectionHeader.join(' | ')} |\n| ${detectionHeader.map(() => '---').join(' | ')} |`);
   for (const row of detections) console.log(`| ${row.join(' | ')} |`);
+  if (rollouts.length) {
+    const rolloutHeader = [
+      'phase',
+      'candidate vs current',
+      'shadow: frames',
+      'shadow: error current -> candidate',
+      'shadow: decision',
+      'canary: frames',
+      'canary: error current -> candidate',
+      'canary: decision',
+      'outcome',
+      'registration to decision',
+    ];
+    console.log(`\n| ${rolloutHeader.join(' | ')} |\n| ${rolloutHeader.map(() => '---').join(' | ')} |`);
+    for (const row of rollouts) console.log(`| ${row.join(' | ')} |`);
+  }
   console.log('\ntimings:');
   for (const [label, s] of timings) console.log(`  ${label.padEnd(52)} ${s.toFixed(1)} s`);
   console.log(`  ${'total'.padEnd(52)} ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
