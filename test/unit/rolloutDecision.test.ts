@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { canaryClientsOf } from '../../core/rollout/canaryClients.js';
 import { comparePaired } from '../../core/rollout/pairedTest.js';
 import { DEFAULT_ROLLOUT_POLICY, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
 import { judgeStage } from '../../core/rollout/stageVerdict.js';
@@ -82,5 +83,23 @@ describe('rolloutPolicySchema', () => {
     const bad = rolloutPolicySchema.safeParse({ canary: { minMinutes: 30, maxMinutes: 10 } });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]).toMatchObject({ path: ['canary'], message: expect.stringMatching(/maxMinutes/) });
+  });
+});
+
+describe('canaryClientsOf', () => {
+  const rovers = Array.from({ length: 40 }, (_, i) => `rover-${i}`);
+
+  it('picks floor(share x rovers), never more than the share, and none below 1/share rovers', () => {
+    expect(canaryClientsOf(rovers, 0.1, 'd', 2)).toHaveLength(4);
+    expect(canaryClientsOf(rovers, 0.11, 'd', 2)).toHaveLength(4);
+    expect(canaryClientsOf(rovers.slice(0, 9), 0.1, 'd', 2)).toEqual([]);
+    expect(canaryClientsOf(rovers.slice(0, 2), 0.5, 'd', 2)).toHaveLength(1);
+  });
+
+  it('is the same pick for the same rollout whatever the order, and another for another candidate', () => {
+    const pick = canaryClientsOf(rovers, 0.25, 'd', 2);
+    expect(canaryClientsOf([...rovers].reverse(), 0.25, 'd', 2)).toEqual(pick);
+    expect(canaryClientsOf(rovers, 0.25, 'd', 3)).not.toEqual(pick);
+    expect(canaryClientsOf(rovers, 0.25, 'e', 2)).not.toEqual(pick);
   });
 });
