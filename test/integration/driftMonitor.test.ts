@@ -11,7 +11,7 @@ import { referenceProfileKey } from '../../core/stores/objectKeys.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import { monitorScheduleIdFor } from '../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
-import { ADMIN_TOKEN, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { adminCall, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
@@ -53,14 +53,7 @@ describe('drift monitor', () => {
   let worker: Worker;
   let running: Promise<void>;
 
-  const admin = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(api.url + route, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() };
-  };
+  const admin = (method: string, route: string, body?: unknown) => adminCall(api.url, method, route, body);
   const trainRuns = async () => {
     const runs: { runId: string; type: string }[] = [];
     for await (const run of env.client.workflow.list({ query: `WorkflowId = "${trainWorkflowIdFor(MODEL)}"` }))

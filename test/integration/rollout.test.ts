@@ -5,7 +5,7 @@ import { startRollouts } from '../../activities/startRollouts.js';
 import type { RolloutPolicyInput } from '../../core/rollout/rolloutPolicy.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import { rolloutWorkflowIdFor, type RolloutResult } from '../../workflows/rollout/contract.js';
-import { ADMIN_TOKEN, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
+import { adminCall, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
 import { openTempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -33,14 +33,7 @@ describe('rollout', () => {
   let running: Promise<void>;
   let images: Buffer[];
 
-  const admin = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(api.url + route, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() };
-  };
+  const admin = (method: string, route: string, body?: unknown) => adminCall(api.url, method, route, body);
 
   const startWorker = async () => {
     worker = await createOrchestrationWorker({

@@ -18,6 +18,16 @@ export { SwitchableObjects };
 export const ADMIN_TOKEN = 'test-admin-token';
 export const WEBHOOK_TOKEN = 'test-webhook-token';
 
+/** One admin call to the API: its status and JSON body (null for 204). */
+export async function adminCall(url: string, method: string, route: string, body?: unknown) {
+  const res = await fetch(url + route, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
 export interface ApiHarness {
   url: string;
   /** Scratch folder of this API (its spool lives here). */
