@@ -31,6 +31,7 @@ export function rolloutRoutes(deps: Pick<RetrainDeps, 'registry' | 'temporal' | 
   router.get('/deployments/:id/rollout', async (req, res) => {
     const deployment = await deploymentOrNotFound(req.params.id);
     const workflowId = rolloutWorkflowIdFor(deployment.id);
+    // The registry's side answers even while Temporal cannot.
     const workflow = await callTemporal(deps, async (client) => {
       const handle = client.workflow.getHandle(workflowId);
       try {
@@ -43,6 +44,9 @@ export function rolloutRoutes(deps: Pick<RetrainDeps, 'registry' | 'temporal' | 
         if (err instanceof WorkflowNotFoundError) return null;
         throw err;
       }
+    }).catch((err) => {
+      if (err instanceof ApiError && err.code === 'temporal_unavailable') return { workflowId, status: 'UNKNOWN', error: err.message };
+      throw err;
     });
     res.json({
       deployment: deployment.id,

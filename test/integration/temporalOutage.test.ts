@@ -72,6 +72,10 @@ describe('Temporal outage after the API connected', () => {
     expect(webhook).toMatchObject({ status: 200, body: { results: [{ status: 503, error: { code: 'temporal_unavailable' } }] } });
     const status = await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${first.body.runId}`);
     expect(status).toMatchObject({ status: 503, retryAfter: '5' });
+    // A deployment's rollout: the registry's side still answers, a signal cannot be sent.
+    const rollout = await call('GET', '/deployments/beige/rollout');
+    expect(rollout).toMatchObject({ status: 200, body: { deployment: 'beige', rollout: null, workflow: { status: 'UNKNOWN' } } });
+    expect(await call('POST', '/deployments/beige/rollout/abort', {})).toMatchObject({ status: 503, retryAfter: '5' });
     const kept = (await call('GET', '/models/distance/retrain-requests')).body.requests;
     expect(kept.map((r: { outcome: string }) => r.outcome)).toEqual(['started', 'pending', 'pending']);
     // Grafana's repeat of the same firing during the outage is a duplicate of the kept ask, not a second one.
