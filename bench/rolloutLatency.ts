@@ -24,12 +24,30 @@ import { createRovers, ingestFrames, runThesisSweep } from './trainAndRegisterRu
 
 export type ServingMode = 'off' | RolloutStage;
 
+/** One closed-loop run of `requests` frames by some rovers, and its analysis drain. */
+interface LevelRun {
+  latenciesMs: number[];
+  answered: number;
+  answeredBy: Record<number, number>;
+  errors: Record<string, number>;
+  wallSeconds: number;
+  /** From the last answer until every record of the run was stored. */
+  drainSeconds: number;
+  stored: number;
+  /** Stored records of the run that hold the other version's prediction. */
+  shadowPredicted: number;
+  loadAverage: number;
+}
+
+/** The runs of one mode at one number of rovers, pooled over the rounds. */
 export interface RolloutLevel {
   mode: ServingMode;
   rovers: number;
   /** Of these rovers, how many the candidate answers (canary stage only). */
   canaryRovers: number;
+  /** Per round. */
   requests: number;
+  rounds: number;
   answered: number;
   answeredBy: Record<number, number>;
   errors: Record<string, number>;
@@ -37,13 +55,14 @@ export interface RolloutLevel {
   p95: number;
   p99: number;
   max: number;
+  /** Answers over the rounds' summed wall time. */
   throughput: number;
-  /** From the last answer until every record of the level was stored. */
-  drainSeconds: number;
+  /** Per round. */
+  drainSeconds: number[];
   stored: number;
-  /** Stored records of the level that hold the other version's prediction. */
   shadowPredicted: number;
-  loadAverage: number;
+  /** 1-minute load average at the start of each round. */
+  loadAverage: number[];
 }
 
 export interface RolloutResults {
@@ -135,16 +154,14 @@ async function registerTwin(registry: RegistryStore, modelName: string): Promise
   return v2.version;
 }
 
-async function measureLevel(
-  mode: ServingMode,
+async function measureRun(
   apiUrl: string,
   rovers: RoverIdentity[],
   deployment: string,
-  canaryClients: string[],
   frames: EdgeFrame[],
   requests: number,
   records: StoredRecords,
-): Promise<RolloutLevel> {
+): Promise<LevelRun> {
   const loadAverage = os.loadavg()[0];
   const since = Date.now();
   const outcome = await replayFrames({ apiUrl, rovers, frames, requests });
@@ -156,25 +173,45 @@ async function measureLevel(
     await sleep(50);
     counted = records.since(deployment, since);
   }
-  const drainSeconds = (performance.now() - lastAnswer) / 1000;
-  const l = outcome.latenciesMs;
+  return {
+    latenciesMs: outcome.latenciesMs,
+    answered: outcome.answered,
+    answeredBy: outcome.answeredBy,
+    errors: outcome.errors,
+    wallSeconds: outcome.wallSeconds,
+    drainSeconds: (performance.now() - lastAnswer) / 1000,
+    ...counted,
+    loadAverage,
+  };
+}
+
+function sumCounts(counts: Record<string, number>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const c of counts) for (const [key, n] of Object.entries(c)) total[key] = (total[key] ?? 0) + n;
+  return total;
+}
+
+function pooled(mode: ServingMode, rovers: RoverIdentity[], canaryClients: string[], requests: number, runs: LevelRun[]): RolloutLevel {
+  const latencies = runs.flatMap((r) => r.latenciesMs);
+  const answered = runs.reduce((n, r) => n + r.answered, 0);
   return {
     mode,
     rovers: rovers.length,
     canaryRovers: rovers.filter((r) => canaryClients.includes(r.clientId)).length,
     requests,
-    answered: outcome.answered,
-    answeredBy: outcome.answeredBy,
-    errors: outcome.errors,
-    p50: percentile(l, 50),
-    p95: percentile(l, 95),
-    p99: percentile(l, 99),
-    max: Math.max(...l),
-    throughput: outcome.answered / outcome.wallSeconds,
-    drainSeconds,
-    stored: counted.stored,
-    shadowPredicted: counted.shadowPredicted,
-    loadAverage,
+    rounds: runs.length,
+    answered,
+    answeredBy: sumCounts(runs.map((r) => r.answeredBy)),
+    errors: sumCounts(runs.map((r) => r.errors)),
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: Math.max(...latencies),
+    throughput: answered / runs.reduce((s, r) => s + r.wallSeconds, 0),
+    drainSeconds: runs.map((r) => r.drainSeconds),
+    stored: runs.reduce((n, r) => n + r.stored, 0),
+    shadowPredicted: runs.reduce((n, r) => n + r.shadowPredicted, 0),
+    loadAverage: runs.map((r) => r.loadAverage),
   };
 }
 
@@ -237,10 +274,19 @@ export async function benchmarkRollout(
 
     const levels: RolloutLevel[] = [];
     const requestsFor = (n: number) => Math.max(settings.predictRequests, n * 10);
+    const { rounds } = settings.rollout;
     for (const n of settings.rovers) {
-      log(`rollout: ${n} rover(s), ${requestsFor(n)} requests, shadow off, then on`);
-      levels.push(await measureLevel('off', stack.apiUrl, directRovers.slice(0, n), direct, [], frames, requestsFor(n), records));
-      levels.push(await measureLevel('shadow', stack.apiUrl, rolloutRovers.slice(0, n), rollout, [], frames, requestsFor(n), records));
+      const requests = requestsFor(n);
+      const off = { rovers: directRovers.slice(0, n), deployment: direct, runs: [] as LevelRun[] };
+      const on = { rovers: rolloutRovers.slice(0, n), deployment: rollout, runs: [] as LevelRun[] };
+      for (let round = 0; round < rounds; round++) {
+        // Off first in even rounds, on first in odd ones: neither always runs on a machine the other has just warmed.
+        for (const side of round % 2 === 0 ? [off, on] : [on, off]) {
+          log(`rollout: ${n} rover(s), ${requests} requests, shadow ${side === off ? 'off' : 'on'} (round ${round + 1} of ${rounds})`);
+          side.runs.push(await measureRun(stack.apiUrl, side.rovers, side.deployment, frames, requests, records));
+        }
+      }
+      levels.push(pooled('off', off.rovers, [], requests, off.runs), pooled('shadow', on.rovers, [], requests, on.runs));
     }
 
     const every = settings.rollout.canaryEvery;
@@ -248,10 +294,13 @@ export async function benchmarkRollout(
     if (canaryClients.length) {
       await enterStage('canary', canaryClients, rolloutRovers[every - 1]);
       for (const n of settings.rovers) {
-        log(`rollout: ${n} rover(s), ${requestsFor(n)} requests, canary stage`);
-        levels.push(
-          await measureLevel('canary', stack.apiUrl, rolloutRovers.slice(0, n), rollout, canaryClients, frames, requestsFor(n), records),
-        );
+        const requests = requestsFor(n);
+        const runs: LevelRun[] = [];
+        for (let round = 0; round < rounds; round++) {
+          log(`rollout: ${n} rover(s), ${requests} requests, canary stage (round ${round + 1} of ${rounds})`);
+          runs.push(await measureRun(stack.apiUrl, rolloutRovers.slice(0, n), rollout, frames, requests, records));
+        }
+        levels.push(pooled('canary', rolloutRovers.slice(0, n), canaryClients, requests, runs));
       }
     }
     return {
@@ -273,6 +322,8 @@ export async function benchmarkRollout(
   }
 }
 
+const median = (values: number[]) => percentile(values, 50);
+
 const MODE_LABEL: Record<ServingMode, string> = {
   off: 'off (direct, v1)',
   shadow: 'shadow (v1 answers, v2 shadows)',
@@ -290,7 +341,7 @@ export function rolloutTables(results: RolloutResults): { levels: string; compar
       'rovers',
       'canary rovers',
       'requests',
-      'answered 200',
+      'answered 200 (by version)',
       'errors',
       'p50',
       'p95',
@@ -305,7 +356,7 @@ export function rolloutTables(results: RolloutResults): { levels: string; compar
       MODE_LABEL[l.mode],
       String(l.rovers),
       l.mode === 'canary' ? String(l.canaryRovers) : '-',
-      String(l.requests),
+      l.rounds > 1 ? `${l.rounds} x ${l.requests}` : String(l.requests),
       `${l.answered} (${answers(l)})`,
       Object.keys(l.errors).length ? JSON.stringify(l.errors) : '0',
       `${fixed(l.p50)} ms`,
@@ -313,15 +364,15 @@ export function rolloutTables(results: RolloutResults): { levels: string; compar
       `${fixed(l.p99)} ms`,
       `${fixed(l.max)} ms`,
       `${fixed(l.throughput)} req/s`,
-      duration(l.drainSeconds),
+      l.drainSeconds.map(duration).join(' / '),
       `${l.shadowPredicted} of ${l.stored} (${fixed((100 * l.shadowPredicted) / l.stored)} %)`,
-      fixed(l.loadAverage, 2),
+      l.loadAverage.map((a) => fixed(a, 2)).join(' / '),
     ]),
   );
   const ratio = (off: number, on: number, unit: string, digits = 1) =>
     `${fixed(off, digits)} -> ${fixed(on, digits)} ${unit} (x${fixed(on / off, 2)})`;
   const comparison = markdownTable(
-    ['rovers', 'p50 off -> on', 'p99 off -> on', 'throughput off -> on', 'analysis drain off -> on'],
+    ['rovers', 'p50 off -> on', 'p99 off -> on', 'throughput off -> on', 'analysis drain off -> on (median of the rounds)'],
     results.levels
       .filter((l) => l.mode === 'shadow')
       .flatMap((on) => {
@@ -333,7 +384,7 @@ export function rolloutTables(results: RolloutResults): { levels: string; compar
                 ratio(off.p50, on.p50, 'ms'),
                 ratio(off.p99, on.p99, 'ms'),
                 ratio(off.throughput, on.throughput, 'req/s'),
-                ratio(off.drainSeconds, on.drainSeconds, 's', 2),
+                ratio(median(off.drainSeconds), median(on.drainSeconds), 's', 2),
               ],
             ]
           : [];

@@ -19,6 +19,7 @@ const envSchema = z.object({
   BENCH_ROVERS: positiveList.optional(),
   BENCH_PREDICT_REQUESTS: z.coerce.number().int().positive().optional(),
   BENCH_ROLLOUT_EPOCHS: z.coerce.number().int().positive().optional(),
+  BENCH_ROLLOUT_ROUNDS: z.coerce.number().int().positive().optional(),
   BENCH_ROLLOUT_CANARY_EVERY: z.coerce.number().int().min(0).optional(),
   BENCH_RESULTS_DIR: z.string().default('bench/results'),
   BENCH_DRIFT_REFERENCE_FRAMES: z.coerce.number().int().min(50).optional(),
@@ -60,6 +61,8 @@ export interface DriftBenchSettings {
 export interface RolloutBenchSettings {
   /** Epochs of the one trial that trains v1 (its weights do not change what a prediction costs). */
   epochs: number;
+  /** Runs per mode and number of rovers, pooled; off and on take turns at going first. */
+  rounds: number;
   /** In the canary stage every this-many-th rover is a canary client (4: rovers 4, 8, ...); 0 skips the canary stage. */
   canaryEvery: number;
 }
@@ -118,6 +121,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     resultsDir: e.BENCH_RESULTS_DIR,
     rollout: {
       epochs: e.BENCH_ROLLOUT_EPOCHS ?? (quick ? 1 : 3),
+      rounds: e.BENCH_ROLLOUT_ROUNDS ?? 2,
       canaryEvery: e.BENCH_ROLLOUT_CANARY_EVERY ?? 4,
     },
     drift: {
