@@ -17,6 +17,8 @@ export interface ReplayOutcome {
   /** Latency of every answered request, ms, in completion order. */
   latenciesMs: number[];
   errors: Record<string, number>;
+  /** Answers per model version that gave them. */
+  answeredBy: Record<number, number>;
   wallSeconds: number;
 }
 
@@ -31,6 +33,7 @@ export async function replayFrames(options: {
   );
   const latenciesMs: number[] = [];
   const errors: Record<string, number> = {};
+  const answeredBy: Record<number, number> = {};
   let next = 0;
   let answered = 0;
   const started = performance.now();
@@ -43,13 +46,14 @@ export async function replayFrames(options: {
         if (result.ok) {
           latenciesMs.push(performance.now() - sentAt);
           answered++;
+          answeredBy[result.model.version] = (answeredBy[result.model.version] ?? 0) + 1;
         } else {
           errors[result.code] = (errors[result.code] ?? 0) + 1;
         }
       }
     }),
   );
-  return { sent: options.requests, answered, latenciesMs, errors, wallSeconds: (performance.now() - started) / 1000 };
+  return { sent: options.requests, answered, latenciesMs, errors, answeredBy, wallSeconds: (performance.now() - started) / 1000 };
 }
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values. */

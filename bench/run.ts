@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: training throughput (tfjs-node, pure JS, Keras), a full TrainAndRegister
  * of the thesis sweep, /predict latency under simulated rovers and peak memory of the API
- * and the worker, and the drift monitor (detection per phase, false alarms, cost of one check). Prints markdown tables (progress goes to stderr) and writes them, with the
+ * and the worker, /predict with a rollout's shadow off and on, and the drift monitor (detection per phase, false alarms, cost of one check). Prints markdown tables (progress goes to stderr) and writes them, with the
  * raw numbers, to bench/results/. Measures; asserts nothing about times.
  * Knobs: see bench/settings.ts (BENCH_QUICK=1 for a smoke run).
  */
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration } from './markdownTable.js';
+import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
@@ -72,7 +73,7 @@ try {
     );
     return recorded;
   };
-  const recorded = settings.parts.some((p) => p === 'training' || p === 'stack') ? await recordFrames() : undefined;
+  const recorded = settings.parts.some((p) => p === 'training' || p === 'stack' || p === 'rollout') ? await recordFrames() : undefined;
 
   if (recorded && settings.parts.includes('training')) {
     const trainCount = settings.frames - Math.round(settings.frames * settings.testFraction);
@@ -121,6 +122,24 @@ try {
       ['### Peak memory of the API and the worker (high-water marks, so each column includes the ones before)', '', tables.memory].join(
         '\n',
       ),
+    );
+  }
+
+  if (recorded && settings.parts.includes('rollout')) {
+    const rollout = await benchmarkRollout(settings, recorded, log);
+    raw.rollout = rollout;
+    const tables = rolloutTables(rollout);
+    const seen = rollout.stageSeenAfterSeconds;
+    emit(
+      [
+        `### /predict with a rollout's shadow off and on (thesis-inception at 100x75, v1 from one trial of ${settings.rollout.epochs} epoch${settings.rollout.epochs > 1 ? 's' : ''}, v2 the same artifact; closed loop)`,
+        '',
+        tables.levels,
+        '',
+        tables.comparison,
+        '',
+        `Off: a \`direct\` deployment pinned to v1. Shadow: a \`shadow\` deployment on \`latest\` (current v1) whose rollout of v2 is in its shadow stage: v1 answers, v2 predicts on every frame during its analysis, after the answer.${rollout.levels.some((l) => l.mode === 'canary') ? ` Canary: the same rollout in its canary stage; every ${settings.rollout.canaryEvery}th rover is a canary client (v2 answers it, v1 shadows it), the others as in the shadow stage.` : ''} Each number of rovers runs ${settings.rollout.rounds} round${settings.rollout.rounds > 1 ? 's' : ''} of off and on with the same frames${settings.rollout.rounds > 1 ? ', off first in odd rounds and on first in even ones; percentiles and throughput pool the answers of all rounds, the drain and load average are per round' : ''}. The drain is from the last answer until the round's records are all stored (read from the stack's SQLite measurement store every 50 ms). The stage was seen in a stored record ${duration(seen.shadow)} (shadow)${seen.canary === undefined ? '' : ` and ${duration(seen.canary)} (canary)`} after setRolloutStage (the API reads deployments through a cache with a short TTL). Latency is measured by the rover client on the same machine as the API.`,
+      ].join('\n'),
     );
   }
 

@@ -18,6 +18,9 @@ const envSchema = z.object({
   BENCH_JS_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   BENCH_ROVERS: positiveList.optional(),
   BENCH_PREDICT_REQUESTS: z.coerce.number().int().positive().optional(),
+  BENCH_ROLLOUT_EPOCHS: z.coerce.number().int().positive().optional(),
+  BENCH_ROLLOUT_ROUNDS: z.coerce.number().int().positive().optional(),
+  BENCH_ROLLOUT_CANARY_EVERY: z.coerce.number().int().min(0).optional(),
   BENCH_RESULTS_DIR: z.string().default('bench/results'),
   BENCH_DRIFT_REFERENCE_FRAMES: z.coerce.number().int().min(50).optional(),
   BENCH_DRIFT_STREAM_FRAMES: z.coerce.number().int().min(250).optional(),
@@ -29,7 +32,7 @@ const envSchema = z.object({
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
 });
 
-export const BENCH_PARTS = ['training', 'stack', 'drift'] as const;
+export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
@@ -55,6 +58,15 @@ export interface DriftBenchSettings {
   influxUrl?: string;
 }
 
+export interface RolloutBenchSettings {
+  /** Epochs of the one trial that trains v1 (its weights do not change what a prediction costs). */
+  epochs: number;
+  /** Runs per mode and number of rovers, pooled; off and on take turns at going first. */
+  rounds: number;
+  /** In the canary stage every this-many-th rover is a canary client (4: rovers 4, 8, ...); 0 skips the canary stage. */
+  canaryEvery: number;
+}
+
 export interface BenchSettings {
   quick: boolean;
   parts: BenchPart[];
@@ -76,6 +88,7 @@ export interface BenchSettings {
   /** /predict requests per concurrency level (at least 10 per rover). */
   predictRequests: number;
   resultsDir: string;
+  rollout: RolloutBenchSettings;
   drift: DriftBenchSettings;
 }
 
@@ -106,6 +119,11 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     rovers: e.BENCH_ROVERS ?? [1, 8, 32],
     predictRequests: e.BENCH_PREDICT_REQUESTS ?? (quick ? 64 : 1200),
     resultsDir: e.BENCH_RESULTS_DIR,
+    rollout: {
+      epochs: e.BENCH_ROLLOUT_EPOCHS ?? (quick ? 1 : 3),
+      rounds: e.BENCH_ROLLOUT_ROUNDS ?? 2,
+      canaryEvery: e.BENCH_ROLLOUT_CANARY_EVERY ?? 4,
+    },
     drift: {
       referenceFrames: e.BENCH_DRIFT_REFERENCE_FRAMES ?? (quick ? 120 : 400),
       streamFrames: e.BENCH_DRIFT_STREAM_FRAMES ?? (quick ? 260 : 2000),
