@@ -36,27 +36,10 @@ const { checkRolloutStage } = proxyActivities<RolloutActivities>({
  * a human can promote, abort or pause it by signal. A newer candidate registered meanwhile replaces this one.
  */
 export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
-  const status: RolloutStatus = {
-    candidateVersion: input.candidateVersion,
-    currentVersion: null,
-    stage: 'starting',
-    paused: false,
-    stageStartedAt: null,
-    lastCheck: null,
-  };
-  let instruction: ({ kind: 'promote' | 'abort' } & Instruction) | undefined;
-  let newerCandidate = 0;
-  setHandler(promoteSignal, (i) => void (instruction ??= { kind: 'promote', ...i }));
-  setHandler(abortSignal, (i) => void (instruction ??= { kind: 'abort', ...i }));
-  setHandler(pauseSignal, () => void (status.paused = true));
-  setHandler(resumeSignal, () => void (status.paused = false));
-  setHandler(candidateRegisteredSignal, ({ candidateVersion }) => {
-    if (candidateVersion > input.candidateVersion) newerCandidate = Math.max(newerCandidate, candidateVersion);
-  });
-  setHandler(rolloutStatusQuery, () => status);
-
   const { deploymentId, modelName, candidateVersion, resume } = input;
   const rollout = { deploymentId, modelName, candidateVersion };
+  const control = listenForInstructions(candidateVersion);
+  const { status } = control;
   /** The last look at each stage so far. */
   const checks: StageCheck[] = resume?.checks ?? [];
   const result = (outcome: RolloutOutcome, reason: string): RolloutResult => {
@@ -64,11 +47,8 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
     return { ...rollout, currentVersion: status.currentVersion, outcome, reason, stages: checks };
   };
   const finish = async (outcome: 'promoted' | 'rolled-back' | 'aborted', reason: string) => {
-    await finishRollout({
-      ...rollout,
-      outcome: outcome === 'promoted' ? 'promoted' : 'rolled-back',
-      note: { outcome, reason, stages: checks },
-    });
+    const note = { outcome, reason, stages: checks };
+    await finishRollout({ ...rollout, outcome: outcome === 'promoted' ? 'promoted' : 'rolled-back', note });
     return result(outcome, reason);
   };
 
@@ -84,24 +64,17 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
     Object.assign(status, { stage, stageStartedAt });
 
     for (;;) {
-      await condition(() => instruction !== undefined || newerCandidate > 0, `${plan.policy.checkSeconds} seconds`);
-      while (status.paused && !instruction && !newerCandidate) await condition(() => !status.paused || !!instruction || newerCandidate > 0);
+      await control.nextLook(plan.policy.checkSeconds);
       // The registry's next stage entry replaces the candidate and records which one it replaced.
-      if (newerCandidate) await continueAsNew<typeof Rollout>({ ...rollout, candidateVersion: newerCandidate });
-      if (instruction) {
-        const reason = `${instruction.kind} by ${instruction.by}${instruction.reason ? `: ${instruction.reason}` : ''}`;
-        return finish(instruction.kind === 'promote' ? 'promoted' : 'aborted', reason);
-      }
+      if (control.newerCandidate) await continueAsNew<typeof Rollout>({ ...rollout, candidateVersion: control.newerCandidate });
+      const { instruction } = control;
+      if (instruction) return finish(instruction.kind === 'promote' ? 'promoted' : 'aborted', describe(instruction));
 
       const evidence = await checkRolloutStage({ ...rollout, currentVersion: plan.currentVersion, since: stageStartedAt });
       if (!evidence.ongoing) return result('superseded', evidence.reason);
       const { frames, answeredByCandidate, labelled, comparison } = evidence;
-      const judgement = judgeStage(
-        { ...comparison, labelled },
-        stageOf(plan.policy, stage),
-        plan.policy.alpha,
-        Date.now() - stageStartedAt,
-      );
+      const elapsedMs = Date.now() - stageStartedAt;
+      const judgement = judgeStage({ ...comparison, labelled }, stageOf(plan.policy, stage), plan.policy.alpha, elapsedMs);
       const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
       status.lastCheck = check;
       keepLastOfStage(checks, check);
@@ -113,6 +86,41 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   }
   return finish('promoted', checks.map((c) => `${c.stage}: ${c.reason}`).join('; '));
 }
+
+type Order = { kind: 'promote' | 'abort' } & Instruction;
+
+/** The signals a rollout listens to and its status query: a human's first promote or abort wins. */
+function listenForInstructions(candidateVersion: number) {
+  const control = {
+    status: {
+      candidateVersion,
+      currentVersion: null,
+      stage: 'starting',
+      paused: false,
+      stageStartedAt: null,
+      lastCheck: null,
+    } as RolloutStatus,
+    instruction: undefined as Order | undefined,
+    newerCandidate: 0,
+    /** Until the next look at the evidence: `checkSeconds`, sooner on an instruction or a newer candidate, longer while paused. */
+    async nextLook(checkSeconds: number) {
+      const interrupted = () => control.instruction !== undefined || control.newerCandidate > 0;
+      await condition(interrupted, `${checkSeconds} seconds`);
+      await condition(() => !control.status.paused || interrupted());
+    },
+  };
+  setHandler(promoteSignal, (i) => void (control.instruction ??= { kind: 'promote', ...i }));
+  setHandler(abortSignal, (i) => void (control.instruction ??= { kind: 'abort', ...i }));
+  setHandler(pauseSignal, () => void (control.status.paused = true));
+  setHandler(resumeSignal, () => void (control.status.paused = false));
+  setHandler(candidateRegisteredSignal, ({ candidateVersion: registered }) => {
+    if (registered > candidateVersion) control.newerCandidate = Math.max(control.newerCandidate, registered);
+  });
+  setHandler(rolloutStatusQuery, () => control.status);
+  return control;
+}
+
+const describe = (order: Order) => `${order.kind} by ${order.by}${order.reason ? `: ${order.reason}` : ''}`;
 
 const stageOf = (policy: RolloutPolicy, stage: RolloutStage) => (stage === 'shadow' ? policy.shadow : policy.canary);
 
