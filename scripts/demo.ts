@@ -122,16 +122,17 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
  * previous one answers. Unlabelled probe frames (they never count in the error) wait for the swap,
  * so the validation measures the new version only.
  */
-async function waitUntilServed(preset: string, token: string, version: number) {
-  const rover = new RoverClient({ apiUrl, clientId: clientIds[0], token });
+async function waitUntilServed(preset: string, tokens: string[], version: number) {
+  const rovers = clientIds.map((clientId, i) => new RoverClient({ apiUrl, clientId, token: tokens[i] }));
   const jpeg = await renderFrame(getPreset(preset).scene, { distanceMm: 200, angleDeg: 0 }, createRng(version));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const answer = await rover.predict({ jpeg });
-    if (answer.ok && answer.model.version === version) return;
+    // Every rover: after a canary, the canary's rovers had the new version before the others.
+    const answers = await Promise.all(rovers.map((rover) => rover.predict({ jpeg })));
+    if (answers.every((answer) => answer.ok && answer.model.version === version)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the deployment still does not serve v${version} a minute after its registration`);
+  throw new Error(`the deployment still does not serve v${version} to every rover a minute after its registration`);
 }
 
 async function meanErrorSince(deployment: string, since: number) {
@@ -270,7 +271,6 @@ async function main() {
   const tokens: string[] = [];
   for (const [i, id] of clientIds.entries())
     tokens.push((await api('POST', '/clients', { id, name: `demo rover ${i + 1}`, deploymentId: deployments[0] })).token);
-  const token = tokens[0];
   const sweep = { epochs: settings.epochs, batchSizes: settings.batchSizes, dropouts: settings.dropouts };
   // The dataset grows with every phase: the monitor's ask brings in the deployment it found drifting.
   const configure = (dataset: string[]) =>
@@ -298,7 +298,7 @@ async function main() {
   const fmt = (s: { meanError: number | null; maxError: number | null } | null) =>
     s === null ? '(no model)' : s.meanError === null ? '-' : `${s.meanError.toFixed(1)} mm (max ${s.maxError!.toFixed(0)})`;
   const validate = async (n: number, deployment: string, preset: string, version: number) => {
-    await waitUntilServed(preset, token, version);
+    await waitUntilServed(preset, tokens, version);
     const since = Date.now();
     await timed(`phase ${n}: validate ${settings.validationRuns} runs`, () =>
       drive(deployment, preset, settings.validationRuns, n * 1000 + 500, tokens),

@@ -12,15 +12,17 @@ export interface StageJudgement {
  * What a rollout stage does after a look at its paired evidence, `elapsedMs` after it began:
  * - roll back as soon as the candidate is significantly worse (one-sided Wilcoxon p < alpha) on minFrames pairs,
  *   or has predicted on none of minFrames frames with a laser reading (it cannot load where the API serves);
- * - advance once it is significantly better, after minFrames pairs and minMinutes;
+ * - advance once it is significantly better, after minFrames pairs and minMinutes, and in a canary once the candidate
+ *   has answered its rovers' share of minFrames (`minCandidateAnswers`);
  * - roll back at maxMinutes when it has not been shown better (too few frames, or no significant difference);
  * - otherwise wait for more frames.
  */
 export function judgeStage(
-  comparison: Pick<PairedComparison, 'pairs' | 'pCandidateBetter' | 'pCandidateWorse'> & { labelled: number },
+  comparison: Pick<PairedComparison, 'pairs' | 'pCandidateBetter' | 'pCandidateWorse'> & { labelled: number; answeredByCandidate: number },
   stage: RolloutPolicy['shadow'],
   alpha: number,
   elapsedMs: number,
+  minCandidateAnswers = 0,
 ): StageJudgement {
   const enough = comparison.pairs >= stage.minFrames;
   const minutes = elapsedMs / 60_000;
@@ -28,7 +30,8 @@ export function judgeStage(
     return { verdict: 'roll-back', reason: `no prediction of the candidate on ${comparison.labelled} frames with a laser reading` };
   if (enough && comparison.pCandidateWorse < alpha)
     return { verdict: 'roll-back', reason: `worse than the current version: p = ${fmt(comparison.pCandidateWorse)} < ${alpha}` };
-  if (enough && minutes >= stage.minMinutes && comparison.pCandidateBetter < alpha)
+  const exposed = comparison.answeredByCandidate >= minCandidateAnswers;
+  if (enough && exposed && minutes >= stage.minMinutes && comparison.pCandidateBetter < alpha)
     return { verdict: 'advance', reason: `better than the current version: p = ${fmt(comparison.pCandidateBetter)} < ${alpha}` };
   if (minutes >= stage.maxMinutes)
     return {
@@ -37,7 +40,16 @@ export function judgeStage(
         ? `not shown better in ${stage.maxMinutes} min: p = ${fmt(comparison.pCandidateBetter)} >= ${alpha}`
         : `only ${comparison.pairs} of ${stage.minFrames} paired frames in ${stage.maxMinutes} min`,
     };
-  return { verdict: 'wait', reason: enough ? 'no significant difference yet' : `${comparison.pairs} of ${stage.minFrames} paired frames` };
+  const reason = !enough
+    ? `${comparison.pairs} of ${stage.minFrames} paired frames`
+    : !exposed
+      ? `the candidate answered ${comparison.answeredByCandidate} of ${minCandidateAnswers} frames`
+      : 'no significant difference yet';
+  return { verdict: 'wait', reason };
 }
 
 const fmt = (p: number) => p.toPrecision(2);
+
+/** Frames the candidate must have answered before a canary stage advances: its rovers' share of the stage's minFrames. */
+export const canaryAnswersNeeded = (minFrames: number, canaryRovers: number, rovers: number) =>
+  rovers === 0 ? 0 : Math.ceil((minFrames * canaryRovers) / rovers);

@@ -143,7 +143,8 @@ describe('rollout', () => {
     expect(shadow.comparison.pairs).toBeGreaterThanOrEqual(40);
     expect(shadow.comparison.meanErrorCandidate!).toBeLessThan(10);
     expect(shadow.comparison.meanErrorCurrent!).toBeGreaterThan(40);
-    expect(canary.answeredByCandidate).toBeGreaterThan(0);
+    // The canary advanced only once its 2 of 8 rovers had been answered by the candidate for their share of 40 frames.
+    expect(canary.answeredByCandidate).toBeGreaterThanOrEqual(10);
     expect(answers.some((a) => a.version === 2)).toBe(true);
 
     expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 2, rollout: null });

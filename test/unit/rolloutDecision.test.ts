@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canaryClientsOf } from '../../core/rollout/canaryClients.js';
 import { comparePaired } from '../../core/rollout/pairedTest.js';
 import { DEFAULT_ROLLOUT_POLICY, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
-import { judgeStage } from '../../core/rollout/stageVerdict.js';
+import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
 
 // Expected numbers from scipy 1.17.1: stats.wilcoxon(candidate, current, zero_method='wilcox', correction=False,
 // method='approx', alternative='less' | 'greater'), on these samples (integers: ties and zero differences).
@@ -39,11 +39,12 @@ describe('comparePaired (scipy.stats.wilcoxon)', () => {
 describe('judgeStage', () => {
   const stage = { minFrames: 200, minMinutes: 5, maxMinutes: 60 };
   const minutes = (m: number) => m * 60_000;
-  const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number, labelled = pairs) => ({
+  const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number, labelled = pairs, answeredByCandidate = 0) => ({
     pairs,
     pCandidateBetter,
     pCandidateWorse,
     labelled,
+    answeredByCandidate,
   });
 
   it('rolls back a worse candidate as soon as it has enough frames, before the minimum time', () => {
@@ -64,6 +65,19 @@ describe('judgeStage', () => {
     expect(judgeStage(evidence(199, 1e-9, 1), stage, 0.01, minutes(10)).verdict).toBe('wait');
     const advance = judgeStage(evidence(200, 0.009, 0.99), stage, 0.01, minutes(5));
     expect(advance).toMatchObject({ verdict: 'advance', reason: expect.stringMatching(/better.*p = 0.0090 < 0.01/) });
+  });
+
+  it("advances a canary only once the candidate has answered its rovers' share of the frames", () => {
+    const needed = canaryAnswersNeeded(200, 2, 8);
+    expect(needed).toBe(50);
+    expect(canaryAnswersNeeded(200, 0, 8)).toBe(0);
+    expect(judgeStage(evidence(400, 1e-9, 1, 400, 49), stage, 0.01, minutes(6), needed)).toMatchObject({
+      verdict: 'wait',
+      reason: 'the candidate answered 49 of 50 frames',
+    });
+    expect(judgeStage(evidence(400, 1e-9, 1, 400, 50), stage, 0.01, minutes(6), needed).verdict).toBe('advance');
+    // A worse candidate goes back whatever it answered.
+    expect(judgeStage(evidence(400, 1, 1e-9, 400, 0), stage, 0.01, minutes(6), needed).verdict).toBe('roll-back');
   });
 
   it('rolls back at the maximum time a candidate not shown better, or without enough frames', () => {

@@ -1,7 +1,7 @@
 import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RolloutActivities } from '../../activities/index.js';
 import type { RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
-import { judgeStage } from '../../core/rollout/stageVerdict.js';
+import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
 import type { RolloutStage } from '../../core/stores/registry.js';
 import {
   abortSignal,
@@ -74,7 +74,9 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       if (!evidence.ongoing) return result('superseded', evidence.reason);
       const { frames, answeredByCandidate, labelled, comparison } = evidence;
       const elapsedMs = Date.now() - stageStartedAt;
-      const judgement = judgeStage({ ...comparison, labelled }, stageOf(plan.policy, stage), plan.policy.alpha, elapsedMs);
+      const policy = stageOf(plan.policy, stage);
+      const minAnswers = canaryAnswersNeeded(policy.minFrames, entry.canaryClients.length, entry.clients);
+      const judgement = judgeStage({ ...comparison, labelled, answeredByCandidate }, policy, plan.policy.alpha, elapsedMs, minAnswers);
       const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
       status.lastCheck = check;
       keepLastOfStage(checks, check);
