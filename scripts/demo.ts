@@ -7,7 +7,8 @@
  * with our numbers and what the monitor saw; exits 0 only if every retrain was the monitor's, every
  * one lowered the error, and nothing fired where nothing changed. Deployments roll new versions out (shadow,
  * then a canary of one of the two rovers): each retrain's version is promoted only on the laser's evidence,
- * and the demo prints every rollout's stages.
+ * and the demo prints every rollout's stages. Last, an engineer's mistaken retrain (the first floor's frames only)
+ * must be rolled back by its rollout, the rovers never leaving the version they had.
  */
 import { createRng } from '../core/random.js';
 import { renderFrame } from '../edge/camera.js';
@@ -39,6 +40,8 @@ const settings = {
   detectionTimeoutMs: Number(env.DEMO_DETECTION_TIMEOUT_SECONDS ?? 600) * 1000,
   /** How the phase deployments take up new versions: shadow (then canary), canary, or direct. */
   strategy: (env.DEMO_STRATEGY ?? 'shadow') as 'direct' | 'shadow' | 'canary',
+  /** After the phases, a mistaken retrain (the first floor's frames only) that the rollout must roll back. */
+  mistake: env.DEMO_MISTAKE !== '0',
   /** How long a phase waits for its rollout to decide. */
   rolloutTimeoutMs: Number(env.DEMO_ROLLOUT_TIMEOUT_SECONDS ?? 1200) * 1000,
 };
@@ -221,7 +224,27 @@ function stageCells(check: StageCheck | undefined): string[] {
   const c = check.comparison;
   const errors = c.pairs ? `${c.meanErrorCurrent!.toFixed(1)} -> ${c.meanErrorCandidate!.toFixed(1)} mm` : '-';
   const share = check.stage === 'canary' ? `, ${check.answeredByCandidate} answered by the candidate` : '';
-  return [`${check.frames} frames, ${c.pairs} paired${share}`, errors, `p = ${c.pCandidateBetter.toPrecision(2)}: ${check.verdict}`];
+  const p =
+    check.verdict === 'roll-back' ? `worse: p = ${c.pCandidateWorse.toPrecision(2)}` : `better: p = ${c.pCandidateBetter.toPrecision(2)}`;
+  return [`${check.frames} frames, ${c.pairs} paired${share}`, errors, `${p}: ${check.verdict}`];
+}
+
+async function registeredAt(version: number): Promise<number> {
+  return Date.parse((await api('GET', `/models/${model}/versions/${version}`)).version.createdAt);
+}
+
+/** A rollout as one row: what was compared, each stage, the outcome, and how long after the registration it was decided. */
+function rolloutRow(label: string, rollout: RolloutResult, registered: number): string[] {
+  const [shadow, canary] = ['shadow', 'canary'].map((stage) => rollout.stages.find((c) => c.stage === stage));
+  const decidedAt = Math.max(...rollout.stages.map((c) => c.at));
+  return [
+    label,
+    `v${rollout.candidateVersion} vs v${rollout.currentVersion}`,
+    ...stageCells(shadow),
+    ...stageCells(canary),
+    rollout.outcome,
+    rollout.stages.length ? `${((decidedAt - registered) / 1000).toFixed(0)} s` : '-',
+  ];
 }
 
 /** The statistic that decided a check, as one short phrase. */
@@ -347,17 +370,7 @@ async function main() {
       const rollout = await timed(`phase ${n}: rollout of v${version}`, () =>
         rollOut(deployment, phase.preset, version, n * 1000 + 700, tokens),
       );
-      const [shadow, canary] = ['shadow', 'canary'].map((stage) => rollout.stages.find((c) => c.stage === stage));
-      const registeredAt = Date.parse((await api('GET', `/models/${model}/versions/${version}`)).version.createdAt);
-      const decidedAt = Math.max(...rollout.stages.map((c) => c.at));
-      rollouts.push([
-        String(n),
-        `v${rollout.candidateVersion} vs v${rollout.currentVersion}`,
-        ...stageCells(shadow),
-        ...stageCells(canary),
-        `${rollout.outcome}`,
-        Number.isFinite(registeredAt) ? `${((decidedAt - registeredAt) / 1000).toFixed(0)} s` : '-',
-      ]);
+      rollouts.push(rolloutRow(String(n), rollout, await registeredAt(version)));
       console.log(`demo: phase ${n}: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}`);
       if (rollout.outcome !== 'promoted') {
         passed = false;
@@ -423,6 +436,24 @@ async function main() {
     }
   }
 
+  if (settings.mistake && settings.strategy !== 'direct' && settings.phases > 1) {
+    // An engineer retrains on the first floor's frames only: a candidate worse where the rovers drive now.
+    const last = settings.phases;
+    const [deployment, preset] = [deployments[last - 1], PHASES[last - 1].preset];
+    const ask = await api('POST', `/models/${model}/retrain`, {
+      by: 'demo: a mistaken retrain',
+      overrides: { deployments: [deployments[0]] },
+    });
+    const result = await timed('mistake: retrain on the first floor only', () => waitForRun(ask.workflowId, ask.runId));
+    const version = result.registration.version as number;
+    const rollout = await timed(`mistake: rollout of v${version}`, () => rollOut(deployment, preset, version, 9000, tokens));
+    const kept = (await api('GET', `/deployments/${deployment}`)).deployment.currentVersion as number;
+    const safe = rollout.outcome === 'rolled-back' && kept === rollout.currentVersion;
+    passed &&= safe;
+    rollouts.push(rolloutRow(`mistake (${PHASES[0].preset} only)`, rollout, await registeredAt(version)));
+    console.log(`demo: mistake: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}; ${deployment} serves v${kept}`);
+  }
+
   // Every ask must belong to a drift phase: one per phase (2..n), none for a version that serves its own world.
   const asks = await monitorAsks();
   const expected = new Set(deployments.slice(1));
@@ -474,7 +505,8 @@ async function main() {
   console.log(`  ${'total'.padEnd(52)} ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   console.log(
     passed
-      ? '\ndemo: every retrain was asked for by the drift monitor and lowered the error; nothing fired where nothing changed'
+      ? '\ndemo: every retrain was asked for by the drift monitor and lowered the error; nothing fired where nothing changed' +
+          (settings.mistake && settings.strategy !== 'direct' ? '; the mistaken retrain was rolled back' : '')
       : '\ndemo: FAILED: see the table (a retrain that did not lower the error, or a false alarm)',
   );
   process.exit(passed ? 0 : 1);
