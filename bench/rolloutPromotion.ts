@@ -219,7 +219,11 @@ export async function benchmarkPromotion(options: {
 
       const deadlineMs = (policy.shadow.maxMinutes + policy.canary.maxMinutes) * 60_000 + 120_000;
       const handle = client.workflow.getHandle(workflowId);
-      const outcome = await Promise.race([handle.result() as Promise<RolloutResult>, sleep(deadlineMs).then(() => null)]);
+      let deadline: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        handle.result() as Promise<RolloutResult>,
+        new Promise<null>((resolve) => (deadline = setTimeout(() => resolve(null), deadlineMs))),
+      ]).finally(() => clearTimeout(deadline));
       if (outcome) {
         result = outcome;
         resultSeenMs = Date.now();
