@@ -18,6 +18,7 @@ import { apiClient, type ApiCall } from '../scripts/apiClient.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import type { RecordedFrames } from './parkingFrames.js';
 import { percentile, replayFrames, type RoverIdentity } from './roverReplay.js';
+import { benchmarkPromotion, type PromotionResults } from './rolloutPromotion.js';
 import type { BenchSettings } from './settings.js';
 import { ADMIN_TOKEN, startStack } from './stack.js';
 import { createRovers, ingestFrames, runThesisSweep } from './trainAndRegisterRun.js';
@@ -72,6 +73,7 @@ export interface RolloutResults {
   /** From setRolloutStage to the first stored record that shows the stage (the API's registry cache, loading v2). */
   stageSeenAfterSeconds: Partial<Record<RolloutStage, number>>;
   levels: RolloutLevel[];
+  promotion: PromotionResults | null;
 }
 
 const STAGE_DEADLINE_MS = 120_000;
@@ -303,12 +305,29 @@ export async function benchmarkRollout(
         levels.push(pooled('canary', rolloutRovers.slice(0, n), canaryClients, requests, runs));
       }
     }
+
+    let promotion: PromotionResults | null = null;
+    if (settings.rollout.promotion) {
+      // Its rollout of v2 was set by hand: the next registration would start a real one there too.
+      await admin('DELETE', `/deployments/${rollout}`);
+      promotion = await benchmarkPromotion({
+        stack,
+        admin,
+        registry,
+        modelName,
+        trainedVersion: 1,
+        frames,
+        settings: settings.rollout.promotion,
+        log,
+      });
+    }
     return {
       modelName,
       trainSeconds: sweep.clientSeconds,
       testMaeMm: sweep.result.selection.best.metrics.test_mae_mm,
       stageSeenAfterSeconds,
       levels,
+      promotion,
     };
   } catch (err) {
     failed = true;

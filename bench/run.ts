@@ -13,6 +13,7 @@ import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
+import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
@@ -141,6 +142,28 @@ try {
         `Off: a \`direct\` deployment pinned to v1. Shadow: a \`shadow\` deployment on \`latest\` (current v1) whose rollout of v2 is in its shadow stage: v1 answers, v2 predicts on every frame during its analysis, after the answer.${rollout.levels.some((l) => l.mode === 'canary') ? ` Canary: the same rollout in its canary stage; every ${settings.rollout.canaryEvery}th rover is a canary client (v2 answers it, v1 shadows it), the others as in the shadow stage.` : ''} Each number of rovers runs ${settings.rollout.rounds} round${settings.rollout.rounds > 1 ? 's' : ''} of off and on with the same frames${settings.rollout.rounds > 1 ? ', off first in odd rounds and on first in even ones; percentiles and throughput pool the answers of all rounds, the drain and load average are per round' : ''}. The drain is from the last answer until the round's records are all stored (read from the stack's SQLite measurement store every 50 ms). The stage was seen in a stored record ${duration(seen.shadow)} (shadow)${seen.canary === undefined ? '' : ` and ${duration(seen.canary)} (canary)`} after setRolloutStage (the API reads deployments through a cache with a short TTL). Latency is measured by the rover client on the same machine as the API.`,
       ].join('\n'),
     );
+    const promotion = rollout.promotion;
+    if (promotion) {
+      const p = promotionTables(promotion);
+      const stage = (s: { minFrames: number; minMinutes: number; maxMinutes: number }) =>
+        `minFrames ${s.minFrames}, minMinutes ${s.minMinutes}, maxMinutes ${s.maxMinutes}`;
+      emit(
+        [
+          `### Rollout from registration to promotion (v${promotion.candidateVersion}, the trained artifact, against v${promotion.constantVersion}, which predicts ${promotion.constantMm} mm for every frame; ${promotion.rovers} rovers at ${promotion.framesPerSecond} frames/s each, open loop)`,
+          '',
+          `Policy of the \`shadow\` deployment: shadow ${stage(promotion.policy.shadow)}; canary ${stage(promotion.policy.canary)}; canaryShare ${promotion.policy.canaryShare}, alpha ${promotion.policy.alpha}, checkSeconds ${promotion.policy.checkSeconds}. Load average (1, 5, 15 min) at the registration ${promotion.loadAverage.atRegistration.map((l) => l.toFixed(2)).join(', ')}, at the end ${promotion.loadAverage.atEnd.map((l) => l.toFixed(2)).join(', ')}.`,
+          '',
+          p.milestones,
+          '',
+          p.stages,
+          '',
+          p.answers,
+          '',
+          ...p.notes.flatMap((n) => [n, '']),
+          `The candidate is registered from the bench process (the registry's createdAt is the start), and its rollout started with TrainAndRegister's own startRollouts activity; the steps are the deployment's serving changes written by the Rollout workflow (${promotion.workflowId}). "frames" counts the stage's stored frames, "pairs" those both versions predicted with a laser reading, at the stage's last look (every checkSeconds). Rover answers are grouped by when they were sent against the steps' times.`,
+        ].join('\n'),
+      );
+    }
   }
 
   if (settings.parts.includes('drift')) {

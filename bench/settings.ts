@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 
 /**
  * Benchmark knobs, read once from the environment. BENCH_QUICK=1 shrinks every default
@@ -21,6 +22,8 @@ const envSchema = z.object({
   BENCH_ROLLOUT_EPOCHS: z.coerce.number().int().positive().optional(),
   BENCH_ROLLOUT_ROUNDS: z.coerce.number().int().positive().optional(),
   BENCH_ROLLOUT_CANARY_EVERY: z.coerce.number().int().min(0).optional(),
+  BENCH_ROLLOUT_PROMOTION_ROVERS: z.coerce.number().int().min(0).optional(),
+  BENCH_ROLLOUT_CONSTANT_MM: z.coerce.number().gt(0).lt(350).optional(),
   BENCH_RESULTS_DIR: z.string().default('bench/results'),
   BENCH_DRIFT_REFERENCE_FRAMES: z.coerce.number().int().min(50).optional(),
   BENCH_DRIFT_STREAM_FRAMES: z.coerce.number().int().min(250).optional(),
@@ -65,6 +68,19 @@ export interface RolloutBenchSettings {
   rounds: number;
   /** In the canary stage every this-many-th rover is a canary client (4: rovers 4, 8, ...); 0 skips the canary stage. */
   canaryEvery: number;
+  /** From registration to promotion, after the latency rounds; null skips it. */
+  promotion: PromotionSettings | null;
+}
+
+export interface PromotionSettings {
+  rovers: number;
+  framesPerSecond: number;
+  /** What the current version predicts for every frame, mm. */
+  constantMm: number;
+  /** The deployment's rollout policy, sized for a benchmark (README's defaults take 15 minutes at least). */
+  policy: RolloutPolicyInput;
+  /** Rovers drive this long on the current version before the candidate is registered. */
+  warmUpSeconds: number;
 }
 
 export interface BenchSettings {
@@ -123,6 +139,21 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       epochs: e.BENCH_ROLLOUT_EPOCHS ?? (quick ? 1 : 3),
       rounds: e.BENCH_ROLLOUT_ROUNDS ?? 2,
       canaryEvery: e.BENCH_ROLLOUT_CANARY_EVERY ?? 4,
+      promotion:
+        e.BENCH_ROLLOUT_PROMOTION_ROVERS === 0
+          ? null
+          : {
+              rovers: e.BENCH_ROLLOUT_PROMOTION_ROVERS ?? 8,
+              framesPerSecond: 4,
+              constantMm: e.BENCH_ROLLOUT_CONSTANT_MM ?? 175,
+              policy: {
+                canaryShare: 0.25,
+                shadow: { minFrames: 200, minMinutes: 0, maxMinutes: 10 },
+                canary: { minFrames: 200, minMinutes: 0, maxMinutes: 10 },
+                checkSeconds: 5,
+              },
+              warmUpSeconds: 5,
+            },
     },
     drift: {
       referenceFrames: e.BENCH_DRIFT_REFERENCE_FRAMES ?? (quick ? 120 : 400),

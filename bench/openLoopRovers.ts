@@ -1,0 +1,66 @@
+/**
+ * Simulated rovers that send at a fixed rate whatever the API does (open loop): rover i sends its k-th frame
+ * at start + k x period (the rovers spread over one period), without waiting for the answers before it. The
+ * frames are the recorded ones with their laser readings, taken in turn.
+ */
+import type { EdgeFrame } from '../edge/parkingRun.js';
+import { RoverClient } from '../edge/roverClient.js';
+import type { RoverIdentity } from './roverReplay.js';
+
+export interface SentFrame {
+  clientId: string;
+  /** Epoch ms the frame was sent. */
+  sentAt: number;
+  latencyMs: number;
+  /** The version that answered, or the error code. */
+  answer: { version: number } | { error: string };
+}
+
+export interface OpenLoopDrive {
+  /** Stops sending and resolves once every frame sent has its answer (or its timeout). */
+  stop(): Promise<SentFrame[]>;
+  sentSoFar(): SentFrame[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function driveOpenLoop(options: { apiUrl: string; rovers: RoverIdentity[]; frames: EdgeFrame[]; periodMs: number }): OpenLoopDrive {
+  const { rovers, frames, periodMs } = options;
+  const sent: SentFrame[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+  let next = 0;
+  const started = Date.now();
+
+  const roverLoop = async (rover: RoverIdentity, index: number) => {
+    const client = new RoverClient({ apiUrl: options.apiUrl, clientId: rover.clientId, token: rover.token, retries: 0, timeoutMs: 60_000 });
+    for (let k = 0; ; k++) {
+      const due = started + (index * periodMs) / rovers.length + k * periodMs;
+      await sleep(Math.max(0, due - Date.now()));
+      if (stopped) return;
+      const frame = frames[next++ % frames.length];
+      const sentAt = Date.now();
+      const request = client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }).then((result) => {
+        sent.push({
+          clientId: rover.clientId,
+          sentAt,
+          latencyMs: Date.now() - sentAt,
+          answer: result.ok ? { version: result.model.version } : { error: result.code },
+        });
+      });
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+    }
+  };
+  const loops = Promise.all(rovers.map(roverLoop));
+
+  return {
+    async stop() {
+      stopped = true;
+      await loops;
+      await Promise.all([...inFlight]);
+      return sent.sort((a, b) => a.sentAt - b.sentAt);
+    },
+    sentSoFar: () => sent,
+  };
+}
