@@ -10,15 +10,20 @@ export interface StageJudgement {
 
 /**
  * What a rollout stage does after a look at its paired evidence, `elapsedMs` after it began:
- * - roll back as soon as the candidate is significantly worse (one-sided Wilcoxon p < alpha) on minFrames pairs,
+ * The signed-rank test speaks of the typical paired difference, not of the mean: a verdict needs the mean laser
+ * error to agree (a candidate slightly better on most frames and far worse on a few is not promoted).
+ * - roll back as soon as the candidate is significantly worse (one-sided Wilcoxon p < alpha, higher mean) on minFrames pairs,
  *   or has predicted on none of minFrames frames with a laser reading (it cannot load where the API serves);
- * - advance once it is significantly better, after minFrames pairs and minMinutes, and in a canary once the candidate
+ * - advance once it is significantly better (lower mean), after minFrames pairs and minMinutes, and in a canary once the candidate
  *   has answered its rovers' share of minFrames (`minCandidateAnswers`);
  * - roll back at maxMinutes when it has not been shown better (too few frames, or no significant difference);
  * - otherwise wait for more frames.
  */
 export function judgeStage(
-  comparison: Pick<PairedComparison, 'pairs' | 'pCandidateBetter' | 'pCandidateWorse'> & { labelled: number; answeredByCandidate: number },
+  comparison: Pick<PairedComparison, 'pairs' | 'pCandidateBetter' | 'pCandidateWorse' | 'meanDifference'> & {
+    labelled: number;
+    answeredByCandidate: number;
+  },
   stage: RolloutPolicy['shadow'],
   alpha: number,
   elapsedMs: number,
@@ -28,10 +33,11 @@ export function judgeStage(
   const minutes = elapsedMs / 60_000;
   if (comparison.pairs === 0 && comparison.labelled >= stage.minFrames)
     return { verdict: 'roll-back', reason: `no prediction of the candidate on ${comparison.labelled} frames with a laser reading` };
-  if (enough && comparison.pCandidateWorse < alpha)
+  const difference = comparison.meanDifference ?? 0;
+  if (enough && comparison.pCandidateWorse < alpha && difference > 0)
     return { verdict: 'roll-back', reason: `worse than the current version: p = ${fmt(comparison.pCandidateWorse)} < ${alpha}` };
   const exposed = comparison.answeredByCandidate >= minCandidateAnswers;
-  if (enough && exposed && minutes >= stage.minMinutes && comparison.pCandidateBetter < alpha)
+  if (enough && exposed && minutes >= stage.minMinutes && comparison.pCandidateBetter < alpha && difference < 0)
     return { verdict: 'advance', reason: `better than the current version: p = ${fmt(comparison.pCandidateBetter)} < ${alpha}` };
   if (minutes >= stage.maxMinutes)
     return {
@@ -44,11 +50,14 @@ export function judgeStage(
     ? `${comparison.pairs} of ${stage.minFrames} paired frames`
     : !exposed
       ? `the candidate answered ${comparison.answeredByCandidate} of ${minCandidateAnswers} frames`
-      : 'no significant difference yet';
+      : comparison.pCandidateBetter < alpha && difference >= 0
+        ? `better on most frames, but its mean error is ${fmtMm(difference)} higher`
+        : 'no significant difference yet';
   return { verdict: 'wait', reason };
 }
 
 const fmt = (p: number) => p.toPrecision(2);
+const fmtMm = (mm: number) => `${mm.toFixed(2)} mm`;
 
 /** Frames the candidate must have answered before a canary stage advances: its rovers' share of the stage's minFrames. */
 export const canaryAnswersNeeded = (minFrames: number, canaryRovers: number, rovers: number) =>

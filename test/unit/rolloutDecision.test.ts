@@ -39,10 +39,12 @@ describe('comparePaired (scipy.stats.wilcoxon)', () => {
 describe('judgeStage', () => {
   const stage = { minFrames: 200, minMinutes: 5, maxMinutes: 60 };
   const minutes = (m: number) => m * 60_000;
+  /** Evidence whose mean difference agrees with the test's direction unless given. */
   const evidence = (pairs: number, pCandidateBetter: number, pCandidateWorse: number, labelled = pairs, answeredByCandidate = 0) => ({
     pairs,
     pCandidateBetter,
     pCandidateWorse,
+    meanDifference: pCandidateBetter < pCandidateWorse ? -1 : 1,
     labelled,
     answeredByCandidate,
   });
@@ -78,6 +80,18 @@ describe('judgeStage', () => {
     expect(judgeStage(evidence(400, 1e-9, 1, 400, 50), stage, 0.01, minutes(6), needed).verdict).toBe('advance');
     // A worse candidate goes back whatever it answered.
     expect(judgeStage(evidence(400, 1, 1e-9, 400, 0), stage, 0.01, minutes(6), needed).verdict).toBe('roll-back');
+  });
+
+  it('promotes or rolls back only when the mean error agrees with the signed-rank test', () => {
+    // The bench's barely trained candidate: better on most frames (p = 0.0067) but 0.3 mm worse on average.
+    const better = { ...evidence(300, 0.0067, 0.99), meanDifference: 0.3 };
+    expect(judgeStage(better, stage, 0.01, minutes(6))).toMatchObject({
+      verdict: 'wait',
+      reason: 'better on most frames, but its mean error is 0.30 mm higher',
+    });
+    expect(judgeStage(better, stage, 0.01, minutes(60)).verdict).toBe('roll-back');
+    const worse = { ...evidence(300, 0.99, 0.001), meanDifference: -0.5 };
+    expect(judgeStage(worse, stage, 0.01, minutes(6)).verdict).toBe('wait');
   });
 
   it('rolls back at the maximum time a candidate not shown better, or without enough frames', () => {
