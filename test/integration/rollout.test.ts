@@ -197,6 +197,25 @@ describe('rollout', () => {
     expect((await history(deployment)).map((c) => c.reason).slice(0, 2)).toEqual(['rollout-rolled-back', 'rollout-shadow']);
   });
 
+  it('lets a newer version replace the candidate of the running rollout: one rollout per deployment', async () => {
+    const slow = { ...FAST, shadow: { minFrames: 40, minMinutes: 60, maxMinutes: 120 } };
+    const { deployment } = await setUp('newer', 'shadow', slow, 150);
+    await registerUntrainedVersion(api.stores, 'newer', 'newer-v2', 120);
+    const [first] = await rolloutOf('newer', 2);
+    await eventually(async () => expect((await api.stores.registry.getDeployment(deployment))?.rollout?.candidateVersion).toBe(2));
+    await registerUntrainedVersion(api.stores, 'newer', 'newer-v3', 100);
+    const [second] = await rolloutOf('newer', 3);
+    expect(second.workflowId).toBe(first.workflowId);
+    await eventually(async () => expect((await api.stores.registry.getDeployment(deployment))?.rollout?.candidateVersion).toBe(3));
+    expect((await history(deployment))[0]).toMatchObject({ reason: 'rollout-shadow', fromVersion: 1, toVersion: 3, note: { replaces: 2 } });
+    const running = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = "${first.workflowId}" AND ExecutionStatus = "Running"` }))
+      running.push(run);
+    expect(running.length).toBeLessThanOrEqual(1);
+    expect((await admin('POST', `/deployments/${deployment}/rollout/abort`, { by: 'test' })).status).toBe(202);
+    expect(await resultOf(deployment)).toMatchObject({ outcome: 'aborted', candidateVersion: 3, currentVersion: 1 });
+  });
+
   it("pauses, resumes and aborts on a human's signal, across a restart of the worker", async () => {
     const slow = { ...FAST, shadow: { minFrames: 40, minMinutes: 60, maxMinutes: 120 } };
     const { deployment } = await setUp('manual', 'shadow', slow, 150);
