@@ -60,7 +60,7 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
-    ...(settings.parts.some((p) => p !== 'drift')
+    ...(settings.parts.some((p) => p !== 'drift' && p !== 'frame-cost')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
         ]
@@ -186,17 +186,21 @@ try {
         `One call after the other, ${WARM_UP_NOTE}. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. The sum counts the stages the API runs for every frame today (pool characteristics, one record per write); it leaves out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
-    const load = await benchmarkServingLoad(cost, frames, log);
-    raw.servingLoad = load;
-    emit(
-      [
-        `### The API under open-loop rovers (stack of bench/stack.ts, embedded stores, analysis on; thesis-inception at ${cost.input.width}x${cost.input.height} untrained; rovers at 4 frames/s, each gives up after ${cost.timeoutMs / 1000} s)`,
-        '',
-        loadTable([load.cpu, ...load.steps, ...load.levels]),
-        '',
-        `Rows: the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${load.sustainableFramesPerSecond === undefined ? 'none' : `${load.sustainableFramesPerSecond} frames/s`}. API CPU per frame: utime + stime of the API process (/proc/<pid>/stat, every thread) from the first frame until the analysis stored the last record, minus its idle rate (${fixed(load.apiIdleCores * 100)} % of a core with the stack up and no frames), over the answered frames. The rovers run in the bench process on the same 2 cores (${fixed(load.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${load.cpu.framesPerSecond} frames/s).`,
-      ].join('\n'),
-    );
+    if (!cost.stack) {
+      emit('The API under open-loop rovers: skipped (BENCH_COST_STACK=0).');
+    } else {
+      const load = await benchmarkServingLoad(cost, frames, log);
+      raw.servingLoad = load;
+      emit(
+        [
+          `### The API under open-loop rovers (stack of bench/stack.ts, embedded stores, analysis on; thesis-inception at ${cost.input.width}x${cost.input.height} untrained; rovers at 4 frames/s, each gives up after ${cost.timeoutMs / 1000} s)`,
+          '',
+          loadTable([load.cpu, ...load.steps, ...load.levels]),
+          '',
+          `Rows: the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${load.sustainableFramesPerSecond === undefined ? 'none' : `${load.sustainableFramesPerSecond} frames/s`}. API CPU per frame: utime + stime of the API process (/proc/<pid>/stat, every thread) from the first frame until the analysis stored the last record, minus its idle rate (${fixed(load.apiIdleCores * 100)} % of a core with the stack up and no frames), over the frames whose record was stored (the answered ones, and timed-out ones the API finished anyway). The rovers run in the bench process on the same 2 cores (${fixed(load.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${load.cpu.framesPerSecond} frames/s).`,
+        ].join('\n'),
+      );
+    }
   }
 
   if (settings.parts.includes('drift')) {

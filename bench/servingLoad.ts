@@ -40,8 +40,9 @@ export interface LoadLevel {
   max: number;
   /** From the last answer until a record was stored for every answered frame (undefined: not within the deadline). */
   drainSeconds: number | undefined;
+  /** Records stored in the end: the answered frames, and timed-out ones the API finished anyway. */
   stored: number;
-  /** API process CPU (all threads) over the level and its drain, minus its idle rate, per answered frame. */
+  /** API process CPU (all threads) from the first frame until no more records are stored, minus its idle rate, per stored frame. */
   apiCpuMsPerFrame: number;
   /** The same for this process (the rovers' client side), for scale. */
   clientCpuMsPerFrame: number;
@@ -171,6 +172,12 @@ export async function benchmarkServingLoad(
         stored = countStored(since);
       }
       const drainSeconds = stored >= answered.length ? (performance.now() - lastAnswer) / 1000 : undefined;
+      // Timed-out frames may still be analysed, refused ones never are: the level ends when no more records come.
+      for (let last = -1; stored !== last;) {
+        last = stored;
+        await sleep(2000);
+        stored = countStored(since);
+      }
       const elapsedSeconds = (performance.now() - started) / 1000;
       const apiSeconds = (processTicks(api) - ticksFrom) / hz - apiIdleCores * elapsedSeconds;
       const client = process.cpuUsage(clientFrom);
@@ -189,15 +196,13 @@ export async function benchmarkServingLoad(
         max: latencies.length ? Math.max(...latencies) : NaN,
         drainSeconds,
         stored,
-        apiCpuMsPerFrame: (1000 * apiSeconds) / Math.max(1, answered.length),
+        apiCpuMsPerFrame: (1000 * apiSeconds) / Math.max(1, stored),
         clientCpuMsPerFrame: (client.user + client.system) / 1000 / Math.max(1, sent.length),
         loadAverage,
       };
       log(
-        `serving load: ${level.answered}/${level.sent} answered, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, API ${fixed(level.apiCpuMsPerFrame)} ms CPU/frame`,
+        `serving load: ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, API ${fixed(level.apiCpuMsPerFrame)} ms CPU/frame`,
       );
-      // The next level starts on an idle API: timed-out frames may still be analysed, refused ones never are.
-      for (let last = -1, now = countStored(since); now !== last; last = now, now = countStored(since)) await sleep(2000);
       return level;
     };
 
@@ -235,12 +240,13 @@ export function loadTable(levels: LoadLevel[]): string {
       'seconds',
       'sent',
       'answered',
-      'refused (503) / timed out',
+      'not answered (503 code, timeout, network_error)',
       'p50',
       'p99',
       'max',
       'analysis stored every answered frame',
-      'API CPU per frame',
+      'stored in the end',
+      'API CPU per stored frame',
       'load average at start',
     ],
     levels.map((l) => [
@@ -256,6 +262,7 @@ export function loadTable(levels: LoadLevel[]): string {
       l.drainSeconds === undefined
         ? `no: ${l.stored} of ${l.answered} after ${DRAIN_DEADLINE_MS / 1000} s`
         : `${duration(l.drainSeconds)} after the last answer`,
+      String(l.stored),
       `${fixed(l.apiCpuMsPerFrame)} ms`,
       l.loadAverage.map((a) => a.toFixed(2)).join(', '),
     ]),

@@ -32,6 +32,7 @@ const envSchema = z.object({
   BENCH_DRIFT_STORED: positiveList.optional(),
   BENCH_DRIFT_REPETITIONS: z.coerce.number().int().positive().optional(),
   BENCH_COST_REPETITIONS: z.coerce.number().int().min(5).optional(),
+  BENCH_COST_STACK: z.enum(['0', '1']).default('1'),
   BENCH_COST_FRAMES_PER_SECOND: z.coerce.number().int().positive().optional(),
   BENCH_COST_SECONDS: z.coerce.number().int().positive().optional(),
   BENCH_LOAD_SECONDS: z.coerce.number().int().positive().optional(),
@@ -101,6 +102,8 @@ export interface FrameCostSettings {
   repetitions: number;
   /** The thesis CNN at the thesis input; its weights stay untrained (a prediction costs the same). */
   input: { width: number; height: number };
+  /** Whether the stack part runs (the API's CPU per frame and the open-loop table) after the in-process stages. */
+  stack: boolean;
   /** Whole-process CPU of the API: frames per second sent, for this long (open loop, 4 frames/s per rover). */
   cpuFramesPerSecond: number;
   cpuSeconds: number;
@@ -201,6 +204,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       frames: quick ? 40 : 200,
       repetitions: e.BENCH_COST_REPETITIONS ?? (quick ? 20 : 200),
       input: { width: 100, height: 75 },
+      stack: e.BENCH_COST_STACK === '1',
       cpuFramesPerSecond: e.BENCH_COST_FRAMES_PER_SECOND ?? 32,
       cpuSeconds: e.BENCH_COST_SECONDS ?? (quick ? 5 : 30),
       openLoop: [
