@@ -10,11 +10,12 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import multer from 'multer';
+import sharp from 'sharp';
 import type { Tensor } from '@tensorflow/tfjs';
 import { FrameSpool } from '../api/frameSpool.js';
 import type { ImageCharacteristics } from '../core/features/fields.js';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
-import { computeImageCharacteristics } from '../core/features/imageCharacteristics.js';
+import { computeImageCharacteristics, DEFAULT_ANALYSIS_WIDTH, decodeForAnalysis } from '../core/features/imageCharacteristics.js';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { imageToPixels } from '../core/ml/imagePixels.js';
@@ -187,6 +188,21 @@ export async function benchmarkFrameCost(
     });
     await run('image characteristics, main thread (computeImageCharacteristics)', { calls, inSum: false }, (i) =>
       computeImageCharacteristics(frameAt(i).jpeg),
+    );
+    await run(`of which the decode for the analysis (decodeForAnalysis, ${DEFAULT_ANALYSIS_WIDTH} wide)`, { calls, inSum: false }, (i) =>
+      decodeForAnalysis(frameAt(i).jpeg, DEFAULT_ANALYSIS_WIDTH),
+    );
+    const decoded = await Promise.all(frames.map((f) => decodeForAnalysis(f.jpeg, DEFAULT_ANALYSIS_WIDTH)));
+    await run(
+      `decode once instead: the analysis's decoded RGB resized to ${width}x${height} (sharp, raw in)`,
+      { calls, inSum: false },
+      (i) => {
+        const rgb = decoded[i % decoded.length];
+        return sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+          .resize(width, height, { fit: 'fill' })
+          .raw()
+          .toBuffer();
+      },
     );
     await run('image characteristics, worker-thread pool (as the API)', { calls, inSum: true }, (i) =>
       pool.characteristicsOf(frameAt(i).jpeg),
