@@ -48,7 +48,7 @@ export interface FrameCostResults {
 }
 
 const LABEL_MAX_MM = 350;
-const WARM_UP_CALLS = 5;
+export const WARM_UP_CALLS = 5;
 
 /** The multipart body RoverClient sends, as bytes and its content type. */
 async function multipartOf(frame: EdgeFrame): Promise<{ body: Buffer; contentType: string }> {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
-import { benchmarkFrameCost, frameCostTable } from './frameCost.js';
+import { benchmarkFrameCost, frameCostTable, WARM_UP_CALLS } from './frameCost.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
@@ -21,7 +21,6 @@ import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
 
 const settings = loadBenchSettings();
-const WARM_UP_NOTE = 'after 5 untimed calls per stage';
 const backendLabel = (name: string) => (name === 'tensorflow' ? 'tfjs-node, native TensorFlow' : `tfjs ${name} backend`);
 const startedAt = new Date();
 const t0 = performance.now();
@@ -183,7 +182,7 @@ try {
         '',
         frameCostTable(stages),
         '',
-        `One call after the other, ${WARM_UP_NOTE}. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. The sum counts the stages the API runs for every frame today (pool characteristics, one record per write); it leaves out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. The sum counts the stages the API runs for every frame today (pool characteristics, one record per write); it leaves out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
     if (!cost.stack) {
