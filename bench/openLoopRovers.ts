@@ -24,7 +24,14 @@ export interface OpenLoopDrive {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function driveOpenLoop(options: { apiUrl: string; rovers: RoverIdentity[]; frames: EdgeFrame[]; periodMs: number }): OpenLoopDrive {
+export function driveOpenLoop(options: {
+  apiUrl: string;
+  rovers: RoverIdentity[];
+  frames: EdgeFrame[];
+  periodMs: number;
+  /** A rover gives up on an answer after this (default 60 s). */
+  timeoutMs?: number;
+}): OpenLoopDrive {
   const { rovers, frames, periodMs } = options;
   const sent: SentFrame[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -33,7 +40,13 @@ export function driveOpenLoop(options: { apiUrl: string; rovers: RoverIdentity[]
   const started = Date.now();
 
   const roverLoop = async (rover: RoverIdentity, index: number) => {
-    const client = new RoverClient({ apiUrl: options.apiUrl, clientId: rover.clientId, token: rover.token, retries: 0, timeoutMs: 60_000 });
+    const client = new RoverClient({
+      apiUrl: options.apiUrl,
+      clientId: rover.clientId,
+      token: rover.token,
+      retries: 0,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
     for (let k = 0; ; k++) {
       const due = started + (index * periodMs) / rovers.length + k * periodMs;
       await sleep(Math.max(0, due - Date.now()));

@@ -10,15 +10,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
+import { benchmarkFrameCost, frameCostTable, WARM_UP_CALLS } from './frameCost.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
-import { duration } from './markdownTable.js';
+import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
 import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
+import { benchmarkServingLoad, loadTable } from './servingLoad.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
 
 const settings = loadBenchSettings();
+const backendLabel = (name: string) => (name === 'tensorflow' ? 'tfjs-node, native TensorFlow' : `tfjs ${name} backend`);
 const startedAt = new Date();
 const t0 = performance.now();
 const log = (line: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -56,7 +59,7 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
-    ...(settings.parts.some((p) => p !== 'drift')
+    ...(settings.parts.some((p) => p !== 'drift' && p !== 'frame-cost')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
         ]
@@ -161,6 +164,39 @@ try {
           '',
           ...p.notes.flatMap((n) => [n, '']),
           `The candidate is registered from the bench process (the registry's createdAt is the start), and its rollout started with TrainAndRegister's own startRollouts activity; the steps are the deployment's serving changes written by the Rollout workflow (${promotion.workflowId}). "frames" counts the stage's stored frames, "pairs" those both versions predicted with a laser reading, at the stage's last look (every checkSeconds). Rover answers are grouped by when they were sent against the steps' times.`,
+        ].join('\n'),
+      );
+    }
+  }
+
+  if (settings.parts.includes('frame-cost')) {
+    const cost = settings.frameCost;
+    const frames = recorded
+      ? recorded.runs.flatMap((run) => run.frames)
+      : (await recordParkingRuns('beige-350', cost.frames)).runs.flatMap((run) => run.frames);
+    const stages = await benchmarkFrameCost(cost, frames, log);
+    raw.frameCost = stages;
+    emit(
+      [
+        `### Where a frame's CPU goes: each stage in one process (thesis-inception at ${cost.input.width}x${cost.input.height}, untrained weights; ${backendLabel(stages.backend)}; the recorded ${frames.length} frames of ${stages.frameBytes} bytes on average, 160x120 JPEG)`,
+        '',
+        frameCostTable(stages),
+        '',
+        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. The sum counts the stages the API runs for every frame today (pool characteristics, one record per write); it leaves out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+      ].join('\n'),
+    );
+    if (!cost.stack) {
+      emit('The API under open-loop rovers: skipped (BENCH_COST_STACK=0).');
+    } else {
+      const load = await benchmarkServingLoad(cost, frames, log);
+      raw.servingLoad = load;
+      emit(
+        [
+          `### The API under open-loop rovers (stack of bench/stack.ts, embedded stores, analysis on; thesis-inception at ${cost.input.width}x${cost.input.height} untrained; rovers at 4 frames/s, each gives up after ${cost.timeoutMs / 1000} s)`,
+          '',
+          loadTable([load.cpu, ...load.steps, ...load.levels]),
+          '',
+          `Rows: the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${load.sustainableFramesPerSecond === undefined ? 'none' : `${load.sustainableFramesPerSecond} frames/s`}. API CPU per frame: utime + stime of the API process (/proc/<pid>/stat, every thread) from the first frame until the analysis stored the last record, minus its idle rate (${fixed(load.apiIdleCores * 100)} % of a core with the stack up and no frames), over the frames whose record was stored (the answered ones, and timed-out ones the API finished anyway). The rovers run in the bench process on the same 2 cores (${fixed(load.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${load.cpu.framesPerSecond} frames/s).`,
         ].join('\n'),
       );
     }

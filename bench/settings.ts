@@ -31,11 +31,18 @@ const envSchema = z.object({
   BENCH_DRIFT_WINDOWS: z.coerce.number().int().min(2).optional(),
   BENCH_DRIFT_STORED: positiveList.optional(),
   BENCH_DRIFT_REPETITIONS: z.coerce.number().int().positive().optional(),
+  BENCH_COST_REPETITIONS: z.coerce.number().int().min(5).optional(),
+  BENCH_COST_STACK: z.enum(['0', '1']).default('1'),
+  BENCH_COST_FRAMES_PER_SECOND: z.coerce.number().int().positive().optional(),
+  BENCH_COST_SECONDS: z.coerce.number().int().positive().optional(),
+  BENCH_LOAD_SECONDS: z.coerce.number().int().positive().optional(),
+  BENCH_LOAD_STEPS: positiveList.optional(),
+  BENCH_LOAD_STEP_SECONDS: z.coerce.number().int().positive().optional(),
   /** The production measurement store (InfluxDB) of `source .services/env`; without it only SQLite is measured. */
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
 });
 
-export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift'] as const;
+export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
@@ -83,6 +90,32 @@ export interface PromotionSettings {
   warmUpSeconds: number;
 }
 
+export interface OpenLoopLevel {
+  rovers: number;
+  seconds: number;
+}
+
+export interface FrameCostSettings {
+  /** Labelled frames rendered (160x120 JPEGs, beige-350); every stage cycles through them. */
+  frames: number;
+  /** Timed calls per stage, after a few untimed ones. */
+  repetitions: number;
+  /** The thesis CNN at the thesis input; its weights stay untrained (a prediction costs the same). */
+  input: { width: number; height: number };
+  /** Whether the stack part runs (the API's CPU per frame and the open-loop table) after the in-process stages. */
+  stack: boolean;
+  /** Whole-process CPU of the API: frames per second sent, for this long (open loop, 4 frames/s per rover). */
+  cpuFramesPerSecond: number;
+  cpuSeconds: number;
+  /** The open-loop table: rovers at 4 frames/s each, for so many seconds. */
+  openLoop: OpenLoopLevel[];
+  /** Step rates (frames/s) of the search for the highest sustainable rate, each for stepSeconds. */
+  steps: number[];
+  stepSeconds: number;
+  /** A rover gives up on an answer after this (the frame counts as timed out). */
+  timeoutMs: number;
+}
+
 export interface BenchSettings {
   quick: boolean;
   parts: BenchPart[];
@@ -106,6 +139,7 @@ export interface BenchSettings {
   resultsDir: string;
   rollout: RolloutBenchSettings;
   drift: DriftBenchSettings;
+  frameCost: FrameCostSettings;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -165,6 +199,21 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       storedFrames: e.BENCH_DRIFT_STORED ?? (quick ? [10_000] : [10_000, 1_000_000]),
       costRepetitions: e.BENCH_DRIFT_REPETITIONS ?? (quick ? 2 : 5),
       influxUrl: e.PRODUCTION_MEASUREMENTS_URL,
+    },
+    frameCost: {
+      frames: quick ? 40 : 200,
+      repetitions: e.BENCH_COST_REPETITIONS ?? (quick ? 20 : 200),
+      input: { width: 100, height: 75 },
+      stack: e.BENCH_COST_STACK === '1',
+      cpuFramesPerSecond: e.BENCH_COST_FRAMES_PER_SECOND ?? 32,
+      cpuSeconds: e.BENCH_COST_SECONDS ?? (quick ? 5 : 30),
+      openLoop: [
+        { rovers: 32, seconds: e.BENCH_LOAD_SECONDS ?? (quick ? 5 : 60) },
+        { rovers: 64, seconds: Math.ceil((e.BENCH_LOAD_SECONDS ?? (quick ? 5 : 60)) / 2) },
+      ],
+      steps: e.BENCH_LOAD_STEPS ?? (quick ? [32, 64] : [32, 64, 96, 128]),
+      stepSeconds: e.BENCH_LOAD_STEP_SECONDS ?? (quick ? 5 : 20),
+      timeoutMs: 10_000,
     },
   };
 }

@@ -1,0 +1,273 @@
+/**
+ * Where one frame's CPU goes: each stage of /predict and of the analysis after the answer, run in this
+ * process on the recorded frames, one call after the other. Wall time per call (performance.now) and
+ * CPU time per call (process.cpuUsage: every thread of the process, so TensorFlow's, libuv's and the
+ * analysis pool's threads count too). Batched stages are reported per frame (the call divided by the batch).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import multer from 'multer';
+import sharp from 'sharp';
+import type { Tensor } from '@tensorflow/tfjs';
+import { FrameSpool } from '../api/frameSpool.js';
+import type { ImageCharacteristics } from '../core/features/fields.js';
+import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
+import { computeImageCharacteristics, DEFAULT_ANALYSIS_WIDTH, decodeForAnalysis } from '../core/features/imageCharacteristics.js';
+import { buildModel } from '../core/ml/architectures.js';
+import { loadBackend } from '../core/ml/backend.js';
+import { imageToPixels } from '../core/ml/imagePixels.js';
+import { unscaleLabel } from '../core/ml/labels.js';
+import { pixelsToTensor } from '../core/ml/train.js';
+import { FolderObjects } from '../core/stores/folderObjects.js';
+import type { InferenceRecord } from '../core/stores/measurements.js';
+import { openMeasurements } from '../core/stores/index.js';
+import type { EdgeFrame } from '../edge/parkingRun.js';
+import { fixed, markdownTable } from './markdownTable.js';
+import { percentile } from './roverReplay.js';
+import type { FrameCostSettings } from './settings.js';
+
+export interface StageCost {
+  stage: string;
+  /** Frames one call handles; the times are per frame. */
+  batch: number;
+  calls: number;
+  wallMs: { p50: number; p90: number; mean: number };
+  cpuMs: { p50: number; p90: number; mean: number };
+  /** Counted in the sum of one frame's work as the API does it today. */
+  inSum: boolean;
+}
+
+export interface FrameCostResults {
+  backend: string;
+  frameBytes: number;
+  stages: StageCost[];
+  loadAverage: { start: number[]; end: number[] };
+}
+
+const LABEL_MAX_MM = 350;
+export const WARM_UP_CALLS = 5;
+
+/** The multipart body RoverClient sends, as bytes and its content type. */
+async function multipartOf(frame: EdgeFrame): Promise<{ body: Buffer; contentType: string }> {
+  const form = new FormData();
+  form.set('client_id', 'rover-1');
+  if (frame.sensorMm !== null) form.set('sensor_value', String(frame.sensorMm));
+  form.set('image', new Blob([new Uint8Array(frame.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
+  const request = new Request('http://localhost/predict', { method: 'POST', body: form });
+  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
+}
+
+/** multer as /predict configures it, on a request stream carrying the body (no socket, no HTTP parser). */
+function multipartParser() {
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: 2 * 1024 * 1024, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 },
+  }).single('image');
+  return (body: Buffer, contentType: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = Object.assign(new PassThrough(), {
+        headers: { 'content-type': contentType, 'content-length': String(body.length) },
+      }) as unknown as ExpressRequest;
+      upload(req, {} as ExpressResponse, (err?: unknown) => {
+        if (err) return reject(err as Error);
+        if (!(req as ExpressRequest & { file?: { buffer: Buffer } }).file?.buffer.length)
+          return reject(new Error('multipart: no image parsed'));
+        resolve();
+      });
+      (req as unknown as PassThrough).end(body);
+    });
+}
+
+function summary(values: number[]) {
+  return { p50: percentile(values, 50), p90: percentile(values, 90), mean: values.reduce((s, v) => s + v, 0) / values.length };
+}
+
+async function timeStage(
+  stage: string,
+  options: { calls: number; batch?: number; inSum: boolean },
+  call: (i: number) => Promise<unknown> | unknown,
+): Promise<StageCost> {
+  const batch = options.batch ?? 1;
+  for (let i = 0; i < WARM_UP_CALLS; i++) await call(i);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < options.calls; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await call(i);
+    const used = process.cpuUsage(c0);
+    wall.push((performance.now() - t0) / batch);
+    cpu.push((used.user + used.system) / 1000 / batch);
+  }
+  return { stage, batch, calls: options.calls, wallMs: summary(wall), cpuMs: summary(cpu), inSum: options.inSum };
+}
+
+function recordOf(frame: EdgeFrame, i: number, characteristics: ImageCharacteristics): InferenceRecord {
+  return {
+    time: Date.now(),
+    deployment: 'bench-cost',
+    client: 'rover-1',
+    modelName: 'bench-cost',
+    modelVersion: 1,
+    prediction: 123.4,
+    sensorValue: frame.sensorMm,
+    error: frame.sensorMm === null ? null : Math.abs(123.4 - frame.sensorMm),
+    latencyMs: 12.3,
+    imageKey: `features/bench-cost/${i}.jpg`,
+    characteristics,
+    shadow: null,
+  };
+}
+
+export async function benchmarkFrameCost(
+  settings: FrameCostSettings,
+  frames: EdgeFrame[],
+  log: (line: string) => void,
+): Promise<FrameCostResults> {
+  const loadStart = os.loadavg();
+  const { tf, name: backend } = await loadBackend();
+  const { width, height } = settings.input;
+  const model = buildModel(tf, 'thesis-inception', { width, height, dropout: 0.1, learningRate: 1e-3, seed: 1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-cost-'));
+  const pool = new ImageAnalysisPool();
+  const measurements = await openMeasurements(`sqlite:${path.join(dir, 'measurements.db')}`);
+  const { spool } = await FrameSpool.open<Omit<InferenceRecord, 'characteristics'>>({
+    dir: path.join(dir, 'spool'),
+    maxBytes: 4 * 1024 ** 3,
+  });
+  const objects = new FolderObjects(path.join(dir, 'objects'));
+  const calls = settings.repetitions;
+  const frameAt = (i: number) => frames[i % frames.length];
+  const stages: StageCost[] = [];
+  const run = async (...args: Parameters<typeof timeStage>) => {
+    log(`frame cost: ${args[0]}`);
+    stages.push(await timeStage(...args));
+  };
+  try {
+    const bodies = await Promise.all(frames.map(multipartOf));
+    const parse = multipartParser();
+    const pixels = await Promise.all(frames.map((f) => imageToPixels(f.jpeg, settings.input)));
+    const characteristics = await Promise.all(frames.slice(0, 32).map((f) => computeImageCharacteristics(f.jpeg)));
+    const framePixels = width * height * 3;
+    const batchOf = (i: number, size: number) => {
+      const joined = new Uint8Array(framePixels * size);
+      for (let k = 0; k < size; k++) joined.set(pixels[(i * size + k) % pixels.length], k * framePixels);
+      return joined;
+    };
+    const predict = async (input: Uint8Array, size: number) => {
+      const out = tf.tidy(() => (model.predict(pixelsToTensor(tf, input, size, height, width)) as Tensor).reshape([-1]));
+      const units = await out.data();
+      out.dispose();
+      return units;
+    };
+
+    await run('multipart parse (multer, memory storage)', { calls, inSum: true }, (i) => {
+      const { body, contentType } = bodies[i % bodies.length];
+      return parse(body, contentType);
+    });
+    await run(`JPEG decode + resize to ${width}x${height} (imageToPixels, sharp)`, { calls, inSum: true }, (i) =>
+      imageToPixels(frameAt(i).jpeg, settings.input),
+    );
+    await run('tensor + predict + read, batch 1', { calls, inSum: true }, (i) => predict(pixels[i % pixels.length], 1));
+    await run('unscale', { calls, inSum: true }, (i) => unscaleLabel(i / calls, LABEL_MAX_MM));
+    const batched8 = Array.from({ length: Math.max(4, Math.ceil(calls / 8)) }, (_, i) => batchOf(i, 8));
+    await run('tensor + predict + read, batch 8 (per frame)', { calls: batched8.length, batch: 8, inSum: false }, (i) =>
+      predict(batched8[i % batched8.length], 8),
+    );
+    const batched32 = Array.from({ length: Math.max(4, Math.ceil(calls / 32)) }, (_, i) => batchOf(i, 32));
+    await run('tensor + predict + read, batch 32 (per frame)', { calls: batched32.length, batch: 32, inSum: false }, (i) =>
+      predict(batched32[i % batched32.length], 32),
+    );
+    await run('spool append (FrameSpool, fdatasync per append)', { calls, inSum: true }, async (i) => {
+      const { characteristics: _c, ...meta } = recordOf(frameAt(i), i, characteristics[0]);
+      const entry = await spool.append(meta, frameAt(i).jpeg);
+      await spool.ack(entry);
+    });
+    await run('image characteristics, main thread (computeImageCharacteristics)', { calls, inSum: false }, (i) =>
+      computeImageCharacteristics(frameAt(i).jpeg),
+    );
+    await run(`of which the decode for the analysis (decodeForAnalysis, ${DEFAULT_ANALYSIS_WIDTH} wide)`, { calls, inSum: false }, (i) =>
+      decodeForAnalysis(frameAt(i).jpeg, DEFAULT_ANALYSIS_WIDTH),
+    );
+    const decoded = await Promise.all(frames.map((f) => decodeForAnalysis(f.jpeg, DEFAULT_ANALYSIS_WIDTH)));
+    await run(
+      `decode once instead: the analysis's decoded RGB resized to ${width}x${height} (sharp, raw in)`,
+      { calls, inSum: false },
+      (i) => {
+        const rgb = decoded[i % decoded.length];
+        return sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+          .resize(width, height, { fit: 'fill' })
+          .raw()
+          .toBuffer();
+      },
+    );
+    await run('image characteristics, worker-thread pool (as the API)', { calls, inSum: true }, (i) =>
+      pool.characteristicsOf(frameAt(i).jpeg),
+    );
+    await run('object write (folder store)', { calls, inSum: true }, (i) => objects.put(`features/bench-cost/${i}.jpg`, frameAt(i).jpeg));
+    await run('measurement write, one record (SQLite)', { calls, inSum: true }, (i) =>
+      measurements.write([recordOf(frameAt(i), i, characteristics[i % characteristics.length])]),
+    );
+    const batchCalls = Math.max(4, Math.ceil(calls / 32));
+    await run('measurement write, 32 records at once (per frame)', { calls: batchCalls, batch: 32, inSum: false }, (i) =>
+      measurements.write(
+        Array.from({ length: 32 }, (_, k) => recordOf(frameAt(i * 32 + k), i * 32 + k, characteristics[k % characteristics.length])),
+      ),
+    );
+  } finally {
+    await spool.close();
+    await pool.close();
+    await measurements.close();
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const frameBytes = Math.round(frames.reduce((n, f) => n + f.jpeg.length, 0) / frames.length);
+  return { backend, frameBytes, stages, loadAverage: { start: loadStart, end: os.loadavg() } };
+}
+
+export function frameCostTable(results: FrameCostResults): string {
+  const summed = results.stages.filter((s) => s.inSum);
+  const total = (pick: (s: StageCost) => number) => summed.reduce((n, s) => n + pick(s), 0);
+  const cpuTotal = total((s) => s.cpuMs.mean);
+  const row = (s: StageCost) => [
+    s.stage,
+    String(s.batch === 1 ? s.calls : `${s.calls} x ${s.batch}`),
+    fixed(s.wallMs.p50, 2),
+    fixed(s.wallMs.p90, 2),
+    fixed(s.cpuMs.p50, 2),
+    fixed(s.cpuMs.p90, 2),
+    fixed(s.cpuMs.mean, 2),
+    s.inSum ? `${fixed((100 * s.cpuMs.mean) / cpuTotal, 0)} %` : '-',
+  ];
+  return markdownTable(
+    ['stage (per frame)', 'calls', 'wall p50 ms', 'wall p90 ms', 'CPU p50 ms', 'CPU p90 ms', 'CPU mean ms', 'share of the sum'],
+    [
+      ...results.stages.map(row),
+      [
+        '**sum of one frame as the API does it today**',
+        '',
+        fixed(
+          total((s) => s.wallMs.p50),
+          2,
+        ),
+        fixed(
+          total((s) => s.wallMs.p90),
+          2,
+        ),
+        fixed(
+          total((s) => s.cpuMs.p50),
+          2,
+        ),
+        fixed(
+          total((s) => s.cpuMs.p90),
+          2,
+        ),
+        fixed(cpuTotal, 2),
+        '100 %',
+      ],
+    ],
+  );
+}
