@@ -3,7 +3,7 @@ import { getModelFiles } from '../core/ml/modelArtifact.js';
 import { canaryClientsOf } from '../core/rollout/canaryClients.js';
 import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest.js';
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
-import type { Deployment, RolloutStage } from '../core/stores/registry.js';
+import { rollsOut, type Deployment, type RolloutStage } from '../core/stores/registry.js';
 import type { RolloutInput } from '../workflows/rollout/contract.js';
 import type { ActivityContext } from './context.js';
 
@@ -47,7 +47,7 @@ type RollingOut = Deployment & { strategy: Exclude<DeploymentStrategy, 'direct'>
 function rollingOut(deployment: Deployment | undefined, input: RolloutInput): RollingOut | string {
   if (!deployment) return `deployment "${input.deploymentId}" no longer exists`;
   if (deployment.modelName !== input.modelName) return `deployment "${deployment.id}" now serves model "${deployment.modelName}"`;
-  if (deployment.modelVersion !== 'latest' || deployment.strategy === 'direct')
+  if (!rollsOut(deployment))
     return `deployment "${deployment.id}" no longer rolls out new versions (modelVersion ${deployment.modelVersion}, strategy ${deployment.strategy})`;
   if (deployment.currentVersion === null) return `deployment "${deployment.id}" has no current version to compare with`;
   if (deployment.currentVersion === input.candidateVersion) return `v${input.candidateVersion} is already its current version`;

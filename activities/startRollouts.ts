@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { rollsOut } from '../core/stores/registry.js';
 import type { ActivityContext } from './context.js';
 import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 import {
@@ -24,12 +25,7 @@ export const startRollouts =
   ({ stores, temporal }: ActivityContext) =>
   async ({ modelName, version }: { modelName: string; version: number }): Promise<StartedRollout[]> => {
     const deployments = (await stores.registry.listDeployments()).filter(
-      (d) =>
-        d.modelName === modelName &&
-        d.modelVersion === 'latest' &&
-        d.strategy !== 'direct' &&
-        d.currentVersion !== null &&
-        d.currentVersion < version,
+      (d) => d.modelName === modelName && rollsOut(d) && d.currentVersion !== null && d.currentVersion < version,
     );
     if (deployments.length === 0) return [];
     if (!temporal) throw ApplicationFailure.nonRetryable('this worker was started without a Temporal client to start rollouts');

@@ -32,13 +32,16 @@ export interface Deployment {
   createdAt: string;
 }
 
+/** Whether a deployment takes up new versions through rollouts: it follows `latest` with a shadow or canary strategy. */
+export const rollsOut = (d: Pick<Deployment, 'modelVersion' | 'strategy'>) => d.modelVersion === 'latest' && d.strategy !== 'direct';
+
 /**
  * The version every rover of a deployment gets (outside a canary) when it is fixed: its pin, or its current
  * version while it rolls out new versions; null: the model's newest (`latest` with `direct`, or no version yet).
  */
 export function fixedVersionOf(d: Pick<Deployment, 'modelVersion' | 'strategy' | 'currentVersion'>): number | null {
   if (d.modelVersion !== 'latest') return d.modelVersion;
-  return d.strategy === 'direct' ? null : d.currentVersion;
+  return rollsOut(d) ? d.currentVersion : null;
 }
 
 export type RolloutStage = 'shadow' | 'canary';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import {
   fixedVersionOf,
+  rollsOut,
   StoreError,
   type RegisteredClient,
   type Deployment,
@@ -69,9 +70,6 @@ const NO_ROLLOUT: Row = {
   rollout_started_at: null,
   stage_started_at: null,
 };
-
-/** Whether a deployment takes up new versions through rollouts: it follows `latest` with a shadow or canary strategy. */
-const rollsOut = (d: Pick<Deployment, 'modelVersion' | 'strategy'>) => d.modelVersion === 'latest' && d.strategy !== 'direct';
 
 /** Serving changes after which every rover gets the `to` version: a rollback goes back to their `from`. */
 const FLEET_CHANGES = ['created', 'manual', 'registration', 'rollback', 'rollout-promoted'];
