@@ -117,9 +117,10 @@ export const checkRolloutStage =
     const gone =
       typeof deployment === 'string'
         ? deployment
-        : deployment.rollout?.candidateVersion === input.candidateVersion
-          ? null
-          : `deployment "${input.deploymentId}" no longer rolls out v${input.candidateVersion} (ended by hand)`;
+        : deployment.rollout?.candidateVersion !== input.candidateVersion &&
+          `deployment "${input.deploymentId}" no longer rolls out v${input.candidateVersion} (ended by hand)`;
+    // An ended rollout has nothing left to judge: no frames are read for it.
+    if (gone) return { ongoing: false, reason: gone, frames: 0, answeredByCandidate: 0, labelled: 0, comparison: comparePaired([], []) };
     const evidence = await stores.measurements.rolloutEvidence({
       deployment: input.deploymentId,
       modelName: input.modelName,
@@ -129,8 +130,8 @@ export const checkRolloutStage =
       maxPairs: MAX_PAIRS,
     });
     return {
-      ongoing: gone === null,
-      reason: gone ?? 'ongoing',
+      ongoing: true,
+      reason: 'ongoing',
       frames: evidence.frames,
       answeredByCandidate: evidence.answeredByCandidate,
       labelled: evidence.labelled,
