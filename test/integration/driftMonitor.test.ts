@@ -139,8 +139,9 @@ describe('drift monitor', () => {
       { timeoutMs: 90_000 },
     );
 
+    // The first check may have looked at 'steady' after 'shifted' asked for the retrain: only the three are certain.
     const steady = await admin('GET', '/deployments/steady/drift?limit=100');
-    expect(steady.body.checks.length).toBeGreaterThanOrEqual(4);
+    expect(steady.body.checks.length).toBeGreaterThanOrEqual(3);
     expect(new Set(steady.body.checks.map((c: { verdict: string }) => c.verdict))).toEqual(new Set(['no-drift']));
     const [latest] = (await admin('GET', '/deployments/shifted/drift?limit=1')).body.checks;
     expect(latest).toMatchObject({ verdict: 'drift', modelVersion: 1, windowFrames: 400 });
