@@ -71,6 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
       analysis: deps.analysis,
       maxImageBytes: config.api.maxImageBytes,
       inflightMaxBytes: config.api.inflightMaxBytes,
+      inflightMaxFrames: config.api.inflightMaxFrames,
       imageLimits: config.api.imageLimits,
       log: deps.log,
     }),

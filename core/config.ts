@@ -47,6 +47,7 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(64 * 1024 * 1024),
+  INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
   IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
@@ -84,6 +85,8 @@ export interface Config {
     spoolMaxBytes?: number;
     /** Bytes of /predict uploads received at once; beyond, 503 overloaded. */
     inflightMaxBytes?: number;
+    /** Frames /predict handles at once (from the upload's start to its answer); beyond, 503 overloaded. */
+    inflightMaxFrames?: number;
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       analysisQueueMaxBytes: e.ANALYSIS_QUEUE_MAX_BYTES,
       spoolMaxBytes: e.SPOOL_MAX_BYTES,
       inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
+      inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
       imageLimits: {
         maxWidth: e.IMAGE_MAX_WIDTH,
         maxHeight: e.IMAGE_MAX_HEIGHT,

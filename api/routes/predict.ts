@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
@@ -10,7 +10,7 @@ import { ApiError, multipartError, validate } from '../errors.js';
 import { SpoolFullError, type FrameAnalysis, type FrameToAnalyse } from '../frameAnalysis.js';
 import { ModelUnavailableError, type ModelServer } from '../modelServer.js';
 import type { RegistryLookups } from '../registryLookups.js';
-import { UploadBudget } from './uploadBudget.js';
+import { InflightBudget } from './inflightBudget.js';
 
 export interface PredictDeps {
   lookups: RegistryLookups;
@@ -19,6 +19,8 @@ export interface PredictDeps {
   maxImageBytes: number;
   /** Bytes of uploads received at once (default 64 MiB). */
   inflightMaxBytes?: number;
+  /** Frames handled at once, from the upload's start to the answer (default 32). */
+  inflightMaxFrames?: number;
   imageLimits?: ImageLimits;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
@@ -50,7 +52,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     storage: multer.memoryStorage(),
     limits: { fileSize: deps.maxImageBytes, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 },
   }).single('image');
-  const budget = new UploadBudget(deps.inflightMaxBytes ?? 64 * 1024 * 1024);
+  const budget = new InflightBudget({ maxBytes: deps.inflightMaxBytes ?? 64 * 1024 * 1024, maxFrames: deps.inflightMaxFrames ?? 32 });
   const limits = deps.imageLimits ?? DEFAULT_IMAGE_LIMITS;
   let lastModelLookupFailure: string | undefined;
 
@@ -78,12 +80,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     const release = budget.reserve(bytes);
     if (!release) {
       deps.analysis.countRefused();
-      throw new ApiError(
-        503,
-        'overloaded',
-        'the API is receiving as many frames as it can hold; send again shortly',
-        OVERLOADED_RETRY_AFTER_S,
-      );
+      throw new ApiError(503, 'overloaded', 'the API is handling as many frames as it can; send again shortly', OVERLOADED_RETRY_AFTER_S);
     }
     res.once('close', release);
     next();
@@ -150,6 +147,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     const { version } = lease;
     let prediction: number;
     try {
+      if (roverHungUp(res)) return;
       prediction = await lease.predictMm(image);
     } catch (err) {
       if ((err as { code?: string }).code === 'invalid_image') throw new ApiError(400, 'invalid_image', (err as Error).message);
@@ -163,6 +161,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       lease.release();
     }
     const latencyMs = performance.now() - started;
+    if (roverHungUp(res)) return;
     // A rollout's shadow predicts during the frame's analysis, after this answer.
     await record({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, shadowVersion, latencyMs });
     res.json({
@@ -172,6 +171,14 @@ export function predictRoutes(deps: PredictDeps): Router {
       request_id: requestId,
     });
   });
+
+  /**
+   * A rover that hung up has no answer and will send the frame again: predicting it costs the others' time, and
+   * storing it would keep it twice.
+   */
+  function roverHungUp(res: Response): boolean {
+    return res.closed || res.req.socket.destroyed;
+  }
 
   /** The answer promises the frame is kept: it is durable in the spool before the answer goes out. */
   async function record(frame: FrameToAnalyse) {

@@ -1,9 +1,10 @@
 import http from 'node:http';
 import pino from 'pino';
 import sharp from 'sharp';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { eventually } from '../support/eventually.js';
 import { switchableRegistry } from '../support/switchableRegistry.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 
@@ -15,6 +16,8 @@ interface LogLine {
   stack?: string;
 }
 
+/** Frames the API handles at once in this suite: more than the bombs test sends together. */
+const INFLIGHT_FRAMES = 12;
 const noTemporal = () => Promise.reject(new Error('Temporal is not part of this test'));
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
@@ -83,7 +86,7 @@ describe('/predict under hostile input, outages and load', () => {
     const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as LogLine) });
     api = await startApiOn({ ...temp.stores, registry: registry.registry }, temp.dir, noTemporal, {
       log,
-      api: { registryCacheTtlMs: 200, spoolMaxBytes: 400_000, inflightMaxBytes: 400_000 },
+      api: { registryCacheTtlMs: 200, spoolMaxBytes: 400_000, inflightMaxBytes: 400_000, inflightMaxFrames: INFLIGHT_FRAMES },
     });
     jpeg = await syntheticFrame(120, 160, 120);
     await fetch(`${api.url}/deployments`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'beige', modelName: 'distance' }) });
@@ -290,6 +293,80 @@ describe('/predict under hostile input, outages and load', () => {
       expect(api.analysis.status().refused).toBe(refusedBefore + 1);
       slow.destroy();
       await new Promise((r) => setTimeout(r, 200));
+      expect((await predict()).status).toBe(200);
+    });
+
+    it('refuses frames beyond the in-flight frame limit with 503 overloaded, however small they are', async () => {
+      // Uploads that never finish hold every frame slot, while the byte budget has room for a hundred more.
+      const stalled = Array.from({ length: INFLIGHT_FRAMES }, () => {
+        const upload = http.request(`${api.url}/predict`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=B', 'content-length': '3000' },
+        });
+        upload.on('error', () => undefined);
+        upload.write('--B\r\n');
+        return upload;
+      });
+      try {
+        const refusedBefore = api.analysis.status().refused;
+        const answer = await eventually(async () => {
+          const refused = await predict();
+          expect(refused.status).toBe(503);
+          return refused;
+        });
+        expect(answer).toMatchObject({ body: { error: { code: 'overloaded' } }, retryAfter: '1' });
+        expect(api.analysis.status().refused).toBeGreaterThan(refusedBefore);
+      } finally {
+        for (const upload of stalled) upload.destroy();
+      }
+      await eventually(async () => expect((await predict()).status).toBe(200));
+    });
+
+    it('neither predicts nor stores a frame whose rover hung up before its answer', async () => {
+      await api.analysis.idle();
+      const { processed, spooled } = api.analysis.status();
+      const route = api.models.route.bind(api.models);
+      const predictions = vi.spyOn(api.models, 'route');
+      let hungUp!: () => void;
+      const roverGone = new Promise<void>((resolve) => (hungUp = resolve));
+      let predicted = false;
+      predictions.mockImplementationOnce(async (...args) => {
+        await roverGone;
+        const routing = await route(...args);
+        if (!routing) return routing;
+        const { lease } = routing;
+        const watched = {
+          version: lease.version,
+          release: () => lease.release(),
+          predictMm: (image: Buffer) => ((predicted = true), lease.predictMm(image)),
+        };
+        return { ...routing, lease: watched };
+      });
+      try {
+        const rover = new AbortController();
+        const form = new FormData();
+        form.set('sensor_value', '100');
+        form.set('image', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
+        const sent = fetch(`${api.url}/predict`, {
+          method: 'POST',
+          body: form,
+          headers: { authorization: `Bearer ${token}` },
+          signal: rover.signal,
+        });
+        await eventually(async () => expect(predictions).toHaveBeenCalled());
+        rover.abort();
+        await expect(sent).rejects.toThrow();
+        // The API sees the closed socket on its next turn of the event loop; give it a few.
+        await new Promise((r) => setTimeout(r, 200));
+        hungUp();
+        await eventually(async () => expect(predictions.mock.results[0]?.type).toBe('return'));
+        await new Promise((r) => setTimeout(r, 200));
+        await api.analysis.idle();
+        expect(predicted).toBe(false);
+        expect(api.analysis.status()).toMatchObject({ processed, spooled });
+      } finally {
+        predictions.mockRestore();
+      }
       expect((await predict()).status).toBe(200);
     });
 
