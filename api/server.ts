@@ -23,7 +23,7 @@ const backend = await loadBackend(config.mlBackend);
 
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 
-const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, log });
+const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, batch: config.api.predictBatch, log });
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
   objects: stores.objects,

@@ -48,6 +48,8 @@ const envSchema = z.object({
     .positive()
     .default(64 * 1024 * 1024),
   INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
+  PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
+  PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
@@ -87,6 +89,8 @@ export interface Config {
     inflightMaxBytes?: number;
     /** Frames /predict handles at once (from the upload's start to its answer); beyond, 503 overloaded. */
     inflightMaxFrames?: number;
+    /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
+    predictBatch?: { maxItems: number; windowMs: number };
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
@@ -136,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolMaxBytes: e.SPOOL_MAX_BYTES,
       inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
+      predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
       imageLimits: {
         maxWidth: e.IMAGE_MAX_WIDTH,
         maxHeight: e.IMAGE_MAX_HEIGHT,

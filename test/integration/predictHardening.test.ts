@@ -298,21 +298,25 @@ describe('/predict under hostile input, outages and load', () => {
 
     it('refuses frames beyond the in-flight frame limit with 503 overloaded, however small they are', async () => {
       // Uploads that never finish hold every frame slot, while the byte budget has room for a hundred more.
-      const stalled = Array.from({ length: INFLIGHT_FRAMES }, () => {
+      const stalled: http.ClientRequest[] = [];
+      const stall = () => {
         const upload = http.request(`${api.url}/predict`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=B', 'content-length': '3000' },
         });
         upload.on('error', () => undefined);
         upload.write('--B\r\n');
-        return upload;
-      });
+        stalled.push(upload);
+      };
+      for (let i = 0; i < INFLIGHT_FRAMES; i++) stall();
       try {
         const refusedBefore = api.analysis.status().refused;
         const answer = await eventually(async () => {
-          const refused = await predict();
-          expect(refused.status).toBe(503);
-          return refused;
+          const probe = await predict();
+          // A probe that got in took a slot before every stalled upload reached it: one more stalls.
+          if (probe.status === 200) stall();
+          expect(probe.status).toBe(503);
+          return probe;
         });
         expect(answer).toMatchObject({ body: { error: { code: 'overloaded' } }, retryAfter: '1' });
         expect(api.analysis.status().refused).toBeGreaterThan(refusedBefore);
