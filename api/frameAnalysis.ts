@@ -5,20 +5,25 @@ import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
+import { DEFAULT_ANALYSIS_WIDTH, type RgbImage } from '../core/features/imageCharacteristics.js';
+import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolFullError, type SpoolEntry } from './frameSpool.js';
+import { MicroBatcher } from './microBatcher.js';
 
 /** What /predict hands over: everything one measurement record needs. */
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
   requestId: string;
   image: Buffer;
+  /** The image decoded by /predict: analysed from memory without a second decode (never spooled). */
+  pixels?: RgbImage;
   /** During a rollout: the version of the same model that predicts on the frame in shadow, after the answer. */
   shadowVersion?: number | null;
 };
 
 /** A rollout's shadow prediction in mm of one version for one image. */
-export type ShadowPredictor = (modelName: string, version: number, image: Buffer) => Promise<number>;
+export type ShadowPredictor = (modelName: string, version: number, image: Buffer | DecodedFrame) => Promise<number>;
 
-type FrameMeta = Omit<FrameToAnalyse, 'image'>;
+type FrameMeta = Omit<FrameToAnalyse, 'image' | 'pixels'>;
 
 export { SpoolFullError };
 
@@ -34,6 +39,7 @@ export interface FrameAnalysisOptions {
   /** Bytes the spool may hold on disk before /predict is refused (default 1 GiB). */
   spoolMaxBytes?: number;
   spoolSegmentBytes?: number;
+  /** Frames analysed at once (default 16): their records are written together. */
   concurrency?: number;
   /** Pause after a store failed before spooled frames are tried again. */
   retryIntervalMs?: number;
@@ -52,7 +58,13 @@ interface Queued {
   entry: SpoolEntry<FrameMeta>;
   /** Absent when the frame waits on disk only. */
   image?: Buffer;
+  pixels?: RgbImage;
 }
+
+/** Records of frames analysed close together go to the measurement store in one write. */
+const RECORD_BATCH = { maxItems: 64, windowMs: 20 };
+
+const heldBytesOf = (item: Queued) => (item.image?.length ?? 0) + (item.pixels?.data.length ?? 0);
 
 /**
  * Makes each accepted frame durable, then stores its JPEG, extracts its image characteristics
@@ -76,6 +88,7 @@ export class FrameAnalysis {
   private readonly replayTimer: NodeJS.Timeout;
   private readonly statsTimer: NodeJS.Timeout;
   private readonly images: ImageAnalysisPool;
+  private readonly records: MicroBatcher<InferenceRecord, void>;
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
   private lastShadowFailure: string | undefined;
@@ -84,6 +97,10 @@ export class FrameAnalysis {
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads);
+    this.records = new MicroBatcher(async (records) => {
+      await options.measurements.write(records);
+      return records.map(() => undefined);
+    }, RECORD_BATCH);
     this.opened = this.open();
     this.opened.catch(() => undefined);
     this.replayTimer = setInterval(() => this.pump(), options.retryIntervalMs ?? 5000);
@@ -102,7 +119,7 @@ export class FrameAnalysis {
     this.appending++;
     try {
       const spool = await this.opened;
-      const { image, ...meta } = frame;
+      const { image, pixels, ...meta } = frame;
       let entry: SpoolEntry<FrameMeta>;
       try {
         entry = await spool.append(meta, image);
@@ -111,7 +128,7 @@ export class FrameAnalysis {
         throw err;
       }
       this.counters.spooled++;
-      this.accept(entry, image);
+      this.accept({ entry, image, pixels });
     } finally {
       this.appending--;
       this.notifyIfIdle();
@@ -222,13 +239,14 @@ export class FrameAnalysis {
     return metaFiles.length;
   }
 
-  private accept(entry: SpoolEntry<FrameMeta>, image: Buffer) {
-    const roomInMemory = this.queue.length < this.options.queueLimit && this.heldBytes + image.length <= this.queueMaxBytes;
+  private accept(item: Queued) {
+    const bytes = heldBytesOf(item);
+    const roomInMemory = this.queue.length < this.options.queueLimit && this.heldBytes + bytes <= this.queueMaxBytes;
     if (roomInMemory && this.parked.length === 0) {
-      this.heldBytes += image.length;
-      this.queue.push({ entry, image });
+      this.heldBytes += bytes;
+      this.queue.push(item);
     } else {
-      this.parked.push(entry);
+      this.parked.push(item.entry);
     }
     this.pump();
   }
@@ -247,7 +265,7 @@ export class FrameAnalysis {
 
   /** Starts analyses up to the concurrency: from memory first, then from disk unless a store failed recently. */
   private pump() {
-    const limit = this.options.concurrency ?? 2;
+    const limit = this.options.concurrency ?? 16;
     while (!this.closed && this.inFlight < limit) {
       let next = this.queue.shift();
       if (!next && this.parked.length > 0 && !this.replaying && Date.now() >= this.retryAfter) {
@@ -257,7 +275,7 @@ export class FrameAnalysis {
       this.inFlight++;
       void this.process(next).finally(() => {
         this.inFlight--;
-        if (next.image) this.heldBytes -= next.image.length;
+        this.heldBytes -= heldBytesOf(next);
         this.pump();
         this.notifyIfIdle();
       });
@@ -267,7 +285,7 @@ export class FrameAnalysis {
   private async process(item: Queued): Promise<void> {
     const spool = this.spool!;
     try {
-      await this.analyse(item.entry.meta, item.image ?? (await spool.readImage(item.entry)));
+      await this.analyse(item.entry.meta, item.image ?? (await spool.readImage(item.entry)), item.pixels);
       await spool.ack(item.entry);
       this.counters.processed++;
     } catch (err) {
@@ -324,7 +342,7 @@ export class FrameAnalysis {
   }
 
   /** The shadow version's prediction, or null when it cannot predict (the frame is stored all the same). */
-  private async shadowPrediction(frame: FrameMeta, image: Buffer): Promise<number | null> {
+  private async shadowPrediction(frame: FrameMeta, image: Buffer | DecodedFrame): Promise<number | null> {
     const { shadow, log } = this.options;
     if (frame.shadowVersion == null || frame.modelName === null || !shadow) return null;
     try {
@@ -340,11 +358,12 @@ export class FrameAnalysis {
     }
   }
 
-  private async analyse(frame: FrameMeta, image: Buffer): Promise<void> {
+  private async analyse(frame: FrameMeta, image: Buffer, pixels?: RgbImage): Promise<void> {
     const imageKey = frameImageKey(frame.deployment, frame.requestId);
     const [characteristics, shadowPrediction] = await Promise.all([
-      this.images.characteristicsOf(image),
-      this.shadowPrediction(frame, image),
+      // A frame wider than the analysis is downscaled from its JPEG, exactly as the reference profiles were made.
+      pixels && pixels.width <= DEFAULT_ANALYSIS_WIDTH ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image),
+      this.shadowPrediction(frame, pixels ? { jpeg: image, rgb: pixels } : image),
     ]);
     await this.options.objects.put(imageKey, image, 'image/jpeg');
     const errorOf = (prediction: number | null) =>
@@ -366,6 +385,9 @@ export class FrameAnalysis {
           ? null
           : { modelVersion: frame.shadowVersion, prediction: shadowPrediction, error: errorOf(shadowPrediction) },
     };
-    await this.options.measurements.write([record]);
+    const written = this.records.submit(record);
+    // Every frame in analysis waits for this write: no other record can join it.
+    if (this.records.waitingItems >= this.inFlight) this.records.flush();
+    await written;
   }
 }

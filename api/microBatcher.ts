@@ -35,7 +35,13 @@ export class MicroBatcher<I, O> {
     });
   }
 
-  private flush() {
+  /** Items waiting for their batch to run. */
+  get waitingItems(): number {
+    return this.waiting.length;
+  }
+
+  /** Runs the waiting items now, when the caller knows no more are coming soon. */
+  flush() {
     if (this.timer) {
       clearTimeout(this.timer as NodeJS.Timeout);
       clearImmediate(this.timer as NodeJS.Immediate);

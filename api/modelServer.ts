@@ -1,6 +1,6 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Tf } from '../core/ml/backend.js';
-import { imageToPixels } from '../core/ml/imagePixels.js';
+import { pixelsForModel, type DecodedFrame } from '../core/ml/imagePixels.js';
 import { unscaleLabel } from '../core/ml/labels.js';
 import { deserializeModel, getModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import { pixelsToTensor } from '../core/ml/train.js';
@@ -25,10 +25,13 @@ interface LoadedModel {
 /** A model held for one request: it stays loaded until released, whatever swaps happen meanwhile. */
 export interface ModelLease {
   readonly version: ModelVersion;
-  /** The prediction in mm for one image, preprocessed exactly as the model was trained. */
-  predictMm(image: Buffer): Promise<number>;
+  /** The prediction in mm for one image (a JPEG, with its pixels if decoded already), preprocessed exactly as the model was trained. */
+  predictMm(image: FrameImage): Promise<number>;
   release(): void;
 }
+
+/** A frame's JPEG, with its pixels when the caller decoded it already (once, for the model and the analysis). */
+export type FrameImage = Buffer | DecodedFrame;
 
 /** Which version answers a rover's frame, and which predicts on it in shadow after the answer. */
 export interface Routing {
@@ -120,7 +123,7 @@ export class ModelServer {
   }
 
   /** The prediction in mm of one registered version for one image (a rollout's shadow), loading the version if needed. */
-  async predictWith(modelName: string, version: number, image: Buffer): Promise<number> {
+  async predictWith(modelName: string, version: number, image: FrameImage): Promise<number> {
     const lease = await this.acquireVersion(modelName, version);
     if (!lease) throw new ModelUnavailableError(`model ${modelName} has no version ${version}`);
     try {
@@ -277,8 +280,8 @@ export class ModelServer {
   }
 
   /** A frame that cannot be decoded fails here, alone, before it joins a batch. */
-  private async predictMm(entry: LoadedModel, image: Buffer): Promise<number> {
-    const pixels = await imageToPixels(image, entry.metadata);
+  private async predictMm(entry: LoadedModel, image: FrameImage): Promise<number> {
+    const pixels = await pixelsForModel(image, entry.metadata);
     return entry.batcher.submit(pixels);
   }
 

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import type { RgbImage } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
-import { imageToPixels } from '../../core/ml/imagePixels.js';
+import { decodeImage } from '../../core/ml/imagePixels.js';
 import type { RegisteredClient } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
 import { ApiError, multipartError, validate } from '../errors.js';
@@ -124,12 +125,15 @@ export function predictRoutes(deps: PredictDeps): Router {
       sensorValue: fields.sensor_value ?? null,
       image,
     };
-    if (!routing) {
-      await imageToPixels(image, { width: 8, height: 8 }).catch((err) => {
+    // Decoded once: the model and the image characteristics both take these pixels.
+    const decode = () =>
+      decodeImage(image).catch((err: Error) => {
         throw new ApiError(400, 'invalid_image', err.message);
       });
+    if (!routing) {
       await record({
         ...frame,
+        pixels: await decode(),
         modelName: deployment.modelName,
         modelVersion: null,
         prediction: null,
@@ -146,11 +150,13 @@ export function predictRoutes(deps: PredictDeps): Router {
     const { lease, shadowVersion } = routing;
     const { version } = lease;
     let prediction: number;
+    let pixels: RgbImage;
     try {
       if (roverHungUp(res)) return;
-      prediction = await lease.predictMm(image);
+      pixels = await decode();
+      prediction = await lease.predictMm({ jpeg: image, rgb: pixels });
     } catch (err) {
-      if ((err as { code?: string }).code === 'invalid_image') throw new ApiError(400, 'invalid_image', (err as Error).message);
+      if (err instanceof ApiError) throw err;
       throw new ApiError(
         503,
         'model_unavailable',
@@ -163,7 +169,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     const latencyMs = performance.now() - started;
     if (roverHungUp(res)) return;
     // A rollout's shadow predicts during the frame's analysis, after this answer.
-    await record({ ...frame, modelName: version.modelName, modelVersion: version.version, prediction, shadowVersion, latencyMs });
+    await record({ ...frame, pixels, modelName: version.modelName, modelVersion: version.version, prediction, shadowVersion, latencyMs });
     res.json({
       prediction_mm: prediction,
       deployment: deployment.id,

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ImageCharacteristics } from './fields.js';
+import type { RgbImage } from './imageCharacteristics.js';
 
 const threadEntry = fileURLToPath(new URL('./imageAnalysisThread.mjs', import.meta.url));
 
@@ -22,7 +23,15 @@ export class ImageAnalysisPool {
   }
 
   async characteristicsOf(jpeg: Buffer): Promise<ImageCharacteristics> {
-    const answer = (await this.pool.run({ image: jpeg })) as ThreadAnswer;
+    return this.answerOf(await this.pool.run({ image: jpeg }));
+  }
+
+  /** The characteristics of a frame decoded already (its pixels are copied to the thread). */
+  async characteristicsOfPixels(rgb: RgbImage): Promise<ImageCharacteristics> {
+    return this.answerOf(await this.pool.run({ pixels: rgb }));
+  }
+
+  private answerOf(answer: ThreadAnswer): ImageCharacteristics {
     if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
     return answer.characteristics;
   }

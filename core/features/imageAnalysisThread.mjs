@@ -2,11 +2,12 @@
 // threads on Node 20 do not inherit tsx's loader, so this file loads the TypeScript module through tsx.
 import { tsImport } from 'tsx/esm/api';
 
-const { computeImageCharacteristics } = await tsImport('./imageCharacteristics.ts', import.meta.url);
+const { computeImageCharacteristics, characteristicsOfRgb } = await tsImport('./imageCharacteristics.ts', import.meta.url);
 
 /** Errors travel back as data: a thrown error would lose its `code` crossing the thread boundary. */
-export default async function analyseFrame({ image }) {
+export default async function analyseFrame({ image, pixels }) {
   try {
+    if (pixels) return { characteristics: characteristicsOfRgb(pixels) };
     const jpeg = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
     return { characteristics: await computeImageCharacteristics(jpeg) };
   } catch (err) {

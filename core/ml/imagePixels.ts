@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { RgbImage } from '../features/imageCharacteristics.js';
 import { DECODE_PIXEL_LIMIT } from '../features/imageGate.js';
 
 export interface InputSize {
@@ -14,7 +15,28 @@ export class InvalidImageError extends Error {
   }
 }
 
-/** Decodes an image and resizes it to the model input: RGB bytes, row-major HWC. */
+/** Decodes an image at its own size into 8-bit sRGB without alpha: the one decode a served frame gets. */
+export async function decodeImage(image: Buffer): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (err) {
+    throw new InvalidImageError(`cannot decode image: ${(err as Error).message}`);
+  }
+}
+
+/** A frame's JPEG with its pixels decoded once at their own size (for the model and the analysis). */
+export interface DecodedFrame {
+  jpeg: Buffer;
+  rgb: RgbImage;
+}
+
+/** Decodes an image and resizes it to the model input in one sharp pipeline: RGB bytes, row-major HWC. */
 export async function imageToPixels(image: Buffer, size: InputSize): Promise<Uint8Array> {
   try {
     const { data, info } = await sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT })
@@ -28,4 +50,22 @@ export async function imageToPixels(image: Buffer, size: InputSize): Promise<Uin
   } catch (err) {
     throw new InvalidImageError(`cannot decode image: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The model input of a frame, exactly as `imageToPixels` (and so training) makes it. From pixels decoded already
+ * when that gives the same bytes: sharp decodes a JPEG shrunk by 2, 4 or 8 when the resize shrinks both sides at
+ * least twice, and pixels decoded at full size cannot reproduce that.
+ */
+export async function pixelsForModel(frame: Buffer | DecodedFrame, size: InputSize): Promise<Uint8Array> {
+  if (Buffer.isBuffer(frame)) return imageToPixels(frame, size);
+  const { rgb } = frame;
+  const shrinksOnLoad = rgb.width >= 2 * size.width && rgb.height >= 2 * size.height;
+  if (shrinksOnLoad) return imageToPixels(frame.jpeg, size);
+  if (rgb.width === size.width && rgb.height === size.height) return rgb.data;
+  const data = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+    .resize(size.width, size.height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FrameAnalysis, type FrameToAnalyse } from '../../api/frameAnalysis.js';
 import { computeImageCharacteristics } from '../../core/features/imageCharacteristics.js';
+import { decodeImage } from '../../core/ml/imagePixels.js';
 import { FolderObjects } from '../../core/stores/folderObjects.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -135,6 +136,30 @@ describe('frame analysis on worker threads', () => {
       });
     } finally {
       await ticking.close();
+    }
+  });
+
+  it("analyses the pixels /predict decoded, without decoding the JPEG again, and a wider frame's JPEG as before", async () => {
+    const other = await syntheticFrame(30, 160, 120);
+    await analysis.enqueue({ ...frame(jpeg), pixels: await decodeImage(other) });
+    await analysis.idle();
+    expect(measurements.records.at(-1)!.characteristics).toEqual(await computeImageCharacteristics(other));
+
+    const wide = await syntheticFrame(200, 320, 240);
+    await analysis.enqueue({ ...frame(wide), pixels: await decodeImage(wide) });
+    await analysis.idle();
+    expect(measurements.records.at(-1)!.characteristics).toEqual(await computeImageCharacteristics(wide));
+  });
+
+  it('writes the records of frames analysed together in one write', async () => {
+    const writes = vi.spyOn(measurements, 'write');
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => analysis.enqueue(frame(jpeg))));
+      await analysis.idle();
+      expect(writes.mock.calls.flatMap(([records]) => records)).toHaveLength(8);
+      expect(writes.mock.calls.length).toBeLessThan(8);
+    } finally {
+      writes.mockRestore();
     }
   });
 });
