@@ -182,7 +182,7 @@ try {
         '',
         frameCostTable(stages),
         '',
-        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. The sum counts the stages the API runs for every frame today (pool characteristics, one record per write); it leaves out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
     if (!cost.stack) {
