@@ -47,6 +47,14 @@ export interface PredictPathsResults {
 
 const WARM_UP_CALLS = 5;
 
+/** Untrained layers have zero biases; random ones make a wrongly wired bias show in the outputs. */
+function randomizeBiases(tf: Tf, model: LayersModel) {
+  for (const [i, layer] of model.layers.entries()) {
+    const [kernel, bias] = layer.getWeights();
+    if (bias) tf.tidy(() => layer.setWeights([kernel, tf.randomUniform(bias.shape, -0.1, 0.1, 'float32', i)]));
+  }
+}
+
 async function pathsOf(tf: Tf, model: LayersModel): Promise<{ path: PredictPath; compileMs: number; note?: string }[]> {
   const outputName = model.outputs[0].name;
   const t0 = performance.now();
@@ -83,6 +91,7 @@ async function benchmarkArchitecture(
 ): Promise<PathCost[]> {
   const { width, height } = target;
   const model = buildModel(tf, target.architecture, { width, height, dropout: 0.1, learningRate: 1e-3, seed: 1 });
+  randomizeBiases(tf, model);
   const pixels = await Promise.all(frames.map((f) => imageToPixels(f.jpeg, { width, height })));
   const framePixels = width * height * 3;
   const batchOf = (i: number, size: number) => {

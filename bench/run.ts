@@ -210,7 +210,7 @@ try {
     raw.predictPaths = found;
     emit(
       [
-        `### Ways to run a layers model on a frame (untrained weights, seed 1; ${backendLabel(found.backend)}; intra-op threads: ${found.intraOpThreads}; the recorded ${found.frames} frames)`,
+        `### Ways to run a layers model on a frame (untrained kernels, seed 1, random biases; ${backendLabel(found.backend)}; intra-op threads: ${found.intraOpThreads}; the recorded ${found.frames} frames)`,
         '',
         predictPathsTable(found),
         '',
