@@ -7,6 +7,7 @@ import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend, type Tf } from '../../core/ml/backend.js';
 import { compileForServing, ServingInputError } from '../../core/ml/fastPredict.js';
 import { imageToPixels } from '../../core/ml/imagePixels.js';
+import { deserializeModel, serializeModel } from '../../core/ml/modelArtifact.js';
 import { pixelsToTensor } from '../../core/ml/train.js';
 import { runParking, type EdgeFrame } from '../../edge/parkingRun.js';
 
@@ -56,15 +57,15 @@ afterAll(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
 describe('compileForServing', () => {
   it.each(ARCHITECTURES)('runs $architecture as one TensorFlow graph with the outputs of model.predict on real frames', async (target) => {
-    const model = buildModel(tf, target.architecture, {
-      width: target.width,
-      height: target.height,
-      dropout: 0.2,
-      learningRate: 1e-3,
-      seed: 3,
-    });
-    randomizeBiases(model, 5);
-    const predictor = await compileForServing(tf, model, { cacheDir });
+    const { width, height } = target;
+    const built = buildModel(tf, target.architecture, { width, height, dropout: 0.2, learningRate: 1e-3, seed: 3 });
+    randomizeBiases(built, 5);
+    // As the model server has it: a registered artifact, loaded back.
+    const metadata = { architecture: target.architecture, width, height, labelMaxMm: 350, backend: 'tensorflow' };
+    const artifact = await serializeModel(tf, built, metadata);
+    built.dispose();
+    const { model } = await deserializeModel(tf, artifact.modelJson, artifact.weights);
+    const predictor = await compileForServing(tf, model, { cacheDir, artifactSha256: artifact.sha256 });
     expect(predictor.fallbackReason).toBeUndefined();
     expect(predictor.path).toBe('graph');
     const x = await framesTensor(target.width, target.height, 16);
