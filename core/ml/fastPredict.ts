@@ -77,6 +77,26 @@ async function loadGraph(tf: NodeTf, model: LayersModel, options: CompileOptions
   return tf.node!.loadSavedModel(dir, [SERVING_TAG], SERVING_SIGNATURE);
 }
 
+/** Outputs of the graph and of the layers model may differ by float rounding (TensorFlow fuses some ops in a graph), no more. */
+const MAX_ABS_DIFFERENCE = 1e-5;
+
+/**
+ * Runs the graph once on one frame and once on two (its first calls build the executor and its
+ * buffers: about 0.3 s for the thesis CNN, paid here instead of by a request) and returns the
+ * largest difference from the layers model's outputs on the same seeded noise.
+ */
+function differenceFromLayers(tf: Tf, model: LayersModel, saved: SavedModel, frameShape: number[]): number {
+  const { util } = tf;
+  return tf.tidy(() => {
+    const x = tf.randomUniform([2, ...frameShape], 0, 1, 'float32', 1);
+    saved.predict(x.slice(0, 1));
+    const fromGraph = saved.predict(x) as Tensor;
+    const fromLayers = model.apply(x, { training: false }) as Tensor;
+    if (!util.arraysEqual(fromGraph.shape, fromLayers.shape)) return Infinity;
+    return tf.max(tf.abs(tf.sub(fromGraph, fromLayers))).dataSync()[0];
+  });
+}
+
 function layersPredictor(tf: Tf, model: LayersModel, frameShape: number[], fallbackReason: string): ServingPredictor {
   return {
     path: 'layers',
@@ -94,7 +114,8 @@ function layersPredictor(tf: Tf, model: LayersModel, frameShape: number[], fallb
  * TensorFlow (tfjs-node) the model is exported as a frozen graph in a SavedModel and run by one
  * TensorFlow session call per predict, instead of one N-API call per op; a model the export cannot
  * translate or TensorFlow does not load, or another backend, runs as the layers model (apply, without
- * predict's checks); `fallbackReason` says why.
+ * predict's checks); `fallbackReason` says why. A compiled graph is checked against the layers model
+ * and warmed (batch 1 and 2) before it is returned.
  */
 export async function compileForServing(tf: Tf, model: LayersModel, options: CompileOptions = {}): Promise<ServingPredictor> {
   const frameShape = model.inputs[0].shape.slice(1) as number[];
@@ -108,6 +129,17 @@ export async function compileForServing(tf: Tf, model: LayersModel, options: Com
     const reason =
       err instanceof UnsupportedModelError ? err.message : `TensorFlow did not load the exported graph: ${(err as Error).message}`;
     return layersPredictor(tf, model, frameShape, reason);
+  }
+  let difference: number;
+  try {
+    difference = differenceFromLayers(tf, model, saved, frameShape);
+  } catch (err) {
+    saved.dispose();
+    return layersPredictor(tf, model, frameShape, `TensorFlow could not run the exported graph: ${(err as Error).message}`);
+  }
+  if (!(difference <= MAX_ABS_DIFFERENCE)) {
+    saved.dispose();
+    return layersPredictor(tf, model, frameShape, `the exported graph's outputs differ from the layers model's by up to ${difference}`);
   }
   let disposed = false;
   return {

@@ -103,22 +103,41 @@ describe('compileForServing', () => {
     model.dispose();
   });
 
-  it('loads a version compiled before from the cache under its artifact hash instead of exporting it again', async () => {
+  it('reuses the graph cached under the artifact hash: a second compile writes no file', async () => {
+    const model = buildModel(tf, 'compact', { width: 64, height: 48, dropout: 0.1, learningRate: 1e-3, seed: 6 });
+    const artifactSha256 = 'a'.repeat(64);
+    const cached = () => fs.readdirSync(cacheDir).filter((name) => name.includes(artifactSha256));
+    const first = await compileForServing(tf, model, { cacheDir, artifactSha256 });
+    expect(cached()).toHaveLength(1);
+    const file = path.join(cacheDir, cached()[0], 'saved_model.pb');
+    const written = fs.statSync(file);
+    const again = await compileForServing(tf, model, { cacheDir, artifactSha256 });
+    expect(again.path).toBe('graph');
+    // An export would have written a new file (staged, then renamed over): same inode and time means none.
+    expect(fs.statSync(file)).toMatchObject({ ino: written.ino, mtimeMs: written.mtimeMs });
+    expect(cached()).toHaveLength(1);
+    expect(fs.readdirSync(cacheDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    first.dispose();
+    again.dispose();
+    model.dispose();
+  });
+
+  it('checks a cached graph against the layers model and runs the layers model when they differ', async () => {
     const first = buildModel(tf, 'compact', { width: 64, height: 48, dropout: 0.1, learningRate: 1e-3, seed: 6 });
     const other = buildModel(tf, 'compact', { width: 64, height: 48, dropout: 0.1, learningRate: 1e-3, seed: 7 });
-    const artifactSha256 = 'a'.repeat(64);
-    const x = await framesTensor(64, 48, 8);
+    const artifactSha256 = 'b'.repeat(64);
     const compiled = await compileForServing(tf, first, { cacheDir, artifactSha256 });
-    // Same hash, other weights: only a cache hit makes it answer with the first model's outputs.
-    const cached = await compileForServing(tf, other, { cacheDir, artifactSha256 });
-    const [a, b, expected] = [compiled.predict(x), cached.predict(x), first.predict(x) as Tensor];
-    expect(maxAbsDiff(b, expected)).toBeLessThanOrEqual(1e-5);
-    expect(maxAbsDiff(a, expected)).toBeLessThanOrEqual(1e-5);
-    expect(fs.readdirSync(cacheDir).filter((name) => name.endsWith(artifactSha256))).toHaveLength(1);
-    expect(fs.readdirSync(cacheDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    tf.dispose([a, b, expected, x]);
+    // Same hash, other weights: the cache holds the first model's graph, which must not answer for this one.
+    const stale = await compileForServing(tf, other, { cacheDir, artifactSha256 });
+    expect(compiled.path).toBe('graph');
+    expect(stale.path).toBe('layers');
+    expect(stale.fallbackReason).toMatch(/differ from the layers model's/);
+    const x = await framesTensor(64, 48, 4);
+    const [actual, expected] = [stale.predict(x), other.predict(x) as Tensor];
+    expect(maxAbsDiff(actual, expected)).toBe(0);
+    tf.dispose([actual, expected, x]);
     compiled.dispose();
-    cached.dispose();
+    stale.dispose();
     first.dispose();
     other.dispose();
   });
