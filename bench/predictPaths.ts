@@ -39,7 +39,8 @@ export interface PathCost {
 
 export interface PredictPathsResults {
   backend: string;
-  intraOpThreads: string;
+  /** TensorFlow's thread pools, as the environment set them. */
+  threads: string;
   frames: number;
   rows: PathCost[];
   loadAverage: { start: number[]; end: number[] };
@@ -172,7 +173,7 @@ export async function benchmarkPredictPaths(
   for (const target of settings.architectures) rows.push(...(await benchmarkArchitecture(tf, target, frames, settings, log)));
   return {
     backend,
-    intraOpThreads: process.env.TF_NUM_INTRAOP_THREADS ?? "TensorFlow's default (every core)",
+    threads: `intra-op ${process.env.TF_NUM_INTRAOP_THREADS ?? 'default'}, inter-op ${process.env.TF_NUM_INTEROP_THREADS ?? 'default'} (default: every core)`,
     frames: frames.length,
     rows,
     loadAverage: { start: loadStart, end: os.loadavg() },

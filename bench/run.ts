@@ -44,7 +44,7 @@ function gitRevision(): string {
 }
 
 const knobs = Object.entries(process.env)
-  .filter(([key]) => /^(BENCH_|ML_|SWEEP_PARALLELISM$|TF_NUM_INTRAOP_THREADS$)/.test(key))
+  .filter(([key]) => /^(BENCH_|ML_|SWEEP_PARALLELISM$|TF_NUM_INTRAOP_THREADS$|TF_NUM_INTEROP_THREADS$)/.test(key))
   .map(([key, value]) => `${key}=${value}`)
   .sort();
 const loadAverage = () =>
@@ -210,11 +210,11 @@ try {
     raw.predictPaths = found;
     emit(
       [
-        `### Ways to run a layers model on a frame (untrained kernels, seed 1, random biases; ${backendLabel(found.backend)}; intra-op threads: ${found.intraOpThreads}; the recorded ${found.frames} frames)`,
+        `### Ways to run a layers model on a frame (untrained kernels, seed 1, random biases; ${backendLabel(found.backend)}; threads: ${found.threads}; the recorded ${found.frames} frames)`,
         '',
         predictPathsTable(found),
         '',
-        `Each call is what /predict does: the frame's pixels to a float tensor, the path, reading the output. The paths take turns in ${paths.rounds} rounds of ${Math.ceil(paths.calls / paths.rounds)} batch-1 calls and an eighth as many batches of 8, after ${5} untimed calls each; p50 over all rounds. CPU is process.cpuUsage around each call (every thread of the process). "max abs diff" is over the outputs for every recorded frame in one batch, against model.predict. "compile" is compileForServing from a loaded layers model (export, write, load the session; the OS temp folder, cached by the export's hash). Load average (1, 5, 15 min) at the start ${found.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${found.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `Each call is what /predict does: the frame's pixels to a float tensor, the path, reading the output. The paths take turns in ${paths.rounds} rounds of ${Math.ceil(paths.calls / paths.rounds)} batch-1 calls and an eighth as many batches of 8, after ${5} untimed calls each; p50 over all rounds. CPU is process.cpuUsage around each call (every thread of the process). "max abs diff" is over the outputs for every recorded frame in one batch, against model.predict. "compile" is compileForServing from a loaded layers model: export, write to the OS temp folder (cached by the export's hash), load the session, check it against the layers model and warm it. Load average (1, 5, 15 min) at the start ${found.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${found.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
   }
