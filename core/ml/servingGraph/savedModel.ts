@@ -9,7 +9,10 @@ export const SIGNATURE_INPUT = 'frames';
 export const SIGNATURE_OUTPUT = 'prediction';
 
 const DT_FLOAT = 1;
-/** GraphDef version of TensorFlow 2.9's ops: every op written here existed long before it. */
+/**
+ * The GraphDef version the graph says it was written for, one of TensorFlow 2.x: TensorFlow refuses only
+ * ops deprecated at or before it, and the ops written here (Conv2D, MatMul, ...) never were.
+ */
 const GRAPH_DEF_PRODUCER = 1087;
 
 let savedModelType: protobuf.Type | undefined;
