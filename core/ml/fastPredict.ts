@@ -21,7 +21,10 @@ export interface ServingPredictor {
   readonly fallbackReason?: string;
   /** Model outputs, [batch, 1], for float32 frames [batch, height, width, 3] scaled as in training. The caller disposes both. */
   predict(x: Tensor4D): Tensor;
-  /** Frees the session (graph path). The layers model stays the caller's: it may be disposed once compiled. */
+  /**
+   * Frees the session (graph path). The layers model stays the caller's: on the graph path it is not
+   * used after compiling and may be disposed then; on the layers path it must outlive the predictor.
+   */
   dispose(): void;
 }
 
@@ -127,7 +130,7 @@ export async function compileForServing(tf: Tf, model: LayersModel, options: Com
     saved = await loadGraph(nodeTf, model, options);
   } catch (err) {
     const reason =
-      err instanceof UnsupportedModelError ? err.message : `TensorFlow did not load the exported graph: ${(err as Error).message}`;
+      err instanceof UnsupportedModelError ? err.message : `could not write or load the exported graph: ${(err as Error).message}`;
     return layersPredictor(tf, model, frameShape, reason);
   }
   let difference: number;
