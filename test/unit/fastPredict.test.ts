@@ -142,6 +142,23 @@ describe('compileForServing', () => {
     other.dispose();
   });
 
+  it('runs the layers model when TensorFlow refuses the SavedModel it finds in the cache', async () => {
+    const model = buildModel(tf, 'compact', { width: 64, height: 48, dropout: 0.1, learningRate: 1e-3, seed: 10 });
+    const artifactSha256 = 'c'.repeat(64);
+    const dir = path.join(cacheDir, `mlops-serving-graph-g1-${artifactSha256}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), Buffer.from('not a SavedModel'));
+    const predictor = await compileForServing(tf, model, { cacheDir, artifactSha256 });
+    expect(predictor.path).toBe('layers');
+    expect(predictor.fallbackReason).toMatch(/could not write or load the exported graph/);
+    const x = await framesTensor(64, 48, 2);
+    const [actual, expected] = [predictor.predict(x), model.predict(x) as Tensor];
+    expect(maxAbsDiff(actual, expected)).toBe(0);
+    tf.dispose([actual, expected, x]);
+    predictor.dispose();
+    model.dispose();
+  });
+
   it('runs a model with a layer it cannot translate as the layers model, and says why', async () => {
     const input = tf.input({ shape: [48, 64, 3] });
     const normalized = tf.layers.batchNormalization().apply(input);
