@@ -19,6 +19,8 @@ export interface ServingPredictor {
   readonly path: 'graph' | 'layers';
   /** Why the graph path is not in use, when it is not. */
   readonly fallbackReason?: string;
+  /** The SavedModel the graph path runs (for logs). */
+  readonly savedModelDir?: string;
   /** Model outputs, [batch, 1], for float32 frames [batch, height, width, 3] scaled as in training. The caller disposes both. */
   predict(x: Tensor4D): Tensor;
   /**
@@ -43,7 +45,11 @@ export interface CompileOptions {
    * the export's own hash.
    */
   artifactSha256?: string;
-  /** Where exported SavedModels are kept; default the OS temp folder. */
+  /**
+   * Where exported SavedModels are kept across processes, e.g. under the data folder. TensorFlow runs
+   * whatever graph it finds there, so it must be writable by this user only. Default: a folder of
+   * this process's own (mode 0700) in the OS temp folder, removed when the process exits.
+   */
   cacheDir?: string;
 }
 
@@ -70,14 +76,25 @@ function writeSavedModelOnce(dir: string, bytes: () => Uint8Array) {
   }
 }
 
-async function loadGraph(tf: NodeTf, model: LayersModel, options: CompileOptions): Promise<SavedModel> {
-  const cacheDir = options.cacheDir ?? os.tmpdir();
+let processCacheDir: string | undefined;
+
+function ownCacheDir(): string {
+  if (!processCacheDir || !fs.existsSync(processCacheDir)) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-serving-graphs-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    processCacheDir = dir;
+  }
+  return processCacheDir;
+}
+
+async function loadGraph(tf: NodeTf, model: LayersModel, options: CompileOptions): Promise<{ saved: SavedModel; dir: string }> {
+  const cacheDir = options.cacheDir ?? ownCacheDir();
   let encoded: Uint8Array | undefined;
   const encode = () => (encoded ??= encodeSavedModel(layersToGraph(model)));
   const key = options.artifactSha256 ?? sha256(encode());
   const dir = path.join(cacheDir, `mlops-serving-graph-${GRAPH_FORMAT}-${key}`);
   writeSavedModelOnce(dir, encode);
-  return tf.node!.loadSavedModel(dir, [SERVING_TAG], SERVING_SIGNATURE);
+  return { saved: await tf.node!.loadSavedModel(dir, [SERVING_TAG], SERVING_SIGNATURE), dir };
 }
 
 /** Outputs of the graph and of the layers model may differ by float rounding (TensorFlow fuses some ops in a graph), no more. */
@@ -126,8 +143,9 @@ export async function compileForServing(tf: Tf, model: LayersModel, options: Com
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     return layersPredictor(tf, model, frameShape, `backend ${tf.getBackend()} has no TensorFlow sessions`);
   let saved: SavedModel;
+  let savedModelDir: string;
   try {
-    saved = await loadGraph(nodeTf, model, options);
+    ({ saved, dir: savedModelDir } = await loadGraph(nodeTf, model, options));
   } catch (err) {
     const reason =
       err instanceof UnsupportedModelError ? err.message : `could not write or load the exported graph: ${(err as Error).message}`;
@@ -147,6 +165,7 @@ export async function compileForServing(tf: Tf, model: LayersModel, options: Com
   let disposed = false;
   return {
     path: 'graph',
+    savedModelDir,
     predict(x) {
       if (disposed) throw new Error('this serving predictor was disposed');
       checkInput(x, frameShape);

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../core/ml/architectures.js';
@@ -140,6 +142,28 @@ describe('compileForServing', () => {
     stale.dispose();
     first.dispose();
     other.dispose();
+  });
+
+  it('keeps its exports, by default, in a folder only this user can read or write', async () => {
+    const model = buildModel(tf, 'compact', { width: 64, height: 48, dropout: 0.1, learningRate: 1e-3, seed: 12 });
+    const predictor = await compileForServing(tf, model);
+    expect(predictor.path).toBe('graph');
+    const folder = path.dirname(predictor.savedModelDir!);
+    expect(path.dirname(folder)).toBe(os.tmpdir());
+    expect(fs.statSync(folder).mode & 0o077).toBe(0);
+    predictor.dispose();
+    model.dispose();
+    // The test runner's workers may end without an exit event: remove it here; a later compile makes another.
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('removes its default folder when the process exits', () => {
+    const fixture = fileURLToPath(new URL('../fixtures/servingGraph/compileAndExit.ts', import.meta.url));
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    const { path: chosen, savedModelDir } = JSON.parse(printed) as { path: string; savedModelDir: string };
+    expect(chosen).toBe('graph');
+    expect(savedModelDir.startsWith(os.tmpdir())).toBe(true);
+    expect(fs.existsSync(path.dirname(savedModelDir))).toBe(false);
   });
 
   it('runs the layers model when TensorFlow refuses the SavedModel it finds in the cache', async () => {
