@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { benchmarkFrameCost, frameCostTable, WARM_UP_CALLS } from './frameCost.js';
+import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
@@ -43,7 +44,7 @@ function gitRevision(): string {
 }
 
 const knobs = Object.entries(process.env)
-  .filter(([key]) => /^(BENCH_|ML_|SWEEP_PARALLELISM$|TF_NUM_INTRAOP_THREADS$)/.test(key))
+  .filter(([key]) => /^(BENCH_|ML_|SWEEP_PARALLELISM$|TF_NUM_INTRAOP_THREADS$|TF_NUM_INTEROP_THREADS$)/.test(key))
   .map(([key, value]) => `${key}=${value}`)
   .sort();
 const loadAverage = () =>
@@ -59,7 +60,7 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
-    ...(settings.parts.some((p) => p !== 'drift' && p !== 'frame-cost')
+    ...(settings.parts.some((p) => p !== 'drift' && p !== 'frame-cost' && p !== 'predict-paths')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
         ]
@@ -200,6 +201,22 @@ try {
         ].join('\n'),
       );
     }
+  }
+
+  if (settings.parts.includes('predict-paths')) {
+    const paths = settings.predictPaths;
+    const frames = (await recordParkingRuns('beige-350', paths.frames)).runs.flatMap((run) => run.frames);
+    const found = await benchmarkPredictPaths(paths, frames, log);
+    raw.predictPaths = found;
+    emit(
+      [
+        `### Ways to run a layers model on a frame (untrained kernels, seed 1, random biases; ${backendLabel(found.backend)}; threads: ${found.threads}; the recorded ${found.frames} frames)`,
+        '',
+        predictPathsTable(found),
+        '',
+        `Each call is what /predict does: the frame's pixels to a float tensor, the path, reading the output. The paths take turns in ${paths.rounds} rounds of ${Math.ceil(paths.calls / paths.rounds)} batch-1 calls and an eighth as many batches of 8, after ${5} untimed calls each; p50 over all rounds. CPU is process.cpuUsage around each call (every thread of the process). "max abs diff" is over the outputs for every recorded frame in one batch, against model.predict. "compile" is compileForServing from a loaded layers model: export, write to its default cache (a folder of the process's own), load the session, check it against the layers model and warm it. Load average (1, 5, 15 min) at the start ${found.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${found.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+      ].join('\n'),
+    );
   }
 
   if (settings.parts.includes('drift')) {

@@ -33,6 +33,8 @@ const envSchema = z.object({
   BENCH_DRIFT_REPETITIONS: z.coerce.number().int().positive().optional(),
   BENCH_COST_REPETITIONS: z.coerce.number().int().min(5).optional(),
   BENCH_COST_STACK: z.enum(['0', '1']).default('1'),
+  BENCH_PATHS_CALLS: z.coerce.number().int().min(8).optional(),
+  BENCH_PATHS_ROUNDS: z.coerce.number().int().positive().optional(),
   BENCH_COST_FRAMES_PER_SECOND: z.coerce.number().int().positive().optional(),
   BENCH_COST_SECONDS: z.coerce.number().int().positive().optional(),
   BENCH_LOAD_SECONDS: z.coerce.number().int().positive().optional(),
@@ -42,7 +44,7 @@ const envSchema = z.object({
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
 });
 
-export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost'] as const;
+export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost', 'predict-paths'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
@@ -116,6 +118,16 @@ export interface FrameCostSettings {
   timeoutMs: number;
 }
 
+export interface PredictPathsSettings {
+  /** Labelled frames rendered (160x120 JPEGs, beige-350); calls cycle through them and outputs are compared on all. */
+  frames: number;
+  /** Timed batch-1 calls per path and architecture (an eighth as many batches of 8), split over the rounds. */
+  calls: number;
+  /** The paths take turns this many times. */
+  rounds: number;
+  architectures: ArchitectureUnderTest[];
+}
+
 export interface BenchSettings {
   quick: boolean;
   parts: BenchPart[];
@@ -140,6 +152,7 @@ export interface BenchSettings {
   rollout: RolloutBenchSettings;
   drift: DriftBenchSettings;
   frameCost: FrameCostSettings;
+  predictPaths: PredictPathsSettings;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -214,6 +227,15 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       steps: e.BENCH_LOAD_STEPS ?? (quick ? [32, 64] : [32, 64, 96, 128]),
       stepSeconds: e.BENCH_LOAD_STEP_SECONDS ?? (quick ? 5 : 20),
       timeoutMs: 10_000,
+    },
+    predictPaths: {
+      frames: quick ? 40 : 200,
+      calls: e.BENCH_PATHS_CALLS ?? (quick ? 40 : 400),
+      rounds: e.BENCH_PATHS_ROUNDS ?? (quick ? 2 : 4),
+      architectures: [
+        { architecture: 'compact', width: 64, height: 48 },
+        { architecture: 'thesis-inception', width: 100, height: 75 },
+      ],
     },
   };
 }
