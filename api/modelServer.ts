@@ -1,5 +1,6 @@
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from '../core/ml/backend.js';
+import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
 import { pixelsForModel, type DecodedFrame } from '../core/ml/imagePixels.js';
 import { unscaleLabel } from '../core/ml/labels.js';
 import { deserializeModel, getModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
@@ -10,7 +11,10 @@ import { fixedVersionOf, type Deployment, type ModelVersion, type RegistryStore 
 
 interface LoadedModel {
   version: ModelVersion;
-  model: LayersModel;
+  /** Runs the model: as one TensorFlow graph where it can, else the layers model. */
+  predictor: ServingPredictor;
+  /** Kept only while the predictor runs it (the graph holds its own copy of the weights). */
+  model: LayersModel | undefined;
   metadata: ModelMetadata;
   /** Frames to predict, gathered into one call of the model. */
   batcher: MicroBatcher<Uint8Array, number>;
@@ -54,6 +58,8 @@ export interface ModelServerOptions {
   keepVersions?: number;
   /** Frames predicted together by one call of a model (default: up to 16, gathered for 2 ms). */
   batch?: MicroBatchSettings;
+  /** Run models as frozen TensorFlow graphs where the backend can (default true); false runs the layers models. */
+  graph?: boolean;
   log?: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
@@ -249,15 +255,34 @@ export class ModelServer {
       const files = await getModelFiles(objects, version.artifactKey);
       if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
       const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+      const predictor =
+        this.options.graph === false
+          ? await compileForServing(tf, model, { layersOnly: true })
+          : await compileForServing(tf, model, { artifactSha256: version.artifactSha256 });
+      if (predictor.path === 'graph') model.dispose();
+      this.options.log?.info(
+        { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
+        'model loaded',
+      );
       const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
       // The first predictions build the kernels and buffers: pay for them here, not in a request.
       for (const frames of new Set([1, batch.maxItems])) {
-        const warm = tf.tidy(() => model.predict(tf.zeros([frames, metadata.height, metadata.width, 3])) as Tensor);
+        const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
         await warm.data();
         warm.dispose();
       }
-      const batcher = new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(model, metadata, pixels), batch);
-      return { version, model, metadata, batcher, leases: 0, lastUsed: Date.now(), evicted: false, disposed: false };
+      const entry: LoadedModel = {
+        version,
+        predictor,
+        model: predictor.path === 'graph' ? undefined : model,
+        metadata,
+        batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
+        leases: 0,
+        lastUsed: Date.now(),
+        evicted: false,
+        disposed: false,
+      };
+      return entry;
     } catch (err) {
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
@@ -285,12 +310,12 @@ export class ModelServer {
     return entry.batcher.submit(pixels);
   }
 
-  private async predictBatch(model: LayersModel, metadata: ModelMetadata, frames: Uint8Array[]): Promise<number[]> {
+  private async predictBatch(predictor: ServingPredictor, metadata: ModelMetadata, frames: Uint8Array[]): Promise<number[]> {
     const { tf } = this.options;
     const pixels = frames.length === 1 ? frames[0] : concatBytes(frames);
     const out = tf.tidy(() => {
-      const x = pixelsToTensor(tf, pixels, frames.length, metadata.height, metadata.width);
-      return (model.predict(x) as Tensor).reshape([-1]);
+      const x = pixelsToTensor(tf, pixels, frames.length, metadata.height, metadata.width) as Tensor4D;
+      return predictor.predict(x).reshape([-1]);
     });
     try {
       return Array.from(await out.data(), (unit) => unscaleLabel(unit, metadata.labelMaxMm));
@@ -333,7 +358,8 @@ export class ModelServer {
     this.retiring.delete(entry);
     if (entry.disposed) return;
     entry.disposed = true;
-    entry.model.dispose();
+    entry.predictor.dispose();
+    entry.model?.dispose();
   }
 }
 

@@ -23,7 +23,14 @@ const backend = await loadBackend(config.mlBackend);
 
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 
-const models = new ModelServer({ registry: stores.registry, objects: stores.objects, tf: backend.tf, batch: config.api.predictBatch, log });
+const models = new ModelServer({
+  registry: stores.registry,
+  objects: stores.objects,
+  tf: backend.tf,
+  batch: config.api.predictBatch,
+  graph: config.api.predictGraph,
+  log,
+});
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
   objects: stores.objects,

@@ -50,6 +50,7 @@ const envSchema = z.object({
   INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
   PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
+  PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
   IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
@@ -91,6 +92,8 @@ export interface Config {
     inflightMaxFrames?: number;
     /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
     predictBatch?: { maxItems: number; windowMs: number };
+    /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
+    predictGraph?: boolean;
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
+      predictGraph: e.PREDICT_GRAPH === '1',
       imageLimits: {
         maxWidth: e.IMAGE_MAX_WIDTH,
         maxHeight: e.IMAGE_MAX_HEIGHT,

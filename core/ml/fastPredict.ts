@@ -51,6 +51,8 @@ export interface CompileOptions {
    * this process's own (mode 0700) in the OS temp folder, removed when the process exits.
    */
   cacheDir?: string;
+  /** Run the layers model even where a graph could run (a setting's escape hatch). */
+  layersOnly?: boolean;
 }
 
 type SavedModel = { predict(x: Tensor): Tensor | Tensor[]; dispose(): void };
@@ -140,6 +142,7 @@ function layersPredictor(tf: Tf, model: LayersModel, frameShape: number[], fallb
 export async function compileForServing(tf: Tf, model: LayersModel, options: CompileOptions = {}): Promise<ServingPredictor> {
   const frameShape = model.inputs[0].shape.slice(1) as number[];
   const nodeTf = tf as NodeTf;
+  if (options.layersOnly) return layersPredictor(tf, model, frameShape, 'graph serving is turned off');
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     return layersPredictor(tf, model, frameShape, `backend ${tf.getBackend()} has no TensorFlow sessions`);
   let saved: SavedModel;

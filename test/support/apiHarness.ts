@@ -74,7 +74,14 @@ export async function startApiOn(
     jsonMaxKeys: 50_000,
     ...options.api,
   };
-  const models = new ModelServer({ registry: stores.registry, objects, tf, latestTtlMs: 0, batch: settings.predictBatch });
+  const models = new ModelServer({
+    registry: stores.registry,
+    objects,
+    tf,
+    latestTtlMs: 0,
+    batch: settings.predictBatch,
+    graph: settings.predictGraph,
+  });
   const analysis = new FrameAnalysis({
     shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
     objects,
