@@ -230,7 +230,7 @@ try {
             '',
             loadTable(levelsOf(thesis), 'thesis'),
             '',
-            `Started after the stack was stopped, with the same rovers, frames and levels. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(thesis)}. ${cpuNote(thesis, 'Its')}`,
+            `Started after the stack was stopped, with the same rovers, frames and levels. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(thesis)}. ${cpuNote(thesis, 'Its')} Exceptions in its log (in a request Flask answers 500; in an analysis thread the record is lost, as in the thesis): ${Object.keys(load.thesisExceptions).length ? JSON.stringify(load.thesisExceptions) : 'none'}.`,
           ].join('\n'),
         );
         emit(

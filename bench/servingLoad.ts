@@ -75,6 +75,8 @@ export interface ServingLoadResults {
   api: ServerUnderLoad;
   /** The thesis's predict path under the same levels (undefined: BENCH_COST_THESIS=0). */
   thesis: ServerUnderLoad | undefined;
+  /** Exceptions the thesis harness logged over all its levels, by their last line. */
+  thesisExceptions: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -311,6 +313,7 @@ export async function benchmarkServingLoad(
   }
 
   let thesis: ServerUnderLoad | undefined;
+  let thesisExceptions: Record<string, number> = {};
   if (settings.thesis) {
     const thesisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-thesis-'));
     log(`serving load: starting the thesis's predict path (bench/thesis_predict_server.py, data in ${thesisDir})`);
@@ -333,11 +336,12 @@ export async function benchmarkServingLoad(
       log(`serving load (thesis) failed; its log tail:\n${harness.logTail(30)}`);
       throw err;
     } finally {
+      thesisExceptions = harness.exceptions();
       await harness.close();
       if (!failed) fs.rmSync(thesisDir, { recursive: true, force: true });
     }
   }
-  return { modelName, clockTicksPerSecond: clockTicksPerSecond(), api, thesis };
+  return { modelName, clockTicksPerSecond: clockTicksPerSecond(), api, thesis, thesisExceptions };
 }
 
 const levelName = (l: LoadLevel) => (l.oneSender ? `1 sender, closed loop (${fixed(l.framesPerSecond)}/s)` : String(l.framesPerSecond));

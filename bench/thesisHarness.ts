@@ -25,7 +25,23 @@ export interface ThesisHarness {
   /** Records the harness's analysis threads stored for the deployment since an epoch ms. */
   countStored(since: number): number;
   logTail(lines?: number): string;
+  /** The exceptions its log shows (Flask logs each with its traceback), by their last line. */
+  exceptions(): Record<string, number>;
   close(): Promise<void>;
+}
+
+/** Python tracebacks in a log, counted by their last line (the exception and its message). */
+export function exceptionsIn(log: string): Record<string, number> {
+  const found: Record<string, number> = {};
+  const lines = log.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.startsWith('Traceback (most recent call last)')) return;
+    let end = i + 1;
+    while (end < lines.length && (lines[end].startsWith(' ') || lines[end] === '')) end++;
+    const last = (lines[end] ?? 'unknown').trim();
+    found[last] = (found[last] ?? 0) + 1;
+  });
+  return found;
 }
 
 export async function startThesisHarness(options: {
@@ -95,6 +111,7 @@ export async function startThesisHarness(options: {
     pid: child.pid!,
     countStored: (since) => (storedSince.get(options.deployment, since) as { n: number }).n,
     logTail,
+    exceptions: () => exceptionsIn(fs.readFileSync(logPath, 'utf8')),
     close: async () => {
       records.close();
       await close();
