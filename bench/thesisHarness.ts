@@ -30,6 +30,9 @@ export interface ThesisHarness {
   close(): Promise<void>;
 }
 
+// Werkzeug's line per request; other threads' lines can land inside a traceback.
+const REQUEST_LINE = /^\S+ - - \[[^\]]*\] "/;
+
 /** Python tracebacks in a log, counted by their last line (the exception and its message). */
 export function exceptionsIn(log: string): Record<string, number> {
   const found: Record<string, number> = {};
@@ -37,7 +40,7 @@ export function exceptionsIn(log: string): Record<string, number> {
   lines.forEach((line, i) => {
     if (!line.startsWith('Traceback (most recent call last)')) return;
     let end = i + 1;
-    while (end < lines.length && (lines[end].startsWith(' ') || lines[end] === '')) end++;
+    while (end < lines.length && (lines[end].startsWith(' ') || lines[end] === '' || REQUEST_LINE.test(lines[end]))) end++;
     const last = (lines[end] ?? 'unknown').trim();
     found[last] = (found[last] ?? 0) + 1;
   });

@@ -143,7 +143,9 @@ class Stores:
             f.write(data)
 
     def write_record(self, row):
-        db = sqlite3.connect(self.records_db, timeout=5)
+        # InfluxDB takes concurrent writes; SQLite makes them wait for its lock, so wait long enough
+        # that the stand-in loses no record the thesis would have stored.
+        db = sqlite3.connect(self.records_db, timeout=120)
         try:
             db.execute(f"INSERT INTO inference VALUES ({', '.join('?' * len(row))})", row)
             db.commit()

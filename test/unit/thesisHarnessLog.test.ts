@@ -18,11 +18,13 @@ const log = [
   'Exception in thread Thread-12 (analyse_frame):',
   'Traceback (most recent call last):',
   '  File "bench/thesis_predict_server.py", line 150, in write_record',
+  // Another thread's request line lands inside the traceback.
+  '127.0.0.1 - - [01/Dec/2026 05:56:11] "POST /predict HTTP/1.1" 200 -',
   'sqlite3.OperationalError: database is locked',
 ].join('\n');
 
 describe('exceptionsIn (the thesis harness log)', () => {
-  it('counts each traceback by its last line, in requests and in analysis threads', () => {
+  it('counts each traceback by its last line, in requests and in analysis threads, past request lines of other threads', () => {
     expect(exceptionsIn(log)).toEqual({
       "ValueError: could not convert string to float: 'x'": 1,
       'sqlite3.OperationalError: database is locked': 2,
