@@ -35,8 +35,8 @@ export interface StageCost {
   calls: number;
   wallMs: { p50: number; p90: number; mean: number };
   cpuMs: { p50: number; p90: number; mean: number };
-  /** Which sum of one frame's work it counts in: the API before issue 11's cuts, as it does it now, or both. */
-  path: 'before' | 'now' | 'both' | 'aside';
+  /** The sums of one frame's work it counts in, e.g. the API before issue 11's cuts and as it does it now. */
+  sums: string[];
 }
 
 export interface FrameCostResults {
@@ -46,8 +46,12 @@ export interface FrameCostResults {
   loadAverage: { start: number[]; end: number[] };
 }
 
-const LABEL_MAX_MM = 350;
+export const LABEL_MAX_MM = 350;
 export const WARM_UP_CALLS = 5;
+
+const BEFORE = ['before'];
+const NOW = ['now'];
+const BOTH = ['before', 'now'];
 
 /** The multipart body RoverClient sends, as bytes and its content type. */
 async function multipartOf(frame: EdgeFrame): Promise<{ body: Buffer; contentType: string }> {
@@ -86,7 +90,7 @@ function summary(values: number[]) {
 
 async function timeStage(
   stage: string,
-  options: { calls: number; batch?: number; path: StageCost['path'] },
+  options: { calls: number; batch?: number; sums: string[] },
   call: (i: number) => Promise<unknown> | unknown,
 ): Promise<StageCost> {
   const batch = options.batch ?? 1;
@@ -101,7 +105,7 @@ async function timeStage(
     wall.push((performance.now() - t0) / batch);
     cpu.push((used.user + used.system) / 1000 / batch);
   }
-  return { stage, batch, calls: options.calls, wallMs: summary(wall), cpuMs: summary(cpu), path: options.path };
+  return { stage, batch, calls: options.calls, wallMs: summary(wall), cpuMs: summary(cpu), sums: options.sums };
 }
 
 function recordOf(frame: EdgeFrame, i: number, characteristics: ImageCharacteristics): InferenceRecord {
@@ -163,57 +167,57 @@ export async function benchmarkFrameCost(
       return units;
     };
 
-    await run('multipart parse (multer, memory storage)', { calls, path: 'both' }, (i) => {
+    await run('multipart parse (multer, memory storage)', { calls, sums: BOTH }, (i) => {
       const { body, contentType } = bodies[i % bodies.length];
       return parse(body, contentType);
     });
-    await run(`JPEG decode + resize to ${width}x${height} in one pipeline (imageToPixels, sharp)`, { calls, path: 'before' }, (i) =>
+    await run(`JPEG decode + resize to ${width}x${height} in one pipeline (imageToPixels, sharp)`, { calls, sums: BEFORE }, (i) =>
       imageToPixels(frameAt(i).jpeg, settings.input),
     );
-    await run('JPEG decode at its own size, once for the model and the analysis (decodeImage, sharp)', { calls, path: 'now' }, (i) =>
+    await run('JPEG decode at its own size, once for the model and the analysis (decodeImage, sharp)', { calls, sums: NOW }, (i) =>
       decodeImage(frameAt(i).jpeg),
     );
     const decoded = await Promise.all(frames.map((f) => decodeImage(f.jpeg)));
-    await run(`decoded pixels resized to ${width}x${height} (pixelsForModel, sharp raw in)`, { calls, path: 'now' }, (i) =>
+    await run(`decoded pixels resized to ${width}x${height} (pixelsForModel, sharp raw in)`, { calls, sums: NOW }, (i) =>
       pixelsForModel({ jpeg: frameAt(i).jpeg, rgb: decoded[i % decoded.length] }, settings.input),
     );
-    await run('tensor + predict + read, batch 1', { calls, path: 'before' }, (i) => predict(pixels[i % pixels.length], 1));
-    await run('unscale', { calls, path: 'both' }, (i) => unscaleLabel(i / calls, LABEL_MAX_MM));
+    await run('tensor + predict + read, batch 1', { calls, sums: BEFORE }, (i) => predict(pixels[i % pixels.length], 1));
+    await run('unscale', { calls, sums: BOTH }, (i) => unscaleLabel(i / calls, LABEL_MAX_MM));
     const batched8 = Array.from({ length: Math.max(4, Math.ceil(calls / 8)) }, (_, i) => batchOf(i, 8));
     await run(
       'tensor + predict + read, batch 8 (per frame; micro-batched under load)',
-      { calls: batched8.length, batch: 8, path: 'now' },
+      { calls: batched8.length, batch: 8, sums: NOW },
       (i) => predict(batched8[i % batched8.length], 8),
     );
     const batched32 = Array.from({ length: Math.max(4, Math.ceil(calls / 32)) }, (_, i) => batchOf(i, 32));
-    await run('tensor + predict + read, batch 32 (per frame)', { calls: batched32.length, batch: 32, path: 'aside' }, (i) =>
+    await run('tensor + predict + read, batch 32 (per frame)', { calls: batched32.length, batch: 32, sums: [] }, (i) =>
       predict(batched32[i % batched32.length], 32),
     );
-    await run('spool append (FrameSpool, fdatasync per append)', { calls, path: 'both' }, async (i) => {
+    await run('spool append (FrameSpool, fdatasync per append)', { calls, sums: BOTH }, async (i) => {
       const { characteristics: _c, ...meta } = recordOf(frameAt(i), i, characteristics[0]);
       const entry = await spool.append(meta, frameAt(i).jpeg);
       await spool.ack(entry);
     });
-    await run('image characteristics, main thread (computeImageCharacteristics)', { calls, path: 'aside' }, (i) =>
+    await run('image characteristics, main thread (computeImageCharacteristics)', { calls, sums: [] }, (i) =>
       computeImageCharacteristics(frameAt(i).jpeg),
     );
-    await run(`of which the decode for the analysis (decodeForAnalysis, ${DEFAULT_ANALYSIS_WIDTH} wide)`, { calls, path: 'aside' }, (i) =>
+    await run(`of which the decode for the analysis (decodeForAnalysis, ${DEFAULT_ANALYSIS_WIDTH} wide)`, { calls, sums: [] }, (i) =>
       decodeForAnalysis(frameAt(i).jpeg, DEFAULT_ANALYSIS_WIDTH),
     );
-    await run('image characteristics of the JPEG, worker-thread pool', { calls, path: 'before' }, (i) =>
+    await run('image characteristics of the JPEG, worker-thread pool', { calls, sums: BEFORE }, (i) =>
       pool.characteristicsOf(frameAt(i).jpeg),
     );
-    await run('image characteristics of the decoded pixels, worker-thread pool', { calls, path: 'now' }, (i) =>
+    await run('image characteristics of the decoded pixels, worker-thread pool', { calls, sums: NOW }, (i) =>
       pool.characteristicsOfPixels(decoded[i % decoded.length]),
     );
-    await run('object write (folder store)', { calls, path: 'both' }, (i) => objects.put(`features/bench-cost/${i}.jpg`, frameAt(i).jpeg));
-    await run('measurement write, one record (SQLite)', { calls, path: 'before' }, (i) =>
+    await run('object write (folder store)', { calls, sums: BOTH }, (i) => objects.put(`features/bench-cost/${i}.jpg`, frameAt(i).jpeg));
+    await run('measurement write, one record (SQLite)', { calls, sums: BEFORE }, (i) =>
       measurements.write([recordOf(frameAt(i), i, characteristics[i % characteristics.length])]),
     );
     const batchCalls = Math.max(4, Math.ceil(calls / 32));
     await run(
       'measurement write, 32 records at once (per frame; records of frames analysed together)',
-      { calls: batchCalls, batch: 32, path: 'now' },
+      { calls: batchCalls, batch: 32, sums: NOW },
       (i) =>
         measurements.write(
           Array.from({ length: 32 }, (_, k) => recordOf(frameAt(i * 32 + k), i * 32 + k, characteristics[k % characteristics.length])),
@@ -230,11 +234,18 @@ export async function benchmarkFrameCost(
   return { backend, frameBytes, stages, loadAverage: { start: loadStart, end: os.loadavg() } };
 }
 
-export function frameCostTable(results: FrameCostResults): string {
-  const sumOf = (path: 'before' | 'now') => results.stages.filter((s) => s.path === path || s.path === 'both');
+/** The sums of the API's frame: before issue 11's cuts and now. */
+export const API_SUMS = [
+  { key: 'before', label: '**sum of one frame before the cuts**' },
+  { key: 'now', label: '**sum of one frame as the API does it now**' },
+];
+
+/** The stages, then one row per sum; the share column is each stage's share of the last sum. */
+export function frameCostTable(results: Pick<FrameCostResults, 'stages'>, sums = API_SUMS): string {
+  const stagesOf = (key: string) => results.stages.filter((s) => s.sums.includes(key));
   const total = (stages: StageCost[], pick: (s: StageCost) => number) => stages.reduce((n, s) => n + pick(s), 0);
-  const now = sumOf('now');
-  const nowCpu = total(now, (s) => s.cpuMs.mean);
+  const last = sums[sums.length - 1].key;
+  const lastCpu = total(stagesOf(last), (s) => s.cpuMs.mean);
   const row = (s: StageCost) => [
     s.stage,
     String(s.batch === 1 ? s.calls : `${s.calls} x ${s.batch}`),
@@ -243,41 +254,34 @@ export function frameCostTable(results: FrameCostResults): string {
     fixed(s.cpuMs.p50, 2),
     fixed(s.cpuMs.p90, 2),
     fixed(s.cpuMs.mean, 2),
-    { before: 'before', now: 'now', both: 'both', aside: '-' }[s.path],
-    s.path === 'now' || s.path === 'both' ? `${fixed((100 * s.cpuMs.mean) / nowCpu, 0)} %` : '-',
+    s.sums.length > 0 ? s.sums.join(', ') : '-',
+    s.sums.includes(last) ? `${fixed((100 * s.cpuMs.mean) / lastCpu, 0)} %` : '-',
   ];
   const sumRow = (label: string, stages: StageCost[]) => [
     label,
     '',
-    fixed(
-      total(stages, (s) => s.wallMs.p50),
-      2,
-    ),
-    fixed(
-      total(stages, (s) => s.wallMs.p90),
-      2,
-    ),
-    fixed(
-      total(stages, (s) => s.cpuMs.p50),
-      2,
-    ),
-    fixed(
-      total(stages, (s) => s.cpuMs.p90),
-      2,
-    ),
-    fixed(
-      total(stages, (s) => s.cpuMs.mean),
-      2,
-    ),
+    ...[
+      (s: StageCost) => s.wallMs.p50,
+      (s: StageCost) => s.wallMs.p90,
+      (s: StageCost) => s.cpuMs.p50,
+      (s: StageCost) => s.cpuMs.p90,
+      (s: StageCost) => s.cpuMs.mean,
+    ].map((pick) => fixed(total(stages, pick), 2)),
     '',
     '',
   ];
   return markdownTable(
-    ['stage (per frame)', 'calls', 'wall p50 ms', 'wall p90 ms', 'CPU p50 ms', 'CPU p90 ms', 'CPU mean ms', 'path', 'share of now'],
     [
-      ...results.stages.map(row),
-      sumRow('**sum of one frame before the cuts**', sumOf('before')),
-      sumRow('**sum of one frame as the API does it now**', now),
+      'stage (per frame)',
+      'calls',
+      'wall p50 ms',
+      'wall p90 ms',
+      'CPU p50 ms',
+      'CPU p90 ms',
+      'CPU mean ms',
+      'in the sums',
+      `share of ${last}`,
     ],
+    [...results.stages.map(row), ...sums.map(({ key, label }) => sumRow(label, stagesOf(key)))],
   );
 }

@@ -10,15 +10,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
-import { benchmarkFrameCost, frameCostTable, WARM_UP_CALLS } from './frameCost.js';
+import { benchmarkFrameCost, frameCostTable, LABEL_MAX_MM, WARM_UP_CALLS } from './frameCost.js';
+import { ensureKerasVenv } from './kerasReference.js';
 import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
 import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
-import { benchmarkServingLoad, loadTable } from './servingLoad.js';
+import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, type ServerUnderLoad } from './servingLoad.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
+import { thesisStageCost } from './thesisHarness.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
 
 const settings = loadBenchSettings();
@@ -186,20 +188,60 @@ try {
         `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
+    if (cost.thesis) {
+      await ensureKerasVenv();
+      log('frame cost: the thesis predict path, stage by stage (bench/thesis_stage_cost.py)');
+      const thesisStages = await thesisStageCost({ frames, input: cost.input, labelMaxMm: LABEL_MAX_MM, calls: cost.repetitions });
+      raw.thesisFrameCost = thesisStages;
+      emit(
+        [
+          `### Where a frame's CPU goes on the thesis's predict path: each stage in one Python process (bench/thesis_stage_cost.py; ${thesisStages.engine}; the same frames and model)`,
+          '',
+          frameCostTable(thesisStages, [{ key: 'thesis', label: '**sum of one frame as the thesis did it**' }]),
+          '',
+          `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage; CPU is time.process_time around each call (every thread of the process). The sum leaves out Werkzeug's HTTP server and multipart parsing, Flask's routing, the request log line and the analysis thread's start.`,
+        ].join('\n'),
+      );
+    }
     if (!cost.stack) {
       emit('The API under open-loop rovers: skipped (BENCH_COST_STACK=0).');
     } else {
       const load = await benchmarkServingLoad(cost, frames, log);
       raw.servingLoad = load;
+      const { api, thesis } = load;
+      const sustainable = (server: ServerUnderLoad) =>
+        server.sustainableFramesPerSecond === undefined ? 'none' : `${server.sustainableFramesPerSecond} frames/s`;
+      const cpuNote = (server: ServerUnderLoad, name: string) =>
+        `${name} CPU per frame: utime + stime of its process (/proc/<pid>/stat, every thread) from the first frame until the analysis stored the last record, minus its idle rate (${fixed(server.idleCores * 100)} % of a core up with no frames), over the frames whose record was stored (the answered ones, and timed-out ones it finished anyway).`;
       emit(
         [
           `### The API under open-loop rovers (stack of bench/stack.ts, embedded stores, analysis on; thesis-inception at ${cost.input.width}x${cost.input.height} untrained; rovers at 4 frames/s, each gives up after ${cost.timeoutMs / 1000} s)`,
           '',
-          loadTable([load.cpu, ...load.steps, ...load.levels]),
+          loadTable(levelsOf(api)),
           '',
-          `Rows: the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${load.sustainableFramesPerSecond === undefined ? 'none' : `${load.sustainableFramesPerSecond} frames/s`}. API CPU per frame: utime + stime of the API process (/proc/<pid>/stat, every thread) from the first frame until the analysis stored the last record, minus its idle rate (${fixed(load.apiIdleCores * 100)} % of a core with the stack up and no frames), over the frames whose record was stored (the answered ones, and timed-out ones the API finished anyway). The rovers run in the bench process on the same 2 cores (${fixed(load.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${load.cpu.framesPerSecond} frames/s).`,
+          `Rows: one rover sending ${cost.repetitions} frames one after the other, the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(api)}. ${cpuNote(api, 'API')} The rovers run in the bench process on the same 2 cores (${fixed(api.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${api.cpu.framesPerSecond} frames/s).`,
         ].join('\n'),
       );
+      if (!thesis) {
+        emit("The thesis's predict path: skipped (BENCH_COST_THESIS=0).");
+      } else {
+        emit(
+          [
+            "### The thesis's predict path under the same rovers (bench/thesis_predict_server.py: Flask's threaded development server, Keras on tensorflow-cpu 2.9.1, analysis thread per frame with OpenCV and scikit-image; objects in a folder, clients and records in SQLite)",
+            '',
+            loadTable(levelsOf(thesis), 'thesis'),
+            '',
+            `Started after the stack was stopped, with the same rovers, frames and levels. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(thesis)}. ${cpuNote(thesis, 'Its')} Exceptions in its log (in a request Flask answers 500; in an analysis thread the record is lost, as in the thesis): ${Object.keys(load.thesisExceptions).length ? JSON.stringify(load.thesisExceptions) : 'none'}.`,
+          ].join('\n'),
+        );
+        emit(
+          [
+            '### This project and the thesis side by side (same run, same rovers, frames and levels)',
+            '',
+            sideBySideTable(api, thesis),
+          ].join('\n'),
+        );
+      }
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * The API under open-loop rovers (the embedded stack of bench/stack.ts, an untrained thesis CNN at 100x75
- * registered straight into its registry): the whole API process's CPU per frame at a steady rate read from
- * /proc/<pid>/stat, step rates for the highest sustainable one, and the issue's two levels (128 and 256 frames/s).
+ * registered straight into its registry): the whole API process's CPU per frame for one sender and at a
+ * steady rate read from /proc/<pid>/stat, step rates for the highest sustainable one, and the issue's two
+ * levels (128 and 256 frames/s). Then the same levels, with the same rovers and frames, against the thesis's
+ * predict path (bench/thesisHarness.ts) once the stack is down, so the two are compared in one run.
  * Every level waits until the analysis has stored a record for every answered frame.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,19 +18,26 @@ import { FolderObjects } from '../core/stores/folderObjects.js';
 import { openRegistry } from '../core/stores/index.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
 import { apiClient, type ApiCall } from '../scripts/apiClient.js';
+import { RoverClient } from '../edge/roverClient.js';
+import { LABEL_MAX_MM } from './frameCost.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import { driveOpenLoop, type SentFrame } from './openLoopRovers.js';
-import { percentile, replayFrames } from './roverReplay.js';
+import { percentile, replayFrames, type RoverIdentity } from './roverReplay.js';
 import type { FrameCostSettings } from './settings.js';
 import { ADMIN_TOKEN, startStack, type Stack } from './stack.js';
+import { startThesisHarness } from './thesisHarness.js';
 import { createRovers } from './trainAndRegisterRun.js';
 
 const FRAMES_PER_SECOND_PER_ROVER = 4;
 const DRAIN_DEADLINE_MS = 180_000;
 const IDLE_SAMPLE_MS = 5_000;
+const WARM_UP_FRAMES = 40;
 
 export interface LoadLevel {
+  /** The rate sent at; for one sender, the rate its answers allowed. */
   framesPerSecond: number;
+  /** One rover sending its next frame when the previous one is answered (closed loop). */
+  oneSender?: true;
   rovers: number;
   seconds: number;
   sent: number;
@@ -42,23 +51,32 @@ export interface LoadLevel {
   drainSeconds: number | undefined;
   /** Records stored in the end: the answered frames, and timed-out ones the API finished anyway. */
   stored: number;
-  /** API process CPU (all threads) from the first frame until no more records are stored, minus its idle rate, per stored frame. */
-  apiCpuMsPerFrame: number;
+  /** Server process CPU (all threads) from the first frame until no more records are stored, minus its idle rate, per stored frame. */
+  serverCpuMsPerFrame: number;
   /** The same for this process (the rovers' client side), for scale. */
   clientCpuMsPerFrame: number;
   loadAverage: number[];
 }
 
-export interface ServingLoadResults {
-  modelName: string;
-  clockTicksPerSecond: number;
-  /** API process CPU while idle (stack up, no frames), in cores. */
-  apiIdleCores: number;
+export interface ServerUnderLoad {
+  /** Server process CPU while idle (up, no frames), in cores. */
+  idleCores: number;
+  single: LoadLevel;
   cpu: LoadLevel;
   steps: LoadLevel[];
   /** The highest step rate answered with p99 < 100 ms and no refusals or time-outs. */
   sustainableFramesPerSecond: number | undefined;
   levels: LoadLevel[];
+}
+
+export interface ServingLoadResults {
+  modelName: string;
+  clockTicksPerSecond: number;
+  api: ServerUnderLoad;
+  /** The thesis's predict path under the same levels (undefined: BENCH_COST_THESIS=0). */
+  thesis: ServerUnderLoad | undefined;
+  /** Exceptions the thesis harness logged over all its levels, by their last line. */
+  thesisExceptions: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,7 +101,7 @@ function processTicks(pid: number): number {
 async function registerUntrainedModel(stack: Stack, modelName: string, input: { width: number; height: number }): Promise<void> {
   const { tf, name: backend } = await loadBackend();
   const model = buildModel(tf, 'thesis-inception', { ...input, dropout: 0.1, learningRate: 1e-3, seed: 1 });
-  const serialized = await serializeModel(tf, model, { architecture: 'thesis-inception', ...input, labelMaxMm: 350, backend });
+  const serialized = await serializeModel(tf, model, { architecture: 'thesis-inception', ...input, labelMaxMm: LABEL_MAX_MM, backend });
   model.dispose();
   const artifactKey = `bench/${modelName}/model`;
   await putModel(new FolderObjects(path.join(stack.dataDir, 'objects')), artifactKey, serialized);
@@ -110,6 +128,143 @@ async function registerUntrainedModel(stack: Stack, modelName: string, input: { 
   }
 }
 
+/** A server under load: where to send frames, the process to read CPU from, and how many records it stored. */
+interface ServingTarget {
+  url: string;
+  pid: number;
+  countStored(since: number): number;
+}
+
+async function waitForStored(target: ServingTarget, count: number): Promise<void> {
+  for (const deadline = Date.now() + DRAIN_DEADLINE_MS; target.countStored(0) < count && Date.now() < deadline;) await sleep(100);
+}
+
+/** One rover sending its next frame when the previous one is answered. */
+function driveOneSender(url: string, rover: RoverIdentity, frames: EdgeFrame[], count: number, timeoutMs: number) {
+  const client = new RoverClient({ apiUrl: url, clientId: rover.clientId, token: rover.token, retries: 0, timeoutMs });
+  return async (): Promise<SentFrame[]> => {
+    const sent: SentFrame[] = [];
+    for (let k = 0; k < count; k++) {
+      const frame = frames[k % frames.length];
+      const sentAt = Date.now();
+      const result = await client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm });
+      sent.push({
+        clientId: rover.clientId,
+        sentAt,
+        latencyMs: Date.now() - sentAt,
+        answer: result.ok ? { version: result.model.version } : { error: result.code },
+      });
+    }
+    return sent;
+  };
+}
+
+/** Every level of the settings against one server: its idle rate, one sender, the steady rate, the steps, the open-loop levels. */
+async function loadServer(
+  name: string,
+  target: ServingTarget,
+  rovers: RoverIdentity[],
+  settings: FrameCostSettings,
+  frames: EdgeFrame[],
+  log: (line: string) => void,
+): Promise<ServerUnderLoad> {
+  const hz = clockTicksPerSecond();
+  const idleFrom = processTicks(target.pid);
+  await sleep(IDLE_SAMPLE_MS);
+  const idleCores = (processTicks(target.pid) - idleFrom) / hz / (IDLE_SAMPLE_MS / 1000);
+
+  const measure = async (
+    shape: { framesPerSecond: number; rovers: number; seconds: number; oneSender?: true },
+    drive: () => Promise<SentFrame[]>,
+  ): Promise<LoadLevel> => {
+    const loadAverage = os.loadavg();
+    const since = Date.now();
+    const ticksFrom = processTicks(target.pid);
+    const clientFrom = process.cpuUsage();
+    const started = performance.now();
+    const sent = await drive();
+    const lastAnswer = performance.now();
+    const driveSeconds = (lastAnswer - started) / 1000;
+    const answered = sent.filter((s) => 'version' in s.answer);
+    let stored = target.countStored(since);
+    while (stored < answered.length && performance.now() - lastAnswer < DRAIN_DEADLINE_MS) {
+      await sleep(50);
+      stored = target.countStored(since);
+    }
+    const drainSeconds = stored >= answered.length ? (performance.now() - lastAnswer) / 1000 : undefined;
+    // Timed-out frames may still be analysed, refused ones never are: the level ends when no more records come.
+    for (let last = -1; stored !== last;) {
+      last = stored;
+      await sleep(2000);
+      stored = target.countStored(since);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const serverSeconds = (processTicks(target.pid) - ticksFrom) / hz - idleCores * elapsedSeconds;
+    const client = process.cpuUsage(clientFrom);
+    const errors: Record<string, number> = {};
+    for (const s of sent) if ('error' in s.answer) errors[s.answer.error] = (errors[s.answer.error] ?? 0) + 1;
+    const latencies = answered.map((s) => s.latencyMs);
+    const level: LoadLevel = {
+      ...shape,
+      // One sender goes as fast as the answers come.
+      framesPerSecond: shape.oneSender ? sent.length / driveSeconds : shape.framesPerSecond,
+      seconds: shape.oneSender ? driveSeconds : shape.seconds,
+      sent: sent.length,
+      answered: answered.length,
+      errors,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.length ? Math.max(...latencies) : NaN,
+      drainSeconds,
+      stored,
+      serverCpuMsPerFrame: (1000 * serverSeconds) / Math.max(1, stored),
+      clientCpuMsPerFrame: (client.user + client.system) / 1000 / Math.max(1, sent.length),
+      loadAverage,
+    };
+    log(
+      `serving load (${name}): ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, ${fixed(level.serverCpuMsPerFrame)} ms CPU/frame`,
+    );
+    return level;
+  };
+
+  const runLevel = (framesPerSecond: number, seconds: number) => {
+    const count = Math.ceil(framesPerSecond / FRAMES_PER_SECOND_PER_ROVER);
+    log(
+      `serving load (${name}): ${framesPerSecond} frames/s (${count} rovers at ${FRAMES_PER_SECOND_PER_ROVER} frames/s) for ${seconds} s`,
+    );
+    return measure({ framesPerSecond, rovers: count, seconds }, async () => {
+      const drive = driveOpenLoop({
+        apiUrl: target.url,
+        rovers: rovers.slice(0, count),
+        frames,
+        periodMs: (1000 * count) / framesPerSecond,
+        timeoutMs: settings.timeoutMs,
+      });
+      await sleep(seconds * 1000);
+      return drive.stop();
+    });
+  };
+
+  log(`serving load (${name}): one sender, ${settings.repetitions} frames one after the other`);
+  const single = await measure(
+    { framesPerSecond: NaN, rovers: 1, seconds: NaN, oneSender: true },
+    driveOneSender(target.url, rovers[0], frames, settings.repetitions, settings.timeoutMs),
+  );
+  const cpu = await runLevel(settings.cpuFramesPerSecond, settings.cpuSeconds);
+  const steps: LoadLevel[] = [];
+  for (const rate of settings.steps) steps.push(await runLevel(rate, settings.stepSeconds));
+  const sustainable = steps.filter((s) => s.p99 < 100 && s.answered === s.sent).map((s) => s.framesPerSecond);
+  const levels: LoadLevel[] = [];
+  for (const level of settings.openLoop) levels.push(await runLevel(level.rovers * FRAMES_PER_SECOND_PER_ROVER, level.seconds));
+  return {
+    idleCores,
+    single,
+    cpu,
+    steps,
+    sustainableFramesPerSecond: sustainable.length ? Math.max(...sustainable) : undefined,
+    levels,
+  };
+}
 export async function benchmarkServingLoad(
   settings: FrameCostSettings,
   frames: EdgeFrame[],
@@ -123,6 +278,8 @@ export async function benchmarkServingLoad(
   const deployment = `${modelName}-serve`;
   let records: Database.Database | undefined;
   let failed = false;
+  let rovers: RoverIdentity[];
+  let api: ServerUnderLoad;
   try {
     await registerUntrainedModel(stack, modelName, settings.input);
     await admin('POST', '/deployments', { id: deployment, modelName, modelVersion: 1, strategy: 'direct' });
@@ -131,96 +288,20 @@ export async function benchmarkServingLoad(
       ...settings.openLoop.map((l) => l.rovers),
       ...settings.steps.map((r) => Math.ceil(r / FRAMES_PER_SECOND_PER_ROVER)),
     );
-    const rovers = await createRovers(admin, `${modelName}-rover`, mostRovers, deployment);
-    const warmUp = await replayFrames({ apiUrl: stack.apiUrl, rovers: rovers.slice(0, 2), frames, requests: 40 });
-    if (warmUp.answered !== 40) throw new Error(`serving load: warm-up /predict failed: ${JSON.stringify(warmUp.errors)}`);
+    rovers = await createRovers(admin, `${modelName}-rover`, mostRovers, deployment);
+    const warmUp = await replayFrames({ apiUrl: stack.apiUrl, rovers: rovers.slice(0, 2), frames, requests: WARM_UP_FRAMES });
+    if (warmUp.answered !== WARM_UP_FRAMES) throw new Error(`serving load: warm-up /predict failed: ${JSON.stringify(warmUp.errors)}`);
     records = new Database(path.join(dataDir, 'measurements.db'), { readonly: true, fileMustExist: true });
     records.pragma('busy_timeout = 5000');
     const storedSince = records.prepare('SELECT count(*) AS n FROM inference WHERE deployment = ? AND time >= ?');
-    const countStored = (since: number) => (storedSince.get(deployment, since) as { n: number }).n;
+    const target: ServingTarget = {
+      url: stack.apiUrl,
+      pid: stack.pids.api,
+      countStored: (since) => (storedSince.get(deployment, since) as { n: number }).n,
+    };
     // The warm-up's analysis drains before anything is measured.
-    for (const deadline = Date.now() + DRAIN_DEADLINE_MS; countStored(0) < 40 && Date.now() < deadline;) await sleep(100);
-
-    const hz = clockTicksPerSecond();
-    const api = stack.pids.api;
-    const idleFrom = processTicks(api);
-    await sleep(IDLE_SAMPLE_MS);
-    const apiIdleCores = (processTicks(api) - idleFrom) / hz / (IDLE_SAMPLE_MS / 1000);
-
-    const runLevel = async (framesPerSecond: number, seconds: number): Promise<LoadLevel> => {
-      const count = Math.ceil(framesPerSecond / FRAMES_PER_SECOND_PER_ROVER);
-      log(`serving load: ${framesPerSecond} frames/s (${count} rovers at ${FRAMES_PER_SECOND_PER_ROVER} frames/s) for ${seconds} s`);
-      const loadAverage = os.loadavg();
-      const since = Date.now();
-      const ticksFrom = processTicks(api);
-      const clientFrom = process.cpuUsage();
-      const started = performance.now();
-      const drive = driveOpenLoop({
-        apiUrl: stack.apiUrl,
-        rovers: rovers.slice(0, count),
-        frames,
-        periodMs: (1000 * count) / framesPerSecond,
-        timeoutMs: settings.timeoutMs,
-      });
-      await sleep(seconds * 1000);
-      const sent: SentFrame[] = await drive.stop();
-      const lastAnswer = performance.now();
-      const answered = sent.filter((s) => 'version' in s.answer);
-      let stored = countStored(since);
-      while (stored < answered.length && performance.now() - lastAnswer < DRAIN_DEADLINE_MS) {
-        await sleep(50);
-        stored = countStored(since);
-      }
-      const drainSeconds = stored >= answered.length ? (performance.now() - lastAnswer) / 1000 : undefined;
-      // Timed-out frames may still be analysed, refused ones never are: the level ends when no more records come.
-      for (let last = -1; stored !== last;) {
-        last = stored;
-        await sleep(2000);
-        stored = countStored(since);
-      }
-      const elapsedSeconds = (performance.now() - started) / 1000;
-      const apiSeconds = (processTicks(api) - ticksFrom) / hz - apiIdleCores * elapsedSeconds;
-      const client = process.cpuUsage(clientFrom);
-      const errors: Record<string, number> = {};
-      for (const s of sent) if ('error' in s.answer) errors[s.answer.error] = (errors[s.answer.error] ?? 0) + 1;
-      const latencies = answered.map((s) => s.latencyMs);
-      const level: LoadLevel = {
-        framesPerSecond,
-        rovers: count,
-        seconds,
-        sent: sent.length,
-        answered: answered.length,
-        errors,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        max: latencies.length ? Math.max(...latencies) : NaN,
-        drainSeconds,
-        stored,
-        apiCpuMsPerFrame: (1000 * apiSeconds) / Math.max(1, stored),
-        clientCpuMsPerFrame: (client.user + client.system) / 1000 / Math.max(1, sent.length),
-        loadAverage,
-      };
-      log(
-        `serving load: ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, API ${fixed(level.apiCpuMsPerFrame)} ms CPU/frame`,
-      );
-      return level;
-    };
-
-    const cpu = await runLevel(settings.cpuFramesPerSecond, settings.cpuSeconds);
-    const steps: LoadLevel[] = [];
-    for (const rate of settings.steps) steps.push(await runLevel(rate, settings.stepSeconds));
-    const sustainable = steps.filter((s) => s.p99 < 100 && s.answered === s.sent).map((s) => s.framesPerSecond);
-    const levels: LoadLevel[] = [];
-    for (const level of settings.openLoop) levels.push(await runLevel(level.rovers * FRAMES_PER_SECOND_PER_ROVER, level.seconds));
-    return {
-      modelName,
-      clockTicksPerSecond: hz,
-      apiIdleCores,
-      cpu,
-      steps,
-      sustainableFramesPerSecond: sustainable.length ? Math.max(...sustainable) : undefined,
-      levels,
-    };
+    await waitForStored(target, WARM_UP_FRAMES);
+    api = await loadServer('this project', target, rovers, settings, frames, log);
   } catch (err) {
     failed = true;
     log(`serving load failed; API log tail:\n${stack.logTail('api', 30)}`);
@@ -230,9 +311,46 @@ export async function benchmarkServingLoad(
     await stack.close();
     if (!failed) fs.rmSync(dataDir, { recursive: true, force: true });
   }
+
+  let thesis: ServerUnderLoad | undefined;
+  let thesisExceptions: Record<string, number> = {};
+  if (settings.thesis) {
+    const thesisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-thesis-'));
+    log(`serving load: starting the thesis's predict path (bench/thesis_predict_server.py, data in ${thesisDir})`);
+    const harness = await startThesisHarness({
+      dataDir: thesisDir,
+      input: settings.input,
+      labelMaxMm: LABEL_MAX_MM,
+      modelName,
+      deployment,
+      clients: rovers,
+    });
+    try {
+      const warmUp = await replayFrames({ apiUrl: harness.url, rovers: rovers.slice(0, 2), frames, requests: WARM_UP_FRAMES });
+      if (warmUp.answered !== WARM_UP_FRAMES)
+        throw new Error(`serving load: warm-up of the thesis harness failed: ${JSON.stringify(warmUp.errors)}`);
+      await waitForStored(harness, WARM_UP_FRAMES);
+      thesis = await loadServer('thesis', harness, rovers, settings, frames, log);
+    } catch (err) {
+      failed = true;
+      log(`serving load (thesis) failed; its log tail:\n${harness.logTail(30)}`);
+      throw err;
+    } finally {
+      thesisExceptions = harness.exceptions();
+      await harness.close();
+      if (!failed) fs.rmSync(thesisDir, { recursive: true, force: true });
+    }
+  }
+  return { modelName, clockTicksPerSecond: clockTicksPerSecond(), api, thesis, thesisExceptions };
 }
 
-export function loadTable(levels: LoadLevel[]): string {
+const levelName = (l: LoadLevel) => (l.oneSender ? `1 sender, closed loop (${fixed(l.framesPerSecond)}/s)` : String(l.framesPerSecond));
+const notAnswered = (l: LoadLevel) => (Object.keys(l.errors).length ? JSON.stringify(l.errors) : '0');
+
+/** Every level of one server, in the order it ran. */
+export const levelsOf = (server: ServerUnderLoad): LoadLevel[] => [server.single, server.cpu, ...server.steps, ...server.levels];
+
+export function loadTable(levels: LoadLevel[], server = 'API'): string {
   return markdownTable(
     [
       'frames/s',
@@ -246,16 +364,16 @@ export function loadTable(levels: LoadLevel[]): string {
       'max',
       'analysis stored every answered frame',
       'stored in the end',
-      'API CPU per stored frame',
+      `${server} CPU per stored frame`,
       'load average at start',
     ],
     levels.map((l) => [
-      String(l.framesPerSecond),
+      levelName(l),
       String(l.rovers),
-      String(l.seconds),
+      fixed(l.seconds, 0),
       String(l.sent),
       String(l.answered),
-      Object.keys(l.errors).length ? JSON.stringify(l.errors) : '0',
+      notAnswered(l),
       `${fixed(l.p50)} ms`,
       `${fixed(l.p99)} ms`,
       `${fixed(l.max)} ms`,
@@ -263,8 +381,49 @@ export function loadTable(levels: LoadLevel[]): string {
         ? `no: ${l.stored} of ${l.answered} after ${DRAIN_DEADLINE_MS / 1000} s`
         : `${duration(l.drainSeconds)} after the last answer`,
       String(l.stored),
-      `${fixed(l.apiCpuMsPerFrame)} ms`,
+      `${fixed(l.serverCpuMsPerFrame)} ms`,
       l.loadAverage.map((a) => a.toFixed(2)).join(', '),
     ]),
+  );
+}
+
+/** This project and the thesis level by level (both ran the same levels in the same order). */
+export function sideBySideTable(api: ServerUnderLoad, thesis: ServerUnderLoad): string {
+  const theirs = levelsOf(thesis);
+  return markdownTable(
+    [
+      'frames/s',
+      'answered of sent: this project',
+      'thesis',
+      'not answered: this project',
+      'thesis',
+      'p50 / p99 / max: this project',
+      'thesis',
+      'CPU per stored frame: this project',
+      'thesis',
+      'CPU ratio thesis / this project',
+      'stored: this project',
+      'thesis',
+    ],
+    levelsOf(api).map((ours, i) => {
+      const t = theirs[i];
+      const latency = (l: LoadLevel) => `${fixed(l.p50)} / ${fixed(l.p99)} / ${fixed(l.max)} ms`;
+      return [
+        ours.oneSender
+          ? `1 sender, closed loop (${fixed(ours.framesPerSecond)} / ${fixed(t.framesPerSecond)} per s)`
+          : String(ours.framesPerSecond),
+        `${ours.answered} of ${ours.sent}`,
+        `${t.answered} of ${t.sent}`,
+        notAnswered(ours),
+        notAnswered(t),
+        latency(ours),
+        latency(t),
+        `${fixed(ours.serverCpuMsPerFrame)} ms`,
+        `${fixed(t.serverCpuMsPerFrame)} ms`,
+        `${fixed(t.serverCpuMsPerFrame / ours.serverCpuMsPerFrame, 2)}x`,
+        String(ours.stored),
+        String(t.stored),
+      ];
+    }),
   );
 }

@@ -35,6 +35,7 @@ const envSchema = z.object({
   BENCH_COST_STACK: z.enum(['0', '1']).default('1'),
   BENCH_PATHS_CALLS: z.coerce.number().int().min(8).optional(),
   BENCH_PATHS_ROUNDS: z.coerce.number().int().positive().optional(),
+  BENCH_COST_THESIS: z.enum(['0', '1']).default('1'),
   BENCH_COST_FRAMES_PER_SECOND: z.coerce.number().int().positive().optional(),
   BENCH_COST_SECONDS: z.coerce.number().int().positive().optional(),
   BENCH_LOAD_SECONDS: z.coerce.number().int().positive().optional(),
@@ -100,12 +101,14 @@ export interface OpenLoopLevel {
 export interface FrameCostSettings {
   /** Labelled frames rendered (160x120 JPEGs, beige-350); every stage cycles through them. */
   frames: number;
-  /** Timed calls per stage, after a few untimed ones. */
+  /** Timed calls per stage, after a few untimed ones; also the frames of the stack part's one-sender level. */
   repetitions: number;
   /** The thesis CNN at the thesis input; its weights stay untrained (a prediction costs the same). */
   input: { width: number; height: number };
   /** Whether the stack part runs (the API's CPU per frame and the open-loop table) after the in-process stages. */
   stack: boolean;
+  /** Whether the stack part also runs every level against the thesis's predict path (bench/thesis_predict_server.py). */
+  thesis: boolean;
   /** Whole-process CPU of the API: frames per second sent, for this long (open loop, 4 frames/s per rover). */
   cpuFramesPerSecond: number;
   cpuSeconds: number;
@@ -218,6 +221,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       repetitions: e.BENCH_COST_REPETITIONS ?? (quick ? 20 : 200),
       input: { width: 100, height: 75 },
       stack: e.BENCH_COST_STACK === '1',
+      thesis: e.BENCH_COST_THESIS === '1',
       cpuFramesPerSecond: e.BENCH_COST_FRAMES_PER_SECOND ?? 32,
       cpuSeconds: e.BENCH_COST_SECONDS ?? (quick ? 5 : 30),
       openLoop: [

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# setup-keras.sh — the Python venv for the Keras reference benchmark (bench/keras_reference.py).
+# setup-keras.sh — the Python venv for the Keras reference benchmark (bench/keras_reference.py) and
+# the thesis's predict path (bench/thesis_predict_server.py: Flask, OpenCV, scikit-image).
 #
 # It installs the same tensorflow-cpu wheel that scripts/install-native-tf.sh turns into
 # tfjs-node's libtensorflow (2.9.1, cp310), so Keras and tfjs-node run the same kernels.
@@ -13,9 +14,29 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TF_VERSION="2.9.1"
 VENV="${BENCH_KERAS_VENV:-$ROOT/.tools/keras-venv}"
 WHEELS="$ROOT/.tools/tensorflow/wheels"
+# The thesis harness's web server and image analysis, pinned; numpy<2 as TF 2.9 needs.
+HARNESS_PACKAGES=(flask==3.0.3 werkzeug==3.0.6 opencv-python-headless==4.10.0.84 scikit-image==0.22.0)
+
+has_harness_packages() {
+  "$VENV/bin/python" - "${HARNESS_PACKAGES[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    sys.exit(any(version(name) != pinned for name, pinned in (p.split("==") for p in sys.argv[1:])))
+except PackageNotFoundError:
+    sys.exit(1)
+PY
+}
+
+install_harness_packages() {
+  has_harness_packages && return 0
+  log "installing ${HARNESS_PACKAGES[*]}"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${HARNESS_PACKAGES[@]}" 'numpy<2' 'protobuf<3.20' >&2
+}
 
 if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c "import tensorflow as tf, sys; sys.exit(tf.__version__ != '$TF_VERSION')" 2>/dev/null; then
   log "venv $VENV already has tensorflow $TF_VERSION"
+  install_harness_packages
   exit 0
 fi
 
@@ -43,3 +64,4 @@ fi
 log "installing $(basename "$WHEEL") and its dependencies"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$WHEEL" 'numpy<2' 'protobuf<3.20' >&2
 "$VENV/bin/python" -c "import tensorflow as tf; print('[setup-keras] tensorflow', tf.__version__, 'keras', tf.keras.__version__)" >&2
+install_harness_packages
