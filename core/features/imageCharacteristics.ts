@@ -36,7 +36,11 @@ interface GrayImage {
 }
 
 export async function computeImageCharacteristics(jpeg: Buffer, options: { analysisWidth?: number } = {}): Promise<ImageCharacteristics> {
-  const rgb = await decodeForAnalysis(jpeg, options.analysisWidth ?? DEFAULT_ANALYSIS_WIDTH);
+  return characteristicsOfRgb(await decodeForAnalysis(jpeg, options.analysisWidth ?? DEFAULT_ANALYSIS_WIDTH));
+}
+
+/** The characteristics of pixels already decoded (and downscaled) for the analysis. */
+export function characteristicsOfRgb(rgb: RgbImage): ImageCharacteristics {
   const gray = toGray(rgb);
   const glcm = glcmProperties(gray, GLCM_DISTANCE);
   return {
