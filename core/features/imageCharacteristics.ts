@@ -35,9 +35,15 @@ export async function computeImageCharacteristics(jpeg: Buffer, options: { analy
 
 /** The characteristics of pixels already decoded (and downscaled) for the analysis. */
 export function characteristicsOfRgb(rgb: RgbImage): ImageCharacteristics {
-  const ws = workspaceFor(rgb.width, rgb.height);
+  const { width, height, data } = rgb;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * 3) {
+    throw new RangeError(
+      `an RgbImage needs positive integer sizes and width * height * 3 bytes, got ${width}x${height} with ${data.length} bytes`,
+    );
+  }
+  const ws = workspaceFor(width, height);
   const colour = colourStatistics(rgb, ws.gray);
-  const glcm = glcmProperties(ws.gray, rgb.width, rgb.height, GLCM_DISTANCE);
+  const glcm = glcmProperties(ws.gray, width, height, GLCM_DISTANCE);
   return {
     ...colour,
     edge_count: countCannyEdges(ws, CANNY_LOW_THRESHOLD, CANNY_HIGH_THRESHOLD),
@@ -295,28 +301,30 @@ interface Workspace {
   fastCorners: Int32Array;
 }
 
+/** Images up to this many pixels (640x400) keep their buffers for the next image of their size. */
+const WORKSPACE_KEPT_PIXELS = 1 << 18;
 let workspace: Workspace | undefined;
 
 function workspaceFor(width: number, height: number): Workspace {
-  if (workspace?.width !== width || workspace.height !== height) {
-    const n = width * height;
-    const padded = (width + 2) * (height + 2);
-    workspace = {
-      width,
-      height,
-      gray: new Uint8Array(n),
-      blurred: new Uint8Array(padded),
-      magnitude: new Int32Array(padded),
-      candidates: new Int32Array(n),
-      candidateDx: new Int16Array(n),
-      candidateDy: new Int16Array(n),
-      edgeState: new Uint8Array(padded),
-      stack: new Int32Array(n),
-      fastScores: new Int32Array(n),
-      fastCorners: new Int32Array(n),
-    };
-  }
-  return workspace;
+  if (workspace?.width === width && workspace.height === height) return workspace;
+  const n = width * height;
+  const padded = (width + 2) * (height + 2);
+  const fresh: Workspace = {
+    width,
+    height,
+    gray: new Uint8Array(n),
+    blurred: new Uint8Array(padded),
+    magnitude: new Int32Array(padded),
+    candidates: new Int32Array(n),
+    candidateDx: new Int16Array(n),
+    candidateDy: new Int16Array(n),
+    edgeState: new Uint8Array(padded),
+    stack: new Int32Array(n),
+    fastScores: new Int32Array(n),
+    fastCorners: new Int32Array(n),
+  };
+  if (n <= WORKSPACE_KEPT_PIXELS) workspace = fresh;
+  return fresh;
 }
 
 /**
