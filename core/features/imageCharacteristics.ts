@@ -134,7 +134,7 @@ function labF(t: number): number {
 const LAB_F_STEPS = 16384;
 const LAB_F_TABLE = Float64Array.from({ length: LAB_F_STEPS + 2 }, (_, i) => labF(i / LAB_F_STEPS));
 
-/** For t in [0, 1 + 2^-51]: the normalised XYZ of a byte colour is never negative nor further above 1. */
+/** For t in [0, 1], where the normalised XYZ of every byte colour lies (1 at white, exactly), as the index needs. */
 function labFInterpolated(t: number): number {
   const pos = t * LAB_F_STEPS;
   const i = pos | 0;
