@@ -25,6 +25,19 @@ describe('image characteristics of the fixture frames', () => {
     }
   });
 
+  it('refuses pixels whose size and bytes disagree instead of reading past them', () => {
+    const data = new Uint8Array(4 * 3 * 3);
+    expect(() => characteristicsOfRgb({ width: 4, height: 3, data })).not.toThrow();
+    for (const [width, height] of [
+      [4, 4],
+      [0, 0],
+      [3.5, 4],
+      [12, 1.5],
+    ]) {
+      expect(() => characteristicsOfRgb({ width, height, data })).toThrow(RangeError);
+    }
+  });
+
   it('gives the same values from pixels decoded once (characteristicsOfRgb)', async () => {
     for (const frame of frames) {
       const rgb = await decodeForAnalysis(fs.readFileSync(path.join(FIXTURE_DIR, frame)), 160);
