@@ -10,6 +10,7 @@ import type { ModelServer } from './modelServer.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { DEFAULT_OVERLOAD_DELAY_MS, EventLoopPressure } from './eventLoopPressure.js';
 import { RegistryLookups } from './registryLookups.js';
 import { readRoutes } from './routes/reads.js';
 import { retrainRoutes } from './routes/retrain.js';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxImageBytes: config.api.maxImageBytes,
       inflightMaxBytes: config.api.inflightMaxBytes,
       inflightMaxFrames: config.api.inflightMaxFrames,
+      pressure: new EventLoopPressure(config.api.overloadDelayMs ?? DEFAULT_OVERLOAD_DELAY_MS),
       imageLimits: config.api.imageLimits,
       log: deps.log,
     }),

@@ -51,6 +51,7 @@ const envSchema = z.object({
   PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().default(200),
   IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
@@ -94,6 +95,8 @@ export interface Config {
     predictBatch?: { maxItems: number; windowMs: number };
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
     predictGraph?: boolean;
+    /** /predict refuses new frames with 503 while the event loop runs later than this (median of 250 ms). */
+    overloadDelayMs?: number;
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
       predictGraph: e.PREDICT_GRAPH === '1',
+      overloadDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS,
       imageLimits: {
         maxWidth: e.IMAGE_MAX_WIDTH,
         maxHeight: e.IMAGE_MAX_HEIGHT,

@@ -22,6 +22,8 @@ export interface PredictDeps {
   inflightMaxBytes?: number;
   /** Frames handled at once, from the upload's start to the answer (default 32). */
   inflightMaxFrames?: number;
+  /** How late the event loop runs: beyond its bound, new frames are refused at once. */
+  pressure?: { readonly overloaded: boolean; readonly delayMs: number };
   imageLimits?: ImageLimits;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
@@ -77,6 +79,15 @@ export function predictRoutes(deps: PredictDeps): Router {
     if (deps.analysis.spoolFull()) {
       deps.analysis.countRefused();
       throw new ApiError(503, 'spool_full', 'the API holds as many unstored frames as it may; send again later', UNAVAILABLE_RETRY_AFTER_S);
+    }
+    if (deps.pressure?.overloaded) {
+      deps.analysis.countRefused();
+      throw new ApiError(
+        503,
+        'overloaded',
+        `the API is ${Math.round(deps.pressure.delayMs)} ms behind; send again shortly`,
+        OVERLOADED_RETRY_AFTER_S,
+      );
     }
     const release = budget.reserve(bytes);
     if (!release) {

@@ -86,7 +86,13 @@ describe('/predict under hostile input, outages and load', () => {
     const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as LogLine) });
     api = await startApiOn({ ...temp.stores, registry: registry.registry }, temp.dir, noTemporal, {
       log,
-      api: { registryCacheTtlMs: 200, spoolMaxBytes: 400_000, inflightMaxBytes: 400_000, inflightMaxFrames: INFLIGHT_FRAMES },
+      api: {
+        registryCacheTtlMs: 200,
+        spoolMaxBytes: 400_000,
+        inflightMaxBytes: 400_000,
+        inflightMaxFrames: INFLIGHT_FRAMES,
+        overloadDelayMs: 100,
+      },
     });
     jpeg = await syntheticFrame(120, 160, 120);
     await fetch(`${api.url}/deployments`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'beige', modelName: 'distance' }) });
@@ -323,6 +329,29 @@ describe('/predict under hostile input, outages and load', () => {
       } finally {
         for (const upload of stalled) upload.destroy();
       }
+      await eventually(async () => expect((await predict()).status).toBe(200));
+    });
+
+    it('refuses frames with 503 overloaded while the event loop runs far behind, and serves them once it caught up', async () => {
+      // Busy-waits hold this process's event loop 300 ms out of every 310: everything in it runs late.
+      const hog = setInterval(() => {
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+      }, 10);
+      let refused;
+      try {
+        refused = await eventually(async () => {
+          const answer = await predict();
+          expect(answer.status).toBe(503);
+          return answer;
+        });
+      } finally {
+        clearInterval(hog);
+      }
+      expect(refused).toMatchObject({
+        body: { error: { code: 'overloaded', message: expect.stringMatching(/ms behind/) } },
+        retryAfter: '1',
+      });
       await eventually(async () => expect((await predict()).status).toBe(200));
     });
 

@@ -72,6 +72,8 @@ export async function startApiOn(
     readyCheckTimeoutSeconds: 2,
     jsonMaxDepth: 32,
     jsonMaxKeys: 50_000,
+    // Model loads block this process's event loop for a second on a busy machine; only the shedding test sheds.
+    overloadDelayMs: 5_000,
     ...options.api,
   };
   const models = new ModelServer({
