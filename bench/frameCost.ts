@@ -10,13 +10,14 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import multer from 'multer';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { FrameSpool } from '../api/frameSpool.js';
 import type { ImageCharacteristics } from '../core/features/fields.js';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { computeImageCharacteristics, DEFAULT_ANALYSIS_WIDTH, decodeForAnalysis } from '../core/features/imageCharacteristics.js';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
+import { compileForServing } from '../core/ml/fastPredict.js';
 import { decodeImage, imageToPixels, pixelsForModel } from '../core/ml/imagePixels.js';
 import { unscaleLabel } from '../core/ml/labels.js';
 import { pixelsToTensor } from '../core/ml/train.js';
@@ -160,12 +161,15 @@ export async function benchmarkFrameCost(
       for (let k = 0; k < size; k++) joined.set(pixels[(i * size + k) % pixels.length], k * framePixels);
       return joined;
     };
-    const predict = async (input: Uint8Array, size: number) => {
-      const out = tf.tidy(() => (model.predict(pixelsToTensor(tf, input, size, height, width)) as Tensor).reshape([-1]));
+    const predict = async (input: Uint8Array, size: number, run = (x: Tensor4D) => model.predict(x) as Tensor) => {
+      const out = tf.tidy(() => run(pixelsToTensor(tf, input, size, height, width) as Tensor4D).reshape([-1]));
       const units = await out.data();
       out.dispose();
       return units;
     };
+    // The model as the model server runs it: one frozen TensorFlow graph.
+    const graph = await compileForServing(tf, model);
+    const predictGraph = (input: Uint8Array, size: number) => predict(input, size, (x) => graph.predict(x));
 
     await run('multipart parse (multer, memory storage)', { calls, sums: BOTH }, (i) => {
       const { body, contentType } = bodies[i % bodies.length];
@@ -181,13 +185,21 @@ export async function benchmarkFrameCost(
     await run(`decoded pixels resized to ${width}x${height} (pixelsForModel, sharp raw in)`, { calls, sums: NOW }, (i) =>
       pixelsForModel({ jpeg: frameAt(i).jpeg, rgb: decoded[i % decoded.length] }, settings.input),
     );
-    await run('tensor + predict + read, batch 1', { calls, sums: BEFORE }, (i) => predict(pixels[i % pixels.length], 1));
+    await run('tensor + predict + read, batch 1 (layers model.predict)', { calls, sums: BEFORE }, (i) =>
+      predict(pixels[i % pixels.length], 1),
+    );
+    await run(`tensor + predict + read, batch 1 (${graph.path} path of compileForServing)`, { calls, sums: [] }, (i) =>
+      predictGraph(pixels[i % pixels.length], 1),
+    );
     await run('unscale', { calls, sums: BOTH }, (i) => unscaleLabel(i / calls, LABEL_MAX_MM));
     const batched8 = Array.from({ length: Math.max(4, Math.ceil(calls / 8)) }, (_, i) => batchOf(i, 8));
+    await run('tensor + predict + read, batch 8 (layers model.predict, per frame)', { calls: batched8.length, batch: 8, sums: [] }, (i) =>
+      predict(batched8[i % batched8.length], 8),
+    );
     await run(
-      'tensor + predict + read, batch 8 (per frame; micro-batched under load)',
+      `tensor + predict + read, batch 8 (${graph.path} path, per frame; micro-batched under load)`,
       { calls: batched8.length, batch: 8, sums: NOW },
-      (i) => predict(batched8[i % batched8.length], 8),
+      (i) => predictGraph(batched8[i % batched8.length], 8),
     );
     const batched32 = Array.from({ length: Math.max(4, Math.ceil(calls / 32)) }, (_, i) => batchOf(i, 32));
     await run('tensor + predict + read, batch 32 (per frame)', { calls: batched32.length, batch: 32, sums: [] }, (i) =>
@@ -223,6 +235,7 @@ export async function benchmarkFrameCost(
           Array.from({ length: 32 }, (_, k) => recordOf(frameAt(i * 32 + k), i * 32 + k, characteristics[k % characteristics.length])),
         ),
     );
+    graph.dispose();
   } finally {
     await spool.close();
     await pool.close();
