@@ -265,8 +265,8 @@ export class ModelServer {
         'model loaded',
       );
       const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
-      // The first predictions build the kernels and buffers: pay for them here, not in a request.
-      for (const frames of new Set([1, batch.maxItems])) {
+      // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
+      for (const frames of batchShapes(batch.maxItems)) {
         const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
         await warm.data();
         warm.dispose();
@@ -312,13 +312,15 @@ export class ModelServer {
 
   private async predictBatch(predictor: ServingPredictor, metadata: ModelMetadata, frames: Uint8Array[]): Promise<number[]> {
     const { tf } = this.options;
-    const pixels = frames.length === 1 ? frames[0] : concatBytes(frames);
+    // Padded with blank frames to one of a few shapes, all warmed when the model loaded.
+    const shape = batchShapes(frames.length).at(-1)!;
+    const pixels = shape === 1 ? frames[0] : concatBytes(frames, shape);
     const out = tf.tidy(() => {
-      const x = pixelsToTensor(tf, pixels, frames.length, metadata.height, metadata.width) as Tensor4D;
+      const x = pixelsToTensor(tf, pixels, shape, metadata.height, metadata.width) as Tensor4D;
       return predictor.predict(x).reshape([-1]);
     });
     try {
-      return Array.from(await out.data(), (unit) => unscaleLabel(unit, metadata.labelMaxMm));
+      return Array.from((await out.data()).subarray(0, frames.length), (unit) => unscaleLabel(unit, metadata.labelMaxMm));
     } finally {
       out.dispose();
     }
@@ -363,8 +365,19 @@ export class ModelServer {
   }
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+/**
+ * The batch sizes a model is called with, up to the one that holds `frames`: powers of two, so a batch costs at most
+ * twice its frames (a graph call's cost is mostly fixed) and a model needs only a few shapes warmed.
+ */
+function batchShapes(frames: number): number[] {
+  const shapes = [1];
+  while (shapes.at(-1)! < frames) shapes.push(shapes.at(-1)! * 2);
+  return shapes;
+}
+
+/** The frames one after the other, then blank frames up to `count`. */
+function concatBytes(parts: Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(parts[0].length * count);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

@@ -45,6 +45,8 @@ export function driveOpenLoop(options: {
       clientId: rover.clientId,
       token: rover.token,
       retries: 0,
+      // Open loop: a refused frame is counted as refused, not sent again on top of the fixed rate.
+      retryAfterBudgetMs: 0,
       timeoutMs: options.timeoutMs ?? 60_000,
     });
     for (let k = 0; ; k++) {

@@ -12,6 +12,7 @@ describe('model server micro-batching', () => {
   /** Batches of 4 run only when full: 12 frames at once are 3 calls whatever the machine's speed. */
   let models: ModelServer;
   let oneByOne: ModelServer;
+  let padded: ModelServer;
   let deployment: Deployment;
   let frames: Buffer[];
   const loaded: { path: string }[] = [];
@@ -23,6 +24,7 @@ describe('model server micro-batching', () => {
     const log = { info: (obj: unknown) => loaded.push(obj as { path: string }), warn: () => undefined };
     models = new ModelServer({ ...options, batch: { maxItems: 4, windowMs: 60_000 }, log });
     oneByOne = new ModelServer({ ...options, batch: { maxItems: 1, windowMs: 0 }, graph: false });
+    padded = new ModelServer({ ...options, batch: { maxItems: 3, windowMs: 60_000 } });
     deployment = await t.stores.registry.createDeployment({
       id: 'fleet',
       modelName: 'distance',
@@ -35,6 +37,7 @@ describe('model server micro-batching', () => {
   afterAll(async () => {
     models?.dispose();
     oneByOne?.dispose();
+    padded?.dispose();
     await t?.cleanup();
   });
 
@@ -57,6 +60,10 @@ describe('model server micro-batching', () => {
     expect(models.batchCounters()).toEqual({ batches: 3, frames: 12, largest: 4 });
     expect(loaded).toMatchObject([{ path: 'graph' }]);
     expect(oneByOne.batchCounters()).toEqual({ batches: 12, frames: 12, largest: 1 });
+
+    // Batches of 3 run padded to 4 with blank frames: the blanks change no answer.
+    const threes = await Promise.all([0, 3, 6, 9].map((i) => Promise.all(frames.slice(i, i + 3).map((frame) => predict(frame, padded)))));
+    threes.flat().forEach((mm, i) => expect(mm).toBeCloseTo(alone[i], 4));
   });
 
   it('fails a frame that cannot be decoded alone, never its batch mates', async () => {
