@@ -41,6 +41,14 @@ async function framesTensor(width: number, height: number, count: number): Promi
 
 const maxAbsDiff = (a: Tensor, b: Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
+/** A fallback predictor answers exactly as the layers model's own predict on `count` recorded frames. */
+async function expectLayersAnswers(predictor: { predict(x: Tensor4D): Tensor }, model: LayersModel, count: number) {
+  const x = await framesTensor(64, 48, count);
+  const [actual, expected] = [predictor.predict(x), model.predict(x) as Tensor];
+  expect(maxAbsDiff(actual, expected)).toBe(0);
+  tf.dispose([actual, expected, x]);
+}
+
 beforeAll(async () => {
   tf = (await loadBackend('tensorflow')).tf as NodeTf;
   frames = [];
@@ -134,10 +142,7 @@ describe('compileForServing', () => {
     expect(compiled.path).toBe('graph');
     expect(stale.path).toBe('layers');
     expect(stale.fallbackReason).toMatch(/differ from the layers model's/);
-    const x = await framesTensor(64, 48, 4);
-    const [actual, expected] = [stale.predict(x), other.predict(x) as Tensor];
-    expect(maxAbsDiff(actual, expected)).toBe(0);
-    tf.dispose([actual, expected, x]);
+    await expectLayersAnswers(stale, other, 4);
     compiled.dispose();
     stale.dispose();
     first.dispose();
@@ -175,10 +180,7 @@ describe('compileForServing', () => {
     const predictor = await compileForServing(tf, model, { cacheDir, artifactSha256 });
     expect(predictor.path).toBe('layers');
     expect(predictor.fallbackReason).toMatch(/could not write or load the exported graph/);
-    const x = await framesTensor(64, 48, 2);
-    const [actual, expected] = [predictor.predict(x), model.predict(x) as Tensor];
-    expect(maxAbsDiff(actual, expected)).toBe(0);
-    tf.dispose([actual, expected, x]);
+    await expectLayersAnswers(predictor, model, 2);
     predictor.dispose();
     model.dispose();
   });
@@ -192,10 +194,7 @@ describe('compileForServing', () => {
     const predictor = await compileForServing(tf, model, { cacheDir });
     expect(predictor.path).toBe('layers');
     expect(predictor.fallbackReason).toMatch(/BatchNormalization/);
-    const x = await framesTensor(64, 48, 4);
-    const [actual, expected] = [predictor.predict(x), model.predict(x) as Tensor];
-    expect(maxAbsDiff(actual, expected)).toBe(0);
-    tf.dispose([actual, expected, x]);
+    await expectLayersAnswers(predictor, model, 4);
     predictor.dispose();
     model.dispose();
   });
@@ -222,10 +221,7 @@ describe('compileForServing', () => {
       const predictor = await compileForServing(tf, model, { cacheDir });
       expect(predictor.path).toBe('layers');
       expect(predictor.fallbackReason).toMatch(/backend cpu/);
-      const x = await framesTensor(64, 48, 2);
-      const [actual, expected] = [predictor.predict(x), model.predict(x) as Tensor];
-      expect(maxAbsDiff(actual, expected)).toBe(0);
-      tf.dispose([actual, expected, x]);
+      await expectLayersAnswers(predictor, model, 2);
       predictor.dispose();
       model.dispose();
     } finally {
