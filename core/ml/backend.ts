@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { useNativeStep } from './nativeStep.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type BackendPreference = 'auto' | 'tensorflow' | 'cpu';
@@ -22,6 +23,7 @@ async function load(preference: BackendPreference): Promise<LoadedBackend> {
       const tf = require('@tensorflow/tfjs-node') as Tf;
       await tf.setBackend('tensorflow');
       await tf.ready();
+      useNativeStep(tf);
       return { tf, name: tf.getBackend() };
     } catch (err) {
       if (preference === 'tensorflow') {
