@@ -15,19 +15,22 @@ export class InvalidImageError extends Error {
   }
 }
 
-/** Decodes an image at its own size into 8-bit sRGB without alpha: the one decode a served frame gets. */
-export async function decodeImage(image: Buffer): Promise<RgbImage> {
+/** Decodes an image into 8-bit sRGB without alpha, resized (sharp's lanczos3, aspect ratio not kept) to `size` if given. */
+async function decodeRgb(image: Buffer, size?: InputSize): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let pipeline = sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT });
+    if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
+    const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (err) {
     throw new InvalidImageError(`cannot decode image: ${(err as Error).message}`);
   }
+}
+
+/** Decodes an image at its own size: the one decode a served frame gets. */
+export function decodeImage(image: Buffer): Promise<RgbImage> {
+  return decodeRgb(image);
 }
 
 /** A frame's JPEG with its pixels decoded once at their own size (for the model and the analysis). */
@@ -38,18 +41,7 @@ export interface DecodedFrame {
 
 /** Decodes an image and resizes it to the model input in one sharp pipeline: RGB bytes, row-major HWC. */
 export async function imageToPixels(image: Buffer, size: InputSize): Promise<Uint8Array> {
-  try {
-    const { data, info } = await sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT })
-      .resize(size.width, size.height, { fit: 'fill' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  } catch (err) {
-    throw new InvalidImageError(`cannot decode image: ${(err as Error).message}`);
-  }
+  return (await decodeRgb(image, size)).data;
 }
 
 /**
