@@ -255,10 +255,10 @@ export class ModelServer {
       const files = await getModelFiles(objects, version.artifactKey);
       if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
       const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
-      const predictor =
-        this.options.graph === false
-          ? await compileForServing(tf, model, { layersOnly: true })
-          : await compileForServing(tf, model, { artifactSha256: version.artifactSha256 });
+      const predictor = await compileForServing(tf, model, {
+        artifactSha256: version.artifactSha256,
+        layersOnly: this.options.graph === false,
+      });
       if (predictor.path === 'graph') model.dispose();
       this.options.log?.info(
         { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
@@ -271,7 +271,7 @@ export class ModelServer {
         await warm.data();
         warm.dispose();
       }
-      const entry: LoadedModel = {
+      return {
         version,
         predictor,
         model: predictor.path === 'graph' ? undefined : model,
@@ -282,7 +282,6 @@ export class ModelServer {
         evicted: false,
         disposed: false,
       };
-      return entry;
     } catch (err) {
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
