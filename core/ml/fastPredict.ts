@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { sha256 } from './dataset.js';
-import { layersToGraph, UnsupportedModelError } from './servingGraph/layersToGraph.js';
-import { encodeSavedModel, SERVING_SIGNATURE, SERVING_TAG } from './servingGraph/savedModel.js';
+import { layersToGraph, UnsupportedModelError } from './tfGraph/layersToGraph.js';
+import { encodeSavedModel, SERVING_SIGNATURE, SERVING_TAG } from './tfGraph/savedModel.js';
 
 /** Bumped whenever layersToGraph or encodeSavedModel write a different graph for the same artifact. */
 const GRAPH_FORMAT = 'g1';
