@@ -34,6 +34,8 @@ export interface LayerWeight {
 export interface ForwardHooks {
   weight(scope: string, weight: LayerWeight): string;
   dropout(scope: string, x: string, rate: number): string;
+  /** Where the frames come from; unset, a float32 Placeholder fed by the caller. */
+  input?(scope: string, shape: number[]): string;
 }
 
 /** One op of the forward pass, with what its gradient needs (core/ml/tfGraph/trainingGraph.ts). */
@@ -105,7 +107,7 @@ export function buildForward(g: GraphBuilder, model: LayersModel, hooks: Forward
     let out: string;
     switch (layer.getClassName()) {
       case 'InputLayer':
-        out = g.add(scope, 'Placeholder', [], { dtype: FLOAT, shape: { shape: shapeAttr(dims(tensor)) } });
+        out = hooks.input?.(scope, dims(tensor)) ?? g.add(scope, 'Placeholder', [], { dtype: FLOAT, shape: { shape: shapeAttr(dims(tensor)) } });
         break;
       case 'Conv2D': {
         channelsLast(scope, config);

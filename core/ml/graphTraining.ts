@@ -1,0 +1,187 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { Tf } from './backend.js';
+import { seededPermutation } from './dataset.js';
+import { DT_INT32, DT_UINT8 } from './tfGraph/graphDef.js';
+import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
+import { trainingGraph, type AdamSettings, type OptimizerStart } from './tfGraph/trainingGraph.js';
+
+export { UnsupportedModelError } from './tfGraph/graphDef.js';
+
+/** A layers model's training step running as one TensorFlow graph in a session that keeps its weights and training set. */
+export interface GraphTrainer {
+  /** Puts the training set in the session: frames as uint8 [count, height, width, 3], labels in the model's 0..1. */
+  load(pixels: Uint8Array, labels: Float32Array): void;
+  /** One Adam step on the loaded frames at these indices; the batch's loss and mean absolute error before the step. */
+  step(indices: Int32Array): { loss: Tensor; mae: Tensor };
+  /** Copies the session's weights into the model, and Adam's state into its optimizer (for checkpoints and evaluation). */
+  copyTo(model: LayersModel): Promise<void>;
+  dispose(): void;
+}
+
+type SavedModel = { predict(x: Tensor | Tensor[] | Record<string, Tensor>): Tensor | Tensor[] | Record<string, Tensor>; dispose(): void };
+type NodeTf = Tf & { node?: { loadSavedModel(dir: string, tags?: string[], signature?: string): Promise<SavedModel> } };
+type AdamWithState = { iterations: number; setWeights(weights: { name: string; tensor: Tensor }[]): Promise<void>; getWeights(): Promise<{ name: string; tensor: Tensor }[]> };
+
+/** Adam's settings of a compiled model's optimizer, with Keras's defaults where tfjs leaves them unset. */
+export function adamSettingsOf(model: LayersModel): AdamSettings {
+  const config = model.optimizer.getConfig() as Record<string, number>;
+  if (model.optimizer.getClassName() !== 'Adam') throw new Error(`graph training runs Adam only, not ${model.optimizer.getClassName()}`);
+  return { learningRate: config.learningRate, beta1: config.beta1 ?? 0.9, beta2: config.beta2 ?? 0.999, epsilon: config.epsilon ?? 1e-7 };
+}
+
+/** Adam's step count and moments as the model's optimizer holds them (a resumed checkpoint's), by weight name. */
+async function optimizerStartOf(model: LayersModel): Promise<OptimizerStart> {
+  const optimizer = model.optimizer as unknown as AdamWithState;
+  const saved = await optimizer.getWeights();
+  const moments = saved.slice(1);
+  if (moments.length === 0) return { iterations: optimizer.iterations };
+  const names = model.trainableWeights.map((w) => w.originalName);
+  if (moments.length !== names.length * 2) throw new Error(`optimizer holds ${moments.length} moments for ${names.length} weights`);
+  return {
+    iterations: optimizer.iterations,
+    moments: new Map(
+      names.map((name, i) => [name, { first: moments[i].tensor.dataSync() as Float32Array, second: moments[names.length + i].tensor.dataSync() as Float32Array }]),
+    ),
+  };
+}
+
+/**
+ * Builds the training graph of a compiled layers model (Adam, mean squared error) and loads it in a TensorFlow
+ * session through tfjs-node, starting from the model's weights and its optimizer's state. Throws
+ * UnsupportedModelError for a layer or activation the graph cannot express; the caller then trains with fit.
+ */
+export async function compileForTraining(tf: Tf, model: LayersModel, seed: number): Promise<GraphTrainer> {
+  const node = (tf as NodeTf).node;
+  if (!node) throw new Error('graph training needs tfjs-node');
+  const graph = trainingGraph(model, adamSettingsOf(model), await optimizerStartOf(model), seed);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-training-graph-'));
+  const [inputShape, outputShape] = [model.inputs[0].shape.map((d) => d ?? -1), model.outputs[0].shape.map((d) => d ?? -1)];
+  const scalar = (name: string) => ({ name, shape: [] as number[] });
+  const { weights, firstMoments, secondMoments, iterations, weightNames } = graph.state;
+  const stateOutputs = {
+    iterations: scalar(iterations),
+    ...Object.fromEntries(weights.map((name, i) => [`weight_${i}`, { name, shape: [-1] }])),
+    ...Object.fromEntries(firstMoments.map((name, i) => [`first_${i}`, { name, shape: [-1] }])),
+    ...Object.fromEntries(secondMoments.map((name, i) => [`second_${i}`, { name, shape: [-1] }])),
+  };
+  let train: SavedModel, init: SavedModel, load: SavedModel, state: SavedModel;
+  try {
+    fs.writeFileSync(
+      path.join(dir, 'saved_model.pb'),
+      encodeGraphSavedModel(graph.nodes, {
+        init: { inputs: {}, outputs: { done: scalar(graph.init.output) } },
+        load: {
+          inputs: {
+            frames: { name: graph.load.inputs.frames, shape: inputShape, dtype: DT_UINT8 },
+            labels: { name: graph.load.inputs.labels, shape: outputShape },
+          },
+          outputs: { done: scalar(graph.load.output) },
+        },
+        train: {
+          inputs: { indices: { name: graph.train.inputs.indices, shape: [-1], dtype: DT_INT32 } },
+          outputs: { loss: scalar(graph.train.outputs.loss), mae: scalar(graph.train.outputs.mae) },
+        },
+        state: { inputs: {}, outputs: stateOutputs },
+      }),
+    );
+    // One session serves every signature of the same directory and tags (tfjs-node shares it).
+    [init, load, train, state] = await Promise.all(['init', 'load', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  tf.dispose(Object.values(init.predict({}) as Record<string, Tensor>));
+
+  return {
+    load(pixels, labels) {
+      const count = labels.length;
+      if (pixels.length !== count * inputShape.slice(1).reduce((a, b) => a * b, 1))
+        throw new Error(`${pixels.length} pixel bytes for ${count} frames of [${inputShape.slice(1).join(', ')}]`);
+      // tfjs has no uint8 tensors: the frames travel as int32 and the signature's DT_UINT8 makes them bytes again.
+      const inputs = { frames: tf.tensor4d(pixels, [count, ...inputShape.slice(1)] as [number, number, number, number], 'int32'), labels: tf.tensor2d(labels, [count, 1]) };
+      try {
+        tf.dispose(Object.values(load.predict(inputs) as Record<string, Tensor>));
+      } finally {
+        tf.dispose(Object.values(inputs));
+      }
+    },
+    step(indices) {
+      const batch = tf.tensor1d(indices, 'int32');
+      try {
+        const out = train.predict({ indices: batch }) as Record<string, Tensor>;
+        return { loss: out.loss, mae: out.mae };
+      } finally {
+        batch.dispose();
+      }
+    },
+    async copyTo(target) {
+      const out = state.predict({}) as Record<string, Tensor>;
+      const optimizer = target.optimizer as unknown as AdamWithState;
+      const replaced = (await optimizer.getWeights()).map((w) => w.tensor);
+      const copies: Tensor[] = [];
+      const shaped = (t: Tensor, shape: number[]) => copies[copies.push(t.reshape(shape)) - 1];
+      try {
+        const byName = new Map(weightNames.map((name, i) => [name, i]));
+        const index = (name: string) => {
+          const i = byName.get(name);
+          if (i === undefined) throw new Error(`the training graph has no weight ${name}`);
+          return i;
+        };
+        target.setWeights(target.weights.map((w) => shaped(out[`weight_${index(w.originalName)}`], w.shape as number[])));
+        const trainable = target.trainableWeights;
+        const moment = (kind: 'first' | 'second') =>
+          trainable.map((w) => ({ name: `${w.originalName}/${kind === 'first' ? 'm' : 'v'}`, tensor: shaped(out[`${kind}_${index(w.originalName)}`], w.shape as number[]) }));
+        const steps = Math.round(out.iterations.dataSync()[0]);
+        await optimizer.setWeights([{ name: 'iter', tensor: shaped(tf.scalar(steps, 'int32'), []) }, ...moment('first'), ...moment('second')]);
+      } finally {
+        tf.dispose([...Object.values(out), ...copies, ...replaced]);
+      }
+    },
+    dispose() {
+      for (const saved of [init, load, train, state]) saved.dispose();
+    },
+  };
+}
+
+export interface GraphFitOptions {
+  epochs: number;
+  /** Epochs already done (a resumed checkpoint's): training runs from this one to `epochs`. */
+  initialEpoch: number;
+  batchSize: number;
+  /** Seeds the dropout masks and each epoch's order of the frames. */
+  seed: number;
+  /** After each epoch, with the model holding that epoch's weights and Adam state: the mean loss and MAE of its batches. */
+  onEpochEnd: (epoch: number, logs: { loss: number; mae: number }) => Promise<void>;
+}
+
+/**
+ * What `model.fit(x, y, {shuffle: true})` does for trainModel, in a training graph: every epoch visits the frames in a
+ * seeded order, batch by batch, and reports the batch-size-weighted mean loss and MAE. Only the epoch's means are read
+ * back from TensorFlow, not each batch's.
+ */
+export async function fitInGraph(tf: Tf, model: LayersModel, pixels: Uint8Array, labels: Float32Array, options: GraphFitOptions): Promise<void> {
+  const trainer = await compileForTraining(tf, model, options.seed);
+  try {
+    trainer.load(pixels, labels);
+    const count = labels.length;
+    for (let epoch = options.initialEpoch; epoch < options.epochs; epoch++) {
+      const order = Int32Array.from(seededPermutation(count, options.seed * 1000 + epoch));
+      const weighted: Tensor[] = [];
+      for (let start = 0; start < count; start += options.batchSize) {
+        const indices = order.subarray(start, Math.min(start + options.batchSize, count));
+        const { loss, mae } = trainer.step(indices);
+        weighted.push(tf.tidy(() => tf.stack([loss, mae]).mul(indices.length)));
+        tf.dispose([loss, mae]);
+      }
+      const sums = tf.tidy(() => tf.addN(weighted));
+      const [loss, mae] = Array.from(await sums.data(), (sum) => sum / count);
+      tf.dispose([sums, ...weighted]);
+      await trainer.copyTo(model);
+      await options.onEpochEnd(epoch, { loss, mae });
+    }
+  } finally {
+    trainer.dispose();
+  }
+}

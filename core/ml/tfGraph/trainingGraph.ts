@@ -1,0 +1,277 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import { after, DT_BOOL, DT_INT32, DT_UINT8, FLOAT, GraphBuilder, shapeAttr, UnsupportedModelError, type GraphNode } from './graphDef.js';
+import { buildForward, type ForwardStep, type LayerWeight } from './layersToGraph.js';
+
+/** Adam with Keras's defaults (tfjs's too, but for where epsilon sits: TensorFlow's ApplyAdam, as Keras). */
+export interface AdamSettings {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** Where training starts: the model's own weights, and Adam's moments and step count (zero when fresh). */
+export interface OptimizerStart {
+  iterations: number;
+  /** Adam's moments by weight name (a layer weight's original name); a weight without them starts at zeros. */
+  moments?: Map<string, { first: Float32Array; second: Float32Array }>;
+}
+
+export interface TrainingGraph {
+  nodes: GraphNode[];
+  /** Node names (output 0) of each signature's tensors. */
+  init: { output: string };
+  /** Puts a training set in the session: uint8 frames [count, height, width, 3] and labels [count, 1] in 0..1. */
+  load: { inputs: { frames: string; labels: string }; output: string };
+  /** One step on the frames at these indices of the loaded set. */
+  train: { inputs: { indices: string }; outputs: { loss: string; mae: string } };
+  /** Snapshots of the weights, Adam's first and second moments (in `weightNames` order) and the step count. */
+  state: { weightNames: string[]; weights: string[]; firstMoments: string[]; secondMoments: string[]; iterations: string };
+}
+
+interface Variable {
+  weight: LayerWeight;
+  node: string;
+  firstMoment: string;
+  secondMoment: string;
+}
+
+/**
+ * One training step of a layers model as a TensorFlow graph: the forward pass with real dropout, mean squared
+ * error, its gradient written op by op (the backward pass of each forward step), and TensorFlow's fused ApplyAdam
+ * per weight. Weights and Adam's state are graph variables, so they stay in the session between steps; the
+ * caller feeds a batch and reads the loss. Keras runs the same kernels from its own graph.
+ */
+export function trainingGraph(model: LayersModel, adam: AdamSettings, start: OptimizerStart, seed: number): TrainingGraph {
+  const g = new GraphBuilder();
+  const variables: Variable[] = [];
+  const initializers: string[] = [];
+  const variable = (name: string, shape: number[], initial: string) => {
+    const node = g.add(name, 'VariableV2', [], { shape: { shape: shapeAttr(shape) }, dtype: FLOAT, container: { s: Buffer.alloc(0) }, shared_name: { s: Buffer.alloc(0) } });
+    initializers.push(g.add(`${node}/Assign`, 'Assign', [node, initial], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }));
+    return node;
+  };
+  const zerosOrValues = (name: string, shape: number[], values: Float32Array | undefined) => {
+    if (values) return g.constant(name, shape, values);
+    return g.add(name, 'Fill', [g.constant(`${name}/shape`, [shape.length], Int32Array.from(shape)), g.scalar(`${name}/zero`, 0)], {
+      T: FLOAT,
+      index_type: { type: DT_INT32 },
+    });
+  };
+
+  let dropoutSeed = 0;
+  const trainingDropout = (scope: string, x: string, rate: number) => {
+    if (rate <= 0) return x;
+    const shape = g.add(`${scope}/Shape`, 'Shape', [x], { T: FLOAT, out_type: { type: DT_INT32 } });
+    const uniform = g.add(`${scope}/RandomUniform`, 'RandomUniform', [shape], {
+      T: { type: DT_INT32 },
+      dtype: FLOAT,
+      seed: { i: seed },
+      seed2: { i: ++dropoutSeed },
+    });
+    const keep = g.add(`${scope}/GreaterEqual`, 'GreaterEqual', [uniform, g.scalar(`${scope}/rate`, rate)], { T: FLOAT });
+    const kept = g.add(`${scope}/Cast`, 'Cast', [keep], { SrcT: { type: DT_BOOL }, DstT: FLOAT, Truncate: { b: false } });
+    const mask = g.add(`${scope}/mask`, 'Mul', [kept, g.scalar(`${scope}/scale`, 1 / (1 - rate))], { T: FLOAT });
+    const dropped = g.add(`${scope}/dropped`, 'Mul', [x, mask], { T: FLOAT });
+    masks.set(dropped, mask);
+    return dropped;
+  };
+  const masks = new Map<string, string>();
+
+  // The training set stays in the session as uint8, a quarter of its float size; a step gathers its batch there.
+  const anyShape = { shape: { unknown_rank: true } };
+  const dataVariable = (name: string, dtype: number) =>
+    g.add(name, 'VariableV2', [], { shape: anyShape, dtype: { type: dtype }, container: { s: Buffer.alloc(0) }, shared_name: { s: Buffer.alloc(0) } });
+  const storedFrames = dataVariable('data/frames', DT_UINT8);
+  const storedLabels = dataVariable('data/labels', FLOAT.type);
+  const indices = g.add('batch/indices', 'Placeholder', [], { dtype: { type: DT_INT32 }, shape: { shape: shapeAttr([-1]) } });
+  const axis0 = g.constant('batch/axis', [], Int32Array.of(0));
+  const gather = (name: string, params: string, dtype: number) =>
+    g.add(name, 'GatherV2', [params, indices, axis0], { Tparams: { type: dtype }, Tindices: { type: DT_INT32 }, Taxis: { type: DT_INT32 }, batch_dims: { i: 0 } });
+  const batchFrames = (scope: string) => {
+    const pixels = g.add(`${scope}/Cast`, 'Cast', [gather(`${scope}/Gather`, storedFrames, DT_UINT8)], { SrcT: { type: DT_UINT8 }, DstT: FLOAT, Truncate: { b: false } });
+    return g.add(`${scope}/scaled`, 'RealDiv', [pixels, g.scalar(`${scope}/255`, 255)], { T: FLOAT });
+  };
+  const loadInput = (name: string, dtype: number, shape: number[]) => g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } });
+  const loadAssign = (variableNode: string, value: string, dtype: number) =>
+    g.add(`${variableNode}/load`, 'Assign', [variableNode, value], { T: { type: dtype }, validate_shape: { b: false }, use_locking: { b: true } });
+
+  const weightNode = (_scope: string, weight: LayerWeight) => {
+    const moments = start.moments?.get(weight.name);
+    const node = variable(weight.name, weight.shape, g.constant(`${weight.name}/initial`, weight.shape, weight.values));
+    variables.push({
+      weight,
+      node,
+      firstMoment: variable(`${weight.name}/m`, weight.shape, zerosOrValues(`${weight.name}/m/initial`, weight.shape, moments?.first)),
+      secondMoment: variable(`${weight.name}/v`, weight.shape, zerosOrValues(`${weight.name}/v/initial`, weight.shape, moments?.second)),
+    });
+    return node;
+  };
+  const forward = buildForward(g, model, { weight: weightNode, dropout: trainingDropout, input: batchFrames });
+  const [height, width, channels] = forward.input.shape.slice(1);
+  const loadFrames = loadInput('load/frames', DT_UINT8, [-1, height, width, channels]);
+  const loadLabels = loadInput('load/labels', FLOAT.type, forward.output.shape);
+  const loaded = g.add('load/done', 'Const', [loadAssign(storedFrames, loadFrames, DT_UINT8), loadAssign(storedLabels, loadLabels, FLOAT.type)].map(after), {
+    dtype: FLOAT,
+    value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
+  });
+
+  // Loss: mean squared error over the batch, and the mean absolute error Keras reports with it.
+  const labels = gather('batch/labels', storedLabels, FLOAT.type);
+  const diff = g.add('loss/diff', 'Sub', [forward.output.name, labels], { T: FLOAT });
+  const allAxes = g.constant('loss/axes', [2], Int32Array.of(0, 1));
+  const mean = (name: string, x: string) => g.add(name, 'Mean', [x, allAxes], { T: FLOAT, Tidx: { type: DT_INT32 }, keep_dims: { b: false } });
+  const loss = mean('loss/mse', g.add('loss/square', 'Square', [diff], { T: FLOAT }));
+  const mae = mean('loss/mae', g.add('loss/abs', 'Abs', [diff], { T: FLOAT }));
+  const count = g.add('loss/count', 'Cast', [g.add('loss/size', 'Size', [diff], { T: FLOAT, out_type: { type: DT_INT32 } })], {
+    SrcT: { type: DT_INT32 },
+    DstT: FLOAT,
+    Truncate: { b: false },
+  });
+  const twoOverCount = g.add('loss/two_over_count', 'RealDiv', [g.scalar('loss/two', 2), count], { T: FLOAT });
+  const outputGradient = g.add('grad/loss', 'Mul', [diff, twoOverCount], { T: FLOAT });
+
+  const weightGradients = backward(g, forward.steps, forward.output.name, outputGradient, new Set(variables.map((v) => v.node)), masks);
+  const backwardNodes = g.nodes.slice(g.nodes.findIndex((n) => n.name === outputGradient)).map((n) => n.name);
+  // In-place updates must wait until every read of the old weights (forward and backward) is done.
+  const gradientsDone = g.add('grad/done', 'NoOp', [...backwardNodes, loss, mae].map(after));
+
+  const beta1Power = variable('adam/beta1_power', [], g.scalar('adam/beta1_power/initial', adam.beta1 ** (start.iterations + 1)));
+  const beta2Power = variable('adam/beta2_power', [], g.scalar('adam/beta2_power/initial', adam.beta2 ** (start.iterations + 1)));
+  const iterations = variable('adam/iterations', [], g.scalar('adam/iterations/initial', start.iterations));
+  const settings = ['learningRate', 'beta1', 'beta2', 'epsilon'].map((k) => g.scalar(`adam/${k}`, adam[k as keyof AdamSettings]));
+  const updates = variables.map((v) => {
+    const gradient = weightGradients.get(v.node);
+    if (!gradient) throw new UnsupportedModelError(`weight ${v.weight.name} gets no gradient in the training graph`);
+    return g.add(
+      `${v.weight.name}/ApplyAdam`,
+      'ApplyAdam',
+      [v.node, v.firstMoment, v.secondMoment, beta1Power, beta2Power, ...settings, gradient, after(gradientsDone)],
+      { T: FLOAT, use_locking: { b: false }, use_nesterov: { b: false } },
+    );
+  });
+  const advance = (power: string, beta: string, name: string) => {
+    const next = g.add(`${name}/next`, 'Mul', [power, beta, ...updates.map(after)], { T: FLOAT });
+    return g.add(`${name}/advance`, 'Assign', [power, next], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } });
+  };
+  const counted = g.add('adam/iterations/next', 'Add', [iterations, g.scalar('adam/one', 1), ...updates.map(after)], { T: FLOAT });
+  const stepDone = [
+    advance(beta1Power, settings[1], 'adam/beta1_power'),
+    advance(beta2Power, settings[2], 'adam/beta2_power'),
+    g.add('adam/iterations/advance', 'Assign', [iterations, counted], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }),
+  ];
+  const lossOut = g.add('train/loss', 'Identity', [loss, ...stepDone.map(after)], { T: FLOAT });
+  const maeOut = g.add('train/mae', 'Identity', [mae, ...stepDone.map(after)], { T: FLOAT });
+
+  const initDone = g.add('init/done', 'Const', initializers.map(after), {
+    dtype: FLOAT,
+    value: { tensor: { dtype: 1, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
+  });
+
+
+  const snapshot = (node: string) => g.add(`state/${node}`, 'Snapshot', [node], { T: FLOAT });
+  return {
+    nodes: g.nodes,
+    init: { output: initDone },
+    load: { inputs: { frames: loadFrames, labels: loadLabels }, output: loaded },
+    train: { inputs: { indices }, outputs: { loss: lossOut, mae: maeOut } },
+    state: {
+      weightNames: variables.map((v) => v.weight.name),
+      weights: variables.map((v) => snapshot(v.node)),
+      firstMoments: variables.map((v) => snapshot(v.firstMoment)),
+      secondMoments: variables.map((v) => snapshot(v.secondMoment)),
+      iterations: snapshot(iterations),
+    },
+  };
+}
+
+/**
+ * The gradient of every trainable weight, from the gradient of the output, by walking the forward steps in reverse.
+ * A tensor read by several steps (an inception block's input) sums the gradients its readers send back.
+ */
+function backward(
+  g: GraphBuilder,
+  steps: ForwardStep[],
+  output: string,
+  outputGradient: string,
+  trainable: Set<string>,
+  masks: Map<string, string>,
+): Map<string, string> {
+  const pending = new Map<string, string[]>([[output, [outputGradient]]]);
+  const send = (tensor: string, gradient: string) => pending.set(tensor, [...(pending.get(tensor) ?? []), gradient]);
+  // Only tensors downstream of a weight need a gradient: not the frames, nor what depends on them alone.
+  const needsGradient = new Set<string>(trainable);
+  for (const step of steps) {
+    const inputs = step.op === 'ConcatV2' ? step.xs : [step.x, ...('kernel' in step ? [step.kernel] : []), ...('bias' in step ? [step.bias] : [])];
+    if (inputs.some((i) => needsGradient.has(i))) needsGradient.add(step.out);
+  }
+  const gradientOf = (tensor: string): string | undefined => {
+    const parts = pending.get(tensor);
+    if (!parts) return undefined;
+    if (parts.length === 1) return parts[0];
+    const sum = g.add(`grad/${tensor}/AddN`, 'AddN', parts, { N: { i: parts.length }, T: FLOAT });
+    pending.set(tensor, [sum]);
+    return sum;
+  };
+  const shapeOf = (x: string) => g.add(`grad/${x}/Shape`, 'Shape', [x], { T: FLOAT, out_type: { type: DT_INT32 } });
+
+  for (const step of [...steps].reverse()) {
+    const dy = gradientOf(step.out);
+    if (!dy) continue;
+    const scope = `grad/${step.out}`;
+    switch (step.op) {
+      case 'Conv2D': {
+        const { strides, dilations, padding, data_format } = step.attr;
+        const convAttr = { T: FLOAT, strides, dilations, padding, data_format };
+        const filterSizes = g.constant(`${scope}/filter_sizes`, [4], Int32Array.from(step.kernelShape));
+        send(step.kernel, g.add(`${scope}/filter`, 'Conv2DBackpropFilter', [step.x, filterSizes, dy], convAttr));
+        if (needsGradient.has(step.x)) send(step.x, g.add(`${scope}/input`, 'Conv2DBackpropInput', [shapeOf(step.x), step.kernel, dy], convAttr));
+        break;
+      }
+      case 'MatMul':
+        send(step.kernel, g.add(`${scope}/kernel`, 'MatMul', [step.x, dy], { T: FLOAT, transpose_a: { b: true }, transpose_b: { b: false } }));
+        if (needsGradient.has(step.x))
+          send(step.x, g.add(`${scope}/input`, 'MatMul', [dy, step.kernel], { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: true } }));
+        break;
+      case 'BiasAdd':
+        send(step.bias, g.add(`${scope}/bias`, 'BiasAddGrad', [dy], { T: FLOAT, data_format: { s: Buffer.from('NHWC') } }));
+        send(step.x, dy);
+        break;
+      case 'Activation': {
+        const grads: Record<string, [string, string[]]> = { Relu: ['ReluGrad', [dy, step.out]], Sigmoid: ['SigmoidGrad', [step.out, dy]], Tanh: ['TanhGrad', [step.out, dy]] };
+        const known = grads[step.kind];
+        if (!known) throw new UnsupportedModelError(`activation ${step.kind} has no gradient in the training graph`);
+        send(step.x, g.add(`${scope}/${known[0]}`, known[0], known[1], { T: FLOAT }));
+        break;
+      }
+      case 'MaxPool':
+        send(step.x, g.add(`${scope}/MaxPoolGrad`, 'MaxPoolGrad', [step.x, step.out, dy], step.attr));
+        break;
+      case 'ConcatV2': {
+        let offset = 0;
+        step.xs.forEach((x, i) => {
+          if (needsGradient.has(x)) {
+            const begin = g.constant(`${scope}/begin_${i}`, [4], Int32Array.of(0, 0, 0, offset));
+            const size = g.constant(`${scope}/size_${i}`, [4], Int32Array.of(-1, -1, -1, step.channels[i]));
+            send(x, g.add(`${scope}/Slice_${i}`, 'Slice', [dy, begin, size], { T: FLOAT, Index: { type: DT_INT32 } }));
+          }
+          offset += step.channels[i];
+        });
+        break;
+      }
+      case 'Reshape':
+        send(step.x, g.add(`${scope}/Reshape`, 'Reshape', [dy, shapeOf(step.x)], { T: FLOAT, Tshape: { type: DT_INT32 } }));
+        break;
+      case 'Dropout': {
+        send(step.x, g.add(`${scope}/Mul`, 'Mul', [dy, masks.get(step.out)!], { T: FLOAT }));
+        break;
+      }
+    }
+  }
+  const gradients = new Map<string, string>();
+  for (const weight of trainable) {
+    const gradient = gradientOf(weight);
+    if (gradient) gradients.set(weight, gradient);
+  }
+  return gradients;
+}
