@@ -8,6 +8,8 @@ export interface ActivityContext {
   stores: Stores;
   objectsUrl: string;
   mlBackend: BackendPreference;
+  /** Train in a TensorFlow graph where possible (unset: yes); false trains with tfjs's fit. */
+  trainGraph?: boolean;
   /** The training worker's slots and threads per trial (training activities only). */
   capacity?: TrainingCapacity;
   /** The drift monitor asks for retrains as the API does (signalWithStart): a client, and the Web UI for links. */

@@ -3,6 +3,7 @@ import type { TrialParams, TrialSummary } from '../core/training/sweep.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { ARCHITECTURES, isArchitectureName } from '../core/ml/architectures.js';
+import type { TrainingEngine } from '../core/ml/train.js';
 import { trialPrefix } from '../core/stores/objectKeys.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
@@ -24,8 +25,8 @@ export interface TrainTrialInput {
  * on whichever worker, resumes from the trial's last checkpoint in the object store.
  */
 export const trainTrial =
-  ({ stores, objectsUrl, mlBackend, capacity }: ActivityContext) =>
-  async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string }> => {
+  ({ stores, objectsUrl, mlBackend, trainGraph, capacity }: ActivityContext) =>
+  async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string; engine?: TrainingEngine }> => {
     if (!isArchitectureName(input.architecture)) {
       throw ApplicationFailure.nonRetryable(
         `unknown architecture "${input.architecture}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
@@ -41,6 +42,7 @@ export const trainTrial =
           job: {
             objectsUrl,
             backend: mlBackend,
+            graph: trainGraph ?? true,
             manifestKey: input.manifestKey,
             architecture: input.architecture,
             params: input.params,
@@ -57,7 +59,7 @@ export const trainTrial =
       workflowId: input.workflowId,
       runId: input.runId,
       modelName: input.modelName,
-      params: { ...input.params, architecture: input.architecture },
+      params: { ...input.params, architecture: input.architecture, engine: outcome.engine },
       metrics: outcome.metrics,
       history: outcome.history,
       artifactKey: outcome.artifactKey,
@@ -72,6 +74,7 @@ export const trainTrial =
       artifactSha256: outcome.artifactSha256,
       resumedFromEpoch: outcome.resumedFromEpoch,
       backend: outcome.backend,
+      engine: outcome.engine,
     };
   };
 

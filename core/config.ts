@@ -60,6 +60,7 @@ const envSchema = z.object({
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
+  TRAIN_GRAPH: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.string().default('info'),
   MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
 });
@@ -106,6 +107,8 @@ export interface Config {
   /** TensorFlow intra-op threads per trial; unset: 1, or the cores shared among SWEEP_PARALLELISM trials. */
   mlThreadsPerTrial?: number;
   mlBackend: 'auto' | 'tensorflow' | 'cpu';
+  /** Trials train in a TensorFlow graph where the backend and the architecture allow; false trains with tfjs's fit. */
+  trainGraph: boolean;
   logLevel: string;
   /** How long a process waits for another one migrating the same SQL database. */
   migrationLockTimeoutSeconds: number;
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,
     mlBackend: e.ML_BACKEND,
+    trainGraph: e.TRAIN_GRAPH === '1',
     logLevel: e.LOG_LEVEL,
     migrationLockTimeoutSeconds: e.MIGRATION_LOCK_TIMEOUT_SECONDS,
   };

@@ -19,6 +19,7 @@ try {
       stores,
       objectsUrl: config.objectsUrl,
       mlBackend: config.mlBackend,
+      trainGraph: config.trainGraph,
       temporal: { client: temporal, ui: { url: config.temporal.uiUrl, namespace: config.temporal.namespace } },
     },
     capacity,

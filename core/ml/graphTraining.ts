@@ -23,7 +23,11 @@ export interface GraphTrainer {
 
 type SavedModel = { predict(x: Tensor | Tensor[] | Record<string, Tensor>): Tensor | Tensor[] | Record<string, Tensor>; dispose(): void };
 type NodeTf = Tf & { node?: { loadSavedModel(dir: string, tags?: string[], signature?: string): Promise<SavedModel> } };
-type AdamWithState = { iterations: number; setWeights(weights: { name: string; tensor: Tensor }[]): Promise<void>; getWeights(): Promise<{ name: string; tensor: Tensor }[]> };
+type AdamWithState = {
+  iterations: number;
+  setWeights(weights: { name: string; tensor: Tensor }[]): Promise<void>;
+  getWeights(): Promise<{ name: string; tensor: Tensor }[]>;
+};
 
 /** Adam's settings of a compiled model's optimizer, with Keras's defaults where tfjs leaves them unset. */
 export function adamSettingsOf(model: LayersModel): AdamSettings {
@@ -43,7 +47,10 @@ async function optimizerStartOf(model: LayersModel): Promise<OptimizerStart> {
   return {
     iterations: optimizer.iterations,
     moments: new Map(
-      names.map((name, i) => [name, { first: moments[i].tensor.dataSync() as Float32Array, second: moments[names.length + i].tensor.dataSync() as Float32Array }]),
+      names.map((name, i) => [
+        name,
+        { first: moments[i].tensor.dataSync() as Float32Array, second: moments[names.length + i].tensor.dataSync() as Float32Array },
+      ]),
     ),
   };
 }
@@ -88,7 +95,9 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       }),
     );
     // One session serves every signature of the same directory and tags (tfjs-node shares it).
-    [init, load, train, state] = await Promise.all(['init', 'load', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)));
+    [init, load, train, state] = await Promise.all(
+      ['init', 'load', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -100,7 +109,10 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       if (pixels.length !== count * inputShape.slice(1).reduce((a, b) => a * b, 1))
         throw new Error(`${pixels.length} pixel bytes for ${count} frames of [${inputShape.slice(1).join(', ')}]`);
       // tfjs has no uint8 tensors: the frames travel as int32 and the signature's DT_UINT8 makes them bytes again.
-      const inputs = { frames: tf.tensor4d(pixels, [count, ...inputShape.slice(1)] as [number, number, number, number], 'int32'), labels: tf.tensor2d(labels, [count, 1]) };
+      const inputs = {
+        frames: tf.tensor4d(pixels, [count, ...inputShape.slice(1)] as [number, number, number, number], 'int32'),
+        labels: tf.tensor2d(labels, [count, 1]),
+      };
       try {
         tf.dispose(Object.values(load.predict(inputs) as Record<string, Tensor>));
       } finally {
@@ -132,9 +144,16 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
         target.setWeights(target.weights.map((w) => shaped(out[`weight_${index(w.originalName)}`], w.shape as number[])));
         const trainable = target.trainableWeights;
         const moment = (kind: 'first' | 'second') =>
-          trainable.map((w) => ({ name: `${w.originalName}/${kind === 'first' ? 'm' : 'v'}`, tensor: shaped(out[`${kind}_${index(w.originalName)}`], w.shape as number[]) }));
+          trainable.map((w) => ({
+            name: `${w.originalName}/${kind === 'first' ? 'm' : 'v'}`,
+            tensor: shaped(out[`${kind}_${index(w.originalName)}`], w.shape as number[]),
+          }));
         const steps = Math.round(out.iterations.dataSync()[0]);
-        await optimizer.setWeights([{ name: 'iter', tensor: shaped(tf.scalar(steps, 'int32'), []) }, ...moment('first'), ...moment('second')]);
+        await optimizer.setWeights([
+          { name: 'iter', tensor: shaped(tf.scalar(steps, 'int32'), []) },
+          ...moment('first'),
+          ...moment('second'),
+        ]);
       } finally {
         tf.dispose([...Object.values(out), ...copies, ...replaced]);
       }
@@ -161,7 +180,13 @@ export interface GraphFitOptions {
  * seeded order, batch by batch, and reports the batch-size-weighted mean loss and MAE. Only the epoch's means are read
  * back from TensorFlow, not each batch's.
  */
-export async function fitInGraph(tf: Tf, model: LayersModel, pixels: Uint8Array, labels: Float32Array, options: GraphFitOptions): Promise<void> {
+export async function fitInGraph(
+  tf: Tf,
+  model: LayersModel,
+  pixels: Uint8Array,
+  labels: Float32Array,
+  options: GraphFitOptions,
+): Promise<void> {
   const trainer = await compileForTraining(tf, model, options.seed);
   try {
     trainer.load(pixels, labels);

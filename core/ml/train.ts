@@ -3,6 +3,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
 import type { Tf } from './backend.js';
 import type { Split } from './dataset.js';
+import { fitInGraph, UnsupportedModelError } from './graphTraining.js';
 
 export interface TrainRequest {
   architecture: string;
@@ -15,6 +16,8 @@ export interface TrainRequest {
   seed: number;
   /** Continue from a checkpoint: its weights and the number of epochs already done. */
   resume?: { model: LayersModel; epochsDone: number };
+  /** Train in a TensorFlow graph (core/ml/graphTraining.ts) where the backend and the model allow (the default); false: fit. */
+  graph?: boolean;
   onEpochEnd?: (epoch: number, logs: Record<string, number>, model: LayersModel) => Promise<void>;
 }
 
@@ -83,36 +86,64 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
   // A checkpoint saved with its optimizer comes back compiled, Adam's state included.
   if (req.resume && !req.resume.model.optimizer)
     model.compile({ optimizer: tf.train.adam(params.learningRate), loss: 'meanSquaredError', metrics: ['mae'] });
-  const x = pixelsToTensor(tf, req.train.pixels, req.train.count, height, width);
-  const y = labelsToTensor(tf, req.train.labelsMm, labelMaxMm);
   const history: Record<string, number[]> = {};
   const startEpoch = req.resume?.epochsDone ?? 0;
-  try {
-    if (startEpoch < params.epochs) {
-      await model.fit(x, y, {
-        epochs: params.epochs,
-        initialEpoch: startEpoch,
-        batchSize: params.batchSize,
-        shuffle: true,
-        verbose: 0,
-        callbacks: {
-          onEpochEnd: async (epoch, logs) => {
-            const numeric = Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, Number(v)]));
-            for (const [k, v] of Object.entries(numeric)) (history[k] ??= []).push(v);
-            await req.onEpochEnd?.(epoch, numeric, model);
-          },
-        },
-      });
+  const onEpochEnd = async (epoch: number, logs: Record<string, number>) => {
+    for (const [k, v] of Object.entries(logs)) (history[k] ??= []).push(v);
+    await req.onEpochEnd?.(epoch, logs, model);
+  };
+  let engine: TrainingEngine = 'fit';
+  if (startEpoch < params.epochs) {
+    const fitOptions = { epochs: params.epochs, initialEpoch: startEpoch, batchSize: params.batchSize };
+    engine = await fitWithEngine(tf, model, req, { ...fitOptions, onEpochEnd });
+  }
+  const test = await evaluateMm(tf, model, req.test, height, width, labelMaxMm);
+  const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
+  return {
+    model,
+    history,
+    metrics: { test_mae_mm: test.mae_mm, test_rmse_mm: test.rmse_mm, test_max_error_mm: test.max_error_mm, train_mae_mm: train.mae_mm },
+    engine,
+  };
+}
+
+/** How a trial's epochs ran: a TensorFlow training graph, or tfjs's model.fit. */
+export type TrainingEngine = 'graph' | 'fit';
+
+interface FitOptions {
+  epochs: number;
+  initialEpoch: number;
+  batchSize: number;
+  onEpochEnd: (epoch: number, logs: Record<string, number>) => Promise<void>;
+}
+
+/** Runs the epochs in a training graph when asked and possible, else with model.fit; says which ran. */
+async function fitWithEngine(tf: Tf, model: LayersModel, req: TrainRequest, options: FitOptions): Promise<TrainingEngine> {
+  const labels = tf.tidy(() => labelsToTensor(tf, req.train.labelsMm, req.labelMaxMm).dataSync() as Float32Array);
+  if ((req.graph ?? true) && tf.getBackend() === 'tensorflow') {
+    try {
+      await fitInGraph(tf, model, req.train.pixels, labels, { ...options, seed: req.seed });
+      return 'graph';
+    } catch (err) {
+      if (!(err instanceof UnsupportedModelError)) throw err;
+      console.warn(`training with model.fit: ${err.message}`);
     }
-    const test = await evaluateMm(tf, model, req.test, height, width, labelMaxMm);
-    const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
-    return {
-      model,
-      history,
-      metrics: { test_mae_mm: test.mae_mm, test_rmse_mm: test.rmse_mm, test_max_error_mm: test.max_error_mm, train_mae_mm: train.mae_mm },
-    };
+  }
+  const x = pixelsToTensor(tf, req.train.pixels, req.train.count, req.height, req.width);
+  const y = tf.tensor2d(labels, [labels.length, 1]);
+  try {
+    await model.fit(x, y, {
+      ...options,
+      shuffle: true,
+      verbose: 0,
+      callbacks: {
+        onEpochEnd: async (epoch, logs) =>
+          options.onEpochEnd(epoch, Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, Number(v)]))),
+      },
+    });
   } finally {
     x.dispose();
     y.dispose();
   }
+  return 'fit';
 }

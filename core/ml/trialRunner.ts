@@ -4,7 +4,7 @@ import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './datas
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { clipLabel } from './labels.js';
-import { evaluateMm, pixelsToTensor, predictMm, trainModel } from './train.js';
+import { evaluateMm, pixelsToTensor, predictMm, trainModel, type TrainingEngine } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -17,6 +17,8 @@ export interface TrialJob {
   seed: number;
   /** Prefix under which the final model and the checkpoints are written; a checkpoint found there is resumed. */
   trialPrefix: string;
+  /** Train in a TensorFlow graph where the backend and the architecture allow. */
+  graph?: boolean;
 }
 
 export interface TrialProgress {
@@ -32,6 +34,8 @@ export interface TrialOutcome {
   artifactKey: string;
   artifactSha256: string;
   backend: string;
+  /** How the epochs ran: a TensorFlow training graph or tfjs's fit. */
+  engine: TrainingEngine;
   resumedFromEpoch: number;
 }
 
@@ -66,6 +70,7 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     test,
     seed: job.seed,
     resume,
+    graph: job.graph,
     onEpochEnd: async (epoch, logs, model) => {
       const saved = await checkpoints.save(epoch + 1, await serializeModel(tf, model, meta, { includeOptimizer: true }));
       onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix: saved.prefix });
@@ -82,6 +87,7 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     artifactKey,
     artifactSha256: serialized.sha256,
     backend,
+    engine: result.engine,
     resumedFromEpoch: resume?.epochsDone ?? 0,
   };
 }

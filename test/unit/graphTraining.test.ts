@@ -19,7 +19,7 @@ function frames(count: number, height: number, width: number, seed: number) {
   for (let i = 0; i < count; i++) {
     let sum = 0;
     for (let p = 0; p < perFrame; p += 6) sum += pixels[i * perFrame + p];
-    labels[i] = Math.min(1, Math.max(0, ((sum / (perFrame / 6)) / 255 - 0.45) * 8));
+    labels[i] = Math.min(1, Math.max(0, (sum / (perFrame / 6) / 255 - 0.45) * 8));
   }
   return { pixels, labels };
 }
@@ -30,9 +30,18 @@ const weightsOf = (model: ReturnType<typeof buildModel>) => model.getWeights().m
  * The reference step: tfjs's own gradients of the mean squared error, and Adam as TensorFlow's ApplyAdam (and Keras)
  * computes it, where epsilon is added to sqrt(v) before the bias correction (tfjs's own Adam adds it after).
  */
-function referenceStep(model: ReturnType<typeof buildModel>, state: { m: Tensor[]; v: Tensor[]; t: number }, x: Tensor, y: Tensor, lr: number) {
+function referenceStep(
+  model: ReturnType<typeof buildModel>,
+  state: { m: Tensor[]; v: Tensor[]; t: number },
+  x: Tensor,
+  y: Tensor,
+  lr: number,
+) {
   const variables = model.trainableWeights.map((w) => w.read() as Variable);
-  const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as Tensor) as Scalar, variables);
+  const { value, grads } = tf.variableGrads(
+    () => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as Tensor) as Scalar,
+    variables,
+  );
   state.t += 1;
   const [b1, b2, eps] = [0.9, 0.999, 1e-7];
   const lrT = (lr * Math.sqrt(1 - b2 ** state.t)) / (1 - b1 ** state.t);
@@ -68,7 +77,11 @@ describe('the training graph', () => {
       const y = tf.tensor2d(labels, [count, 1]);
       const trainer = await compileForTraining(tf, graphModel, 1);
       trainer.load(pixels, labels);
-      const state = { m: reference.trainableWeights.map((w) => tf.zeros(w.shape)), v: reference.trainableWeights.map((w) => tf.zeros(w.shape)), t: 0 };
+      const state = {
+        m: reference.trainableWeights.map((w) => tf.zeros(w.shape as number[])),
+        v: reference.trainableWeights.map((w) => tf.zeros(w.shape as number[])),
+        t: 0,
+      };
       for (let step = 0; step < 6; step++) {
         const from = (step * batch) % count;
         const { loss, mae } = trainer.step(Int32Array.from({ length: batch }, (_, i) => from + i));

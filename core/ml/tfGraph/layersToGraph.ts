@@ -75,7 +75,9 @@ export function buildForward(g: GraphBuilder, model: LayersModel, hooks: Forward
   const names = new Map<SymbolicTensor, string>();
   const weightsOf = (layer: SymbolicTensor['sourceLayer']) => {
     const values = layer.getWeights();
-    return layer.weights.map((w, i) => hooks.weight(layer.name, { name: w.originalName, shape: w.shape as number[], values: values[i].dataSync() as Float32Array }));
+    return layer.weights.map((w, i) =>
+      hooks.weight(layer.name, { name: w.originalName, shape: w.shape as number[], values: values[i].dataSync() as Float32Array }),
+    );
   };
   const withActivation = (scope: string, x: string, activation: unknown) => {
     const kind = typeof activation === 'string' ? activation : 'linear';
@@ -107,7 +109,9 @@ export function buildForward(g: GraphBuilder, model: LayersModel, hooks: Forward
     let out: string;
     switch (layer.getClassName()) {
       case 'InputLayer':
-        out = hooks.input?.(scope, dims(tensor)) ?? g.add(scope, 'Placeholder', [], { dtype: FLOAT, shape: { shape: shapeAttr(dims(tensor)) } });
+        out =
+          hooks.input?.(scope, dims(tensor)) ??
+          g.add(scope, 'Placeholder', [], { dtype: FLOAT, shape: { shape: shapeAttr(dims(tensor)) } });
         break;
       case 'Conv2D': {
         channelsLast(scope, config);
@@ -144,9 +148,14 @@ export function buildForward(g: GraphBuilder, model: LayersModel, hooks: Forward
       case 'Concatenate': {
         const rank = tensor.shape.length;
         const axis = ((config.axis as number) + rank) % rank;
-        if (axis !== rank - 1) throw new UnsupportedModelError(`layer ${scope}: concatenation on axis ${axis} (only the channels axis runs as a graph)`);
+        if (axis !== rank - 1)
+          throw new UnsupportedModelError(`layer ${scope}: concatenation on axis ${axis} (only the channels axis runs as a graph)`);
         const axisNode = g.constant(`${scope}/axis`, [], Int32Array.of(axis));
-        out = g.add(`${scope}/ConcatV2`, 'ConcatV2', [...inputs, axisNode], { N: { i: inputs.length }, T: FLOAT, Tidx: { type: DT_INT32 } });
+        out = g.add(`${scope}/ConcatV2`, 'ConcatV2', [...inputs, axisNode], {
+          N: { i: inputs.length },
+          T: FLOAT,
+          Tidx: { type: DT_INT32 },
+        });
         steps.push({ op: 'ConcatV2', xs: inputs, channels: tensor.inputs.map((t) => t.shape[axis] as number), out });
         break;
       }
@@ -165,7 +174,11 @@ export function buildForward(g: GraphBuilder, model: LayersModel, hooks: Forward
       case 'Dense': {
         if (tensor.inputs[0].rank !== 2) throw new UnsupportedModelError(`layer ${scope}: Dense on a rank-${tensor.inputs[0].rank} input`);
         const w = weightsOf(layer);
-        const matMul = g.add(`${scope}/MatMul`, 'MatMul', [inputs[0], w[0]], { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: false } });
+        const matMul = g.add(`${scope}/MatMul`, 'MatMul', [inputs[0], w[0]], {
+          T: FLOAT,
+          transpose_a: { b: false },
+          transpose_b: { b: false },
+        });
         steps.push({ op: 'MatMul', x: inputs[0], kernel: w[0], out: matMul });
         out = withActivation(scope, withBias(scope, matMul, w, config.useBias), config.activation);
         break;

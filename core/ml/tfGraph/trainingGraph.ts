@@ -47,8 +47,15 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   const variables: Variable[] = [];
   const initializers: string[] = [];
   const variable = (name: string, shape: number[], initial: string) => {
-    const node = g.add(name, 'VariableV2', [], { shape: { shape: shapeAttr(shape) }, dtype: FLOAT, container: { s: Buffer.alloc(0) }, shared_name: { s: Buffer.alloc(0) } });
-    initializers.push(g.add(`${node}/Assign`, 'Assign', [node, initial], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }));
+    const node = g.add(name, 'VariableV2', [], {
+      shape: { shape: shapeAttr(shape) },
+      dtype: FLOAT,
+      container: { s: Buffer.alloc(0) },
+      shared_name: { s: Buffer.alloc(0) },
+    });
+    initializers.push(
+      g.add(`${node}/Assign`, 'Assign', [node, initial], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }),
+    );
     return node;
   };
   const zerosOrValues = (name: string, shape: number[], values: Float32Array | undefined) => {
@@ -81,20 +88,39 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   // The training set stays in the session as uint8, a quarter of its float size; a step gathers its batch there.
   const anyShape = { shape: { unknown_rank: true } };
   const dataVariable = (name: string, dtype: number) =>
-    g.add(name, 'VariableV2', [], { shape: anyShape, dtype: { type: dtype }, container: { s: Buffer.alloc(0) }, shared_name: { s: Buffer.alloc(0) } });
+    g.add(name, 'VariableV2', [], {
+      shape: anyShape,
+      dtype: { type: dtype },
+      container: { s: Buffer.alloc(0) },
+      shared_name: { s: Buffer.alloc(0) },
+    });
   const storedFrames = dataVariable('data/frames', DT_UINT8);
   const storedLabels = dataVariable('data/labels', FLOAT.type);
   const indices = g.add('batch/indices', 'Placeholder', [], { dtype: { type: DT_INT32 }, shape: { shape: shapeAttr([-1]) } });
   const axis0 = g.constant('batch/axis', [], Int32Array.of(0));
   const gather = (name: string, params: string, dtype: number) =>
-    g.add(name, 'GatherV2', [params, indices, axis0], { Tparams: { type: dtype }, Tindices: { type: DT_INT32 }, Taxis: { type: DT_INT32 }, batch_dims: { i: 0 } });
+    g.add(name, 'GatherV2', [params, indices, axis0], {
+      Tparams: { type: dtype },
+      Tindices: { type: DT_INT32 },
+      Taxis: { type: DT_INT32 },
+      batch_dims: { i: 0 },
+    });
   const batchFrames = (scope: string) => {
-    const pixels = g.add(`${scope}/Cast`, 'Cast', [gather(`${scope}/Gather`, storedFrames, DT_UINT8)], { SrcT: { type: DT_UINT8 }, DstT: FLOAT, Truncate: { b: false } });
+    const pixels = g.add(`${scope}/Cast`, 'Cast', [gather(`${scope}/Gather`, storedFrames, DT_UINT8)], {
+      SrcT: { type: DT_UINT8 },
+      DstT: FLOAT,
+      Truncate: { b: false },
+    });
     return g.add(`${scope}/scaled`, 'RealDiv', [pixels, g.scalar(`${scope}/255`, 255)], { T: FLOAT });
   };
-  const loadInput = (name: string, dtype: number, shape: number[]) => g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } });
+  const loadInput = (name: string, dtype: number, shape: number[]) =>
+    g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } });
   const loadAssign = (variableNode: string, value: string, dtype: number) =>
-    g.add(`${variableNode}/load`, 'Assign', [variableNode, value], { T: { type: dtype }, validate_shape: { b: false }, use_locking: { b: true } });
+    g.add(`${variableNode}/load`, 'Assign', [variableNode, value], {
+      T: { type: dtype },
+      validate_shape: { b: false },
+      use_locking: { b: true },
+    });
 
   const weightNode = (_scope: string, weight: LayerWeight) => {
     const moments = start.moments?.get(weight.name);
@@ -111,16 +137,22 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   const [height, width, channels] = forward.input.shape.slice(1);
   const loadFrames = loadInput('load/frames', DT_UINT8, [-1, height, width, channels]);
   const loadLabels = loadInput('load/labels', FLOAT.type, forward.output.shape);
-  const loaded = g.add('load/done', 'Const', [loadAssign(storedFrames, loadFrames, DT_UINT8), loadAssign(storedLabels, loadLabels, FLOAT.type)].map(after), {
-    dtype: FLOAT,
-    value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
-  });
+  const loaded = g.add(
+    'load/done',
+    'Const',
+    [loadAssign(storedFrames, loadFrames, DT_UINT8), loadAssign(storedLabels, loadLabels, FLOAT.type)].map(after),
+    {
+      dtype: FLOAT,
+      value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
+    },
+  );
 
   // Loss: mean squared error over the batch, and the mean absolute error Keras reports with it.
   const labels = gather('batch/labels', storedLabels, FLOAT.type);
   const diff = g.add('loss/diff', 'Sub', [forward.output.name, labels], { T: FLOAT });
   const allAxes = g.constant('loss/axes', [2], Int32Array.of(0, 1));
-  const mean = (name: string, x: string) => g.add(name, 'Mean', [x, allAxes], { T: FLOAT, Tidx: { type: DT_INT32 }, keep_dims: { b: false } });
+  const mean = (name: string, x: string) =>
+    g.add(name, 'Mean', [x, allAxes], { T: FLOAT, Tidx: { type: DT_INT32 }, keep_dims: { b: false } });
   const loss = mean('loss/mse', g.add('loss/square', 'Square', [diff], { T: FLOAT }));
   const mae = mean('loss/mae', g.add('loss/abs', 'Abs', [diff], { T: FLOAT }));
   const count = g.add('loss/count', 'Cast', [g.add('loss/size', 'Size', [diff], { T: FLOAT, out_type: { type: DT_INT32 } })], {
@@ -168,7 +200,6 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     value: { tensor: { dtype: 1, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
   });
 
-
   const snapshot = (node: string) => g.add(`state/${node}`, 'Snapshot', [node], { T: FLOAT });
   return {
     nodes: g.nodes,
@@ -202,7 +233,8 @@ function backward(
   // Only tensors downstream of a weight need a gradient: not the frames, nor what depends on them alone.
   const needsGradient = new Set<string>(trainable);
   for (const step of steps) {
-    const inputs = step.op === 'ConcatV2' ? step.xs : [step.x, ...('kernel' in step ? [step.kernel] : []), ...('bias' in step ? [step.bias] : [])];
+    const inputs =
+      step.op === 'ConcatV2' ? step.xs : [step.x, ...('kernel' in step ? [step.kernel] : []), ...('bias' in step ? [step.bias] : [])];
     if (inputs.some((i) => needsGradient.has(i))) needsGradient.add(step.out);
   }
   const gradientOf = (tensor: string): string | undefined => {
@@ -225,20 +257,31 @@ function backward(
         const convAttr = { T: FLOAT, strides, dilations, padding, data_format };
         const filterSizes = g.constant(`${scope}/filter_sizes`, [4], Int32Array.from(step.kernelShape));
         send(step.kernel, g.add(`${scope}/filter`, 'Conv2DBackpropFilter', [step.x, filterSizes, dy], convAttr));
-        if (needsGradient.has(step.x)) send(step.x, g.add(`${scope}/input`, 'Conv2DBackpropInput', [shapeOf(step.x), step.kernel, dy], convAttr));
+        if (needsGradient.has(step.x))
+          send(step.x, g.add(`${scope}/input`, 'Conv2DBackpropInput', [shapeOf(step.x), step.kernel, dy], convAttr));
         break;
       }
       case 'MatMul':
-        send(step.kernel, g.add(`${scope}/kernel`, 'MatMul', [step.x, dy], { T: FLOAT, transpose_a: { b: true }, transpose_b: { b: false } }));
+        send(
+          step.kernel,
+          g.add(`${scope}/kernel`, 'MatMul', [step.x, dy], { T: FLOAT, transpose_a: { b: true }, transpose_b: { b: false } }),
+        );
         if (needsGradient.has(step.x))
-          send(step.x, g.add(`${scope}/input`, 'MatMul', [dy, step.kernel], { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: true } }));
+          send(
+            step.x,
+            g.add(`${scope}/input`, 'MatMul', [dy, step.kernel], { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: true } }),
+          );
         break;
       case 'BiasAdd':
         send(step.bias, g.add(`${scope}/bias`, 'BiasAddGrad', [dy], { T: FLOAT, data_format: { s: Buffer.from('NHWC') } }));
         send(step.x, dy);
         break;
       case 'Activation': {
-        const grads: Record<string, [string, string[]]> = { Relu: ['ReluGrad', [dy, step.out]], Sigmoid: ['SigmoidGrad', [step.out, dy]], Tanh: ['TanhGrad', [step.out, dy]] };
+        const grads: Record<string, [string, string[]]> = {
+          Relu: ['ReluGrad', [dy, step.out]],
+          Sigmoid: ['SigmoidGrad', [step.out, dy]],
+          Tanh: ['TanhGrad', [step.out, dy]],
+        };
         const known = grads[step.kind];
         if (!known) throw new UnsupportedModelError(`activation ${step.kind} has no gradient in the training graph`);
         send(step.x, g.add(`${scope}/${known[0]}`, known[0], known[1], { T: FLOAT }));
