@@ -132,8 +132,10 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       const out = state.predict({}) as Record<string, Tensor>;
       const optimizer = target.optimizer as unknown as AdamWithState;
       const replaced = (await optimizer.getWeights()).map((w) => w.tensor);
+      // Weights and moments are copied in (tfjs assigns by reference), so these are disposed after.
       const copies: Tensor[] = [];
-      const shaped = (t: Tensor, shape: number[]) => copies[copies.push(t.reshape(shape)) - 1];
+      const disposedAfter = (t: Tensor) => (copies.push(t), t);
+      const shaped = (t: Tensor, shape: number[]) => disposedAfter(t.reshape(shape));
       try {
         const byName = new Map(weightNames.map((name, i) => [name, i]));
         const index = (name: string) => {
@@ -150,7 +152,7 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
           }));
         const steps = Math.round(out.iterations.dataSync()[0]);
         await optimizer.setWeights([
-          { name: 'iter', tensor: shaped(tf.scalar(steps, 'int32'), []) },
+          { name: 'iter', tensor: disposedAfter(tf.scalar(steps, 'int32')) },
           ...moment('first'),
           ...moment('second'),
         ]);

@@ -2,7 +2,8 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
-import { compileForTraining } from '../../core/ml/graphTraining.js';
+import { compileForTraining, fitInGraph } from '../../core/ml/graphTraining.js';
+import { trainModel } from '../../core/ml/train.js';
 
 const { tf } = await loadBackend('tensorflow');
 
@@ -108,4 +109,101 @@ describe('the training graph', () => {
       graphModel.dispose();
     });
   }
+
+  const stepLosses = async (
+    model: ReturnType<typeof buildModel>,
+    seed: number,
+    steps: number,
+    pixels: Uint8Array,
+    labels: Float32Array,
+  ) => {
+    const trainer = await compileForTraining(tf, model, seed);
+    trainer.load(pixels, labels);
+    const losses: number[] = [];
+    for (let step = 0; step < steps; step++) {
+      const { loss, mae } = trainer.step(Int32Array.from({ length: 8 }, (_, i) => (step * 8 + i) % labels.length));
+      losses.push(loss.dataSync()[0]);
+      tf.dispose([loss, mae]);
+    }
+    await trainer.copyTo(model);
+    trainer.dispose();
+    return losses;
+  };
+
+  it('drops units in training only, with masks its seed repeats', async () => {
+    const { pixels, labels } = frames(16, 24, 32, 3);
+    const build = (dropout: number) => buildModel(tf, 'compact', { width: 32, height: 24, dropout, learningRate: 0.001, seed: 9 });
+    const [withoutDropout, seeded, sameSeed, otherSeed] = [
+      await stepLosses(build(0), 1, 1, pixels, labels),
+      await stepLosses(build(0.5), 1, 1, pixels, labels),
+      await stepLosses(build(0.5), 1, 1, pixels, labels),
+      await stepLosses(build(0.5), 2, 1, pixels, labels),
+    ];
+    expect(seeded[0]).not.toBeCloseTo(withoutDropout[0], 6);
+    expect(sameSeed[0]).toBe(seeded[0]);
+    expect(otherSeed[0]).not.toBe(seeded[0]);
+  });
+
+  it("continues from copied weights and Adam's state as if it had not stopped", async () => {
+    const { pixels, labels } = frames(24, 24, 32, 5);
+    const build = () => buildModel(tf, 'compact', { width: 32, height: 24, dropout: 0, learningRate: 0.003, seed: 4 });
+    const straight = build();
+    const straightLosses = await stepLosses(straight, 1, 6, pixels, labels);
+    const stopped = build();
+    await stepLosses(stopped, 1, 3, pixels, labels);
+    // A fresh trainer from the model reads the weights, the moments and the step count back from it.
+    const trainer = await compileForTraining(tf, stopped, 1);
+    trainer.load(pixels, labels);
+    for (let step = 3; step < 6; step++) {
+      const { loss, mae } = trainer.step(Int32Array.from({ length: 8 }, (_, i) => (step * 8 + i) % 24));
+      expect(loss.dataSync()[0]).toBeCloseTo(straightLosses[step], 6);
+      tf.dispose([loss, mae]);
+    }
+    await trainer.copyTo(stopped);
+    trainer.dispose();
+    const expected = weightsOf(straight);
+    weightsOf(stopped).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - expected[i][j])).toBeLessThan(1e-5)));
+  });
+
+  it('leaves no tensors behind, epoch after epoch', async () => {
+    const { pixels, labels } = frames(40, 24, 32, 8);
+    const model = buildModel(tf, 'compact', { width: 32, height: 24, dropout: 0.1, learningRate: 0.001, seed: 2 });
+    const counts: number[] = [];
+    const logs: { loss: number; mae: number }[] = [];
+    await fitInGraph(tf, model, pixels, labels, {
+      epochs: 4,
+      initialEpoch: 0,
+      batchSize: 16,
+      seed: 3,
+      onEpochEnd: async (_epoch, epochLogs) => {
+        counts.push(tf.memory().numTensors);
+        logs.push(epochLogs);
+      },
+    });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    expect(logs).toHaveLength(4);
+    expect(logs[3].loss).toBeLessThan(logs[0].loss);
+    model.dispose();
+  });
+
+  it('trains a model it cannot express with fit, and says so', async () => {
+    const { pixels, labels } = frames(16, 12, 16, 6);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.batchNormalization({ inputShape: [12, 16, 3] }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.001), loss: 'meanSquaredError', metrics: ['mae'] });
+    const split = { pixels, labelsMm: labels.map((l) => l * 350), count: 16 };
+    const common = { architecture: 'compact', width: 16, height: 12, labelMaxMm: 350, train: split, test: split, seed: 1 };
+    const params = { epochs: 1, batchSize: 8, dropout: 0, learningRate: 0.001 };
+    const fallback = await trainModel(tf, { ...common, params, resume: { model, epochsDone: 0 } });
+    expect(fallback.engine).toBe('fit');
+    expect(fallback.history.loss).toHaveLength(1);
+    const graph = await trainModel(tf, { ...common, params });
+    expect(graph.engine).toBe('graph');
+    expect(Object.keys(graph.history).sort()).toEqual(Object.keys(fallback.history).sort());
+  });
 });
