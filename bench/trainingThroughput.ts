@@ -16,7 +16,7 @@ const SEED = 42;
 
 export interface TrainingMeasurement {
   target: ArchitectureUnderTest;
-  engine: 'tfjs-node' | 'tfjs-cpu' | 'keras';
+  engine: 'tfjs-node-graph' | 'tfjs-node' | 'tfjs-cpu' | 'keras';
   /** What was timed, in words. */
   timed: string;
   datasetCount: number;
@@ -36,10 +36,21 @@ export async function benchmarkTraining(
     const epochs = settings.throughputEpochs;
     const epochsTimed = `${epochs - 1} epoch${epochs > 2 ? 's' : ''} of ${dataset.count} after 1 warm-up`;
 
-    log(`training: ${target.architecture} on tfjs-node, ${epochs} epochs of ${dataset.count} frames`);
+    log(`training: ${target.architecture} in the TensorFlow training graph, ${epochs} epochs of ${dataset.count} frames`);
+    const graph = await runInChildProcess<ThroughputResult>(jobEntry, {
+      ...base,
+      backend: 'tensorflow',
+      engine: 'graph',
+      batchSize: settings.throughputBatchSize,
+      run: { kind: 'epochs', epochs },
+    } satisfies ThroughputJob);
+    measurements.push({ target, engine: 'tfjs-node-graph', timed: epochsTimed, datasetCount: dataset.count, result: graph });
+
+    log(`training: ${target.architecture} on tfjs-node with model.fit, ${epochs} epochs of ${dataset.count} frames`);
     const native = await runInChildProcess<ThroughputResult>(jobEntry, {
       ...base,
       backend: 'tensorflow',
+      engine: 'fit',
       batchSize: settings.throughputBatchSize,
       run: { kind: 'epochs', epochs },
     } satisfies ThroughputJob);
@@ -49,6 +60,7 @@ export async function benchmarkTraining(
     const js = await runInChildProcess<ThroughputResult>(jobEntry, {
       ...base,
       backend: 'cpu',
+      engine: 'fit',
       batchSize: settings.jsBatchSize,
       run: { kind: 'batches', batches: settings.jsBatches },
     } satisfies ThroughputJob);
@@ -68,7 +80,8 @@ export async function benchmarkTraining(
 }
 
 const ENGINE_NAMES: Record<TrainingMeasurement['engine'], string> = {
-  'tfjs-node': 'tfjs-node (native TF 2.9.1)',
+  'tfjs-node-graph': 'tfjs-node, training graph (TF 2.9.1 session; the default)',
+  'tfjs-node': 'tfjs-node, model.fit (native TF 2.9.1 eager ops; before)',
   'tfjs-cpu': 'tfjs pure JS (cpu backend)',
   keras: 'Keras 2.9 (TF 2.9.1, Python 3.10)',
 };

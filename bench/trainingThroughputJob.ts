@@ -5,13 +5,17 @@
  */
 import fs from 'node:fs/promises';
 import { buildModel } from '../core/ml/architectures.js';
-import { loadBackend } from '../core/ml/backend.js';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { loadBackend, type Tf } from '../core/ml/backend.js';
+import { fitInGraph } from '../core/ml/graphTraining.js';
 import { pixelsToTensor } from '../core/ml/train.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
 
 export interface ThroughputJob {
   backend: 'tensorflow' | 'cpu';
+  /** tfjs's model.fit, or the TensorFlow training graph trials use by default (core/ml/graphTraining.ts). */
+  engine: 'fit' | 'graph';
   architecture: string;
   dataset: DatasetFiles;
   labelMaxMm: number;
@@ -47,6 +51,7 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   );
 
   const model = buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: job.seed });
+  if (job.engine === 'graph') return measureGraph(tf, job, model, pixels, labelsMm);
   const x = pixelsToTensor(tf, pixels, count, height, width);
   const y = tf.tidy(() => tf.tensor2d(labelsMm, [count, 1]).clipByValue(0, job.labelMaxMm).div(job.labelMaxMm));
   const epochSeconds: number[] = [];
@@ -80,7 +85,6 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   y.dispose();
   model.dispose();
 
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const result = {
     engine: name,
     params,
@@ -99,6 +103,42 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
     };
   }
   return { ...result, timedImages: count, imagesPerSecond: count / sum(batchSeconds) };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Whole epochs in the training graph, timed from the call (the first epoch includes building and loading the graph). */
+async function measureGraph(tf: Tf, job: ThroughputJob, model: LayersModel, pixels: Uint8Array, labelsMm: Float32Array): Promise<ThroughputResult> {
+  if (job.run.kind !== 'epochs') throw new Error('the training graph is timed in whole epochs');
+  const labels = labelsMm.map((mm) => Math.min(Math.max(mm, 0), job.labelMaxMm) / job.labelMaxMm);
+  const epochSeconds: number[] = [];
+  let finalLoss = NaN;
+  let epochStart = performance.now();
+  await fitInGraph(tf, model, pixels, labels, {
+    epochs: job.run.epochs,
+    initialEpoch: 0,
+    batchSize: job.batchSize,
+    seed: job.seed,
+    onEpochEnd: async (_epoch, logs) => {
+      epochSeconds.push((performance.now() - epochStart) / 1000);
+      finalLoss = logs.loss;
+      epochStart = performance.now();
+    },
+  });
+  const params = model.countParams();
+  model.dispose();
+  const steady = epochSeconds.slice(1);
+  return {
+    engine: 'tensorflow graph',
+    params,
+    epochSeconds,
+    batchSeconds: [],
+    finalLoss,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    firstEpochSeconds: epochSeconds[0],
+    timedImages: labels.length * steady.length,
+    imagesPerSecond: (labels.length * steady.length) / sum(steady),
+  };
 }
 
 serveOneJob(measure);
