@@ -63,15 +63,16 @@ export interface DatasetFiles {
 
 /**
  * The labelled frames at a model input size, as raw files (uint8 HWC pixels, float32 mm
- * labels) that the tfjs and the Keras benchmark both read. Takes the first `count` frames.
+ * labels) that the tfjs and the Keras benchmark both read. Takes `count` frames after the first `skip`.
  */
 export async function writeTrainingSet(
   recorded: RecordedFrames,
   count: number,
   size: { width: number; height: number },
   dir: string,
+  { skip = 0, name = 'train' } = {},
 ): Promise<DatasetFiles> {
-  const labelledFrames = recorded.runs.flatMap((run) => run.frames.filter((f) => f.sensorMm !== null)).slice(0, count);
+  const labelledFrames = recorded.runs.flatMap((run) => run.frames.filter((f) => f.sensorMm !== null)).slice(skip, skip + count);
   const frameBytes = size.width * size.height * 3;
   const pixels = Buffer.alloc(labelledFrames.length * frameBytes);
   const labels = new Float32Array(labelledFrames.length);
@@ -80,7 +81,7 @@ export async function writeTrainingSet(
     labels[i] = frame.sensorMm!;
   }
   await fs.mkdir(dir, { recursive: true });
-  const base = path.join(dir, `train-${size.width}x${size.height}`);
+  const base = path.join(dir, `${name}-${size.width}x${size.height}`);
   await fs.writeFile(`${base}-pixels.u8`, pixels);
   await fs.writeFile(`${base}-labels.f32`, Buffer.from(labels.buffer));
   return { pixelsPath: `${base}-pixels.u8`, labelsPath: `${base}-labels.f32`, count: labelledFrames.length, ...size };

@@ -21,6 +21,8 @@ import { loadBenchSettings } from './settings.js';
 import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, type ServerUnderLoad } from './servingLoad.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { thesisStageCost } from './thesisHarness.js';
+import { benchmarkTrainingError, trainingErrorTable } from './trainingError.js';
+import { profileTraining, trainingProfileTable } from './trainingProfile.js';
 import { benchmarkTraining, trainingTable } from './trainingThroughput.js';
 
 const settings = loadBenchSettings();
@@ -85,8 +87,16 @@ try {
   if (recorded && settings.parts.includes('training')) {
     const trainCount = settings.frames - Math.round(settings.frames * settings.testFraction);
     const datasets = new Map<string, DatasetFiles>();
-    for (const target of settings.architectures)
+    const testSets = new Map<string, DatasetFiles>();
+    for (const target of settings.architectures) {
       datasets.set(target.architecture, await writeTrainingSet(recorded, trainCount, target, workDir));
+      testSets.set(
+        target.architecture,
+        await writeTrainingSet(recorded, settings.frames - trainCount, target, workDir, { skip: trainCount, name: 'test' }),
+      );
+    }
+    const profiles = await profileTraining(settings, datasets, log);
+    raw.trainingProfile = profiles;
     const measurements = await benchmarkTraining(settings, datasets, log);
     raw.training = measurements;
     emit(
@@ -97,6 +107,25 @@ try {
         '',
         'Pure JS trains the same model for a few batches only (a full epoch of the thesis CNN takes hours); its epoch time is extrapolated from them.',
         `TensorFlow's own thread default (every core) for tfjs-node and Keras${process.env.TF_NUM_INTRAOP_THREADS ? `, here TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS}` : ''}; one job at a time.`,
+      ].join('\n'),
+    );
+    emit(
+      [
+        `### Where a training step's time goes (batch ${settings.throughputBatchSize}, the first frames; model.fit's step with every native op call of tfjs-node timed)`,
+        '',
+        trainingProfileTable(profiles, measurements, settings.throughputBatchSize),
+      ].join('\n'),
+    );
+    const sets = new Map(
+      settings.architectures.map((t) => [t.architecture, { train: datasets.get(t.architecture)!, test: testSets.get(t.architecture)! }]),
+    );
+    const errors = await benchmarkTrainingError(settings, sets, log);
+    raw.trainingError = errors;
+    emit(
+      [
+        `### Final test error: training graph vs model.fit (trainModel, ${settings.sweepEpochs} epochs, batch ${settings.throughputBatchSize}, dropout 0.1, Adam 0.001; ${trainCount} frames to train, the next ${settings.frames - trainCount} to test)`,
+        '',
+        trainingErrorTable(errors),
       ].join('\n'),
     );
   }

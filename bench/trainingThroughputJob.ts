@@ -108,7 +108,13 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Whole epochs in the training graph, timed from the call (the first epoch includes building and loading the graph). */
-async function measureGraph(tf: Tf, job: ThroughputJob, model: LayersModel, pixels: Uint8Array, labelsMm: Float32Array): Promise<ThroughputResult> {
+async function measureGraph(
+  tf: Tf,
+  job: ThroughputJob,
+  model: LayersModel,
+  pixels: Uint8Array,
+  labelsMm: Float32Array,
+): Promise<ThroughputResult> {
   if (job.run.kind !== 'epochs') throw new Error('the training graph is timed in whole epochs');
   const labels = labelsMm.map((mm) => Math.min(Math.max(mm, 0), job.labelMaxMm) / job.labelMaxMm);
   const epochSeconds: number[] = [];
