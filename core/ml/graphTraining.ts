@@ -13,13 +13,16 @@ export { UnsupportedModelError } from './tfGraph/graphDef.js';
 /** A layers model's training step running as one TensorFlow graph in a session that keeps its weights and training set. */
 export interface GraphTrainer {
   /** Puts the training set in the session: frames as uint8 [count, height, width, 3], labels in the model's 0..1. */
-  load(pixels: Uint8Array, labels: Float32Array): void;
+  load(pixels: Uint8Array, labels: Float32Array, chunkFrames?: number): void;
   /** One Adam step on the loaded frames at these indices; the batch's loss and mean absolute error before the step. */
   step(indices: Int32Array): { loss: Tensor; mae: Tensor };
   /** Copies the session's weights into the model, and Adam's state into its optimizer (for checkpoints and evaluation). */
   copyTo(model: LayersModel): Promise<void>;
   dispose(): void;
 }
+
+/** Frames copied into the session at once: the int32 copy tfjs needs on the way stays small. */
+const LOAD_CHUNK_FRAMES = 256;
 
 type SavedModel = { predict(x: Tensor | Tensor[] | Record<string, Tensor>): Tensor | Tensor[] | Record<string, Tensor>; dispose(): void };
 type NodeTf = Tf & { node?: { loadSavedModel(dir: string, tags?: string[], signature?: string): Promise<SavedModel> } };
@@ -74,18 +77,26 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
     ...Object.fromEntries(firstMoments.map((name, i) => [`first_${i}`, { name, shape: [-1] }])),
     ...Object.fromEntries(secondMoments.map((name, i) => [`second_${i}`, { name, shape: [-1] }])),
   };
-  let train: SavedModel, init: SavedModel, load: SavedModel, state: SavedModel;
+  let init: SavedModel, allocate: SavedModel, write: SavedModel, train: SavedModel, state: SavedModel;
   try {
     fs.writeFileSync(
       path.join(dir, 'saved_model.pb'),
       encodeGraphSavedModel(graph.nodes, {
         init: { inputs: {}, outputs: { done: scalar(graph.init.output) } },
-        load: {
+        allocate: {
           inputs: {
-            frames: { name: graph.load.inputs.frames, shape: inputShape, dtype: DT_UINT8 },
-            labels: { name: graph.load.inputs.labels, shape: outputShape },
+            framesShape: { name: graph.allocate.inputs.framesShape, shape: [4], dtype: DT_INT32 },
+            labelsShape: { name: graph.allocate.inputs.labelsShape, shape: [2], dtype: DT_INT32 },
           },
-          outputs: { done: scalar(graph.load.output) },
+          outputs: { done: scalar(graph.allocate.output) },
+        },
+        write: {
+          inputs: {
+            at: { name: graph.write.inputs.at, shape: [-1], dtype: DT_INT32 },
+            frames: { name: graph.write.inputs.frames, shape: inputShape, dtype: DT_UINT8 },
+            labels: { name: graph.write.inputs.labels, shape: outputShape },
+          },
+          outputs: { done: scalar(graph.write.output) },
         },
         train: {
           inputs: { indices: { name: graph.train.inputs.indices, shape: [-1], dtype: DT_INT32 } },
@@ -95,8 +106,8 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       }),
     );
     // One session serves every signature of the same directory and tags (tfjs-node shares it).
-    [init, load, train, state] = await Promise.all(
-      ['init', 'load', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)),
+    [init, allocate, write, train, state] = await Promise.all(
+      ['init', 'allocate', 'write', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)),
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -104,19 +115,28 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
   tf.dispose(Object.values(init.predict({}) as Record<string, Tensor>));
 
   return {
-    load(pixels, labels) {
+    load(pixels, labels, chunkFrames = LOAD_CHUNK_FRAMES) {
       const count = labels.length;
-      if (pixels.length !== count * inputShape.slice(1).reduce((a, b) => a * b, 1))
-        throw new Error(`${pixels.length} pixel bytes for ${count} frames of [${inputShape.slice(1).join(', ')}]`);
-      // tfjs has no uint8 tensors: the frames travel as int32 and the signature's DT_UINT8 makes them bytes again.
-      const inputs = {
-        frames: tf.tensor4d(pixels, [count, ...inputShape.slice(1)] as [number, number, number, number], 'int32'),
-        labels: tf.tensor2d(labels, [count, 1]),
+      const frameShape = inputShape.slice(1);
+      const frameBytes = frameShape.reduce((a, b) => a * b, 1);
+      if (pixels.length !== count * frameBytes)
+        throw new Error(`${pixels.length} pixel bytes for ${count} frames of [${frameShape.join(', ')}]`);
+      const run = (signature: SavedModel, inputs: Record<string, Tensor>) => {
+        try {
+          tf.dispose(Object.values(signature.predict(inputs) as Record<string, Tensor>));
+        } finally {
+          tf.dispose(Object.values(inputs));
+        }
       };
-      try {
-        tf.dispose(Object.values(load.predict(inputs) as Record<string, Tensor>));
-      } finally {
-        tf.dispose(Object.values(inputs));
+      run(allocate, { framesShape: tf.tensor1d([count, ...frameShape], 'int32'), labelsShape: tf.tensor1d([count, 1], 'int32') });
+      for (let start = 0; start < count; start += chunkFrames) {
+        const end = Math.min(start + chunkFrames, count);
+        run(write, {
+          at: tf.range(start, end, 1, 'int32'),
+          // tfjs has no uint8 tensors: the frames travel as int32 and the signature's DT_UINT8 makes them bytes again.
+          frames: tf.tensor(pixels.subarray(start * frameBytes, end * frameBytes), [end - start, ...frameShape], 'int32'),
+          labels: tf.tensor2d(labels.subarray(start, end), [end - start, 1]),
+        });
       }
     },
     step(indices) {
@@ -161,7 +181,7 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       }
     },
     dispose() {
-      for (const saved of [init, load, train, state]) saved.dispose();
+      for (const saved of [init, allocate, write, train, state]) saved.dispose();
     },
   };
 }

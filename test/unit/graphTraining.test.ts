@@ -130,6 +130,27 @@ describe('the training graph', () => {
     return losses;
   };
 
+  it('loads the training set in chunks without moving a frame or a label', async () => {
+    const { pixels, labels } = frames(30, 12, 16, 13);
+    const build = () => buildModel(tf, 'compact', { width: 16, height: 12, dropout: 0, learningRate: 0.001, seed: 6 });
+    const lossesOf = async (chunkFrames: number) => {
+      const trainer = await compileForTraining(tf, build(), 1);
+      trainer.load(pixels, labels, chunkFrames);
+      // Steps of one frame each, at the ends of chunks and between them, without changing the weights much.
+      const losses = [0, 6, 7, 13, 14, 29].map((i) => {
+        const { loss, mae } = trainer.step(Int32Array.of(i));
+        const value = mae.dataSync()[0];
+        tf.dispose([loss, mae]);
+        return value;
+      });
+      trainer.dispose();
+      return losses;
+    };
+    const whole = await lossesOf(1000);
+    expect(await lossesOf(7)).toEqual(whole);
+    expect(new Set(whole).size).toBe(whole.length);
+  });
+
   it('drops units in training only, with masks its seed repeats', async () => {
     const { pixels, labels } = frames(16, 24, 32, 3);
     const build = (dropout: number) => buildModel(tf, 'compact', { width: 32, height: 24, dropout, learningRate: 0.001, seed: 9 });

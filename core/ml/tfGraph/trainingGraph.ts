@@ -21,8 +21,10 @@ export interface TrainingGraph {
   nodes: GraphNode[];
   /** Node names (output 0) of each signature's tensors. */
   init: { output: string };
-  /** Puts a training set in the session: uint8 frames [count, height, width, 3] and labels [count, 1] in 0..1. */
-  load: { inputs: { frames: string; labels: string }; output: string };
+  /** Sizes the session's training set: uint8 frames [count, height, width, 3] and labels [count, 1] in 0..1. */
+  allocate: { inputs: { framesShape: string; labelsShape: string }; output: string };
+  /** Writes frames and their labels at these rows of the training set. */
+  write: { inputs: { at: string; frames: string; labels: string }; output: string };
   /** One step on the frames at these indices of the loaded set. */
   train: { inputs: { indices: string }; outputs: { loss: string; mae: string } };
   /** Snapshots of the weights, Adam's first and second moments (in `weightNames` order) and the step count. */
@@ -115,11 +117,28 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   };
   const loadInput = (name: string, dtype: number, shape: number[]) =>
     g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } });
-  const loadAssign = (variableNode: string, value: string, dtype: number) =>
-    g.add(`${variableNode}/load`, 'Assign', [variableNode, value], {
+  // Sized once, then written chunk by chunk in place: loading never holds the whole set twice.
+  const allocate = (variableNode: string, shape: string, zero: string, dtype: number) =>
+    g.add(
+      `${variableNode}/allocate`,
+      'Assign',
+      [variableNode, g.add(`${variableNode}/zeros`, 'Fill', [shape, zero], { T: { type: dtype }, index_type: { type: DT_INT32 } })],
+      {
+        T: { type: dtype },
+        validate_shape: { b: false },
+        use_locking: { b: true },
+      },
+    );
+  const write = (variableNode: string, at: string, rows: string, dtype: number) =>
+    g.add(`${variableNode}/write`, 'ScatterUpdate', [variableNode, at, rows], {
       T: { type: dtype },
-      validate_shape: { b: false },
+      Tindices: { type: DT_INT32 },
       use_locking: { b: true },
+    });
+  const done = (name: string, waitFor: string[]) =>
+    g.add(name, 'Const', waitFor.map(after), {
+      dtype: FLOAT,
+      value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
     });
 
   const weightNode = (_scope: string, weight: LayerWeight) => {
@@ -135,17 +154,24 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   };
   const forward = buildForward(g, model, { weight: weightNode, dropout: trainingDropout, input: batchFrames });
   const [height, width, channels] = forward.input.shape.slice(1);
-  const loadFrames = loadInput('load/frames', DT_UINT8, [-1, height, width, channels]);
-  const loadLabels = loadInput('load/labels', FLOAT.type, forward.output.shape);
-  const loaded = g.add(
-    'load/done',
-    'Const',
-    [loadAssign(storedFrames, loadFrames, DT_UINT8), loadAssign(storedLabels, loadLabels, FLOAT.type)].map(after),
-    {
-      dtype: FLOAT,
-      value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
-    },
-  );
+  const framesShape = loadInput('allocate/frames_shape', DT_INT32, [4]);
+  const labelsShape = loadInput('allocate/labels_shape', DT_INT32, [2]);
+  const zeroByte = g.add('allocate/zero_byte', 'Cast', [g.constant('allocate/zero_int', [], Int32Array.of(0))], {
+    SrcT: { type: DT_INT32 },
+    DstT: { type: DT_UINT8 },
+    Truncate: { b: false },
+  });
+  const allocated = done('allocate/done', [
+    allocate(storedFrames, framesShape, zeroByte, DT_UINT8),
+    allocate(storedLabels, labelsShape, g.scalar('allocate/zero_float', 0), FLOAT.type),
+  ]);
+  const writeAt = loadInput('write/at', DT_INT32, [-1]);
+  const writeFrames = loadInput('write/frames', DT_UINT8, [-1, height, width, channels]);
+  const writeLabels = loadInput('write/labels', FLOAT.type, forward.output.shape);
+  const written = done('write/done', [
+    write(storedFrames, writeAt, writeFrames, DT_UINT8),
+    write(storedLabels, writeAt, writeLabels, FLOAT.type),
+  ]);
 
   // Loss: mean squared error over the batch, and the mean absolute error Keras reports with it.
   const labels = gather('batch/labels', storedLabels, FLOAT.type);
@@ -195,16 +221,14 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   const lossOut = g.add('train/loss', 'Identity', [loss, ...stepDone.map(after)], { T: FLOAT });
   const maeOut = g.add('train/mae', 'Identity', [mae, ...stepDone.map(after)], { T: FLOAT });
 
-  const initDone = g.add('init/done', 'Const', initializers.map(after), {
-    dtype: FLOAT,
-    value: { tensor: { dtype: 1, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
-  });
+  const initDone = done('init/done', initializers);
 
   const snapshot = (node: string) => g.add(`state/${node}`, 'Snapshot', [node], { T: FLOAT });
   return {
     nodes: g.nodes,
     init: { output: initDone },
-    load: { inputs: { frames: loadFrames, labels: loadLabels }, output: loaded },
+    allocate: { inputs: { framesShape, labelsShape }, output: allocated },
+    write: { inputs: { at: writeAt, frames: writeFrames, labels: writeLabels }, output: written },
     train: { inputs: { indices }, outputs: { loss: lossOut, mae: maeOut } },
     state: {
       weightNames: variables.map((v) => v.weight.name),
