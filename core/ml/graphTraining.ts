@@ -8,7 +8,9 @@ import { DT_INT32, DT_UINT8 } from './tfGraph/graphDef.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
 import { trainingGraph, type AdamSettings, type OptimizerStart } from './tfGraph/trainingGraph.js';
 
-export { UnsupportedModelError } from './tfGraph/graphDef.js';
+import { UnsupportedModelError } from './tfGraph/graphDef.js';
+
+export { UnsupportedModelError };
 
 /** A layers model's training step running as one TensorFlow graph in a session that keeps its weights and training set. */
 export interface GraphTrainer {
@@ -35,7 +37,10 @@ type AdamWithState = {
 /** Adam's settings of a compiled model's optimizer, with Keras's defaults where tfjs leaves them unset. */
 export function adamSettingsOf(model: LayersModel): AdamSettings {
   const config = model.optimizer.getConfig() as Record<string, number>;
-  if (model.optimizer.getClassName() !== 'Adam') throw new Error(`graph training runs Adam only, not ${model.optimizer.getClassName()}`);
+  if (model.optimizer.getClassName() !== 'Adam')
+    throw new UnsupportedModelError(`the training graph runs Adam only, not ${model.optimizer.getClassName()}`);
+  if (!['meanSquaredError', 'mse'].includes(String(model.loss)))
+    throw new UnsupportedModelError(`the training graph minimises the mean squared error only, not ${String(model.loss)}`);
   return { learningRate: config.learningRate, beta1: config.beta1 ?? 0.9, beta2: config.beta2 ?? 0.999, epsilon: config.epsilon ?? 1e-7 };
 }
 

@@ -207,7 +207,7 @@ describe('the training graph', () => {
     model.dispose();
   });
 
-  it('trains a model it cannot express with fit, and says so', async () => {
+  it('trains a model it cannot express, or with another loss, with fit, and says so', async () => {
     const { pixels, labels } = frames(16, 12, 16, 6);
     const model = tf.sequential({
       layers: [
@@ -223,6 +223,9 @@ describe('the training graph', () => {
     const fallback = await trainModel(tf, { ...common, params, resume: { model, epochsDone: 0 } });
     expect(fallback.engine).toBe('fit');
     expect(fallback.history.loss).toHaveLength(1);
+    const otherLoss = buildModel(tf, 'compact', { width: 16, height: 12, dropout: 0, learningRate: 0.001, seed: 1 });
+    otherLoss.compile({ optimizer: tf.train.adam(0.001), loss: 'meanAbsoluteError', metrics: ['mae'] });
+    expect((await trainModel(tf, { ...common, params, resume: { model: otherLoss, epochsDone: 0 } })).engine).toBe('fit');
     const graph = await trainModel(tf, { ...common, params });
     expect(graph.engine).toBe('graph');
     expect(Object.keys(graph.history).sort()).toEqual(Object.keys(fallback.history).sort());

@@ -41,8 +41,8 @@ interface Variable {
 /**
  * One training step of a layers model as a TensorFlow graph: the forward pass with real dropout, mean squared
  * error, its gradient written op by op (the backward pass of each forward step), and TensorFlow's fused ApplyAdam
- * per weight. Weights and Adam's state are graph variables, so they stay in the session between steps; the
- * caller feeds a batch and reads the loss. Keras runs the same kernels from its own graph.
+ * per weight. Weights, Adam's state and the training set are graph variables, so they stay in the session between
+ * steps; the caller feeds a batch's indices and reads the loss. Keras runs the same kernels from its own graph.
  */
 export function trainingGraph(model: LayersModel, adam: AdamSettings, start: OptimizerStart, seed: number): TrainingGraph {
   const g = new GraphBuilder();
@@ -69,6 +69,7 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   };
 
   let dropoutSeed = 0;
+  const masks = new Map<string, string>();
   const trainingDropout = (scope: string, x: string, rate: number) => {
     if (rate <= 0) return x;
     const shape = g.add(`${scope}/Shape`, 'Shape', [x], { T: FLOAT, out_type: { type: DT_INT32 } });
@@ -85,7 +86,6 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     masks.set(dropped, mask);
     return dropped;
   };
-  const masks = new Map<string, string>();
 
   // The training set stays in the session as uint8, a quarter of its float size; a step gathers its batch there.
   const anyShape = { shape: { unknown_rank: true } };
@@ -153,6 +153,8 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     return node;
   };
   const forward = buildForward(g, model, { weight: weightNode, dropout: trainingDropout, input: batchFrames });
+  if (forward.output.shape.length !== 2)
+    throw new UnsupportedModelError(`the training graph takes outputs of [batch, units], not [${forward.output.shape.join(', ')}]`);
   const [height, width, channels] = forward.input.shape.slice(1);
   const framesShape = loadInput('allocate/frames_shape', DT_INT32, [4]);
   const labelsShape = loadInput('allocate/labels_shape', DT_INT32, [2]);
