@@ -54,7 +54,7 @@ const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0]))
 const JPEG_POOL = 32;
 const WRITE_BATCH = 5000;
 
-/** 160x120 noise JPEGs (about the edge simulator's frame size and entropy); records cycle through them. */
+/** 160x120 JPEGs of a gradient with noise (the edge simulator's frame size); records cycle through them. */
 async function jpegPool(): Promise<Buffer[]> {
   const pool: Buffer[] = [];
   for (let i = 0; i < JPEG_POOL; i++) {
@@ -62,7 +62,7 @@ async function jpegPool(): Promise<Buffer[]> {
     let s = i * 2654435761;
     for (let p = 0; p < raw.length; p++) {
       s = (s * 1103515245 + 12345) >>> 0;
-      raw[p] = (i * 7 + (s >>> 24)) & 0xff;
+      raw[p] = (i * 7 + (p % 480 >>> 2) + (s >>> 26)) & 0xff;
     }
     pool.push(await sharp(raw, { raw: { width: 160, height: 120, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
   }

@@ -272,7 +272,7 @@ try {
         '',
         datasetPipelineTable(runs),
         '',
-        `Synthetic labelled records over ${plan.deployments} deployments and 160x120 noise JPEGs (a pool of 32 reused under every key), preprocessed to ${plan.input.width}x${plan.input.height}; activities run in this process (MockActivityEnvironment). Above ${plan.allUpTo} records the policy is a reservoir of ${plan.sample} records in all and only the frames it selects in either retrain have a JPEG. read/written: bytes of preprocess (records, cache index, packs, JPEGs; split files, manifest).${plan.production ? '' : ' Production not measured: PRODUCTION_MEASUREMENTS_URL or PRODUCTION_OBJECTS_URL unset (source .services/env).'}`,
+        `Synthetic labelled records over ${plan.deployments} deployments and 160x120 JPEGs (gradient and noise, about 6 KB; a pool of 32 reused under every key), preprocessed to ${plan.input.width}x${plan.input.height}; activities run in this process (MockActivityEnvironment). Above ${plan.allUpTo} records the policy is a reservoir of ${plan.sample} records in all and only the frames it selects in either retrain have a JPEG. read/written: bytes of preprocess (records, cache index, packs, JPEGs; split files, manifest).${plan.production ? '' : ' Production not measured: PRODUCTION_MEASUREMENTS_URL or PRODUCTION_OBJECTS_URL unset (source .services/env).'}`,
       ].join('\n'),
     );
   }
