@@ -41,5 +41,11 @@ export const assembleDataset =
     const datasetKey = datasetKeys(input.workflowId, input.runId).records;
     await objects.put(datasetKey, body, 'application/json');
     await objects.put(recordsKeys(input.deployments).head, body, 'application/json');
-    return { datasetKey, datasetSha256: sha256(body), recordCount: list.recordCount, perDeployment: list.perDeployment, newRecords: fresh.length };
+    return {
+      datasetKey,
+      datasetSha256: sha256(body),
+      recordCount: list.recordCount,
+      perDeployment: list.perDeployment,
+      newRecords: fresh.length,
+    };
   };

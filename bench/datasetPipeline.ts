@@ -62,9 +62,13 @@ async function jpegPool(): Promise<Buffer[]> {
     let s = i * 2654435761;
     for (let p = 0; p < raw.length; p++) {
       s = (s * 1103515245 + 12345) >>> 0;
-      raw[p] = (i * 7 + (p % 480 >>> 2) + (s >>> 26)) & 0xff;
+      raw[p] = (i * 7 + ((p % 480) >>> 2) + (s >>> 26)) & 0xff;
     }
-    pool.push(await sharp(raw, { raw: { width: 160, height: 120, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
+    pool.push(
+      await sharp(raw, { raw: { width: 160, height: 120, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
   }
   return pool;
 }
@@ -137,22 +141,28 @@ async function productionTarget(urls: { measurementsUrl: string; objectsUrl: str
 
 async function deleteInfluxDeployments(url: string, tag: string, t0: number) {
   const where = parseInfluxUrl(url);
-  const response = await fetch(`${where.url}/api/v2/delete?org=${encodeURIComponent(where.org)}&bucket=${encodeURIComponent(where.bucket)}`, {
-    method: 'POST',
-    headers: { Authorization: `Token ${where.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      start: new Date(t0 - 60_000).toISOString(),
-      stop: new Date(Date.now() + 60_000).toISOString(),
-      predicate: `_measurement="inference" AND client="bench-${tag}"`,
-    }),
-  });
+  const response = await fetch(
+    `${where.url}/api/v2/delete?org=${encodeURIComponent(where.org)}&bucket=${encodeURIComponent(where.bucket)}`,
+    {
+      method: 'POST',
+      headers: { Authorization: `Token ${where.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        start: new Date(t0 - 60_000).toISOString(),
+        stop: new Date(Date.now() + 60_000).toISOString(),
+        predicate: `_measurement="inference" AND client="bench-${tag}"`,
+      }),
+    },
+  );
   if (!response.ok) throw new Error(`InfluxDB delete of the benchmark's points failed: ${response.status} ${await response.text()}`);
 }
 
 export async function benchmarkDatasetPipeline(plan: DatasetPipelinePlan, log: (line: string) => void): Promise<PipelineRun[]> {
   const pool = await jpegPool();
   const runs: PipelineRun[] = [];
-  const targets = [...(plan.embedded ? [() => embeddedTarget()] : []), ...(plan.production ? [() => productionTarget(plan.production!)] : [])];
+  const targets = [
+    ...(plan.embedded ? [() => embeddedTarget()] : []),
+    ...(plan.production ? [() => productionTarget(plan.production!)] : []),
+  ];
   for (const open of targets) {
     for (const total of plan.records) {
       const target = await open();
@@ -184,7 +194,13 @@ async function measureSize(
   const policy: DatasetPolicy =
     total <= plan.allUpTo ? { kind: 'all' } : { kind: 'reservoir', perDeployment: Math.ceil(plan.sample / plan.deployments), seed: 1 };
   const asRows = (records: InferenceRecord[]) =>
-    records.map((r) => ({ time: r.time, deployment: r.deployment, imageKey: r.imageKey, sensorValue: r.sensorValue!, characteristics: {} }));
+    records.map((r) => ({
+      time: r.time,
+      deployment: r.deployment,
+      imageKey: r.imageKey,
+      sensorValue: r.sensorValue!,
+      characteristics: {},
+    }));
   const needsImage = new Set(
     [...selectRows(asRows(all.slice(0, firstCount)), policy), ...selectRows(asRows(all), policy)].map((r) => r.imageKey),
   );
@@ -196,14 +212,25 @@ async function measureSize(
     for (let i = 0; i < records.length; i += WRITE_BATCH) await target.measurements.write(records.slice(i, i + WRITE_BATCH));
     const images = records.filter((r) => needsImage.has(r.imageKey));
     await mapLimit(images, 16, (r, i) => target.objects.put(r.imageKey, pool[i % pool.length], 'image/jpeg'));
-    log(`dataset pipeline: ${target.store}: wrote ${records.length} records, ${images.length} JPEGs (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    log(
+      `dataset pipeline: ${target.store}: wrote ${records.length} records, ${images.length} JPEGs (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
   };
   const retrain = async (retrain: 'first' | 'second'): Promise<PipelineRun> => {
     const runId = `${tag}-${retrain}`;
     const a0 = performance.now();
     const assembled = (await env.run(assembleDataset(ctx), { workflowId: 'bench', runId, deployments })) as AssembleDatasetResult;
     const a1 = performance.now();
-    const input = { workflowId: 'bench', runId, ...assembled, ...plan.input, labelMaxMm: 350, testFraction: 0.2, seed: 1, datasetPolicy: policy };
+    const input = {
+      workflowId: 'bench',
+      runId,
+      ...assembled,
+      ...plan.input,
+      labelMaxMm: 350,
+      testFraction: 0.2,
+      seed: 1,
+      datasetPolicy: policy,
+    };
     const result = (await env.run(preprocess(ctx), input)) as PreprocessResult;
     const a2 = performance.now();
     const run: PipelineRun = {
@@ -234,7 +261,20 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function datasetPipelineTable(runs: PipelineRun[]): string {
   return markdownTable(
-    ['store', 'records', 'policy', 'retrain', 'new records', 'assemble', 'preprocess', 'selected', 'decoded', 'from cache', 'read', 'written'],
+    [
+      'store',
+      'records',
+      'policy',
+      'retrain',
+      'new records',
+      'assemble',
+      'preprocess',
+      'selected',
+      'decoded',
+      'from cache',
+      'read',
+      'written',
+    ],
     runs.map((r) => [
       r.store,
       String(r.records),

@@ -6,7 +6,8 @@ import type { DatasetRow } from '../stores/measurements.js';
  * every record, the newest N per deployment, or a sample of N per deployment that stays the same across retrains
  * (the N records with the lowest hash of their image key: a new record enters only by displacing one).
  */
-export type DatasetPolicy = { kind: 'all' } | { kind: 'last'; perDeployment: number } | { kind: 'reservoir'; perDeployment: number; seed: number };
+export type DatasetPolicy =
+  { kind: 'all' } | { kind: 'last'; perDeployment: number } | { kind: 'reservoir'; perDeployment: number; seed: number };
 
 export const DEFAULT_DATASET_POLICY: DatasetPolicy = { kind: 'all' };
 

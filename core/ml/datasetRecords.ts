@@ -107,7 +107,10 @@ export async function appendRecords(
 }
 
 /** Every row of a stored records list (either format), oldest first; segments are checked against their digests. */
-export async function readRecordRows(objects: ObjectStore, key: string): Promise<{ deployments: string[]; rows: DatasetRow[]; bytesRead: number }> {
+export async function readRecordRows(
+  objects: ObjectStore,
+  key: string,
+): Promise<{ deployments: string[]; rows: DatasetRow[]; bytesRead: number }> {
   const body = await objects.get(key);
   const stored = JSON.parse(body.toString('utf8')) as RecordsList | RecordsV1;
   if (!('format' in stored)) return { deployments: stored.deployments, rows: stored.rows, bytesRead: body.byteLength };

@@ -253,7 +253,13 @@ describe('a v1 dataset (runs before the preprocessing cache)', () => {
     const labels = labelsToBuffer(Float32Array.from([10, 20]));
     await t.stores.objects.put('runs/old/train-pixels.u8', pixels);
     await t.stores.objects.put('runs/old/train-labels.f32', labels);
-    const files = { count: 2, pixelsKey: 'runs/old/train-pixels.u8', labelsKey: 'runs/old/train-labels.f32', pixelsSha256: '', labelsSha256: '' };
+    const files = {
+      count: 2,
+      pixelsKey: 'runs/old/train-pixels.u8',
+      labelsKey: 'runs/old/train-labels.f32',
+      pixelsSha256: '',
+      labelsSha256: '',
+    };
     const manifest: DatasetManifest = {
       format: DATASET_FORMAT,
       width: 2,
