@@ -35,7 +35,7 @@ export const buildReferenceProfile =
   async (input: BuildReferenceProfileInput): Promise<ReferenceProfileSummary> => {
     const { objects, registry } = stores;
     const manifest = parseManifest(await objects.get(input.manifestKey), input.manifestKey);
-    const records = await readRecordRows(objects, manifest.source.datasetKey);
+    const records = await readRecordRows(objects, manifest.source.datasetKey, { characteristics: true });
     // A v2 dataset names its frames: the profile covers those the policy kept and preprocessing could read.
     let rows = records.rows;
     if (manifest.format === DATASET_FORMAT_V2) {

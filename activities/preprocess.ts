@@ -11,7 +11,7 @@ import {
   type PackedSplit,
 } from '../core/ml/dataset.js';
 import { DEFAULT_DATASET_POLICY, frameHash, isTestFrame, selectRows, type DatasetPolicy } from '../core/ml/datasetPolicy.js';
-import { readRecordRows } from '../core/ml/datasetRecords.js';
+import { CorruptRecordsError, forgetRecordsHead, readRecordRows } from '../core/ml/datasetRecords.js';
 import { imageToPixels, PREPROCESSING_VERSION } from '../core/ml/imagePixels.js';
 import { clipLabel } from '../core/ml/labels.js';
 import { PreprocessedFrames, type CacheFault, type FrameLocation, type PackRef } from '../core/ml/preprocessedFrames.js';
@@ -76,7 +76,12 @@ export const preprocess =
     const { objects } = stores;
     const size = { width: input.width, height: input.height };
     const policy = input.datasetPolicy ?? DEFAULT_DATASET_POLICY;
-    const records = await readRecordRows(objects, input.datasetKey);
+    const records = await readRecordRows(objects, input.datasetKey).catch(async (err) => {
+      if (!(err instanceof CorruptRecordsError)) throw err;
+      // The next assembly of these deployments starts over from the measurement store instead of the bad segment.
+      await forgetRecordsHead(objects, err.deployments);
+      throw ApplicationFailure.nonRetryable(err.message, 'CorruptRecords');
+    });
     const rows = selectRows(records.rows, policy);
     const bytes = { read: records.bytesRead, written: 0 };
 

@@ -5,12 +5,12 @@ import { sha256 } from './dataset.js';
 
 /**
  * The cache of preprocessed frames, content-addressed in the object store so a retrain decodes only the frames it has
- * not seen. Frames live in immutable packs (concatenated uint8 RGB frames of one size) named by their sha256, each with
- * a list of the image keys it holds; one index per preprocessing version and size lists the packs:
+ * not seen. Frames live in immutable packs (concatenated uint8 RGB frames of one size), each with the list of the
+ * image keys it holds, named by the sha256 of both; one index per preprocessing version and size lists the packs:
  *
  *   preprocessed/v<version>/<W>x<H>/index.json
- *   preprocessed/v<version>/<W>x<H>/packs/<sha256>.u8         frames
- *   preprocessed/v<version>/<W>x<H>/packs/<sha256>.keys.json  image keys, in pack order
+ *   preprocessed/v<version>/<W>x<H>/packs/<name>.u8         frames
+ *   preprocessed/v<version>/<W>x<H>/packs/<name>.keys.json  image keys, in pack order
  *
  * A pack is never rewritten: new frames go into new packs, then the index is replaced. A new preprocessing version
  * looks under its own prefix and so finds nothing of the old one (which stays, unread).
@@ -143,12 +143,15 @@ export class PreprocessedFrames {
     const pixels = Buffer.alloc(frames.length * this.frameBytes);
     frames.forEach((f, i) => pixels.set(f.pixels, i * this.frameBytes));
     const keysBody = Buffer.from(JSON.stringify(frames.map((f) => f.imageKey)));
-    const digest = sha256(pixels);
+    const pixelsSha256 = sha256(pixels);
+    const keysSha256 = sha256(keysBody);
+    // Named by frames and keys together: two packs of different frames may hold the same pixels (a dark camera).
+    const name = sha256(`${keysSha256}:${pixelsSha256}`);
     const pack: PackRef = {
-      key: this.keys.pack(digest),
-      sha256: digest,
-      keysKey: this.keys.packKeys(digest),
-      keysSha256: sha256(keysBody),
+      key: this.keys.pack(name),
+      sha256: pixelsSha256,
+      keysKey: this.keys.packKeys(name),
+      keysSha256,
       count: frames.length,
     };
     await this.objects.put(pack.keysKey, keysBody, 'application/json');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { trainingConfigSchema } from '../../api/routes/admin.js';
 import { splitByHash } from '../../activities/preprocess.js';
 import { rangesOf } from '../../core/ml/dataset.js';
 import { frameHash, isTestFrame, selectRows } from '../../core/ml/datasetPolicy.js';
@@ -78,5 +79,18 @@ describe('pack ranges', () => {
       [9, 10],
     ]);
     expect(rangesOf([])).toEqual([]);
+  });
+});
+
+describe('the training config', () => {
+  it('takes a dataset policy and refuses a malformed one', () => {
+    const ok = (datasetPolicy: unknown) => trainingConfigSchema.safeParse({ datasetPolicy }).success;
+    expect(ok({ kind: 'all' })).toBe(true);
+    expect(ok({ kind: 'last', perDeployment: 500 })).toBe(true);
+    expect(ok({ kind: 'reservoir', perDeployment: 500, seed: 7 })).toBe(true);
+    expect(ok({ kind: 'reservoir', perDeployment: 500 })).toBe(false);
+    expect(ok({ kind: 'last', perDeployment: 0 })).toBe(false);
+    expect(ok({ kind: 'newest' })).toBe(false);
+    expect(ok({ kind: 'all', perDeployment: 5 })).toBe(false);
   });
 });

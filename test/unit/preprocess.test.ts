@@ -14,6 +14,7 @@ import {
   type DatasetManifest,
   type DatasetManifestV2,
 } from '../../core/ml/dataset.js';
+import { readRecordRows } from '../../core/ml/datasetRecords.js';
 import { PREPROCESSING_VERSION } from '../../core/ml/imagePixels.js';
 import { PreprocessedFrames } from '../../core/ml/preprocessedFrames.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
@@ -194,6 +195,16 @@ describe('incremental preprocessing', () => {
     await expectFramesMatchLabels(second.manifest);
   });
 
+  it('keeps the records characteristics apart, for the reference profile only', async () => {
+    const { assembled } = await retrain('r1');
+    const withThem = await readRecordRows(t.stores.objects, assembled.datasetKey, { characteristics: true });
+    expect(withThem.rows).toHaveLength(50);
+    expect(withThem.rows.every((r) => JSON.stringify(r.characteristics) === JSON.stringify(zeros))).toBe(true);
+    const without = await readRecordRows(t.stores.objects, assembled.datasetKey);
+    expect(without.rows.map((r) => r.characteristics)).toEqual(Array(50).fill({}));
+    expect(without.bytesRead).toBeLessThan(withThem.bytesRead / 2);
+  });
+
   it('decodes again, and counts, the frames of a corrupt pack; the dataset never holds its bytes', async () => {
     const first = await retrain('r1');
     const packKey = first.manifest.train.packs[0].key;
@@ -234,6 +245,24 @@ describe('incremental preprocessing', () => {
     expect(imageGets).toBe(0);
   });
 
+  it('starts the records over from the measurement store when a stored segment is corrupt or gone', async () => {
+    const first = await retrain('r1');
+    const list = JSON.parse((await t.stores.objects.get(first.assembled.datasetKey)).toString()) as { segments: { key: string }[] };
+    const segment = list.segments[0].key;
+    await t.stores.objects.put(segment, Buffer.from('[]'));
+    const assembled = await run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r2', deployments: ['d1'] });
+    expect(assembled.newRecords).toBe(0);
+    await expect(run(preprocess(ctx), { workflowId: 'wf', runId: 'r2', ...assembled, ...size })).rejects.toThrow(
+      /does not match its sha256/,
+    );
+    const again = await retrain('r3');
+    expect(again.assembled).toMatchObject({ recordCount: 50, newRecords: 50 });
+    expect(again.result.frames).toMatchObject({ cached: 50, decoded: 0 });
+
+    await t.stores.objects.delete(JSON.parse((await t.stores.objects.get(again.assembled.datasetKey)).toString()).segments[0].key);
+    expect((await retrain('r4')).assembled).toMatchObject({ recordCount: 50, newRecords: 50 });
+  });
+
   it('finds nothing of another preprocessing version, and deletes nothing of it', async () => {
     const first = await retrain('r1');
     const current = new PreprocessedFrames(t.stores.objects, { width: 8, height: 6 }, PREPROCESSING_VERSION);
@@ -243,6 +272,21 @@ describe('incremental preprocessing', () => {
     await bumped.addToIndex([await bumped.writePack([{ imageKey: 'features/d1/0.jpg', pixels: new Uint8Array(8 * 6 * 3) }])]);
     expect((await current.locate(await current.packs())).locations.size).toBe(50);
     expect(await t.stores.objects.exists(first.manifest.train.packs[0].key)).toBe(true);
+  });
+});
+
+describe('the preprocessing cache', () => {
+  it('keeps packs of different frames apart when their pixels are the same', async () => {
+    const t = await openTempStores();
+    const cache = new PreprocessedFrames(t.stores.objects, { width: 2, height: 2 }, PREPROCESSING_VERSION);
+    const dark = new Uint8Array(12);
+    const a = await cache.writePack([{ imageKey: 'features/d/a.jpg', pixels: dark }]);
+    const b = await cache.writePack([{ imageKey: 'features/d/b.jpg', pixels: dark }]);
+    await cache.addToIndex([a, b]);
+    const { locations, unreadable } = await cache.locate(await cache.packs());
+    expect(unreadable).toEqual([]);
+    expect([...locations.keys()].sort()).toEqual(['features/d/a.jpg', 'features/d/b.jpg']);
+    await t.cleanup();
   });
 });
 
