@@ -95,7 +95,8 @@ export const preprocess =
       if (found) wanted.set(found.pack.key, found.pack);
     }
     // Every pack the dataset names is read once here and checked: bad bytes are decoded again, never used.
-    for (const pack of wanted.values()) {
+    for (const [i, pack] of [...wanted.values()].entries()) {
+      heartbeat({ checkingPack: i, of: wanted.size });
       const read = await cache.readPack(pack);
       if (typeof read === 'string') faults.set(pack.key, read);
     }
