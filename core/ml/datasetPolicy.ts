@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DatasetRow } from '../stores/measurements.js';
 
 /**
@@ -13,7 +13,7 @@ export const DEFAULT_DATASET_POLICY: DatasetPolicy = { kind: 'all' };
 
 /** A frame's place in [0, 1) under a seed: the first 32 bits of sha256(`seed:imageKey`). */
 export function frameHash(imageKey: string, seed: number): number {
-  return createHash('sha256').update(`${seed}:${imageKey}`).digest().readUInt32BE(0) / 2 ** 32;
+  return hash('sha256', `${seed}:${imageKey}`, 'buffer').readUInt32BE(0) / 2 ** 32;
 }
 
 /**

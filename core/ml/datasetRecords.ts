@@ -170,7 +170,10 @@ export async function readRecordRows(
     const characteristics = options.characteristics
       ? ((await read(segment.characteristicsKey, segment.characteristicsSha256)) as DatasetRow['characteristics'][])
       : undefined;
-    part.forEach((row, i) => rows.push({ ...row, characteristics: characteristics?.[i] ?? {} }));
+    part.forEach((row, i) => {
+      (row as DatasetRow).characteristics = characteristics?.[i] ?? {};
+      rows.push(row as DatasetRow);
+    });
   }
   return { deployments: stored.deployments, rows, bytesRead };
 }
