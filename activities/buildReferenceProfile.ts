@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { referenceProfileOf, type ReferenceProfile } from '../core/drift/referenceProfile.js';
-import { sha256, type DatasetManifest } from '../core/ml/dataset.js';
+import { DATASET_FORMAT_V2, parseManifest, sha256 } from '../core/ml/dataset.js';
+import { readRecordRows } from '../core/ml/datasetRecords.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
-import type { DatasetRow } from '../core/stores/measurements.js';
 import { referenceProfileKey } from '../core/stores/objectKeys.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
@@ -34,8 +34,16 @@ export const buildReferenceProfile =
   ({ stores, objectsUrl, mlBackend, capacity }: ActivityContext) =>
   async (input: BuildReferenceProfileInput): Promise<ReferenceProfileSummary> => {
     const { objects, registry } = stores;
-    const manifest = JSON.parse((await objects.get(input.manifestKey)).toString('utf8')) as DatasetManifest;
-    const records = JSON.parse((await objects.get(manifest.source.datasetKey)).toString('utf8')) as { rows: DatasetRow[] };
+    const manifest = parseManifest(await objects.get(input.manifestKey), input.manifestKey);
+    const records = await readRecordRows(objects, manifest.source.datasetKey, { characteristics: true });
+    // A v2 dataset names its frames: the profile covers those the policy kept and preprocessing could read.
+    let rows = records.rows;
+    if (manifest.format === DATASET_FORMAT_V2) {
+      const inDataset = new Set<string>();
+      for (const split of [manifest.train, manifest.test])
+        for (const key of JSON.parse((await objects.get(split.imageKeysKey)).toString('utf8')) as string[]) inDataset.add(key);
+      rows = rows.filter((r) => inDataset.has(r.imageKey));
+    }
     const testErrorsMm = await heartbeatWhile(() =>
       runMlJob(
         {
@@ -52,7 +60,7 @@ export const buildReferenceProfile =
       version: input.version,
       source: { manifestKey: input.manifestKey, workflowId: input.workflowId, runId: input.runId },
       // Records written before characteristics were kept in datasets have none: the profile says which are missing.
-      rows: records.rows.map((r) => ({ sensorValue: r.sensorValue, characteristics: r.characteristics ?? {} })),
+      rows: rows.map((r) => ({ sensorValue: r.sensorValue, characteristics: r.characteristics ?? {} })),
       labelMaxMm: manifest.labelMaxMm,
       testErrorsMm,
     });

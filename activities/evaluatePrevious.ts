@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { DatasetManifest } from '../core/ml/dataset.js';
+import { parseManifest } from '../core/ml/dataset.js';
 import { getModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import type { ActivityContext } from './context.js';
@@ -23,7 +23,7 @@ export const evaluatePrevious =
   async (input: EvaluatePreviousInput): Promise<EvaluatePreviousResult> => {
     const current = await stores.registry.getLatestModelVersion(input.modelName);
     if (!current) return { previousVersion: null, metrics: null, skippedBecause: 'no registered version yet' };
-    const manifest = JSON.parse((await stores.objects.get(input.manifestKey)).toString('utf8')) as DatasetManifest;
+    const manifest = parseManifest(await stores.objects.get(input.manifestKey), input.manifestKey);
     const metadata = await getModelMetadata(stores.objects, current.artifactKey);
     if (metadata.width !== manifest.width || metadata.height !== manifest.height) {
       const skippedBecause = `version ${current.version} takes ${metadata.width}x${metadata.height} input, this dataset is ${manifest.width}x${manifest.height}`;

@@ -1,7 +1,21 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
-import { DATASET_FORMAT, labelsToBuffer, seededPermutation, sha256, type DatasetManifest } from '../core/ml/dataset.js';
-import { imageToPixels } from '../core/ml/imagePixels.js';
+import {
+  DATASET_FORMAT_V2,
+  labelsToBuffer,
+  NotADatasetError,
+  parseManifest,
+  rangesOf,
+  sha256,
+  type AnyDatasetManifest,
+  type DatasetManifestV2,
+  type PackedSplit,
+} from '../core/ml/dataset.js';
+import { DEFAULT_DATASET_POLICY, frameHash, isTestFrame, selectRows, type DatasetPolicy } from '../core/ml/datasetPolicy.js';
+import { CorruptRecordsError, forgetRecordsHead, readRecordRows } from '../core/ml/datasetRecords.js';
+import { imageToPixels, PREPROCESSING_VERSION } from '../core/ml/imagePixels.js';
 import { clipLabel } from '../core/ml/labels.js';
+import { PreprocessedFrames, type CacheFault, type FrameLocation, type PackRef } from '../core/ml/preprocessedFrames.js';
+import { mapLimit } from '../core/mapLimit.js';
 import { ObjectNotFoundError } from '../core/stores/objects.js';
 import type { DatasetRow } from '../core/stores/measurements.js';
 import { datasetKeys } from '../core/stores/objectKeys.js';
@@ -17,6 +31,8 @@ export interface PreprocessInput {
   labelMaxMm: number;
   testFraction: number;
   seed: number;
+  /** Which records the dataset keeps; all when unset (and in runs recorded before policies). */
+  datasetPolicy?: DatasetPolicy;
 }
 
 export interface DatasetSummary {
@@ -28,71 +44,138 @@ export interface DatasetSummary {
   recordCount: number;
 }
 
+/** What the preprocessing cache did for a run's frames. */
+export interface FrameCounts {
+  /** Records the dataset policy kept. */
+  selected: number;
+  /** Frames found in the cache and used as they were. */
+  cached: number;
+  /** Frames decoded from their JPEG (new ones, and cached ones that could not be used). */
+  decoded: number;
+  /** Cached frames decoded again, by why the cached copy could not be used. */
+  recomputed: Partial<Record<CacheFault, number>>;
+}
+
 export interface PreprocessResult extends DatasetSummary {
   /** Records left out, by reason (image missing or undecodable). */
   skipped: Record<string, number>;
+  frames?: FrameCounts;
+  bytes?: { read: number; written: number };
 }
 
-/** Resizes every frame to the model input, clips labels, shuffles with a seed and splits train/test into binary files. */
+/** JPEGs fetched and decoded at once: sharp decodes on libuv's thread pool, fetches wait on the object store. */
+const DECODE_CONCURRENCY = 4;
+
+/**
+ * Resizes the frames the dataset policy keeps to the model input (from the preprocessing cache, decoding only frames it
+ * lacks), clips labels and splits train/test by a hash of each frame's image key, so a frame keeps its split across retrains.
+ */
 export const preprocess =
   ({ stores }: ActivityContext) =>
   async (input: PreprocessInput): Promise<PreprocessResult> => {
     const { objects } = stores;
-    const records = JSON.parse((await objects.get(input.datasetKey)).toString('utf8')) as { deployments: string[]; rows: DatasetRow[] };
-    const frameBytes = input.width * input.height * 3;
-    const frames: Uint8Array[] = [];
-    const labels: number[] = [];
-    const skipped: Record<string, number> = {};
-    for (const [i, row] of records.rows.entries()) {
-      try {
-        frames.push(await imageToPixels(await objects.get(row.imageKey), input));
-        labels.push(clipLabel(row.sensorValue, input.labelMaxMm));
-      } catch (err) {
-        const reason =
-          err instanceof ObjectNotFoundError
-            ? 'image_missing'
-            : (err as { code?: string }).code === 'invalid_image'
-              ? 'image_invalid'
-              : undefined;
-        if (!reason) throw err;
-        skipped[reason] = (skipped[reason] ?? 0) + 1;
-      }
-      if (i % 100 === 0) heartbeat({ processed: i, of: records.rows.length });
+    const size = { width: input.width, height: input.height };
+    const policy = input.datasetPolicy ?? DEFAULT_DATASET_POLICY;
+    const records = await readRecordRows(objects, input.datasetKey).catch(async (err) => {
+      if (!(err instanceof CorruptRecordsError)) throw err;
+      // The next assembly of these deployments starts over from the measurement store instead of the bad segment.
+      await forgetRecordsHead(objects, err.deployments);
+      throw ApplicationFailure.nonRetryable(err.message, 'CorruptRecords');
+    });
+    const rows = selectRows(records.rows, policy);
+    const bytes = { read: records.bytesRead, written: 0 };
+
+    const cache = new PreprocessedFrames(objects, size, PREPROCESSING_VERSION);
+    const packs = await cache.packs();
+    const { locations, unreadable } = await cache.locate(packs);
+    const faults = new Map<string, CacheFault>(unreadable.map((p) => [p.key, 'pack_keys_unreadable']));
+    const wanted = new Map<string, PackRef>();
+    for (const row of rows) {
+      const found = locations.get(row.imageKey);
+      if (found) wanted.set(found.pack.key, found.pack);
     }
-    if (frames.length < 2) {
+    // Every pack the dataset names is read once here and checked: bad bytes are decoded again, never used.
+    for (const [i, pack] of [...wanted.values()].entries()) {
+      heartbeat({ checkingPack: i, of: wanted.size });
+      const read = await cache.readPack(pack);
+      if (typeof read === 'string') faults.set(pack.key, read);
+    }
+
+    const frames: FrameCounts = { selected: rows.length, cached: 0, decoded: 0, recomputed: {} };
+    const placed = new Map<string, FrameLocation>();
+    const toDecode: DatasetRow[] = [];
+    for (const row of rows) {
+      const found = locations.get(row.imageKey);
+      const fault = found && faults.get(found.pack.key);
+      if (found && !fault) {
+        placed.set(row.imageKey, found);
+        frames.cached++;
+      } else {
+        if (fault) frames.recomputed[fault] = (frames.recomputed[fault] ?? 0) + 1;
+        toDecode.push(row);
+      }
+    }
+
+    const skipped: Record<string, number> = {};
+    const added: PackRef[] = [];
+    for (let start = 0; start < toDecode.length; start += cache.framesPerPack) {
+      const batch = toDecode.slice(start, start + cache.framesPerPack);
+      const decoded = await mapLimit(batch, DECODE_CONCURRENCY, async (row, i) => {
+        if (i % 100 === 0) heartbeat({ decoding: start + i, of: toDecode.length });
+        try {
+          const jpeg = await objects.get(row.imageKey);
+          bytes.read += jpeg.byteLength;
+          return { imageKey: row.imageKey, pixels: await imageToPixels(jpeg, size) };
+        } catch (err) {
+          const reason = skipReason(err);
+          skipped[reason] = (skipped[reason] ?? 0) + 1;
+          return undefined;
+        }
+      });
+      const usable = decoded.filter((f) => f !== undefined);
+      if (usable.length === 0) continue;
+      frames.decoded += usable.length;
+      const pack = await cache.writePack(usable);
+      usable.forEach((f, index) => placed.set(f.imageKey, { pack, index }));
+      added.push(pack);
+    }
+    await cache.addToIndex(
+      added,
+      packs.filter((p) => faults.has(p.key)),
+    );
+
+    const usable = rows.filter((row) => placed.has(row.imageKey));
+    if (usable.length < 2) {
       throw ApplicationFailure.nonRetryable(
-        `only ${frames.length} usable frames in ${input.datasetKey} (skipped: ${JSON.stringify(skipped)})`,
+        `only ${usable.length} usable frames in ${input.datasetKey} (skipped: ${JSON.stringify(skipped)})`,
         'TooFewFrames',
       );
     }
-
-    const order = seededPermutation(frames.length, input.seed);
-    const testCount = Math.max(1, Math.round(frames.length * input.testFraction));
+    const { train, test } = splitByHash(usable, input.seed, input.testFraction);
     const keys = datasetKeys(input.workflowId, input.runId);
-    const writeSplit = async (name: 'train' | 'test', indices: number[]) => {
-      const pixels = Buffer.alloc(indices.length * frameBytes);
-      const labelsMm = new Float32Array(indices.length);
-      indices.forEach((src, dst) => {
-        pixels.set(frames[src], dst * frameBytes);
-        labelsMm[dst] = labels[src];
-      });
-      const labelBytes = labelsToBuffer(labelsMm);
-      const files = { count: indices.length, pixelsKey: keys.pixels(name), labelsKey: keys.labels(name) };
-      heartbeat({ writing: files.pixelsKey });
-      await objects.put(files.pixelsKey, pixels, 'application/octet-stream');
+    const writeSplit = async (name: 'train' | 'test', split: DatasetRow[]): Promise<PackedSplit> => {
+      const { packs: packFrames, order } = packedOrder(split, placed);
+      const labelBytes = labelsToBuffer(Float32Array.from(order, (row) => clipLabel(row.sensorValue, input.labelMaxMm)));
+      const imageKeys = Buffer.from(JSON.stringify(order.map((row) => row.imageKey)));
+      const files = { labelsKey: keys.labels(name), imageKeysKey: keys.imageKeys(name) };
       await objects.put(files.labelsKey, labelBytes, 'application/octet-stream');
-      return { ...files, pixelsSha256: sha256(pixels), labelsSha256: sha256(labelBytes) };
+      await objects.put(files.imageKeysKey, imageKeys, 'application/json');
+      bytes.written += labelBytes.byteLength + imageKeys.byteLength;
+      return { count: order.length, packs: packFrames, ...files, labelsSha256: sha256(labelBytes), imageKeysSha256: sha256(imageKeys) };
     };
-    const manifest: DatasetManifest = {
-      format: DATASET_FORMAT,
+    const manifest: DatasetManifestV2 = {
+      format: DATASET_FORMAT_V2,
       width: input.width,
       height: input.height,
       channels: 3,
       labelMaxMm: input.labelMaxMm,
       seed: input.seed,
       testFraction: input.testFraction,
-      test: await writeSplit('test', order.slice(0, testCount)),
-      train: await writeSplit('train', order.slice(testCount)),
+      policy,
+      preprocessingVersion: PREPROCESSING_VERSION,
+      split: 'frame-hash',
+      test: await writeSplit('test', test),
+      train: await writeSplit('train', train),
       source: {
         datasetKey: input.datasetKey,
         datasetSha256: input.datasetSha256,
@@ -103,10 +186,49 @@ export const preprocess =
     const body = Buffer.from(JSON.stringify(manifest, null, 2));
     const manifestKey = keys.manifest;
     await objects.put(manifestKey, body, 'application/json');
-    return { ...summarizeManifest(manifestKey, body, manifest), skipped };
+    bytes.read += cache.traffic.bytesRead;
+    bytes.written += body.byteLength + cache.traffic.bytesWritten;
+    return { ...summarizeManifest(manifestKey, body, manifest), skipped, frames, bytes };
   };
 
-function summarizeManifest(manifestKey: string, body: Buffer, manifest: DatasetManifest): DatasetSummary {
+function skipReason(err: unknown): string {
+  if (err instanceof ObjectNotFoundError) return 'image_missing';
+  if ((err as { code?: string }).code === 'invalid_image') return 'image_invalid';
+  throw err;
+}
+
+/**
+ * Train and test by the hash of each frame's image key. Tiny datasets where the hashes put every frame on one side
+ * move the frame nearest the threshold over, so both splits hold a frame.
+ */
+export function splitByHash(rows: DatasetRow[], seed: number, testFraction: number): { train: DatasetRow[]; test: DatasetRow[] } {
+  const test = rows.filter((row) => isTestFrame(row.imageKey, seed, testFraction));
+  const train = rows.filter((row) => !isTestFrame(row.imageKey, seed, testFraction));
+  const byHash = (a: DatasetRow, b: DatasetRow) => frameHash(a.imageKey, seed) - frameHash(b.imageKey, seed);
+  if (test.length === 0) test.push(train.sort(byHash).shift()!);
+  if (train.length === 0) train.push(test.sort(byHash).pop()!);
+  return { train, test };
+}
+
+/** A split's frames grouped by pack, in pack position order: the order its pixels, labels and image keys are stored in. */
+function packedOrder(split: DatasetRow[], placed: Map<string, FrameLocation>) {
+  const byPack = new Map<string, { pack: PackRef; members: { row: DatasetRow; index: number }[] }>();
+  for (const row of split) {
+    const { pack, index } = placed.get(row.imageKey)!;
+    const group = byPack.get(pack.key) ?? { pack, members: [] };
+    group.members.push({ row, index });
+    byPack.set(pack.key, group);
+  }
+  const order: DatasetRow[] = [];
+  const packs = [...byPack.values()].map(({ pack, members }) => {
+    members.sort((a, b) => a.index - b.index);
+    for (const m of members) order.push(m.row);
+    return { key: pack.key, sha256: pack.sha256, ranges: rangesOf(members.map((m) => m.index)) };
+  });
+  return { packs, order };
+}
+
+function summarizeManifest(manifestKey: string, body: Buffer, manifest: AnyDatasetManifest): DatasetSummary {
   return {
     manifestKey,
     manifestSha256: sha256(body),
@@ -117,7 +239,7 @@ function summarizeManifest(manifestKey: string, body: Buffer, manifest: DatasetM
   };
 }
 
-/** Reads an earlier run's dataset manifest, for reruns of the experiment step on identical data. */
+/** Reads an earlier run's dataset manifest (either format), for reruns of the experiment step on identical data. */
 export const describeDataset =
   ({ stores }: ActivityContext) =>
   async (input: { manifestKey: string }): Promise<DatasetSummary & { width: number; height: number; labelMaxMm: number }> => {
@@ -126,9 +248,13 @@ export const describeDataset =
         throw ApplicationFailure.nonRetryable(`no dataset manifest at ${input.manifestKey}`, 'DatasetNotFound');
       throw err;
     });
-    const manifest = JSON.parse(body.toString('utf8')) as DatasetManifest;
-    if (manifest.format !== DATASET_FORMAT)
-      throw ApplicationFailure.nonRetryable(`${input.manifestKey} is not a ${DATASET_FORMAT} manifest`, 'NotADataset');
+    let manifest: AnyDatasetManifest;
+    try {
+      manifest = parseManifest(body, input.manifestKey);
+    } catch (err) {
+      if (err instanceof NotADatasetError) throw ApplicationFailure.nonRetryable(err.message, 'NotADataset');
+      throw err;
+    }
     return {
       ...summarizeManifest(input.manifestKey, body, manifest),
       width: manifest.width,

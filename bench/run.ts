@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { benchmarkDatasetPipeline, datasetPipelineTable } from './datasetPipeline.js';
 import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { benchmarkFrameCost, frameCostTable, LABEL_MAX_MM, WARM_UP_CALLS } from './frameCost.js';
 import { ensureKerasVenv } from './kerasReference.js';
@@ -64,7 +65,7 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
-    ...(settings.parts.some((p) => p !== 'drift' && p !== 'frame-cost' && p !== 'predict-paths')
+    ...(settings.parts.some((p) => p === 'training' || p === 'stack' || p === 'rollout')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
         ]
@@ -286,6 +287,21 @@ try {
         predictPathsTable(found),
         '',
         `Each call is what /predict does: the frame's pixels to a float tensor, the path, reading the output. The paths take turns in ${paths.rounds} rounds of ${Math.ceil(paths.calls / paths.rounds)} batch-1 calls and an eighth as many batches of 8, after ${5} untimed calls each; p50 over all rounds. CPU is process.cpuUsage around each call (every thread of the process). "max abs diff" is over the outputs for every recorded frame in one batch, against model.predict. "compile" is compileForServing from a loaded layers model: export, write to its default cache (a folder of the process's own), load the session, check it against the layers model and warm it. Load average (1, 5, 15 min) at the start ${found.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${found.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+      ].join('\n'),
+    );
+  }
+
+  if (settings.parts.includes('dataset-pipeline')) {
+    const plan = settings.datasetPipeline;
+    const runs = await benchmarkDatasetPipeline(plan, log);
+    raw.datasetPipeline = runs;
+    emit(
+      [
+        `### Dataset pipeline: assembleDataset + preprocess, first retrain and second with ${Math.round(plan.newFraction * 100)} % new records`,
+        '',
+        datasetPipelineTable(runs),
+        '',
+        `Synthetic labelled records over ${plan.deployments} deployments and 160x120 JPEGs (gradient and noise, about 6 KB; a pool of 32 reused under every key), preprocessed to ${plan.input.width}x${plan.input.height}; activities run in this process (MockActivityEnvironment). Above ${plan.allUpTo} records the policy is a reservoir of ${plan.sample} records in all and only the frames it selects in either retrain have a JPEG. read/written: bytes of preprocess (records, cache index, packs, JPEGs; split files, manifest).${plan.production ? '' : ' Production not measured: PRODUCTION_MEASUREMENTS_URL or PRODUCTION_OBJECTS_URL unset (source .services/env).'}`,
       ].join('\n'),
     );
   }

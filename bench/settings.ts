@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
+import type { DatasetPipelinePlan } from './datasetPipeline.js';
 
 /**
  * Benchmark knobs, read once from the environment. BENCH_QUICK=1 shrinks every default
@@ -43,9 +44,15 @@ const envSchema = z.object({
   BENCH_LOAD_STEP_SECONDS: z.coerce.number().int().positive().optional(),
   /** The production measurement store (InfluxDB) of `source .services/env`; without it only SQLite is measured. */
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
+  /** The production object store (S3); with PRODUCTION_MEASUREMENTS_URL, the dataset pipeline is also measured on them. */
+  PRODUCTION_OBJECTS_URL: z.string().optional(),
+  BENCH_DATASET_RECORDS: positiveList.optional(),
+  BENCH_DATASET_ALL_UP_TO: z.coerce.number().int().positive().optional(),
+  BENCH_DATASET_SAMPLE: z.coerce.number().int().positive().optional(),
+  BENCH_DATASET_STORES: z.enum(['embedded', 'production', 'both']).default('both'),
 });
 
-export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost', 'predict-paths'] as const;
+export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost', 'predict-paths', 'dataset-pipeline'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
@@ -154,6 +161,7 @@ export interface BenchSettings {
   resultsDir: string;
   rollout: RolloutBenchSettings;
   drift: DriftBenchSettings;
+  datasetPipeline: DatasetPipelinePlan;
   frameCost: FrameCostSettings;
   predictPaths: PredictPathsSettings;
 }
@@ -215,6 +223,19 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       storedFrames: e.BENCH_DRIFT_STORED ?? (quick ? [10_000] : [10_000, 1_000_000]),
       costRepetitions: e.BENCH_DRIFT_REPETITIONS ?? (quick ? 2 : 5),
       influxUrl: e.PRODUCTION_MEASUREMENTS_URL,
+    },
+    datasetPipeline: {
+      records: e.BENCH_DATASET_RECORDS ?? (quick ? [2_000] : [10_000, 100_000, 1_000_000]),
+      newFraction: 0.1,
+      allUpTo: e.BENCH_DATASET_ALL_UP_TO ?? 100_000,
+      sample: e.BENCH_DATASET_SAMPLE ?? 50_000,
+      deployments: 10,
+      input: { width: 40, height: 30 },
+      embedded: e.BENCH_DATASET_STORES !== 'production',
+      production:
+        e.BENCH_DATASET_STORES !== 'embedded' && e.PRODUCTION_MEASUREMENTS_URL && e.PRODUCTION_OBJECTS_URL
+          ? { measurementsUrl: e.PRODUCTION_MEASUREMENTS_URL, objectsUrl: e.PRODUCTION_OBJECTS_URL }
+          : undefined,
     },
     frameCost: {
       frames: quick ? 40 : 200,

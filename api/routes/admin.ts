@@ -43,6 +43,12 @@ export const sweepSchema = strictObject({
   learningRates: z.array(z.number().positive().max(1)).min(1),
 }).partial();
 
+export const datasetPolicySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('all') }).strict(),
+  z.object({ kind: z.literal('last'), perDeployment: z.number().int().min(2) }).strict(),
+  z.object({ kind: z.literal('reservoir'), perDeployment: z.number().int().min(2), seed: z.number().int() }).strict(),
+]);
+
 export const trainingConfigSchema = strictObject({
   deployments: z.array(id).min(1),
   architecture: z.enum(Object.keys(ARCHITECTURES) as [ArchitectureName, ...ArchitectureName[]]),
@@ -51,6 +57,7 @@ export const trainingConfigSchema = strictObject({
   labelMaxMm: z.number().positive().max(10_000),
   testFraction: z.number().gt(0).lt(1),
   seed: z.number().int(),
+  datasetPolicy: datasetPolicySchema,
   sweep: sweepSchema,
   selectionMetric: z.string().min(1),
   registerPolicy: z.enum(['always', 'if-better']),

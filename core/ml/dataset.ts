@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createRng } from '../random.js';
+import type { ObjectStore } from '../stores/objects.js';
+import type { DatasetPolicy } from './datasetPolicy.js';
 
 /**
  * The preprocessed dataset: uint8 pixels and float32 labels (mm, already clipped) per split,
  * stored as raw little-endian binary next to a JSON manifest. Pixels are scaled to 0..1
  * when they become tensors, so the stored form stays 4x smaller than floats.
+ *
+ * v1 (runs before the preprocessing cache): each split's pixels in one file of the run.
+ * v2: each split's pixels are references into immutable packs of the preprocessing cache
+ * (core/ml/preprocessedFrames.ts), with the split's image keys and labels in files of the run.
  */
 export const DATASET_FORMAT = 'mlops-dataset/v1';
+export const DATASET_FORMAT_V2 = 'mlops-dataset/v2';
 
 export interface SplitFiles {
   count: number;
@@ -27,6 +34,87 @@ export interface DatasetManifest {
   train: SplitFiles;
   test: SplitFiles;
   source: { datasetKey: string; datasetSha256: string; deployments: string[]; recordCount: number };
+}
+
+/** Frames of one pack in a split: [start, end) ranges of positions in the pack. */
+export interface PackFrames {
+  key: string;
+  sha256: string;
+  ranges: [number, number][];
+}
+
+/** A v2 split: its frames, in order, are the packs' ranges in order; labels and image keys follow that order. */
+export interface PackedSplit {
+  count: number;
+  packs: PackFrames[];
+  labelsKey: string;
+  labelsSha256: string;
+  /** JSON list of the frames' image keys: which frames the split holds. */
+  imageKeysKey: string;
+  imageKeysSha256: string;
+}
+
+export interface DatasetManifestV2 extends Omit<DatasetManifest, 'format' | 'train' | 'test'> {
+  format: typeof DATASET_FORMAT_V2;
+  policy: DatasetPolicy;
+  preprocessingVersion: number;
+  /** How the split was chosen: a frame is in test when sha256(`seed:imageKey`) falls below testFraction. */
+  split: 'frame-hash';
+  train: PackedSplit;
+  test: PackedSplit;
+}
+
+export type AnyDatasetManifest = DatasetManifest | DatasetManifestV2;
+
+export function parseManifest(body: Buffer, key: string): AnyDatasetManifest {
+  const manifest = JSON.parse(body.toString('utf8')) as AnyDatasetManifest;
+  if (manifest.format !== DATASET_FORMAT && manifest.format !== DATASET_FORMAT_V2) {
+    throw new NotADatasetError(`${key} is not a ${DATASET_FORMAT} or ${DATASET_FORMAT_V2} manifest`);
+  }
+  return manifest;
+}
+
+export class NotADatasetError extends Error {
+  readonly code = 'not_a_dataset';
+}
+
+export class CorruptDatasetError extends Error {
+  readonly code = 'corrupt_dataset';
+}
+
+/** One split of a stored dataset in memory, whichever format; pack and label bytes are checked against the manifest's digests. */
+export async function readSplit(objects: ObjectStore, manifest: AnyDatasetManifest, which: 'train' | 'test'): Promise<Split> {
+  const frameBytes = manifest.width * manifest.height * 3;
+  if (manifest.format === DATASET_FORMAT) {
+    const files = manifest[which];
+    return splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
+  }
+  const split = manifest[which];
+  const pixels = Buffer.alloc(split.count * frameBytes);
+  let at = 0;
+  for (const pack of split.packs) {
+    const body = await objects.get(pack.key);
+    if (sha256(body) !== pack.sha256) throw new CorruptDatasetError(`pack ${pack.key} does not match its sha256`);
+    for (const [start, end] of pack.ranges) {
+      body.copy(pixels, at * frameBytes, start * frameBytes, end * frameBytes);
+      at += end - start;
+    }
+  }
+  const labels = await objects.get(split.labelsKey);
+  if (sha256(labels) !== split.labelsSha256) throw new CorruptDatasetError(`labels ${split.labelsKey} do not match their sha256`);
+  if (at !== split.count) throw new CorruptDatasetError(`the ${which} split names ${at} frames, its count says ${split.count}`);
+  return splitFromBuffers(pixels, labels, frameBytes);
+}
+
+/** Sorted positions as [start, end) ranges. */
+export function rangesOf(positions: number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const p of positions) {
+    const last = ranges.at(-1);
+    if (last && last[1] === p) last[1] = p + 1;
+    else ranges.push([p, p + 1]);
+  }
+  return ranges;
 }
 
 export interface Split {

@@ -39,6 +39,12 @@ export interface DecodedFrame {
   rgb: RgbImage;
 }
 
+/**
+ * The version of what `imageToPixels` makes of a frame. Preprocessed frames are cached under it
+ * (core/ml/preprocessedFrames.ts): bump it whenever the pipeline's output changes, and retrains stop finding the old entries.
+ */
+export const PREPROCESSING_VERSION = 1;
+
 /** Decodes an image and resizes it to the model input in one sharp pipeline: RGB bytes, row-major HWC. */
 export async function imageToPixels(image: Buffer, size: InputSize): Promise<Uint8Array> {
   return (await decodeRgb(image, size)).data;

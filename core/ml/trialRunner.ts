@@ -1,6 +1,6 @@
 import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
-import { splitFromBuffers, type DatasetManifest, type SplitFiles } from './dataset.js';
+import { parseManifest, readSplit } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { clipLabel } from './labels.js';
@@ -45,11 +45,8 @@ export const modelPrefixOf = (trialPrefix: string) => `${trialPrefix}/model`;
 export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => void): Promise<TrialOutcome> {
   const { tf, name: backend } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
-  const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
-  const frameBytes = manifest.width * manifest.height * 3;
-  const readSplit = async (files: SplitFiles) =>
-    splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
-  const [train, test] = await Promise.all([readSplit(manifest.train), readSplit(manifest.test)]);
+  const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
+  const [train, test] = await Promise.all([readSplit(objects, manifest, 'train'), readSplit(objects, manifest, 'test')]);
   const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
   const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
 
@@ -103,17 +100,13 @@ export interface EvaluationJob {
 async function loadForTest(job: EvaluationJob) {
   const { tf } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
-  const manifest = JSON.parse((await objects.get(job.manifestKey)).toString('utf8')) as DatasetManifest;
+  const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
   const files = await getModelFiles(objects, job.modelPrefix);
   const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
   if (metadata.width !== manifest.width || metadata.height !== manifest.height) {
     throw new Error(`model input ${metadata.width}x${metadata.height} differs from dataset ${manifest.width}x${manifest.height}`);
   }
-  const test = splitFromBuffers(
-    await objects.get(manifest.test.pixelsKey),
-    await objects.get(manifest.test.labelsKey),
-    manifest.width * manifest.height * 3,
-  );
+  const test = await readSplit(objects, manifest, 'test');
   const release = async () => {
     model.dispose();
     await objects.close();

@@ -13,6 +13,7 @@ export function datasetKeys(workflowId: string, runId: string) {
     manifest: `${prefix}/manifest.json`,
     pixels: (split: 'train' | 'test') => `${prefix}/${split}-pixels.u8`,
     labels: (split: 'train' | 'test') => `${prefix}/${split}-labels.f32`,
+    imageKeys: (split: 'train' | 'test') => `${prefix}/${split}-image-keys.json`,
   };
 }
 

@@ -402,6 +402,24 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       characteristics: { ...zeros, hsv_s },
     });
 
+    it('returns every labelled dataset row once, many in one millisecond (a store may read them in pages)', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const t0 = 1_700_000_100_000;
+      const times = [t0, t0, t0, t0 + 1, t0 + 1, t0 + 1, t0 + 1, t0 + 2, t0 + 3];
+      await m.write(
+        times.map((time, i) => ({
+          ...record(d, time, i === 4 ? null : 10 + i, null),
+          client: `c${i}`,
+          imageKey: `features/${d}/${i}.jpg`,
+        })),
+      );
+      const rows = await m.datasetRows([d]);
+      expect(rows.map((r) => r.imageKey).sort()).toEqual([0, 1, 2, 3, 5, 6, 7, 8].map((i) => `features/${d}/${i}.jpg`));
+      expect(rows.map((r) => r.time)).toEqual([...rows.map((r) => r.time)].sort((a, b) => a - b));
+      expect(await m.datasetRows([d], { since: t0 + 1 })).toHaveLength(5);
+    });
+
     it('returns labelled dataset rows oldest first, stats, histograms and windowed means', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;

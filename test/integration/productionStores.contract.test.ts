@@ -10,7 +10,10 @@ import { productionUrls, restartService } from '../support/productionServices.js
 const urls = productionUrls();
 if (urls) {
   registryContract('MySQL (MariaDB)', () => SqlRegistry.open(urls.registryUrl), { restart: () => restartService('mariadb') });
-  measurementsContract('InfluxDB', () => InfluxMeasurements.open(urls.measurementsUrl), { restart: () => restartService('influxdb') });
+  // Pages of 3 points: every dataset query of the suite reads in several pages.
+  measurementsContract('InfluxDB', () => InfluxMeasurements.open(urls.measurementsUrl, { datasetPagePoints: 3 }), {
+    restart: () => restartService('influxdb'),
+  });
   objectsContract('S3 (Versity S3 gateway)', () => S3Objects.open(urls.objectsUrl), { restart: () => restartService('versitygw') });
 } else {
   describe.skip('production store contracts (services not running)', () => it('needs scripts/services/up.sh'));

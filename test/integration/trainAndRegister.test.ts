@@ -4,7 +4,14 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { retrainRequestedSignal, TASK_QUEUES, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
+import type { DatasetManifestV2 } from '../../core/ml/dataset.js';
+import { isTestFrame } from '../../core/ml/datasetPolicy.js';
+import {
+  DEFAULT_TRAINING,
+  retrainRequestedSignal,
+  TASK_QUEUES,
+  type TrainAndRegisterRequest,
+} from '../../workflows/trainAndRegister/contract.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
@@ -90,7 +97,12 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
 
     expect(result.dataset.recordCount).toBe(labelled);
     expect(result.dataset.trainCount + result.dataset.testCount).toBe(labelled);
-    expect(result.dataset.testCount).toBe(Math.round(labelled * 0.2));
+    // The test split is exactly the frames whose key hashes below the test fraction (stable across retrains).
+    const manifest = JSON.parse((await t.stores.objects.get(result.dataset.manifestKey)).toString()) as DatasetManifestV2;
+    const keysOf = async (key: string) => JSON.parse((await t.stores.objects.get(key)).toString()) as string[];
+    const { seed, testFraction } = DEFAULT_TRAINING;
+    expect((await keysOf(manifest.test.imageKeysKey)).every((k) => isTestFrame(k, seed, testFraction))).toBe(true);
+    expect((await keysOf(manifest.train.imageKeysKey)).some((k) => isTestFrame(k, seed, testFraction))).toBe(false);
     expect(result.trials).toHaveLength(2);
     const maes = result.trials.map((tr) => tr.metrics.test_mae_mm);
     expect(result.selection.best.metrics.test_mae_mm).toBe(Math.min(...maes));

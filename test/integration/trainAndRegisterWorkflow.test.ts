@@ -8,6 +8,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import { registerModelVersion } from '../../activities/registerModelVersion.js';
+import type { PreprocessInput } from '../../activities/preprocess.js';
 import type { TrialSummary } from '../../core/training/sweep.js';
 import { workflowsPath } from '../../workers/createWorkers.js';
 import {
@@ -50,11 +51,12 @@ interface Scenario {
     assembleAttempts: number;
     profiles: number[];
     rollouts: number[];
+    preprocess: PreprocessInput[];
   };
 }
 
 const fresh = (): Scenario => ({
-  calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [], rollouts: [] },
+  calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [], rollouts: [], preprocess: [] },
 });
 let scenario: Scenario = fresh();
 let runningTrials = 0;
@@ -111,15 +113,18 @@ describe('TrainAndRegister with stub activities', () => {
   });
 
   const stubTraining = (): TrainingActivities => ({
-    preprocess: async () => ({
-      manifestKey: 'm',
-      manifestSha256: 's',
-      trainCount: 8,
-      testCount: 2,
-      deployments: [],
-      recordCount: 10,
-      skipped: {},
-    }),
+    preprocess: async (input) => {
+      scenario.calls.preprocess.push(input);
+      return {
+        manifestKey: 'm',
+        manifestSha256: 's',
+        trainCount: 8,
+        testCount: 2,
+        deployments: [],
+        recordCount: 10,
+        skipped: {},
+      };
+    },
     trainTrial: async (input) => {
       runningTrials++;
       scenario.calls.maxConcurrentTrials = Math.max(scenario.calls.maxConcurrentTrials, runningTrials);
@@ -224,6 +229,19 @@ describe('TrainAndRegister with stub activities', () => {
     });
     expect(scenario.calls.capacity).toBe(1);
     expect(result.parallelism).toEqual({ value: 3, source: 'training-worker' });
+  });
+
+  it('hands the request dataset policy to preprocess, and none when the request names none', async () => {
+    scenario = fresh();
+    const policy = { kind: 'reservoir' as const, perDeployment: 500, seed: 9 };
+    for (const datasetPolicy of [policy, undefined]) {
+      await env.client.workflow.execute(TrainAndRegister, {
+        taskQueue: TASK_QUEUES.orchestration,
+        workflowId: `policy-${randomUUID()}`,
+        args: [request({ datasetPolicy })],
+      });
+    }
+    expect(scenario.calls.preprocess.map((input) => input.datasetPolicy)).toEqual([policy, undefined]);
   });
 
   it('sizes each activity: ML steps heartbeat against tens of seconds, light steps time out in minutes', async () => {

@@ -5,6 +5,7 @@ import { preprocess } from '../../activities/preprocess.js';
 import { trainTrial, type TrainTrialInput } from '../../activities/trainTrial.js';
 import type { ActivityContext } from '../../activities/context.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
+import { DATASET_FORMAT, labelsToBuffer, parseManifest, readSplit, sha256, type DatasetManifest } from '../../core/ml/dataset.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -80,5 +81,40 @@ describe('trainTrial activity', () => {
     const trial = await t.stores.registry.getTrial(resumed.trialId);
     expect(trial?.history.loss).toHaveLength(2);
     expect(Number.isFinite(resumed.metrics.test_mae_mm)).toBe(true);
+  });
+
+  it('trains on a v1 dataset of a run recorded before the preprocessing cache', async () => {
+    const v2 = parseManifest(await t.stores.objects.get(input.manifestKey), input.manifestKey);
+    const files = async (which: 'train' | 'test') => {
+      const split = await readSplit(t.stores.objects, v2, which);
+      const pixelsKey = `runs/old/dataset/${which}-pixels.u8`;
+      const labelsKey = `runs/old/dataset/${which}-labels.f32`;
+      const pixels = Buffer.from(split.pixels);
+      const labels = labelsToBuffer(split.labelsMm);
+      await t.stores.objects.put(pixelsKey, pixels);
+      await t.stores.objects.put(labelsKey, labels);
+      return { count: split.count, pixelsKey, labelsKey, pixelsSha256: sha256(pixels), labelsSha256: sha256(labels) };
+    };
+    const v1: DatasetManifest = {
+      format: DATASET_FORMAT,
+      width: v2.width,
+      height: v2.height,
+      channels: 3,
+      labelMaxMm: v2.labelMaxMm,
+      seed: v2.seed,
+      testFraction: v2.testFraction,
+      train: await files('train'),
+      test: await files('test'),
+      source: v2.source,
+    };
+    await t.stores.objects.put('runs/old/dataset/manifest.json', Buffer.from(JSON.stringify(v1)));
+    const env = new MockActivityEnvironment();
+    const trained = (await env.run(trainTrial(ctx), {
+      ...input,
+      runId: 'old',
+      manifestKey: 'runs/old/dataset/manifest.json',
+      params: { ...input.params, epochs: 1 },
+    })) as Awaited<ReturnType<ReturnType<typeof trainTrial>>>;
+    expect(Number.isFinite(trained.metrics.test_mae_mm)).toBe(true);
   });
 });

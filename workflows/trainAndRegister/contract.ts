@@ -12,6 +12,7 @@ import type { ReferenceProfileSummary } from '../../activities/buildReferencePro
 import type { SelectBestResult } from '../../activities/selectBest.js';
 import type { StartedRollout } from '../../activities/startRollouts.js';
 import type { SweepSpec, TrialSummary } from '../../core/training/sweep.js';
+import type { DatasetPolicy } from '../../core/ml/datasetPolicy.js';
 
 /** Task queues: light orchestration steps (and the workflow), and CPU-heavy ML steps (scaled separately). */
 export const TASK_QUEUES = { orchestration: 'orchestration', training: 'training' } as const;
@@ -60,6 +61,8 @@ export interface TrainAndRegisterRequest {
   labelMaxMm?: number;
   testFraction?: number;
   seed?: number;
+  /** Which labelled records the dataset keeps (default: all): bounds training time as the history grows. */
+  datasetPolicy?: DatasetPolicy;
   sweep?: Partial<SweepSpec>;
   /** The metric that picks the best trial; lower is better. */
   selectionMetric?: string;
@@ -84,8 +87,10 @@ export const DEFAULT_TRAINING = {
   registerPolicy: 'if-better' as RegisterPolicy,
 };
 
-export type ResolvedRequest = Required<Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep' | 'parallelism' | 'continuedFrom'>> &
-  Pick<TrainAndRegisterRequest, 'reuseDataset' | 'parallelism' | 'continuedFrom'> & { sweep: SweepSpec };
+export type ResolvedRequest = Required<
+  Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep' | 'parallelism' | 'continuedFrom' | 'datasetPolicy'>
+> &
+  Pick<TrainAndRegisterRequest, 'reuseDataset' | 'parallelism' | 'continuedFrom' | 'datasetPolicy'> & { sweep: SweepSpec };
 
 export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
   const d = DEFAULT_TRAINING;
@@ -99,6 +104,7 @@ export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
     labelMaxMm: r.labelMaxMm ?? d.labelMaxMm,
     testFraction: r.testFraction ?? d.testFraction,
     seed: r.seed ?? d.seed,
+    datasetPolicy: r.datasetPolicy,
     sweep: {
       epochs: r.sweep?.epochs ?? d.sweep.epochs,
       batchSizes: r.sweep?.batchSizes ?? d.sweep.batchSizes,

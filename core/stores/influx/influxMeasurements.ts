@@ -32,6 +32,8 @@ import { parseInfluxUrl } from './influxLocation.js';
 import { InfluxqlClient, type InfluxSeries } from './influxqlClient.js';
 
 const INFERENCE = 'inference';
+/** Points a dataset query reads at once. */
+const DATASET_PAGE_POINTS = 50_000;
 const ANALYSIS = 'api_analysis';
 
 /**
@@ -86,9 +88,11 @@ export class InfluxMeasurements implements MeasurementStore {
   private constructor(
     private readonly send: (points: Point[]) => Promise<void>,
     private readonly influxql: InfluxqlClient,
+    private readonly datasetPagePoints: number,
   ) {}
 
-  static async open(url: string): Promise<InfluxMeasurements> {
+  /** `datasetPagePoints`: points a dataset query reads at once (tests make it small to read in many pages). */
+  static async open(url: string, options: { datasetPagePoints?: number } = {}): Promise<InfluxMeasurements> {
     const where = parseInfluxUrl(url);
     const influx = new InfluxDB({ url: where.url, token: where.token, timeout: 30_000 });
     /*
@@ -106,7 +110,7 @@ export class InfluxMeasurements implements MeasurementStore {
       writer.writePoints(points);
       await writer.close();
     };
-    const store = new InfluxMeasurements(send, new InfluxqlClient(where));
+    const store = new InfluxMeasurements(send, new InfluxqlClient(where), options.datasetPagePoints ?? DATASET_PAGE_POINTS);
     // Fails fast on a wrong address, user or database instead of on the first frame.
     await store.influxql.query(`SELECT count("latency_ms") FROM "${INFERENCE}" WHERE time >= now() - 1m`);
     return store;
@@ -137,21 +141,39 @@ export class InfluxMeasurements implements MeasurementStore {
     if (deployments.length === 0) return [];
     const params = Object.fromEntries(deployments.map((d, i) => [`d${i}`, d]));
     const which = deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ');
-    const series = await this.influxql.query(
-      `SELECT "sensor_value", "image_key", "deployment", ${IMAGE_CHARACTERISTIC_FIELDS.map((f) => `"${f}"`).join(', ')} ` +
-        `FROM "${INFERENCE}" WHERE (${which})${timeClause(range)} ORDER BY time ASC`,
-      params,
-    );
-    return rowsOf(series)
-      .filter((r) => r.sensor_value != null)
-      .map((r) => ({
-        time: Number(r.time),
-        deployment: String(r.deployment),
-        imageKey: String(r.image_key),
-        sensorValue: Number(r.sensor_value),
-        characteristics: characteristicsOf(r),
-      }))
-      .sort((a, b) => a.time - b.time);
+    const columns = ['sensor_value', 'image_key', 'deployment', ...IMAGE_CHARACTERISTIC_FIELDS].map((f) => `"${f}"`).join(', ');
+    // In pages by time: one query over a long history outlasts the client's timeout. A page ends inside a
+    // millisecond that may hold more points; the next starts at that millisecond and skips the keys it has.
+    const rows: DatasetRow[] = [];
+    let since = range?.since;
+    let atCursor = new Set<string>();
+    let pageSize = this.datasetPagePoints;
+    for (;;) {
+      const page = rowsOf(
+        await this.influxql.query(
+          `SELECT ${columns} FROM "${INFERENCE}" WHERE (${which})${timeClause({ since, until: range?.until })} ORDER BY time ASC LIMIT ${pageSize}`,
+          params,
+        ),
+      );
+      for (const r of page) {
+        if (r.sensor_value == null || atCursor.has(String(r.image_key))) continue;
+        rows.push({
+          time: Number(r.time),
+          deployment: String(r.deployment),
+          imageKey: String(r.image_key),
+          sensorValue: Number(r.sensor_value),
+          characteristics: characteristicsOf(r),
+        });
+      }
+      if (page.length < pageSize) break;
+      const last = Number(page[page.length - 1].time);
+      // A whole page in one millisecond: ask for more at once (the keys read so far are skipped).
+      if (last === since) pageSize *= 2;
+      else atCursor = new Set();
+      since = last;
+      for (const r of page) if (Number(r.time) === last) atCursor.add(String(r.image_key));
+    }
+    return rows.sort((a, b) => a.time - b.time);
   }
 
   async deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats> {
