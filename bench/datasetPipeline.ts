@@ -16,10 +16,10 @@ import { preprocess, type PreprocessResult } from '../activities/preprocess.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../core/features/fields.js';
 import { selectRows, type DatasetPolicy } from '../core/ml/datasetPolicy.js';
 import { mapLimit } from '../core/mapLimit.js';
-import { parseInfluxUrl } from '../core/stores/influx/influxLocation.js';
 import { openMeasurements, openObjects, type Stores } from '../core/stores/index.js';
 import type { InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
+import { deleteInfluxPoints } from './influxCleanup.js';
 import { duration, markdownTable } from './markdownTable.js';
 
 export interface DatasetPipelinePlan {
@@ -130,30 +130,13 @@ async function productionTarget(urls: { measurementsUrl: string; objectsUrl: str
     objects,
     objectsUrl,
     async cleanup(tag, t0) {
-      await deleteInfluxDeployments(urls.measurementsUrl, tag, t0);
+      await deleteInfluxPoints(urls.measurementsUrl, { start: t0 - 60_000, stop: Date.now() + 60_000 }, `client="bench-${tag}"`);
       const keys = await objects.list('');
       await mapLimit(keys, 32, (key) => objects.delete(key));
       await measurements.close();
       await objects.close();
     },
   };
-}
-
-async function deleteInfluxDeployments(url: string, tag: string, t0: number) {
-  const where = parseInfluxUrl(url);
-  const response = await fetch(
-    `${where.url}/api/v2/delete?org=${encodeURIComponent(where.org)}&bucket=${encodeURIComponent(where.bucket)}`,
-    {
-      method: 'POST',
-      headers: { Authorization: `Token ${where.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        start: new Date(t0 - 60_000).toISOString(),
-        stop: new Date(Date.now() + 60_000).toISOString(),
-        predicate: `_measurement="inference" AND client="bench-${tag}"`,
-      }),
-    },
-  );
-  if (!response.ok) throw new Error(`InfluxDB delete of the benchmark's points failed: ${response.status} ${await response.text()}`);
 }
 
 export async function benchmarkDatasetPipeline(plan: DatasetPipelinePlan, log: (line: string) => void): Promise<PipelineRun[]> {

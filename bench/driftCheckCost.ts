@@ -17,7 +17,7 @@ import type { ReferenceProfile } from '../core/drift/referenceProfile.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../core/features/fields.js';
 import { createRng } from '../core/random.js';
 import { InfluxMeasurements } from '../core/stores/influx/influxMeasurements.js';
-import { parseInfluxUrl } from '../core/stores/influx/influxLocation.js';
+import { deleteInfluxPoints } from './influxCleanup.js';
 import type { InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import { inferenceRowOf, SqlMeasurements } from '../core/stores/sql/sqlMeasurements.js';
 
@@ -206,24 +206,6 @@ async function measure(
   return { readMs, checkMs, windowFrames, verdict, ...memory };
 }
 
-/** Removes the benchmark's points from the shared InfluxDB (the v2 delete API, by the model tag they all carry). */
-async function deleteInfluxPoints(url: string, start: number, stop: number) {
-  const where = parseInfluxUrl(url);
-  const response = await fetch(
-    `${where.url}/api/v2/delete?org=${encodeURIComponent(where.org)}&bucket=${encodeURIComponent(where.bucket)}`,
-    {
-      method: 'POST',
-      headers: { Authorization: `Token ${where.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        start: new Date(start).toISOString(),
-        stop: new Date(stop).toISOString(),
-        predicate: `_measurement="inference" AND model="${MODEL}"`,
-      }),
-    },
-  );
-  if (!response.ok) throw new Error(`InfluxDB delete of the benchmark's points failed: ${response.status} ${await response.text()}`);
-}
-
 export async function benchmarkCheckCost(
   plan: CostPlan,
   templates: TemplateFrame[],
@@ -265,7 +247,7 @@ export async function benchmarkCheckCost(
       results.push({ store: 'InfluxDB (production)', storedFrames, ...filled, ...measured });
     } finally {
       await store.close();
-      await deleteInfluxPoints(plan.influxUrl, now - 3 * 3600_000, now + 60_000);
+      await deleteInfluxPoints(plan.influxUrl, { start: now - 3 * 3600_000, stop: now + 60_000 }, `model="${MODEL}"`);
     }
   }
   return results;

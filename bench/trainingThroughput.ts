@@ -36,25 +36,20 @@ export async function benchmarkTraining(
     const epochs = settings.throughputEpochs;
     const epochsTimed = `${epochs - 1} epoch${epochs > 2 ? 's' : ''} of ${dataset.count} after 1 warm-up`;
 
-    log(`training: ${target.architecture} in the TensorFlow training graph, ${epochs} epochs of ${dataset.count} frames`);
-    const graph = await runInChildProcess<ThroughputResult>(jobEntry, {
-      ...base,
-      backend: 'tensorflow',
-      engine: 'graph',
-      batchSize: settings.throughputBatchSize,
-      run: { kind: 'epochs', epochs },
-    } satisfies ThroughputJob);
-    measurements.push({ target, engine: 'tfjs-node-graph', timed: epochsTimed, datasetCount: dataset.count, result: graph });
-
-    log(`training: ${target.architecture} on tfjs-node with model.fit, ${epochs} epochs of ${dataset.count} frames`);
-    const native = await runInChildProcess<ThroughputResult>(jobEntry, {
-      ...base,
-      backend: 'tensorflow',
-      engine: 'fit',
-      batchSize: settings.throughputBatchSize,
-      run: { kind: 'epochs', epochs },
-    } satisfies ThroughputJob);
-    measurements.push({ target, engine: 'tfjs-node', timed: epochsTimed, datasetCount: dataset.count, result: native });
+    for (const [engine, name, how] of [
+      ['graph', 'tfjs-node-graph', 'in the TensorFlow training graph'],
+      ['fit', 'tfjs-node', 'on tfjs-node with model.fit'],
+    ] as const) {
+      log(`training: ${target.architecture} ${how}, ${epochs} epochs of ${dataset.count} frames`);
+      const result = await runInChildProcess<ThroughputResult>(jobEntry, {
+        ...base,
+        backend: 'tensorflow',
+        engine,
+        batchSize: settings.throughputBatchSize,
+        run: { kind: 'epochs', epochs },
+      } satisfies ThroughputJob);
+      measurements.push({ target, engine: name, timed: epochsTimed, datasetCount: dataset.count, result });
+    }
 
     log(`training: ${target.architecture} on pure JS tfjs, ${settings.jsBatches} batch(es) of ${settings.jsBatchSize}`);
     const js = await runInChildProcess<ThroughputResult>(jobEntry, {
