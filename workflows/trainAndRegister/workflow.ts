@@ -1,6 +1,7 @@
 import { continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import type { DatasetSummary } from '../../activities/preprocess.js';
+import { mapLimit } from '../../core/mapLimit.js';
 import { sweepCombinations } from '../../core/training/sweep.js';
 import { AskLedger, normalizeAsk } from './askLedger.js';
 import {
@@ -66,7 +67,7 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   progress.step = 'training';
   const parallelism = await chooseParallelism(request.parallelism);
   progress.parallelism = parallelism.value;
-  const trials = await mapWithConcurrency(combos, parallelism.value, async (params, trialIndex) => {
+  const trials = await mapLimit(combos, parallelism.value, async (params, trialIndex) => {
     const trial = await trainTrial({
       workflowId,
       runId,
@@ -134,17 +135,4 @@ async function chooseParallelism(requested: number | undefined): Promise<SweepPa
   if (!patched('sweep-parallelism-from-training-worker')) return { value: 2, source: 'legacy-default' };
   const capacity = await describeTrainingCapacity();
   return { value: capacity.slots, source: 'training-worker' };
-}
-
-async function mapWithConcurrency<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  return results;
 }
