@@ -4,11 +4,9 @@ import path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { seededPermutation } from './dataset.js';
-import { DT_INT32, DT_UINT8 } from './tfGraph/graphDef.js';
+import { UnsupportedModelError } from './tfGraph/graphDef.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
 import { trainingGraph, type AdamSettings, type OptimizerStart } from './tfGraph/trainingGraph.js';
-
-import { UnsupportedModelError } from './tfGraph/graphDef.js';
 
 export { UnsupportedModelError };
 
@@ -73,46 +71,12 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
   if (!node) throw new Error('graph training needs tfjs-node');
   const graph = trainingGraph(model, adamSettingsOf(model), await optimizerStartOf(model), seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-training-graph-'));
-  const [inputShape, outputShape] = [model.inputs[0].shape.map((d) => d ?? -1), model.outputs[0].shape.map((d) => d ?? -1)];
-  const scalar = (name: string) => ({ name, shape: [] as number[] });
-  const { weights, firstMoments, secondMoments, iterations, weightNames } = graph.state;
-  const stateOutputs = {
-    iterations: scalar(iterations),
-    ...Object.fromEntries(weights.map((name, i) => [`weight_${i}`, { name, shape: [-1] }])),
-    ...Object.fromEntries(firstMoments.map((name, i) => [`first_${i}`, { name, shape: [-1] }])),
-    ...Object.fromEntries(secondMoments.map((name, i) => [`second_${i}`, { name, shape: [-1] }])),
-  };
   let init: SavedModel, allocate: SavedModel, write: SavedModel, train: SavedModel, state: SavedModel;
   try {
-    fs.writeFileSync(
-      path.join(dir, 'saved_model.pb'),
-      encodeGraphSavedModel(graph.nodes, {
-        init: { inputs: {}, outputs: { done: scalar(graph.init.output) } },
-        allocate: {
-          inputs: {
-            framesShape: { name: graph.allocate.inputs.framesShape, shape: [4], dtype: DT_INT32 },
-            labelsShape: { name: graph.allocate.inputs.labelsShape, shape: [2], dtype: DT_INT32 },
-          },
-          outputs: { done: scalar(graph.allocate.output) },
-        },
-        write: {
-          inputs: {
-            at: { name: graph.write.inputs.at, shape: [-1], dtype: DT_INT32 },
-            frames: { name: graph.write.inputs.frames, shape: inputShape, dtype: DT_UINT8 },
-            labels: { name: graph.write.inputs.labels, shape: outputShape },
-          },
-          outputs: { done: scalar(graph.write.output) },
-        },
-        train: {
-          inputs: { indices: { name: graph.train.inputs.indices, shape: [-1], dtype: DT_INT32 } },
-          outputs: { loss: scalar(graph.train.outputs.loss), mae: scalar(graph.train.outputs.mae) },
-        },
-        state: { inputs: {}, outputs: stateOutputs },
-      }),
-    );
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), encodeGraphSavedModel(graph.nodes, graph.signatures));
     // One session serves every signature of the same directory and tags (tfjs-node shares it).
     [init, allocate, write, train, state] = await Promise.all(
-      ['init', 'allocate', 'write', 'train', 'state'].map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)),
+      (['init', 'allocate', 'write', 'train', 'state'] as const).map((signature) => node.loadSavedModel(dir, [SERVING_TAG], signature)),
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -122,7 +86,7 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
   return {
     load(pixels, labels, chunkFrames = LOAD_CHUNK_FRAMES) {
       const count = labels.length;
-      const frameShape = inputShape.slice(1);
+      const frameShape = graph.signatures.write.inputs.frames.shape.slice(1);
       const frameBytes = frameShape.reduce((a, b) => a * b, 1);
       if (pixels.length !== count * frameBytes)
         throw new Error(`${pixels.length} pixel bytes for ${count} frames of [${frameShape.join(', ')}]`);
@@ -157,32 +121,19 @@ export async function compileForTraining(tf: Tf, model: LayersModel, seed: numbe
       const out = state.predict({}) as Record<string, Tensor>;
       const optimizer = target.optimizer as unknown as AdamWithState;
       const replaced = (await optimizer.getWeights()).map((w) => w.tensor);
-      // Weights and moments are copied in (tfjs assigns by reference), so these are disposed after.
-      const copies: Tensor[] = [];
-      const disposedAfter = (t: Tensor) => (copies.push(t), t);
-      const shaped = (t: Tensor, shape: number[]) => disposedAfter(t.reshape(shape));
+      const steps = tf.scalar(Math.round(out['adam/iterations'].dataSync()[0]), 'int32');
+      const snapshot = (name: string) => {
+        if (!out[name]) throw new Error(`the training graph has no ${name}`);
+        return out[name];
+      };
       try {
-        const byName = new Map(weightNames.map((name, i) => [name, i]));
-        const index = (name: string) => {
-          const i = byName.get(name);
-          if (i === undefined) throw new Error(`the training graph has no weight ${name}`);
-          return i;
-        };
-        target.setWeights(target.weights.map((w) => shaped(out[`weight_${index(w.originalName)}`], w.shape as number[])));
-        const trainable = target.trainableWeights;
-        const moment = (kind: 'first' | 'second') =>
-          trainable.map((w) => ({
-            name: `${w.originalName}/${kind === 'first' ? 'm' : 'v'}`,
-            tensor: shaped(out[`${kind}_${index(w.originalName)}`], w.shape as number[]),
-          }));
-        const steps = Math.round(out.iterations.dataSync()[0]);
-        await optimizer.setWeights([
-          { name: 'iter', tensor: disposedAfter(tf.scalar(steps, 'int32')) },
-          ...moment('first'),
-          ...moment('second'),
-        ]);
+        // tfjs takes the tensors by reference (a new reference each), so all of them are disposed here after.
+        target.setWeights(target.weights.map((w) => snapshot(w.originalName)));
+        const moments = (suffix: 'm' | 'v') =>
+          target.trainableWeights.map((w) => ({ name: `${w.originalName}/${suffix}`, tensor: snapshot(`${w.originalName}/${suffix}`) }));
+        await optimizer.setWeights([{ name: 'iter', tensor: steps }, ...moments('m'), ...moments('v')]);
       } finally {
-        tf.dispose([...Object.values(out), ...copies, ...replaced]);
+        tf.dispose([...Object.values(out), steps, ...replaced]);
       }
     },
     dispose() {

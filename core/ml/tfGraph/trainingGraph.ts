@@ -1,6 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { after, DT_BOOL, DT_INT32, DT_UINT8, FLOAT, GraphBuilder, shapeAttr, UnsupportedModelError, type GraphNode } from './graphDef.js';
 import { buildForward, type ForwardStep, type LayerWeight } from './layersToGraph.js';
+import type { Signature } from './savedModel.js';
 
 /** Adam with Keras's defaults (tfjs's too, but for where epsilon sits: TensorFlow's ApplyAdam, as Keras). */
 export interface AdamSettings {
@@ -17,18 +18,20 @@ export interface OptimizerStart {
   moments?: Map<string, { first: Float32Array; second: Float32Array }>;
 }
 
+/**
+ * What the session is asked, as SavedModel signatures:
+ * - init: sets the weights and Adam's state to their start;
+ * - allocate: sizes the training set, uint8 frames [count, height, width, 3] and labels [count, 1] in 0..1;
+ * - write: writes frames and their labels at these rows of it;
+ * - train: one step on the frames at these indices, its loss and MAE (before the step);
+ * - state: snapshots of every weight (by its layer weight name), its moments (`<name>/m`, `<name>/v`) and
+ *   `adam/iterations`.
+ */
+export type TrainingSignature = 'init' | 'allocate' | 'write' | 'train' | 'state';
+
 export interface TrainingGraph {
   nodes: GraphNode[];
-  /** Node names (output 0) of each signature's tensors. */
-  init: { output: string };
-  /** Sizes the session's training set: uint8 frames [count, height, width, 3] and labels [count, 1] in 0..1. */
-  allocate: { inputs: { framesShape: string; labelsShape: string }; output: string };
-  /** Writes frames and their labels at these rows of the training set. */
-  write: { inputs: { at: string; frames: string; labels: string }; output: string };
-  /** One step on the frames at these indices of the loaded set. */
-  train: { inputs: { indices: string }; outputs: { loss: string; mae: string } };
-  /** Snapshots of the weights, Adam's first and second moments (in `weightNames` order) and the step count. */
-  state: { weightNames: string[]; weights: string[]; firstMoments: string[]; secondMoments: string[]; iterations: string };
+  signatures: Record<TrainingSignature, Signature>;
 }
 
 interface Variable {
@@ -98,10 +101,16 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     });
   const storedFrames = dataVariable('data/frames', DT_UINT8);
   const storedLabels = dataVariable('data/labels', FLOAT.type);
-  const indices = g.add('batch/indices', 'Placeholder', [], { dtype: { type: DT_INT32 }, shape: { shape: shapeAttr([-1]) } });
+  /** A Placeholder, described as a signature input. */
+  const input = (name: string, dtype: number, shape: number[]) => ({
+    name: g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } }),
+    shape,
+    dtype,
+  });
+  const indices = input('batch/indices', DT_INT32, [-1]);
   const axis0 = g.constant('batch/axis', [], Int32Array.of(0));
   const gather = (name: string, params: string, dtype: number) =>
-    g.add(name, 'GatherV2', [params, indices, axis0], {
+    g.add(name, 'GatherV2', [params, indices.name, axis0], {
       Tparams: { type: dtype },
       Tindices: { type: DT_INT32 },
       Taxis: { type: DT_INT32 },
@@ -115,8 +124,6 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     });
     return g.add(`${scope}/scaled`, 'RealDiv', [pixels, g.scalar(`${scope}/255`, 255)], { T: FLOAT });
   };
-  const loadInput = (name: string, dtype: number, shape: number[]) =>
-    g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } });
   // Sized once, then written chunk by chunk in place: loading never holds the whole set twice.
   const allocate = (variableNode: string, shape: string, zero: string, dtype: number) =>
     g.add(
@@ -156,23 +163,23 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   if (forward.output.shape.length !== 2)
     throw new UnsupportedModelError(`the training graph takes outputs of [batch, units], not [${forward.output.shape.join(', ')}]`);
   const [height, width, channels] = forward.input.shape.slice(1);
-  const framesShape = loadInput('allocate/frames_shape', DT_INT32, [4]);
-  const labelsShape = loadInput('allocate/labels_shape', DT_INT32, [2]);
+  const framesShape = input('allocate/frames_shape', DT_INT32, [4]);
+  const labelsShape = input('allocate/labels_shape', DT_INT32, [2]);
   const zeroByte = g.add('allocate/zero_byte', 'Cast', [g.constant('allocate/zero_int', [], Int32Array.of(0))], {
     SrcT: { type: DT_INT32 },
     DstT: { type: DT_UINT8 },
     Truncate: { b: false },
   });
   const allocated = done('allocate/done', [
-    allocate(storedFrames, framesShape, zeroByte, DT_UINT8),
-    allocate(storedLabels, labelsShape, g.scalar('allocate/zero_float', 0), FLOAT.type),
+    allocate(storedFrames, framesShape.name, zeroByte, DT_UINT8),
+    allocate(storedLabels, labelsShape.name, g.scalar('allocate/zero_float', 0), FLOAT.type),
   ]);
-  const writeAt = loadInput('write/at', DT_INT32, [-1]);
-  const writeFrames = loadInput('write/frames', DT_UINT8, [-1, height, width, channels]);
-  const writeLabels = loadInput('write/labels', FLOAT.type, forward.output.shape);
+  const writeAt = input('write/at', DT_INT32, [-1]);
+  const writeFrames = input('write/frames', DT_UINT8, [-1, height, width, channels]);
+  const writeLabels = input('write/labels', FLOAT.type, forward.output.shape);
   const written = done('write/done', [
-    write(storedFrames, writeAt, writeFrames, DT_UINT8),
-    write(storedLabels, writeAt, writeLabels, FLOAT.type),
+    write(storedFrames, writeAt.name, writeFrames.name, DT_UINT8),
+    write(storedLabels, writeAt.name, writeLabels.name, FLOAT.type),
   ]);
 
   // Loss: mean squared error over the batch, and the mean absolute error Keras reports with it.
@@ -225,19 +232,26 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
 
   const initDone = done('init/done', initializers);
 
-  const snapshot = (node: string) => g.add(`state/${node}`, 'Snapshot', [node], { T: FLOAT });
+  const scalar = (name: string) => ({ name, shape: [] });
+  const snapshot = (node: string, shape: number[]) => ({ name: g.add(`state/${node}`, 'Snapshot', [node], { T: FLOAT }), shape });
   return {
     nodes: g.nodes,
-    init: { output: initDone },
-    allocate: { inputs: { framesShape, labelsShape }, output: allocated },
-    write: { inputs: { at: writeAt, frames: writeFrames, labels: writeLabels }, output: written },
-    train: { inputs: { indices }, outputs: { loss: lossOut, mae: maeOut } },
-    state: {
-      weightNames: variables.map((v) => v.weight.name),
-      weights: variables.map((v) => snapshot(v.node)),
-      firstMoments: variables.map((v) => snapshot(v.firstMoment)),
-      secondMoments: variables.map((v) => snapshot(v.secondMoment)),
-      iterations: snapshot(iterations),
+    signatures: {
+      init: { inputs: {}, outputs: { done: scalar(initDone) } },
+      allocate: { inputs: { framesShape, labelsShape }, outputs: { done: scalar(allocated) } },
+      write: { inputs: { at: writeAt, frames: writeFrames, labels: writeLabels }, outputs: { done: scalar(written) } },
+      train: { inputs: { indices }, outputs: { loss: scalar(lossOut), mae: scalar(maeOut) } },
+      state: {
+        inputs: {},
+        outputs: Object.fromEntries([
+          ...variables.flatMap(({ weight, node, firstMoment, secondMoment }) => [
+            [weight.name, snapshot(node, weight.shape)],
+            [`${weight.name}/m`, snapshot(firstMoment, weight.shape)],
+            [`${weight.name}/v`, snapshot(secondMoment, weight.shape)],
+          ]),
+          ['adam/iterations', snapshot(iterations, [])],
+        ]),
+      },
     },
   };
 }
