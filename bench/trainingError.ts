@@ -8,6 +8,7 @@ import { duration, fixed, markdownTable } from './markdownTable.js';
 import type { DatasetFiles } from './parkingFrames.js';
 import type { ArchitectureUnderTest, BenchSettings } from './settings.js';
 import type { TrainingErrorJob, TrainingErrorResult } from './trainingErrorJob.js';
+import { LABEL_MAX_MM } from './trainingThroughput.js';
 
 const jobEntry = fileURLToPath(new URL('./trainingErrorJob.ts', import.meta.url));
 
@@ -32,7 +33,7 @@ export async function benchmarkTrainingError(
     for (const seed of ERROR_SEEDS.slice(0, settings.quick ? 1 : ERROR_SEEDS.length))
       for (const engine of ['graph', 'fit'] as const) {
         log(`training error: ${target.architecture}, ${engine}, seed ${seed}, ${params.epochs} epochs of ${train.count} frames`);
-        const job: TrainingErrorJob = { engine, architecture: target.architecture, train, test, labelMaxMm: 350, params, seed };
+        const job: TrainingErrorJob = { engine, architecture: target.architecture, train, test, labelMaxMm: LABEL_MAX_MM, params, seed };
         measurements.push({ target, engine, seed, result: await runInChildProcess<TrainingErrorResult>(jobEntry, job) });
       }
   }

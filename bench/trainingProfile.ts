@@ -4,7 +4,7 @@ import { runInChildProcess } from './forkJob.js';
 import { fixed, markdownTable } from './markdownTable.js';
 import type { DatasetFiles } from './parkingFrames.js';
 import type { ArchitectureUnderTest, BenchSettings } from './settings.js';
-import type { TrainingMeasurement } from './trainingThroughput.js';
+import { LABEL_MAX_MM, type TrainingMeasurement } from './trainingThroughput.js';
 import type { TrainingProfileJob, TrainingProfileResult } from './trainingProfileJob.js';
 
 const jobEntry = fileURLToPath(new URL('./trainingProfileJob.ts', import.meta.url));
@@ -23,6 +23,7 @@ export async function profileTraining(settings: BenchSettings, datasets: Map<str
     const job: TrainingProfileJob = {
       architecture: target.architecture,
       dataset: datasets.get(target.architecture)!,
+      labelMaxMm: LABEL_MAX_MM,
       batchSize: settings.throughputBatchSize,
       steps: STEPS,
     };

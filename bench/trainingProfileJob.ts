@@ -8,13 +8,14 @@ import fs from 'node:fs/promises';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { compileForTraining } from '../core/ml/graphTraining.js';
-import { pixelsToTensor } from '../core/ml/train.js';
+import { pixelsToTensor, scaledLabels } from '../core/ml/train.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
 
 export interface TrainingProfileJob {
   architecture: string;
   dataset: DatasetFiles;
+  labelMaxMm: number;
   batchSize: number;
   steps: number;
 }
@@ -32,9 +33,8 @@ async function measure(job: TrainingProfileJob): Promise<TrainingProfileResult> 
   const count = job.batchSize;
   const pixels = new Uint8Array(await fs.readFile(job.dataset.pixelsPath)).subarray(0, count * width * height * 3);
   const labelBytes = await fs.readFile(job.dataset.labelsPath);
-  const labels = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + count * 4)).map(
-    (mm) => Math.min(Math.max(mm, 0), 350) / 350,
-  );
+  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + count * 4));
+  const labels = scaledLabels(tf, labelsMm, job.labelMaxMm);
   const build = () => buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: 1 });
 
   const model = build();

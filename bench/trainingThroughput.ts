@@ -11,7 +11,8 @@ import type { ArchitectureUnderTest, BenchSettings } from './settings.js';
 import type { ThroughputJob, ThroughputResult } from './trainingThroughputJob.js';
 
 const jobEntry = fileURLToPath(new URL('./trainingThroughputJob.ts', import.meta.url));
-const LABEL_MAX_MM = 350;
+/** The label range every training benchmark scales to. */
+export const LABEL_MAX_MM = 350;
 const SEED = 42;
 
 export interface TrainingMeasurement {

@@ -8,7 +8,7 @@ import { buildModel } from '../core/ml/architectures.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { loadBackend, type Tf } from '../core/ml/backend.js';
 import { fitInGraph } from '../core/ml/graphTraining.js';
-import { pixelsToTensor } from '../core/ml/train.js';
+import { labelsToTensor, pixelsToTensor, scaledLabels } from '../core/ml/train.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
 
@@ -53,7 +53,7 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   const model = buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: job.seed });
   if (job.engine === 'graph') return measureGraph(tf, job, model, pixels, labelsMm);
   const x = pixelsToTensor(tf, pixels, count, height, width);
-  const y = tf.tidy(() => tf.tensor2d(labelsMm, [count, 1]).clipByValue(0, job.labelMaxMm).div(job.labelMaxMm));
+  const y = labelsToTensor(tf, labelsMm, job.labelMaxMm);
   const epochSeconds: number[] = [];
   const batchSeconds: number[] = [];
   let epochStart = 0;
@@ -116,7 +116,7 @@ async function measureGraph(
   labelsMm: Float32Array,
 ): Promise<ThroughputResult> {
   if (job.run.kind !== 'epochs') throw new Error('the training graph is timed in whole epochs');
-  const labels = labelsMm.map((mm) => Math.min(Math.max(mm, 0), job.labelMaxMm) / job.labelMaxMm);
+  const labels = scaledLabels(tf, labelsMm, job.labelMaxMm);
   const epochSeconds: number[] = [];
   let finalLoss = NaN;
   let epochStart = performance.now();

@@ -37,6 +37,11 @@ export function labelsToTensor(tf: Tf, labelsMm: Float32Array, labelMaxMm: numbe
   return tf.tidy(() => tf.tensor2d(labelsMm, [labelsMm.length, 1]).clipByValue(0, labelMaxMm).div(labelMaxMm));
 }
 
+/** Labels as the model trains on them (clipped and scaled to 0..1), in an array. */
+export function scaledLabels(tf: Tf, labelsMm: Float32Array, labelMaxMm: number): Float32Array {
+  return tf.tidy(() => labelsToTensor(tf, labelsMm, labelMaxMm).dataSync() as Float32Array);
+}
+
 /** Predictions in mm for a batch of frames. */
 export async function predictMm(tf: Tf, model: LayersModel, x: Tensor, labelMaxMm: number): Promise<Float32Array> {
   const out = tf.tidy(() => (model.predict(x, { batchSize: 128 }) as Tensor).reshape([-1]).mul(labelMaxMm));
@@ -119,7 +124,7 @@ interface FitOptions {
 
 /** Runs the epochs in a training graph when asked and possible, else with model.fit; says which ran. */
 async function fitWithEngine(tf: Tf, model: LayersModel, req: TrainRequest, options: FitOptions): Promise<TrainingEngine> {
-  const labels = tf.tidy(() => labelsToTensor(tf, req.train.labelsMm, req.labelMaxMm).dataSync() as Float32Array);
+  const labels = scaledLabels(tf, req.train.labelsMm, req.labelMaxMm);
   if ((req.graph ?? true) && tf.getBackend() === 'tensorflow') {
     try {
       await fitInGraph(tf, model, req.train.pixels, labels, { ...options, seed: req.seed });
