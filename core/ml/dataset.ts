@@ -82,28 +82,65 @@ export class CorruptDatasetError extends Error {
   readonly code = 'corrupt_dataset';
 }
 
+type SplitName = 'train' | 'test';
+
 /** One split of a stored dataset in memory, whichever format; pack and label bytes are checked against the manifest's digests. */
-export async function readSplit(objects: ObjectStore, manifest: AnyDatasetManifest, which: 'train' | 'test'): Promise<Split> {
+export async function readSplit(objects: ObjectStore, manifest: AnyDatasetManifest, which: SplitName): Promise<Split> {
+  return (await readSplits(objects, manifest, [which]))[which];
+}
+
+/**
+ * Splits of a stored dataset in memory. A v2 pack that holds frames of several splits is fetched and checked once,
+ * and each pack's bytes are let go once its frames are copied, so memory holds the splits and one pack.
+ */
+export async function readSplits<S extends SplitName>(
+  objects: ObjectStore,
+  manifest: AnyDatasetManifest,
+  which: S[],
+): Promise<Record<S, Split>> {
   const frameBytes = manifest.width * manifest.height * 3;
+  const result = {} as Record<S, Split>;
   if (manifest.format === DATASET_FORMAT) {
-    const files = manifest[which];
-    return splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
+    for (const name of which) {
+      const files = manifest[name];
+      result[name] = splitFromBuffers(await objects.get(files.pixelsKey), await objects.get(files.labelsKey), frameBytes);
+    }
+    return result;
   }
-  const split = manifest[which];
-  const pixels = Buffer.alloc(split.count * frameBytes);
-  let at = 0;
-  for (const pack of split.packs) {
+  // Where each pack's frames go: which split's pixels, from which frame on.
+  const copies = new Map<string, { pack: PackFrames; into: { pixels: Buffer; at: number; ranges: [number, number][] }[] }>();
+  const pixelsOf = new Map<S, Buffer>();
+  for (const name of which) {
+    const split = manifest[name];
+    const pixels = Buffer.alloc(split.count * frameBytes);
+    pixelsOf.set(name, pixels);
+    let at = 0;
+    for (const pack of split.packs) {
+      const entry = copies.get(pack.key) ?? { pack, into: [] };
+      entry.into.push({ pixels, at, ranges: pack.ranges });
+      copies.set(pack.key, entry);
+      at += pack.ranges.reduce((n, [start, end]) => n + end - start, 0);
+    }
+    if (at !== split.count) throw new CorruptDatasetError(`the ${name} split names ${at} frames, its count says ${split.count}`);
+  }
+  for (const { pack, into } of copies.values()) {
     const body = await objects.get(pack.key);
     if (sha256(body) !== pack.sha256) throw new CorruptDatasetError(`pack ${pack.key} does not match its sha256`);
-    for (const [start, end] of pack.ranges) {
-      body.copy(pixels, at * frameBytes, start * frameBytes, end * frameBytes);
-      at += end - start;
+    for (const { pixels, at, ranges } of into) {
+      let frame = at;
+      for (const [start, end] of ranges) {
+        body.copy(pixels, frame * frameBytes, start * frameBytes, end * frameBytes);
+        frame += end - start;
+      }
     }
   }
-  const labels = await objects.get(split.labelsKey);
-  if (sha256(labels) !== split.labelsSha256) throw new CorruptDatasetError(`labels ${split.labelsKey} do not match their sha256`);
-  if (at !== split.count) throw new CorruptDatasetError(`the ${which} split names ${at} frames, its count says ${split.count}`);
-  return splitFromBuffers(pixels, labels, frameBytes);
+  for (const name of which) {
+    const split = manifest[name];
+    const labels = await objects.get(split.labelsKey);
+    if (sha256(labels) !== split.labelsSha256) throw new CorruptDatasetError(`labels ${split.labelsKey} do not match their sha256`);
+    result[name] = splitFromBuffers(pixelsOf.get(name)!, labels, frameBytes);
+  }
+  return result;
 }
 
 /** Sorted positions as [start, end) ranges. */

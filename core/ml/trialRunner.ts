@@ -1,6 +1,6 @@
 import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
-import { parseManifest, readSplit } from './dataset.js';
+import { parseManifest, readSplit, readSplits } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { clipLabel } from './labels.js';
@@ -46,7 +46,7 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   const { tf, name: backend } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
   const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
-  const [train, test] = await Promise.all([readSplit(objects, manifest, 'train'), readSplit(objects, manifest, 'test')]);
+  const { train, test } = await readSplits(objects, manifest, ['train', 'test']);
   const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
   const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
 

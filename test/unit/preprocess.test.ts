@@ -9,6 +9,7 @@ import {
   DATASET_FORMAT,
   labelsToBuffer,
   readSplit,
+  readSplits,
   seededPermutation,
   splitFromBuffers,
   type DatasetManifest,
@@ -96,6 +97,18 @@ describe('assembleDataset + preprocess activities', () => {
         expect(Math.min(labels[original], 350)).toBe(split.labelsMm[i]);
       }
     }
+
+    // Both splits at once: the same frames, and a pack holding frames of both is fetched once.
+    const fetched: string[] = [];
+    const counting = {
+      ...t.stores.objects,
+      get: (key: string) => (fetched.push(key), t.stores.objects.get(key)),
+    } as typeof t.stores.objects;
+    const both = await readSplits(counting, manifest, ['train', 'test']);
+    expect(both.train).toEqual(train);
+    expect(both.test).toEqual(test);
+    const packKeys = [...new Set([...manifest.train.packs, ...manifest.test.packs].map((p) => p.key))];
+    expect(fetched.filter((key) => packKeys.includes(key)).sort()).toEqual(packKeys.sort());
 
     const again = await run(preprocess(ctx), { ...input, runId: 'r2' });
     const manifest2 = JSON.parse((await t.stores.objects.get(again.manifestKey)).toString()) as DatasetManifestV2;
