@@ -202,8 +202,9 @@ function skipReason(err: unknown): string {
  * move the frame nearest the threshold over, so both splits hold a frame.
  */
 export function splitByHash(rows: DatasetRow[], seed: number, testFraction: number): { train: DatasetRow[]; test: DatasetRow[] } {
-  const test = rows.filter((row) => isTestFrame(row.imageKey, seed, testFraction));
-  const train = rows.filter((row) => !isTestFrame(row.imageKey, seed, testFraction));
+  const train: DatasetRow[] = [];
+  const test: DatasetRow[] = [];
+  for (const row of rows) (isTestFrame(row.imageKey, seed, testFraction) ? test : train).push(row);
   const byHash = (a: DatasetRow, b: DatasetRow) => frameHash(a.imageKey, seed) - frameHash(b.imageKey, seed);
   if (test.length === 0) test.push(train.sort(byHash).shift()!);
   if (train.length === 0) train.push(test.sort(byHash).pop()!);
