@@ -3,13 +3,12 @@
  * training graph or tfjs's model.fit) and measures the model on held-out frames, so the engines' final errors
  * can be compared (the graph must be as accurate, not only faster).
  */
-import fs from 'node:fs/promises';
 import { loadBackend } from '../core/ml/backend.js';
-import { splitFromBuffers } from '../core/ml/dataset.js';
 import { trainModel } from '../core/ml/train.js';
 import type { TrialParams } from '../core/training/sweep.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
+import { readTrainingSet } from './trainingSet.js';
 
 export interface TrainingErrorJob {
   engine: 'graph' | 'fit';
@@ -29,13 +28,9 @@ export interface TrainingErrorResult {
   peakRssMiB: number;
 }
 
-async function readSplit(files: DatasetFiles) {
-  return splitFromBuffers(await fs.readFile(files.pixelsPath), await fs.readFile(files.labelsPath), files.width * files.height * 3);
-}
-
 async function measure(job: TrainingErrorJob): Promise<TrainingErrorResult> {
   const { tf } = await loadBackend('tensorflow');
-  const [train, test] = await Promise.all([readSplit(job.train), readSplit(job.test)]);
+  const [train, test] = await Promise.all([readTrainingSet(job.train), readTrainingSet(job.test)]);
   const started = performance.now();
   const result = await trainModel(tf, {
     architecture: job.architecture,

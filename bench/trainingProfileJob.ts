@@ -4,13 +4,13 @@
  * tfjs-node's backend timed (N-API included): the step's wall time minus their sum is JavaScript (tfjs's engine,
  * layers, tape, optimizer, tensor bookkeeping). The training graph's step is one session call: its wall and CPU time.
  */
-import fs from 'node:fs/promises';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { compileForTraining } from '../core/ml/graphTraining.js';
 import { pixelsToTensor, scaledLabels } from '../core/ml/train.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
+import { readTrainingSet } from './trainingSet.js';
 
 export interface TrainingProfileJob {
   architecture: string;
@@ -31,9 +31,7 @@ async function measure(job: TrainingProfileJob): Promise<TrainingProfileResult> 
   const { tf } = await loadBackend('tensorflow');
   const { width, height } = job.dataset;
   const count = job.batchSize;
-  const pixels = new Uint8Array(await fs.readFile(job.dataset.pixelsPath)).subarray(0, count * width * height * 3);
-  const labelBytes = await fs.readFile(job.dataset.labelsPath);
-  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + count * 4));
+  const { pixels, labelsMm } = await readTrainingSet(job.dataset, count);
   const labels = scaledLabels(tf, labelsMm, job.labelMaxMm);
   const build = () => buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: 1 });
 

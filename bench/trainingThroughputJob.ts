@@ -3,7 +3,6 @@
  * model code (buildModel: Adam, MSE, MAE) and times it. Native runs whole epochs; pure JS
  * runs a few batches, since a full epoch of the thesis CNN would take hours.
  */
-import fs from 'node:fs/promises';
 import { buildModel } from '../core/ml/architectures.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { loadBackend, type Tf } from '../core/ml/backend.js';
@@ -11,6 +10,7 @@ import { fitInGraph } from '../core/ml/graphTraining.js';
 import { labelsToTensor, pixelsToTensor, scaledLabels } from '../core/ml/train.js';
 import { serveOneJob } from './forkJob.js';
 import type { DatasetFiles } from './parkingFrames.js';
+import { readTrainingSet } from './trainingSet.js';
 
 export interface ThroughputJob {
   backend: 'tensorflow' | 'cpu';
@@ -43,12 +43,7 @@ async function measure(job: ThroughputJob): Promise<ThroughputResult> {
   if (name !== job.backend) throw new Error(`asked for backend ${job.backend}, got ${name}`);
   const { width, height } = job.dataset;
   const count = job.run.kind === 'epochs' ? job.dataset.count : Math.min(job.dataset.count, job.run.batches * job.batchSize);
-  const pixels = new Uint8Array(await fs.readFile(job.dataset.pixelsPath)).subarray(0, count * width * height * 3);
-  const labelBytes = await fs.readFile(job.dataset.labelsPath);
-  const labelsMm = new Float32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength)).subarray(
-    0,
-    count,
-  );
+  const { pixels, labelsMm } = await readTrainingSet(job.dataset, count);
 
   const model = buildModel(tf, job.architecture, { width, height, dropout: 0.1, learningRate: 0.001, seed: job.seed });
   if (job.engine === 'graph') return measureGraph(tf, job, model, pixels, labelsMm);
