@@ -38,9 +38,10 @@ export class GraphBuilder {
     return unique;
   }
 
-  constant(name: string, shape: number[], data: Float32Array | Int32Array): string {
+  /** A constant; with `waitFor`, it is there only once those nodes have run. */
+  constant(name: string, shape: number[], data: Float32Array | Int32Array, waitFor: string[] = []): string {
     const dtype = data instanceof Float32Array ? DT_FLOAT : DT_INT32;
-    return this.add(name, 'Const', [], {
+    return this.add(name, 'Const', waitFor.map(after), {
       dtype: { type: dtype },
       value: {
         tensor: { dtype, tensor_shape: shapeAttr(shape), tensor_content: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
@@ -48,12 +49,26 @@ export class GraphBuilder {
     });
   }
 
-  scalar(name: string, value: number): string {
-    return this.constant(name, [], Float32Array.of(value));
+  scalar(name: string, value: number, waitFor: string[] = []): string {
+    return this.constant(name, [], Float32Array.of(value), waitFor);
   }
 
-  /** Control inputs: the node waits for these to run. */
-  waitFor(node: string, predecessors: string[]): void {
-    this.nodes.find((n) => n.name === node)!.input.push(...predecessors.map(after));
+  /** A session variable (state kept between runs); an unset shape takes whatever it is assigned. */
+  variable(name: string, shape: number[] | undefined, dtype = DT_FLOAT): string {
+    return this.add(name, 'VariableV2', [], {
+      shape: { shape: shape ? shapeAttr(shape) : { unknown_rank: true } },
+      dtype: { type: dtype },
+      container: { s: Buffer.alloc(0) },
+      shared_name: { s: Buffer.alloc(0) },
+    });
+  }
+
+  /** Sets a variable; `validateShape` false lets the value give it a new shape. */
+  assign(name: string, variable: string, value: string, { dtype = DT_FLOAT, validateShape = true } = {}): string {
+    return this.add(name, 'Assign', [variable, value], {
+      T: { type: dtype },
+      validate_shape: { b: validateShape },
+      use_locking: { b: true },
+    });
   }
 }

@@ -1,5 +1,16 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import { after, DT_BOOL, DT_INT32, DT_UINT8, FLOAT, GraphBuilder, shapeAttr, UnsupportedModelError, type GraphNode } from './graphDef.js';
+import {
+  after,
+  bytes,
+  DT_BOOL,
+  DT_INT32,
+  DT_UINT8,
+  FLOAT,
+  GraphBuilder,
+  shapeAttr,
+  UnsupportedModelError,
+  type GraphNode,
+} from './graphDef.js';
 import { buildForward, type ForwardStep, type LayerWeight } from './layersToGraph.js';
 import type { Signature } from './savedModel.js';
 
@@ -52,15 +63,8 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   const variables: Variable[] = [];
   const initializers: string[] = [];
   const variable = (name: string, shape: number[], initial: string) => {
-    const node = g.add(name, 'VariableV2', [], {
-      shape: { shape: shapeAttr(shape) },
-      dtype: FLOAT,
-      container: { s: Buffer.alloc(0) },
-      shared_name: { s: Buffer.alloc(0) },
-    });
-    initializers.push(
-      g.add(`${node}/Assign`, 'Assign', [node, initial], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }),
-    );
+    const node = g.variable(name, shape);
+    initializers.push(g.assign(`${node}/Assign`, node, initial));
     return node;
   };
   const zerosOrValues = (name: string, shape: number[], values: Float32Array | undefined) => {
@@ -91,16 +95,8 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   };
 
   // The training set stays in the session as uint8, a quarter of its float size; a step gathers its batch there.
-  const anyShape = { shape: { unknown_rank: true } };
-  const dataVariable = (name: string, dtype: number) =>
-    g.add(name, 'VariableV2', [], {
-      shape: anyShape,
-      dtype: { type: dtype },
-      container: { s: Buffer.alloc(0) },
-      shared_name: { s: Buffer.alloc(0) },
-    });
-  const storedFrames = dataVariable('data/frames', DT_UINT8);
-  const storedLabels = dataVariable('data/labels', FLOAT.type);
+  const storedFrames = g.variable('data/frames', undefined, DT_UINT8);
+  const storedLabels = g.variable('data/labels', undefined);
   /** A Placeholder, described as a signature input. */
   const input = (name: string, dtype: number, shape: number[]) => ({
     name: g.add(name, 'Placeholder', [], { dtype: { type: dtype }, shape: { shape: shapeAttr(shape) } }),
@@ -125,28 +121,18 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
     return g.add(`${scope}/scaled`, 'RealDiv', [pixels, g.scalar(`${scope}/255`, 255)], { T: FLOAT });
   };
   // Sized once, then written chunk by chunk in place: loading never holds the whole set twice.
-  const allocate = (variableNode: string, shape: string, zero: string, dtype: number) =>
-    g.add(
-      `${variableNode}/allocate`,
-      'Assign',
-      [variableNode, g.add(`${variableNode}/zeros`, 'Fill', [shape, zero], { T: { type: dtype }, index_type: { type: DT_INT32 } })],
-      {
-        T: { type: dtype },
-        validate_shape: { b: false },
-        use_locking: { b: true },
-      },
-    );
+  const allocate = (variableNode: string, shape: string, zero: string, dtype: number) => {
+    const zeros = g.add(`${variableNode}/zeros`, 'Fill', [shape, zero], { T: { type: dtype }, index_type: { type: DT_INT32 } });
+    return g.assign(`${variableNode}/allocate`, variableNode, zeros, { dtype, validateShape: false });
+  };
   const write = (variableNode: string, at: string, rows: string, dtype: number) =>
     g.add(`${variableNode}/write`, 'ScatterUpdate', [variableNode, at, rows], {
       T: { type: dtype },
       Tindices: { type: DT_INT32 },
       use_locking: { b: true },
     });
-  const done = (name: string, waitFor: string[]) =>
-    g.add(name, 'Const', waitFor.map(after), {
-      dtype: FLOAT,
-      value: { tensor: { dtype: FLOAT.type, tensor_shape: shapeAttr([]), tensor_content: Buffer.from(Float32Array.of(1).buffer) } },
-    });
+  /** A signature's output that is there once these have run. */
+  const done = (name: string, waitFor: string[]) => g.scalar(name, 1, waitFor);
 
   const weightNode = (_scope: string, weight: LayerWeight) => {
     const moments = start.moments?.get(weight.name);
@@ -219,13 +205,13 @@ export function trainingGraph(model: LayersModel, adam: AdamSettings, start: Opt
   });
   const advance = (power: string, beta: string, name: string) => {
     const next = g.add(`${name}/next`, 'Mul', [power, beta, ...updates.map(after)], { T: FLOAT });
-    return g.add(`${name}/advance`, 'Assign', [power, next], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } });
+    return g.assign(`${name}/advance`, power, next);
   };
   const counted = g.add('adam/iterations/next', 'Add', [iterations, g.scalar('adam/one', 1), ...updates.map(after)], { T: FLOAT });
   const stepDone = [
     advance(beta1Power, settings[1], 'adam/beta1_power'),
     advance(beta2Power, settings[2], 'adam/beta2_power'),
-    g.add('adam/iterations/advance', 'Assign', [iterations, counted], { T: FLOAT, validate_shape: { b: true }, use_locking: { b: true } }),
+    g.assign('adam/iterations/advance', iterations, counted),
   ];
   const lossOut = g.add('train/loss', 'Identity', [loss, ...stepDone.map(after)], { T: FLOAT });
   const maeOut = g.add('train/mae', 'Identity', [mae, ...stepDone.map(after)], { T: FLOAT });
@@ -313,7 +299,7 @@ function backward(
           );
         break;
       case 'BiasAdd':
-        send(step.bias, g.add(`${scope}/bias`, 'BiasAddGrad', [dy], { T: FLOAT, data_format: { s: Buffer.from('NHWC') } }));
+        send(step.bias, g.add(`${scope}/bias`, 'BiasAddGrad', [dy], { T: FLOAT, data_format: { s: bytes('NHWC') } }));
         send(step.x, dy);
         break;
       case 'Activation': {
