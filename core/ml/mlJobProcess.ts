@@ -3,13 +3,15 @@
  * never block a worker's event loop. Receives one job over IPC, sends progress, then one
  * 'done' or 'error' message, and exits.
  */
-import { evaluateStoredModel, runTrial, testErrorsOfStoredModel } from './trialRunner.js';
+// First, before anything heavy loads: the job process must not outlive the worker that forked it.
+import './exitWithParent.js';
 import type { MlJob } from './runMlJob.js';
 
 process.once('message', async (job: MlJob) => {
   // TensorFlow reads this once, when the backend loads (lazily, inside the job).
   if (job.threads) process.env.TF_NUM_INTRAOP_THREADS = String(job.threads);
   try {
+    const { evaluateStoredModel, runTrial, testErrorsOfStoredModel } = await import('./trialRunner.js');
     const result =
       job.kind === 'train'
         ? await runTrial(job.job, (progress) => process.send?.({ type: 'progress', progress }))

@@ -16,6 +16,9 @@ type ResultOf<J extends MlJob> = J extends { kind: 'train' }
     : Record<string, number>;
 type ChildMessage = { type: 'progress'; progress: TrialProgress } | { type: 'done'; result: unknown } | { type: 'error'; message: string };
 
+/** Hands the job process its parent's pid (core/ml/exitWithParent.ts). */
+export const PARENT_PID_ENV = 'ML_JOB_PARENT_PID';
+
 const jobProcessPath = fileURLToPath(new URL('./mlJobProcess.ts', import.meta.url));
 // tsx's loader lets the child run the TypeScript entry directly (absolute URL: the cwd may differ).
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -27,7 +30,11 @@ export function runMlJob<J extends MlJob>(
   signal?: AbortSignal,
 ): Promise<ResultOf<J>> {
   return new Promise((resolve, reject) => {
-    const child = fork(jobProcessPath, [], { execArgv: ['--import', tsxLoader], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(jobProcessPath, [], {
+      execArgv: ['--import', tsxLoader],
+      env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

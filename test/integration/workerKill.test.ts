@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
+import type { TrialProgress } from '../../core/ml/trialRunner.js';
+import type { InferenceRecord } from '../../core/stores/measurements.js';
+import { TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
+import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
+import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { eventually } from '../support/eventually.js';
+import { childPidsOf, commandLineOf, isAlive } from '../support/processTree.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
+import { freePort, startDevServer, type DevServer } from '../support/temporalEnv.js';
+
+/** Enough frames at a large enough input that one epoch takes seconds: a training process that noticed its worker's
+ * death only at an epoch's end would outlive it by that long. */
+const FRAMES = 320;
+/** The training process checks on its parent every 250 ms; the rest is slack for a busy machine (an epoch here takes 3 s
+ * on a quiet machine). */
+const GONE_WITHIN_MS = 2000;
+const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
+
+/**
+ * A training worker process killed with SIGKILL mid-trial (as the OOM killer or a node failure would) must not
+ * leave its trial's training process behind: it would keep a core busy beside the retry of the same trial.
+ */
+describe('a worker killed mid-trial', () => {
+  let server: DevServer;
+  let t: TempStores;
+  let worker: ChildProcess;
+  let connection: Connection;
+
+  beforeAll(async () => {
+    t = await openTempStores();
+    server = await startDevServer(await freePort(), path.join(t.dir, 'temporal.db'));
+    const records: InferenceRecord[] = [];
+    for (let i = 0; i < FRAMES; i++) {
+      const imageKey = `features/d/${i}.jpg`;
+      await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
+      records.push({
+        time: i,
+        deployment: 'd',
+        client: 'c',
+        modelName: null,
+        modelVersion: null,
+        prediction: null,
+        sensorValue: (i * 53) % 350,
+        error: null,
+        latencyMs: 1,
+        imageKey,
+        characteristics: zeros,
+      });
+    }
+    await t.stores.measurements.write(records);
+    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: server.address,
+        DATA_DIR: t.dir,
+        ...Object.fromEntries(Object.entries(t.urls).map(([k, v]) => [k.replace(/Url$/, '').toUpperCase() + '_URL', v])),
+        SWEEP_PARALLELISM: '1',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    connection = await Connection.connect({ address: server.address });
+  });
+
+  afterAll(async () => {
+    if (worker?.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    await connection?.close();
+    await server?.kill();
+    await t?.cleanup();
+  });
+
+  it('takes its training process with it', async () => {
+    const client = new Client({ connection });
+    const handle = await client.workflow.start(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `worker-kill-${randomUUID()}`,
+      args: [
+        {
+          modelName: 'distance',
+          deployments: ['d'],
+          trigger: { kind: 'manual', by: 'test' },
+          width: 192,
+          height: 144,
+          sweep: { epochs: [100], batchSizes: [8], dropouts: [0.1] },
+        },
+      ],
+    });
+    const trainer = await eventually(
+      () => {
+        const found = childPidsOf(worker.pid!).find((pid) => commandLineOf(pid).includes('mlJobProcess'));
+        expect(found, 'a training process under the worker').toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 180_000, intervalMs: 250 },
+    );
+    // Killed just after an epoch ended (its heartbeat is in): the next epoch's end, where a training process could
+    // notice that its progress reaches nobody, is a whole epoch away.
+    const epochEnded = Date.now();
+    await eventually(
+      async () => {
+        const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTrial');
+        const payload = pending?.heartbeatDetails?.payloads?.[0];
+        const progress = payload ? defaultPayloadConverter.fromPayload<TrialProgress | undefined>(payload) : undefined;
+        expect(progress?.epoch).toBeGreaterThanOrEqual(1);
+      },
+      { timeoutMs: 180_000, intervalMs: 100 },
+    );
+    console.log(`first epoch heartbeat after ${Date.now() - epochEnded} ms`);
+    worker.kill('SIGKILL');
+    const killedAt = Date.now();
+    await eventually(() => expect(isAlive(trainer), `training process ${trainer} still running`).toBe(false), { timeoutMs: 60_000 });
+    const goneAfterMs = Date.now() - killedAt;
+    console.log(`training process gone ${goneAfterMs} ms after its worker was killed`);
+    expect(goneAfterMs).toBeLessThan(GONE_WITHIN_MS);
+  });
+});
