@@ -7,7 +7,7 @@ import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/s
 import type { ObjectStore } from '../core/stores/objects.js';
 import { DEFAULT_ANALYSIS_WIDTH, type RgbImage } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
-import { FrameSpool, SpoolFullError, type SpoolEntry } from './frameSpool.js';
+import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 import { MicroBatcher } from './microBatcher.js';
 
 /** What /predict hands over: everything one measurement record needs. */
@@ -86,14 +86,19 @@ export class FrameAnalysis {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly replayTimer: NodeJS.Timeout;
+  /** Set while a store failure's retry pause runs: the parked frames are taken up as soon as it is over. */
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly statsTimer: NodeJS.Timeout;
   private readonly images: ImageAnalysisPool;
   private readonly records: MicroBatcher<InferenceRecord, void>;
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
   private lastShadowFailure: string | undefined;
-  /** `failed` counts every analysis that threw (rejected frames and store failures); `refused` counts frames refused at a full spool. */
-  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0 };
+  /**
+   * `failed` counts every analysis that threw (rejected frames, store failures, unreadable spool entries); `refused`
+   * counts frames refused at a full spool; `unreadable` counts spool entries that could not be read back, dropped.
+   */
+  readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0, unreadable: 0 };
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads);
@@ -205,6 +210,7 @@ export class FrameAnalysis {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.replayTimer);
+    clearTimeout(this.retryTimer);
     clearInterval(this.statsTimer);
     await this.images.close();
     await (await this.opened.catch(() => undefined))?.close();
@@ -273,7 +279,7 @@ export class FrameAnalysis {
       }
       if (!next) break;
       this.inFlight++;
-      void this.process(next).finally(() => {
+      void (next.image ? this.process(next) : this.processFromSpool(next)).finally(() => {
         this.inFlight--;
         this.heldBytes -= heldBytesOf(next);
         this.pump();
@@ -305,10 +311,55 @@ export class FrameAnalysis {
     }
   }
 
+  /** A frame waiting on disk only: read back, then processed; one whose record cannot be read never holds up the rest. */
+  private async processFromSpool(item: Queued): Promise<void> {
+    let image: Buffer;
+    try {
+      image = await this.spool!.readImage(item.entry);
+    } catch (err) {
+      this.counters.failed++;
+      if (this.dropIfUnreadable(item.entry, err)) return;
+      if (this.closed) return;
+      this.options.log.warn(
+        { err: (err as Error).message, requestId: item.entry.meta.requestId },
+        'spool read failed; frame waits in the spool',
+      );
+      this.park(item.entry);
+      return;
+    }
+    await this.process({ ...item, image });
+  }
+
+  /** An entry whose record on disk is not what was appended cannot be stored: logged, counted and taken out of the spool. */
+  private dropIfUnreadable(entry: SpoolEntry<FrameMeta>, err: unknown): boolean {
+    if (!(err instanceof SpoolCorruptError)) return false;
+    this.counters.unreadable++;
+    this.options.log.error(
+      { err: err.message, requestId: entry.meta.requestId, deployment: entry.meta.deployment },
+      'spooled frame cannot be read back; dropped',
+    );
+    void this.spool!.ack(entry);
+    return true;
+  }
+
   private park(entry: SpoolEntry<FrameMeta>) {
     this.parked.push(entry);
     this.parked.sort((a, b) => a.segment - b.segment || a.offset - b.offset);
     this.retryAfter = Date.now() + (this.options.retryIntervalMs ?? 5000);
+    this.pumpAfterPause();
+  }
+
+  private pumpAfterPause() {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        if (Date.now() < this.retryAfter) this.pumpAfterPause();
+        else this.pump();
+      },
+      Math.max(0, this.retryAfter - Date.now()),
+    );
+    this.retryTimer.unref();
   }
 
   private async replayParked(): Promise<number> {
@@ -327,6 +378,7 @@ export class FrameAnalysis {
           await spool.ack(entry);
           continue;
         }
+        if (this.dropIfUnreadable(entry, err)) continue;
         this.options.log.warn({ err: (err as Error).message, pending: this.parked.length + 1 }, 'spool replay paused: store still failing');
         this.park(entry);
         return replayed;

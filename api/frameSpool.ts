@@ -13,6 +13,11 @@ import { crc32 } from 'node:zlib';
  * Record layout: magic "FRM1", meta length, image length, CRC-32 of meta and image (u32 BE
  * each), then the meta JSON and the image. A torn or corrupt record ends a segment's replay:
  * it was never acknowledged, because `append` had not resolved.
+ *
+ * On a full disk a write may land in part: an append resolves only once all its bytes were
+ * written and synced; otherwise it rejects and the segment is cut back to its last whole record
+ * (and, on open, to the last whole record found), so no record ever follows a torn one. After a
+ * failed sync the state of the unsynced pages is unknown: that segment takes no more records.
  */
 const MAGIC = 0x46524d31;
 const HEADER_BYTES = 16;
@@ -32,6 +37,11 @@ export class SpoolFullError extends Error {
   readonly code = 'spool_full';
 }
 
+/** An entry's record on disk is not what was appended (shorter, or its checksum differs): it cannot be read back. */
+export class SpoolCorruptError extends Error {
+  readonly code = 'spool_corrupt';
+}
+
 interface Segment {
   seq: number;
   file: string;
@@ -41,6 +51,8 @@ interface Segment {
   entries: number;
   acked: number;
   acks?: fs.FileHandle;
+  /** An ack line could not be written whole: no more are written (its entries may be processed again after a crash). */
+  acksFailed?: boolean;
   /** Ack writes and the deletion of this segment happen one after another. */
   chain: Promise<void>;
   deleted: boolean;
@@ -64,6 +76,34 @@ export interface FrameSpoolOptions {
 }
 
 const segmentName = (seq: number) => String(seq).padStart(12, '0');
+
+/** Writes every byte of `buffers` at `position`: a short write (a full disk) is continued, and fails once no byte lands. */
+async function writeAll(handle: fs.FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  const rest = buffers.filter((b) => b.length > 0);
+  const total = rest.reduce((n, b) => n + b.length, 0);
+  let at = position;
+  while (rest.length > 0) {
+    let bytesWritten: number;
+    try {
+      ({ bytesWritten } = await handle.writev(rest, at));
+    } catch (err) {
+      if (at === position) throw err;
+      const { code } = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`${(err as Error).message} after ${at - position} of ${total} bytes`, { cause: err }), { code });
+    }
+    if (bytesWritten <= 0) throw Object.assign(new Error(`no more bytes written after ${at - position} of ${total}`), { code: 'ENOSPC' });
+    at += bytesWritten;
+    let skip = bytesWritten;
+    while (skip > 0 && skip >= rest[0].length) skip -= rest.shift()!.length;
+    if (skip > 0) rest[0] = rest[0].subarray(skip);
+  }
+}
+
+/** Runs `step` after what `segment.chain` holds, whether that failed or not. */
+function chained(segment: Segment, step: () => Promise<void>): Promise<void> {
+  segment.chain = segment.chain.catch(() => undefined).then(step);
+  return segment.chain.catch(() => undefined);
+}
 
 export class FrameSpool<M> {
   private readonly segments = new Map<number, Segment>();
@@ -130,15 +170,24 @@ export class FrameSpool<M> {
     });
   }
 
+  /** The entry's image, read back and checked against its record's checksum; SpoolCorruptError when it is not what was appended. */
   async readImage(entry: SpoolEntry<M>): Promise<Buffer> {
     const segment = this.segments.get(entry.segment);
-    if (!segment || segment.deleted) throw new Error(`spool segment ${entry.segment} is gone`);
+    if (!segment || segment.deleted) throw new SpoolCorruptError(`spool segment ${entry.segment} is gone`);
     const handle = await fs.open(segment.file, 'r');
     try {
-      const image = Buffer.alloc(entry.imageBytes);
-      const at = entry.offset + entry.length - entry.imageBytes;
-      const { bytesRead } = await handle.read(image, 0, image.length, at);
-      if (bytesRead !== image.length) throw new Error(`spool segment ${entry.segment} is shorter than its index`);
+      const record = Buffer.alloc(entry.length);
+      const { bytesRead } = await handle.read(record, 0, record.length, entry.offset);
+      const where = `spool segment ${entry.segment} at ${entry.offset}`;
+      if (bytesRead !== record.length) throw new SpoolCorruptError(`${where}: ${bytesRead} of the record's ${record.length} bytes on disk`);
+      const metaBytes = record.subarray(HEADER_BYTES, entry.length - entry.imageBytes);
+      const image = record.subarray(entry.length - entry.imageBytes);
+      if (
+        record.readUInt32BE(0) !== MAGIC ||
+        record.readUInt32BE(8) !== entry.imageBytes ||
+        crc32(image, crc32(metaBytes)) !== record.readUInt32BE(12)
+      )
+        throw new SpoolCorruptError(`${where}: the record on disk is not the one appended`);
       return image;
     } finally {
       await handle.close();
@@ -155,12 +204,19 @@ export class FrameSpool<M> {
       if (segment === this.active) this.active = undefined;
       return this.deleteSegment(segment);
     }
-    segment.chain = segment.chain.then(async () => {
-      if (segment.deleted) return;
-      segment.acks ??= await fs.open(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'a');
-      await segment.acks.write(`${entry.offset}\n`);
+    return chained(segment, async () => {
+      if (segment.deleted || segment.acksFailed) return;
+      try {
+        segment.acks ??= await fs.open(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'a');
+        const line = Buffer.from(`${entry.offset}\n`);
+        // A line written in part must not run into the next one: recovery ignores an unfinished last line.
+        if ((await segment.acks.write(line)).bytesWritten !== line.length) throw new Error('ack line written in part');
+      } catch {
+        segment.acksFailed = true;
+        await segment.acks?.close().catch(() => undefined);
+        segment.acks = undefined;
+      }
     });
-    return segment.chain.catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -190,12 +246,15 @@ export class FrameSpool<M> {
     while (this.batch.length > 0) {
       const batch = this.batch.splice(0);
       const size = batch.reduce((n, b) => n + b.size, 0);
+      let written = false;
       try {
         const segment = await this.segmentToWrite();
-        await segment.handle!.writev(
+        await writeAll(
+          segment.handle!,
           batch.flatMap((b) => b.buffers),
           segment.bytes,
         );
+        written = true;
         await segment.handle!.datasync();
         this.syncs++;
         let offset = segment.bytes;
@@ -212,11 +271,25 @@ export class FrameSpool<M> {
         batch.forEach((b, i) => b.resolve(entries[i]));
       } catch (err) {
         this.reservedBytes -= size;
-        // Part of the batch may be on disk: later records must not follow a torn one in this segment.
-        await this.retireActive();
+        await this.cutBackActive(written);
         batch.forEach((b) => b.reject(err));
       }
     }
+  }
+
+  /**
+   * After a failed write, part of the batch may be on disk: the segment is cut back to its last
+   * whole record, so no record follows a torn one. After a failed sync (or a failed cut) the
+   * segment's unsynced state is unknown: it is retired, and the next batch starts a new one.
+   */
+  private async cutBackActive(syncFailed: boolean) {
+    const segment = this.active;
+    if (!segment?.handle) return;
+    const cut = await segment.handle.truncate(segment.bytes).then(
+      () => true,
+      () => false,
+    );
+    if (syncFailed || !cut) await this.retireActive();
   }
 
   private async segmentToWrite(): Promise<Segment> {
@@ -227,11 +300,17 @@ export class FrameSpool<M> {
     const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);
     const segment: Segment = { seq, file, bytes: 0, entries: 0, acked: 0, chain: Promise.resolve(), deleted: false };
     segment.handle = await fs.open(file, 'wx');
-    // The new file's directory entry must survive a crash too.
-    const dir = await fs.open(this.options.dir, 'r');
-    await dir.sync().finally(() => dir.close());
     this.segments.set(seq, segment);
     this.active = segment;
+    try {
+      // The new file's directory entry must survive a crash too.
+      const dir = await fs.open(this.options.dir, 'r');
+      await dir.sync().finally(() => dir.close());
+    } catch (err) {
+      // Not durable: the segment takes no record, and goes (it holds none).
+      await this.retireActive();
+      throw err;
+    }
     return segment;
   }
 
@@ -245,7 +324,7 @@ export class FrameSpool<M> {
   }
 
   private deleteSegment(segment: Segment): Promise<void> {
-    segment.chain = segment.chain.then(async () => {
+    return chained(segment, async () => {
       if (segment.deleted) return;
       segment.deleted = true;
       this.segments.delete(segment.seq);
@@ -255,18 +334,17 @@ export class FrameSpool<M> {
       await fs.rm(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, { force: true });
       await fs.rm(segment.file, { force: true });
     });
-    return segment.chain.catch(() => undefined);
   }
 
   private async recoverSegment(seq: number): Promise<SpoolEntry<M>[]> {
     const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);
     const data = await fs.readFile(file);
-    const acked = new Set(
-      (await fs.readFile(`${file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map(Number),
-    );
+    const acksFile = `${file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`;
+    const acksText = await fs.readFile(acksFile, 'utf8').catch(() => '');
+    const wholeLines = acksText.slice(0, acksText.lastIndexOf('\n') + 1);
+    // An unfinished last line (a write cut short) is no ack, and later lines must not run into it.
+    if (wholeLines.length < acksText.length) await fs.truncate(acksFile, Buffer.byteLength(wholeLines));
+    const acked = new Set(wholeLines.split('\n').filter(Boolean).map(Number));
     const entries: SpoolEntry<M>[] = [];
     let offset = 0;
     let records = 0;
@@ -282,10 +360,12 @@ export class FrameSpool<M> {
       if (!acked.has(offset)) entries.push({ segment: seq, offset, length, imageBytes, meta: JSON.parse(metaBytes.toString('utf8')) as M });
       offset += length;
     }
+    // What follows the last whole record was never acknowledged: cut off, it can never precede a record.
+    if (offset < data.length) await fs.truncate(file, offset);
     const segment: Segment = {
       seq,
       file,
-      bytes: data.length,
+      bytes: offset,
       entries: records,
       acked: records - entries.length,
       chain: Promise.resolve(),

@@ -162,4 +162,63 @@ describe('frame analysis on worker threads', () => {
       writes.mockRestore();
     }
   });
+
+  describe('a spooled frame whose record on disk is damaged', () => {
+    /** Frames parked in the spool (one segment each) while the measurement store is down; then the oldest record is cut short on disk. */
+    async function parkedWithDamagedOldest(name: string, retryIntervalMs: number) {
+      const down = new RecordingMeasurements();
+      const errors: unknown[] = [];
+      const parked = new FrameAnalysis({
+        objects: new FolderObjects(path.join(dir, 'objects')),
+        measurements: down as unknown as MeasurementStore,
+        spoolDir: path.join(dir, name),
+        spoolSegmentBytes: 1,
+        queueLimit: 10,
+        retryIntervalMs,
+        statsIntervalMs: 3_600_000,
+        analysisThreads: 1,
+        log: { warn() {}, error: (obj: unknown) => errors.push(obj) },
+      });
+      down.down = true;
+      const frames = Array.from({ length: 5 }, () => frame(jpeg));
+      for (const f of frames) await parked.enqueue(f);
+      await parked.idle();
+      expect(await parked.spooledCount()).toBe(5);
+      const [oldest] = fs
+        .readdirSync(path.join(dir, name))
+        .filter((f) => f.endsWith('.frames'))
+        .sort();
+      const file = path.join(dir, name, oldest);
+      fs.truncateSync(file, fs.statSync(file).size - 100);
+      down.down = false;
+      return { parked, down, errors, frames };
+    }
+
+    it('is logged, counted and dropped by a replay, which stores the frames behind it', async () => {
+      const { parked, down, errors, frames } = await parkedWithDamagedOldest('spool-damaged-replay', 3_600_000);
+      try {
+        expect(await parked.replaySpool()).toBe(4);
+        expect(down.records.map((r) => r.imageKey)).toEqual(frames.slice(1).map((f) => `features/beige/${f.requestId}.jpg`));
+        expect(parked.status().unreadable).toBe(1);
+        expect(errors).toEqual([expect.objectContaining({ requestId: frames[0].requestId })]);
+        expect(await parked.spooledCount()).toBe(0);
+      } finally {
+        await parked.close();
+      }
+    });
+
+    it('never holds up the frames behind it once the store is back', async () => {
+      const { parked, down, frames } = await parkedWithDamagedOldest('spool-damaged-pump', 200);
+      try {
+        await vi.waitFor(() => expect(down.records).toHaveLength(4), { timeout: 30_000, interval: 100 });
+        await vi.waitFor(async () => expect(await parked.spooledCount()).toBe(0), { timeout: 30_000, interval: 100 });
+        expect(parked.status().unreadable).toBe(1);
+        expect(new Set(down.records.map((r) => r.imageKey))).toEqual(
+          new Set(frames.slice(1).map((f) => `features/beige/${f.requestId}.jpg`)),
+        );
+      } finally {
+        await parked.close();
+      }
+    });
+  });
 });

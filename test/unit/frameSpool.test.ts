@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FrameSpool, SpoolFullError } from '../../api/frameSpool.js';
+import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
 interface Meta {
   n: number;
@@ -67,5 +68,79 @@ describe('frame spool (write-ahead log)', () => {
     await expect(spool.append({ n: 3 }, image(3, 2000))).rejects.toBeInstanceOf(SpoolFullError);
     expect(spool.isFull(2000)).toBe(true);
     await spool.close();
+  });
+
+  it('cuts a torn record off the end of a segment when it opens', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    for (let n = 0; n < 3; n++) await spool.append({ n }, image(n));
+    await spool.close();
+    const [segment] = fs.readdirSync(dir).filter((f) => f.endsWith('.frames'));
+    const file = path.join(dir, segment);
+    const whole = fs.readFileSync(file);
+    fs.appendFileSync(file, whole.subarray(0, 500));
+
+    const reopened = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    expect(fs.statSync(file).size).toBe(whole.length);
+    expect(reopened.spool.bytes).toBe(whole.length);
+    expect(reopened.recovered.map((e) => e.meta.n)).toEqual([0, 1, 2]);
+    await reopened.spool.close();
+  });
+
+  it('ignores and cuts off an ack line written in part, so the next one cannot run into it', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    const entries = [];
+    for (let n = 0; n < 3; n++) entries.push(await spool.append({ n }, image(n)));
+    await spool.ack(entries[0]);
+    await spool.close();
+    const acks = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.acks'))!,
+    );
+    // The first digits of the second entry's offset made it to disk, the rest of the line did not.
+    fs.appendFileSync(acks, String(entries[1].offset).slice(0, 2));
+
+    const reopened = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    expect(reopened.recovered.map((e) => e.meta.n)).toEqual([1, 2]);
+    expect(fs.readFileSync(acks, 'utf8')).toBe(`${entries[0].offset}\n`);
+    await reopened.spool.ack(reopened.recovered[1]);
+    await reopened.spool.close();
+    expect((await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 })).recovered.map((e) => e.meta.n)).toEqual([1]);
+  });
+});
+
+describe('frame spool on a full filesystem', () => {
+  let disk: Tmpfs;
+  let dir: string;
+  beforeEach(() => {
+    disk = mountTmpfs(256 * 1024, 'mlops-spool-full-');
+    dir = path.join(disk.dir, 'spool');
+  });
+  afterEach(() => disk.unmount());
+
+  it('refuses an append that reaches the disk only in part, cuts it off, and appends again once space is back', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    const first = await spool.append({ n: 1 }, image(1, 1000));
+    const [segment] = fs.readdirSync(dir).filter((f) => f.endsWith('.frames'));
+    const file = path.join(dir, segment);
+    const firstBytes = fs.statSync(file).size;
+    // The disk fills up: the next record fits only into what is left of the segment's last page.
+    const filler = path.join(disk.dir, 'filler');
+    disk.fill(filler);
+    await expect(spool.append({ n: 2 }, image(2, 6000))).rejects.toThrow(/ENOSPC.* after \d+ of 6023 bytes/);
+    expect(fs.statSync(file).size).toBe(firstBytes);
+    expect(spool.pending).toBe(1);
+    await expect(spool.append({ n: 3 }, image(3, 6000))).rejects.toThrow();
+
+    fs.rmSync(filler);
+    const fourth = await spool.append({ n: 4 }, image(4, 6000));
+    expect(await spool.readImage(first)).toEqual(image(1, 1000));
+    expect(await spool.readImage(fourth)).toEqual(image(4, 6000));
+    expect(spool.pending).toBe(2);
+    await spool.close();
+
+    const reopened = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    expect(reopened.recovered.map((e) => e.meta.n)).toEqual([1, 4]);
+    expect(await reopened.spool.readImage(reopened.recovered[1])).toEqual(image(4, 6000));
+    await reopened.spool.close();
   });
 });

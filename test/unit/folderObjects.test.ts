@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FolderObjects } from '../../core/stores/folderObjects.js';
+import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
+
+describe('folder objects on a full filesystem', () => {
+  let disk: Tmpfs;
+  beforeEach(() => {
+    disk = mountTmpfs(256 * 1024, 'mlops-objects-full-');
+  });
+  afterEach(() => disk.unmount());
+
+  it('leaves no temp file behind when a write fails, and writes again once space is back', async () => {
+    const root = path.join(disk.dir, 'objects');
+    const objects = new FolderObjects(root);
+    await objects.put('features/a/1.jpg', Buffer.alloc(1000, 1));
+    const filler = path.join(disk.dir, 'filler');
+    disk.fill(filler);
+    for (let i = 0; i < 5; i++) await expect(objects.put(`features/a/${i + 2}.jpg`, Buffer.alloc(20_000, 2))).rejects.toThrow(/ENOSPC/);
+    expect((fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await objects.list('features/')).toEqual(['features/a/1.jpg']);
+
+    fs.rmSync(filler);
+    await objects.put('features/a/2.jpg', Buffer.alloc(20_000, 2));
+    expect(await objects.get('features/a/2.jpg')).toEqual(Buffer.alloc(20_000, 2));
+  });
+});
