@@ -1,3 +1,4 @@
+import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from '../core/ml/backend.js';
 import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
@@ -18,8 +19,11 @@ interface LoadedModel {
   metadata: ModelMetadata;
   /** Frames to predict, gathered into one call of the model. */
   batcher: MicroBatcher<Uint8Array, number>;
+  /** Bytes of its weights: what the cache's bound counts. */
+  bytes: number;
   /** Requests predicting with this model right now. */
   leases: number;
+  /** performance.now() of its last lease. */
   lastUsed: number;
   /** Out of the cache: disposed as soon as its last lease is released. */
   evicted: boolean;
@@ -54,8 +58,13 @@ export interface ModelServerOptions {
   tf: Tf;
   /** How long a resolved `latest` is trusted before the registry is asked again. */
   latestTtlMs?: number;
-  /** Loaded versions kept per model, least recently used go first (the one serving `latest` always stays). */
-  keepVersions?: number;
+  /**
+   * Bytes of model weights kept loaded, over every model and version (default 1 GiB). Beyond it the least recently
+   * used versions leave first; the one serving `latest` and one being swapped in never do.
+   */
+  cacheMaxBytes?: number;
+  /** A loaded version no request used for this long leaves the cache (default 10 minutes). */
+  idleMs?: number;
   /** Frames predicted together by one call of a model (default: up to 16, gathered for 2 ms). */
   batch?: MicroBatchSettings;
   /** Run models as frozen TensorFlow graphs where the backend can (default true); false runs the layers models. */
@@ -64,6 +73,8 @@ export interface ModelServerOptions {
 }
 
 export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2 };
+export const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
+export const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
 
 /** A version that failed to load is tried again after this. */
 const LOAD_RETRY_AFTER_MS = 10_000;
@@ -85,6 +96,10 @@ export class ModelServer {
   private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
   private readonly swaps = new Map<string, Promise<void>>();
   private readonly failedLoads = new Map<string, { at: number; error: unknown }>();
+  /** Loads take turns for the CPU: two at once would add their pauses of the event loop together. */
+  private cpuTurn: Promise<unknown> = Promise.resolve();
+  /** Versions loaded since the server started (a version loaded again after eviction counts again). */
+  loads = 0;
 
   constructor(private readonly options: ModelServerOptions) {}
 
@@ -149,7 +164,7 @@ export class ModelServer {
       const entry = await this.load(version);
       if (entry.disposed) continue;
       const lease = this.lease(entry);
-      this.evictLeastUsed(modelName);
+      this.evictBeyondBounds();
       return lease;
     }
   }
@@ -197,7 +212,7 @@ export class ModelServer {
     const entry = await this.load(version);
     if (!this.latest.has(modelName) && !entry.disposed) {
       this.latest.set(modelName, { serving: entry, target: version.version, checkedAt: Date.now() });
-      this.evictLeastUsed(modelName);
+      this.evictBeyondBounds();
     }
   }
 
@@ -212,7 +227,7 @@ export class ModelServer {
         const from = state.serving.version.version;
         state.serving = next;
         this.options.log?.info({ model: modelName, from, to: version.version }, 'model swapped: latest now served by the new version');
-        this.evictLeastUsed(modelName);
+        this.evictBeyondBounds();
       },
       (err) => {
         const state = this.latest.get(modelName);
@@ -249,47 +264,63 @@ export class ModelServer {
     return entry;
   }
 
+  /**
+   * Fetches a version's files, then, in its turn for the CPU, deserializes, compiles and warms it in steps with a turn
+   * of the event loop between them: frames of other rovers are answered between the steps, not after the whole load.
+   */
   private async loadAndWarm(version: ModelVersion): Promise<LoadedModel> {
     const { tf, objects } = this.options;
     try {
       const files = await getModelFiles(objects, version.artifactKey);
       if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
-      const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
-      const predictor = await compileForServing(tf, model, {
-        artifactSha256: version.artifactSha256,
-        layersOnly: this.options.graph === false,
+      return await this.inCpuTurn(async () => {
+        const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+        await turnOfTheEventLoop();
+        const predictor = await compileForServing(tf, model, {
+          artifactSha256: version.artifactSha256,
+          layersOnly: this.options.graph === false,
+        });
+        if (predictor.path === 'graph') model.dispose();
+        this.options.log?.info(
+          { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
+          'model loaded',
+        );
+        const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
+        // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
+        for (const frames of batchShapes(batch.maxItems)) {
+          await turnOfTheEventLoop();
+          const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
+          await warm.data();
+          warm.dispose();
+        }
+        this.loads++;
+        return {
+          version,
+          predictor,
+          model: predictor.path === 'graph' ? undefined : model,
+          metadata,
+          batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
+          bytes: files.weights.byteLength,
+          leases: 0,
+          lastUsed: performance.now(),
+          evicted: false,
+          disposed: false,
+        };
       });
-      if (predictor.path === 'graph') model.dispose();
-      this.options.log?.info(
-        { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
-        'model loaded',
-      );
-      const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
-      // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
-      for (const frames of batchShapes(batch.maxItems)) {
-        const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
-        await warm.data();
-        warm.dispose();
-      }
-      return {
-        version,
-        predictor,
-        model: predictor.path === 'graph' ? undefined : model,
-        metadata,
-        batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
-        leases: 0,
-        lastUsed: Date.now(),
-        evicted: false,
-        disposed: false,
-      };
     } catch (err) {
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
   }
 
+  private inCpuTurn<T>(step: () => Promise<T>): Promise<T> {
+    const turn = this.cpuTurn.then(step);
+    this.cpuTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
   private lease(entry: LoadedModel): ModelLease {
     entry.leases++;
-    entry.lastUsed = Date.now();
+    entry.lastUsed = performance.now();
     let released = false;
     return {
       version: entry.version,
@@ -336,16 +367,20 @@ export class ModelServer {
   }
 
   /**
-   * Keeps `keepVersions` of a model: the one serving `latest`, a version about to be swapped in,
-   * then the most recently used. The rest leave the cache and are disposed once no request holds them.
+   * Keeps every loaded version while their weights fit in `cacheMaxBytes`; beyond, the least recently used leave
+   * first. A version idle for `idleMs` leaves anyway. The version serving a model's `latest` and one being swapped in
+   * stay whatever the bound. A version that leaves while a request holds it is disposed once no request does.
    */
-  private evictLeastUsed(modelName: string) {
-    const serving = this.latest.get(modelName)?.serving;
-    const ofModel = [...this.loaded.values()].filter((m) => m.version.modelName === modelName);
-    const keptAnyway = (m: LoadedModel) => m === serving || this.swaps.has(keyOf(m.version));
-    const recentFirst = ofModel.filter((m) => !keptAnyway(m)).sort((a, b) => b.lastUsed - a.lastUsed);
-    const room = Math.max(0, (this.options.keepVersions ?? 2) - ofModel.filter(keptAnyway).length);
-    for (const entry of recentFirst.slice(room)) {
+  private evictBeyondBounds() {
+    const maxBytes = this.options.cacheMaxBytes ?? DEFAULT_MODEL_CACHE_MAX_BYTES;
+    const idleSince = performance.now() - (this.options.idleMs ?? DEFAULT_MODEL_IDLE_MS);
+    const serving = new Set([...this.latest.values()].map((state) => state.serving));
+    const inUse = (m: LoadedModel) => serving.has(m) || this.swaps.has(keyOf(m.version));
+    const leastRecentFirst = [...this.loaded.values()].filter((m) => !inUse(m)).sort((a, b) => a.lastUsed - b.lastUsed);
+    let bytes = [...this.loaded.values()].reduce((n, m) => n + m.bytes, 0);
+    for (const entry of leastRecentFirst) {
+      if (bytes <= maxBytes && entry.lastUsed >= idleSince) continue;
+      bytes -= entry.bytes;
       const key = keyOf(entry.version);
       this.loaded.delete(key);
       this.loading.delete(key);

@@ -29,6 +29,8 @@ const models = new ModelServer({
   tf: backend.tf,
   batch: config.api.predictBatch,
   graph: config.api.predictGraph,
+  cacheMaxBytes: config.api.modelCacheMaxBytes,
+  idleMs: config.api.modelCacheIdleSeconds && config.api.modelCacheIdleSeconds * 1000,
   log,
 });
 const analysis = new FrameAnalysis({

@@ -51,6 +51,12 @@ const envSchema = z.object({
   PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
+  MODEL_CACHE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
+  MODEL_CACHE_IDLE_SECONDS: z.coerce.number().positive().default(600),
   OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().default(200),
   IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
   IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
@@ -96,6 +102,10 @@ export interface Config {
     predictBatch?: { maxItems: number; windowMs: number };
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
     predictGraph?: boolean;
+    /** Bytes of model weights the API keeps loaded (least recently used leave first; what serves `latest` stays). */
+    modelCacheMaxBytes?: number;
+    /** A loaded model version no frame used for this long is unloaded. */
+    modelCacheIdleSeconds?: number;
     /** /predict refuses new frames with 503 while the event loop runs later than this (median of 250 ms). */
     overloadDelayMs?: number;
     imageLimits?: ImageLimits;
@@ -151,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
       predictGraph: e.PREDICT_GRAPH === '1',
+      modelCacheMaxBytes: e.MODEL_CACHE_MAX_BYTES,
+      modelCacheIdleSeconds: e.MODEL_CACHE_IDLE_SECONDS,
       overloadDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS,
       imageLimits: {
         maxWidth: e.IMAGE_MAX_WIDTH,

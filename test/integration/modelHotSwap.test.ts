@@ -69,8 +69,8 @@ describe('model hot swap', () => {
     objects = new GatedObjects(t.stores.objects);
     const { tf, name } = await loadBackend('auto');
     const log = pino({ level: 'silent' });
-    // One version kept per model: a replaced model is disposed as soon as no request holds it.
-    models = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0, keepVersions: 1 });
+    // A cache with room for nothing but what serves: a replaced model is disposed as soon as no request holds it.
+    models = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0, cacheMaxBytes: 1 });
     analysis = new FrameAnalysis({
       objects,
       measurements: t.stores.measurements,

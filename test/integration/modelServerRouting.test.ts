@@ -83,4 +83,67 @@ describe('model server routing during a rollout', () => {
     await expect(models.predictWith('distance', 3, jpeg)).rejects.toThrow(/cannot serve/);
     expect(objects.readsUnder(v3.artifactKey)).toBe(readsOfOneLoad);
   });
+
+  it('keeps three versions of one model loaded while a fleet uses them all: no reload between frames', async () => {
+    // A fresh server: the other tests' loads and failures are not this one's.
+    const { tf } = await loadBackend('auto');
+    const server = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0 });
+    try {
+      await t.stores.registry.createDeployment({ id: 'pinned', modelName: 'distance', modelVersion: 1, strategy: 'direct' });
+      const pinned = (await t.stores.registry.getDeployment('pinned'))!;
+      const v4 = await registerUntrainedVersion(t.stores, 'distance', 'run-4', 250);
+      // The fleet serves v2 to every rover but the canary, which v4 answers; each is the other's shadow.
+      const fleet = { ...deployment, rollout: { ...deployment.rollout!, candidateVersion: v4.version } };
+      const fleetServing = { ...fleet, currentVersion: 2 };
+      const reads = () => [1, 2, v4.version].map((v) => objects.readsUnder(`runs/test/run-${v}/`));
+      const frame = async (d: Deployment, client: string) => {
+        const routing = (await server.route(d, client))!;
+        try {
+          await routing.lease.predictMm(jpeg);
+          if (routing.shadowVersion !== null) await server.predictWith('distance', routing.shadowVersion, jpeg);
+          return [routing.lease.version.version, routing.shadowVersion];
+        } finally {
+          routing.lease.release();
+        }
+      };
+      expect(await frame(pinned, 'rover-p')).toEqual([1, null]);
+      expect(await frame(fleetServing, 'rover-x')).toEqual([2, v4.version]);
+      expect(await frame(fleetServing, 'rover-c')).toEqual([v4.version, 2]);
+      const afterFirstLoads = reads();
+      for (let round = 0; round < 10; round++) {
+        await frame(pinned, 'rover-p');
+        await frame(fleetServing, 'rover-x');
+        await frame(fleetServing, 'rover-c');
+      }
+      expect(reads()).toEqual(afterFirstLoads);
+      expect(server.loadedVersions()).toEqual(['distance@1', 'distance@2', `distance@${v4.version}`]);
+    } finally {
+      server.dispose();
+    }
+  });
+
+  it('unloads the least recently used version beyond its bound in bytes, and a version idle for too long', async () => {
+    const { tf } = await loadBackend('auto');
+    const weightBytes = (await t.stores.objects.get('runs/test/run-1/trials/0/model/weights.bin')).length;
+    const lease = async (server: ModelServer, version: number) => {
+      const routing = (await server.route({ ...deployment, modelVersion: version, rollout: null }, 'rover-x'))!;
+      routing.lease.release();
+    };
+    const bounded = new ModelServer({ registry: t.stores.registry, objects, tf, cacheMaxBytes: 2 * weightBytes });
+    try {
+      for (const version of [1, 2, 1, 4]) await lease(bounded, version);
+      expect(bounded.loadedVersions()).toEqual(['distance@1', 'distance@4']);
+    } finally {
+      bounded.dispose();
+    }
+    const forgetful = new ModelServer({ registry: t.stores.registry, objects, tf, idleMs: 50 });
+    try {
+      await lease(forgetful, 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await lease(forgetful, 2);
+      expect(forgetful.loadedVersions()).toEqual(['distance@2']);
+    } finally {
+      forgetful.dispose();
+    }
+  });
 });
