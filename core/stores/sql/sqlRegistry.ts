@@ -165,10 +165,9 @@ const WRITE_RACE_DEADLINE_MS = 30_000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * better-sqlite3 waits for another connection's lock synchronously, blocking the event loop: a second store of
- * this process on the same file (tests open two as two processes would) waiting on a transaction would stop the
- * very event loop that transaction needs to commit, until the busy timeout. So they take turns here; other
- * processes wait in SQLite's busy handler.
+ * Stores of this process on the same SQLite file (tests open two as two processes would) take turns for their
+ * transactions here instead of retrying on each other's locks; other processes' locks are waited for by the
+ * client (sqliteClient.ts) and, for a stale snapshot, by `transaction`.
  */
 const sqliteTurns = new KeyedTurns();
 
