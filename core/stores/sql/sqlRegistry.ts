@@ -20,6 +20,7 @@ import {
   type ServingChange,
   type Trial,
   type TrainingConfig,
+  UnknownVersionError,
 } from '../registry.js';
 import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -85,6 +86,7 @@ const toServingChange = (r: Row): ServingChange => ({
   reason: r.reason,
   by: r.changed_by,
   note: parse(r.note ?? null),
+  comment: r.comment ?? null,
 });
 
 const describeServed = (modelName: string, version: number | null) =>
@@ -171,7 +173,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 const sqliteTurns = new KeyedTurns();
 
-type ServingChangeRow = Omit<ServingChange, 'id' | 'at'>;
+type ServingChangeRow = Omit<ServingChange, 'id' | 'at' | 'comment'> & { comment?: string | null };
 
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
@@ -235,6 +237,14 @@ export class SqlRegistry implements RegistryStore {
     return fixedVersionOf(d) ?? this.newestVersion(trx, d.modelName);
   }
 
+  /** A deployment may be pinned only to a version its model has. */
+  private async assertPinnable(trx: Knex.Transaction, d: Pick<Deployment, 'modelName' | 'modelVersion'>): Promise<void> {
+    if (d.modelVersion === 'latest') return;
+    if (await trx('model_versions').where({ model_name: d.modelName, version: d.modelVersion }).first()) return;
+    const versions = await trx('model_versions').where({ model_name: d.modelName }).orderBy('version').pluck('version');
+    throw new UnknownVersionError(d.modelName, d.modelVersion, versions.map(Number));
+  }
+
   private async newestVersion(trx: Knex.Transaction, modelName: string): Promise<number | null> {
     const row = await trx('model_versions').where({ model_name: modelName }).max('version as newest').first();
     return row?.newest == null ? null : Number(row.newest);
@@ -251,6 +261,7 @@ export class SqlRegistry implements RegistryStore {
       reason: change.reason,
       changed_by: change.by,
       note: change.note == null ? null : json(change.note),
+      comment: change.comment ?? null,
     };
     const [id] = await trx('serving_history').insert(row);
     return toServingChange({ ...row, id });
@@ -292,6 +303,7 @@ export class SqlRegistry implements RegistryStore {
       created_at: now(),
     };
     return this.transaction(async (trx) => {
+      await this.assertPinnable(trx, d);
       const currentVersion = rollsOut(d) ? await this.newestVersion(trx, d.modelName) : null;
       await this.insertNew('deployments', { ...row, current_version: currentVersion }, `deployment "${d.id}"`, trx);
       const deployment = toDeployment({ ...row, current_version: currentVersion });
@@ -331,6 +343,7 @@ export class SqlRegistry implements RegistryStore {
       const before = toDeployment(row);
       const from = await this.servedVersion(trx, before);
       const patched = toDeployment({ ...row, ...changes });
+      if (patched.modelName !== before.modelName || patched.modelVersion !== before.modelVersion) await this.assertPinnable(trx, patched);
       if (!rollsOut(patched)) Object.assign(changes, NO_ROLLOUT, { current_version: null });
       else if (!rollsOut(before) || before.modelName !== patched.modelName)
         Object.assign(changes, NO_ROLLOUT, { current_version: await this.newestVersion(trx, patched.modelName) });
@@ -369,7 +382,7 @@ export class SqlRegistry implements RegistryStore {
     return rows.map(toServingChange);
   }
 
-  async rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }> {
+  async rollbackDeployment(id: string, by: string, reason?: string): Promise<{ deployment: Deployment; change: ServingChange }> {
     return this.transaction(async (trx) => {
       const row = await this.deploymentsForUpdate(trx, { id }).first();
       if (!row) throw new StoreError('not_found', `deployment "${id}" does not exist`);
@@ -404,6 +417,7 @@ export class SqlRegistry implements RegistryStore {
         reason: 'rollback',
         by,
         note: { undoes: previous.id, pinnedFrom: current.modelVersion },
+        comment: reason ?? null,
       });
       return { deployment: { ...current, modelVersion: previous.fromVersion, currentVersion: null, rollout: null }, change };
     });
