@@ -34,6 +34,10 @@ export function multipartError(err: unknown): ApiError {
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} does not exist`);
 
+/** A training config naming deployments that do not exist: well-formed, but it cannot train on them. */
+export const unknownDeployments = (missing: string[]) =>
+  new ApiError(422, 'unknown_deployment', `deployments ${missing.join(', ')} do not exist (POST /deployments first)`);
+
 /** Parses a value with a zod schema or answers 400 with every problem listed. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {
   const parsed = schema.safeParse(value);

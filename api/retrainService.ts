@@ -18,7 +18,7 @@ import {
 } from '../workflows/trainAndRegister/contract.js';
 import type { SweepSpec } from '../core/training/sweep.js';
 import { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
-import { ApiError, notFound } from './errors.js';
+import { ApiError, notFound, unknownDeployments } from './errors.js';
 import { callTemporal, type TemporalAccess } from './temporalAccess.js';
 
 export interface RetrainDeps extends TemporalAccess {
@@ -107,6 +107,9 @@ async function planRetrain(registry: RegistryStore, ask: RetrainAskInput): Promi
       error: new ApiError(409, 'no_training_config', `model "${ask.modelName}" has no training deployments: ${configure}`),
     };
   }
+  const known = new Set((await registry.listDeployments()).map((d) => d.id));
+  const missing = deployments.filter((d) => !known.has(d));
+  if (missing.length > 0) return { ok: false, error: unknownDeployments(missing) };
   return { ok: true, request: { ...config, modelName: ask.modelName, deployments, trigger: ask.trigger } };
 }
 

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { deploymentStrategySchema, effectiveRolloutPolicy, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
-import { StoreError, type RegistryStore } from '../../core/stores/registry.js';
+import { StoreError, UnknownVersionError, type RegistryStore } from '../../core/stores/registry.js';
 import { ARCHITECTURES, type ArchitectureName } from '../../core/ml/architectures.js';
 import { hashToken, newClientToken } from '../auth.js';
-import { ApiError, notFound, validate } from '../errors.js';
+import { ApiError, notFound, unknownDeployments, validate } from '../errors.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, - and _, at most 64');
 const modelVersion = z.union([z.literal('latest'), z.number().int().positive()]);
@@ -24,10 +24,22 @@ const newDeployment = z
   .strict();
 const deploymentPatch = z.object({ modelName: id, modelVersion, strategy: deploymentStrategySchema, rolloutPolicy }).partial().strict();
 const historyQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
-const rollbackBody = z.object({ by: z.string().trim().min(1).max(256).default('admin') }).strict();
+const rollbackBody = z
+  .object({ by: z.string().trim().min(1).max(256).default('admin'), reason: z.string().trim().min(1).max(1024).optional() })
+  .strict();
 
 /** Who changes deployments through these routes: the admin token names no one. */
 const ADMIN = 'admin';
+
+/** A pin to a version the model does not have is refused, naming the versions it has. */
+async function pinnable<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof UnknownVersionError) throw new ApiError(409, 'unknown_version', err.message);
+    throw err;
+  }
+}
 
 /** Unknown keys are refused with the keys that are valid. */
 const strictObject = <S extends z.ZodRawShape>(shape: S) =>
@@ -110,7 +122,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
 
   router.post('/deployments', async (req, res) => {
     const body = validate(newDeployment, req.body);
-    const deployment = await registry.createDeployment(body, ADMIN);
+    const deployment = await pinnable(() => registry.createDeployment(body, ADMIN));
     await modelChanged(deployment.modelName);
     res.status(201).json({ deployment });
   });
@@ -127,7 +139,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
   router.patch('/deployments/:id', async (req, res) => {
     const patch = validate(deploymentPatch, req.body);
     const before = await registry.getDeployment(req.params.id);
-    const deployment = await registry.updateDeployment(req.params.id, patch, ADMIN);
+    const deployment = await pinnable(() => registry.updateDeployment(req.params.id, patch, ADMIN));
     if (!before || !deployment) throw notFound(`deployment "${req.params.id}"`);
     await modelChanged(before.modelName, deployment.modelName);
     res.json({ deployment });
@@ -138,9 +150,9 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     res.json({ deployment: req.params.id, history: await registry.servingHistory(req.params.id, query) });
   });
   router.post('/deployments/:id/rollback', async (req, res) => {
-    const { by } = validate(rollbackBody, req.body ?? {});
+    const { by, reason } = validate(rollbackBody, req.body ?? {});
     try {
-      res.json(await registry.rollbackDeployment(req.params.id, by));
+      res.json(await registry.rollbackDeployment(req.params.id, by, reason ?? `manual rollback by ${by}`));
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw new ApiError(409, 'no_previous_version', err.message);
       throw err;
@@ -158,8 +170,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     const config = validate(trainingConfigSchema.required({ deployments: true }), req.body);
     const known = new Set((await registry.listDeployments()).map((d) => d.id));
     const missing = config.deployments.filter((d) => !known.has(d));
-    if (missing.length)
-      throw new ApiError(400, 'unknown_deployment', `deployments ${missing.join(', ')} do not exist (POST /deployments first)`);
+    if (missing.length) throw unknownDeployments(missing);
     const model = await registry.setTrainingConfig(req.params.name, config);
     await modelChanged(model.name);
     res.json({ model });

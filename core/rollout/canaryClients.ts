@@ -1,11 +1,15 @@
 /**
- * The rovers of a deployment that get the candidate in a canary stage: floor(share x rovers) of them, picked by a
- * hash of the deployment, the candidate and the rover's id. Sticky for the stage (the pick is stored with the
- * rollout), different for each candidate, and never more than the share: with fewer than 1/share rovers the
- * canary has none, and the stage judges on the shadow evidence alone.
+ * The rovers of a deployment that get the candidate in a canary stage, picked by a hash of the deployment, the
+ * candidate and the rover's id: sticky for the stage (the pick is stored with the rollout), different for each
+ * candidate.
+ *
+ * Rule: floor(share x rovers), but at least one when the deployment has two rovers or more, so that a candidate
+ * is never promoted without having answered a rover (with fewer than 1/share rovers the share alone rounds down
+ * to none). A deployment's only rover is never the canary: that would be the whole fleet, and the stage judges
+ * on the shadow evidence alone.
  */
 export function canaryClientsOf(clientIds: readonly string[], share: number, deploymentId: string, candidateVersion: number): string[] {
-  const count = Math.floor(share * clientIds.length + 1e-9);
+  const count = clientIds.length < 2 ? 0 : Math.max(1, Math.floor(share * clientIds.length + 1e-9));
   return [...clientIds]
     .map((id) => ({ id, rank: fnv1a(`${deploymentId}/${candidateVersion}/${id}`) }))
     .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))

@@ -38,7 +38,10 @@ const stageSchema = (defaults: { minFrames: number; minMinutes: number; maxMinut
  */
 export const rolloutPolicySchema = z
   .object({
-    /** Share of the deployment's rovers that get the candidate in the canary stage: above 0, below 1. */
+    /**
+     * Share of the deployment's rovers that get the candidate in the canary stage: above 0, below 1. The canary holds
+     * floor(share x rovers), but at least one rover when the deployment has two or more (canaryClients.ts).
+     */
     canaryShare: z.number().gt(0).lt(1).default(0.1),
     shadow: stageSchema({ minFrames: 200, minMinutes: 5, maxMinutes: 60 }),
     canary: stageSchema({ minFrames: 200, minMinutes: 10, maxMinutes: 120 }),

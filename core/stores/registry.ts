@@ -112,6 +112,8 @@ export interface ServingChange {
   by: string;
   /** Evidence or context (a registration's run, a rollout's statistics); null when there is none. */
   note: unknown;
+  /** Why, in a person's words: a rollback's reason; null for the other changes. */
+  comment: string | null;
 }
 
 export interface Model {
@@ -197,7 +199,10 @@ export interface RegistryStore {
   assignClient(clientId: string, deploymentId: string | null): Promise<boolean>;
   deleteClient(id: string): Promise<boolean>;
 
-  /** Records a `created` change in the same transaction (to the version it serves then, null when none yet). */
+  /**
+   * Records a `created` change in the same transaction (to the version it serves then, null when none yet).
+   * UnknownVersionError when pinned to a version its model does not have (also in `updateDeployment`).
+   */
   createDeployment(deployment: NewDeployment, by?: string): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | undefined>;
   listDeployments(): Promise<Deployment[]>;
@@ -216,9 +221,10 @@ export interface RegistryStore {
    * change that changed what every rover gets: rollout stages and rolled-back rollouts do not) and records a
    * `rollback`; a rollout in progress ends. Rolling back twice comes back to where it started. StoreError
    * `not_found` for an unknown deployment; `conflict` when it served nothing before, or that version is gone:
-   * not registered (any more), or of another model than the deployment serves now.
+   * not registered (any more), or of another model than the deployment serves now. `reason` (optional) is kept as the
+   * change's comment.
    */
-  rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }>;
+  rollbackDeployment(id: string, by: string, reason?: string): Promise<{ deployment: Deployment; change: ServingChange }>;
   /**
    * Moves a deployment's rollout to a stage and records `rollout-shadow` or `rollout-canary`. Idempotent: the
    * stage it is in already changes nothing. StoreError `conflict` when the deployment does not follow `latest`
@@ -281,5 +287,21 @@ export class StoreError extends Error {
   ) {
     super(message);
     this.name = 'StoreError';
+  }
+}
+
+/** A deployment pinned to a version its model does not have: the message names the versions it has. */
+export class UnknownVersionError extends StoreError {
+  constructor(
+    readonly modelName: string,
+    readonly version: number,
+    readonly versions: number[],
+  ) {
+    super(
+      'conflict',
+      `model "${modelName}" has no version ${version}: ` +
+        (versions.length ? `it has versions ${versions.join(', ')}` : 'it has no versions yet (pin "latest" to follow its first)'),
+    );
+    this.name = 'UnknownVersionError';
   }
 }

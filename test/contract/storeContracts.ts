@@ -6,7 +6,7 @@ import type { DriftCheckRecord } from '../../core/drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../core/stores/objects.js';
-import { StoreError, type NewModelVersion, type RegistryStore } from '../../core/stores/registry.js';
+import type { NewModelVersion, RegistryStore } from '../../core/stores/registry.js';
 
 /** What a suite can do to the server behind a store; embedded stores have none. */
 export interface ServerControl {
@@ -40,8 +40,11 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
     it('keeps clients and deployments, refuses duplicates and unknown references', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;
-      await r.createDeployment({ id: dep, modelName: 'm', modelVersion: 'latest', strategy: 'direct' });
-      await expect(r.createDeployment({ id: dep, modelName: 'm', modelVersion: 1, strategy: 'direct' })).rejects.toBeInstanceOf(StoreError);
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'direct' });
+      await expect(r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'direct' })).rejects.toMatchObject({
+        code: 'conflict',
+      });
       const client = `c-${randomUUID().slice(0, 8)}`;
       await r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: dep });
       await expect(r.createClient({ id: client, name: 'Rover', tokenHash: 'h', deploymentId: null })).rejects.toMatchObject({
@@ -49,7 +52,9 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       });
       await expect(r.assignClient(client, 'no-such-deployment')).rejects.toMatchObject({ code: 'not_found' });
       expect(await r.assignClient('no-such-client', null)).toBe(false);
-      expect((await r.updateDeployment(dep, { modelVersion: 3 }))?.modelVersion).toBe(3);
+      await r.registerModelVersion(version(model, 'run-1'));
+      await r.registerModelVersion(version(model, 'run-2'));
+      expect((await r.updateDeployment(dep, { modelVersion: 2 }))?.modelVersion).toBe(2);
       expect(await r.deleteDeployment(dep)).toBe(true);
       expect((await r.getClient(client))?.deploymentId).toBeNull();
       expect(await r.deleteDeployment(dep)).toBe(false);
@@ -159,14 +164,14 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
           by,
         }));
       await r.createDeployment({ id: follower, modelName: model, modelVersion: 'latest', strategy: 'direct' });
-      await r.createDeployment({ id: pinned, modelName: model, modelVersion: 1, strategy: 'direct' }, 'alice');
       expect(await history(follower)).toEqual([
         { modelName: model, fromModelName: null, fromVersion: null, toVersion: null, reason: 'created', by: 'admin' },
       ]);
+      await r.registerModelVersion({ ...version(model, 'run-1'), workflowId: 'train-and-register-x' });
+      await r.createDeployment({ id: pinned, modelName: model, modelVersion: 1, strategy: 'direct' }, 'alice');
       expect(await history(pinned)).toEqual([
         { modelName: model, fromModelName: null, fromVersion: null, toVersion: 1, reason: 'created', by: 'alice' },
       ]);
-      await r.registerModelVersion({ ...version(model, 'run-1'), workflowId: 'train-and-register-x' });
       await r.registerModelVersion(version(model, 'run-2'));
       await r.registerModelVersion(version(model, 'run-2'));
       const [newest] = await r.servingHistory(follower);
@@ -247,16 +252,24 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await expect(r.rollbackDeployment('no-such-deployment', 'admin')).rejects.toMatchObject({ code: 'not_found' });
       await r.registerModelVersion(version(model, 'run-3'));
 
-      const back = await r.rollbackDeployment(dep, 'bob');
+      const back = await r.rollbackDeployment(dep, 'bob', 'v3 reads short');
       expect(back.deployment).toMatchObject({ id: dep, modelName: model, modelVersion: 2 });
-      expect(back.change).toMatchObject({ reason: 'rollback', by: 'bob', modelName: model, fromVersion: 3, toVersion: 2 });
+      expect(back.change).toMatchObject({
+        reason: 'rollback',
+        by: 'bob',
+        comment: 'v3 reads short',
+        modelName: model,
+        fromVersion: 3,
+        toVersion: 2,
+      });
       expect((await r.getDeployment(dep))?.modelVersion).toBe(2);
       expect((await r.servingHistory(dep))[0]).toEqual(back.change);
       // Pinned now: a new registration does not move it.
       await r.registerModelVersion(version(model, 'run-4'));
       expect((await r.servingHistory(dep))[0].id).toBe(back.change.id);
       // Rolling back the rollback comes back to where it was (as `kubectl rollout undo` does).
-      expect((await r.rollbackDeployment(dep, 'bob')).change).toMatchObject({ fromVersion: 2, toVersion: 3 });
+      expect((await r.rollbackDeployment(dep, 'bob')).change).toMatchObject({ fromVersion: 2, toVersion: 3, comment: null });
+      expect((await r.servingHistory(dep)).map((c) => c.comment)).toEqual([null, 'v3 reads short', null, null]);
       expect((await r.getDeployment(dep))?.modelVersion).toBe(3);
 
       // After a change of model, the version served before belongs to another model: gone for this one, though
@@ -271,15 +284,28 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       });
       expect((await r.getDeployment(dep))?.modelVersion).toBe(1);
 
-      // A version it was pinned to that was never registered (or is no longer) cannot be gone back to.
-      const ghost = `dep-${randomUUID().slice(0, 8)}`;
-      await r.createDeployment({ id: ghost, modelName: model, modelVersion: 7, strategy: 'direct' });
-      await r.updateDeployment(ghost, { modelVersion: 1 });
-      await expect(r.rollbackDeployment(ghost, 'admin')).rejects.toMatchObject({
-        code: 'conflict',
-        message: expect.stringMatching(new RegExp(`version 7 of model "${model}", no longer exists`)),
+      await r.close();
+    });
+
+    it('refuses to pin a deployment to a version its model does not have, naming the versions it has', async () => {
+      const r = await open();
+      const [model, empty] = [`m-${randomUUID().slice(0, 8)}`, `m-${randomUUID().slice(0, 8)}`];
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.registerModelVersion(version(model, 'run-1'));
+      await r.registerModelVersion(version(model, 'run-2'));
+      const refused = { code: 'conflict', versions: [1, 2], message: expect.stringContaining('it has versions 1, 2') };
+      await expect(r.createDeployment({ id: dep, modelName: model, modelVersion: 7, strategy: 'direct' })).rejects.toMatchObject(refused);
+      expect(await r.getDeployment(dep)).toBeUndefined();
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 2, strategy: 'direct' });
+      await expect(r.updateDeployment(dep, { modelVersion: 3 })).rejects.toMatchObject(refused);
+      await expect(r.updateDeployment(dep, { modelName: empty })).rejects.toMatchObject({
+        versions: [],
+        message: expect.stringContaining('no versions'),
       });
-      expect((await r.servingHistory(ghost)).map((c) => c.reason)).toEqual(['manual', 'created']);
+      // What it serves and its history are untouched; a version it has is taken.
+      expect(await r.getDeployment(dep)).toMatchObject({ modelName: model, modelVersion: 2 });
+      expect((await r.servingHistory(dep)).map((c) => c.reason)).toEqual(['created']);
+      expect((await r.updateDeployment(dep, { modelVersion: 1, strategy: 'canary' }))?.modelVersion).toBe(1);
       await r.close();
     });
 

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
 import { knexFromUrl } from '../../core/stores/sql/knexFromUrl.js';
 import { migrateToLatest, type Migration } from '../../core/stores/sql/migrations.js';
+import { SQLITE_BUSY_DEADLINE_SECONDS } from '../../core/stores/sql/sqliteClient.js';
 import { withFreshMysqlDatabase } from '../support/freshMysqlDatabase.js';
 import { productionUrls } from '../support/productionServices.js';
 
@@ -81,7 +82,9 @@ describe('migrations racing on a fresh database', () => {
       `${name}: the wait ends at the deadline in seconds with a clear error`,
       async () => {
         await onFreshDatabase(async (url) => {
-          const { results } = await migrateTwice(url, 5_000, 1);
+          // On SQLite one statement waits for the lock up to its own deadline (SQLITE_BUSY_DEADLINE_SECONDS) before the
+          // migration looks at its deadline: the first migration outlasts both.
+          const { results } = await migrateTwice(url, (1 + SQLITE_BUSY_DEADLINE_SECONDS + 2) * 1000, 1);
           expect(results[0].status).toBe('fulfilled');
           expect(results[1].status).toBe('rejected');
           expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/migrating "lock_test_migrations" for more than 1 s/);

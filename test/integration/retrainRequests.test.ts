@@ -16,7 +16,8 @@ describe('retrain requests', () => {
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() };
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const alert = (labels: Record<string, string>, fingerprint: string) => ({
     status: 'firing',
@@ -106,10 +107,27 @@ describe('retrain requests', () => {
     expect((await put({ deployments: ['beige'], sweep: { epoch: [3] } })).body.error.message).toMatch(
       /unknown key\(s\) epoch \(valid: epochs, batchSizes, dropouts, learningRates\)/,
     );
-    expect(await put({ deployments: ['beige', 'nowhere'] })).toMatchObject({
-      status: 400,
-      body: { error: { code: 'unknown_deployment' } },
+    expect(await put({ deployments: ['beige', 'nowhere', 'elsewhere'] })).toMatchObject({
+      status: 422,
+      body: { error: { code: 'unknown_deployment', message: expect.stringContaining('nowhere, elsewhere') } },
     });
+  });
+
+  it('refuses a retrain that would train on deployments that do not exist, naming them', async () => {
+    // Overrides of one ask name them...
+    expect(await call('POST', '/models/distance/retrain', { overrides: { deployments: ['beige', 'nowhere'] } })).toMatchObject({
+      status: 422,
+      body: { error: { code: 'unknown_deployment', message: expect.stringMatching(/nowhere/) } },
+    });
+    // ...or the stored config still names one deleted since.
+    expect((await call('POST', '/deployments', { id: 'short-lived', modelName: 'gauge' })).status).toBe(201);
+    expect((await call('PUT', '/models/gauge/training-config', { deployments: ['short-lived'] })).status).toBe(200);
+    expect((await call('DELETE', '/deployments/short-lived')).status).toBe(204);
+    expect(await call('POST', '/models/gauge/retrain', {})).toMatchObject({
+      status: 422,
+      body: { error: { code: 'unknown_deployment', message: expect.stringMatching(/short-lived/) } },
+    });
+    expect(await runsOf('gauge')).toEqual([]);
   });
 
   it('says what a model that only a deployment names is missing', async () => {

@@ -50,11 +50,11 @@ describe('rollout', () => {
   };
 
   /** A deployment of `model` with its rovers, serving v1 (predicting `currentMm`) before the candidate exists. */
-  const setUp = async (model: string, strategy: 'shadow' | 'canary', policy: RolloutPolicyInput, currentMm: number) => {
+  const setUp = async (model: string, strategy: 'shadow' | 'canary', policy: RolloutPolicyInput, currentMm: number, rovers = ROVERS) => {
     const deployment = `${model}-fleet`;
     expect((await admin('POST', '/deployments', { id: deployment, modelName: model, strategy, rolloutPolicy: policy })).status).toBe(201);
     const tokens: { id: string; token: string }[] = [];
-    for (let i = 0; i < ROVERS; i++) {
+    for (let i = 0; i < rovers; i++) {
       const created = await admin('POST', '/clients', { id: `${model}-rover-${i}`, deploymentId: deployment });
       tokens.push({ id: created.body.client.id, token: created.body.token });
     }
@@ -183,6 +183,21 @@ describe('rollout', () => {
     // Rolled back: the canary's rovers are answered by v1 again.
     const after = await drive(tokens, new Promise((resolve) => setTimeout(resolve, 1500)));
     expect(after.answers.slice(-8).every((a) => a.version === 1)).toBe(true);
+  });
+
+  it('gives the canary one of two rovers even when the share rounds down to none: the candidate answers a rover before promotion', async () => {
+    const { deployment, tokens } = await setUp('pair', 'canary', { ...FAST, canaryShare: 0.1 }, 150, 2);
+    await registerUntrainedVersion(api.stores, 'pair', 'pair-v2', 100);
+    await rolloutOf('pair', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'promoted', candidateVersion: 2 });
+    const canary = (await history(deployment)).find((c) => c.reason === 'rollout-canary')!;
+    expect(canary.note).toMatchObject({ clients: 2, canaryShare: 0.1 });
+    expect(canary.note.canaryClients).toHaveLength(1);
+    // The canary's rover was answered by the candidate before the promotion (the other one, at most once promoted).
+    expect(answers.filter((a) => a.version === 2).map((a) => a.client)).toContain(canary.note.canaryClients[0]);
+    expect(result.stages.at(-1)!.answeredByCandidate).toBeGreaterThan(0);
   });
 
   it('rolls back at once a candidate whose artifact cannot be read, and the rovers keep their answers', async () => {

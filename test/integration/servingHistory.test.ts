@@ -100,6 +100,41 @@ describe('serving history, rollback and rollout policy through the admin API', (
     expect(await servedVersion()).toBe(3);
   });
 
+  it('refuses to pin a deployment to a version its model does not have, naming the versions it has', async () => {
+    await registerUntrainedVersion(api.stores, 'gauge', 'gauge-run-1');
+    await registerUntrainedVersion(api.stores, 'gauge', 'gauge-run-2');
+    expect(await call('POST', '/deployments', { id: 'ochre', modelName: 'gauge', modelVersion: 9 })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'unknown_version', message: expect.stringContaining('versions 1, 2') } },
+    });
+    expect((await call('GET', '/deployments/ochre')).status).toBe(404);
+    expect((await call('POST', '/deployments', { id: 'ochre', modelName: 'gauge', modelVersion: 2 })).status).toBe(201);
+    expect(await call('PATCH', '/deployments/ochre', { modelVersion: 3 })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'unknown_version', message: expect.stringContaining('versions 1, 2') } },
+    });
+    // A model without versions yet: a pin has nothing to name.
+    expect(await call('PATCH', '/deployments/ochre', { modelName: 'unborn', modelVersion: 1 })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'unknown_version', message: expect.stringContaining('no versions') } },
+    });
+    expect((await call('GET', '/deployments/ochre')).body.deployment).toMatchObject({ modelName: 'gauge', modelVersion: 2 });
+    expect((await history('ochre')).map(([reason]) => reason)).toEqual(['created']);
+  });
+
+  it('keeps the reason a rollback was given, or who asked for it, in the serving history', async () => {
+    await registerUntrainedVersion(api.stores, 'sienna-model', 'sienna-run-1');
+    expect((await call('POST', '/deployments', { id: 'sienna', modelName: 'sienna-model' })).status).toBe(201);
+    await registerUntrainedVersion(api.stores, 'sienna-model', 'sienna-run-2');
+    const reason = 'v2 reads the yard 40 mm short';
+    const rollback = await call('POST', '/deployments/sienna/rollback', { by: 'alice', reason });
+    expect(rollback).toMatchObject({ status: 200, body: { change: { reason: 'rollback', by: 'alice', comment: reason, toVersion: 1 } } });
+    expect((await call('POST', '/deployments/sienna/rollback')).body.change).toMatchObject({ comment: 'manual rollback by admin' });
+    const shown = (await call('GET', '/deployments/sienna/serving-history?limit=2')).body.history;
+    expect(shown.map((c: { comment: string | null }) => c.comment)).toEqual(['manual rollback by admin', reason]);
+    expect((await call('POST', '/deployments/sienna/rollback', { reason: '' })).status).toBe(400);
+  });
+
   it('answers 409 when there is no version to go back to, 404 for an unknown deployment, 400 for a bad body', async () => {
     expect((await call('POST', '/deployments', { id: 'green', modelName: 'distance' })).status).toBe(201);
     expect(await call('POST', '/deployments/green/rollback')).toMatchObject({

@@ -117,11 +117,15 @@ describe('rolloutPolicySchema', () => {
 describe('canaryClientsOf', () => {
   const rovers = Array.from({ length: 40 }, (_, i) => `rover-${i}`);
 
-  it('picks floor(share x rovers), never more than the share, and none below 1/share rovers', () => {
+  it('picks floor(share x rovers), but at least one rover of two or more, and never the only rover', () => {
     expect(canaryClientsOf(rovers, 0.1, 'd', 2)).toHaveLength(4);
     expect(canaryClientsOf(rovers, 0.11, 'd', 2)).toHaveLength(4);
-    expect(canaryClientsOf(rovers.slice(0, 9), 0.1, 'd', 2)).toEqual([]);
+    // Below 1/share rovers the share rounds down to none: the canary still holds one, so the candidate answers a rover.
+    expect(canaryClientsOf(rovers.slice(0, 9), 0.1, 'd', 2)).toHaveLength(1);
+    expect(canaryClientsOf(rovers.slice(0, 2), 0.05, 'd', 2)).toHaveLength(1);
     expect(canaryClientsOf(rovers.slice(0, 2), 0.5, 'd', 2)).toHaveLength(1);
+    expect(canaryClientsOf(rovers.slice(0, 1), 0.5, 'd', 2)).toEqual([]);
+    expect(canaryClientsOf([], 0.5, 'd', 2)).toEqual([]);
   });
 
   it('is the same pick for the same rollout whatever the order, and another for another candidate', () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { decodeComponent, parseStoreUrl, singlePathSegment, StoreUrlError } from '../storeUrl.js';
+import { SQLITE_BUSY_DEADLINE_SECONDS, sqliteClientWithBusyDeadline } from './sqliteClient.js';
 
 /** Opens a knex instance for `sqlite:<file>` or `mysql://user:pass@host:port/db`. */
 export function knexFromUrl(url: string): Knex {
@@ -9,13 +10,14 @@ export function knexFromUrl(url: string): Knex {
     const filename = url.slice('sqlite:'.length);
     if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
     const db = knexFactory({
-      client: 'better-sqlite3',
+      client: sqliteClientWithBusyDeadline(SQLITE_BUSY_DEADLINE_SECONDS) as unknown as typeof knexFactory.Client,
       connection: { filename },
       useNullAsDefault: true,
       pool: {
         afterCreate: (conn: { pragma(s: string): void }, done: (err: Error | null, conn: unknown) => void) => {
           conn.pragma('journal_mode = WAL');
-          conn.pragma('busy_timeout = 5000');
+          // Waiting for another connection's lock happens in the client, off SQLite's blocking busy handler.
+          conn.pragma('busy_timeout = 0');
           conn.pragma('foreign_keys = ON');
           done(null, conn);
         },

@@ -202,4 +202,14 @@ export const registryMigrations: Migration[] = [
       });
     },
   },
+  {
+    // Why a change was made, in a person's words (a rollback's reason).
+    name: '0007_serving_history_comment',
+    async up(knex) {
+      await knex.schema.alterTable('serving_history', (t) => t.string('comment', 1024).nullable());
+    },
+    async down(knex) {
+      await knex.schema.alterTable('serving_history', (t) => t.dropColumn('comment'));
+    },
+  },
 ];

@@ -20,6 +20,7 @@ import {
   type ServingChange,
   type Trial,
   type TrainingConfig,
+  UnknownVersionError,
 } from '../registry.js';
 import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -85,6 +86,7 @@ const toServingChange = (r: Row): ServingChange => ({
   reason: r.reason,
   by: r.changed_by,
   note: parse(r.note ?? null),
+  comment: r.comment ?? null,
 });
 
 const describeServed = (modelName: string, version: number | null) =>
@@ -165,14 +167,13 @@ const WRITE_RACE_DEADLINE_MS = 30_000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * better-sqlite3 waits for another connection's lock synchronously, blocking the event loop: a second store of
- * this process on the same file (tests open two as two processes would) waiting on a transaction would stop the
- * very event loop that transaction needs to commit, until the busy timeout. So they take turns here; other
- * processes wait in SQLite's busy handler.
+ * Stores of this process on the same SQLite file (tests open two as two processes would) take turns for their
+ * transactions here instead of retrying on each other's locks; other processes' locks are waited for by the
+ * client (sqliteClient.ts) and, for a stale snapshot, by `transaction`.
  */
 const sqliteTurns = new KeyedTurns();
 
-type ServingChangeRow = Omit<ServingChange, 'id' | 'at'>;
+type ServingChangeRow = Omit<ServingChange, 'id' | 'at' | 'comment'> & { comment?: string | null };
 
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
@@ -236,6 +237,14 @@ export class SqlRegistry implements RegistryStore {
     return fixedVersionOf(d) ?? this.newestVersion(trx, d.modelName);
   }
 
+  /** A deployment may be pinned only to a version its model has. */
+  private async assertPinnable(trx: Knex.Transaction, d: Pick<Deployment, 'modelName' | 'modelVersion'>): Promise<void> {
+    if (d.modelVersion === 'latest') return;
+    if (await trx('model_versions').where({ model_name: d.modelName, version: d.modelVersion }).first()) return;
+    const versions = await trx('model_versions').where({ model_name: d.modelName }).orderBy('version').pluck('version');
+    throw new UnknownVersionError(d.modelName, d.modelVersion, versions.map(Number));
+  }
+
   private async newestVersion(trx: Knex.Transaction, modelName: string): Promise<number | null> {
     const row = await trx('model_versions').where({ model_name: modelName }).max('version as newest').first();
     return row?.newest == null ? null : Number(row.newest);
@@ -252,6 +261,7 @@ export class SqlRegistry implements RegistryStore {
       reason: change.reason,
       changed_by: change.by,
       note: change.note == null ? null : json(change.note),
+      comment: change.comment ?? null,
     };
     const [id] = await trx('serving_history').insert(row);
     return toServingChange({ ...row, id });
@@ -293,6 +303,7 @@ export class SqlRegistry implements RegistryStore {
       created_at: now(),
     };
     return this.transaction(async (trx) => {
+      await this.assertPinnable(trx, d);
       const currentVersion = rollsOut(d) ? await this.newestVersion(trx, d.modelName) : null;
       await this.insertNew('deployments', { ...row, current_version: currentVersion }, `deployment "${d.id}"`, trx);
       const deployment = toDeployment({ ...row, current_version: currentVersion });
@@ -332,6 +343,7 @@ export class SqlRegistry implements RegistryStore {
       const before = toDeployment(row);
       const from = await this.servedVersion(trx, before);
       const patched = toDeployment({ ...row, ...changes });
+      if (patched.modelName !== before.modelName || patched.modelVersion !== before.modelVersion) await this.assertPinnable(trx, patched);
       if (!rollsOut(patched)) Object.assign(changes, NO_ROLLOUT, { current_version: null });
       else if (!rollsOut(before) || before.modelName !== patched.modelName)
         Object.assign(changes, NO_ROLLOUT, { current_version: await this.newestVersion(trx, patched.modelName) });
@@ -370,7 +382,7 @@ export class SqlRegistry implements RegistryStore {
     return rows.map(toServingChange);
   }
 
-  async rollbackDeployment(id: string, by: string): Promise<{ deployment: Deployment; change: ServingChange }> {
+  async rollbackDeployment(id: string, by: string, reason?: string): Promise<{ deployment: Deployment; change: ServingChange }> {
     return this.transaction(async (trx) => {
       const row = await this.deploymentsForUpdate(trx, { id }).first();
       if (!row) throw new StoreError('not_found', `deployment "${id}" does not exist`);
@@ -405,6 +417,7 @@ export class SqlRegistry implements RegistryStore {
         reason: 'rollback',
         by,
         note: { undoes: previous.id, pinnedFrom: current.modelVersion },
+        comment: reason ?? null,
       });
       return { deployment: { ...current, modelVersion: previous.fromVersion, currentVersion: null, rollout: null }, change };
     });
