@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../api/auth.js';
-import { closeStores, openStores, type Stores } from '../../core/stores/index.js';
+import { closeStores, type Stores } from '../../core/stores/index.js';
 import { SQLITE_BUSY_DEADLINE_SECONDS } from '../../core/stores/sql/sqliteClient.js';
+import { embeddedStoreEnv, openStoresOfEnv } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
 import { holdSqliteLock } from '../support/sqliteLockHolder.js';
@@ -28,7 +29,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
  */
 describe('rovers beside a locked measurement store', () => {
   let dir: string;
-  let env: Record<string, string>;
+  let env: ReturnType<typeof embeddedStoreEnv>;
   let stores: Stores;
   let api: ApiProcess | undefined;
   let jpeg: Buffer;
@@ -39,13 +40,8 @@ describe('rovers beside a locked measurement store', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-locked-store-'));
-    env = {
-      DATA_DIR: dir,
-      REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-      MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-      OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-    };
-    stores = await openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+    env = embeddedStoreEnv(dir);
+    stores = await openStoresOfEnv(env);
     await stores.registry.createDeployment({ id: 'yard', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
     for (const r of rovers)
       await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: 'yard' });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../api/auth.js';
-import { closeStores, openStores, type Stores } from '../../core/stores/index.js';
+import { closeStores, type Stores } from '../../core/stores/index.js';
+import { embeddedStoreEnv, openStoresOfEnv } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -16,7 +17,7 @@ import { syntheticFrame } from '../support/syntheticFrames.js';
  */
 describe('no acknowledged frame is lost when the API is killed', () => {
   let dir: string;
-  let env: Record<string, string>;
+  let env: ReturnType<typeof embeddedStoreEnv>;
   let stores: Stores;
   let jpeg: Buffer;
   let api: ApiProcess;
@@ -41,13 +42,8 @@ describe('no acknowledged frame is lost when the API is killed', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-kill9-'));
-    env = {
-      DATA_DIR: dir,
-      REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-      MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-      OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-    };
-    stores = await openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+    env = embeddedStoreEnv(dir);
+    stores = await openStoresOfEnv(env);
     await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
     await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
     for (const r of rovers)

@@ -4,13 +4,10 @@ import { assembleDataset } from '../../activities/assembleDataset.js';
 import { preprocess } from '../../activities/preprocess.js';
 import { trainTrial, type TrainTrialInput } from '../../activities/trainTrial.js';
 import type { ActivityContext } from '../../activities/context.js';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import { DATASET_FORMAT, labelsToBuffer, parseManifest, readSplit, sha256, type DatasetManifest } from '../../core/ml/dataset.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
-import { syntheticFrame } from '../support/syntheticFrames.js';
-
-const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
+import { storeLabelledFrames } from '../support/syntheticFrames.js';
 
 /** A retried trial (Temporal hands it the last heartbeat) resumes from the checkpoint of that epoch. */
 describe('trainTrial activity', () => {
@@ -21,25 +18,7 @@ describe('trainTrial activity', () => {
   beforeAll(async () => {
     t = await openTempStores();
     ctx = { stores: t.stores, objectsUrl: t.urls.objectsUrl, mlBackend: 'auto' };
-    const records = [];
-    for (let i = 0; i < 40; i++) {
-      const imageKey = `features/d/${i}.jpg`;
-      await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
-      records.push({
-        time: i,
-        deployment: 'd',
-        client: 'c',
-        modelName: null,
-        modelVersion: null,
-        prediction: null,
-        sensorValue: (i * 53) % 350,
-        error: null,
-        latencyMs: 1,
-        imageKey,
-        characteristics: zeros,
-      });
-    }
-    await t.stores.measurements.write(records);
+    await storeLabelledFrames(t.stores, 40);
     const env = new MockActivityEnvironment();
     const assembled = (await env.run(assembleDataset(ctx), { workflowId: 'wf', runId: 'r', deployments: ['d'] })) as Awaited<
       ReturnType<ReturnType<typeof assembleDataset>>

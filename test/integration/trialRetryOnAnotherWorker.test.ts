@@ -3,19 +3,16 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
-import type { InferenceRecord } from '../../core/stores/measurements.js';
 import { progressQuery, TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
 import { createOrchestrationWorker, createTrainingWorker } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
-import { syntheticFrame } from '../support/syntheticFrames.js';
+import { storeLabelledFrames } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
-const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
 const EPOCHS = 20;
 
 /**
@@ -31,25 +28,7 @@ describe('a trial retried on another training worker', () => {
 
   beforeAll(async () => {
     [env, t] = await Promise.all([startTemporal(), openTempStores()]);
-    const records: InferenceRecord[] = [];
-    for (let i = 0; i < 120; i++) {
-      const imageKey = `features/d/${i}.jpg`;
-      await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
-      records.push({
-        time: i,
-        deployment: 'd',
-        client: 'c',
-        modelName: null,
-        modelVersion: null,
-        prediction: null,
-        sensorValue: (i * 53) % 350,
-        error: null,
-        latencyMs: 1,
-        imageKey,
-        characteristics: zeros,
-      });
-    }
-    await t.stores.measurements.write(records);
+    await storeLabelledFrames(t.stores, 120);
   });
 
   afterAll(async () => {

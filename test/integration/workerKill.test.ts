@@ -4,15 +4,13 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
-import type { InferenceRecord } from '../../core/stores/measurements.js';
 import { TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
-import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { embeddedStoreEnv, openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { childPidsOf, commandLineOf, isAlive } from '../support/processTree.js';
-import { syntheticFrame } from '../support/syntheticFrames.js';
+import { storeLabelledFrames } from '../support/syntheticFrames.js';
 import { freePort, startDevServer, type DevServer } from '../support/temporalEnv.js';
 
 /** Enough frames at a large enough input that one epoch takes seconds: a training process that noticed its worker's
@@ -21,7 +19,6 @@ const FRAMES = 320;
 /** The training process checks on its parent every 250 ms; the rest is slack for a busy machine (an epoch here takes 3 s
  * on a quiet machine). */
 const GONE_WITHIN_MS = 2000;
-const zeros = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
 
 /**
  * A training worker process killed with SIGKILL mid-trial (as the OOM killer or a node failure would) must not
@@ -36,31 +33,12 @@ describe('a worker killed mid-trial', () => {
   beforeAll(async () => {
     t = await openTempStores();
     server = await startDevServer(await freePort(), path.join(t.dir, 'temporal.db'));
-    const records: InferenceRecord[] = [];
-    for (let i = 0; i < FRAMES; i++) {
-      const imageKey = `features/d/${i}.jpg`;
-      await t.stores.objects.put(imageKey, await syntheticFrame((i * 53) % 350));
-      records.push({
-        time: i,
-        deployment: 'd',
-        client: 'c',
-        modelName: null,
-        modelVersion: null,
-        prediction: null,
-        sensorValue: (i * 53) % 350,
-        error: null,
-        latencyMs: 1,
-        imageKey,
-        characteristics: zeros,
-      });
-    }
-    await t.stores.measurements.write(records);
+    await storeLabelledFrames(t.stores, FRAMES);
     worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: server.address,
-        DATA_DIR: t.dir,
-        ...Object.fromEntries(Object.entries(t.urls).map(([k, v]) => [k.replace(/Url$/, '').toUpperCase() + '_URL', v])),
+        ...embeddedStoreEnv(t.dir),
         SWEEP_PARALLELISM: '1',
         LOG_LEVEL: 'warn',
       },

@@ -10,6 +10,21 @@ export interface TempStores {
   cleanup(): Promise<void>;
 }
 
+/** The settings that point a process of the system (the API, the workers) at embedded stores in `dir`. */
+export function embeddedStoreEnv(dir: string) {
+  return {
+    DATA_DIR: dir,
+    REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
+    MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
+    OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
+  };
+}
+
+/** The stores those settings name, opened in this process. */
+export function openStoresOfEnv(env: ReturnType<typeof embeddedStoreEnv>): Promise<Stores> {
+  return openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+}
+
 /** Embedded stores (SQLite + folder) in a throwaway directory. */
 export async function openTempStores(): Promise<TempStores> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-test-'));
