@@ -5,7 +5,8 @@ import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
-import { DEFAULT_ANALYSIS_WIDTH, type RgbImage } from '../core/features/imageCharacteristics.js';
+import type { ImageCharacteristics } from '../core/features/fields.js';
+import type { AnalysisPixels } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 import { MicroBatcher } from './microBatcher.js';
@@ -14,8 +15,8 @@ import { MicroBatcher } from './microBatcher.js';
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
   requestId: string;
   image: Buffer;
-  /** The image decoded by /predict: analysed from memory without a second decode (never spooled). */
-  pixels?: RgbImage;
+  /** The image as /predict decoded it for the analysis (decodeForAnalysis): analysed without a second decode (never spooled). */
+  pixels?: AnalysisPixels;
   /** During a rollout: the version of the same model that predicts on the frame in shadow, after the answer. */
   shadowVersion?: number | null;
 };
@@ -58,7 +59,7 @@ interface Queued {
   entry: SpoolEntry<FrameMeta>;
   /** Absent when the frame waits on disk only. */
   image?: Buffer;
-  pixels?: RgbImage;
+  pixels?: AnalysisPixels;
 }
 
 /** Records of frames analysed close together go to the measurement store in one write. */
@@ -92,7 +93,10 @@ export class FrameAnalysis {
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
   private lastShadowFailure: string | undefined;
-  /** `failed` counts every analysis that threw (rejected frames and store failures); `refused` counts frames refused at a full spool. */
+  /**
+   * `failed` counts every analysis that threw (store failures); `rejected` counts frames stored without characteristics
+   * (their image could not be decoded); `refused` counts frames refused at a full spool.
+   */
   readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0 };
 
   constructor(private readonly options: FrameAnalysisOptions) {
@@ -358,12 +362,30 @@ export class FrameAnalysis {
     }
   }
 
-  private async analyse(frame: FrameMeta, image: Buffer, pixels?: RgbImage): Promise<void> {
+  /**
+   * The frame's image characteristics, or null when its image cannot be decoded. /predict decodes every frame it
+   * answers as the analysis does (imageGate.ts's openFrame), so this is for frames an older version accepted: their
+   * record and object are stored without characteristics, since the rover was told the frame is kept.
+   */
+  private async characteristicsOf(frame: FrameMeta, image: Buffer, pixels?: AnalysisPixels): Promise<ImageCharacteristics | null> {
+    try {
+      return await (pixels ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'invalid_image') throw err;
+      this.counters.rejected++;
+      this.options.log.warn(
+        { err: (err as Error).message, requestId: frame.requestId },
+        'frame cannot be decoded for the analysis; stored without characteristics',
+      );
+      return null;
+    }
+  }
+
+  private async analyse(frame: FrameMeta, image: Buffer, pixels?: AnalysisPixels): Promise<void> {
     const imageKey = frameImageKey(frame.deployment, frame.requestId);
     const [characteristics, shadowPrediction] = await Promise.all([
-      // A frame wider than the analysis is downscaled from its JPEG, exactly as the reference profiles were made.
-      pixels && pixels.width <= DEFAULT_ANALYSIS_WIDTH ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image),
-      this.shadowPrediction(frame, pixels ? { jpeg: image, rgb: pixels } : image),
+      this.characteristicsOf(frame, image, pixels),
+      this.shadowPrediction(frame, pixels?.ownSize ? { jpeg: image, rgb: pixels } : image),
     ]);
     await this.options.objects.put(imageKey, image, 'image/jpeg');
     const errorOf = (prediction: number | null) =>

@@ -52,9 +52,15 @@ const envSchema = z.object({
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
   OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().default(200),
-  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
-  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
-  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
+  // Defaults as core/features/imageGate.ts's DEFAULT_IMAGE_LIMITS; at most its DECODE_PIXEL_LIMIT (4096 x 4096).
+  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().max(4096).default(1280),
+  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().max(4096).default(1280),
+  IMAGE_MAX_PIXELS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4096 * 4096)
+    .default(1280 * 960),
   IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(8),
   REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import type { RgbImage } from '../../core/features/imageCharacteristics.js';
+import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
-import { decodeImage } from '../../core/ml/imagePixels.js';
+import { InvalidImageError } from '../../core/ml/imagePixels.js';
 import type { RegisteredClient } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
 import { ApiError, multipartError, validate } from '../errors.js';
@@ -111,7 +111,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
     const image = req.file?.buffer;
     if (!image) throw new ApiError(400, 'missing_image', 'send the frame as a multipart file field named "image"');
-    await checkFrame(image, limits).catch((err) => {
+    await checkFrame(image, limits).catch((err: unknown) => {
       throw err instanceof ImageRejectedError ? new ApiError(err.status, err.code, err.message) : err;
     });
     if (!client.deploymentId) throw new ApiError(404, 'no_deployment', `client "${client.id}" is not assigned to a deployment`);
@@ -136,11 +136,13 @@ export function predictRoutes(deps: PredictDeps): Router {
       sensorValue: fields.sensor_value ?? null,
       image,
     };
-    // Decoded once: the model and the image characteristics both take these pixels.
+    // Decoded once, at the analysis's size, by the decode every later one uses: a frame that fails here is refused,
+    // and a frame that passes is one the analysis can read. The model starts from these pixels when they are the frame's own.
     const decode = () =>
-      decodeImage(image).catch((err: Error) => {
-        throw new ApiError(400, 'invalid_image', err.message);
+      decodeForAnalysis(image, DEFAULT_ANALYSIS_WIDTH).catch((err: Error) => {
+        throw new ApiError(400, 'invalid_image', `cannot decode image: ${(err.cause as Error | undefined)?.message ?? err.message}`);
       });
+    const forModel = (pixels: AnalysisPixels) => (pixels.ownSize ? { jpeg: image, rgb: pixels } : image);
     if (!routing) {
       await record({
         ...frame,
@@ -161,13 +163,15 @@ export function predictRoutes(deps: PredictDeps): Router {
     const { lease, shadowVersion } = routing;
     const { version } = lease;
     let prediction: number;
-    let pixels: RgbImage;
+    let pixels: AnalysisPixels;
     try {
       if (roverHungUp(res)) return;
       pixels = await decode();
-      prediction = await lease.predictMm({ jpeg: image, rgb: pixels });
+      prediction = await lease.predictMm(forModel(pixels));
     } catch (err) {
       if (err instanceof ApiError) throw err;
+      // The model's input is decoded at its own size, which may read more of a damaged JPEG than the analysis did.
+      if (err instanceof InvalidImageError) throw new ApiError(400, 'invalid_image', err.message);
       throw new ApiError(
         503,
         'model_unavailable',
