@@ -48,6 +48,10 @@ const envSchema = z.object({
     .positive()
     .default(64 * 1024 * 1024),
   INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
+  INFLIGHT_CLIENT_MAX_FRAMES: z.coerce.number().int().positive().optional(),
+  PREDICT_UPLOAD_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
   PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
@@ -69,6 +73,12 @@ const envSchema = z.object({
   TRAIN_GRAPH: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.string().default('info'),
   MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+});
+
+/** Node refuses a server whose headers deadline is beyond its request deadline. */
+const checkedEnvSchema = envSchema.refine((e) => e.HTTP_HEADERS_TIMEOUT_SECONDS <= e.HTTP_REQUEST_TIMEOUT_SECONDS, {
+  path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (a request cannot be received before its headers are)',
 });
 
 export interface Config {
@@ -98,6 +108,12 @@ export interface Config {
     inflightMaxBytes?: number;
     /** Frames /predict handles at once (from the upload's start to its answer); beyond, 503 overloaded. */
     inflightMaxFrames?: number;
+    /** Of those, the frames one client may hold (default max(1, floor(inflightMaxFrames / 4))); beyond, 429 too_many_inflight. */
+    inflightClientMaxFrames?: number;
+    /** A /predict upload must arrive within this from its admission; beyond, 408 request_timeout and its slot is freed. */
+    uploadTimeoutSeconds?: number;
+    /** Node's deadlines for every request: its headers, and the whole request (headers and body). */
+    http?: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
     /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
     predictBatch?: { maxItems: number; windowMs: number };
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
@@ -122,7 +138,7 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // docker compose passes an unset `${NAME}` as an empty string: treat it as unset.
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = checkedEnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
@@ -155,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolMaxBytes: e.SPOOL_MAX_BYTES,
       inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
+      inflightClientMaxFrames: e.INFLIGHT_CLIENT_MAX_FRAMES,
+      uploadTimeoutSeconds: e.PREDICT_UPLOAD_TIMEOUT_SECONDS,
+      http: { headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
       predictGraph: e.PREDICT_GRAPH === '1',
       overloadDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS,
