@@ -73,6 +73,8 @@ export function createApp(deps: AppDeps): express.Express {
       maxImageBytes: config.api.maxImageBytes,
       inflightMaxBytes: config.api.inflightMaxBytes,
       inflightMaxFrames: config.api.inflightMaxFrames,
+      inflightClientMaxFrames: config.api.inflightClientMaxFrames,
+      uploadTimeoutSeconds: config.api.uploadTimeoutSeconds,
       pressure: new EventLoopPressure(config.api.overloadDelayMs ?? DEFAULT_OVERLOAD_DELAY_MS),
       imageLimits: config.api.imageLimits,
       log: deps.log,

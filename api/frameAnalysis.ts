@@ -5,7 +5,8 @@ import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
-import { DEFAULT_ANALYSIS_WIDTH, type RgbImage } from '../core/features/imageCharacteristics.js';
+import type { ImageCharacteristics } from '../core/features/fields.js';
+import type { AnalysisPixels } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 import { MicroBatcher } from './microBatcher.js';
@@ -14,8 +15,8 @@ import { MicroBatcher } from './microBatcher.js';
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
   requestId: string;
   image: Buffer;
-  /** The image decoded by /predict: analysed from memory without a second decode (never spooled). */
-  pixels?: RgbImage;
+  /** The image as /predict decoded it for the analysis (decodeForAnalysis): analysed without a second decode (never spooled). */
+  pixels?: AnalysisPixels;
   /** During a rollout: the version of the same model that predicts on the frame in shadow, after the answer. */
   shadowVersion?: number | null;
 };
@@ -58,7 +59,7 @@ interface Queued {
   entry: SpoolEntry<FrameMeta>;
   /** Absent when the frame waits on disk only. */
   image?: Buffer;
-  pixels?: RgbImage;
+  pixels?: AnalysisPixels;
 }
 
 /** Records of frames analysed close together go to the measurement store in one write. */
@@ -95,8 +96,9 @@ export class FrameAnalysis {
   private spool: FrameSpool<FrameMeta> | undefined;
   private lastShadowFailure: string | undefined;
   /**
-   * `failed` counts every analysis that threw (rejected frames, store failures, unreadable spool entries); `refused`
-   * counts frames refused at a full spool; `unreadable` counts spool entries that could not be read back, dropped.
+   * `failed` counts every analysis that threw (store failures, unreadable spool entries); `rejected` counts frames
+   * stored without characteristics (their image could not be decoded); `refused` counts frames refused at a full spool;
+   * `unreadable` counts spool entries that could not be read back, dropped.
    */
   readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0, unreadable: 0 };
 
@@ -279,29 +281,23 @@ export class FrameAnalysis {
       }
       if (!next) break;
       this.inFlight++;
-      void (next.image ? this.process(next) : this.processFromSpool(next)).finally(() => {
+      const item = next;
+      void (item.image ? this.process(item, item.image) : this.processFromSpool(item)).finally(() => {
         this.inFlight--;
-        this.heldBytes -= heldBytesOf(next);
+        this.heldBytes -= heldBytesOf(item);
         this.pump();
         this.notifyIfIdle();
       });
     }
   }
 
-  private async process(item: Queued): Promise<void> {
-    const spool = this.spool!;
+  private async process(item: Queued, image: Buffer): Promise<void> {
     try {
-      await this.analyse(item.entry.meta, item.image ?? (await spool.readImage(item.entry)), item.pixels);
-      await spool.ack(item.entry);
+      await this.analyse(item.entry.meta, image, item.pixels);
+      await this.spool!.ack(item.entry);
       this.counters.processed++;
     } catch (err) {
       this.counters.failed++;
-      if ((err as { code?: string }).code === 'invalid_image') {
-        this.counters.rejected++;
-        this.options.log.warn({ err: (err as Error).message, requestId: item.entry.meta.requestId }, 'frame cannot be analysed; dropped');
-        await spool.ack(item.entry);
-        return;
-      }
       if (this.closed) return;
       this.options.log.warn(
         { err: (err as Error).message, requestId: item.entry.meta.requestId },
@@ -327,7 +323,7 @@ export class FrameAnalysis {
       this.park(item.entry);
       return;
     }
-    await this.process({ ...item, image });
+    await this.process(item, image);
   }
 
   /** An entry whose record on disk is not what was appended cannot be stored: logged, counted and taken out of the spool. */
@@ -373,11 +369,6 @@ export class FrameAnalysis {
         await spool.ack(entry);
       } catch (err) {
         this.counters.failed++;
-        if ((err as { code?: string }).code === 'invalid_image') {
-          this.counters.rejected++;
-          await spool.ack(entry);
-          continue;
-        }
         if (this.dropIfUnreadable(entry, err)) continue;
         this.options.log.warn({ err: (err as Error).message, pending: this.parked.length + 1 }, 'spool replay paused: store still failing');
         this.park(entry);
@@ -410,12 +401,30 @@ export class FrameAnalysis {
     }
   }
 
-  private async analyse(frame: FrameMeta, image: Buffer, pixels?: RgbImage): Promise<void> {
+  /**
+   * The frame's image characteristics, or null when its image cannot be decoded. /predict decodes every frame it
+   * answers as the analysis does (imageGate.ts's openFrame), so this is for frames an older version accepted: their
+   * record and object are stored without characteristics, since the rover was told the frame is kept.
+   */
+  private async characteristicsOf(frame: FrameMeta, image: Buffer, pixels?: AnalysisPixels): Promise<ImageCharacteristics | null> {
+    try {
+      return await (pixels ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'invalid_image') throw err;
+      this.counters.rejected++;
+      this.options.log.warn(
+        { err: (err as Error).message, requestId: frame.requestId },
+        'frame cannot be decoded for the analysis; stored without characteristics',
+      );
+      return null;
+    }
+  }
+
+  private async analyse(frame: FrameMeta, image: Buffer, pixels?: AnalysisPixels): Promise<void> {
     const imageKey = frameImageKey(frame.deployment, frame.requestId);
     const [characteristics, shadowPrediction] = await Promise.all([
-      // A frame wider than the analysis is downscaled from its JPEG, exactly as the reference profiles were made.
-      pixels && pixels.width <= DEFAULT_ANALYSIS_WIDTH ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image),
-      this.shadowPrediction(frame, pixels ? { jpeg: image, rgb: pixels } : image),
+      this.characteristicsOf(frame, image, pixels),
+      this.shadowPrediction(frame, pixels?.ownSize ? { jpeg: image, rgb: pixels } : image),
     ]);
     await this.options.objects.put(imageKey, image, 'image/jpeg');
     const errorOf = (prediction: number | null) =>

@@ -8,6 +8,7 @@ import { createApp, retrainDepsOf } from './app.js';
 import { exposureProblems } from './exposure.js';
 import { retryPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
+import { createHttpServer } from './httpServer.js';
 import { ModelServer } from './modelServer.js';
 import { MonitorScheduleKeeper } from './monitorSchedules.js';
 
@@ -55,17 +56,17 @@ const pendingRetrains = setInterval(() => {
   monitorSchedules.catchUp().catch((err) => log.warn({ err: (err as Error).message }, 'drift monitor schedules not set up yet'));
 }, 5000);
 pendingRetrains.unref();
-const server = app.listen(config.api.port, config.api.host, (err?: Error) => {
-  if (err) {
-    const where = `${config.api.host}:${config.api.port}`;
-    const code = (err as NodeJS.ErrnoException).code;
-    log.fatal(
-      code === 'EADDRINUSE'
-        ? `${where} is already in use: stop the other process or set API_PORT`
-        : `cannot listen on ${where}: ${err.message}`,
-    );
-    process.exit(1);
-  }
+const server = createHttpServer(app, config.api);
+server.once('error', (err: NodeJS.ErrnoException) => {
+  const where = `${config.api.host}:${config.api.port}`;
+  log.fatal(
+    err.code === 'EADDRINUSE'
+      ? `${where} is already in use: stop the other process or set API_PORT`
+      : `cannot listen on ${where}: ${err.message}`,
+  );
+  process.exit(1);
+});
+server.listen(config.api.port, config.api.host, () => {
   log.info({ url: `http://${config.api.host}:${config.api.port}`, mlBackend: backend.name }, 'API listening');
 });
 

@@ -48,6 +48,10 @@ const envSchema = z.object({
     .positive()
     .default(64 * 1024 * 1024),
   INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
+  INFLIGHT_CLIENT_MAX_FRAMES: z.coerce.number().int().positive().optional(),
+  PREDICT_UPLOAD_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
   PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
   PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
   PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
@@ -58,9 +62,15 @@ const envSchema = z.object({
     .default(1024 ** 3),
   MODEL_CACHE_IDLE_SECONDS: z.coerce.number().positive().default(600),
   OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().default(200),
-  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().default(4096),
-  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().default(4096),
-  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(16_777_216),
+  // Defaults as core/features/imageGate.ts's DEFAULT_IMAGE_LIMITS; at most its DECODE_PIXEL_LIMIT (4096 x 4096).
+  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().max(4096).default(1280),
+  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().max(4096).default(1280),
+  IMAGE_MAX_PIXELS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4096 * 4096)
+    .default(1280 * 960),
   IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(8),
   REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
@@ -69,6 +79,12 @@ const envSchema = z.object({
   TRAIN_GRAPH: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.string().default('info'),
   MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+});
+
+/** Node refuses a server whose headers deadline is beyond its request deadline. */
+const checkedEnvSchema = envSchema.refine((e) => e.HTTP_HEADERS_TIMEOUT_SECONDS <= e.HTTP_REQUEST_TIMEOUT_SECONDS, {
+  path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (a request cannot be received before its headers are)',
 });
 
 export interface Config {
@@ -98,6 +114,12 @@ export interface Config {
     inflightMaxBytes?: number;
     /** Frames /predict handles at once (from the upload's start to its answer); beyond, 503 overloaded. */
     inflightMaxFrames?: number;
+    /** Of those, the frames one client may hold (default max(1, floor(inflightMaxFrames / 4))); beyond, 429 too_many_inflight. */
+    inflightClientMaxFrames?: number;
+    /** A /predict upload must arrive within this from its admission; beyond, 408 request_timeout and its slot is freed. */
+    uploadTimeoutSeconds?: number;
+    /** Node's deadlines for every request: its headers, and the whole request (headers and body). */
+    http?: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
     /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
     predictBatch?: { maxItems: number; windowMs: number };
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
@@ -126,7 +148,7 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // docker compose passes an unset `${NAME}` as an empty string: treat it as unset.
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = checkedEnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
@@ -159,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolMaxBytes: e.SPOOL_MAX_BYTES,
       inflightMaxBytes: e.INFLIGHT_MAX_BYTES,
       inflightMaxFrames: e.INFLIGHT_MAX_FRAMES,
+      inflightClientMaxFrames: e.INFLIGHT_CLIENT_MAX_FRAMES,
+      uploadTimeoutSeconds: e.PREDICT_UPLOAD_TIMEOUT_SECONDS,
+      http: { headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
       predictGraph: e.PREDICT_GRAPH === '1',
       modelCacheMaxBytes: e.MODEL_CACHE_MAX_BYTES,

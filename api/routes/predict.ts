@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import type { RgbImage } from '../../core/features/imageCharacteristics.js';
+import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
-import { decodeImage } from '../../core/ml/imagePixels.js';
+import { InvalidImageError } from '../../core/ml/imagePixels.js';
 import type { RegisteredClient } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
 import { ApiError, multipartError, validate } from '../errors.js';
@@ -22,6 +22,10 @@ export interface PredictDeps {
   inflightMaxBytes?: number;
   /** Frames handled at once, from the upload's start to the answer (default 32). */
   inflightMaxFrames?: number;
+  /** Frames one client may have in flight at once (default max(1, floor(inflightMaxFrames / 4))). */
+  inflightClientMaxFrames?: number;
+  /** From admission to the whole body parsed; a slower upload is answered 408 and its slot freed (default 10 s). */
+  uploadTimeoutSeconds?: number;
   /** How late the event loop runs: beyond its bound, new frames are refused at once. */
   pressure?: { readonly overloaded: boolean; readonly delayMs: number };
   imageLimits?: ImageLimits;
@@ -42,6 +46,7 @@ const fieldsSchema = z.object({
 /** Room for the form fields and part headers around the image. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const OVERLOADED_RETRY_AFTER_S = 1;
+const DEFAULT_UPLOAD_TIMEOUT_S = 10;
 const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 /**
@@ -55,11 +60,19 @@ export function predictRoutes(deps: PredictDeps): Router {
     storage: multer.memoryStorage(),
     limits: { fileSize: deps.maxImageBytes, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 },
   }).single('image');
-  const budget = new InflightBudget({ maxBytes: deps.inflightMaxBytes ?? 64 * 1024 * 1024, maxFrames: deps.inflightMaxFrames ?? 32 });
+  const maxFrames = deps.inflightMaxFrames ?? 32;
+  const budget = new InflightBudget({
+    maxBytes: deps.inflightMaxBytes ?? 64 * 1024 * 1024,
+    maxFrames,
+    clientMaxFrames: deps.inflightClientMaxFrames ?? defaultClientShare(maxFrames),
+  });
+  const uploadTimeoutSeconds = deps.uploadTimeoutSeconds ?? DEFAULT_UPLOAD_TIMEOUT_S;
   const limits = deps.imageLimits ?? DEFAULT_IMAGE_LIMITS;
   let lastModelLookupFailure: string | undefined;
 
   const authenticate: RequestHandler = async (req, res, next) => {
+    // As for a refused upload (admit): the body of an unauthenticated one is not read.
+    res.setHeader('Connection', 'close');
     const token = bearerToken(req);
     if (!token) throw new ApiError(401, 'missing_token', 'send the client token as Authorization: Bearer <token>');
     const tokenHash = hashToken(token);
@@ -71,6 +84,8 @@ export function predictRoutes(deps: PredictDeps): Router {
   };
 
   const admit: RequestHandler = (req, res, next) => {
+    // The body of a refused upload is never read: its connection closes with the answer instead of waiting for it.
+    res.setHeader('Connection', 'close');
     const declared = req.get('content-length');
     const bytes = declared === undefined ? deps.maxImageBytes + MULTIPART_OVERHEAD_BYTES : Number(declared);
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ApiError(400, 'invalid_request', 'Content-Length is not a byte count');
@@ -89,17 +104,41 @@ export function predictRoutes(deps: PredictDeps): Router {
         OVERLOADED_RETRY_AFTER_S,
       );
     }
-    const release = budget.reserve(bytes);
+    const client = res.locals.client as RegisteredClient;
+    if (budget.holdsShare(client.id)) {
+      deps.analysis.countRefused();
+      throw new ApiError(
+        429,
+        'too_many_inflight',
+        `client "${client.id}" has ${budget.limits.clientMaxFrames} frames in flight, as many as one client may; send again shortly`,
+        OVERLOADED_RETRY_AFTER_S,
+      );
+    }
+    const release = budget.reserve(bytes, client.id);
     if (!release) {
       deps.analysis.countRefused();
       throw new ApiError(503, 'overloaded', 'the API is handling as many frames as it can; send again shortly', OVERLOADED_RETRY_AFTER_S);
     }
     res.once('close', release);
+    res.removeHeader('Connection');
     next();
   };
 
+  /** The body must arrive within the upload deadline: a slow upload (a weak link or a hostile one) cannot keep its slot. */
   const parse: RequestHandler = (req, res, next) => {
-    upload(req, res, (err?: unknown) => next(err === undefined ? undefined : multipartError(err)));
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      next(err);
+    };
+    const deadline = setTimeout(() => {
+      // The rest of the body is not worth reading: the connection closes once the answer is out.
+      res.setHeader('Connection', 'close');
+      settle(new ApiError(408, 'request_timeout', `the upload did not arrive within ${uploadTimeoutSeconds} s; send the frame again`));
+    }, uploadTimeoutSeconds * 1000);
+    upload(req, res, (err?: unknown) => settle(err === undefined ? undefined : multipartError(err)));
   };
 
   const router = Router();
@@ -111,7 +150,7 @@ export function predictRoutes(deps: PredictDeps): Router {
       throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
     const image = req.file?.buffer;
     if (!image) throw new ApiError(400, 'missing_image', 'send the frame as a multipart file field named "image"');
-    await checkFrame(image, limits).catch((err) => {
+    await checkFrame(image, limits).catch((err: unknown) => {
       throw err instanceof ImageRejectedError ? new ApiError(err.status, err.code, err.message) : err;
     });
     if (!client.deploymentId) throw new ApiError(404, 'no_deployment', `client "${client.id}" is not assigned to a deployment`);
@@ -136,11 +175,13 @@ export function predictRoutes(deps: PredictDeps): Router {
       sensorValue: fields.sensor_value ?? null,
       image,
     };
-    // Decoded once: the model and the image characteristics both take these pixels.
+    // Decoded once, at the analysis's size, by the decode every later one uses: a frame that fails here is refused,
+    // and a frame that passes is one the analysis can read. The model starts from these pixels when they are the frame's own.
     const decode = () =>
-      decodeImage(image).catch((err: Error) => {
-        throw new ApiError(400, 'invalid_image', err.message);
+      decodeForAnalysis(image, DEFAULT_ANALYSIS_WIDTH).catch((err: Error) => {
+        throw new ApiError(400, 'invalid_image', `cannot decode image: ${(err.cause as Error | undefined)?.message ?? err.message}`);
       });
+    const forModel = (pixels: AnalysisPixels) => (pixels.ownSize ? { jpeg: image, rgb: pixels } : image);
     if (!routing) {
       await record({
         ...frame,
@@ -161,13 +202,15 @@ export function predictRoutes(deps: PredictDeps): Router {
     const { lease, shadowVersion } = routing;
     const { version } = lease;
     let prediction: number;
-    let pixels: RgbImage;
+    let pixels: AnalysisPixels;
     try {
       if (roverHungUp(res)) return;
       pixels = await decode();
-      prediction = await lease.predictMm({ jpeg: image, rgb: pixels });
+      prediction = await lease.predictMm(forModel(pixels));
     } catch (err) {
       if (err instanceof ApiError) throw err;
+      // The model's input is decoded at its own size, which may read more of a damaged JPEG than the analysis did.
+      if (err instanceof InvalidImageError) throw new ApiError(400, 'invalid_image', err.message);
       throw new ApiError(
         503,
         'model_unavailable',
@@ -210,3 +253,6 @@ export function predictRoutes(deps: PredictDeps): Router {
 
   return router;
 }
+
+/** A client's share of the frames in flight, unless configured: a quarter of them, at least one. */
+export const defaultClientShare = (maxFrames: number) => Math.max(1, Math.floor(maxFrames / 4));

@@ -10,9 +10,8 @@
  *   and graycoprops;
  * - keypoint_count is FAST-9 (threshold 20, non-max suppression) like cv2.FastFeatureDetector.
  */
-import sharp from 'sharp';
 import type { ImageCharacteristics } from './fields.js';
-import { DECODE_PIXEL_LIMIT } from './imageGate.js';
+import { openFrame } from './imageGate.js';
 
 export const DEFAULT_ANALYSIS_WIDTH = 160;
 
@@ -66,18 +65,28 @@ function invalidImage(message: string, cause?: unknown): Error {
   return error;
 }
 
+/** A frame decoded for the analysis. */
+export interface AnalysisPixels extends RgbImage {
+  /** Not downscaled: these are the frame's own pixels, which the model's resize may start from as well. */
+  ownSize: boolean;
+}
+
 /**
  * Decodes any image sharp reads into 8-bit sRGB without alpha, downscaled (sharp's default
  * lanczos3) to `width` with the aspect ratio kept. Narrower images are analysed at their own
- * size, never enlarged, and inputs over DECODE_PIXEL_LIMIT are refused before decoding.
+ * size, never enlarged. The decode follows the frame policy (imageGate.ts's openFrame), and a wider
+ * JPEG is shrunk while it is read (by 2, 4 or 8), so its cost follows `width`, not the size its header claims.
  */
-export async function decodeForAnalysis(input: Buffer, width: number): Promise<RgbImage> {
+export async function decodeForAnalysis(input: Buffer, width: number): Promise<AnalysisPixels> {
   if (!Number.isInteger(width) || width < 1) {
     throw new RangeError(`analysisWidth must be a positive integer, got ${width}`);
   }
   let decoded;
+  let sourceWidth: number | undefined;
   try {
-    decoded = await sharp(input, { limitInputPixels: DECODE_PIXEL_LIMIT })
+    const frame = openFrame(input);
+    sourceWidth = (await frame.metadata()).width;
+    decoded = await frame
       .resize({ width, withoutEnlargement: true })
       .removeAlpha()
       .toColourspace('srgb')
@@ -90,7 +99,7 @@ export async function decodeForAnalysis(input: Buffer, width: number): Promise<R
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
     throw invalidImage(`unexpected decoded layout (${info.channels} channels, ${data.length} bytes)`);
   }
-  return { width: info.width, height: info.height, data };
+  return { width: info.width, height: info.height, data, ownSize: info.width === sourceWidth };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../features/imageCharacteristics.js';
-import { DECODE_PIXEL_LIMIT } from '../features/imageGate.js';
+import { openFrame } from '../features/imageGate.js';
 
 export interface InputSize {
   width: number;
@@ -18,7 +18,7 @@ export class InvalidImageError extends Error {
 /** Decodes an image into 8-bit sRGB without alpha, resized (sharp's lanczos3, aspect ratio not kept) to `size` if given. */
 async function decodeRgb(image: Buffer, size?: InputSize): Promise<RgbImage> {
   try {
-    let pipeline = sharp(image, { failOn: 'truncated', limitInputPixels: DECODE_PIXEL_LIMIT });
+    let pipeline = openFrame(image);
     if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
@@ -28,7 +28,7 @@ async function decodeRgb(image: Buffer, size?: InputSize): Promise<RgbImage> {
   }
 }
 
-/** Decodes an image at its own size: the one decode a served frame gets. */
+/** Decodes an image at its own size (the frame decode policy, without a resize). */
 export function decodeImage(image: Buffer): Promise<RgbImage> {
   return decodeRgb(image);
 }

@@ -15,7 +15,8 @@ export interface InferenceRecord {
   error: number | null;
   latencyMs: number;
   imageKey: string;
-  characteristics: ImageCharacteristics;
+  /** Null: the analysis could not decode the image (the frame and its record are stored all the same). */
+  characteristics: ImageCharacteristics | null;
   /** During a rollout: the other version's prediction on this frame (the one that did not answer the rover). */
   shadow?: ShadowPrediction | null;
 }

@@ -446,6 +446,18 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       expect(await m.datasetRows([d], { since: t0 + 1 })).toHaveLength(5);
     });
 
+    it('keeps a record whose image could not be analysed, without characteristics', async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const t0 = 1_700_000_200_000;
+      await m.write([{ ...record(d, t0, 120, 100), characteristics: null }, record(d, t0 + 1, 130, 100, 70)]);
+      expect((await m.datasetRows([d])).map((r) => [r.imageKey, r.characteristics])).toEqual([
+        [`features/${d}/${t0}.jpg`, {}],
+        [`features/${d}/${t0 + 1}.jpg`, { ...zeros, hsv_s: 70 }],
+      ]);
+      expect((await m.deploymentStats(d)).count).toBe(2);
+    });
+
     it('returns labelled dataset rows oldest first, stats, histograms and windowed means', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;

@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FrameAnalysis, type FrameToAnalyse } from '../../api/frameAnalysis.js';
-import { computeImageCharacteristics } from '../../core/features/imageCharacteristics.js';
-import { decodeImage } from '../../core/ml/imagePixels.js';
+import { computeImageCharacteristics, decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH } from '../../core/features/imageCharacteristics.js';
 import { FolderObjects } from '../../core/stores/folderObjects.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -76,8 +75,10 @@ describe('frame analysis on worker threads', () => {
   });
 
   it('counts written and failed analyses, the spool and the queue in its stats', async () => {
+    // An image the analysis cannot decode is stored without characteristics: written, not failed.
     await analysis.enqueue(frame(Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01])));
     await analysis.idle();
+    expect(measurements.records.at(-1)!.characteristics).toBeNull();
     measurements.down = true;
     await analysis.enqueue(frame(jpeg));
     await analysis.idle();
@@ -85,11 +86,11 @@ describe('frame analysis on worker threads', () => {
     measurements.down = false;
 
     const stats = await analysis.writeStats();
-    expect(stats).toMatchObject({ instance: 'api-test', queueDepth: 0, spooled: 1, written: 1, failed: 2 });
+    expect(stats).toMatchObject({ instance: 'api-test', queueDepth: 0, spooled: 1, written: 2, failed: 1 });
     expect(measurements.stats).toEqual([stats]);
 
     expect(await analysis.replaySpool()).toBe(1);
-    expect(await analysis.writeStats()).toMatchObject({ spooled: 0, written: 2, failed: 2 });
+    expect(await analysis.writeStats()).toMatchObject({ spooled: 0, written: 3, failed: 1 });
   });
 
   it('moves frames an older version spooled as .json + .jpg pairs into the log and stores them', async () => {
@@ -139,14 +140,14 @@ describe('frame analysis on worker threads', () => {
     }
   });
 
-  it("analyses the pixels /predict decoded, without decoding the JPEG again, and a wider frame's JPEG as before", async () => {
+  it("analyses the pixels /predict decoded for it without decoding the JPEG again, a wider frame's downscaled ones too", async () => {
     const other = await syntheticFrame(30, 160, 120);
-    await analysis.enqueue({ ...frame(jpeg), pixels: await decodeImage(other) });
+    await analysis.enqueue({ ...frame(jpeg), pixels: await decodeForAnalysis(other, DEFAULT_ANALYSIS_WIDTH) });
     await analysis.idle();
     expect(measurements.records.at(-1)!.characteristics).toEqual(await computeImageCharacteristics(other));
 
     const wide = await syntheticFrame(200, 320, 240);
-    await analysis.enqueue({ ...frame(wide), pixels: await decodeImage(wide) });
+    await analysis.enqueue({ ...frame(jpeg), pixels: await decodeForAnalysis(wide, DEFAULT_ANALYSIS_WIDTH) });
     await analysis.idle();
     expect(measurements.records.at(-1)!.characteristics).toEqual(await computeImageCharacteristics(wide));
   });

@@ -90,6 +90,8 @@ describe('model hot swap', () => {
           readyCheckTimeoutSeconds: 2,
           jsonMaxDepth: 32,
           jsonMaxKeys: 50_000,
+          // One rover sends 24 frames at once across the swap: more than a client's default share of the in-flight budget.
+          inflightClientMaxFrames: 32,
         },
         temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
       },

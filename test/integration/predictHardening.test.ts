@@ -22,10 +22,13 @@ const noTemporal = () => Promise.reject(new Error('Temporal is not part of this 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 /** A JPEG whose header claims `width` x `height`: a small real JPEG with its SOF marker rewritten. */
-async function jpegClaiming(width: number, height: number): Promise<Buffer> {
-  const small = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#777' } })
-    .jpeg()
-    .toBuffer();
+async function jpegClaiming(width: number, height: number, real?: Buffer): Promise<Buffer> {
+  const small = Buffer.from(
+    real ??
+      (await sharp({ create: { width: 8, height: 8, channels: 3, background: '#777' } })
+        .jpeg()
+        .toBuffer()),
+  );
   for (let i = 2; i < small.length - 9; i++) {
     if (small[i] === 0xff && small[i + 1] >= 0xc0 && small[i + 1] <= 0xc2) {
       small.writeUInt16BE(height, i + 5);
@@ -91,6 +94,8 @@ describe('/predict under hostile input, outages and load', () => {
         spoolMaxBytes: 400_000,
         inflightMaxBytes: 400_000,
         inflightMaxFrames: INFLIGHT_FRAMES,
+        // One rover fills the whole budget here (and more): a client's share is tested in predictSlowClients.test.ts.
+        inflightClientMaxFrames: 4 * INFLIGHT_FRAMES,
         overloadDelayMs: 100,
       },
     });
@@ -186,7 +191,7 @@ describe('/predict under hostile input, outages and load', () => {
 
   describe('image bombs', () => {
     it('refuses a narrow strip, a huge declared size and a large progressive JPEG from the header alone', async () => {
-      const strip = await sharp({ create: { width: 1, height: 2000, channels: 3, background: '#a98' } })
+      const strip = await sharp({ create: { width: 1, height: 1000, channels: 3, background: '#a98' } })
         .jpeg()
         .toBuffer();
       const claimed = await jpegClaiming(16000, 16000);
@@ -205,7 +210,7 @@ describe('/predict under hostile input, outages and load', () => {
 
     it('does not delay a normal frame sent while bombs arrive', async () => {
       const claimed = await jpegClaiming(16000, 16000);
-      const strip = await sharp({ create: { width: 2, height: 4000, channels: 3, background: '#a98' } })
+      const strip = await sharp({ create: { width: 2, height: 1000, channels: 3, background: '#a98' } })
         .jpeg()
         .toBuffer();
       const bombs = Array.from({ length: 8 }, (_, i) => predict({ image: i % 2 ? claimed : strip }));
@@ -213,6 +218,71 @@ describe('/predict under hostile input, outages and load', () => {
       expect(normal.status).toBe(200);
       expect(normal.ms).toBeLessThan(2000);
       expect((await Promise.all(bombs)).map((b) => b.status).sort()).toEqual([413, 413, 413, 413, 422, 422, 422, 422]);
+    });
+  });
+
+  describe('one decode policy from /predict to the analysis', () => {
+    const EOI = Buffer.from([0xff, 0xd9]);
+    /** What a camera that lost the end of a frame sends: the start of a JPEG, closed (or not) with its end marker. */
+    const truncations = (full: Buffer) =>
+      [0.3, 0.6, 0.9, 0.99].flatMap((share) => {
+        const cut = full.subarray(0, Math.floor(full.length * share));
+        return [cut, Buffer.concat([cut, EOI])];
+      });
+
+    /** The request ids of the frames stored with their object, once the analysis is idle. */
+    const storedRequestIds = async () => {
+      await api.analysis.idle();
+      const rows = await api.stores.measurements.datasetRows(['beige']);
+      return new Set(rows.map((r) => /features\/beige\/(.+)\.jpg$/.exec(r.imageKey)![1]));
+    };
+
+    it('stores every truncated or header-lying frame it answers, and refuses the others with a 4xx', async () => {
+      const wide = await syntheticFrame(140, 640, 480);
+      const narrow = await syntheticFrame(140, 160, 120);
+      // 286 bytes whose header claims 4096x4096 (beyond the limits) or 1280x960 (within): a small real JPEG with its
+      // SOF rewritten, cut, and closed or not.
+      const lying = await Promise.all([jpegClaiming(4096, 4096, narrow), jpegClaiming(1280, 960, narrow)]);
+      const frames = [
+        ...truncations(wide),
+        ...truncations(narrow),
+        ...lying.flatMap((claim) => [claim.subarray(0, 286), Buffer.concat([claim.subarray(0, 286), EOI])]),
+      ];
+      const answered: string[] = [];
+      const refused: string[] = [];
+      for (const image of frames) {
+        const answer = await predict({ image });
+        if (answer.status === 200) answered.push(answer.body.request_id as string);
+        else refused.push(`${answer.status} ${answer.body.error.code}`);
+      }
+      const stored = await storedRequestIds();
+      expect(
+        answered.filter((id) => !stored.has(id)),
+        `of ${answered.length} answered`,
+      ).toEqual([]);
+      expect(refused.filter((r) => r !== '400 invalid_image' && r !== '413 image_too_large')).toEqual([]);
+      expect(api.analysis.status().rejected).toBe(0);
+    });
+
+    it('stores a spooled frame it cannot decode with its object and without characteristics, rather than drop it', async () => {
+      const broken = Buffer.concat([(await syntheticFrame(140, 640, 480)).subarray(0, 1500), EOI]);
+      const requestId = `undecodable-${Date.now()}`;
+      await api.analysis.enqueue({
+        requestId,
+        time: Date.now(),
+        deployment: 'beige',
+        client: 'rover-1',
+        sensorValue: 140,
+        modelName: 'distance',
+        modelVersion: 1,
+        prediction: 120,
+        latencyMs: 5,
+        image: broken,
+      });
+      expect(await storedRequestIds()).toContain(requestId);
+      const row = (await api.stores.measurements.datasetRows(['beige'])).find((r) => r.imageKey.includes(requestId))!;
+      expect(row.characteristics).toEqual({});
+      expect(await api.stores.objects.exists(row.imageKey)).toBe(true);
     });
   });
 

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createApp } from '../../api/app.js';
 import { FrameAnalysis } from '../../api/frameAnalysis.js';
+import { createHttpServer } from '../../api/httpServer.js';
 import { ModelServer } from '../../api/modelServer.js';
 import type { Config } from '../../core/config.js';
 import { buildModel } from '../../core/ml/architectures.js';
@@ -108,7 +109,7 @@ export async function startApiOn(
     log,
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createHttpServer(app, settings).listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as { port: number };
   return {

@@ -2,7 +2,7 @@ import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { checkFrame, DEFAULT_IMAGE_LIMITS } from '../../core/features/imageGate.js';
 import { computeImageCharacteristics, decodeForAnalysis } from '../../core/features/imageCharacteristics.js';
-import { imageToPixels } from '../../core/ml/imagePixels.js';
+import { decodeImage, imageToPixels } from '../../core/ml/imagePixels.js';
 
 const jpeg = (width: number, height: number, options: JpegOptions = {}) =>
   sharp({ create: { width, height, channels: 3, background: '#8a7' } })
@@ -21,15 +21,16 @@ async function jpegClaiming(width: number, height: number): Promise<Buffer> {
 describe('image gate', () => {
   it('passes a normal frame and one at the limits', async () => {
     expect(await checkFrame(await jpeg(160, 120))).toEqual({ width: 160, height: 120 });
-    expect(await checkFrame(await jpeg(4096, 4096))).toEqual({ width: 4096, height: 4096 });
+    expect(await checkFrame(await jpeg(1280, 960))).toEqual({ width: 1280, height: 960 });
   });
 
   it('refuses from the header alone: declared size, width, height, aspect ratio and format', async () => {
     const cases: [Buffer, number, string][] = [
       [await jpegClaiming(16000, 16000), 413, 'image_too_large'],
-      [await jpeg(4097, 100), 413, 'image_too_large'],
-      [await jpeg(100, 4097), 413, 'image_too_large'],
-      [await jpeg(1, 2000), 422, 'image_aspect_ratio'],
+      [await jpeg(1281, 200), 413, 'image_too_large'],
+      [await jpeg(200, 1281), 413, 'image_too_large'],
+      [await jpeg(1280, 1280), 413, 'image_too_large'],
+      [await jpeg(1, 1000), 422, 'image_aspect_ratio'],
       [await jpeg(900, 100, { progressive: true }), 422, 'image_aspect_ratio'],
       [
         await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
@@ -56,6 +57,35 @@ describe('decoding a frame', () => {
     expect([narrow.width, narrow.height]).toEqual([4, 600]);
     const wide = await decodeForAnalysis(await jpeg(640, 480), 160);
     expect([wide.width, wide.height]).toEqual([160, 120]);
+  });
+
+  it('reads a frame by one policy in every decode: a truncated JPEG decoded at its own size is refused by each', async () => {
+    const noise = Buffer.from(Array.from({ length: 320 * 240 * 3 }, (_, i) => (i * 7919) % 251));
+    for (const progressive of [false, true]) {
+      const full = await sharp(noise, { raw: { width: 320, height: 240, channels: 3 } })
+        .jpeg({ quality: 80, progressive })
+        .toBuffer();
+      for (const share of [0.2, 0.5, 0.9, 0.99]) {
+        const cut = full.subarray(0, Math.floor(full.length * share));
+        // Closed with its end marker or not. (A decode shrunk on load may not read the whole JPEG, so it is left out.)
+        for (const frame of [cut, Buffer.concat([cut, Buffer.from([0xff, 0xd9])])]) {
+          const outcomes = await Promise.all(
+            [
+              () => decodeImage(frame),
+              () => decodeForAnalysis(frame, 320),
+              () => imageToPixels(frame, { width: 320, height: 240 }),
+              () => imageToPixels(frame, { width: 200, height: 150 }),
+            ].map((decode) =>
+              decode().then(
+                () => 'decoded',
+                (err: { code?: string }) => err.code,
+              ),
+            ),
+          );
+          expect([progressive, share, frame.length, outcomes]).toEqual([progressive, share, frame.length, Array(4).fill('invalid_image')]);
+        }
+      }
+    }
   });
 
   it('refuses more pixels than the limit before decoding, in the analysis and for the model', async () => {

@@ -59,7 +59,8 @@ function pointOf(record: InferenceRecord): Point {
   if (record.prediction !== null) p.floatField('prediction', record.prediction);
   if (record.sensorValue !== null) p.floatField('sensor_value', record.sensorValue);
   if (record.error !== null) p.floatField('error', record.error);
-  for (const field of IMAGE_CHARACTERISTIC_FIELDS) p.floatField(field, record.characteristics[field]);
+  const { characteristics } = record;
+  if (characteristics) for (const field of IMAGE_CHARACTERISTIC_FIELDS) p.floatField(field, characteristics[field]);
   // A field, not a tag: it varies frame by frame and is only filtered on by a rollout's evidence query.
   if (record.shadow) p.intField('shadow_model_version', record.shadow.modelVersion);
   if (record.shadow?.prediction != null) p.floatField('shadow_prediction', record.shadow.prediction);
