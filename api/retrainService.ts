@@ -216,6 +216,17 @@ export async function retryPendingRetrains(deps: RetrainDeps, olderThanMs = 5000
   return settled;
 }
 
+/**
+ * The API process's hand-over of pending asks: `retryPendingRetrains` every few seconds until stopped.
+ */
+export function keepRetryingPendingRetrains(deps: RetrainDeps): { stop(): void } {
+  const timer = setInterval(() => {
+    retryPendingRetrains(deps).catch((err) => deps.log?.warn({ err: (err as Error).message }, 'pending retrain requests not retried'));
+  }, 5000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** Status of one TrainAndRegister run: its progress while running, its result once completed. */
 export async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId: string) {
   const handle = (await callTemporal(deps, async (client) => client)).workflow.getHandle<typeof TrainAndRegister>(workflowId, runId);
