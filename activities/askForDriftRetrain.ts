@@ -50,6 +50,8 @@ export const askForDriftRetrain =
           payload: check,
           extraDeployments: [check.deployment],
           dedupeKey: driftDedupeKey(check.deployment, check.modelVersion),
+          // A run whose dataset was assembled after the check covers it.
+          observedAt: check.time,
         },
       );
       return {

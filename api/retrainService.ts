@@ -1,9 +1,18 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { RegistryStore, RetrainCoverage, RetrainOutcome, RetrainRequest, TrainingConfig } from '../core/stores/registry.js';
+import type {
+  Deployment,
+  Model,
+  RegistryStore,
+  RetrainCoverage,
+  RetrainOutcome,
+  RetrainRequest,
+  TrainingConfig,
+} from '../core/stores/registry.js';
 import {
-  askCoverageQuery,
+  asksCoverageQuery,
   DEFAULT_TRAINING,
+  MAX_ASKS_PER_SIGNAL,
   progressQuery,
   rerunWorkflowIdFor,
   resolveRequest,
@@ -19,7 +28,7 @@ import {
 import type { SweepSpec } from '../core/training/sweep.js';
 import { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
 import { ApiError, notFound, unknownDeployments } from './errors.js';
-import { callTemporal, type TemporalAccess } from './temporalAccess.js';
+import { callTemporal, temporalDeadline, type TemporalAccess } from './temporalAccess.js';
 
 export interface RetrainDeps extends TemporalAccess {
   registry: RegistryStore;
@@ -39,6 +48,8 @@ export interface RetrainAskInput {
   extraDeployments?: string[];
   /** One firing of one alert; a repeat of it never starts or joins a run again. */
   dedupeKey?: string;
+  /** Epoch ms the evidence was observed (alert start, drift check); default: when the ask is recorded. */
+  observedAt?: number;
 }
 
 export interface RetrainAnswer {
@@ -61,123 +72,215 @@ export interface RetrainAnswer {
  * `pending` and `retryPendingRetrains` acts on it later; the caller gets a 503 with Retry-After.
  */
 export async function requestRetrain(deps: RetrainDeps, ask: RetrainAskInput): Promise<RetrainAnswer> {
+  const [answer] = await requestRetrains(deps, [ask]);
+  if (answer instanceof ApiError) throw answer;
+  return answer;
+}
+
+/**
+ * `requestRetrain` for many asks at once (the alerts of one notification), within one Temporal deadline however
+ * many: the asks are recorded in one registry transaction, then each model's are handed over together. Answers
+ * in order, an ApiError for an ask that was refused or that Temporal could not take yet.
+ */
+export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]): Promise<(RetrainAnswer | ApiError)[]> {
+  const deadline = temporalDeadline(deps);
   const { registry } = deps;
-  const plan = await planRetrain(registry, ask);
-  const recorded = await registry.recordRetrainRequest({
-    modelName: ask.modelName,
-    trigger: ask.trigger.kind,
-    payload: { ask: ask.payload, ...(plan.ok ? { request: plan.request } : { refused: plan.error.message }) },
-    dedupeKey: plan.ok ? (ask.dedupeKey ?? null) : null,
+  const recordedAt = Date.now();
+  const plans = await planRetrains(registry, asks);
+  const recorded = await registry.recordRetrainRequests(
+    asks.map((ask, i) => {
+      const plan = plans[i];
+      const observedAt = ask.observedAt ?? recordedAt;
+      return {
+        modelName: ask.modelName,
+        trigger: ask.trigger.kind,
+        payload: { ask: ask.payload, ...(plan.ok ? { request: plan.request, observedAt } : { refused: plan.error.message }) },
+        dedupeKey: plan.ok ? (ask.dedupeKey ?? null) : null,
+      };
+    }),
+    { claim: true },
+  );
+  const refused = recorded.filter((r, i) => !r.duplicateOf && !plans[i].ok).map((r) => r.request.id);
+  await registry.settleRetrainRequests(refused, { outcome: 'ignored', workflowId: null, runId: null, coverage: null });
+  const toHandOver = recorded.flatMap((r, i) => {
+    const plan = plans[i];
+    return r.duplicateOf || !plan.ok ? [] : [{ id: r.request.id, request: plan.request, observedAt: asks[i].observedAt ?? recordedAt }];
   });
-  if (recorded.duplicateOf) return answerOf(deps, recorded.request, recorded.duplicateOf.id);
-  if (!plan.ok) {
-    await registry.settleRetrainRequest(recorded.request.id, { outcome: 'ignored', workflowId: null, runId: null, coverage: null });
-    throw plan.error;
-  }
-  const settled = await actOnRetrainRequest(deps, recorded.request.id, plan.request);
-  if (settled.outcome === 'pending') {
-    throw new ApiError(
-      503,
-      'temporal_unavailable',
-      `Temporal cannot be reached; retrain request ${settled.id} is kept and will be retried`,
-      5,
-    );
-  }
-  return answerOf(deps, settled);
+  const settled = await handOver(deps, toHandOver, deadline);
+  return recorded.map((r, i): RetrainAnswer | ApiError => {
+    const plan = plans[i];
+    if (r.duplicateOf) return answerOf(deps, r.request, r.duplicateOf.id);
+    if (!plan.ok) return plan.error;
+    const after = settled.get(r.request.id);
+    if (!after) {
+      const message = `Temporal cannot be reached; retrain request ${r.request.id} is kept and will be retried`;
+      return new ApiError(503, 'temporal_unavailable', message, 5);
+    }
+    return answerOf(deps, { ...r.request, ...after });
+  });
 }
 
 type Plan = { ok: true; request: TrainAndRegisterRequest } | { ok: false; error: ApiError };
 
-/** The TrainAndRegister request an ask leads to, from the model's training config, or why there is none. */
-async function planRetrain(registry: RegistryStore, ask: RetrainAskInput): Promise<Plan> {
-  const model = await registry.getModel(ask.modelName);
-  const configure = `PUT /models/${ask.modelName}/training-config names the deployments a retrain trains on`;
-  if (!model) {
-    const named = (await registry.listDeployments()).some((d) => d.modelName === ask.modelName);
-    const error = named
-      ? new ApiError(409, 'no_training_config', `model "${ask.modelName}" has deployments but no training config yet: ${configure}`)
-      : notFound(`model "${ask.modelName}" (${configure}, which creates the model)`);
-    return { ok: false, error };
-  }
-  const config = { ...(model.trainingConfig ?? {}), ...(ask.overrides ?? {}) } as Partial<TrainingConfig>;
-  const deployments = [...new Set([...(config.deployments ?? []), ...(ask.extraDeployments ?? [])])];
-  if (deployments.length === 0) {
-    return {
-      ok: false,
-      error: new ApiError(409, 'no_training_config', `model "${ask.modelName}" has no training deployments: ${configure}`),
-    };
-  }
-  const known = new Set((await registry.listDeployments()).map((d) => d.id));
-  const missing = deployments.filter((d) => !known.has(d));
-  if (missing.length > 0) return { ok: false, error: unknownDeployments(missing) };
-  return { ok: true, request: { ...config, modelName: ask.modelName, deployments, trigger: ask.trigger } };
+/** The TrainAndRegister request each ask leads to, from its model's training config, or why there is none. */
+async function planRetrains(registry: RegistryStore, asks: RetrainAskInput[]): Promise<Plan[]> {
+  const models = new Map<string, Promise<Model | undefined>>();
+  let deployments: Promise<Deployment[]> | undefined;
+  const modelOf = (name: string) => models.get(name) ?? models.set(name, registry.getModel(name)).get(name)!;
+  return Promise.all(
+    asks.map(async (ask) => {
+      const model = await modelOf(ask.modelName);
+      const configure = `PUT /models/${ask.modelName}/training-config names the deployments a retrain trains on`;
+      if (!model) {
+        const named = (await (deployments ??= registry.listDeployments())).some((d) => d.modelName === ask.modelName);
+        const error = named
+          ? new ApiError(409, 'no_training_config', `model "${ask.modelName}" has deployments but no training config yet: ${configure}`)
+          : notFound(`model "${ask.modelName}" (${configure}, which creates the model)`);
+        return { ok: false, error };
+      }
+      const config = { ...(model.trainingConfig ?? {}), ...(ask.overrides ?? {}) } as Partial<TrainingConfig>;
+      const wanted = [...new Set([...(config.deployments ?? []), ...(ask.extraDeployments ?? [])])];
+      if (wanted.length === 0) {
+        return {
+          ok: false,
+          error: new ApiError(409, 'no_training_config', `model "${ask.modelName}" has no training deployments: ${configure}`),
+        };
+      }
+      const known = new Set((await (deployments ??= registry.listDeployments())).map((d) => d.id));
+      const missing = wanted.filter((d) => !known.has(d));
+      if (missing.length > 0) return { ok: false, error: unknownDeployments(missing) };
+      return { ok: true, request: { ...config, modelName: ask.modelName, deployments: wanted, trigger: ask.trigger } };
+    }),
+  );
 }
 
 /** How long one process holds a pending request while it tries to hand it to Temporal. */
 const CLAIM_LEASE_MS = 30_000;
 
-/**
- * Hands a recorded request to Temporal: signalWithStart, then records whether it started the run
- * or joined it. Returns the request as it stands: still `pending` when Temporal was unreachable.
- */
-export async function actOnRetrainRequest(deps: RetrainDeps, requestId: number, request: TrainAndRegisterRequest): Promise<RetrainRequest> {
-  const { registry } = deps;
-  if (!(await registry.claimRetrainRequest(requestId, CLAIM_LEASE_MS))) return (await registry.getRetrainRequest(requestId))!;
-  const trigger = { ...request.trigger, requestId };
-  const ask: RetrainAsk = { trigger, deployments: request.deployments };
-  const workflowId = trainWorkflowIdFor(request.modelName);
-  let handle;
-  try {
-    handle = await callTemporal(deps, (client) =>
-      client.workflow.signalWithStart<typeof TrainAndRegister, [RetrainAsk]>('TrainAndRegister', {
-        workflowId,
-        taskQueue: TASK_QUEUES.orchestration,
-        args: [{ ...request, trigger }],
-        signal: retrainRequestedSignal,
-        signalArgs: [ask],
-        ...startAttributes(request, `${request.modelName}: retrain asked by ${trigger.kind} (${trigger.by})`),
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ApiError && err.code === 'temporal_unavailable') return (await registry.getRetrainRequest(requestId))!;
-    throw err;
-  }
-  const runId = handle.signaledRunId;
-  const started = await startedByThisAsk(deps, workflowId, runId, requestId);
-  const coverage = started ? 'this-run' : await coverageOf(deps, workflowId, runId, requestId);
-  return registry.settleRetrainRequest(requestId, { outcome: started ? 'started' : 'joined', workflowId, runId, coverage });
+/** A recorded, pending ask held by this process: what it asks for and when its evidence was observed. */
+interface ClaimedAsk {
+  id: number;
+  request: TrainAndRegisterRequest;
+  observedAt: number;
 }
 
-/** The run was started by this ask when its input carries this request's id. */
-async function startedByThisAsk(deps: RetrainDeps, workflowId: string, runId: string, requestId: number): Promise<boolean> {
-  return (await startInputOf(deps, workflowId, runId))?.trigger?.requestId === requestId;
+type Settlement = Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>;
+
+/**
+ * Hands claimed asks to Temporal, each model's in one signalWithStart (per MAX_ASKS_PER_SIGNAL), all before
+ * `deadline`, and records whether each started the run or joined it. Asks Temporal could not take are given up
+ * (still `pending`, for the next hand-over at once) and missing from the answer.
+ */
+async function handOver(deps: RetrainDeps, asks: ClaimedAsk[], deadline: number): Promise<Map<number, Settlement>> {
+  const batches: ClaimedAsk[][] = [];
+  for (const modelName of new Set(asks.map((a) => a.request.modelName))) {
+    const ofModel = asks.filter((a) => a.request.modelName === modelName);
+    for (let i = 0; i < ofModel.length; i += MAX_ASKS_PER_SIGNAL) batches.push(ofModel.slice(i, i + MAX_ASKS_PER_SIGNAL));
+  }
+  const settled = new Map<number, Settlement>();
+  await Promise.all(
+    batches.map(async (batch) => {
+      for (const [id, settlement] of await handOverBatch(deps, batch, deadline)) settled.set(id, settlement);
+    }),
+  );
+  return settled;
+}
+
+async function handOverBatch(deps: RetrainDeps, batch: ClaimedAsk[], deadline: number): Promise<Map<number, Settlement>> {
+  const { registry } = deps;
+  const ids = batch.map((a) => a.id);
+  const [first] = batch;
+  const workflowId = trainWorkflowIdFor(first.request.modelName);
+  // The registry keeps each ask whole; the run needs who asked, for what, and when the evidence was seen.
+  const signalled: RetrainAsk[] = batch.map(({ id, request, observedAt }) => {
+    const { alerts: _alerts, ...trigger } = request.trigger;
+    return { trigger: { ...trigger, requestId: id }, deployments: request.deployments, observedAt };
+  });
+  let runId: string;
+  try {
+    const handle = await callTemporal(
+      deps,
+      (client) =>
+        client.workflow.signalWithStart<typeof TrainAndRegister, [RetrainAsk | RetrainAsk[]]>('TrainAndRegister', {
+          workflowId,
+          taskQueue: TASK_QUEUES.orchestration,
+          args: [{ ...first.request, trigger: { ...first.request.trigger, requestId: first.id } }],
+          signal: retrainRequestedSignal,
+          signalArgs: [signalled.length === 1 ? signalled[0] : signalled],
+          ...startAttributes(
+            first.request,
+            `${first.request.modelName}: retrain asked by ${first.request.trigger.kind} (${first.request.trigger.by})`,
+          ),
+        }),
+      deadline,
+    );
+    runId = handle.signaledRunId;
+  } catch (err) {
+    await registry.settleRetrainRequests(ids, { outcome: 'pending', workflowId: null, runId: null, coverage: null });
+    if (err instanceof ApiError && err.code === 'temporal_unavailable') return new Map();
+    throw err;
+  }
+  // The run has the asks now: what is left is telling how, within what is left of the deadline.
+  const starter = await startInputOf(deps, workflowId, runId, deadline)
+    .then((input) => input?.trigger?.requestId)
+    .catch(() => undefined);
+  const joined = ids.filter((id) => id !== starter);
+  const coverage = await coverageOf(deps, workflowId, runId, joined, deadline);
+  const settled = new Map<number, Settlement>();
+  if (starter !== undefined && ids.includes(starter)) settled.set(starter, { outcome: 'started', workflowId, runId, coverage: 'this-run' });
+  joined.forEach((id, i) => settled.set(id, { outcome: 'joined', workflowId, runId, coverage: coverage[i] }));
+  const groups = new Map<string, number[]>();
+  for (const [id, s] of settled) {
+    const key = `${s.outcome}/${s.coverage}`;
+    groups.set(key, [...(groups.get(key) ?? []), id]);
+  }
+  for (const group of groups.values()) await registry.settleRetrainRequests(group, settled.get(group[0])!);
+  return settled;
 }
 
 /** A run's input: the first event of its history. */
-async function startInputOf(deps: RetrainDeps, workflowId: string, runId: string): Promise<TrainAndRegisterRequest | undefined> {
-  const page = await callTemporal(deps, (client) =>
-    client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId, runId },
-      maximumPageSize: 1,
-    }),
+async function startInputOf(
+  deps: RetrainDeps,
+  workflowId: string,
+  runId: string,
+  deadline?: number,
+): Promise<TrainAndRegisterRequest | undefined> {
+  const page = await callTemporal(
+    deps,
+    (client) =>
+      client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 1,
+      }),
+    deadline,
   );
   const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return payload ? (defaultPayloadConverter.fromPayload(payload) as TrainAndRegisterRequest) : undefined;
 }
 
-/** Asks the running run how it covers the ask; null when no worker answers in time (the run decides later). */
-async function coverageOf(deps: RetrainDeps, workflowId: string, runId: string, requestId: number): Promise<RetrainCoverage | null> {
-  const deadline = Date.now() + (deps.coverageWaitMs ?? 2000);
-  const client = await deps.temporal();
-  while (Date.now() < deadline) {
-    const coverage = await client
-      .withDeadline(deadline, () => client.workflow.getHandle(workflowId, runId).query(askCoverageQuery, requestId))
-      .catch(() => undefined);
-    if (coverage) return coverage;
+/** Asks the running run how it covers the asks; null for those it cannot tell in time (it decides later). */
+async function coverageOf(
+  deps: RetrainDeps,
+  workflowId: string,
+  runId: string,
+  requestIds: number[],
+  deadline: number,
+): Promise<(RetrainCoverage | null)[]> {
+  if (requestIds.length === 0) return [];
+  const until = Math.min(deadline, Date.now() + (deps.coverageWaitMs ?? 2000));
+  let coverage: (RetrainCoverage | null)[] = requestIds.map(() => null);
+  while (Date.now() < until) {
+    const answer = await callTemporal(
+      deps,
+      (client) => client.workflow.getHandle(workflowId, runId).query(asksCoverageQuery, requestIds),
+      until,
+    ).catch(() => undefined);
+    if (answer) coverage = answer;
+    if (coverage.every((c) => c !== null)) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return null;
+  return coverage;
 }
 
 function answerOf(deps: RetrainDeps, request: RetrainRequest, duplicateOf?: number): RetrainAnswer {
@@ -203,20 +306,44 @@ export function runLinks(deps: Pick<RetrainDeps, 'temporalUi'>, workflowId: stri
 }
 
 /**
- * Acts on asks that were recorded while Temporal was unreachable (or whose process died before
- * acting). Runs in the API process every few seconds; returns how many it settled.
+ * Hands over the asks that were recorded while Temporal was unreachable (or whose process died before acting),
+ * each model's together, within one Temporal deadline; returns how many it settled.
  */
-export async function retryPendingRetrains(deps: RetrainDeps, olderThanMs = 5000): Promise<number> {
-  let settled = 0;
-  for (const pending of await deps.registry.listRetrainRequests({ outcome: 'pending', limit: 100 })) {
-    if (Date.now() - Date.parse(pending.createdAt) < olderThanMs) continue;
-    const request = (pending.payload as { request?: TrainAndRegisterRequest })?.request;
-    if (!request) continue;
-    const after = await actOnRetrainRequest(deps, pending.id, request);
-    if (after.outcome === 'pending') break;
-    settled++;
+export async function retryPendingRetrains(deps: RetrainDeps): Promise<number> {
+  const deadline = temporalDeadline(deps);
+  const claimed: ClaimedAsk[] = [];
+  for (const pending of await deps.registry.listRetrainRequests({ outcome: 'pending', limit: 4 * MAX_ASKS_PER_SIGNAL })) {
+    const { request, observedAt } = (pending.payload ?? {}) as { request?: TrainAndRegisterRequest; observedAt?: number };
+    if (!request || !(await deps.registry.claimRetrainRequest(pending.id, CLAIM_LEASE_MS))) continue;
+    claimed.push({ id: pending.id, request, observedAt: observedAt ?? Date.parse(pending.createdAt) });
   }
-  return settled;
+  return (await handOver(deps, claimed, deadline)).size;
+}
+
+/** How often the API looks for pending asks: with the deadline of a try, they are handed over within 10 s of Temporal's return. */
+const PENDING_RETRY_INTERVAL_MS = 2000;
+
+/** The API process's hand-over of pending asks: `retryPendingRetrains`, again every 2 s after each try, until stopped. */
+export function keepRetryingPendingRetrains(deps: RetrainDeps): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const again = () => {
+    if (stopped) return;
+    timer = setTimeout(async () => {
+      await retryPendingRetrains(deps).catch((err) =>
+        deps.log?.warn({ err: (err as Error).message }, 'pending retrain requests not retried'),
+      );
+      again();
+    }, PENDING_RETRY_INTERVAL_MS);
+    timer.unref();
+  };
+  again();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Status of one TrainAndRegister run: its progress while running, its result once completed. */
@@ -303,12 +430,11 @@ export async function requestRerun(deps: RetrainDeps, ask: RerunAsk) {
       summary,
       sweepInheritedFrom: sourceSweep ? 'source run' : 'source version params',
     };
-  const { request: recorded } = await deps.registry.recordRetrainRequest({
-    modelName: ask.modelName,
-    trigger: ask.kind,
-    payload: { ask, request },
-    dedupeKey: null,
-  });
+  // Claimed, so the hand-over of pending asks leaves it to this start.
+  const [{ request: recorded }] = await deps.registry.recordRetrainRequests(
+    [{ modelName: ask.modelName, trigger: ask.kind, payload: { ask, request }, dedupeKey: null }],
+    { claim: true },
+  );
   const trigger = { ...request.trigger, requestId: recorded.id };
   const handle = await callTemporal(deps, (client) =>
     client.workflow.start(TrainAndRegister, {

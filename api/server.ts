@@ -6,7 +6,7 @@ import { closeStores, openStores } from '../core/stores/index.js';
 import { lazyTemporalClient } from '../core/temporalClient.js';
 import { createApp, retrainDepsOf } from './app.js';
 import { exposureProblems } from './exposure.js';
-import { retryPendingRetrains } from './retrainService.js';
+import { keepRetryingPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
 import { createHttpServer } from './httpServer.js';
 import { ModelServer } from './modelServer.js';
@@ -51,11 +51,11 @@ const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
 const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log });
 // Retrain asks recorded while Temporal was unreachable are handed to it once it answers again; drift monitor
 // schedules are set up at start-up and follow registry changes made while it was unreachable.
-const pendingRetrains = setInterval(() => {
-  retryPendingRetrains(retrainDeps).catch((err) => log.warn({ err: (err as Error).message }, 'pending retrain requests not retried'));
+const pendingRetrains = keepRetryingPendingRetrains(retrainDeps);
+const scheduleCatchUp = setInterval(() => {
   monitorSchedules.catchUp().catch((err) => log.warn({ err: (err as Error).message }, 'drift monitor schedules not set up yet'));
 }, 5000);
-pendingRetrains.unref();
+scheduleCatchUp.unref();
 const server = createHttpServer(app, config.api);
 server.once('error', (err: NodeJS.ErrnoException) => {
   const where = `${config.api.host}:${config.api.port}`;
@@ -76,6 +76,7 @@ async function shutdown() {
   await Promise.race([analysis.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   await analysis.close();
   models.dispose();
+  pendingRetrains.stop();
   await closeTemporal();
   await closeStores(stores);
   process.exit(0);

@@ -22,25 +22,45 @@ function isUnreachable(err: unknown): boolean {
   return false;
 }
 
+/** The deadline (epoch ms) of work that starts now and must not keep its caller past `temporalDeadlineMs`. */
+export const temporalDeadline = (access: TemporalAccess) => Date.now() + (access.temporalDeadlineMs ?? 5000);
+
 /**
- * One call to Temporal with a deadline. An unreachable server becomes a prompt 503
- * `temporal_unavailable` with Retry-After, whose message holds no internal address.
+ * One call to Temporal, bounded by `deadline` (default: `temporalDeadlineMs` from now), connection included; calls
+ * of one request share one deadline. An unreachable server becomes a prompt 503 `temporal_unavailable` with
+ * Retry-After, whose message holds no internal address.
  */
-export async function callTemporal<T>(access: TemporalAccess, fn: (client: Client) => Promise<T>): Promise<T> {
+export async function callTemporal<T>(
+  access: TemporalAccess,
+  fn: (client: Client) => Promise<T>,
+  deadline = temporalDeadline(access),
+): Promise<T> {
   const unavailable = (err: unknown) => {
     access.log?.warn({ err: (err as Error)?.message }, 'Temporal unreachable');
     return new ApiError(503, 'temporal_unavailable', 'Temporal cannot be reached right now', RETRY_AFTER_SECONDS);
   };
   let client: Client;
   try {
-    client = await access.temporal();
+    client = await beforeDeadline(access.temporal(), deadline);
   } catch (err) {
     throw unavailable(err);
   }
   try {
-    return await client.withDeadline(Date.now() + (access.temporalDeadlineMs ?? 5000), () => fn(client));
+    return await client.withDeadline(deadline, () => fn(client));
   } catch (err) {
     if (isUnreachable(err)) throw unavailable(err);
     throw err;
+  }
+}
+
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no connection to Temporal before the deadline')), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,10 +1,34 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from './config.js';
+
+/**
+ * gRPC settings of the API's connection, so a call ends by its deadline and Temporal is used again soon after it is
+ * back: by default gRPC waits up to 2 minutes between reconnection attempts (doubling while the server is down), and
+ * the client's retries sleep past a call's deadline.
+ */
+const RECONNECT_BACKOFF = { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 2000 };
 
 /** A Temporal client on the configured server and namespace (API, CLI scripts). */
 export async function connectClient(config: Pick<Config, 'temporal'>, connectTimeout?: string): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout });
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    connectTimeout,
+    channelArgs: RECONNECT_BACKOFF,
+    interceptors: [retriesWithinDeadline()],
+  });
   return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** The client's usual retries of failed calls, each retry before the call's deadline (none after it). */
+function retriesWithinDeadline(): ReturnType<typeof makeGrpcRetryInterceptor> {
+  const usual = defaultGrpcRetryOptions();
+  return (options, nextCall) => {
+    const deadline = typeof options.deadline === 'number' ? options.deadline : (options.deadline?.getTime?.() ?? Infinity);
+    return makeGrpcRetryInterceptor({
+      delayFunction: (attempt, status) => Math.min(usual.delayFunction(attempt, status), Math.max(0, deadline - Date.now())),
+      retryableDecider: (attempt, status) => usual.retryableDecider(attempt, status) && Date.now() < deadline,
+    })(options, nextCall);
+  };
 }
 
 /**

@@ -2,10 +2,18 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
-import type { RegistryStore } from '../../core/stores/registry.js';
+import type { Deployment } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
 import { ApiError, validate } from '../errors.js';
-import { describeTrainingRun, requestRerun, requestRetrain, type RetrainAnswer, type RetrainDeps } from '../retrainService.js';
+import {
+  describeTrainingRun,
+  requestRerun,
+  requestRetrain,
+  requestRetrains,
+  type RetrainAnswer,
+  type RetrainAskInput,
+  type RetrainDeps,
+} from '../retrainService.js';
 import { sweepSchema, trainingConfigSchema } from './admin.js';
 import { workflowRunParams } from './params.js';
 
@@ -48,9 +56,6 @@ const rerunRequest = z
 /** Alerts Grafana raises about a rule it cannot evaluate (routed here so they are seen, see grafana/src/alerting.ts). */
 const GRAFANA_STATE_ALERTS = new Set(['DatasourceError', 'DatasourceNoData']);
 
-/** Alerts of one notification handled at once. */
-const ALERT_CONCURRENCY = 8;
-
 export interface RetrainRouteDeps extends RetrainDeps {
   adminToken: string;
   webhookToken: string;
@@ -65,11 +70,11 @@ export type AlertResult = { alert: string; status: number } & (
  * Which model an alert is about: its `model` label, or the model of its `deployment` label.
  * The alert's deployment joins the training data, so it must belong to that model.
  */
-async function targetOfAlert(
-  registry: RegistryStore,
+function targetOfAlert(
+  deployments: Map<string, Deployment>,
   labels: Record<string, string>,
-): Promise<{ model: string; deployment?: string } | { reason: string }> {
-  const deployment = labels.deployment ? await registry.getDeployment(labels.deployment) : undefined;
+): { model: string; deployment?: string } | { reason: string } {
+  const deployment = labels.deployment ? deployments.get(labels.deployment) : undefined;
   if (labels.deployment && !deployment) return { reason: `deployment "${labels.deployment}" does not exist` };
   if (labels.model && deployment && deployment.modelName !== labels.model) {
     return {
@@ -116,20 +121,7 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
 
   router.post('/webhooks/grafana', requireBearer(deps.webhookToken, 'webhook'), async (req, res) => {
     const payload = validate(grafanaWebhook, req.body, 'Grafana webhook payload');
-    // Alerts not handled before the caller leaves stay unrecorded: Grafana sends the group again.
-    let callerLeft = false;
-    res.once('close', () => (callerLeft = !res.writableFinished));
-    const results: AlertResult[] = new Array(payload.alerts.length);
-    let next = 0;
-    const lane = async () => {
-      while (next < payload.alerts.length && !callerLeft) {
-        const index = next++;
-        results[index] = await answerAlert(deps, payload.alerts[index]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ALERT_CONCURRENCY, payload.alerts.length) }, lane));
-    if (callerLeft) return;
-    res.status(200).json({ results });
+    res.status(200).json({ results: await answerNotification(deps, payload.alerts) });
   });
 
   router.post('/models/:name/versions/:version/rerun', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
@@ -147,8 +139,28 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
   return router;
 }
 
-/** One alert of a notification, on its own: a bad alert answers for itself and never stops the others. */
-async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertResult> {
+/**
+ * The alerts of one notification, each answered on its own (a bad alert never stops the others), all within one
+ * deadline: the deployments are read once, the asks recorded together and each model's handed over together.
+ */
+async function answerNotification(deps: RetrainRouteDeps, alerts: unknown[]): Promise<AlertResult[]> {
+  const deployments = new Map((await deps.registry.listDeployments()).map((d) => [d.id, d]));
+  const results: (AlertResult | RetrainAskInput)[] = alerts.map((raw) => askOfAlert(deps, deployments, raw));
+  const asks = results.filter((r): r is RetrainAskInput => 'trigger' in r);
+  const answers = new Map(zip(asks, await requestRetrains(deps, asks)));
+  return results.map((result) => {
+    if (!('trigger' in result)) return result;
+    const answer = answers.get(result)!;
+    const name = result.trigger.by;
+    if (!(answer instanceof ApiError)) return { alert: name, status: 202, ...answer };
+    if (answer.status >= 500 && answer.code !== 'temporal_unavailable')
+      deps.log?.warn({ err: answer.message, alert: name }, 'alert not handled');
+    return { alert: name, status: answer.status, outcome: 'error', error: { code: answer.code, message: answer.message } };
+  });
+}
+
+/** The retrain ask of one alert, or its answer when it asks for nothing (invalid, resolved, about nothing known). */
+function askOfAlert(deps: RetrainRouteDeps, deployments: Map<string, Deployment>, raw: unknown): AlertResult | RetrainAskInput {
   const parsed = grafanaAlert.safeParse(raw);
   if (!parsed.success) {
     const message = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -164,26 +176,22 @@ async function answerAlert(deps: RetrainRouteDeps, raw: unknown): Promise<AlertR
   }
   const dedupe = dedupeKeyOf(alert);
   if ('reason' in dedupe) return { alert: name, status: 422, outcome: 'ignored', reason: dedupe.reason };
-  const target = await targetOfAlert(deps.registry, alert.labels);
+  const target = targetOfAlert(deployments, alert.labels);
   if ('reason' in target) return { alert: name, status: 422, outcome: 'ignored', reason: target.reason };
-  try {
-    const answer = await requestRetrain(deps, {
-      modelName: target.model,
-      trigger: {
-        kind: 'grafana',
-        by: name,
-        alerts: [{ status: alert.status, labels: alert.labels, startsAt: alert.startsAt, fingerprint: alert.fingerprint }],
-      },
-      payload: alert,
-      extraDeployments: target.deployment ? [target.deployment] : [],
-      dedupeKey: dedupe.key,
-    });
-    return { alert: name, status: 202, ...answer };
-  } catch (err) {
-    const { status, code, message } =
-      err instanceof ApiError ? err : { status: 500, code: 'internal', message: 'this alert could not be handled' };
-    if (status >= 500 && code !== 'temporal_unavailable')
-      deps.log?.warn({ err: (err as Error)?.message, alert: name }, 'alert not handled');
-    return { alert: name, status, outcome: 'error', error: { code, message } };
-  }
+  const startsAt = alert.startsAt ? Date.parse(alert.startsAt) : NaN;
+  return {
+    modelName: target.model,
+    trigger: {
+      kind: 'grafana',
+      by: name,
+      alerts: [{ status: alert.status, labels: alert.labels, startsAt: alert.startsAt, fingerprint: alert.fingerprint }],
+    },
+    payload: alert,
+    extraDeployments: target.deployment ? [target.deployment] : [],
+    dedupeKey: dedupe.key,
+    // The alert's evidence was there when it started firing; without a start, when it is recorded.
+    ...(Number.isFinite(startsAt) ? { observedAt: startsAt } : {}),
+  };
 }
+
+const zip = <A, B>(as: A[], bs: B[]): [A, B][] => as.map((a, i) => [a, bs[i]]);

@@ -269,6 +269,20 @@ export interface RegistryStore {
    * so concurrent repeats cannot both win).
    */
   recordRetrainRequest(request: NewRetrainRequest): Promise<{ request: RetrainRequest; duplicateOf?: RetrainRequest }>;
+  /**
+   * Records many asks in one transaction, each as `recordRetrainRequest` would (a repeat of a dedupe key, in the
+   * registry or earlier in `requests`, is a duplicate), in order. With `claim`, the pending ones are recorded as
+   * claimed by the caller, as `claimRetrainRequest` would take them.
+   */
+  recordRetrainRequests(
+    requests: NewRetrainRequest[],
+    options?: { claim?: boolean },
+  ): Promise<{ request: RetrainRequest; duplicateOf?: RetrainRequest }[]>;
+  /**
+   * Sets the outcome of these requests where still pending, in one transaction, and returns how many it set.
+   * Settling as `pending` gives a claim up (another process may hand the requests over at once).
+   */
+  settleRetrainRequests(ids: number[], result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>): Promise<number>;
   /** Takes a pending request for `leaseMs`; false when it is settled or another process holds it. */
   claimRetrainRequest(id: number, leaseMs: number): Promise<boolean>;
   /** Sets the outcome of a pending request (once). */

@@ -150,6 +150,49 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('records a notification of asks in one call: in order, repeats (stored or in the batch) as duplicates, claimed when asked', async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const earlier = await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { n: -1 }, dedupeKey: 'stored' });
+      const asks = Array.from({ length: 1200 }, (_, n) => ({
+        modelName: model,
+        trigger: 'grafana' as const,
+        payload: { n },
+        dedupeKey: n === 3 ? 'stored' : n === 5 ? 'k1' : n === 7 ? null : `k${n}`,
+      }));
+      const recorded = await r.recordRetrainRequests(asks, { claim: true });
+      expect(recorded.map((x) => x.request.payload)).toEqual(asks.map((a) => a.payload));
+      expect(recorded[3]).toMatchObject({
+        request: { outcome: 'duplicate', duplicateOf: earlier.request.id },
+        duplicateOf: { id: earlier.request.id },
+      });
+      expect(recorded[5]).toMatchObject({ request: { outcome: 'duplicate', duplicateOf: recorded[1].request.id } });
+      expect(recorded[7].request).toMatchObject({ outcome: 'pending', dedupeKey: null });
+      const pending = recorded.filter((x) => x.request.outcome === 'pending').map((x) => x.request.id);
+      expect(pending).toHaveLength(1198);
+      expect(new Set(recorded.map((x) => x.request.id)).size).toBe(1200);
+      // Claimed by the caller: nobody else takes them until the lease ends or the claim is given up.
+      expect(await r.claimRetrainRequest(pending[0], 60_000)).toBe(false);
+      expect(
+        await r.settleRetrainRequests(pending.slice(0, 2), { outcome: 'pending', workflowId: null, runId: null, coverage: null }),
+      ).toBe(2);
+      expect(await r.claimRetrainRequest(pending[0], 60_000)).toBe(true);
+      expect(await r.settleRetrainRequests(pending, { outcome: 'joined', workflowId: 'w', runId: 'r', coverage: 'this-run' })).toBe(1198);
+      expect(await r.settleRetrainRequests(pending, { outcome: 'ignored', workflowId: null, runId: null, coverage: null })).toBe(0);
+      expect(await r.getRetrainRequest(pending[1000])).toMatchObject({
+        outcome: 'joined',
+        workflowId: 'w',
+        runId: 'r',
+        coverage: 'this-run',
+      });
+      // Concurrent batches with the same keys: each key is won once.
+      const batch = (b: number) => Array.from({ length: 50 }, (_, n) => ({ ...asks[0], payload: { b, n }, dedupeKey: `race${n}` }));
+      const raced = (await Promise.all([0, 1, 2, 3].map((b) => r.recordRetrainRequests(batch(b))))).flat();
+      expect(raced.filter((x) => x.request.outcome === 'pending')).toHaveLength(50);
+      expect(raced.filter((x) => x.request.outcome === 'duplicate')).toHaveLength(150);
+      await r.close();
+    });
+
     it('records every change of the version a deployment serves: creation, registrations on latest, manual changes', async () => {
       const r = await open();
       const [model, other] = [`m-${randomUUID().slice(0, 8)}`, `m-${randomUUID().slice(0, 8)}`];

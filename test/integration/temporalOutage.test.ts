@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { retryPendingRetrains } from '../../api/retrainService.js';
+import { keepRetryingPendingRetrains } from '../../api/retrainService.js';
 import { lazyTemporalClient } from '../../core/temporalClient.js';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
@@ -17,6 +17,7 @@ describe('Temporal outage after the API connected', () => {
   let server: DevServer;
   let api: ApiHarness;
   let client: ReturnType<typeof lazyTemporalClient>;
+  let retrier: { stop(): void } | undefined;
 
   const call = async (method: string, route: string, body?: unknown, token = ADMIN_TOKEN) => {
     const started = Date.now();
@@ -39,11 +40,19 @@ describe('Temporal outage after the API connected', () => {
     server = await startDevServer(port, path.join(dir, 'temporal.db'));
     client = lazyTemporalClient({ temporal: { address: server.address, namespace: 'default', devServer: false, uiPort: 0, uiUrl: '' } });
     api = await startApi(client.temporal);
+    // What api/server.ts runs: the hand-over of asks kept while Temporal was unreachable.
+    retrier = keepRetryingPendingRetrains({
+      registry: api.stores.registry,
+      temporal: client.temporal,
+      temporalUi: { url: '', namespace: 'default' },
+      log: pino({ level: 'silent' }),
+    });
     expect((await call('POST', '/deployments', { id: 'beige', modelName: 'distance' })).status).toBe(201);
     expect((await call('PUT', '/models/distance/training-config', { deployments: ['beige'] })).status).toBe(200);
   });
 
   afterAll(async () => {
+    retrier?.stop();
     await api?.close();
     await client?.close();
     await server?.kill();
@@ -60,8 +69,9 @@ describe('Temporal outage after the API connected', () => {
     const manual = await call('POST', '/models/distance/retrain', { by: 'during' });
     expect(manual).toMatchObject({ status: 503, retryAfter: '5', body: { error: { code: 'temporal_unavailable' } } });
     expect(manual.body.error.message).not.toMatch(/127\.0\.0\.1|localhost|\d{4,5}/);
-    // The old API took 19-21 s to give up; the deadline is 5 s per call to Temporal.
-    expect(manual.seconds).toBeLessThan(15);
+    // The route's deadline is 5 s (the slack is for a busy machine; the old API took 7 s, and 19-21 s before that).
+    console.log(`503 of the retrain route with Temporal down after ${manual.seconds.toFixed(2)} s`);
+    expect.soft(manual.seconds).toBeLessThan(6);
     const alert = {
       status: 'firing',
       labels: { alertname: 'SaturationDrift', deployment: 'beige' },
@@ -82,21 +92,21 @@ describe('Temporal outage after the API connected', () => {
     const repeat = await call('POST', '/webhooks/grafana', { status: 'firing', alerts: [alert] }, WEBHOOK_TOKEN);
     expect(repeat.body.results[0]).toMatchObject({ outcome: 'duplicate', duplicateOf: kept[2].id });
 
+    // Temporal is back at once (a restart): the asks the routes could not hand over are handed over soon after.
     server = await startDevServer(port, path.join(dir, 'temporal.db'));
-    const deps = {
-      registry: api.stores.registry,
-      temporal: client.temporal,
-      temporalUi: { url: '', namespace: 'default' },
-      log: pino({ level: 'silent' }),
-    };
+    const back = Date.now();
+    // The API's own hand-over (keepRetryingPendingRetrains) acts on the kept asks: no help from the test.
     await eventually(
       async () => {
-        await retryPendingRetrains(deps, 0);
         const outcomes = (await call('GET', '/models/distance/retrain-requests')).body.requests.map((r: { outcome: string }) => r.outcome);
         expect(outcomes).toEqual(['started', 'started', 'joined', 'duplicate']);
       },
-      { timeoutMs: 60_000, intervalMs: 1000 },
+      { timeoutMs: 90_000, intervalMs: 200 },
     );
+    const handedOver = (Date.now() - back) / 1000;
+    console.log(`pending asks handed over ${handedOver.toFixed(2)} s after Temporal was back`);
+    // Within 10 s of Temporal's return; the slack is for a busy machine (the old API took 56 s).
+    expect(handedOver).toBeLessThan(15);
     const after = await call('POST', '/models/distance/retrain', { by: 'after' });
     expect(after).toMatchObject({ status: 202, body: { outcome: 'joined' } });
   });

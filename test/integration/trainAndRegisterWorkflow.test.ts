@@ -13,6 +13,7 @@ import type { TrialSummary } from '../../core/training/sweep.js';
 import { workflowsPath } from '../../workers/createWorkers.js';
 import {
   askCoverageQuery,
+  asksCoverageQuery,
   progressQuery,
   retrainRequestedSignal,
   TASK_QUEUES,
@@ -27,7 +28,7 @@ import { eventually } from '../support/eventually.js';
 /**
  * The workflow's own logic with stub activities, in seconds: progress, coalescing and joining,
  * the parallelism bound, the patched branches, the if-better refusal and non-retryable failures.
- * RECORD_HISTORIES=1 writes the history of the late-ask run to test/fixtures/histories.
+ * RECORD_HISTORIES=1 writes the histories of the late-ask runs to test/fixtures/histories.
  */
 
 /** A promise the test resolves when it lets a stubbed step finish. */
@@ -320,6 +321,35 @@ describe('TrainAndRegister with stub activities', () => {
     if (process.env.RECORD_HISTORIES) {
       const history = await firstRun.fetchHistory();
       fs.writeFileSync('test/fixtures/histories/train-and-register-late-ask-continued.json', historyToJSON(history));
+    }
+  });
+
+  it('covers an ask that arrives after the assembly but whose evidence is older than the dataset, without a follow-up run', async () => {
+    scenario = fresh();
+    const assembleGate = gate();
+    scenario.assembleGate = assembleGate.opened;
+    const workflowId = `covered-${randomUUID()}`;
+    const first = await env.client.workflow.start(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId,
+      args: [request()],
+    });
+    await eventually(async () => expect(scenario.calls.assemble).toHaveLength(1));
+    // A batch as the API signals a notification's asks: an alert that started firing before the assembly.
+    await first.signal(retrainRequestedSignal, [{ ...ask(8, ['d1']), observedAt: Date.now() - 60_000 }]);
+    const coverage = () => first.query(asksCoverageQuery, [8, 9]);
+    expect(await eventually(() => coverage().then((c) => (c[0] ? c : Promise.reject(new Error('not seen yet')))))).toEqual([
+      'this-run',
+      null,
+    ]);
+    assembleGate.open();
+    const result = await first.result();
+    expect((await first.describe()).status.name).toBe('COMPLETED');
+    expect(scenario.calls.assemble).toEqual([['d1']]);
+    expect(result.requests).toMatchObject({ count: 1, lateCount: 0, last: { requestId: 8 } });
+    if (process.env.RECORD_HISTORIES) {
+      const history = await first.fetchHistory();
+      fs.writeFileSync('test/fixtures/histories/train-and-register-late-ask-covered-by-evidence.json', historyToJSON(history));
     }
   });
 

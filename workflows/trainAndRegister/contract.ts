@@ -130,7 +130,15 @@ export interface SweepParallelism {
 export interface RetrainAsk {
   trigger: RetrainTrigger;
   deployments: string[];
+  /**
+   * Epoch ms the ask's evidence was observed (an alert's `startsAt`, the drift check's time, when the API recorded a
+   * manual ask): a run whose dataset was assembled after it covers the ask, however late the ask arrives.
+   */
+  observedAt?: number;
 }
+
+/** Most asks one signal carries (the API signals a notification's asks for one model together). */
+export const MAX_ASKS_PER_SIGNAL = 500;
 
 /** The asks a run answered, as a summary of bounded size however many arrive (alert floods). */
 export interface CoalescedRequests {
@@ -140,7 +148,7 @@ export interface CoalescedRequests {
   last?: RequestRef;
   /** Deployments the asks brought into the dataset beyond the run's own (at most MAX_SUMMARY_DEPLOYMENTS). */
   deploymentsAdded: string[];
-  /** Asks that arrived after the dataset was assembled: the run continues as new to cover them. */
+  /** Asks the dataset does not cover (evidence observed after it was assembled): the run continues as new for them. */
   lateCount: number;
 }
 export type RequestRef = Pick<RetrainTrigger, 'kind' | 'by' | 'requestId'>;
@@ -164,7 +172,7 @@ export interface TrainAndRegisterResult {
 }
 
 /** An ask for this model: recorded in the running run (or starts one with signalWithStart) and coalesced. */
-export const retrainRequestedSignal = defineSignal<[RetrainAsk]>('retrainRequested');
+export const retrainRequestedSignal = defineSignal<[RetrainAsk | RetrainAsk[]]>('retrainRequested');
 
 export interface TrainProgress {
   step: 'assembling' | 'preprocessing' | 'training' | 'selecting' | 'evaluating' | 'registering' | 'profiling' | 'rolling-out' | 'done';
@@ -177,6 +185,8 @@ export interface TrainProgress {
 export const progressQuery = defineQuery<TrainProgress>('progress');
 /** How the run covers the ask with this registry request id; undefined until the run has seen it. */
 export const askCoverageQuery = defineQuery<AskCoverage | undefined, [number]>('askCoverage');
+/** `askCoverageQuery` for many requests at once: null for those the run has not seen (or no longer remembers). */
+export const asksCoverageQuery = defineQuery<(AskCoverage | null)[], [number[]]>('asksCoverage');
 
 export const MODEL_NAME_ATTRIBUTE = defineSearchAttributeKey('ModelName', 'KEYWORD');
 export const TRIGGER_ATTRIBUTE = defineSearchAttributeKey('RetrainTrigger', 'KEYWORD');

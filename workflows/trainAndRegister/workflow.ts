@@ -3,9 +3,10 @@ import type { OrchestrationActivities, TrainingActivities } from '../../activiti
 import type { DatasetSummary } from '../../activities/preprocess.js';
 import { mapLimit } from '../../core/mapLimit.js';
 import { sweepCombinations } from '../../core/training/sweep.js';
-import { AskLedger, normalizeAsk } from './askLedger.js';
+import { AskLedger, normalizeAsks } from './askLedger.js';
 import {
   askCoverageQuery,
+  asksCoverageQuery,
   progressQuery,
   resolveRequest,
   retrainRequestedSignal,
@@ -41,15 +42,17 @@ const { buildReferenceProfile } = proxyActivities<TrainingActivities>({
 export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<TrainAndRegisterResult> {
   const request = resolveRequest(input);
   const { workflowId, runId } = workflowInfo();
-  const asks = new AskLedger(request.deployments, request.continuedFrom);
+  // Histories recorded before asks carried their evidence time book a follow-up for every ask after the assembly.
+  const asks = new AskLedger(request.deployments, request.continuedFrom, patched('asks-covered-by-evidence-time'));
   const combos = sweepCombinations(request.sweep);
   const progress: TrainProgress = { step: 'assembling', trialsDone: 0, trialsTotal: combos.length, coalescedRequests: 0 };
   setHandler(retrainRequestedSignal, (payload) => {
-    asks.record(normalizeAsk(payload));
+    normalizeAsks(payload).forEach((ask) => asks.record(ask));
     progress.coalescedRequests = asks.summary.count;
   });
   setHandler(progressQuery, () => progress);
   setHandler(askCoverageQuery, (requestId) => asks.coverageOf(requestId));
+  setHandler(asksCoverageQuery, (requestIds) => requestIds.map((id) => asks.coverageOf(id) ?? null));
 
   let dataset: DatasetSummary;
   if (request.reuseDataset) {
@@ -119,7 +122,7 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   }
   progress.step = 'done';
 
-  // Asks that came after the dataset was assembled are not in this version: a follow-up run covers them.
+  // Asks this dataset does not cover (evidence observed after its assembly) are covered by one follow-up run.
   const followUp = asks.followUp();
   if (followUp && patched('late-asks-continue-as-new')) {
     const trigger = { kind: followUp.asks.last!.kind, by: `${followUp.asks.count} ask(s) after ${runId} assembled its dataset` };

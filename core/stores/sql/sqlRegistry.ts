@@ -164,6 +164,9 @@ const REGISTRATION_RACE_DEADLINE_MS = 30_000;
 /** How long a change of a deployment keeps retrying while other writers hold the database. */
 const WRITE_RACE_DEADLINE_MS = 30_000;
 
+/** Values in one `IN (...)` list: below SQLite's 999 bound variables. */
+const IN_LIST_CHUNK = 500;
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -218,6 +221,10 @@ export class SqlRegistry implements RegistryStore {
         await pause(pauseMs);
       }
     }
+  }
+
+  private get isMysql(): boolean {
+    return this.db.client.config.client === 'mysql2';
   }
 
   /** Deployment rows read to be changed: locked until the transaction ends on MySQL (SQLite serialises writers anyway). */
@@ -657,6 +664,72 @@ export class SqlRegistry implements RegistryStore {
   private async insertRetrainRequest(row: Row): Promise<RetrainRequest> {
     const [id] = await this.db('retrain_requests').insert(row);
     return toRetrainRequest({ ...row, id });
+  }
+
+  async recordRetrainRequests(
+    requests: NewRetrainRequest[],
+    options: { claim?: boolean } = {},
+  ): Promise<{ request: RetrainRequest; duplicateOf?: RetrainRequest }[]> {
+    if (requests.length === 0) return [];
+    return this.transaction(async (trx) => {
+      const at = now();
+      const claimedAt = options.claim ? Date.now() : null;
+      // The requests already holding these keys; on MySQL the read locks the keys (and the gaps of absent ones)
+      // until commit, so a concurrent batch with the same keys waits or deadlocks and is retried, never both win.
+      const holders = new Map<string, Row>();
+      const keyed = requests.filter((r) => r.dedupeKey !== null);
+      for (const modelName of new Set(keyed.map((r) => r.modelName))) {
+        const keys = [...new Set(keyed.filter((r) => r.modelName === modelName).map((r) => r.dedupeKey!))];
+        for (let i = 0; i < keys.length; i += IN_LIST_CHUNK) {
+          const q = trx('retrain_requests')
+            .where({ model_name: modelName })
+            .whereIn('dedupe_key', keys.slice(i, i + IN_LIST_CHUNK));
+          for (const row of await (this.isMysql ? q.forShare() : q)) holders.set(`${modelName}\n${row.dedupe_key}`, row);
+        }
+      }
+      const recorded: { request: RetrainRequest; duplicateOf?: RetrainRequest }[] = [];
+      for (const r of requests) {
+        const row: Row = { model_name: r.modelName, trigger: r.trigger, payload: json(r.payload ?? null), created_at: at };
+        const key = `${r.modelName}\n${r.dedupeKey}`;
+        const holder = r.dedupeKey === null ? undefined : holders.get(key);
+        if (holder) {
+          const [id] = await trx('retrain_requests').insert({ ...row, outcome: 'duplicate', duplicate_of: holder.id });
+          recorded.push({
+            request: toRetrainRequest({ ...row, outcome: 'duplicate', duplicate_of: holder.id, id }),
+            duplicateOf: toRetrainRequest(holder),
+          });
+          continue;
+        }
+        const pending = { ...row, outcome: 'pending', dedupe_key: r.dedupeKey, claimed_at: claimedAt };
+        const [id] = await trx('retrain_requests').insert(pending);
+        if (r.dedupeKey !== null) holders.set(key, { ...pending, id });
+        recorded.push({ request: toRetrainRequest({ ...pending, id }) });
+      }
+      return recorded;
+    });
+  }
+
+  async settleRetrainRequests(
+    ids: number[],
+    result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>,
+  ): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.transaction(async (trx) => {
+      let settled = 0;
+      for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) {
+        settled += await trx('retrain_requests')
+          .whereIn('id', ids.slice(i, i + IN_LIST_CHUNK))
+          .where({ outcome: 'pending' })
+          .update({
+            outcome: result.outcome,
+            workflow_id: result.workflowId,
+            run_id: result.runId,
+            coverage: result.coverage,
+            claimed_at: null,
+          });
+      }
+      return settled;
+    });
   }
 
   async claimRetrainRequest(id: number, leaseMs: number): Promise<boolean> {
