@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { hashToken } from '../api/auth.js';
+import { loadConfig } from '../core/config.js';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { putModel, serializeModel } from '../core/ml/modelArtifact.js';
@@ -86,12 +87,8 @@ async function freePort(): Promise<number> {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-model-cache-'));
-  const urls = {
-    REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-    MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-    OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-  };
-  const stores = await openStores({ registryUrl: urls.REGISTRY_URL, measurementsUrl: urls.MEASUREMENTS_URL, objectsUrl: urls.OBJECTS_URL });
+  // The API opens the same embedded stores from its DATA_DIR.
+  const stores = await openStores(loadConfig({ DATA_DIR: dir }));
   await registerVersion(stores, 1);
   await registerVersion(stores, 2);
   await stores.registry.createDeployment({ id: 'pinned', modelName: 'distance', modelVersion: 1, strategy: 'direct' });
@@ -113,7 +110,6 @@ async function main() {
     cwd: API_ROOT,
     env: {
       ...process.env,
-      ...urls,
       DATA_DIR: dir,
       API_PORT: String(port),
       API_HOST: '127.0.0.1',

@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashToken } from '../api/auth.js';
-import { closeStores, openStores } from '../core/stores/index.js';
+import { closeStores } from '../core/stores/index.js';
+import { openStoresIn } from '../test/support/embeddedStores.js';
 import { spawnApi } from '../test/support/apiProcess.js';
 import { registerUntrainedVersion } from '../test/support/apiHarness.js';
 import { syntheticFrame } from '../test/support/syntheticFrames.js';
@@ -33,13 +34,8 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-predict-abuse-'));
-const env = {
-  DATA_DIR: dir,
-  REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-  MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-  OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-};
-const stores = await openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+const env = { DATA_DIR: dir };
+const stores = await openStoresIn(dir);
 await stores.registry.createDeployment({ id: 'beige', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
 const tokens = { normal: 'token-normal-0123456789', attacker: 'token-attacker-0123456789' };
 for (const [id, token] of Object.entries(tokens))

@@ -15,7 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { hashToken } from '../api/auth.js';
-import { closeStores, openStores } from '../core/stores/index.js';
+import { closeStores } from '../core/stores/index.js';
+import { openStoresIn } from '../test/support/embeddedStores.js';
 import { spawnApi } from '../test/support/apiProcess.js';
 
 const { values } = parseArgs({
@@ -33,13 +34,8 @@ const statusOf = (pid: number) => {
 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-upload-memory-'));
-const env = {
-  DATA_DIR: dir,
-  REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-  MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-  OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-};
-const stores = await openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+const env = { DATA_DIR: dir };
+const stores = await openStoresIn(dir);
 await stores.registry.createDeployment({ id: 'big', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
 await stores.registry.createClient({
   id: 'rover-big',

@@ -17,64 +17,100 @@ import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
 /**
+ * A TrainAndRegister run's activities that do no work: the workflow's handling of asks is under test. `assembled`
+ * sees each dataset's deployments and may hold the run there; `trained` may hold it in its trial.
+ */
+function stubActivities(hooks: {
+  assembled: (deployments: string[]) => Promise<void> | void;
+  trained?: () => Promise<void> | void;
+  registers: boolean;
+}): { orchestration: OrchestrationActivities; training: TrainingActivities } {
+  const trial = { trialId: 't0', params: { epochs: 1, batchSize: 32, dropout: 0.1, learningRate: 0.001 }, metrics: { test_mae_mm: 1 } };
+  return {
+    orchestration: {
+      assembleDataset: async ({ deployments }) => {
+        await hooks.assembled(deployments);
+        return { datasetKey: 'k', datasetSha256: 's', recordCount: 1, perDeployment: {} };
+      },
+      describeDataset: async () => {
+        throw new Error('not used');
+      },
+      selectBest: async ({ trials }) => ({ best: trials[0], ranking: [] }),
+      registerModelVersion: async () =>
+        hooks.registers
+          ? { registered: true, version: 1, artifactKey: 'a', artifactSha256: 's', comparison: null }
+          : { registered: false, reason: 'stub' },
+      startRollouts: async () => [],
+    },
+    training: {
+      preprocess: async () => ({
+        manifestKey: 'm',
+        manifestSha256: 's',
+        trainCount: 1,
+        testCount: 1,
+        deployments: [],
+        recordCount: 1,
+        skipped: {},
+      }),
+      trainTrial: async () => {
+        await hooks.trained?.();
+        return { ...trial, artifactKey: 'a', artifactSha256: 's', resumedFromEpoch: 0, backend: 'stub' };
+      },
+      describeTrainingCapacity: async () => ({ cores: 1, slots: 1, threadsPerTrial: 1, source: 'cores' }),
+      evaluatePrevious: async () => ({ previousVersion: null, metrics: null }),
+      buildReferenceProfile: async () => ({ key: 'p', sha256: 's', frames: 1, features: 22, testMaeMm: 1 }),
+    },
+  };
+}
+
+/** Workers on both task queues of a real dev server, with these activities; `stop` shuts them down. */
+async function startStubWorkers(env: TestWorkflowEnvironment, activities: ReturnType<typeof stubActivities>) {
+  const workers: Worker[] = [];
+  const running: Promise<void>[] = [];
+  for (const [taskQueue, acts] of [
+    [TASK_QUEUES.orchestration, activities.orchestration],
+    [TASK_QUEUES.training, activities.training],
+  ] as const) {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities: acts, workflowsPath });
+    workers.push(worker);
+    running.push(worker.run());
+  }
+  return {
+    async stop() {
+      workers.forEach((w) => w.shutdown());
+      await Promise.allSettled(running);
+    },
+  };
+}
+
+/**
  * An alert flood during one run: thousands of distinct asks must not grow the run's result or
  * state past Temporal's payload limit (2 MB), which would leave the run unable to complete and
  * every later ask joining it forever.
  */
 describe('an alert flood during one run', () => {
   let env: TestWorkflowEnvironment;
-  const workers: Worker[] = [];
-  const running: Promise<void>[] = [];
+  let workers: Awaited<ReturnType<typeof startStubWorkers>>;
   let releaseAssembly!: () => void;
   const assemblyReleased = new Promise<void>((resolve) => (releaseAssembly = resolve));
   let assembled = 0;
   const assembledDeployments: string[][] = [];
 
-  const trial = { trialId: 't0', params: { epochs: 1, batchSize: 32, dropout: 0.1, learningRate: 0.001 }, metrics: { test_mae_mm: 1 } };
-  const orchestration: OrchestrationActivities = {
-    assembleDataset: async ({ deployments }) => {
+  const activities = stubActivities({
+    assembled: async (deployments) => {
       assembledDeployments.push(deployments);
       if (assembled++ === 0) await assemblyReleased;
-      return { datasetKey: 'k', datasetSha256: 's', recordCount: 1, perDeployment: {} };
     },
-    describeDataset: async () => {
-      throw new Error('not used');
-    },
-    selectBest: async ({ trials }) => ({ best: trials[0], ranking: [] }),
-    registerModelVersion: async () => ({ registered: true, version: 1, artifactKey: 'a', artifactSha256: 's', comparison: null }),
-    startRollouts: async () => [],
-  };
-  const training: TrainingActivities = {
-    preprocess: async () => ({
-      manifestKey: 'm',
-      manifestSha256: 's',
-      trainCount: 1,
-      testCount: 1,
-      deployments: [],
-      recordCount: 1,
-      skipped: {},
-    }),
-    trainTrial: async () => ({ ...trial, artifactKey: 'a', artifactSha256: 's', resumedFromEpoch: 0, backend: 'stub' }),
-    describeTrainingCapacity: async () => ({ cores: 1, slots: 1, threadsPerTrial: 1, source: 'cores' }),
-    evaluatePrevious: async () => ({ previousVersion: null, metrics: null }),
-    buildReferenceProfile: async () => ({ key: 'p', sha256: 's', frames: 1, features: 22, testMaeMm: 1 }),
-  };
+    registers: true,
+  });
 
   beforeAll(async () => {
     env = await startTemporal();
-    for (const [taskQueue, activities] of [
-      [TASK_QUEUES.orchestration, orchestration],
-      [TASK_QUEUES.training, training],
-    ] as const) {
-      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowsPath });
-      workers.push(worker);
-      running.push(worker.run());
-    }
+    workers = await startStubWorkers(env, activities);
   });
 
   afterAll(async () => {
-    workers.forEach((w) => w.shutdown());
-    await Promise.allSettled(running);
+    await workers?.stop();
     await env?.teardown();
   });
 
@@ -135,8 +171,7 @@ describe('an alert flood during one run', () => {
 describe('a 5,000-alert flood through the Grafana webhook during a run', () => {
   let env: TestWorkflowEnvironment;
   let api: ApiHarness;
-  const workers: Worker[] = [];
-  const running: Promise<void>[] = [];
+  let workers: Awaited<ReturnType<typeof startStubWorkers>>;
   const assembled: string[][] = [];
   let trials = 0;
   let releaseFirstRun!: () => void;
@@ -145,49 +180,16 @@ describe('a 5,000-alert flood through the Grafana webhook during a run', () => {
   const laterRunsReleased = new Promise<void>((resolve) => (releaseLaterRuns = resolve));
   const deployments = Array.from({ length: 10 }, (_, i) => `flood-d${i}`);
 
-  const trial = { trialId: 't0', params: { epochs: 1, batchSize: 32, dropout: 0.1, learningRate: 0.001 }, metrics: { test_mae_mm: 1 } };
-  const orchestration: OrchestrationActivities = {
-    assembleDataset: async ({ deployments }) => {
-      assembled.push(deployments);
-      return { datasetKey: 'k', datasetSha256: 's', recordCount: 1, perDeployment: {} };
-    },
-    describeDataset: async () => {
-      throw new Error('not used');
-    },
-    selectBest: async ({ trials }) => ({ best: trials[0], ranking: [] }),
-    registerModelVersion: async () => ({ registered: false, reason: 'stub' }),
-    startRollouts: async () => [],
-  };
-  const training: TrainingActivities = {
-    preprocess: async () => ({
-      manifestKey: 'm',
-      manifestSha256: 's',
-      trainCount: 1,
-      testCount: 1,
-      deployments: [],
-      recordCount: 1,
-      skipped: {},
-    }),
+  const activities = stubActivities({
+    assembled: (deployments) => void assembled.push(deployments),
     // The first run trains until the flood is under way; the runs after it until the flood is over.
-    trainTrial: async () => {
-      await (trials++ === 0 ? firstRunReleased : laterRunsReleased);
-      return { ...trial, artifactKey: 'a', artifactSha256: 's', resumedFromEpoch: 0, backend: 'stub' };
-    },
-    describeTrainingCapacity: async () => ({ cores: 1, slots: 1, threadsPerTrial: 1, source: 'cores' }),
-    evaluatePrevious: async () => ({ previousVersion: null, metrics: null }),
-    buildReferenceProfile: async () => ({ key: 'p', sha256: 's', frames: 1, features: 22, testMaeMm: 1 }),
-  };
+    trained: () => (trials++ === 0 ? firstRunReleased : laterRunsReleased),
+    registers: false,
+  });
 
   beforeAll(async () => {
     env = await startTemporal();
-    for (const [taskQueue, activities] of [
-      [TASK_QUEUES.orchestration, orchestration],
-      [TASK_QUEUES.training, training],
-    ] as const) {
-      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowsPath });
-      workers.push(worker);
-      running.push(worker.run());
-    }
+    workers = await startStubWorkers(env, activities);
     api = await startApi(async () => env.client);
     for (const id of deployments)
       expect((await adminCall(api.url, 'POST', '/deployments', { id, modelName: 'distance' })).status).toBe(201);
@@ -199,8 +201,7 @@ describe('a 5,000-alert flood through the Grafana webhook during a run', () => {
     releaseFirstRun?.();
     releaseLaterRuns?.();
     await api?.close();
-    workers.forEach((w) => w.shutdown());
-    await Promise.allSettled(running);
+    await workers?.stop();
     await env?.teardown();
   });
 

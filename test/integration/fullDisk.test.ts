@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../api/auth.js';
 import { closeStores, type Stores } from '../../core/stores/index.js';
-import { embeddedStoreEnv, openStoresOfEnv } from '../support/embeddedStores.js';
+import { openStoresIn } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
@@ -42,7 +42,7 @@ describe('a full data filesystem loses no acknowledged frame', () => {
   beforeAll(async () => {
     disk = mountTmpfs(48 * 1024 * 1024, 'mlops-full-disk-');
     const dir = disk.dir;
-    stores = await openStoresOfEnv(embeddedStoreEnv(dir));
+    stores = await openStoresIn(dir);
     await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
     await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
     for (const r of rovers)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../api/auth.js';
 import { closeStores, type Stores } from '../../core/stores/index.js';
 import { SQLITE_BUSY_DEADLINE_SECONDS } from '../../core/stores/sql/sqliteClient.js';
-import { embeddedStoreEnv, openStoresOfEnv } from '../support/embeddedStores.js';
+import { openStoresIn } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
 import { holdSqliteLock } from '../support/sqliteLockHolder.js';
@@ -29,7 +29,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
  */
 describe('rovers beside a locked measurement store', () => {
   let dir: string;
-  let env: ReturnType<typeof embeddedStoreEnv>;
+  let env: { DATA_DIR: string };
   let stores: Stores;
   let api: ApiProcess | undefined;
   let jpeg: Buffer;
@@ -40,8 +40,8 @@ describe('rovers beside a locked measurement store', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-locked-store-'));
-    env = embeddedStoreEnv(dir);
-    stores = await openStoresOfEnv(env);
+    env = { DATA_DIR: dir };
+    stores = await openStoresIn(dir);
     await stores.registry.createDeployment({ id: 'yard', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
     for (const r of rovers)
       await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: 'yard' });

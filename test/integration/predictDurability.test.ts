@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../api/auth.js';
 import { closeStores, type Stores } from '../../core/stores/index.js';
-import { embeddedStoreEnv, openStoresOfEnv } from '../support/embeddedStores.js';
+import { openStoresIn } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -17,7 +17,7 @@ import { syntheticFrame } from '../support/syntheticFrames.js';
  */
 describe('no acknowledged frame is lost when the API is killed', () => {
   let dir: string;
-  let env: ReturnType<typeof embeddedStoreEnv>;
+  let env: { DATA_DIR: string };
   let stores: Stores;
   let jpeg: Buffer;
   let api: ApiProcess;
@@ -42,8 +42,8 @@ describe('no acknowledged frame is lost when the API is killed', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-kill9-'));
-    env = embeddedStoreEnv(dir);
-    stores = await openStoresOfEnv(env);
+    env = { DATA_DIR: dir };
+    stores = await openStoresIn(dir);
     await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
     await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
     for (const r of rovers)

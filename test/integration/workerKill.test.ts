@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import { TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
-import { embeddedStoreEnv, openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { childPidsOf, commandLineOf, isAlive } from '../support/processTree.js';
 import { storeLabelledFrames } from '../support/syntheticFrames.js';
@@ -38,7 +38,7 @@ describe('a worker killed mid-trial', () => {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: server.address,
-        ...embeddedStoreEnv(t.dir),
+        DATA_DIR: t.dir,
         SWEEP_PARALLELISM: '1',
         LOG_LEVEL: 'warn',
       },

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../core/config.js';
 import { closeStores, openStores, type Stores } from '../../core/stores/index.js';
 
 export interface TempStores {
@@ -10,19 +11,9 @@ export interface TempStores {
   cleanup(): Promise<void>;
 }
 
-/** The settings that point a process of the system (the API, the workers) at embedded stores in `dir`. */
-export function embeddedStoreEnv(dir: string) {
-  return {
-    DATA_DIR: dir,
-    REGISTRY_URL: `sqlite:${path.join(dir, 'registry.db')}`,
-    MEASUREMENTS_URL: `sqlite:${path.join(dir, 'measurements.db')}`,
-    OBJECTS_URL: `file:${path.join(dir, 'objects')}`,
-  };
-}
-
-/** The stores those settings name, opened in this process. */
-export function openStoresOfEnv(env: ReturnType<typeof embeddedStoreEnv>): Promise<Stores> {
-  return openStores({ registryUrl: env.REGISTRY_URL, measurementsUrl: env.MEASUREMENTS_URL, objectsUrl: env.OBJECTS_URL });
+/** The embedded stores a process of the system (the API, the workers) opens with DATA_DIR=`dir` and no store URLs. */
+export function openStoresIn(dir: string): Promise<Stores> {
+  return openStores(loadConfig({ DATA_DIR: dir }));
 }
 
 /** Embedded stores (SQLite + folder) in a throwaway directory. */
