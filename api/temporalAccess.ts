@@ -4,12 +4,16 @@ import { ApiError } from './errors.js';
 export interface TemporalAccess {
   /** The Temporal client, connected on first use. */
   temporal: () => Promise<Client>;
-  /** Deadline of one call to Temporal (default 5 s): past it the caller gets a 503, not a hang. */
+  /**
+   * Deadline of a request's calls to Temporal (default 4.5 s): past it the caller gets a 503, not a hang. A route
+   * that needs Temporal answers within 5 s: the rest is its own work (a registry write, the answer).
+   */
   temporalDeadlineMs?: number;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
 const RETRY_AFTER_SECONDS = 5;
+const DEFAULT_TEMPORAL_DEADLINE_MS = 4500;
 /** gRPC status codes (grpc.status) that mean the server did not answer in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
@@ -23,7 +27,7 @@ function isUnreachable(err: unknown): boolean {
 }
 
 /** The deadline (epoch ms) of work that starts now and must not keep its caller past `temporalDeadlineMs`. */
-export const temporalDeadline = (access: TemporalAccess) => Date.now() + (access.temporalDeadlineMs ?? 5000);
+export const temporalDeadline = (access: TemporalAccess) => Date.now() + (access.temporalDeadlineMs ?? DEFAULT_TEMPORAL_DEADLINE_MS);
 
 /**
  * One call to Temporal, bounded by `deadline` (default: `temporalDeadlineMs` from now), connection included; calls
