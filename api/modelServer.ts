@@ -1,4 +1,3 @@
-import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from '../core/ml/backend.js';
 import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
@@ -96,8 +95,6 @@ export class ModelServer {
   private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
   private readonly swaps = new Map<string, Promise<void>>();
   private readonly failedLoads = new Map<string, { at: number; error: unknown }>();
-  /** Loads take turns for the CPU: two at once would add their pauses of the event loop together. */
-  private cpuTurn: Promise<unknown> = Promise.resolve();
   /** Versions loaded since the server started (a version loaded again after eviction counts again). */
   loads = 0;
 
@@ -265,57 +262,48 @@ export class ModelServer {
   }
 
   /**
-   * Fetches a version's files, then, in its turn for the CPU, deserializes, compiles and warms it in steps with a turn
-   * of the event loop between them: frames of other rovers are answered between the steps, not after the whole load.
+   * Fetches, deserializes, compiles and warms a version. A load pauses the event loop for its longest TensorFlow call
+   * (40-85 ms for the thesis CNN on a quiet 2-core machine, `bench/modelLoadPause.ts`); splitting it further with turns
+   * of the event loop did not shorten that (measured), so a version loads once and stays while it is in use.
    */
   private async loadAndWarm(version: ModelVersion): Promise<LoadedModel> {
     const { tf, objects } = this.options;
     try {
       const files = await getModelFiles(objects, version.artifactKey);
       if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
-      return await this.inCpuTurn(async () => {
-        const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
-        await turnOfTheEventLoop();
-        const predictor = await compileForServing(tf, model, {
-          artifactSha256: version.artifactSha256,
-          layersOnly: this.options.graph === false,
-        });
-        if (predictor.path === 'graph') model.dispose();
-        this.options.log?.info(
-          { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
-          'model loaded',
-        );
-        const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
-        // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
-        for (const frames of batchShapes(batch.maxItems)) {
-          await turnOfTheEventLoop();
-          const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
-          await warm.data();
-          warm.dispose();
-        }
-        this.loads++;
-        return {
-          version,
-          predictor,
-          model: predictor.path === 'graph' ? undefined : model,
-          metadata,
-          batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
-          bytes: files.weights.byteLength,
-          leases: 0,
-          lastUsed: performance.now(),
-          evicted: false,
-          disposed: false,
-        };
+      const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+      const predictor = await compileForServing(tf, model, {
+        artifactSha256: version.artifactSha256,
+        layersOnly: this.options.graph === false,
       });
+      if (predictor.path === 'graph') model.dispose();
+      this.options.log?.info(
+        { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
+        'model loaded',
+      );
+      const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
+      // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
+      for (const frames of batchShapes(batch.maxItems)) {
+        const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
+        await warm.data();
+        warm.dispose();
+      }
+      this.loads++;
+      return {
+        version,
+        predictor,
+        model: predictor.path === 'graph' ? undefined : model,
+        metadata,
+        batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
+        bytes: files.weights.byteLength,
+        leases: 0,
+        lastUsed: performance.now(),
+        evicted: false,
+        disposed: false,
+      };
     } catch (err) {
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
-  }
-
-  private inCpuTurn<T>(step: () => Promise<T>): Promise<T> {
-    const turn = this.cpuTurn.then(step);
-    this.cpuTurn = turn.catch(() => undefined);
-    return turn;
   }
 
   private lease(entry: LoadedModel): ModelLease {

@@ -17,7 +17,7 @@ import { loadConfig } from '../core/config.js';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { putModel, serializeModel } from '../core/ml/modelArtifact.js';
-import { closeStores, openStores, type Stores } from '../core/stores/index.js';
+import type { Stores } from '../core/stores/index.js';
 import { markdownTable } from './markdownTable.js';
 import { percentile } from './roverReplay.js';
 
@@ -87,7 +87,10 @@ async function freePort(): Promise<number> {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-model-cache-'));
-  // The API opens the same embedded stores from its DATA_DIR.
+  // The API opens the same embedded stores from its DATA_DIR; they are made by its own code (its migrations).
+  const { openStores, closeStores } = (await import(
+    path.join(API_ROOT, 'core/stores/index.ts')
+  )) as typeof import('../core/stores/index.js');
   const stores = await openStores(loadConfig({ DATA_DIR: dir }));
   await registerVersion(stores, 1);
   await registerVersion(stores, 2);

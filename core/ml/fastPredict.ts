@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { sha256 } from './dataset.js';
@@ -97,7 +96,6 @@ async function loadGraph(tf: NodeTf, model: LayersModel, options: CompileOptions
   const key = options.artifactSha256 ?? sha256(encode());
   const dir = path.join(cacheDir, `mlops-serving-graph-${GRAPH_FORMAT}-${key}`);
   writeSavedModelOnce(dir, encode);
-  await turnOfTheEventLoop();
   return { saved: await tf.node!.loadSavedModel(dir, [SERVING_TAG], SERVING_SIGNATURE), dir };
 }
 
@@ -109,32 +107,16 @@ const MAX_ABS_DIFFERENCE = 1e-5;
  * buffers: about 0.3 s for the thesis CNN, paid here instead of by a request) and returns the
  * largest difference from the layers model's outputs on the same seeded noise.
  */
-/**
- * The largest difference between the graph's and the layers model's outputs on the same random frames. Its runs are
- * the graph's first (TensorFlow optimises the graph then: the longest step of a load), with a turn of the event loop
- * between them, so a load pauses the API's other work for one TensorFlow call at a time.
- */
-async function differenceFromLayers(tf: Tf, model: LayersModel, saved: SavedModel, frameShape: number[]): Promise<number> {
+function differenceFromLayers(tf: Tf, model: LayersModel, saved: SavedModel, frameShape: number[]): number {
   const { util } = tf;
-  const x = tf.randomUniform([2, ...frameShape], 0, 1, 'float32', 1);
-  try {
-    tf.tidy(() => {
-      saved.predict(x.slice(0, 1));
-    });
-    await turnOfTheEventLoop();
-    const fromGraph = tf.tidy(() => saved.predict(x) as Tensor);
-    await turnOfTheEventLoop();
-    const fromLayers = tf.tidy(() => model.apply(x, { training: false }) as Tensor);
-    try {
-      if (!util.arraysEqual(fromGraph.shape, fromLayers.shape)) return Infinity;
-      return tf.tidy(() => tf.max(tf.abs(tf.sub(fromGraph, fromLayers))).dataSync()[0]);
-    } finally {
-      fromGraph.dispose();
-      fromLayers.dispose();
-    }
-  } finally {
-    x.dispose();
-  }
+  return tf.tidy(() => {
+    const x = tf.randomUniform([2, ...frameShape], 0, 1, 'float32', 1);
+    saved.predict(x.slice(0, 1));
+    const fromGraph = saved.predict(x) as Tensor;
+    const fromLayers = model.apply(x, { training: false }) as Tensor;
+    if (!util.arraysEqual(fromGraph.shape, fromLayers.shape)) return Infinity;
+    return tf.max(tf.abs(tf.sub(fromGraph, fromLayers))).dataSync()[0];
+  });
 }
 
 function layersPredictor(tf: Tf, model: LayersModel, frameShape: number[], fallbackReason: string): ServingPredictor {
@@ -174,7 +156,7 @@ export async function compileForServing(tf: Tf, model: LayersModel, options: Com
   }
   let difference: number;
   try {
-    difference = await differenceFromLayers(tf, model, saved, frameShape);
+    difference = differenceFromLayers(tf, model, saved, frameShape);
   } catch (err) {
     saved.dispose();
     return layersPredictor(tf, model, frameShape, `TensorFlow could not run the exported graph: ${(err as Error).message}`);
