@@ -72,8 +72,8 @@ export interface ModelServerOptions {
 }
 
 export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2 };
-export const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
-export const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
+const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
+const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
 
 /** A version that failed to load is tried again after this. */
 const LOAD_RETRY_AFTER_MS = 10_000;
@@ -95,8 +95,6 @@ export class ModelServer {
   private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
   private readonly swaps = new Map<string, Promise<void>>();
   private readonly failedLoads = new Map<string, { at: number; error: unknown }>();
-  /** Versions loaded since the server started (a version loaded again after eviction counts again). */
-  loads = 0;
 
   constructor(private readonly options: ModelServerOptions) {}
 
@@ -288,7 +286,6 @@ export class ModelServer {
         await warm.data();
         warm.dispose();
       }
-      this.loads++;
       return {
         version,
         predictor,

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../api/auth.js';
 import { closeStores, type Stores } from '../../core/stores/index.js';
 import { openStoresIn } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
-import { registerUntrainedVersion } from '../support/apiHarness.js';
+import { createServedAndFreshDeployments } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
@@ -23,7 +22,7 @@ describe('a full data filesystem loses no acknowledged frame', () => {
   let jpeg: Buffer;
   let nextSensor = 1;
 
-  const rovers = [
+  const rovers: { id: string; token: string; deployment: 'served' | 'fresh' }[] = [
     { id: 'rover-a', token: 'token-a-0123456789abc', deployment: 'served' },
     { id: 'rover-b', token: 'token-b-0123456789abc', deployment: 'fresh' },
     { id: 'rover-c', token: 'token-c-0123456789abc', deployment: 'served' },
@@ -43,11 +42,7 @@ describe('a full data filesystem loses no acknowledged frame', () => {
     disk = mountTmpfs(48 * 1024 * 1024, 'mlops-full-disk-');
     const dir = disk.dir;
     stores = await openStoresIn(dir);
-    await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
-    await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
-    for (const r of rovers)
-      await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: r.deployment });
-    await registerUntrainedVersion(stores, 'distance', 'run-full-disk');
+    await createServedAndFreshDeployments(stores, rovers, 'run-full-disk');
     jpeg = await syntheticFrame(120, 160, 120);
   });
 

@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../api/auth.js';
 import { closeStores, type Stores } from '../../core/stores/index.js';
 import { openStoresIn } from '../support/embeddedStores.js';
 import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
-import { registerUntrainedVersion } from '../support/apiHarness.js';
+import { createServedAndFreshDeployments } from '../support/apiHarness.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 
 /**
@@ -29,7 +28,7 @@ describe('no acknowledged frame is lost when the API is killed', () => {
   };
   let nextSensor = 1;
 
-  const rovers = [
+  const rovers: { id: string; token: string; deployment: 'served' | 'fresh' }[] = [
     { id: 'rover-served', token: 'token-served-0123456789', deployment: 'served' },
     { id: 'rover-fresh', token: 'token-fresh-0123456789', deployment: 'fresh' },
   ];
@@ -44,11 +43,7 @@ describe('no acknowledged frame is lost when the API is killed', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-kill9-'));
     env = { DATA_DIR: dir };
     stores = await openStoresIn(dir);
-    await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
-    await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
-    for (const r of rovers)
-      await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: r.deployment });
-    await registerUntrainedVersion(stores, 'distance', 'run-kill9');
+    await createServedAndFreshDeployments(stores, rovers, 'run-kill9');
     jpeg = await syntheticFrame(120, 160, 120);
   });
 

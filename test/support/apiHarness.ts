@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createApp } from '../../api/app.js';
+import { hashToken } from '../../api/auth.js';
 import { FrameAnalysis } from '../../api/frameAnalysis.js';
 import { createHttpServer } from '../../api/httpServer.js';
 import { ModelServer } from '../../api/modelServer.js';
@@ -173,4 +174,20 @@ export async function registerUntrainedVersion(stores: Stores, modelName: string
     recordCount: 1,
     comparison: null,
   });
+}
+
+/**
+ * The two deployments the durability tests drive, and their rovers: `served` (model `distance`, one untrained version:
+ * frames are answered 200) and `fresh` (model `untrained`, no version: frames are answered 503 no_model and recorded).
+ */
+export async function createServedAndFreshDeployments(
+  stores: Stores,
+  rovers: { id: string; token: string; deployment: 'served' | 'fresh' }[],
+  runId: string,
+) {
+  await stores.registry.createDeployment({ id: 'served', modelName: 'distance', modelVersion: 'latest', strategy: 'direct' });
+  await stores.registry.createDeployment({ id: 'fresh', modelName: 'untrained', modelVersion: 'latest', strategy: 'direct' });
+  for (const r of rovers)
+    await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: r.deployment });
+  await registerUntrainedVersion(stores, 'distance', runId);
 }
