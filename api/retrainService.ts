@@ -86,15 +86,18 @@ export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]
   const deadline = temporalDeadline(deps);
   const { registry } = deps;
   const recordedAt = Date.now();
+  const observedAt = asks.map((ask) => ask.observedAt ?? recordedAt);
   const plans = await planRetrains(registry, asks);
   const recorded = await registry.recordRetrainRequests(
     asks.map((ask, i) => {
       const plan = plans[i];
-      const observedAt = ask.observedAt ?? recordedAt;
       return {
         modelName: ask.modelName,
         trigger: ask.trigger.kind,
-        payload: { ask: ask.payload, ...(plan.ok ? { request: plan.request, observedAt } : { refused: plan.error.message }) },
+        payload: {
+          ask: ask.payload,
+          ...(plan.ok ? { request: plan.request, observedAt: observedAt[i] } : { refused: plan.error.message }),
+        },
         dedupeKey: plan.ok ? (ask.dedupeKey ?? null) : null,
       };
     }),
@@ -104,7 +107,7 @@ export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]
   await registry.settleRetrainRequests(refused, { outcome: 'ignored', workflowId: null, runId: null, coverage: null });
   const toHandOver = recorded.flatMap((r, i) => {
     const plan = plans[i];
-    return r.duplicateOf || !plan.ok ? [] : [{ id: r.request.id, request: plan.request, observedAt: asks[i].observedAt ?? recordedAt }];
+    return r.duplicateOf || !plan.ok ? [] : [{ id: r.request.id, request: plan.request, observedAt: observedAt[i] }];
   });
   const settled = await handOver(deps, toHandOver, deadline);
   return recorded.map((r, i): RetrainAnswer | ApiError => {
