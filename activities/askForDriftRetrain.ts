@@ -3,7 +3,7 @@ import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { driftDedupeKey } from '../core/drift/driftReport.js';
 import type { RetrainOutcome } from '../core/stores/registry.js';
 import { ApiError } from '../api/errors.js';
-import { requestRetrain } from '../api/retrainService.js';
+import { requestRetrain } from '../control/retrainRequests.js';
 import type { ActivityContext } from './context.js';
 
 export interface DriftRetrainAsk {

@@ -2,8 +2,8 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { StoreError } from '../core/stores/registry.js';
-import { SpoolFullError } from './frameSpool.js';
-import { RegistryUnavailableError } from './registryLookups.js';
+import { SpoolFullError } from '../ingest/frameSpool.js';
+import { RegistryUnavailableError } from '../serving/registryLookups.js';
 import { ObjectNotFoundError } from '../core/stores/objects.js';
 
 /** An error the API answers with: JSON `{error: {code, message}}` and its status. */

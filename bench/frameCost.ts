@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import multer from 'multer';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { FrameSpool } from '../api/frameSpool.js';
+import { FrameSpool } from '../ingest/frameSpool.js';
 import type { ImageCharacteristics } from '../core/features/fields.js';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { computeImageCharacteristics, DEFAULT_ANALYSIS_WIDTH, decodeForAnalysis } from '../core/features/imageCharacteristics.js';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ModelServer as ModelServerClass } from '../api/modelServer.js';
+import type { ModelServer as ModelServerClass } from '../serving/modelServer.js';
 import type * as Architectures from '../core/ml/architectures.js';
 import type * as Backend from '../core/ml/backend.js';
 import type * as ModelArtifact from '../core/ml/modelArtifact.js';
@@ -19,7 +19,7 @@ const LOADS = Number(process.env.BENCH_LOADS ?? 4);
 const TICK_MS = 5;
 const from = <T>(file: string) => import(path.join(root, file)) as Promise<T>;
 
-const { ModelServer } = await from<{ ModelServer: typeof ModelServerClass }>('api/modelServer.ts');
+const { ModelServer } = await from<{ ModelServer: typeof ModelServerClass }>('serving/modelServer.ts');
 const { loadBackend } = await from<typeof Backend>('core/ml/backend.ts');
 const { buildModel } = await from<typeof Architectures>('core/ml/architectures.ts');
 const { putModel, serializeModel } = await from<typeof ModelArtifact>('core/ml/modelArtifact.ts');

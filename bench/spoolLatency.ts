@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FrameSpool } from '../api/frameSpool.js';
+import { FrameSpool } from '../ingest/frameSpool.js';
 import { renderFrame } from '../edge/camera.js';
 import { getPreset } from '../edge/presets.js';
 import { createRng } from '../core/random.js';

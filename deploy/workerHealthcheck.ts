@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../core/config.js';
-import { POLLED_QUEUE_COUNT, queuesWithoutPoller } from '../core/taskQueuePollers.js';
+import { POLLED_QUEUE_COUNT, queuesWithoutPoller } from '../control/temporal/taskQueuePollers.js';
 
 const config = loadConfig();
 const hostname = os.hostname();

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../core/config.js';
-import { connectClient } from '../core/temporalClient.js';
+import { connectClient } from '../control/temporal/client.js';
 import { workflowsPath } from '../workers/createWorkers.js';
 
 const { values } = parseArgs({

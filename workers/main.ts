@@ -1,8 +1,8 @@
 import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
-import { lazyTemporalClient } from '../core/temporalClient.js';
-import { connectWorker } from './temporalConnection.js';
+import { lazyTemporalClient } from '../control/temporal/client.js';
+import { connectWorker } from '../control/temporal/workerConnection.js';
 import { createWorkers } from './createWorkers.js';
 
 const config = loadConfig();

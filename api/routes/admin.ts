@@ -77,7 +77,7 @@ export const trainingConfigSchema = strictObject({
 }).partial();
 
 export interface AdminHooks {
-  /** A model's training config or deployments changed: its drift monitor follows (api/monitorSchedules.ts). */
+  /** A model's training config or deployments changed: its drift monitor follows (control/monitorSchedules.ts). */
   modelChanged?(modelName: string): Promise<unknown>;
 }
 

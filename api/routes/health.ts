@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Stores } from '../../core/stores/index.js';
-import { queuesWithoutPoller } from '../../core/taskQueuePollers.js';
+import { queuesWithoutPoller } from '../../control/temporal/taskQueuePollers.js';
 import { bearerToken, sameSecret } from '../auth.js';
-import type { FrameAnalysis } from '../frameAnalysis.js';
+import type { FrameAnalysis } from '../../ingest/frameAnalysis.js';
 
 export interface HealthDeps {
   stores: Stores;

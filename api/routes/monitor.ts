@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import type { MeasurementStore } from '../../core/stores/measurements.js';
 import { ApiError, notFound, validate } from '../errors.js';
-import { describeMonitorSchedule, syncMonitorSchedule, triggerMonitorCheck, type MonitorScheduleDeps } from '../monitorSchedules.js';
+import {
+  describeMonitorSchedule,
+  syncMonitorSchedule,
+  triggerMonitorCheck,
+  type MonitorScheduleDeps,
+} from '../../control/monitorSchedules.js';
 
 export interface MonitorRouteDeps extends MonitorScheduleDeps {
   measurements: MeasurementStore;

@@ -8,9 +8,9 @@ import { InvalidImageError } from '../../core/ml/imagePixels.js';
 import type { RegisteredClient } from '../../core/stores/registry.js';
 import { bearerToken, hashToken, sameSecret } from '../auth.js';
 import { ApiError, multipartError, validate } from '../errors.js';
-import { SpoolFullError, type FrameAnalysis, type FrameToAnalyse } from '../frameAnalysis.js';
-import { ModelUnavailableError, type ModelServer } from '../modelServer.js';
-import type { RegistryLookups } from '../registryLookups.js';
+import { SpoolFullError, type FrameAnalysis, type FrameToAnalyse } from '../../ingest/frameAnalysis.js';
+import { ModelUnavailableError, type ModelServer } from '../../serving/modelServer.js';
+import type { RegistryLookups } from '../../serving/registryLookups.js';
 import { InflightBudget } from './inflightBudget.js';
 
 export interface PredictDeps {

@@ -5,7 +5,7 @@ import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
 import { notFound, validate } from '../errors.js';
-import { runLinks } from '../retrainService.js';
+import { runLinks } from '../../control/retrainRequests.js';
 
 const field = z
   .enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]])

@@ -13,7 +13,7 @@ import {
   type RetrainAnswer,
   type RetrainAskInput,
   type RetrainDeps,
-} from '../retrainService.js';
+} from '../../control/retrainRequests.js';
 import { sweepSchema, trainingConfigSchema } from './admin.js';
 import { workflowRunParams } from './params.js';
 

@@ -2,9 +2,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { effectiveRolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
-import type { RetrainDeps } from '../retrainService.js';
+import type { RetrainDeps } from '../../control/retrainRequests.js';
 import { ApiError, notFound, validate } from '../errors.js';
-import { callTemporal } from '../temporalAccess.js';
+import { callTemporal } from '../../control/temporal/access.js';
 import {
   abortSignal,
   pauseSignal,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FrameAnalysis, type FrameToAnalyse } from '../../api/frameAnalysis.js';
+import { FrameAnalysis, type FrameToAnalyse } from '../../ingest/frameAnalysis.js';
 import { computeImageCharacteristics, decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH } from '../../core/features/imageCharacteristics.js';
 import { FolderObjects } from '../../core/stores/folderObjects.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';

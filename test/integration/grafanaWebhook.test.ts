@@ -3,7 +3,7 @@ import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestRetrain } from '../../api/retrainService.js';
+import { requestRetrain } from '../../control/retrainRequests.js';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { ADMIN_TOKEN, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelServer } from '../../api/modelServer.js';
+import { ModelServer } from '../../serving/modelServer.js';
 import { loadBackend } from '../../core/ml/backend.js';
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { Deployment } from '../../core/stores/registry.js';

@@ -453,7 +453,7 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
   it('checks the worker by the task queues it polls', () => {
     expect(compose.services.worker!.healthcheck!.test).toEqual(['CMD', 'node', '--import', 'tsx', 'deploy/workerHealthcheck.ts']);
     expect(read('deploy/workerHealthcheck.ts')).toContain('queuesWithoutPoller');
-    const polled = read('core/taskQueuePollers.ts');
+    const polled = read('control/temporal/taskQueuePollers.ts');
     expect(polled).toContain('TASK_QUEUES.orchestration');
     expect(polled).toContain('TASK_QUEUES.training');
     expect(Object.keys(TASK_QUEUES)).toEqual(['orchestration', 'training']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FrameSpool, SpoolFullError } from '../../api/frameSpool.js';
+import { FrameSpool, SpoolFullError } from '../../ingest/frameSpool.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
 interface Meta {

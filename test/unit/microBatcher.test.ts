@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher } from '../../api/microBatcher.js';
+import { MicroBatcher } from '../../serving/microBatcher.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RegistryLookups, RegistryUnavailableError } from '../../api/registryLookups.js';
+import { RegistryLookups, RegistryUnavailableError } from '../../serving/registryLookups.js';
 import type { RegisteredClient, RegistryStore } from '../../core/stores/registry.js';
 
 /** Just the client reads of a registry, with a call count and an outage switch. */

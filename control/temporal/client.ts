@@ -1,5 +1,5 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import type { Config } from './config.js';
+import type { Config } from '../../core/config.js';
 
 /**
  * gRPC settings of the API's connection, so a call ends by its deadline and Temporal is used again soon after it is

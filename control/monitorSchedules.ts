@@ -14,7 +14,7 @@ import {
   type CheckDriftInput,
 } from '../workflows/checkDrift/contract.js';
 import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
-import { callTemporal, type TemporalAccess } from './temporalAccess.js';
+import { callTemporal, type TemporalAccess } from './temporal/access.js';
 
 export interface MonitorScheduleDeps extends TemporalAccess {
   registry: RegistryStore;

@@ -27,8 +27,8 @@ import {
 } from '../workflows/trainAndRegister/contract.js';
 import type { SweepSpec } from '../core/training/sweep.js';
 import { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
-import { ApiError, notFound, unknownDeployments } from './errors.js';
-import { callTemporal, temporalDeadline, type TemporalAccess } from './temporalAccess.js';
+import { ApiError, notFound, unknownDeployments } from '../api/errors.js';
+import { callTemporal, temporalDeadline, type TemporalAccess } from './temporal/access.js';
 
 export interface RetrainDeps extends TemporalAccess {
   registry: RegistryStore;

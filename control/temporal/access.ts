@@ -1,5 +1,5 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { ApiError } from './errors.js';
+import { ApiError } from '../../api/errors.js';
 
 export interface TemporalAccess {
   /** The Temporal client, connected on first use. */

@@ -9,7 +9,7 @@ import type { ImageCharacteristics } from '../core/features/fields.js';
 import type { AnalysisPixels } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
-import { MicroBatcher } from './microBatcher.js';
+import { MicroBatcher } from '../serving/microBatcher.js';
 
 /** What /predict hands over: everything one measurement record needs. */
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
