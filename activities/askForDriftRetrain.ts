@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { driftDedupeKey } from '../core/drift/driftReport.js';
 import type { RetrainOutcome } from '../core/stores/registry.js';
-import { ApiError } from '../api/errors.js';
+import { ControlError, isTemporalUnavailable } from '../control/errors.js';
 import { requestRetrain } from '../control/retrainRequests.js';
 import type { ActivityContext } from './context.js';
 
@@ -21,7 +21,8 @@ export interface DriftRetrainAsk {
  * Asks for a retrain of the drifted deployment's model through the same path as the Grafana webhook: recorded
  * first, then signalWithStart on the model's TrainAndRegister id, so it coalesces with any other ask. Its
  * dedupe key is the deployment and serving version, so one drift asks once whoever notices it first.
- * With Temporal unreachable the ask stays recorded as `pending`, and the API hands it over when Temporal is back.
+ * With Temporal unreachable the ask stays recorded as `pending`, and the hand-over of pending asks (in the worker and
+ * the API) gives it to Temporal when it is back.
  */
 export const askForDriftRetrain =
   ({ stores, temporal }: ActivityContext) =>
@@ -62,10 +63,9 @@ export const askForDriftRetrain =
         ...(answer.duplicateOf !== undefined ? { duplicateOf: answer.duplicateOf } : {}),
       };
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.code === 'temporal_unavailable')
-        return { outcome: 'pending', requestId: null, workflowId: null, runId: null, reason: err.message };
-      if (err.status < 500) return { outcome: 'refused', requestId: null, workflowId: null, runId: null, reason: err.message };
+      if (isTemporalUnavailable(err)) return { outcome: 'pending', requestId: null, workflowId: null, runId: null, reason: err.message };
+      if (err instanceof ControlError && err.kind !== 'unavailable')
+        return { outcome: 'refused', requestId: null, workflowId: null, runId: null, reason: err.message };
       throw err;
     }
   };

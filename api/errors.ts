@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import { ControlError, type ControlErrorKind } from '../control/errors.js';
 import { StoreError } from '../core/stores/registry.js';
 import { SpoolFullError } from '../ingest/frameSpool.js';
 import { RegistryUnavailableError } from '../serving/registryLookups.js';
@@ -32,11 +33,12 @@ export function multipartError(err: unknown): ApiError {
   return new ApiError(400, 'invalid_multipart', `malformed multipart body: ${message}`);
 }
 
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} does not exist`);
+export { notFound, unknownDeployments } from '../control/errors.js';
 
-/** A training config naming deployments that do not exist: well-formed, but it cannot train on them. */
-export const unknownDeployments = (missing: string[]) =>
-  new ApiError(422, 'unknown_deployment', `deployments ${missing.join(', ')} do not exist (POST /deployments first)`);
+const STATUS_OF: Record<ControlErrorKind, number> = { not_found: 404, conflict: 409, unprocessable: 422, unavailable: 503 };
+
+/** The control layer's refusal as the API answers it. */
+export const fromControlError = (err: ControlError) => new ApiError(STATUS_OF[err.kind], err.code, err.message, err.retryAfterSeconds);
 
 /** Parses a value with a zod schema or answers 400 with every problem listed. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {
@@ -52,6 +54,7 @@ export const unknownRoute: RequestHandler = (req, _res, next) => next(new ApiErr
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof ControlError) return fromControlError(err);
   if (err instanceof multer.MulterError) return multipartError(err);
   if (err instanceof RegistryUnavailableError) return new ApiError(503, 'registry_unavailable', err.message, 5);
   if (err instanceof SpoolFullError)

@@ -27,13 +27,14 @@ import {
 } from '../workflows/trainAndRegister/contract.js';
 import type { SweepSpec } from '../core/training/sweep.js';
 import { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
-import { ApiError, notFound, unknownDeployments } from '../api/errors.js';
+import { ControlError, isTemporalUnavailable, notFound, temporalUnavailable, unknownDeployments } from './errors.js';
 import { callTemporal, temporalDeadline, type TemporalAccess } from './temporal/access.js';
+import { runUiLink, type TemporalUi } from './temporal/links.js';
 
 export interface RetrainDeps extends TemporalAccess {
   registry: RegistryStore;
   /** The Temporal Web UI, for links in answers. */
-  temporalUi: { url: string; namespace: string };
+  temporalUi: TemporalUi;
   /** How long an answer waits for the running run to say how it covers a joined ask (default 2 s). */
   coverageWaitMs?: number;
 }
@@ -69,20 +70,20 @@ export interface RetrainAnswer {
  * Records the ask first, then starts the model's TrainAndRegister run or joins the one already
  * running (signalWithStart on a fixed workflow id per model). An alert firing that was recorded
  * before is a duplicate and never acts twice. When Temporal cannot be reached the ask stays
- * `pending` and `retryPendingRetrains` acts on it later; the caller gets a 503 with Retry-After.
+ * `pending` and `retryPendingRetrains` acts on it later; the caller is refused with `temporal_unavailable`.
  */
 export async function requestRetrain(deps: RetrainDeps, ask: RetrainAskInput): Promise<RetrainAnswer> {
   const [answer] = await requestRetrains(deps, [ask]);
-  if (answer instanceof ApiError) throw answer;
+  if (answer instanceof ControlError) throw answer;
   return answer;
 }
 
 /**
  * `requestRetrain` for many asks at once (the alerts of one notification), within one Temporal deadline however
  * many: the asks are recorded in one registry transaction, then each model's are handed over together. Answers
- * in order, an ApiError for an ask that was refused or that Temporal could not take yet.
+ * in order, a ControlError for an ask that was refused or that Temporal could not take yet.
  */
-export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]): Promise<(RetrainAnswer | ApiError)[]> {
+export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]): Promise<(RetrainAnswer | ControlError)[]> {
   const deadline = temporalDeadline(deps);
   const { registry } = deps;
   const recordedAt = Date.now();
@@ -110,20 +111,20 @@ export async function requestRetrains(deps: RetrainDeps, asks: RetrainAskInput[]
     return r.duplicateOf || !plan.ok ? [] : [{ id: r.request.id, request: plan.request, observedAt: observedAt[i] }];
   });
   const settled = await handOver(deps, toHandOver, deadline);
-  return recorded.map((r, i): RetrainAnswer | ApiError => {
+  return recorded.map((r, i): RetrainAnswer | ControlError => {
     const plan = plans[i];
     if (r.duplicateOf) return answerOf(deps, r.request, r.duplicateOf.id);
     if (!plan.ok) return plan.error;
     const after = settled.get(r.request.id);
     if (!after) {
       const message = `Temporal cannot be reached; retrain request ${r.request.id} is kept and will be retried`;
-      return new ApiError(503, 'temporal_unavailable', message, 5);
+      return temporalUnavailable(message);
     }
     return answerOf(deps, { ...r.request, ...after });
   });
 }
 
-type Plan = { ok: true; request: TrainAndRegisterRequest } | { ok: false; error: ApiError };
+type Plan = { ok: true; request: TrainAndRegisterRequest } | { ok: false; error: ControlError };
 
 /** The TrainAndRegister request each ask leads to, from its model's training config, or why there is none. */
 async function planRetrains(registry: RegistryStore, asks: RetrainAskInput[]): Promise<Plan[]> {
@@ -137,7 +138,11 @@ async function planRetrains(registry: RegistryStore, asks: RetrainAskInput[]): P
       if (!model) {
         const named = (await (deployments ??= registry.listDeployments())).some((d) => d.modelName === ask.modelName);
         const error = named
-          ? new ApiError(409, 'no_training_config', `model "${ask.modelName}" has deployments but no training config yet: ${configure}`)
+          ? new ControlError(
+              'conflict',
+              'no_training_config',
+              `model "${ask.modelName}" has deployments but no training config yet: ${configure}`,
+            )
           : notFound(`model "${ask.modelName}" (${configure}, which creates the model)`);
         return { ok: false, error };
       }
@@ -146,7 +151,7 @@ async function planRetrains(registry: RegistryStore, asks: RetrainAskInput[]): P
       if (wanted.length === 0) {
         return {
           ok: false,
-          error: new ApiError(409, 'no_training_config', `model "${ask.modelName}" has no training deployments: ${configure}`),
+          error: new ControlError('conflict', 'no_training_config', `model "${ask.modelName}" has no training deployments: ${configure}`),
         };
       }
       const known = new Set((await (deployments ??= registry.listDeployments())).map((d) => d.id));
@@ -220,7 +225,7 @@ async function handOverBatch(deps: RetrainDeps, batch: ClaimedAsk[], deadline: n
     runId = handle.signaledRunId;
   } catch (err) {
     await registry.settleRetrainRequests(ids, { outcome: 'pending', workflowId: null, runId: null, coverage: null });
-    if (err instanceof ApiError && err.code === 'temporal_unavailable') return new Map();
+    if (isTemporalUnavailable(err)) return new Map();
     throw err;
   }
   // The run has the asks now: what is left is telling how, within what is left of the deadline.
@@ -301,11 +306,7 @@ function answerOf(deps: RetrainDeps, request: RetrainRequest, duplicateOf?: numb
 }
 
 export function runLinks(deps: Pick<RetrainDeps, 'temporalUi'>, workflowId: string, runId: string) {
-  const id = encodeURIComponent(workflowId);
-  return {
-    status: `/workflows/${id}/runs/${runId}`,
-    ui: `${deps.temporalUi.url}/namespaces/${deps.temporalUi.namespace}/workflows/${id}/${runId}/history`,
-  };
+  return { status: `/workflows/${encodeURIComponent(workflowId)}/runs/${runId}`, ui: runUiLink(deps.temporalUi, workflowId, runId) };
 }
 
 /**
@@ -326,7 +327,7 @@ export async function retryPendingRetrains(deps: RetrainDeps): Promise<number> {
 /** How often the API looks for pending asks: with the deadline of a try, they are handed over within 10 s of Temporal's return. */
 const PENDING_RETRY_INTERVAL_MS = 2000;
 
-/** The API process's hand-over of pending asks: `retryPendingRetrains`, again every 2 s after each try, until stopped. */
+/** A process's hand-over of pending asks (the API's and the workers'): `retryPendingRetrains`, again every 2 s after each try, until stopped. */
 export function keepRetryingPendingRetrains(deps: RetrainDeps): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

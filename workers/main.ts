@@ -2,6 +2,7 @@ import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { lazyTemporalClient } from '../control/temporal/client.js';
+import { keepRetryingPendingRetrains } from '../control/retrainRequests.js';
 import { connectWorker } from '../control/temporal/workerConnection.js';
 import { createWorkers } from './createWorkers.js';
 
@@ -10,6 +11,14 @@ const stores = await openStores(config);
 const connection = await connectWorker(config);
 // The drift monitor asks for retrains with signalWithStart, as the API does.
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
+const temporalUi = { url: config.temporal.uiUrl, namespace: config.temporal.namespace };
+// Asks recorded while Temporal was unreachable (a drift check's among them) are handed over from here too, with no API running.
+const pendingRetrains = keepRetryingPendingRetrains({
+  registry: stores.registry,
+  temporal,
+  temporalUi,
+  log: { warn: (obj, msg) => console.warn(msg, obj) },
+});
 try {
   const capacity = trainingCapacity({ sweepParallelism: config.sweepParallelism, threadsPerTrial: config.mlThreadsPerTrial });
   const workers = await createWorkers({
@@ -20,7 +29,7 @@ try {
       objectsUrl: config.objectsUrl,
       mlBackend: config.mlBackend,
       trainGraph: config.trainGraph,
-      temporal: { client: temporal, ui: { url: config.temporal.uiUrl, namespace: config.temporal.namespace } },
+      temporal: { client: temporal, ui: temporalUi },
     },
     capacity,
   });
@@ -30,6 +39,7 @@ try {
   );
   await Promise.all(workers.map((w) => w.run()));
 } finally {
+  pendingRetrains.stop();
   await closeTemporal();
   await connection.close();
   await closeStores(stores);

@@ -4,7 +4,8 @@ import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
 import type { Deployment } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
-import { ApiError, validate } from '../errors.js';
+import { fromControlError, validate } from '../errors.js';
+import { ControlError } from '../../control/errors.js';
 import {
   describeTrainingRun,
   requestRerun,
@@ -150,9 +151,10 @@ async function answerNotification(deps: RetrainRouteDeps, alerts: unknown[]): Pr
   const answers = new Map(zip(asks, await requestRetrains(deps, asks)));
   return results.map((result) => {
     if (!('trigger' in result)) return result;
-    const answer = answers.get(result)!;
+    const answered = answers.get(result)!;
     const name = result.trigger.by;
-    if (!(answer instanceof ApiError)) return { alert: name, status: 202, ...answer };
+    if (!(answered instanceof ControlError)) return { alert: name, status: 202, ...answered };
+    const answer = fromControlError(answered);
     if (answer.status >= 500 && answer.code !== 'temporal_unavailable')
       deps.log?.warn({ err: answer.message, alert: name }, 'alert not handled');
     return { alert: name, status: answer.status, outcome: 'error', error: { code: answer.code, message: answer.message } };

@@ -1,18 +1,17 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { ApiError } from '../../api/errors.js';
+import { temporalUnavailable } from '../errors.js';
 
 export interface TemporalAccess {
   /** The Temporal client, connected on first use. */
   temporal: () => Promise<Client>;
   /**
-   * Deadline of a request's calls to Temporal (default 4.5 s): past it the caller gets a 503, not a hang. A route
+   * Deadline of a request's calls to Temporal (default 4.5 s): past it the caller is refused (`temporal_unavailable`), not kept waiting. A route
    * that needs Temporal answers within 5 s: the rest is its own work (a registry write, the answer).
    */
   temporalDeadlineMs?: number;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
-const RETRY_AFTER_SECONDS = 5;
 const DEFAULT_TEMPORAL_DEADLINE_MS = 4500;
 /** gRPC status codes (grpc.status) that mean the server did not answer in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -31,8 +30,8 @@ export const temporalDeadline = (access: TemporalAccess) => Date.now() + (access
 
 /**
  * One call to Temporal, bounded by `deadline` (default: `temporalDeadlineMs` from now), connection included; calls
- * of one request share one deadline. An unreachable server becomes a prompt 503 `temporal_unavailable` with
- * Retry-After, whose message holds no internal address.
+ * of one request share one deadline. An unreachable server becomes a prompt `temporal_unavailable` refusal
+ * (the API's 503 with Retry-After), whose message holds no internal address.
  */
 export async function callTemporal<T>(
   access: TemporalAccess,
@@ -41,7 +40,7 @@ export async function callTemporal<T>(
 ): Promise<T> {
   const unavailable = (err: unknown) => {
     access.log?.warn({ err: (err as Error)?.message }, 'Temporal unreachable');
-    return new ApiError(503, 'temporal_unavailable', 'Temporal cannot be reached right now', RETRY_AFTER_SECONDS);
+    return temporalUnavailable();
   };
   let client: Client;
   try {
