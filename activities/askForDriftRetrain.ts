@@ -1,21 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { driftDedupeKey } from '../core/drift/driftReport.js';
-import type { RetrainOutcome } from '../core/stores/registry.js';
 import { ControlError, isTemporalUnavailable } from '../control/errors.js';
 import { requestRetrain } from '../control/retrainRequests.js';
 import type { ActivityContext } from './context.js';
-
-export interface DriftRetrainAsk {
-  outcome: RetrainOutcome | 'refused';
-  requestId: number | null;
-  workflowId: string | null;
-  runId: string | null;
-  /** For `duplicate`: the ask (the monitor's own or Grafana's) that acted on this drift already. */
-  duplicateOf?: number;
-  /** For `refused`: why the model cannot be retrained (no training config). */
-  reason?: string;
-}
+import type { DriftRetrainAsk } from '../workflows/checkDrift/contract.js';
 
 /**
  * Asks for a retrain of the drifted deployment's model through the same path as the Grafana webhook: recorded

@@ -6,6 +6,7 @@ import { runMlJob } from '../core/ml/runMlJob.js';
 import { referenceProfileKey } from '../core/stores/objectKeys.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
+import type { ReferenceProfileSummary } from '../workflows/trainAndRegister/contract.js';
 
 export interface BuildReferenceProfileInput {
   modelName: string;
@@ -14,15 +15,6 @@ export interface BuildReferenceProfileInput {
   runId: string;
   manifestKey: string;
   artifactKey: string;
-}
-
-export interface ReferenceProfileSummary {
-  key: string;
-  sha256: string;
-  frames: number;
-  features: number;
-  /** Mean of the version's absolute test errors, the baseline of performance drift. */
-  testMaeMm: number;
 }
 
 /**

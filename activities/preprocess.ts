@@ -20,6 +20,7 @@ import { ObjectNotFoundError } from '../core/stores/objects.js';
 import type { DatasetRow } from '../core/stores/measurements.js';
 import { datasetKeys } from '../core/stores/objectKeys.js';
 import type { ActivityContext } from './context.js';
+import type { DatasetSummary } from '../workflows/trainAndRegister/contract.js';
 
 export interface PreprocessInput {
   workflowId: string;
@@ -33,15 +34,6 @@ export interface PreprocessInput {
   seed: number;
   /** Which records the dataset keeps; all when unset (and in runs recorded before policies). */
   datasetPolicy?: DatasetPolicy;
-}
-
-export interface DatasetSummary {
-  manifestKey: string;
-  manifestSha256: string;
-  trainCount: number;
-  testCount: number;
-  deployments: string[];
-  recordCount: number;
 }
 
 /** What the preprocessing cache did for a run's frames. */

@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ModelVersion } from '../core/stores/registry.js';
 import type { TrialSummary } from '../core/training/sweep.js';
-import type { RegisterPolicy } from '../workflows/trainAndRegister/contract.js';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
 import type { ActivityContext } from './context.js';
 import type { EvaluatePreviousResult } from './evaluatePrevious.js';
+import { type RegisterPolicy } from '../core/training/trainingConfig.js';
+import type { RegisterResult } from '../workflows/trainAndRegister/contract.js';
 
 export interface RegisterInput {
   modelName: string;
@@ -17,10 +17,6 @@ export interface RegisterInput {
   policy: RegisterPolicy;
   dataset: { manifestKey: string; manifestSha256: string; deployments: string[]; recordCount: number };
 }
-
-export type RegisterResult =
-  | { registered: true; version: number; artifactKey: string; artifactSha256: string; comparison: ModelVersion['comparison'] }
-  | { registered: false; reason: string };
 
 /**
  * Registers the winning trial as the model's next version. Like an MLflow model version's

@@ -1,14 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { selectBestTrial, type TrialSummary } from '../core/training/sweep.js';
+import type { SelectBestResult } from '../workflows/trainAndRegister/contract.js';
 
 export interface SelectBestInput {
   trials: TrialSummary[];
   metric: string;
-}
-
-export interface SelectBestResult {
-  best: TrialSummary;
-  ranking: { trialId: string; value: number | null }[];
 }
 
 /** Picks the trial with the lowest value of the selection metric and ranks all of them. */

@@ -1,20 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { rollsOut } from '../core/stores/registry.js';
 import type { ActivityContext } from './context.js';
-import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
 import {
   candidateRegisteredSignal,
-  ROLLOUT_WORKFLOW,
   rolloutStartAttributes,
   rolloutWorkflowIdFor,
   type RolloutInput,
 } from '../workflows/rollout/contract.js';
-
-export interface StartedRollout {
-  deploymentId: string;
-  workflowId: string;
-  runId: string;
-}
+import { TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/shared.js';
+import type { StartedRollout } from '../workflows/trainAndRegister/contract.js';
+import type { Rollout } from '../workflows/rollout/workflow.js';
 
 /**
  * Starts a Rollout of a newly registered version on every deployment that rolls its model out (on `latest`, with a
@@ -33,7 +28,7 @@ export const startRollouts =
     const started: StartedRollout[] = [];
     for (const deployment of deployments) {
       const input: RolloutInput = { deploymentId: deployment.id, modelName, candidateVersion: version };
-      const handle = await client.workflow.signalWithStart(ROLLOUT_WORKFLOW, {
+      const handle = await client.workflow.signalWithStart<typeof Rollout, [{ candidateVersion: number }]>(WORKFLOW_TYPES.rollout, {
         taskQueue: TASK_QUEUES.orchestration,
         workflowId: rolloutWorkflowIdFor(deployment.id),
         args: [input],

@@ -9,8 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
 import { tsxLoader } from './forkJob.js';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared.js';
 
 export const ADMIN_TOKEN = 'bench-admin-token';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -123,10 +123,7 @@ export async function startStack(dataDir: string): Promise<Stack> {
       String(temporalPort),
       '--db-filename',
       path.join(dataDir, 'temporal.db'),
-      '--search-attribute',
-      `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
-      '--search-attribute',
-      `${TRIGGER_ATTRIBUTE.name}=Keyword`,
+      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
       '--log-level',
       'warn',
     ]);

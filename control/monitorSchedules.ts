@@ -7,14 +7,9 @@ import {
 } from '@temporalio/client';
 import { monitorConfigSchema, type MonitorConfig } from '../core/drift/monitorConfig.js';
 import type { RegistryStore } from '../core/stores/registry.js';
-import {
-  CHECK_DRIFT_WORKFLOW,
-  checkDriftWorkflowIdFor,
-  monitorScheduleIdFor,
-  type CheckDriftInput,
-} from '../workflows/checkDrift/contract.js';
-import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
+import { checkDriftWorkflowIdFor, monitorScheduleIdFor, type CheckDriftInput } from '../workflows/checkDrift/contract.js';
 import { callTemporal, type TemporalAccess } from './temporal/access.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/shared.js';
 
 export interface MonitorScheduleDeps extends TemporalAccess {
   registry: RegistryStore;
@@ -113,7 +108,7 @@ const PAUSED_NOTE = 'drift monitor turned off: PUT /models/:name/monitor {"enabl
 function scheduleOf(modelName: string, config: MonitorConfig) {
   const action: ScheduleOptionsStartWorkflowAction<(input: CheckDriftInput) => Promise<unknown>> = {
     type: 'startWorkflow',
-    workflowType: CHECK_DRIFT_WORKFLOW,
+    workflowType: WORKFLOW_TYPES.checkDrift,
     args: [{ modelName }],
     taskQueue: TASK_QUEUES.orchestration,
     workflowId: checkDriftWorkflowIdFor(modelName),

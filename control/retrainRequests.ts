@@ -11,25 +11,24 @@ import type {
 } from '../core/stores/registry.js';
 import {
   asksCoverageQuery,
-  DEFAULT_TRAINING,
   MAX_ASKS_PER_SIGNAL,
   progressQuery,
   rerunWorkflowIdFor,
   resolveRequest,
   retrainRequestedSignal,
   startAttributes,
-  TASK_QUEUES,
   trainWorkflowIdFor,
-  type RegisterPolicy,
   type RetrainAsk,
-  type RetrainTrigger,
   type TrainAndRegisterRequest,
 } from '../workflows/trainAndRegister/contract.js';
 import type { SweepSpec } from '../core/training/sweep.js';
-import { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
+import type { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
 import { ControlError, isTemporalUnavailable, notFound, temporalUnavailable, unknownDeployments } from './errors.js';
 import { callTemporal, temporalDeadline, type TemporalAccess } from './temporal/access.js';
 import { runUiLink, type TemporalUi } from './temporal/links.js';
+import { DEFAULT_TRAINING, type RegisterPolicy } from '../core/training/trainingConfig.js';
+import { TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/shared.js';
+import { type RetrainTrigger } from '../core/training/retrainTrigger.js';
 
 export interface RetrainDeps extends TemporalAccess {
   registry: RegistryStore;
@@ -209,7 +208,7 @@ async function handOverBatch(deps: RetrainDeps, batch: ClaimedAsk[], deadline: n
     const handle = await callTemporal(
       deps,
       (client) =>
-        client.workflow.signalWithStart<typeof TrainAndRegister, [RetrainAsk | RetrainAsk[]]>('TrainAndRegister', {
+        client.workflow.signalWithStart<typeof TrainAndRegister, [RetrainAsk | RetrainAsk[]]>(WORKFLOW_TYPES.trainAndRegister, {
           workflowId,
           taskQueue: TASK_QUEUES.orchestration,
           args: [{ ...first.request, trigger: { ...first.request.trigger, requestId: first.id } }],
@@ -441,7 +440,7 @@ export async function requestRerun(deps: RetrainDeps, ask: RerunAsk) {
   );
   const trigger = { ...request.trigger, requestId: recorded.id };
   const handle = await callTemporal(deps, (client) =>
-    client.workflow.start(TrainAndRegister, {
+    client.workflow.start<typeof TrainAndRegister>(WORKFLOW_TYPES.trainAndRegister, {
       workflowId,
       taskQueue: TASK_QUEUES.orchestration,
       args: [{ ...request, trigger }],

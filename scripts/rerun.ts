@@ -8,8 +8,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
 import { apiClient } from './apiClient.js';
+import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE, WORKFLOW_TYPES } from '../workflows/shared.js';
 
 const usage =
   'usage: npm run rerun -- --model NAME --from-version N [--epochs 10,20] [--batch-sizes 32,64] [--dropouts 0.1,0.2] ' +
@@ -64,7 +64,7 @@ try {
     const temporal = path.relative(process.cwd(), path.resolve(import.meta.dirname, '../.tools/bin/temporal')) || 'temporal';
     console.log(
       [
-        `${temporal} workflow start --task-queue ${TASK_QUEUES.orchestration} --type TrainAndRegister --workflow-id ${answer.workflowId}`,
+        `${temporal} workflow start --task-queue ${TASK_QUEUES.orchestration} --type ${WORKFLOW_TYPES.trainAndRegister} --workflow-id ${answer.workflowId}`,
         `--search-attribute ${quote(`${MODEL_NAME_ATTRIBUTE.name}="${values.model}"`)}`,
         `--search-attribute ${quote(`${TRIGGER_ATTRIBUTE.name}="${answer.request.trigger.kind}"`)}`,
         `--static-summary ${quote(answer.summary)}`,

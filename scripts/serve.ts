@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../core/config.js';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../workflows/trainAndRegister/contract.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 
 const config = loadConfig();
 const children: ChildProcess[] = [];
@@ -71,10 +71,7 @@ if (config.temporal.devServer) {
     String(temporalPort),
     '--ui-port',
     String(config.temporal.uiPort),
-    '--search-attribute',
-    `${MODEL_NAME_ATTRIBUTE.name}=Keyword`,
-    '--search-attribute',
-    `${TRIGGER_ATTRIBUTE.name}=Keyword`,
+    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     '--log-level',
     'warn',
   ]);

@@ -8,7 +8,7 @@ import {
   type ActivityContext,
 } from '../activities/index.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
-import { TASK_QUEUES } from '../workflows/trainAndRegister/contract.js';
+import { TASK_QUEUES } from '../workflows/shared.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

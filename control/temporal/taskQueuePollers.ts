@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 

@@ -1,7 +1,8 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
-import type { TrainAndRegisterRequest, TriggerKind } from '../../workflows/trainAndRegister/contract.js';
+import type { TriggerKind } from '../training/retrainTrigger.js';
+import type { TrainingConfig } from '../training/trainingConfig.js';
 
 /** A rover registered to send frames: its token is kept only as a hash. */
 export interface RegisteredClient {
@@ -126,7 +127,7 @@ export interface Model {
   createdAt: string;
 }
 
-export type TrainingConfig = Omit<TrainAndRegisterRequest, 'modelName' | 'trigger' | 'reuseDataset'>;
+export type { TrainingConfig };
 
 export type Metrics = Record<string, number>;
 export type Params = Record<string, number | string>;

@@ -4,10 +4,10 @@ import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sd
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { RetrainOutcome } from '../../core/stores/registry.js';
-import { DEFAULT_TRAINING } from '../../workflows/trainAndRegister/contract.js';
 import { INFLUXDB, REGISTRY } from './datasources.js';
 import { assignIds } from './panelIds.js';
 import { InfluxQLQueryBuilder, RegistrySqlQueryBuilder } from './queries.js';
+import { DEFAULT_TRAINING } from '../../core/training/trainingConfig.js';
 
 export const SYSTEM_DASHBOARD_UID = 'mlops-system';
 

@@ -4,17 +4,12 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import { workflowsPath } from '../../workers/createWorkers.js';
-import {
-  progressQuery,
-  retrainRequestedSignal,
-  TASK_QUEUES,
-  trainWorkflowIdFor,
-  type RetrainAsk,
-} from '../../workflows/trainAndRegister/contract.js';
+import { progressQuery, retrainRequestedSignal, trainWorkflowIdFor, type RetrainAsk } from '../../workflows/trainAndRegister/contract.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { adminCall, startApi, WEBHOOK_TOKEN, type ApiHarness } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 /**
  * A TrainAndRegister run's activities that do no work: the workflow's handling of asks is under test. `assembled`

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRollouts } from '../../activities/startRollouts.js';
 import type { RolloutPolicyInput } from '../../core/rollout/rolloutPolicy.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { rolloutWorkflowIdFor, type RolloutResult } from '../../workflows/rollout/contract.js';
+import { ROLLOUT_OUTCOME_ATTRIBUTE } from '../../workflows/shared.js';
 import { adminCall, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
 import { openTempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
@@ -124,6 +126,19 @@ describe('rollout', () => {
     await env?.teardown();
   });
 
+  /** What the Web UI shows as the run's current details (Temporal's workflow metadata query). */
+  const detailsOf = async (deployment: string) =>
+    (await env.client.workflow.getHandle(rolloutWorkflowIdFor(deployment)).query(workflowMetadataQuery)).currentDetails;
+  /** The Rollouts the Web UI lists for `RolloutOutcome = "<outcome>"` (visibility is eventually consistent). */
+  const runsWithOutcome = (outcome: string) =>
+    eventually(async () => {
+      const ids: string[] = [];
+      for await (const run of env.client.workflow.list({ query: `${ROLLOUT_OUTCOME_ATTRIBUTE.name} = "${outcome}"` }))
+        ids.push(run.workflowId);
+      if (ids.length === 0) throw new Error(`no rollout with outcome ${outcome} listed yet`);
+      return ids;
+    });
+
   it('promotes a better candidate through shadow and canary, on paired laser errors, and records every step', async () => {
     const { deployment, tokens } = await setUp('good', 'shadow', FAST, 150);
     await registerUntrainedVersion(api.stores, 'good', 'good-v2', 100);
@@ -148,6 +163,9 @@ describe('rollout', () => {
     expect(answers.some((a) => a.version === 2)).toBe(true);
 
     expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 2, rollout: null });
+    // In the Web UI: the run's current details say how it ended, and its outcome finds it.
+    expect(await detailsOf(deployment)).toMatch(new RegExp(`^promoted v2 on ${deployment}: shadow: .*; canary: `));
+    expect(await runsWithOutcome('promoted')).toContain(rolloutWorkflowIdFor(deployment));
     const steps = await history(deployment);
     expect(steps.map((c) => c.reason)).toEqual(['rollout-promoted', 'rollout-canary', 'rollout-shadow', 'registration', 'created']);
     expect(steps[0]).toMatchObject({ fromVersion: 1, toVersion: 2, note: { outcome: 'promoted' } });
@@ -172,6 +190,9 @@ describe('rollout', () => {
 
     const { value: result, answers } = await drive(tokens, resultOf(deployment));
     expect(result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/^canary: worse than the current version/) });
+    expect(await detailsOf(deployment)).toMatch(new RegExp(`^rolled-back v2 on ${deployment}: canary: worse than the current version`));
+    expect(await runsWithOutcome('rolled-back')).toContain(rolloutWorkflowIdFor(deployment));
+    expect(await runsWithOutcome('promoted')).not.toContain(rolloutWorkflowIdFor(deployment));
     const canaryClients = new Set(answers.filter((a) => a.version === 2).map((a) => a.client));
     expect(canaryClients.size).toBe(2);
     const share = answers.filter((a) => a.version === 2).length / answers.length;

@@ -6,12 +6,7 @@ import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../co
 import type { InferenceRecord } from '../../core/stores/measurements.js';
 import type { DatasetManifestV2 } from '../../core/ml/dataset.js';
 import { isTestFrame } from '../../core/ml/datasetPolicy.js';
-import {
-  DEFAULT_TRAINING,
-  retrainRequestedSignal,
-  TASK_QUEUES,
-  type TrainAndRegisterRequest,
-} from '../../workflows/trainAndRegister/contract.js';
+import { retrainRequestedSignal, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
@@ -20,6 +15,8 @@ import { eventually } from '../support/eventually.js';
 import { SwitchableObjects } from '../support/switchableObjects.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { DEFAULT_TRAINING } from '../../core/training/trainingConfig.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 const zeroCharacteristics = Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f) => [f, 0])) as ImageCharacteristics;
 

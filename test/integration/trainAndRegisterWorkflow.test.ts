@@ -5,6 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import { registerModelVersion } from '../../activities/registerModelVersion.js';
@@ -16,7 +17,6 @@ import {
   asksCoverageQuery,
   progressQuery,
   retrainRequestedSignal,
-  TASK_QUEUES,
   type RetrainAsk,
   type TrainAndRegisterRequest,
 } from '../../workflows/trainAndRegister/contract.js';
@@ -24,6 +24,7 @@ import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { startTemporal } from '../support/temporalEnv.js';
 import { eventually } from '../support/eventually.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 /**
  * The workflow's own logic with stub activities, in seconds: progress, coalescing and joining,
@@ -203,12 +204,22 @@ describe('TrainAndRegister with stub activities', () => {
       return p;
     });
     expect(progress.trialsDone).toBe(0);
+    // The Web UI's current details say the same.
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe('training: 0/6 trials done');
     trainGate.open();
     const result = await handle.result();
     expect(result.trials.map((t) => t.trialId)).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
     expect(scenario.calls.maxConcurrentTrials).toBe(2);
     expect(result.parallelism).toEqual({ value: 2, source: 'request' });
-    expect(await handle.query(progressQuery)).toMatchObject({ step: 'done', trialsDone: 6 });
+    expect(await handle.query(progressQuery)).toMatchObject({
+      step: 'done',
+      trialsDone: 6,
+      best: { trialId: 't0', metric: 'test_mae_mm', value: 10 },
+    });
+    // The result and the Web UI's current details begin with what the run did.
+    expect(Object.keys(result)[0]).toBe('outcome');
+    expect(result.outcome).toMatch(/^registered distance v1: test_mae_mm 10\.00/);
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(result.outcome);
     // The registered version gets its reference profile, after the registration.
     expect(scenario.calls.profiles).toEqual([1]);
     expect(scenario.calls.rollouts).toEqual([1]);
@@ -369,6 +380,7 @@ describe('TrainAndRegister with stub activities', () => {
     expect(await stores.stores.registry.listModelVersions('distance')).toHaveLength(0);
     expect(scenario.calls.profiles).toEqual([]);
     expect(result.referenceProfile).toBeUndefined();
+    expect(result.outcome).toBe('not registered: test_mae_mm 10.00 does not beat version 1 (5.00) on the same test set');
   });
 
   it('fails at once on an input that can never succeed (a non-retryable activity failure)', async () => {

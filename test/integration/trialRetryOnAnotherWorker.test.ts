@@ -5,13 +5,14 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
-import { progressQuery, TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
+import { progressQuery } from '../../workflows/trainAndRegister/contract.js';
 import { createOrchestrationWorker, createTrainingWorker } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { storeLabelledFrames } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 const EPOCHS = 20;
 

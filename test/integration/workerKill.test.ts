@@ -5,13 +5,13 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
-import { TASK_QUEUES } from '../../workflows/trainAndRegister/contract.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { childPidsOf, commandLineOf, isAlive } from '../support/processTree.js';
 import { storeLabelledFrames } from '../support/syntheticFrames.js';
 import { freePort, startDevServer, type DevServer } from '../support/temporalEnv.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
 
 /** Enough frames at a large enough input that one epoch takes seconds: a training process that noticed its worker's
  * death only at an epoch's end would outlive it by that long. */

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
 
 export const temporalBinary = path.resolve('.tools/bin/temporal');
 
@@ -14,7 +14,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBinary },
-      searchAttributes: [MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE],
+      searchAttributes: SEARCH_ATTRIBUTES,
       extraArgs: ['--headless'],
     },
   });
@@ -30,7 +30,7 @@ export interface DevServer {
 export async function startDevServer(port: number, dbFile: string): Promise<DevServer> {
   if (!fs.existsSync(temporalBinary)) throw new Error(`${temporalBinary} is missing: run scripts/setup.sh (it installs the temporal CLI)`);
   const args = ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'];
-  for (const key of [MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE]) args.push('--search-attribute', `${key.name}=Keyword`);
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   const child = spawn(temporalBinary, args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${port}`;

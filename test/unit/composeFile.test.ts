@@ -10,7 +10,7 @@ import { loadConfig } from '../../core/config.js';
 import { parseInfluxUrl } from '../../core/stores/influx/influxLocation.js';
 import { parseS3Url } from '../../core/stores/s3/s3Objects.js';
 import { mysqlConnection } from '../../core/stores/sql/knexFromUrl.js';
-import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE } from '../../workflows/trainAndRegister/contract.js';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared.js';
 
 /*
  * docker-compose.yml cannot be started here (no Docker engine), so this suite checks what can be checked without
@@ -445,9 +445,7 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
   it('registers the search attributes the workflow sets', () => {
     const registered = String(compose.services['temporal-init']!.environment!.TEMPORAL_SEARCH_ATTRIBUTES).split(' ');
     const typeName = (type: string) => type.charAt(0) + type.slice(1).toLowerCase();
-    expect(registered).toEqual(
-      [MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE].map((attribute) => `${attribute.name}=${typeName(attribute.type)}`),
-    );
+    expect(registered).toEqual(SEARCH_ATTRIBUTES.map((attribute) => `${attribute.name}=${typeName(attribute.type)}`));
   });
 
   it('checks the worker by the task queues it polls', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectBestTrial, sweepCombinations, type TrialSummary } from '../../core/training/sweep.js';
-import { DEFAULT_TRAINING, resolveRequest } from '../../workflows/trainAndRegister/contract.js';
+import { resolveRequest } from '../../workflows/trainAndRegister/contract.js';
+import { DEFAULT_TRAINING } from '../../core/training/trainingConfig.js';
 
 const trial = (trialId: string, metrics: Record<string, number>): TrialSummary => ({
   trialId,

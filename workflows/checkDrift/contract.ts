@@ -2,10 +2,8 @@
  * The CheckDrift contract: the drift monitor's workflow, started by one Temporal Schedule per model.
  * Deterministic code only (the workflow bundle imports it).
  */
-import type { DriftRetrainAsk } from '../../activities/askForDriftRetrain.js';
 import type { DriftKind, DriftVerdict } from '../../core/drift/driftReport.js';
-
-export const CHECK_DRIFT_WORKFLOW = 'CheckDrift';
+import type { RetrainOutcome } from '../../core/stores/registry.js';
 
 /** One schedule per model: it checks every deployment of the model at each run. */
 export const monitorScheduleIdFor = (modelName: string) => `drift-monitor-${modelName}`;
@@ -14,6 +12,18 @@ export const checkDriftWorkflowIdFor = (modelName: string) => `check-drift-${mod
 
 export interface CheckDriftInput {
   modelName: string;
+}
+
+/** The retrain a drift verdict asked for (the askForDriftRetrain step's result). */
+export interface DriftRetrainAsk {
+  outcome: RetrainOutcome | 'refused';
+  requestId: number | null;
+  workflowId: string | null;
+  runId: string | null;
+  /** For `duplicate`: the ask (the monitor's own or Grafana's) that acted on this drift already. */
+  duplicateOf?: number;
+  /** For `refused`: why the model cannot be retrained (no training config). */
+  reason?: string;
 }
 
 export interface DeploymentCheck {

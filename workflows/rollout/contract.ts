@@ -8,9 +8,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PairedComparison } from '../../core/rollout/pairedTest.js';
 import type { StageVerdict } from '../../core/rollout/stageVerdict.js';
 import type { RolloutStage } from '../../core/stores/registry.js';
-import { MODEL_NAME_ATTRIBUTE } from '../trainAndRegister/contract.js';
-
-export const ROLLOUT_WORKFLOW = 'Rollout';
+import { MODEL_NAME_ATTRIBUTE } from '../shared.js';
 
 /** One id per deployment: two rollouts of one deployment cannot run at once; a newer candidate joins the running one. */
 export const rolloutWorkflowIdFor = (deploymentId: string) => `rollout-${deploymentId}`;

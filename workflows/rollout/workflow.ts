@@ -1,4 +1,13 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RolloutActivities } from '../../activities/index.js';
 import type { RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
 import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
@@ -17,6 +26,8 @@ import {
   type RolloutStatus,
   type StageCheck,
 } from './contract.js';
+import { ROLLOUT_OUTCOME_ATTRIBUTE } from '../shared.js';
+import { outcomeLine, stageLine } from './summary.js';
 
 /** Registry reads and writes: seconds, retried while the registry is down. */
 const { planRollout, enterRolloutStage, finishRollout } = proxyActivities<RolloutActivities>({
@@ -44,6 +55,9 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   const checks: StageCheck[] = resume?.checks ?? [];
   const result = (outcome: RolloutOutcome, reason: string): RolloutResult => {
     status.stage = 'done';
+    setCurrentDetails(outcomeLine(outcome, candidateVersion, deploymentId, reason));
+    // Every Rollout completes; the outcome makes them searchable (`RolloutOutcome = "rolled-back"`). Histories before it have none.
+    if (patched('rollout-outcome-attribute')) upsertSearchAttributes([{ key: ROLLOUT_OUTCOME_ATTRIBUTE, value: outcome }]);
     return { ...rollout, currentVersion: status.currentVersion, outcome, reason, stages: checks };
   };
   const finish = async (outcome: 'promoted' | 'rolled-back' | 'aborted', reason: string) => {
@@ -79,6 +93,7 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       const judgement = judgeStage({ ...comparison, labelled, answeredByCandidate }, policy, plan.policy.alpha, elapsedMs, minAnswers);
       const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
       status.lastCheck = check;
+      setCurrentDetails(stageLine(candidateVersion, plan.currentVersion, check));
       keepLastOfStage(checks, check);
       if (judgement.verdict === 'roll-back') return finish('rolled-back', `${stage}: ${judgement.reason}`);
       if (judgement.verdict === 'advance') break;

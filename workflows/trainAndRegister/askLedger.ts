@@ -1,11 +1,5 @@
-import {
-  MAX_ASKS_PER_SIGNAL,
-  MAX_SUMMARY_DEPLOYMENTS,
-  type AskCoverage,
-  type CoalescedRequests,
-  type RetrainAsk,
-  type RetrainTrigger,
-} from './contract.js';
+import { MAX_ASKS_PER_SIGNAL, MAX_SUMMARY_DEPLOYMENTS, type AskCoverage, type CoalescedRequests, type RetrainAsk } from './contract.js';
+import { type RetrainTrigger } from '../../core/training/retrainTrigger.js';
 
 /** Histories recorded before asks carried deployments signalled the bare trigger; the API signals batches. */
 export function normalizeAsks(payload: RetrainAsk | RetrainAsk[] | RetrainTrigger): RetrainAsk[] {

@@ -1,91 +1,30 @@
 /**
- * The TrainAndRegister contract, shared by the workflow, the workers, the API and the scripts:
- * input and defaults, result, task queues, workflow ids, signals, queries and search attributes.
+ * The TrainAndRegister contract, shared by the workflow, its activities, the control layer and the scripts: input
+ * and its resolution, the steps' results, workflow ids, signals, queries and start attributes.
  * Deterministic code only (the workflow bundle imports it).
  */
-import type { DriftKind } from '../../core/drift/driftReport.js';
-import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { DatasetSummary } from '../../activities/preprocess.js';
-import type { RegisterResult } from '../../activities/registerModelVersion.js';
-import type { ReferenceProfileSummary } from '../../activities/buildReferenceProfile.js';
-import type { SelectBestResult } from '../../activities/selectBest.js';
-import type { StartedRollout } from '../../activities/startRollouts.js';
+import type { ModelVersion } from '../../core/stores/registry.js';
+import type { RetrainTrigger, TriggerKind } from '../../core/training/retrainTrigger.js';
 import type { SweepSpec, TrialSummary } from '../../core/training/sweep.js';
-import type { DatasetPolicy } from '../../core/ml/datasetPolicy.js';
-
-/** Task queues: light orchestration steps (and the workflow), and CPU-heavy ML steps (scaled separately). */
-export const TASK_QUEUES = { orchestration: 'orchestration', training: 'training' } as const;
+import { DEFAULT_TRAINING, type TrainingConfig } from '../../core/training/trainingConfig.js';
+import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../shared.js';
 
 /** One id per model: a second ask while a run is going joins it instead of starting another. */
 export const trainWorkflowIdFor = (modelName: string) => `train-and-register-${modelName}`;
 /** Reruns of the experiment step are runs of their own. */
 export const rerunWorkflowIdFor = (modelName: string, fromVersion: number, at: number) => `rerun-${modelName}-v${fromVersion}-${at}`;
 
-/** Who asks for a retrain. */
-export const TRIGGER_KINDS = ['grafana', 'manual', 'cli', 'drift-monitor'] as const;
-export type TriggerKind = (typeof TRIGGER_KINDS)[number];
-
-export interface RetrainTrigger {
-  kind: TriggerKind;
-  /** Who or what asked: alert rule name, user, command. */
-  by: string;
-  /** The registry's retrain_requests row id, when the API recorded one. */
-  requestId?: number;
-  alerts?: { status: string; labels: Record<string, string>; startsAt?: string; fingerprint?: string }[];
-  /** What the drift monitor found when it asked; the retrain request's record keeps the whole report. */
-  drift?: DriftEvidence;
-}
-
-export interface DriftEvidence {
-  deployment: string;
-  /** The serving version the window was compared with. */
-  modelVersion: number;
-  kinds: DriftKind[];
-  summary: string;
-  windowFrames: number;
-  /** Epoch ms of the check. */
-  checkedAt: number;
-}
-
-export type RegisterPolicy = 'always' | 'if-better';
-
-export interface TrainAndRegisterRequest {
+/** A run's input: the model's training config (with this ask's overrides), and who asked. */
+export interface TrainAndRegisterRequest extends TrainingConfig {
   modelName: string;
-  /** Deployments whose labelled records form the dataset. Ignored when reusing a dataset. */
-  deployments: string[];
   trigger: RetrainTrigger;
-  architecture?: string;
-  width?: number;
-  height?: number;
-  labelMaxMm?: number;
-  testFraction?: number;
-  seed?: number;
-  /** Which labelled records the dataset keeps (default: all): bounds training time as the history grows. */
-  datasetPolicy?: DatasetPolicy;
-  sweep?: Partial<SweepSpec>;
-  /** The metric that picks the best trial; lower is better. */
-  selectionMetric?: string;
-  registerPolicy?: RegisterPolicy;
-  /** Most trials training at once; unset, the training worker's slots (derived from its cores) decide. */
-  parallelism?: number;
-  /** Rerun only the experiment step on the preprocessed dataset of an earlier run. */
+  /** Rerun only the experiment step on the preprocessed dataset of an earlier run (its deployments are then ignored). */
   reuseDataset?: { manifestKey: string };
   /** Asks that joined the run this one continues, after that run had assembled its dataset. */
   continuedFrom?: CoalescedRequests;
 }
-
-export const DEFAULT_TRAINING = {
-  architecture: 'compact',
-  width: 40,
-  height: 30,
-  labelMaxMm: 350,
-  testFraction: 0.2,
-  seed: 42,
-  sweep: { epochs: [12], batchSizes: [32, 64], dropouts: [0.1, 0.2], learningRates: [0.001] } satisfies SweepSpec,
-  selectionMetric: 'test_mae_mm',
-  registerPolicy: 'if-better' as RegisterPolicy,
-};
 
 export type ResolvedRequest = Required<
   Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep' | 'parallelism' | 'continuedFrom' | 'datasetPolicy'>
@@ -157,11 +96,51 @@ export const MAX_SUMMARY_DEPLOYMENTS = 64;
 /** Where a joined ask is covered: by this run's dataset, or by the run it continues as new into. */
 export type AskCoverage = 'this-run' | 'follow-up-run';
 
+/** The preprocessed dataset a run trains on (the preprocess step's result). */
+export interface DatasetSummary {
+  manifestKey: string;
+  manifestSha256: string;
+  trainCount: number;
+  testCount: number;
+  deployments: string[];
+  recordCount: number;
+}
+
+/** The selection step's result: the best trial by the selection metric, and every trial's rank. */
+export interface SelectBestResult {
+  best: TrialSummary;
+  ranking: { trialId: string; value: number | null }[];
+}
+
+/** The registration step's result: the new version, or why the policy registered none. */
+export type RegisterResult =
+  | { registered: true; version: number; artifactKey: string; artifactSha256: string; comparison: ModelVersion['comparison'] }
+  | { registered: false; reason: string };
+
+/** The registered version's reference profile (the profiling step's result). */
+export interface ReferenceProfileSummary {
+  key: string;
+  sha256: string;
+  frames: number;
+  features: number;
+  /** Mean of the version's absolute test errors, the baseline of performance drift. */
+  testMaeMm: number;
+}
+
+/** A Rollout the new version started (or joined) on one deployment. */
+export interface StartedRollout {
+  deploymentId: string;
+  workflowId: string;
+  runId: string;
+}
+
 export interface TrainAndRegisterResult {
+  /** What the run did in one line (runs recorded before it have none). */
+  outcome?: string;
+  registration: RegisterResult;
+  selection: SelectBestResult;
   dataset: DatasetSummary;
   trials: TrialSummary[];
-  selection: SelectBestResult;
-  registration: RegisterResult;
   /** The registered version's reference profile (none when nothing was registered, or in runs recorded before profiles). */
   referenceProfile?: ReferenceProfileSummary;
   /** The Rollouts the new version started (or joined), one per deployment that rolls the model out. */
@@ -181,15 +160,14 @@ export interface TrainProgress {
   /** Trials training at once, once the sweep has started. */
   parallelism?: number;
   coalescedRequests: number;
+  /** The best finished trial so far by the selection metric. */
+  best?: { trialId: string; metric: string; value: number };
 }
 export const progressQuery = defineQuery<TrainProgress>('progress');
 /** How the run covers the ask with this registry request id; undefined until the run has seen it. */
 export const askCoverageQuery = defineQuery<AskCoverage | undefined, [number]>('askCoverage');
 /** `askCoverageQuery` for many requests at once: null for those the run has not seen (or no longer remembers). */
 export const asksCoverageQuery = defineQuery<(AskCoverage | null)[], [number[]]>('asksCoverage');
-
-export const MODEL_NAME_ATTRIBUTE = defineSearchAttributeKey('ModelName', 'KEYWORD');
-export const TRIGGER_ATTRIBUTE = defineSearchAttributeKey('RetrainTrigger', 'KEYWORD');
 
 /** What every start of TrainAndRegister carries, from the API or the CLI: findable by model and trigger, told apart in the UI. */
 export function startAttributes(request: Pick<TrainAndRegisterRequest, 'modelName' | 'trigger'>, summary: string) {

@@ -1,6 +1,5 @@
-import { continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
-import type { DatasetSummary } from '../../activities/preprocess.js';
 import { mapLimit } from '../../core/mapLimit.js';
 import { sweepCombinations } from '../../core/training/sweep.js';
 import { AskLedger, normalizeAsks } from './askLedger.js';
@@ -10,12 +9,14 @@ import {
   progressQuery,
   resolveRequest,
   retrainRequestedSignal,
-  TASK_QUEUES,
+  type DatasetSummary,
   type SweepParallelism,
   type TrainAndRegisterRequest,
   type TrainAndRegisterResult,
   type TrainProgress,
 } from './contract.js';
+import { TASK_QUEUES } from '../shared.js';
+import { outcomeLine, progressLine } from './summary.js';
 
 // Each activity's options fit what it does: light steps fail fast, ML steps heartbeat every few seconds.
 const light = { taskQueue: TASK_QUEUES.orchestration, retry: { maximumAttempts: 5 } };
@@ -46,9 +47,12 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   const asks = new AskLedger(request.deployments, request.continuedFrom, patched('asks-covered-by-evidence-time'));
   const combos = sweepCombinations(request.sweep);
   const progress: TrainProgress = { step: 'assembling', trialsDone: 0, trialsTotal: combos.length, coalescedRequests: 0 };
+  // The Web UI shows the run's current details: the same progress the query answers, as one line.
+  const report = (change: Partial<TrainProgress>) => setCurrentDetails(progressLine(Object.assign(progress, change)));
+  report({});
   setHandler(retrainRequestedSignal, (payload) => {
     normalizeAsks(payload).forEach((ask) => asks.record(ask));
-    progress.coalescedRequests = asks.summary.count;
+    report({ coalescedRequests: asks.summary.count });
   });
   setHandler(progressQuery, () => progress);
   setHandler(askCoverageQuery, (requestId) => asks.coverageOf(requestId));
@@ -63,13 +67,13 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     const joined = asks.closeDataset();
     const deployments = patched('joined-asks-reach-the-dataset') ? joined : request.deployments;
     const records = await assembleDataset({ workflowId, runId, deployments });
-    progress.step = 'preprocessing';
+    report({ step: 'preprocessing' });
     dataset = await preprocess({ workflowId, runId, ...records, ...request });
   }
 
-  progress.step = 'training';
+  report({ step: 'training' });
   const parallelism = await chooseParallelism(request.parallelism);
-  progress.parallelism = parallelism.value;
+  report({ parallelism: parallelism.value });
   const trials = await mapLimit(combos, parallelism.value, async (params, trialIndex) => {
     const trial = await trainTrial({
       workflowId,
@@ -81,15 +85,20 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
       params,
       seed: request.seed,
     });
-    progress.trialsDone++;
+    const value = trial.metrics[request.selectionMetric];
+    const better = Number.isFinite(value) && !(progress.best && progress.best.value <= value);
+    report({
+      trialsDone: progress.trialsDone + 1,
+      ...(better ? { best: { trialId: trial.trialId, metric: request.selectionMetric, value } } : {}),
+    });
     return trial;
   });
 
-  progress.step = 'selecting';
+  report({ step: 'selecting' });
   const selection = await selectBest({ trials, metric: request.selectionMetric });
-  progress.step = 'evaluating';
+  report({ step: 'evaluating' });
   const previous = await evaluatePrevious({ modelName: request.modelName, manifestKey: dataset.manifestKey });
-  progress.step = 'registering';
+  report({ step: 'registering' });
   const registration = await registerModelVersion({
     modelName: request.modelName,
     workflowId,
@@ -104,7 +113,7 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   // The drift monitor's reference: what the new version learned from (histories before it registered without).
   let referenceProfile;
   if (registration.registered && patched('reference-profile-at-registration')) {
-    progress.step = 'profiling';
+    report({ step: 'profiling' });
     referenceProfile = await buildReferenceProfile({
       modelName: request.modelName,
       version: registration.version,
@@ -117,10 +126,10 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   // Deployments that roll the model out judge the new version on the laser before it serves them.
   let rollouts;
   if (registration.registered && patched('rollouts-after-registration')) {
-    progress.step = 'rolling-out';
+    report({ step: 'rolling-out' });
     rollouts = await startRollouts({ modelName: request.modelName, version: registration.version });
   }
-  progress.step = 'done';
+  report({ step: 'done' });
 
   // Asks this dataset does not cover (evidence observed after its assembly) are covered by one follow-up run.
   const followUp = asks.followUp();
@@ -128,7 +137,9 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
     const trigger = { kind: followUp.asks.last!.kind, by: `${followUp.asks.count} ask(s) after ${runId} assembled its dataset` };
     await continueAsNew<typeof TrainAndRegister>({ ...input, deployments: followUp.deployments, trigger, continuedFrom: followUp.asks });
   }
-  return { dataset, trials, selection, registration, referenceProfile, rollouts, parallelism, requests: asks.summary };
+  const outcome = outcomeLine(request.modelName, registration, request.selectionMetric, selection.best.metrics[request.selectionMetric]);
+  setCurrentDetails(outcome);
+  return { outcome, registration, selection, rollouts, referenceProfile, dataset, parallelism, requests: asks.summary, trials };
 }
 
 /** The request's parallelism wins; else as many trials as the training worker has slots for. */
