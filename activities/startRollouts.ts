@@ -6,10 +6,10 @@ import {
   rolloutStartAttributes,
   rolloutWorkflowIdFor,
   type RolloutInput,
+  type RolloutWorkflow,
 } from '../workflows/rollout/contract.js';
 import { TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/shared.js';
 import type { StartedRollout } from '../workflows/trainAndRegister/contract.js';
-import type { Rollout } from '../workflows/rollout/workflow.js';
 
 /**
  * Starts a Rollout of a newly registered version on every deployment that rolls its model out (on `latest`, with a
@@ -28,7 +28,7 @@ export const startRollouts =
     const started: StartedRollout[] = [];
     for (const deployment of deployments) {
       const input: RolloutInput = { deploymentId: deployment.id, modelName, candidateVersion: version };
-      const handle = await client.workflow.signalWithStart<typeof Rollout, [{ candidateVersion: number }]>(WORKFLOW_TYPES.rollout, {
+      const handle = await client.workflow.signalWithStart<RolloutWorkflow, [{ candidateVersion: number }]>(WORKFLOW_TYPES.rollout, {
         taskQueue: TASK_QUEUES.orchestration,
         workflowId: rolloutWorkflowIdFor(deployment.id),
         args: [input],

@@ -20,9 +20,9 @@ import {
   trainWorkflowIdFor,
   type RetrainAsk,
   type TrainAndRegisterRequest,
+  type TrainAndRegisterWorkflow,
 } from '../workflows/trainAndRegister/contract.js';
 import type { SweepSpec } from '../core/training/sweep.js';
-import type { TrainAndRegister } from '../workflows/trainAndRegister/workflow.js';
 import { ControlError, isTemporalUnavailable, notFound, temporalUnavailable, unknownDeployments } from './errors.js';
 import { callTemporal, temporalDeadline, type TemporalAccess } from './temporal/access.js';
 import { runUiLink, type TemporalUi } from './temporal/links.js';
@@ -208,7 +208,7 @@ async function handOverBatch(deps: RetrainDeps, batch: ClaimedAsk[], deadline: n
     const handle = await callTemporal(
       deps,
       (client) =>
-        client.workflow.signalWithStart<typeof TrainAndRegister, [RetrainAsk | RetrainAsk[]]>(WORKFLOW_TYPES.trainAndRegister, {
+        client.workflow.signalWithStart<TrainAndRegisterWorkflow, [RetrainAsk | RetrainAsk[]]>(WORKFLOW_TYPES.trainAndRegister, {
           workflowId,
           taskQueue: TASK_QUEUES.orchestration,
           args: [{ ...first.request, trigger: { ...first.request.trigger, requestId: first.id } }],
@@ -351,7 +351,7 @@ export function keepRetryingPendingRetrains(deps: RetrainDeps): { stop(): void }
 
 /** Status of one TrainAndRegister run: its progress while running, its result once completed. */
 export async function describeTrainingRun(deps: RetrainDeps, workflowId: string, runId: string) {
-  const handle = (await callTemporal(deps, async (client) => client)).workflow.getHandle<typeof TrainAndRegister>(workflowId, runId);
+  const handle = (await callTemporal(deps, async (client) => client)).workflow.getHandle<TrainAndRegisterWorkflow>(workflowId, runId);
   let description;
   try {
     description = await callTemporal(deps, () => handle.describe());
@@ -440,7 +440,7 @@ export async function requestRerun(deps: RetrainDeps, ask: RerunAsk) {
   );
   const trigger = { ...request.trigger, requestId: recorded.id };
   const handle = await callTemporal(deps, (client) =>
-    client.workflow.start<typeof TrainAndRegister>(WORKFLOW_TYPES.trainAndRegister, {
+    client.workflow.start<TrainAndRegisterWorkflow>(WORKFLOW_TYPES.trainAndRegister, {
       workflowId,
       taskQueue: TASK_QUEUES.orchestration,
       args: [{ ...request, trigger }],

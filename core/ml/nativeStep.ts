@@ -1,5 +1,6 @@
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from './backend.js';
+
+type Tf = typeof import('@tensorflow/tfjs');
 
 /**
  * tfjs-node's `Step` kernel (what the gradient of every ReLU calls, once per layer and training step) fills an

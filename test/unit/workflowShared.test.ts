@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as workflows from '../../workflows/index.js';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../workflows/shared.js';
+import type { RolloutWorkflow } from '../../workflows/rollout/contract.js';
+import type { TrainAndRegisterWorkflow } from '../../workflows/trainAndRegister/contract.js';
 
 describe('workflows/shared.ts', () => {
   it('names every workflow the bundle exports, by the name Temporal registers it under', () => {
@@ -13,3 +15,6 @@ describe('workflows/shared.ts', () => {
     expect(SEARCH_ATTRIBUTES.every((key) => key.type === 'KEYWORD')).toBe(true);
   });
 });
+
+// Clients type a workflow's arguments by its contract's signature; each workflow must have that signature.
+export const signatures: [TrainAndRegisterWorkflow, RolloutWorkflow] = [workflows.TrainAndRegister, workflows.Rollout];

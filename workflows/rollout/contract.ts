@@ -47,6 +47,9 @@ export interface RolloutResult {
   stages: StageCheck[];
 }
 
+/** The workflow's signature: what a client starts it with (typed arguments without importing workflow code). */
+export type RolloutWorkflow = (input: RolloutInput) => Promise<RolloutResult>;
+
 export interface RolloutStatus {
   candidateVersion: number;
   currentVersion: number | null;

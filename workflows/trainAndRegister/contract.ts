@@ -150,6 +150,9 @@ export interface TrainAndRegisterResult {
   requests: CoalescedRequests;
 }
 
+/** The workflow's signature: what a client starts it with (typed arguments without importing workflow code). */
+export type TrainAndRegisterWorkflow = (input: TrainAndRegisterRequest) => Promise<TrainAndRegisterResult>;
+
 /** An ask for this model: recorded in the running run (or starts one with signalWithStart) and coalesced. */
 export const retrainRequestedSignal = defineSignal<[RetrainAsk | RetrainAsk[]]>('retrainRequested');
 
