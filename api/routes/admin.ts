@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { deploymentStrategySchema, effectiveRolloutPolicy, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
-import { StoreError, UnknownVersionError, type RegistryStore } from '../../core/stores/registry.js';
+import { servingOf, StoreError, UnknownVersionError, type Deployment, type RegistryStore } from '../../core/stores/registry.js';
 import { ARCHITECTURES, type ArchitectureName } from '../../core/ml/architectures.js';
 import { hashToken, newClientToken } from '../auth.js';
 import { ApiError, notFound, unknownDeployments, validate } from '../errors.js';
@@ -126,15 +126,23 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     await modelChanged(deployment.modelName);
     res.status(201).json({ deployment });
   });
+  // A read says what rovers get: `serving`, and `currentVersion` resolved as /predict resolves it (the stored one is null
+  // for direct and pinned deployments).
+  const withServing = async (deployment: Deployment) => {
+    const serving = await servingOf(registry, deployment);
+    return { deployment: { ...deployment, currentVersion: serving.version }, serving };
+  };
   router.get('/deployments', async (_req, res) => {
-    res.json({ deployments: await registry.listDeployments() });
+    const read = await Promise.all((await registry.listDeployments()).map(withServing));
+    res.json({ deployments: read.map(({ deployment, serving }) => ({ ...deployment, serving })) });
   });
   router.get('/deployments/:id', async (req, res) => {
-    const deployment = await registry.getDeployment(req.params.id);
-    if (!deployment) throw notFound(`deployment "${req.params.id}"`);
+    const stored = await registry.getDeployment(req.params.id);
+    if (!stored) throw notFound(`deployment "${req.params.id}"`);
+    const { deployment, serving } = await withServing(stored);
     const clients = (await registry.listClients()).filter((c) => c.deploymentId === deployment.id).map((c) => c.id);
     const rollout = { policy: effectiveRolloutPolicy(deployment.rolloutPolicy), defaults: deployment.rolloutPolicy === null };
-    res.json({ deployment, clients, rollout });
+    res.json({ deployment, serving, clients, rollout });
   });
   router.patch('/deployments/:id', async (req, res) => {
     const patch = validate(deploymentPatch, req.body);
