@@ -2,7 +2,7 @@ import { Router } from 'express';
 
 /** The main route groups, for a person who opens the API in a browser (the full list is /openapi.json). */
 const ROUTE_GROUPS = [
-  { path: '/predict', auth: 'client token', what: 'POST a camera frame, get a distance back' },
+  { path: '/predict', auth: 'client token', what: 'POST a camera frame, get a distance back', method: 'POST' },
   { path: '/clients', auth: 'admin token', what: 'rovers and their tokens' },
   {
     path: '/deployments',
@@ -10,7 +10,7 @@ const ROUTE_GROUPS = [
     what: 'what each deployment serves, its serving history, rollouts, drift checks and statistics',
   },
   { path: '/models', auth: 'admin token', what: 'models, versions with lineage, training configs, retrains, reruns, drift monitors' },
-  { path: '/webhooks/grafana', auth: 'webhook token', what: "Grafana's alert notifications (they ask for retrains)" },
+  { path: '/webhooks/grafana', auth: 'webhook token', what: "Grafana's alert notifications (they ask for retrains)", method: 'POST' },
 ] as const;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -41,7 +41,9 @@ ${links.temporalUi ? item(links.temporalUi, 'Temporal Web UI: training runs, rol
 </ul>
 <h2>Routes</h2>
 <ul>
-${ROUTE_GROUPS.map((g) => item(g.path, `(${g.auth}): ${g.what}`)).join('\n')}
+${ROUTE_GROUPS.map((g) =>
+  'method' in g ? `<li><code>POST ${escape(g.path)}</code> (${g.auth}): ${escape(g.what)}</li>` : item(g.path, `(${g.auth}): ${g.what}`),
+).join('\n')}
 </ul>
 <p>Tokens go in <code>Authorization: Bearer &lt;token&gt;</code>.</p>
 </body></html>

@@ -212,7 +212,7 @@ export function describeServingChange(c: StoredServingChange): Pick<ServingChang
     servedBefore: c.fromVersion,
     servedAfter: c.toVersion,
     candidateVersion: null,
-    summary: `${c.reason}: every rover gets ${v(c.toVersion)}${model}, was ${v(c.fromVersion)} (${who})`,
+    summary: `${c.reason}: every rover gets ${v(c.toVersion)}${model}${c.reason === 'created' ? '' : `, was ${v(c.fromVersion)}`} (${who})`,
   };
 }
 
