@@ -120,18 +120,18 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     res.status(204).end();
   });
 
-  router.post('/deployments', async (req, res) => {
-    const body = validate(newDeployment, req.body);
-    const deployment = await pinnable(() => registry.createDeployment(body, ADMIN));
-    await modelChanged(deployment.modelName);
-    res.status(201).json({ deployment });
-  });
-  // A read says what rovers get: `serving`, and `currentVersion` resolved as /predict resolves it (the stored one is null
-  // for direct and pinned deployments).
+  // An answer with a deployment says what its rovers get: `serving`, and `currentVersion` resolved as /predict
+  // resolves it (the stored one is null for direct and pinned deployments).
   const withServing = async (deployment: Deployment) => {
     const serving = await servingOf(registry, deployment);
     return { deployment: { ...deployment, currentVersion: serving.version }, serving };
   };
+  router.post('/deployments', async (req, res) => {
+    const body = validate(newDeployment, req.body);
+    const deployment = await pinnable(() => registry.createDeployment(body, ADMIN));
+    await modelChanged(deployment.modelName);
+    res.status(201).json(await withServing(deployment));
+  });
   router.get('/deployments', async (_req, res) => {
     const read = await Promise.all((await registry.listDeployments()).map(withServing));
     res.json({ deployments: read.map(({ deployment, serving }) => ({ ...deployment, serving })) });
@@ -150,7 +150,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     const deployment = await pinnable(() => registry.updateDeployment(req.params.id, patch, ADMIN));
     if (!before || !deployment) throw notFound(`deployment "${req.params.id}"`);
     await modelChanged(before.modelName, deployment.modelName);
-    res.json({ deployment });
+    res.json(await withServing(deployment));
   });
   router.get('/deployments/:id/serving-history', async (req, res) => {
     const query = validate(historyQuery, req.query, 'query');
@@ -160,7 +160,8 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
   router.post('/deployments/:id/rollback', async (req, res) => {
     const { by, reason } = validate(rollbackBody, req.body ?? {});
     try {
-      res.json(await registry.rollbackDeployment(req.params.id, by, reason ?? `manual rollback by ${by}`));
+      const { deployment, change } = await registry.rollbackDeployment(req.params.id, by, reason ?? `manual rollback by ${by}`);
+      res.json({ ...(await withServing(deployment)), change });
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw new ApiError(409, 'no_previous_version', err.message);
       throw err;

@@ -24,8 +24,8 @@ describe('the admin API as a new user meets it', () => {
     expect(res.status, JSON.stringify(body)).toBe(200);
     return body.model.version as number;
   };
-  const roverOn = async (deploymentId: string) =>
-    (await admin('POST', '/clients', { id: `rover-${deploymentId}`, deploymentId })).body.token as string;
+  const roverOn = async (deploymentId: string, id = deploymentId) =>
+    (await admin('POST', '/clients', { id: `rover-${id}`, deploymentId })).body.token as string;
 
   beforeAll(async () => {
     env = await startTemporal();
@@ -66,6 +66,11 @@ describe('the admin API as a new user meets it', () => {
       rollout: { candidateVersion: 2, stage: 'shadow', canaryClients: [] },
     });
     expect(await servedTo(await roverOn('rolling'))).toBe(1);
+    // Every answer with a deployment says it, a change's too.
+    const repinned = await admin('PATCH', '/deployments/pinned', { modelVersion: 2 });
+    expect(repinned.body).toMatchObject({ deployment: { currentVersion: 2 }, serving: { version: 2, how: 'pinned' } });
+    expect(await servedTo(await roverOn('pinned', 'pinned-b'))).toBe(2);
+    expect((await admin('PATCH', '/deployments/pinned', { modelVersion: 1 })).body.serving.version).toBe(1);
     const listed = (await admin('GET', '/deployments')).body.deployments as { id: string; serving: { version: number } }[];
     expect(Object.fromEntries(listed.map((d) => [d.id, d.serving.version]))).toEqual({ direct: 2, pinned: 1, rolling: 1 });
   });
