@@ -51,7 +51,7 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
     res.json({ modelName: model.name, config, defaults: true, schedule: await syncMonitorSchedule(deps, model.name) });
   });
 
-  /** A check now: 202 once Temporal has started it (skipped, like a due one, while a check runs); 409 when the monitor is off or has no schedule. */
+  /** A check now: 202 once Temporal has taken the trigger; 409 when the monitor is off (it would check nothing) or has no schedule. */
   router.post('/models/:name/monitor/check', async (req, res) => {
     const model = await modelOrNotFound(req.params.name);
     if (!monitorConfigSchema.parse(model.monitorConfig ?? {}).enabled)
@@ -65,7 +65,12 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
       throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor: ${schedule.reason}`);
     if (!(await triggerMonitorCheck(deps, model.name)))
       throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor schedule`);
-    res.status(202).json({ modelName: model.name, scheduleId: schedule.scheduleId, triggered: true });
+    res.status(202).json({
+      modelName: model.name,
+      scheduleId: schedule.scheduleId,
+      triggered: true,
+      note: 'a check of every deployment of the model starts now; GET /deployments/:id/drift lists its results',
+    });
   });
 
   router.get('/deployments/:id/drift', async (req, res) => {
