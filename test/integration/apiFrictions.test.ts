@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askForDriftRetrain } from '../../activities/askForDriftRetrain.js';
 import type { DriftCheckRecord } from '../../core/drift/driftReport.js';
 import { adminCall, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
@@ -129,6 +130,12 @@ describe('the admin API as a new user meets it', () => {
     expect(reset.body).toMatchObject({ defaults: true, config: { enabled: true, intervalSeconds: 60, alpha: 0.001 } });
     expect((await admin('GET', '/models/served/monitor')).body.defaults).toBe(true);
     expect((await admin('POST', '/models/served/monitor/check')).status).toBe(202);
+    // ...and the 202 is true: a CheckDrift run started.
+    await eventually(async () => {
+      const runs = [];
+      for await (const run of env.client.workflow.list({ query: 'WorkflowType = "CheckDrift"' })) runs.push(run);
+      expect(runs.length).toBeGreaterThanOrEqual(1);
+    });
   });
 
   it('answers every time as an ISO 8601 string and accepts one in `since`, and links a drift check to the retrain it asked for', async () => {
