@@ -18,8 +18,7 @@ import { RoverClient, type PredictInput } from '../edge/roverClient.js';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
-import type { Wire } from '../api/isoTimes.js';
-import { apiClient, waitForRecords } from './apiClient.js';
+import { apiClient, waitForRecords, type Wire } from './apiClient.js';
 
 // As the API sends them: every time is an ISO 8601 string.
 type DriftCheckRecord = Wire<StoredDriftCheck>;

@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * How the drift monitor watches one model's deployments: on by default for every model with a training config.
  * Served and changed through the admin API (`PUT /models/:name/monitor` changes the fields it gives, `DELETE` goes
- * back to the defaults); every field has a default, so `{}` is a valid config and a partial one fills in the rest. No threshold names a floor: each compares a window
- * with the serving version's own reference profile.
+ * back to the defaults); every field has a default, so `{}` is a valid config and a partial one fills in the rest.
+ * No threshold names a floor: each compares a window with the serving version's own reference profile.
  */
 export const monitorConfigSchema = z
   .object({
