@@ -4,7 +4,7 @@ import { monitorConfigSchema } from '../core/drift/monitorConfig.js';
 import type { ReferenceProfile } from '../core/drift/referenceProfile.js';
 import { sha256 } from '../core/ml/dataset.js';
 import type { ObjectStore } from '../core/stores/objects.js';
-import { fixedVersionOf, type ModelVersion } from '../core/stores/registry.js';
+import { resolveServedVersion, type ModelVersion } from '../core/stores/registry.js';
 import type { ActivityContext } from './context.js';
 
 export interface CheckDeploymentDriftInput {
@@ -69,8 +69,7 @@ async function servingVersion(
   if (!deployment) return `deployment "${deploymentId}" no longer exists`;
   if (deployment.modelName !== modelName) return `deployment "${deploymentId}" now serves model "${deployment.modelName}"`;
   // During a rollout every rover outside the canary is answered by the current version: that is what is watched.
-  const pinned = fixedVersionOf(deployment);
-  const version = pinned === null ? await registry.getLatestModelVersion(modelName) : await registry.getModelVersion(modelName, pinned);
+  const { version } = await resolveServedVersion(registry, deployment);
   return version ?? `deployment "${deploymentId}" serves no version of "${modelName}" yet`;
 }
 

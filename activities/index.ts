@@ -6,6 +6,7 @@ import { buildReferenceProfile } from './buildReferenceProfile.js';
 import type { ActivityContext } from './context.js';
 import { evaluatePrevious } from './evaluatePrevious.js';
 import { describeDataset, preprocess } from './preprocess.js';
+import { recordRunRequest } from './recordRunRequest.js';
 import { registerModelVersion } from './registerModelVersion.js';
 import { checkRolloutStage, enterRolloutStage, finishRollout, planRollout } from './rolloutSteps.js';
 import { selectBest } from './selectBest.js';
@@ -16,6 +17,7 @@ import { describeTrainingCapacity, trainTrial } from './trainTrial.js';
 export const createOrchestrationActivities = (ctx: ActivityContext) => ({
   assembleDataset: assembleDataset(ctx),
   describeDataset: describeDataset(ctx),
+  recordRunRequest: recordRunRequest(ctx),
   selectBest: selectBest(),
   registerModelVersion: registerModelVersion(ctx),
   startRollouts: startRollouts(ctx),

@@ -4,11 +4,13 @@ import type { Config } from '../core/config.js';
 import type { Stores } from '../core/stores/index.js';
 import { requireBearer } from './auth.js';
 import { errorHandler, unknownRoute } from './errors.js';
+import { isoTimes } from './isoTimes.js';
 import { jsonLimits } from './jsonLimits.js';
 import type { FrameAnalysis } from '../ingest/frameAnalysis.js';
 import type { ModelServer } from '../serving/modelServer.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
+import { landingRoutes } from './routes/landing.js';
 import { predictRoutes } from './routes/predict.js';
 import { DEFAULT_OVERLOAD_DELAY_MS, EventLoopPressure } from './eventLoopPressure.js';
 import { RegistryLookups } from '../serving/registryLookups.js';
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, stores } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.set('json replacer', isoTimes);
   app.use(express.json({ limit: '256kb' }));
   app.use(jsonLimits({ maxDepth: config.api.jsonMaxDepth, maxKeys: config.api.jsonMaxKeys }));
 
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): express.Express {
       checkTimeoutSeconds: config.api.readyCheckTimeoutSeconds,
     }),
   );
+  app.use(landingRoutes({ temporalUiUrl: config.temporal.uiUrl }));
   const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
   app.use(
     predictRoutes({

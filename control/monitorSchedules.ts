@@ -90,7 +90,7 @@ export async function describeMonitorSchedule(deps: MonitorScheduleDeps, modelNa
   };
 }
 
-/** Runs a check now, outside the schedule's rhythm (skipped, like a due one, while a check is running). */
+/** Runs a check now, outside the schedule's rhythm, even beside a running one (a trigger allows the overlap; a drift both find asks once, by its dedupe key). */
 export async function triggerMonitorCheck(deps: TemporalAccess, modelName: string): Promise<boolean> {
   return callTemporal(deps, async (client) => {
     try {

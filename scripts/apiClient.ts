@@ -1,3 +1,6 @@
+/** A type as the API sends it: every time is an ISO 8601 string (api/isoTimes.ts). */
+export type { Wire } from '../api/isoTimes.js';
+
 /** The API over HTTP with one bearer token, as an engineer's script (demo, bench) calls it. */
 export type ApiCall = <T = any>(method: string, path: string, body?: unknown) => Promise<T>;
 

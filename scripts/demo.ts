@@ -16,9 +16,14 @@ import { driveParkingRuns } from '../edge/cli.js';
 import { getPreset } from '../edge/presets.js';
 import { RoverClient, type PredictInput } from '../edge/roverClient.js';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
-import type { RolloutResult, StageCheck } from '../workflows/rollout/contract.js';
-import type { DriftCheckRecord } from '../core/drift/driftReport.js';
-import { apiClient, waitForRecords } from './apiClient.js';
+import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
+import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
+import { apiClient, waitForRecords, type Wire } from './apiClient.js';
+
+// As the API sends them: every time is an ISO 8601 string.
+type DriftCheckRecord = Wire<StoredDriftCheck>;
+type RolloutResult = Wire<WorkflowRolloutResult>;
+type StageCheck = Wire<WorkflowStageCheck>;
 
 const env = process.env;
 const apiUrl = env.API_URL ?? `http://127.0.0.1:${env.API_PORT ?? 3000}`;
@@ -139,7 +144,7 @@ async function waitUntilServed(preset: string, tokens: string[], version: number
 }
 
 async function meanErrorSince(deployment: string, since: number) {
-  return (await api('GET', `/deployments/${deployment}/stats?since=${since}`)).stats as {
+  return (await api('GET', `/deployments/${deployment}/stats?since=${new Date(since).toISOString()}`)).stats as {
     meanError: number | null;
     maxError: number | null;
     count: number;
@@ -191,7 +196,10 @@ async function waitForMonitorAsk(deployment: string): Promise<MonitorAsk> {
 async function checksCovering(deployment: string, frames: number, since: number): Promise<DriftCheckRecord[]> {
   const deadline = Date.now() + settings.detectionTimeoutMs;
   for (;;) {
-    const { checks } = await api<{ checks: DriftCheckRecord[] }>('GET', `/deployments/${deployment}/drift?since=${since}&limit=100`);
+    const { checks } = await api<{ checks: DriftCheckRecord[] }>(
+      'GET',
+      `/deployments/${deployment}/drift?since=${new Date(since).toISOString()}&limit=100`,
+    );
     const covering = checks.filter((c) => c.windowFrames >= frames);
     if (covering.length >= 2) return checks;
     if (Date.now() > deadline) throw new Error(`the drift monitor did not check ${deployment}'s ${frames} frames twice in time`);
@@ -236,7 +244,7 @@ async function registeredAt(version: number): Promise<number> {
 /** A rollout as one row: what was compared, each stage, the outcome, and how long after the registration it was decided. */
 function rolloutRow(label: string, rollout: RolloutResult, registered: number): string[] {
   const [shadow, canary] = ['shadow', 'canary'].map((stage) => rollout.stages.find((c) => c.stage === stage));
-  const decidedAt = Math.max(...rollout.stages.map((c) => c.at));
+  const decidedAt = Math.max(...rollout.stages.map((c) => Date.parse(c.at)));
   return [
     label,
     `v${rollout.candidateVersion} vs v${rollout.currentVersion}`,
@@ -349,7 +357,7 @@ async function main() {
       const found = await timed(`phase ${n}: drift monitor detects`, () => waitForMonitorAsk(deployment));
       const check = found.payload.ask;
       firedBy = `monitor: ${check.kinds.join(' + ')}`;
-      const seconds = ((check.time - collectSince) / 1000).toFixed(0);
+      const seconds = ((Date.parse(check.time) - collectSince) / 1000).toFixed(0);
       detections.push([
         String(n),
         phase.drift,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { deploymentStrategySchema, effectiveRolloutPolicy, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
-import { StoreError, UnknownVersionError, type RegistryStore } from '../../core/stores/registry.js';
+import { servingOf, StoreError, UnknownVersionError, type Deployment, type RegistryStore } from '../../core/stores/registry.js';
 import { ARCHITECTURES, type ArchitectureName } from '../../core/ml/architectures.js';
 import { hashToken, newClientToken } from '../auth.js';
 import { ApiError, notFound, unknownDeployments, validate } from '../errors.js';
@@ -120,21 +120,29 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     res.status(204).end();
   });
 
+  // An answer with a deployment says what its rovers get: `serving`, and `currentVersion` resolved as /predict
+  // resolves it (the stored one is null for direct and pinned deployments).
+  const withServing = async (deployment: Deployment) => {
+    const serving = await servingOf(registry, deployment);
+    return { deployment: { ...deployment, currentVersion: serving.version }, serving };
+  };
   router.post('/deployments', async (req, res) => {
     const body = validate(newDeployment, req.body);
     const deployment = await pinnable(() => registry.createDeployment(body, ADMIN));
     await modelChanged(deployment.modelName);
-    res.status(201).json({ deployment });
+    res.status(201).json(await withServing(deployment));
   });
   router.get('/deployments', async (_req, res) => {
-    res.json({ deployments: await registry.listDeployments() });
+    const read = await Promise.all((await registry.listDeployments()).map(withServing));
+    res.json({ deployments: read.map(({ deployment, serving }) => ({ ...deployment, serving })) });
   });
   router.get('/deployments/:id', async (req, res) => {
-    const deployment = await registry.getDeployment(req.params.id);
-    if (!deployment) throw notFound(`deployment "${req.params.id}"`);
+    const stored = await registry.getDeployment(req.params.id);
+    if (!stored) throw notFound(`deployment "${req.params.id}"`);
+    const { deployment, serving } = await withServing(stored);
     const clients = (await registry.listClients()).filter((c) => c.deploymentId === deployment.id).map((c) => c.id);
     const rollout = { policy: effectiveRolloutPolicy(deployment.rolloutPolicy), defaults: deployment.rolloutPolicy === null };
-    res.json({ deployment, clients, rollout });
+    res.json({ deployment, serving, clients, rollout });
   });
   router.patch('/deployments/:id', async (req, res) => {
     const patch = validate(deploymentPatch, req.body);
@@ -142,7 +150,7 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
     const deployment = await pinnable(() => registry.updateDeployment(req.params.id, patch, ADMIN));
     if (!before || !deployment) throw notFound(`deployment "${req.params.id}"`);
     await modelChanged(before.modelName, deployment.modelName);
-    res.json({ deployment });
+    res.json(await withServing(deployment));
   });
   router.get('/deployments/:id/serving-history', async (req, res) => {
     const query = validate(historyQuery, req.query, 'query');
@@ -152,7 +160,8 @@ export function adminRoutes(registry: RegistryStore, hooks: AdminHooks = {}): Ro
   router.post('/deployments/:id/rollback', async (req, res) => {
     const { by, reason } = validate(rollbackBody, req.body ?? {});
     try {
-      res.json(await registry.rollbackDeployment(req.params.id, by, reason ?? `manual rollback by ${by}`));
+      const { deployment, change } = await registry.rollbackDeployment(req.params.id, by, reason ?? `manual rollback by ${by}`);
+      res.json({ ...(await withServing(deployment)), change });
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw new ApiError(409, 'no_previous_version', err.message);
       throw err;

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { monitorConfigSchema } from '../../core/drift/monitorConfig.js';
+import { withRetrains } from '../../core/drift/checkRetrains.js';
+import { mergeMonitorConfig, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import type { MeasurementStore } from '../../core/stores/measurements.js';
 import { ApiError, notFound, validate } from '../errors.js';
 import {
@@ -9,19 +10,20 @@ import {
   triggerMonitorCheck,
   type MonitorScheduleDeps,
 } from '../../control/monitorSchedules.js';
+import { timeParam } from './params.js';
 
 export interface MonitorRouteDeps extends MonitorScheduleDeps {
   measurements: MeasurementStore;
 }
 
 const checksQuery = z.object({
-  since: z.coerce.number().int().optional(),
+  since: timeParam.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(20),
 });
 
 /** The drift monitor of each model: its config, its schedule, checks on demand, and each deployment's checks (admin token). */
 export function monitorRoutes(deps: MonitorRouteDeps): Router {
-  const { registry, measurements } = deps;
+  const { registry } = deps;
   const router = Router();
   const modelOrNotFound = async (name: string) => {
     const model = await registry.getModel(name);
@@ -39,28 +41,64 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
     });
   });
 
+  /** Changes the fields given, over the stored config; the merged config is validated whole. DELETE: the defaults. */
   router.put('/models/:name/monitor', async (req, res) => {
     const model = await modelOrNotFound(req.params.name);
-    const config = validate(monitorConfigSchema, req.body, 'monitor config');
+    const config = validate(monitorConfigSchema, mergeMonitorConfig(model.monitorConfig, req.body), 'monitor config');
     await registry.setMonitorConfig(model.name, config);
     res.json({ modelName: model.name, config, defaults: false, schedule: await syncMonitorSchedule(deps, model.name) });
   });
 
+  router.delete('/models/:name/monitor', async (req, res) => {
+    const model = await modelOrNotFound(req.params.name);
+    await registry.setMonitorConfig(model.name, null);
+    const config = monitorConfigSchema.parse({});
+    res.json({ modelName: model.name, config, defaults: true, schedule: await syncMonitorSchedule(deps, model.name) });
+  });
+
+  /** A check now: 202 once Temporal has taken the trigger; 409 when the monitor is off (it would check nothing) or has no schedule. */
   router.post('/models/:name/monitor/check', async (req, res) => {
     const model = await modelOrNotFound(req.params.name);
+    if (!monitorConfigSchema.parse(model.monitorConfig ?? {}).enabled)
+      throw new ApiError(
+        409,
+        'monitor_disabled',
+        `the drift monitor of model "${model.name}" is off, so a check would look at nothing: PUT /models/${model.name}/monitor {"enabled": true} turns it on`,
+      );
     const schedule = await syncMonitorSchedule(deps, model.name);
     if (schedule.state === 'absent')
       throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor: ${schedule.reason}`);
     if (!(await triggerMonitorCheck(deps, model.name)))
       throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor schedule`);
-    res.status(202).json({ modelName: model.name, scheduleId: schedule.scheduleId, triggered: true });
+    res.status(202).json({
+      modelName: model.name,
+      scheduleId: schedule.scheduleId,
+      triggered: true,
+      note: 'a check of every deployment of the model starts now; GET /deployments/:id/drift lists its results',
+    });
   });
 
   router.get('/deployments/:id/drift', async (req, res) => {
     const query = validate(checksQuery, req.query, 'query');
     if (!(await registry.getDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
-    res.json({ deployment: req.params.id, checks: await measurements.driftChecks(req.params.id, query) });
+    res.json({ deployment: req.params.id, checks: await checksWithRetrains(deps, req.params.id, query) });
   });
 
   return router;
+}
+
+/** A request is recorded after its check, by a worker whose clock may differ from the checking one's by this much. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** A deployment's drift checks, newest first, each with the retrain request it recorded (or why it recorded none). */
+async function checksWithRetrains(deps: MonitorRouteDeps, deployment: string, query: { since?: number; limit: number }) {
+  const checks = await deps.measurements.driftChecks(deployment, query);
+  const drifted = checks.filter((c) => c.verdict === 'drift');
+  if (drifted.length === 0) return withRetrains(checks, []);
+  const since = new Date(Math.min(...drifted.map((c) => c.time)) - CLOCK_SKEW_MS).toISOString();
+  const models = [...new Set(drifted.map((c) => c.modelName))];
+  const requests = await Promise.all(
+    models.map((modelName) => deps.registry.listRetrainRequests({ modelName, trigger: 'drift-monitor', since })),
+  );
+  return withRetrains(checks, requests.flat());
 }

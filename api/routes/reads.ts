@@ -1,16 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { driftCheckOf, retrainReasonOf } from '../../core/drift/checkRetrains.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
 import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../core/stores/measurements.js';
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
 import { notFound, validate } from '../errors.js';
 import { runLinks } from '../../control/retrainRequests.js';
+import { timeParam } from './params.js';
 
 const field = z
   .enum([...NUMERIC_FIELDS, ...IMAGE_CHARACTERISTIC_FIELDS] as unknown as [string, ...string[]])
   .transform((f) => f as NumericField);
-const range = z.object({ since: z.coerce.number().int().optional(), until: z.coerce.number().int().optional() });
+const range = z.object({ since: timeParam.optional(), until: timeParam.optional() });
 const histogramQuery = range
   .extend({
     field,
@@ -77,7 +79,19 @@ export function readRoutes({ objects, registry, measurements, temporalUiUrl, nam
     res.json({ trials: await registry.listTrials({ modelName: req.params.name, ...filter }) });
   });
   router.get('/models/:name/retrain-requests', async (req, res) => {
-    res.json({ requests: await registry.listRetrainRequests({ modelName: req.params.name }) });
+    const requests = await registry.listRetrainRequests({ modelName: req.params.name });
+    res.json({
+      requests: requests.map((r) => {
+        const check = driftCheckOf(r);
+        const { deployment, time, verdict, modelVersion } = check ?? {};
+        return {
+          ...r,
+          reason: retrainReasonOf(r),
+          ...(r.workflowId && r.runId ? { links: runLinks({ temporalUi: { url: temporalUiUrl, namespace } }, r.workflowId, r.runId) } : {}),
+          ...(check ? { driftCheck: { deployment, time, verdict, modelVersion, drift: `/deployments/${deployment}/drift` } } : {}),
+        };
+      }),
+    });
   });
   router.get('/trials/:id', async (req, res) => {
     const trial = await registry.getTrial(req.params.id);

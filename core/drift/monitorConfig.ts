@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 /**
  * How the drift monitor watches one model's deployments: on by default for every model with a training config.
- * Served and replaced through the admin API (`PUT /models/:name/monitor`); every field has a default, so `{}`
- * is a valid config and a partial one fills in the rest. No threshold names a floor: each compares a window
- * with the serving version's own reference profile.
+ * Served and changed through the admin API (`PUT /models/:name/monitor` changes the fields it gives, `DELETE` goes
+ * back to the defaults); every field has a default, so `{}` is a valid config and a partial one fills in the rest.
+ * No threshold names a floor: each compares a window with the serving version's own reference profile.
  */
 export const monitorConfigSchema = z
   .object({
@@ -56,3 +56,18 @@ export type MonitorConfig = z.infer<typeof monitorConfigSchema>;
 export type MonitorConfigInput = z.input<typeof monitorConfigSchema>;
 
 export const DEFAULT_MONITOR_CONFIG: MonitorConfig = monitorConfigSchema.parse({});
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A change of some fields over the stored config (null: the defaults), nested groups (`covariate`, ...) field by
+ * field: the merged config is to be validated whole with `monitorConfigSchema`. A change that is not an object is
+ * returned as it is (and fails validation).
+ */
+export function mergeMonitorConfig(stored: MonitorConfig | null, change: unknown): unknown {
+  if (!isPlainObject(change)) return change;
+  const merged: Record<string, unknown> = { ...(stored ?? DEFAULT_MONITOR_CONFIG) };
+  for (const [key, value] of Object.entries(change))
+    merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? { ...merged[key], ...value } : value;
+  return merged;
+}

@@ -45,6 +45,52 @@ export function fixedVersionOf(d: Pick<Deployment, 'modelVersion' | 'strategy' |
   return rollsOut(d) ? d.currentVersion : null;
 }
 
+/** How a deployment picks the version its rovers get: the model's newest, its pin, or its rollouts' current version. */
+export type ServingMode = 'direct' | 'pinned' | 'rollout';
+
+export function servingModeOf(d: Pick<Deployment, 'modelVersion' | 'strategy'>): ServingMode {
+  if (d.modelVersion !== 'latest') return 'pinned';
+  return rollsOut(d) ? 'rollout' : 'direct';
+}
+
+/**
+ * The version every rover of a deployment gets now (outside a canary), resolved as /predict resolves it
+ * (`fixedVersionOf`, else the model's newest): undefined when its model has no such version yet. The drift monitor
+ * and the admin reads use this; the model server does the same with its own cache of the newest version.
+ */
+export async function resolveServedVersion(
+  registry: Pick<RegistryStore, 'getModelVersion' | 'getLatestModelVersion'>,
+  d: Pick<Deployment, 'modelName' | 'modelVersion' | 'strategy' | 'currentVersion'>,
+): Promise<{ how: ServingMode; version: ModelVersion | undefined }> {
+  const fixed = fixedVersionOf(d);
+  const version = fixed === null ? await registry.getLatestModelVersion(d.modelName) : await registry.getModelVersion(d.modelName, fixed);
+  return { how: servingModeOf(d), version };
+}
+
+/** What a deployment's rovers get: the version every rover gets outside a canary, how it is chosen, and a rollout's candidate. */
+export interface Serving {
+  modelName: string;
+  /** Null: its model has no version yet (rovers get 503 no_model). */
+  version: number | null;
+  how: ServingMode;
+  /** A rollout in progress: the candidate shadows `version` (stage shadow) or answers the canary's rovers (stage canary). */
+  rollout: { candidateVersion: number; stage: RolloutStage; canaryClients: string[] } | null;
+}
+
+export async function servingOf(
+  registry: Pick<RegistryStore, 'getModelVersion' | 'getLatestModelVersion'>,
+  d: Deployment,
+): Promise<Serving> {
+  const { how, version } = await resolveServedVersion(registry, d);
+  const { rollout } = d;
+  return {
+    modelName: d.modelName,
+    version: version?.version ?? null,
+    how,
+    rollout: rollout && { candidateVersion: rollout.candidateVersion, stage: rollout.stage, canaryClients: rollout.canaryClients },
+  };
+}
+
 export type RolloutStage = 'shadow' | 'canary';
 
 /** A candidate version being judged on a deployment by its Rollout workflow. */
@@ -94,6 +140,16 @@ export const SERVING_CHANGE_REASONS = [
 ] as const;
 export type ServingChangeReason = (typeof SERVING_CHANGE_REASONS)[number];
 
+/** Changes after which every rover gets the `to` version; the other reasons are a rollout's stages and its rolling back. */
+export const FLEET_CHANGE_REASONS: readonly ServingChangeReason[] = ['created', 'manual', 'registration', 'rollback', 'rollout-promoted'];
+
+/**
+ * `serving-change`: what every rover gets changed (creation, a pin or a change of model, a registration on `latest`,
+ * a rollback, a promotion). `rollout-stage`: a candidate under test (shadow, canary) or rolled back: every rover
+ * outside a canary kept the same version.
+ */
+export type ServingChangeKind = 'serving-change' | 'rollout-stage';
+
 /**
  * One change of the version a deployment serves: a pinned version, or on `latest` the model's newest. A
  * version is a model name and a number; `fromVersion` null: it served nothing before (creation, or no
@@ -115,6 +171,50 @@ export interface ServingChange {
   note: unknown;
   /** Why, in a person's words: a rollback's reason; null for the other changes. */
   comment: string | null;
+  kind: ServingChangeKind;
+  /** The version every rover outside a canary got before and after (of `fromModelName` before): equal for a stage. */
+  servedBefore: number | null;
+  servedAfter: number | null;
+  /** For a rollout stage: the version under test (shadowing, answering the canary, or rolled back). */
+  candidateVersion: number | null;
+  /** The change in a person's words: what rovers get, who changed it and why. */
+  summary: string;
+}
+
+type DescribedFields = 'kind' | 'servedBefore' | 'servedAfter' | 'candidateVersion' | 'summary';
+/** A serving change as the registry keeps it: the rest follows from it (`describeServingChange`). */
+export type StoredServingChange = Omit<ServingChange, DescribedFields>;
+
+export function describeServingChange(c: StoredServingChange): Pick<ServingChange, DescribedFields> {
+  const v = (n: number | null) => (n === null ? 'no version' : `v${n}`);
+  const who = `by ${c.by}${c.comment ? `: ${c.comment}` : ''}`;
+  if (c.reason === 'rollout-shadow' || c.reason === 'rollout-canary') {
+    const where = c.reason === 'rollout-shadow' ? 'in shadow of' : 'for the canary rovers; the others keep';
+    return {
+      kind: 'rollout-stage',
+      servedBefore: c.fromVersion,
+      servedAfter: c.fromVersion,
+      candidateVersion: c.toVersion,
+      summary: `${c.reason}: ${v(c.toVersion)} answers ${where} ${v(c.fromVersion)} (${who})`,
+    };
+  }
+  if (c.reason === 'rollout-rolled-back') {
+    return {
+      kind: 'rollout-stage',
+      servedBefore: c.toVersion,
+      servedAfter: c.toVersion,
+      candidateVersion: c.fromVersion,
+      summary: `${c.reason}: candidate ${v(c.fromVersion)} rolled back, every rover keeps ${v(c.toVersion)} (${who})`,
+    };
+  }
+  const model = c.fromModelName !== null && c.fromModelName !== c.modelName ? ` of model "${c.modelName}"` : '';
+  return {
+    kind: 'serving-change',
+    servedBefore: c.fromVersion,
+    servedAfter: c.toVersion,
+    candidateVersion: null,
+    summary: `${c.reason}: every rover gets ${v(c.toVersion)}${model}${c.reason === 'created' ? '' : `, was ${v(c.fromVersion)}`} (${who})`,
+  };
 }
 
 export interface Model {
@@ -244,7 +344,8 @@ export interface RegistryStore {
   getModel(name: string): Promise<Model | undefined>;
   listModels(): Promise<Model[]>;
   setTrainingConfig(name: string, config: TrainingConfig): Promise<Model>;
-  setMonitorConfig(name: string, config: MonitorConfig): Promise<Model>;
+  /** Null goes back to the defaults. */
+  setMonitorConfig(name: string, config: MonitorConfig | null): Promise<Model>;
 
   /**
    * Registers the next version of a model. Idempotent per workflow run: a retried
@@ -289,7 +390,14 @@ export interface RegistryStore {
   /** Sets the outcome of a pending request (once). */
   settleRetrainRequest(id: number, result: Pick<RetrainRequest, 'outcome' | 'workflowId' | 'runId' | 'coverage'>): Promise<RetrainRequest>;
   getRetrainRequest(id: number): Promise<RetrainRequest | undefined>;
-  listRetrainRequests(filter?: { modelName?: string; outcome?: RetrainOutcome; limit?: number }): Promise<RetrainRequest[]>;
+  /** Oldest first; `since` (ISO 8601): recorded at or after it. */
+  listRetrainRequests(filter?: {
+    modelName?: string;
+    outcome?: RetrainOutcome;
+    trigger?: TriggerKind;
+    since?: string;
+    limit?: number;
+  }): Promise<RetrainRequest[]>;
 
   close(): Promise<void>;
 }

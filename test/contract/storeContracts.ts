@@ -109,6 +109,9 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
         covariate: { minWasserstein: 2, minOutsideShare: 0.2, minDriftedShare: 0.5 },
       };
       expect((await r.setMonitorConfig(model, monitor)).monitorConfig).toEqual(monitor);
+      // Null goes back to the defaults (DELETE /models/:name/monitor); set again for what follows.
+      expect((await r.setMonitorConfig(model, null)).monitorConfig).toBeNull();
+      await r.setMonitorConfig(model, monitor);
       expect((await r.getModel(model))?.trainingConfig).toEqual({ deployments: ['a'], sweep: { epochs: [1] } });
       const first = await r.recordRetrainRequest({ modelName: model, trigger: 'grafana', payload: { a: 1 }, dedupeKey: 'fp@t' });
       expect(first).toMatchObject({ request: { outcome: 'pending', dedupeKey: 'fp@t', duplicateOf: null } });
@@ -133,6 +136,10 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect((await r.getRetrainRequest(first.request.id))?.outcome).toBe('started');
       expect((await r.listRetrainRequests({ modelName: model })).map((x) => x.payload)).toEqual([{ a: 1 }, {}]);
       expect((await r.listRetrainRequests({ modelName: model, outcome: 'duplicate' })).map((x) => x.id)).toEqual([repeat.request.id]);
+      const manual = await r.recordRetrainRequest({ modelName: model, trigger: 'manual', payload: { b: 2 }, dedupeKey: null });
+      expect((await r.listRetrainRequests({ modelName: model, trigger: 'manual' })).map((x) => x.id)).toEqual([manual.request.id]);
+      expect(await r.listRetrainRequests({ modelName: model, since: manual.request.createdAt })).toContainEqual(manual.request);
+      expect(await r.listRetrainRequests({ modelName: model, since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
       await r.close();
     });
 

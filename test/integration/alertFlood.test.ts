@@ -36,6 +36,7 @@ function stubActivities(hooks: {
           ? { registered: true, version: 1, artifactKey: 'a', artifactSha256: 's', comparison: null }
           : { registered: false, reason: 'stub' },
       startRollouts: async () => [],
+      recordRunRequest: async () => 0,
     },
     training: {
       preprocess: async () => ({

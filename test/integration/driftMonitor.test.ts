@@ -172,7 +172,11 @@ describe('drift monitor', () => {
   it('pauses the schedule when turned off and removes it when no deployment is left', async () => {
     const off = await admin('PUT', `/models/${MODEL}/monitor`, { enabled: false });
     expect(off.body.schedule).toMatchObject({ state: 'paused' });
-    expect((await admin('POST', `/models/${MODEL}/monitor/check`)).status).toBe(202);
+    // A check while the monitor is off would look at nothing: refused, never answered as if it ran.
+    expect(await admin('POST', `/models/${MODEL}/monitor/check`)).toMatchObject({
+      status: 409,
+      body: { error: { code: 'monitor_disabled' } },
+    });
     expect((await admin('DELETE', '/deployments/shifted')).status).toBe(204);
     expect((await admin('GET', `/models/${MODEL}/monitor`)).body.schedule.state).toBe('paused');
     expect((await admin('DELETE', '/deployments/steady')).status).toBe(204);

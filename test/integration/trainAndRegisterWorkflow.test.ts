@@ -86,6 +86,7 @@ describe('TrainAndRegister with stub activities', () => {
       await scenario.assembleGate;
       return { datasetKey: 'k', datasetSha256: 's', recordCount: 10, perDeployment: {} };
     },
+    recordRunRequest: async () => 0,
     describeDataset: async (input) => ({
       manifestKey: input.manifestKey,
       manifestSha256: 's',

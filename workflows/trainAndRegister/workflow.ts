@@ -21,6 +21,7 @@ import { outcomeLine, progressLine } from './summary.js';
 // Each activity's options fit what it does: light steps fail fast, ML steps heartbeat every few seconds.
 const light = { taskQueue: TASK_QUEUES.orchestration, retry: { maximumAttempts: 5 } };
 const { describeDataset, selectBest } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
+const { recordRunRequest } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
 const { assembleDataset } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '15 minutes' });
 const { registerModelVersion } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '2 minutes' });
 const { startRollouts } = proxyActivities<OrchestrationActivities>({ ...light, startToCloseTimeout: '1 minute' });
@@ -42,7 +43,10 @@ const { buildReferenceProfile } = proxyActivities<TrainingActivities>({
 /** Dataset -> preprocessing -> sweep -> best run -> registration; the history is the lineage record. */
 export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<TrainAndRegisterResult> {
   const request = resolveRequest(input);
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId, runId, runStartTime } = workflowInfo();
+  // A run started without the API (`temporal workflow start`) records its own retrain request; a follow-up run's asks are recorded.
+  if (input.trigger?.requestId === undefined && !input.continuedFrom && patched('run-records-its-own-request'))
+    await recordRunRequest({ workflowId, runId, startedAt: runStartTime.getTime(), input });
   // Histories recorded before asks carried their evidence time book a follow-up for every ask after the assembly.
   const asks = new AskLedger(request.deployments, request.continuedFrom, patched('asks-covered-by-evidence-time'));
   const combos = sweepCombinations(request.sweep);

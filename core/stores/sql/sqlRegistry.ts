@@ -2,6 +2,8 @@ import type { MonitorConfig } from '../../drift/monitorConfig.js';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import {
+  describeServingChange,
+  FLEET_CHANGE_REASONS,
   fixedVersionOf,
   rollsOut,
   StoreError,
@@ -18,6 +20,7 @@ import {
   type NewRetrainRequest,
   type RetrainRequest,
   type ServingChange,
+  type StoredServingChange,
   type Trial,
   type TrainingConfig,
   UnknownVersionError,
@@ -73,9 +76,9 @@ const NO_ROLLOUT: Row = {
 };
 
 /** Serving changes after which every rover gets the `to` version: a rollback goes back to their `from`. */
-const FLEET_CHANGES = ['created', 'manual', 'registration', 'rollback', 'rollout-promoted'];
+const FLEET_CHANGES = [...FLEET_CHANGE_REASONS];
 
-const toServingChange = (r: Row): ServingChange => ({
+const storedChange = (r: Row): StoredServingChange => ({
   id: Number(r.id),
   deploymentId: r.deployment_id,
   at: r.at,
@@ -88,6 +91,11 @@ const toServingChange = (r: Row): ServingChange => ({
   note: parse(r.note ?? null),
   comment: r.comment ?? null,
 });
+
+const toServingChange = (r: Row): ServingChange => {
+  const change = storedChange(r);
+  return { ...change, ...describeServingChange(change) };
+};
 
 const describeServed = (modelName: string, version: number | null) =>
   version === null ? `no version of model "${modelName}"` : `version ${version} of model "${modelName}"`;
@@ -176,7 +184,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 const sqliteTurns = new KeyedTurns();
 
-type ServingChangeRow = Omit<ServingChange, 'id' | 'at' | 'comment'> & { comment?: string | null };
+type ServingChangeRow = Omit<StoredServingChange, 'id' | 'at' | 'comment'> & { comment?: string | null };
 
 /** The registry on any SQL database knex speaks (SQLite embedded, MySQL in production). */
 export class SqlRegistry implements RegistryStore {
@@ -522,11 +530,11 @@ export class SqlRegistry implements RegistryStore {
     return (await this.getModel(name))!;
   }
 
-  async setMonitorConfig(name: string, config: MonitorConfig): Promise<Model> {
+  async setMonitorConfig(name: string, config: MonitorConfig | null): Promise<Model> {
     await this.ensureModel(name);
     await this.db('models')
       .where({ name })
-      .update({ monitor_config: json(config) });
+      .update({ monitor_config: config === null ? null : json(config) });
     return (await this.getModel(name))!;
   }
 
@@ -762,10 +770,12 @@ export class SqlRegistry implements RegistryStore {
     return row ? toRetrainRequest(row) : undefined;
   }
 
-  async listRetrainRequests(filter: { modelName?: string; outcome?: RetrainRequest['outcome']; limit?: number } = {}) {
+  async listRetrainRequests(filter: Parameters<RegistryStore['listRetrainRequests']>[0] = {}) {
     const q = this.db('retrain_requests');
     if (filter.modelName) q.where({ model_name: filter.modelName });
     if (filter.outcome) q.where({ outcome: filter.outcome });
+    if (filter.trigger) q.where({ trigger: filter.trigger });
+    if (filter.since) q.where('created_at', '>=', filter.since);
     if (filter.limit) q.limit(filter.limit);
     return (await q.orderBy('id')).map(toRetrainRequest);
   }
