@@ -5,6 +5,7 @@ import type { Stores } from '../core/stores/index.js';
 import { requireBearer } from './auth.js';
 import { errorHandler, unknownRoute } from './errors.js';
 import { jsonLimits } from './jsonLimits.js';
+import { openApiDocument } from './openapi/document.js';
 import type { FrameAnalysis } from './frameAnalysis.js';
 import type { ModelServer } from './modelServer.js';
 import { adminRoutes } from './routes/admin.js';
@@ -64,6 +65,11 @@ export function createApp(deps: AppDeps): express.Express {
       checkTimeoutSeconds: config.api.readyCheckTimeoutSeconds,
     }),
   );
+  // Generated once, from the schemas the routes validate with; served without a token.
+  const description = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(description);
+  });
   const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
   app.use(
     predictRoutes({

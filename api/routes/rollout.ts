@@ -19,6 +19,8 @@ const SIGNALS = { promote: promoteSignal, abort: abortSignal, pause: pauseSignal
 const action = z.enum(['promote', 'abort', 'pause', 'resume']);
 const instruction = z.object({ by: z.string().trim().min(1).max(256).default('admin'), reason: z.string().max(1000).optional() }).strict();
 
+export { action, instruction };
+
 /** A deployment's rollout: what the registry serves, and its Rollout workflow's state; a human's promote, abort, pause, resume (admin token). */
 export function rolloutRoutes(deps: Pick<RetrainDeps, 'registry' | 'temporal' | 'temporalUi' | 'temporalDeadlineMs' | 'log'>): Router {
   const router = Router();

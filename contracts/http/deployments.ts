@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { activeRolloutSchema, deploymentSchema, rolloutPolicyWire, servingChangeSchema } from './registry.js';
+
+export const deploymentAnswerSchema = z.object({ deployment: deploymentSchema }).meta({ id: 'DeploymentAnswer' });
+export const deploymentListAnswerSchema = z.object({ deployments: z.array(deploymentSchema) }).meta({ id: 'DeploymentListAnswer' });
+export const deploymentDetailAnswerSchema = z
+  .object({
+    deployment: deploymentSchema,
+    clients: z.array(z.string()).meta({ description: 'ids of the rovers assigned to it' }),
+    rollout: z.object({
+      policy: rolloutPolicyWire,
+      defaults: z.boolean().meta({ description: 'true: no policy set, the defaults apply' }),
+    }),
+  })
+  .meta({ id: 'DeploymentDetailAnswer' });
+export const servingHistoryAnswerSchema = z
+  .object({ deployment: z.string(), history: z.array(servingChangeSchema) })
+  .meta({ id: 'ServingHistoryAnswer' });
+export const rollbackAnswerSchema = z.object({ deployment: deploymentSchema, change: servingChangeSchema }).meta({ id: 'RollbackAnswer' });
+
+/** A deployment's Rollout workflow as Temporal sees it (null: it never had one). */
+const rolloutWorkflowSchema = z
+  .object({
+    workflowId: z.string(),
+    runId: z.string().optional(),
+    status: z.string().meta({ description: 'Temporal’s status (RUNNING, COMPLETED, ...), or UNKNOWN while Temporal cannot be reached' }),
+    ui: z.string().optional(),
+    state: z.unknown().optional().meta({ description: 'while RUNNING: the workflow’s status query' }),
+    result: z.unknown().optional().meta({ description: 'once COMPLETED: how the rollout ended' }),
+    error: z.string().optional(),
+  })
+  .nullable();
+
+export const rolloutStatusAnswerSchema = z
+  .object({
+    deployment: z.string(),
+    strategy: deploymentSchema.shape.strategy,
+    currentVersion: z.number().int().nullable(),
+    rollout: activeRolloutSchema.nullable(),
+    policy: rolloutPolicyWire,
+    workflow: rolloutWorkflowSchema,
+  })
+  .meta({ id: 'RolloutStatusAnswer' });
+export const rolloutSignalAnswerSchema = z
+  .object({
+    deployment: z.string(),
+    workflowId: z.string(),
+    signal: z.enum(['promote', 'abort', 'pause', 'resume']),
+    by: z.string(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'RolloutSignalAnswer' });
+
+export type DeploymentDetailAnswer = z.infer<typeof deploymentDetailAnswerSchema>;
+export type RolloutStatusAnswer = z.infer<typeof rolloutStatusAnswerSchema>;

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { DRIFT_VERDICTS } from '../../core/drift/driftReport.js';
+import { epochMs } from './common.js';
+
+/** What the measurement store answers about a deployment's frames (core/stores/measurements.ts). */
+
+export const deploymentStatsAnswerSchema = z
+  .object({
+    stats: z.object({
+      deployment: z.string(),
+      count: z.number().int(),
+      labelledCount: z.number().int(),
+      sensorMin: z.number().nullable(),
+      sensorMax: z.number().nullable(),
+      predictionMin: z.number().nullable(),
+      predictionMax: z.number().nullable(),
+      meanError: z.number().nullable(),
+      maxError: z.number().nullable(),
+      modelName: z.string().nullable(),
+      modelVersion: z.number().int().nullable(),
+    }),
+  })
+  .meta({ id: 'DeploymentStatsAnswer' });
+
+export const histogramAnswerSchema = z
+  .object({ field: z.string(), bins: z.array(z.object({ lower: z.number(), upper: z.number(), count: z.number().int() })) })
+  .meta({ id: 'HistogramAnswer' });
+
+export const meansAnswerSchema = z
+  .object({
+    field: z.string(),
+    windowMs: z.number().int(),
+    windows: z.array(z.object({ time: epochMs, mean: z.number().nullable(), count: z.number().int() })),
+  })
+  .meta({ id: 'MeansAnswer' });
+
+/** One drift check of a deployment with its evidence (core/drift/driftReport.ts). */
+export const driftCheckSchema = z
+  .object({
+    time: epochMs,
+    deployment: z.string(),
+    modelName: z.string(),
+    modelVersion: z.number().int().nullable(),
+    verdict: z.enum(DRIFT_VERDICTS as [string, ...string[]]),
+    kinds: z.array(z.enum(['covariate', 'label', 'performance'])),
+    summary: z.string(),
+    windowFrames: z.number().int(),
+    windowStart: epochMs.nullable(),
+    windowEnd: epochMs.nullable(),
+    covariate: z.record(z.string(), z.unknown()).nullable().meta({ description: 'CovariateEvidence, null when not tested' }),
+    label: z.record(z.string(), z.unknown()).nullable().meta({ description: 'LabelEvidence, null when not tested' }),
+    performance: z.record(z.string(), z.unknown()).nullable().meta({ description: 'PerformanceEvidence, null when not tested' }),
+  })
+  .meta({ id: 'DriftCheck' });
+
+export const driftChecksAnswerSchema = z
+  .object({ deployment: z.string(), checks: z.array(driftCheckSchema) })
+  .meta({ id: 'DriftChecksAnswer' });
+
+export type DeploymentStatsAnswer = z.infer<typeof deploymentStatsAnswerSchema>;
+export type DriftCheck = z.infer<typeof driftCheckSchema>;
+export type DriftChecksAnswer = z.infer<typeof driftChecksAnswerSchema>;
