@@ -7,8 +7,7 @@ import { z } from 'zod';
 
 /** Every refusal and failure: its HTTP status, a stable code and a message for a person. */
 export const errorBodySchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }).strict() })
-  .strict()
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
   .meta({ id: 'Error', description: 'Every 4xx and 5xx answer: a stable code and a message for a person.' });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
@@ -23,3 +22,15 @@ export const paramsSchema = z.record(z.string(), z.union([z.number(), z.string()
 
 /** Where a Temporal workflow run is: this API's status route and the Temporal Web UI. */
 export const runLinksSchema = z.object({ status: z.string(), ui: z.url() });
+
+/**
+ * An object the API passes on as another module made it (a workflow's result, a query's answer, a drift check's
+ * evidence): described as an object, typed as that module's own type `T` for the scripts that read it.
+ */
+export function typedObject<T>(description: string): z.ZodType<T>;
+export function typedObject<T>(description: string, options: { nullable: true }): z.ZodType<T | null>;
+export function typedObject<T>(description: string, options: { nullable?: boolean } = {}) {
+  return z
+    .custom<T>((value) => typeof value === 'object' && (options.nullable || value !== null))
+    .meta({ type: options.nullable ? ['object', 'null'] : 'object', description });
+}

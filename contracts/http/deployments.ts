@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { RolloutResult, RolloutStatus } from '../../workflows/rollout/contract.js';
+import { typedObject } from './common.js';
 import { activeRolloutSchema, deploymentSchema, rolloutPolicyWire, servingChangeSchema } from './registry.js';
 
 export const deploymentAnswerSchema = z.object({ deployment: deploymentSchema }).meta({ id: 'DeploymentAnswer' });
@@ -25,8 +27,8 @@ const rolloutWorkflowSchema = z
     runId: z.string().optional(),
     status: z.string().meta({ description: 'Temporal’s status (RUNNING, COMPLETED, ...), or UNKNOWN while Temporal cannot be reached' }),
     ui: z.string().optional(),
-    state: z.unknown().optional().meta({ description: 'while RUNNING: the workflow’s status query' }),
-    result: z.unknown().optional().meta({ description: 'once COMPLETED: how the rollout ended' }),
+    state: typedObject<RolloutStatus>('while RUNNING: the workflow’s status query').optional(),
+    result: typedObject<RolloutResult>('once COMPLETED: how the rollout ended').optional(),
     error: z.string().optional(),
   })
   .nullable();

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { DRIFT_VERDICTS } from '../../core/drift/driftReport.js';
-import { epochMs } from './common.js';
+import {
+  DRIFT_VERDICTS,
+  type CovariateEvidence,
+  type DriftVerdict,
+  type LabelEvidence,
+  type PerformanceEvidence,
+} from '../../core/drift/driftReport.js';
+import { epochMs, typedObject } from './common.js';
 
 /** What the measurement store answers about a deployment's frames (core/stores/measurements.ts). */
 
@@ -41,15 +47,15 @@ export const driftCheckSchema = z
     deployment: z.string(),
     modelName: z.string(),
     modelVersion: z.number().int().nullable(),
-    verdict: z.enum(DRIFT_VERDICTS as [string, ...string[]]),
+    verdict: z.enum(DRIFT_VERDICTS as readonly DriftVerdict[] as [DriftVerdict, ...DriftVerdict[]]),
     kinds: z.array(z.enum(['covariate', 'label', 'performance'])),
     summary: z.string(),
     windowFrames: z.number().int(),
     windowStart: epochMs.nullable(),
     windowEnd: epochMs.nullable(),
-    covariate: z.record(z.string(), z.unknown()).nullable().meta({ description: 'CovariateEvidence, null when not tested' }),
-    label: z.record(z.string(), z.unknown()).nullable().meta({ description: 'LabelEvidence, null when not tested' }),
-    performance: z.record(z.string(), z.unknown()).nullable().meta({ description: 'PerformanceEvidence, null when not tested' }),
+    covariate: typedObject<CovariateEvidence>('the features’ evidence (null when not tested)', { nullable: true }),
+    label: typedObject<LabelEvidence>('the laser readings’ evidence (null when not tested)', { nullable: true }),
+    performance: typedObject<PerformanceEvidence>('the live errors’ evidence (null when not tested)', { nullable: true }),
   })
   .meta({ id: 'DriftCheck' });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isoTime, runLinksSchema } from './common.js';
+import type { TrainAndRegisterRequest, TrainAndRegisterResult, TrainProgress } from '../../workflows/trainAndRegister/contract.js';
+import { isoTime, runLinksSchema, typedObject } from './common.js';
 import { retrainCoverageSchema, retrainOutcomeSchema } from './registry.js';
 
 /** The answer to a retrain ask: recorded, then started, joined, a duplicate, or pending while Temporal is away. */
@@ -17,7 +18,7 @@ export const retrainAnswerSchema = z
   .meta({ id: 'RetrainAnswer' });
 
 /** The TrainAndRegister request a rerun starts (workflows/trainAndRegister/contract.ts). */
-const trainRequestSchema = z.record(z.string(), z.unknown()).meta({ description: 'the TrainAndRegister request of the rerun' });
+const trainRequestSchema = typedObject<TrainAndRegisterRequest>('the TrainAndRegister request of the rerun');
 
 export const rerunAnswerSchema = z
   .union([
@@ -42,8 +43,10 @@ export const trainingRunAnswerSchema = z
     startTime: isoTime,
     closeTime: isoTime.nullable(),
     links: runLinksSchema,
-    progress: z.unknown().optional().meta({ description: 'while RUNNING: the progress query’s answer (null without a worker)' }),
-    result: z.unknown().optional().meta({ description: 'once COMPLETED: the workflow’s result' }),
+    progress: typedObject<TrainProgress>('while RUNNING: the progress query’s answer (null without a worker)', {
+      nullable: true,
+    }).optional(),
+    result: typedObject<TrainAndRegisterResult>('once COMPLETED: the workflow’s result').optional(),
     continuedAs: z
       .object({ runId: z.string(), links: runLinksSchema })
       .nullable()
