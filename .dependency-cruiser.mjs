@@ -3,7 +3,7 @@
 //   workers/ -> activities/ -> control/, core/;  workflows/ -> workflows/shared.ts, contracts, pure core/
 //   edge/ (the rover) -> core/;  scripts/, bench/, test/ may use anything.
 // Type-only imports count (tsPreCompilationDeps): a cycle of types is still a circle a reader has to untie.
-const LAYERS = '(api|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy|scripts|bench|test)';
+const LAYERS = '(api|contracts|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy|scripts|bench|test)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -20,7 +20,7 @@ export default {
       name: 'nothing-below-api-imports-api',
       severity: 'error',
       comment: 'api/ only translates HTTP; what it calls must not need it',
-      from: { path: '^(core|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy)/' },
+      from: { path: '^(core|contracts|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy)/' },
       to: { path: '^api/' },
     },
     {
@@ -57,6 +57,13 @@ export default {
       comment: 'a contract (and workflows/shared.ts) is read by every side: it imports only core/, shared.ts and other contracts',
       from: { path: '^workflows/(shared|[^/]+/contract)\\.ts$' },
       to: { pathNot: ['^core/', '^workflows/(shared|[^/]+/contract)\\.ts$', '^node_modules/@temporalio/'] },
+    },
+    {
+      name: 'wire-contracts-are-leaves',
+      severity: 'error',
+      comment: 'contracts/http describes what crosses the wire, for the API, its clients and the rover alike',
+      from: { path: '^contracts/' },
+      to: { path: '^(control|serving|ingest|activities|workers|edge)/' },
     },
     {
       name: 'edge-is-the-rover',

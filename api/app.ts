@@ -8,6 +8,7 @@ import { isoTimes } from './isoTimes.js';
 import { jsonLimits } from './jsonLimits.js';
 import type { FrameAnalysis } from '../ingest/frameAnalysis.js';
 import type { ModelServer } from '../serving/modelServer.js';
+import { openApiDocument } from './openapi/document.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { landingRoutes } from './routes/landing.js';
@@ -68,6 +69,11 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(landingRoutes({ temporalUiUrl: config.temporal.uiUrl }));
+  // Generated once, from the schemas the routes validate with; served without a token.
+  const description = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(description);
+  });
   const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
   app.use(
     predictRoutes({

@@ -243,7 +243,7 @@ export async function benchmarkRollout(
     const direct = `${modelName}-direct`;
     const rollout = `${modelName}-rollout`;
     await admin('POST', '/deployments', { id: direct, modelName, modelVersion: 1, strategy: 'direct' });
-    const { deployment: created } = await admin<{ deployment: { currentVersion: number | null } }>('POST', '/deployments', {
+    const { deployment: created } = await admin('POST', '/deployments', {
       id: rollout,
       modelName,
       modelVersion: 'latest',

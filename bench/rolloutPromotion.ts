@@ -13,7 +13,7 @@ import { loadBackend } from '../core/ml/backend.js';
 import { getModelMetadata, putModel, serializeModel } from '../core/ml/modelArtifact.js';
 import { rolloutPolicySchema, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import { openMeasurements, openObjects, type Stores } from '../core/stores/index.js';
-import type { ModelVersion, RegistryStore, ServingChange } from '../core/stores/registry.js';
+import type { ModelVersion, RegistryStore } from '../core/stores/registry.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
 import type { ApiCall } from '../scripts/apiClient.js';
 import type { RolloutResult } from '../workflows/rollout/contract.js';
@@ -173,7 +173,7 @@ export async function benchmarkPromotion(options: {
     );
 
     const deployment = `${modelName}-promote`;
-    const { deployment: created } = await admin<{ deployment: { currentVersion: number | null } }>('POST', '/deployments', {
+    const { deployment: created } = await admin('POST', '/deployments', {
       id: deployment,
       modelName,
       modelVersion: 'latest',
@@ -238,7 +238,7 @@ export async function benchmarkPromotion(options: {
     }
     const loadAtEnd = os.loadavg();
 
-    const { history } = await admin<{ history: ServingChange[] }>('GET', `/deployments/${deployment}/serving-history`);
+    const { history } = await admin('GET', `/deployments/${deployment}/serving-history`);
     const milestones = history
       .filter((c) => c.reason.startsWith('rollout-') && c.by === workflowId)
       .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))

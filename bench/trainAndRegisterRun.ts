@@ -6,7 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { TrainAndRegisterResult } from '../workflows/trainAndRegister/contract.js';
-import { waitForRecords, type ApiCall } from '../scripts/apiClient.js';
+import { startedRun, waitForRecords, type ApiCall } from '../scripts/apiClient.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import type { RecordedFrames } from './parkingFrames.js';
 import { replayFrames, type RoverIdentity } from './roverReplay.js';
@@ -26,7 +26,7 @@ export async function createRovers(admin: ApiCall, prefix: string, count: number
   const rovers: RoverIdentity[] = [];
   for (let i = 1; i <= count; i++) {
     const clientId = `${prefix}-${i}`;
-    const { token } = await admin<{ token: string }>('POST', '/clients', { id: clientId, name: `bench rover ${i}`, deploymentId });
+    const { token } = await admin('POST', '/clients', { id: clientId, name: `bench rover ${i}`, deploymentId });
     rovers.push({ clientId, token });
   }
   return rovers;
@@ -80,14 +80,11 @@ export async function runThesisSweep(
     registerPolicy: 'always',
   });
   const started = performance.now();
-  const ask = await admin<{ workflowId: string; runId: string }>('POST', `/models/${modelName}/retrain`, { by: 'bench' });
+  const ask = startedRun(await admin('POST', `/models/${modelName}/retrain`, { by: 'bench' }));
   let lastProgress = '';
   let run;
   for (;;) {
-    run = await admin<{ status: string; progress?: unknown; result?: TrainAndRegisterResult }>(
-      'GET',
-      `/workflows/${ask.workflowId}/runs/${ask.runId}`,
-    );
+    run = await admin('GET', `/workflows/${ask.workflowId}/runs/${ask.runId}`);
     if (run.status !== 'RUNNING') break;
     const progress = JSON.stringify(run.progress ?? null);
     if (progress !== lastProgress) log(`TrainAndRegister: ${progress}`);

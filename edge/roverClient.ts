@@ -2,7 +2,9 @@
  * Typed HTTP client for the inference API (`POST /predict`), on Node's global fetch.
  * Never throws for HTTP or network errors: every call resolves to a PredictResult.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { errorBodySchema } from '../contracts/http/common.js';
+import { predictAnswerSchema, type PredictAnswer, type predictFormSchema } from '../contracts/http/predict.js';
 
 export interface RoverClientOptions {
   apiUrl: string;
@@ -32,10 +34,10 @@ export type PredictResult =
   | {
       ok: true;
       status: 200;
-      predictionMm: number;
-      deployment: string;
-      model: { name: string; version: number };
-      requestId: string;
+      predictionMm: PredictAnswer['prediction_mm'];
+      deployment: PredictAnswer['deployment'];
+      model: PredictAnswer['model'];
+      requestId: PredictAnswer['request_id'];
       attempts: number;
     }
   | {
@@ -50,14 +52,9 @@ export type PredictResult =
       retryAfterMs?: number;
     };
 
-const successBody = z.object({
-  prediction_mm: z.number(),
-  deployment: z.string(),
-  model: z.object({ name: z.string(), version: z.number() }),
-  request_id: z.string(),
-});
-
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+/** The multipart fields of `POST /predict`, as the API describes them (contracts/http/predict.ts). */
+type FormField = keyof z.input<typeof predictFormSchema>;
+const field = (name: FormField) => name;
 
 type Failure = Extract<PredictResult, { ok: false }>;
 
@@ -104,9 +101,9 @@ export class RoverClient {
     attempts: number,
   ): Promise<{ result: Failure | PredictResult; retryable: boolean; retryAfterMs?: number }> {
     const form = new FormData();
-    form.set('client_id', this.options.clientId);
-    if (input.sensorMm !== undefined && input.sensorMm !== null) form.set('sensor_value', String(input.sensorMm));
-    form.set('image', new Blob([new Uint8Array(input.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
+    form.set(field('client_id'), this.options.clientId);
+    if (input.sensorMm !== undefined && input.sensorMm !== null) form.set(field('sensor_value'), String(input.sensorMm));
+    form.set(field('image'), new Blob([new Uint8Array(input.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
 
     let response: Response;
     let text: string;
@@ -127,7 +124,7 @@ export class RoverClient {
 
     const json = parseJson(text);
     if (response.status === 200) {
-      const parsed = successBody.safeParse(json);
+      const parsed = predictAnswerSchema.safeParse(json);
       if (parsed.success) {
         const body = parsed.data;
         return {
@@ -149,7 +146,7 @@ export class RoverClient {
       };
     }
 
-    const parsedError = errorBody.safeParse(json);
+    const parsedError = errorBodySchema.safeParse(json);
     const code = parsedError.success ? parsedError.data.error.code : `http_${response.status}`;
     const message = parsedError.success ? parsedError.data.error.message : text.slice(0, 200) || response.statusText;
     // no_model: the API recorded the frame but has nothing to predict with; retrying would record it twice.

@@ -16,9 +16,10 @@ import { driveParkingRuns } from '../edge/cli.js';
 import { getPreset } from '../edge/presets.js';
 import { RoverClient, type PredictInput } from '../edge/roverClient.js';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
-import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
-import { apiClient, waitForRecords, type Wire } from './apiClient.js';
+import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
+import type { ArchitectureName } from '../core/ml/architectures.js';
+import { apiClient, startedRun, waitForRecords, type Wire } from './apiClient.js';
 
 // As the API sends them: every time is an ISO 8601 string.
 type DriftCheckRecord = Wire<StoredDriftCheck>;
@@ -154,7 +155,7 @@ async function meanErrorSince(deployment: string, since: number) {
 async function waitForRun(workflowId: string, runId: string) {
   for (;;) {
     const run = await api('GET', `/workflows/${workflowId}/runs/${runId}`);
-    if (run.status === 'COMPLETED') return run.result;
+    if (run.status === 'COMPLETED' && run.result) return run.result;
     if (run.status !== 'RUNNING') throw new Error(`training run ${workflowId}/${runId} ended ${run.status}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -172,8 +173,8 @@ interface MonitorAsk {
 
 /** The drift monitor's asks for this model that acted (started or joined a run), oldest first. */
 async function monitorAsks(): Promise<MonitorAsk[]> {
-  const { requests } = await api<{ requests: MonitorAsk[] }>('GET', `/models/${model}/retrain-requests`);
-  return requests.filter((r) => r.trigger === 'drift-monitor' && r.outcome !== 'duplicate').sort((a, b) => a.id - b.id);
+  const { requests } = await api('GET', `/models/${model}/retrain-requests`);
+  return (requests as MonitorAsk[]).filter((r) => r.trigger === 'drift-monitor' && r.outcome !== 'duplicate').sort((a, b) => a.id - b.id);
 }
 
 /** Waits for the monitor to ask for a retrain because of `deployment`. */
@@ -196,10 +197,7 @@ async function waitForMonitorAsk(deployment: string): Promise<MonitorAsk> {
 async function checksCovering(deployment: string, frames: number, since: number): Promise<DriftCheckRecord[]> {
   const deadline = Date.now() + settings.detectionTimeoutMs;
   for (;;) {
-    const { checks } = await api<{ checks: DriftCheckRecord[] }>(
-      'GET',
-      `/deployments/${deployment}/drift?since=${new Date(since).toISOString()}&limit=100`,
-    );
+    const { checks } = await api('GET', `/deployments/${deployment}/drift?since=${new Date(since).toISOString()}&limit=100`);
     const covering = checks.filter((c) => c.windowFrames >= frames);
     if (covering.length >= 2) return checks;
     if (Date.now() > deadline) throw new Error(`the drift monitor did not check ${deployment}'s ${frames} frames twice in time`);
@@ -214,10 +212,7 @@ async function checksCovering(deployment: string, frames: number, since: number)
 async function rollOut(deployment: string, preset: string, version: number, seed: number, tokens: string[]): Promise<RolloutResult> {
   const deadline = Date.now() + settings.rolloutTimeoutMs;
   for (let round = 0; ; round++) {
-    const { workflow } = await api<{ workflow: { status: string; result?: RolloutResult } | null }>(
-      'GET',
-      `/deployments/${deployment}/rollout`,
-    );
+    const { workflow } = await api('GET', `/deployments/${deployment}/rollout`);
     if (workflow?.status === 'COMPLETED' && workflow.result?.candidateVersion === version) return workflow.result;
     if (workflow && !['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(workflow.status))
       throw new Error(`the rollout of v${version} on ${deployment} ended ${workflow.status}`);
@@ -306,7 +301,7 @@ async function main() {
   // The dataset grows with every phase: the monitor's ask brings in the deployment it found drifting.
   const configure = (dataset: string[]) =>
     api('PUT', `/models/${model}/training-config`, {
-      architecture: settings.architecture,
+      architecture: settings.architecture as ArchitectureName,
       width: settings.width,
       height: settings.height,
       sweep,
@@ -352,7 +347,7 @@ async function main() {
     let firedBy = 'engineer (first model)';
     if (n === 1) {
       // No version serves yet, so there is no reference to drift from: the first model is asked for by hand.
-      ask = await api('POST', `/models/${model}/retrain`, { by: 'demo: first model' });
+      ask = startedRun(await api('POST', `/models/${model}/retrain`, { by: 'demo: first model' }));
     } else {
       const found = await timed(`phase ${n}: drift monitor detects`, () => waitForMonitorAsk(deployment));
       const check = found.payload.ask;
@@ -448,12 +443,12 @@ async function main() {
     // An engineer retrains on the first floor's frames only: a candidate worse where the rovers drive now.
     const last = settings.phases;
     const [deployment, preset] = [deployments[last - 1], PHASES[last - 1].preset];
-    const ask = await api('POST', `/models/${model}/retrain`, {
-      by: 'demo: a mistaken retrain',
-      overrides: { deployments: [deployments[0]] },
-    });
+    const ask = startedRun(
+      await api('POST', `/models/${model}/retrain`, { by: 'demo: a mistaken retrain', overrides: { deployments: [deployments[0]] } }),
+    );
     const result = await timed('mistake: retrain on the first floor only', () => waitForRun(ask.workflowId, ask.runId));
-    const version = result.registration.version as number;
+    if (!result.registration.registered) throw new Error(`mistake: no version registered: ${result.registration.reason}`);
+    const version = result.registration.version;
     const rollout = await timed(`mistake: rollout of v${version}`, () => rollOut(deployment, preset, version, 9000, tokens));
     const kept = (await api('GET', `/deployments/${deployment}`)).deployment.currentVersion as number;
     const safe = rollout.outcome === 'rolled-back' && kept === rollout.currentVersion;

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { TrainingRunAnswer } from '../contracts/http/retrain.js';
 import { apiClient } from './apiClient.js';
 import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, TRIGGER_ATTRIBUTE, WORKFLOW_TYPES } from '../workflows/shared.js';
 
@@ -27,7 +28,8 @@ const { values } = parseArgs({
     'print-temporal-command': { type: 'boolean' },
   },
 });
-const fail = (message: string): never => {
+// Typed as never-returning, so that a check calling it narrows what follows.
+const fail: (message: string) => never = (message) => {
   console.error(message);
   process.exit(2);
 };
@@ -46,14 +48,14 @@ const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${process.env.API_PORT ?
 const api = apiClient(apiUrl, process.env.ADMIN_TOKEN ?? 'dev-admin-token');
 const body = {
   by: process.env.USER ?? 'cli',
-  kind: 'cli',
+  kind: 'cli' as const,
   sweep: {
     epochs: list('epochs', values.epochs),
     batchSizes: list('batch-sizes', values['batch-sizes']),
     dropouts: list('dropouts', values.dropouts),
     learningRates: list('learning-rates', values['learning-rates']),
   },
-  registerPolicy: policy,
+  registerPolicy: policy as 'always' | 'if-better' | undefined,
   dryRun: values['print-temporal-command'] ?? false,
 };
 
@@ -73,16 +75,18 @@ try {
     );
     process.exit(0);
   }
+  const { links } = answer;
+  if (!links) fail(`rerun ${answer.outcome}: retrain request ${answer.requestId} has no run`);
   console.log(`rerun started: ${answer.workflowId} run ${answer.runId} (retrain request ${answer.requestId})`);
-  console.log(`  status: ${apiUrl}${answer.links.status}\n  Web UI: ${answer.links.ui}`);
+  console.log(`  status: ${apiUrl}${links.status}\n  Web UI: ${links.ui}`);
   if (!values.wait) process.exit(0);
   for (;;) {
-    const run = await api('GET', answer.links.status);
+    const run = (await api('GET', links.status)) as TrainingRunAnswer;
     if (run.status === 'RUNNING') {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       continue;
     }
-    if (run.status !== 'COMPLETED') fail(`rerun ${run.status}`);
+    if (run.status !== 'COMPLETED' || !run.result) fail(`rerun ${run.status}`);
     const { registration, selection } = run.result;
     console.log(
       registration.registered

@@ -28,6 +28,9 @@ const rollbackBody = z
   .object({ by: z.string().trim().min(1).max(256).default('admin'), reason: z.string().trim().min(1).max(1024).optional() })
   .strict();
 
+/** The request schemas, for the API description (api/openapi/). */
+export { id, newClient, assignment, newDeployment, deploymentPatch, historyQuery, rollbackBody };
+
 /** Who changes deployments through these routes: the admin token names no one. */
 const ADMIN = 'admin';
 

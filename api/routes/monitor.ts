@@ -21,6 +21,8 @@ const checksQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(20),
 });
 
+export { checksQuery };
+
 /** The drift monitor of each model: its config, its schedule, checks on demand, and each deployment's checks (admin token). */
 export function monitorRoutes(deps: MonitorRouteDeps): Router {
   const { registry } = deps;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
-import { z } from 'zod';
+import { predictFieldsSchema } from '../../contracts/http/predict.js';
 import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
 import { InvalidImageError } from '../../core/ml/imagePixels.js';
@@ -31,17 +31,6 @@ export interface PredictDeps {
   imageLimits?: ImageLimits;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
-
-const fieldsSchema = z.object({
-  /** Old rovers send their id here; the token alone identifies the client now. */
-  client_id: z.string().min(1).max(64).optional(),
-  sensor_value: z
-    .string()
-    .regex(/^-?\d+(\.\d+)?$/, 'must be a number in mm')
-    .transform(Number)
-    .pipe(z.number().min(0).max(10_000))
-    .optional(),
-});
 
 /** Room for the form fields and part headers around the image. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -145,7 +134,7 @@ export function predictRoutes(deps: PredictDeps): Router {
   router.post('/predict', authenticate, admit, parse, async (req, res) => {
     const started = performance.now();
     const client = res.locals.client as RegisteredClient;
-    const fields = validate(fieldsSchema, req.body ?? {}, 'form fields');
+    const fields = validate(predictFieldsSchema, req.body ?? {}, 'form fields');
     if (fields.client_id !== undefined && fields.client_id !== client.id)
       throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
     const image = req.file?.buffer;

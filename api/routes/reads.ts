@@ -24,6 +24,8 @@ const histogramQuery = range
   .refine((q) => q.min === undefined || q.max === undefined || q.max > q.min, { message: 'max must exceed min', path: ['max'] });
 const meansQuery = range.extend({ field, windowMs: z.coerce.number().int().min(1000).default(300_000) });
 const versionParam = z.coerce.number().int().positive();
+const trialsQuery = z.object({ workflowId: z.string().optional(), runId: z.string().optional() });
+export { range, histogramQuery, meansQuery, versionParam, trialsQuery };
 
 export interface ReadDeps {
   objects: ObjectStore;
@@ -75,7 +77,7 @@ export function readRoutes({ objects, registry, measurements, temporalUiUrl, nam
     res.type('application/json').send(await objects.get(version.referenceProfile.key));
   });
   router.get('/models/:name/trials', async (req, res) => {
-    const filter = validate(z.object({ workflowId: z.string().optional(), runId: z.string().optional() }), req.query, 'query');
+    const filter = validate(trialsQuery, req.query, 'query');
     res.json({ trials: await registry.listTrials({ modelName: req.params.name, ...filter }) });
   });
   router.get('/models/:name/retrain-requests', async (req, res) => {

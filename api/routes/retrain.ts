@@ -54,6 +54,8 @@ const rerunRequest = z
   })
   .strict();
 
+export { grafanaWebhook, manualRequest, rerunRequest };
+
 /** Alerts Grafana raises about a rule it cannot evaluate (routed here so they are seen, see grafana/src/alerting.ts). */
 const GRAFANA_STATE_ALERTS = new Set(['DatasourceError', 'DatasourceNoData']);
 

@@ -6,6 +6,8 @@ import { validate } from '../errors.js';
 const action = z.enum(ROLLOUT_ACTIONS);
 const instruction = z.object({ by: z.string().trim().min(1).max(256).default('admin'), reason: z.string().max(1000).optional() }).strict();
 
+export { action, instruction };
+
 /** A deployment's rollout: what the registry serves, and its Rollout workflow's state; a human's promote, abort, pause, resume (admin token). */
 export function rolloutRoutes(deps: RolloutControlDeps): Router {
   const router = Router();

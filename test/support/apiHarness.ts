@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
 import pino, { type Logger } from 'pino';
 import { createApp } from '../../api/app.js';
 import { hashToken } from '../../api/auth.js';
@@ -32,6 +33,8 @@ export async function adminCall(url: string, method: string, route: string, body
 
 export interface ApiHarness {
   url: string;
+  /** The Express app it serves (its routes, for the API description's test). */
+  app: Express;
   /** Scratch folder of this API (its spool lives here). */
   dir: string;
   stores: Stores;
@@ -115,6 +118,7 @@ export async function startApiOn(
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    app,
     dir,
     stores,
     objects,

@@ -72,13 +72,14 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
       'workers/wiring.ts': `export const wiring = 1;`,
       'workflows/w/workflow.ts': `import type { Step } from '../../activities/step.js';\nimport { retrain } from '../../control/decide.js';\nexport const w = (s: Step) => [s, retrain];`,
       'workflows/w/contract.ts': `import { step } from '../../activities/step.js';\nexport const c = step;`,
+      'contracts/http/answer.ts': `import { retrain } from '../../control/decide.js';\nexport const answer = retrain;`,
       'edge/rover.ts': `import { c } from '../workflows/w/contract.js';\nexport const rover = c;`,
     };
     for (const [file, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), text);
     }
-    const found = await violations(dir, ['api', 'core', 'control', 'serving', 'activities', 'workers', 'workflows', 'edge']);
+    const found = await violations(dir, ['api', 'contracts', 'core', 'control', 'serving', 'activities', 'workers', 'workflows', 'edge']);
     const pairs = found.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^node_modules\/(\w+)\/.*/, '$1')}`);
     expect(pairs).toEqual(
       expect.arrayContaining([
@@ -91,6 +92,7 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
         'workflows-import-contracts-and-pure-core: workflows/w/workflow.ts -> control/decide.ts',
         'contracts-are-leaves: workflows/w/contract.ts -> activities/step.ts',
         'edge-is-the-rover: edge/rover.ts -> workflows/w/contract.ts',
+        'wire-contracts-are-leaves: contracts/http/answer.ts -> control/decide.ts',
       ]),
     );
     expect(pairs.some((p) => p.startsWith('no-circular: core/a.ts') || p.startsWith('no-circular: core/b.ts'))).toBe(true);

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** The form fields of `POST /predict` beside the image (sent as multipart/form-data, so every value is a string). */
+export const predictFieldsSchema = z.object({
+  /** Old rovers send their id here; the token alone identifies the client now. */
+  client_id: z.string().min(1).max(64).optional().meta({ description: 'the rover’s client id (optional: the token identifies it)' }),
+  sensor_value: z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/, 'must be a number in mm')
+    .transform(Number)
+    .pipe(z.number().min(0).max(10_000))
+    .optional()
+    .meta({ description: 'the laser reading in mm (the label); left out when the sensor dropped out' }),
+});
+
+/** The whole multipart body as the API description shows it: the image file and the fields. */
+export const predictFormSchema = predictFieldsSchema
+  .extend({ image: z.string().meta({ format: 'binary', description: 'the camera frame as a JPEG file' }) })
+  .meta({ id: 'PredictForm' });
+
+/** The answer to a frame: the distance its deployment's model predicts, and which version predicted it. */
+export const predictAnswerSchema = z
+  .object({
+    prediction_mm: z.number(),
+    deployment: z.string(),
+    model: z.object({ name: z.string(), version: z.number().int() }),
+    request_id: z.string(),
+  })
+  .meta({ id: 'PredictAnswer' });
+export type PredictAnswer = z.infer<typeof predictAnswerSchema>;
