@@ -41,7 +41,11 @@ export function describeMonitorRoutes(registry: OpenAPIRegistry): void {
     summary: 'Run a drift check of the model’s deployments now',
     access: 'admin',
     answers: [{ status: 202, description: 'a check was started', schema: monitorCheckAnswerSchema }],
-    errors: { 404: 'not_found: the model', 409: 'monitor_disabled: the monitor is off (it would check nothing); monitor_not_scheduled: the model has no drift monitor', 503: UNAVAILABLE },
+    errors: {
+      404: 'not_found: the model',
+      409: 'monitor_disabled: the monitor is off (it would check nothing); monitor_not_scheduled: the model has no drift monitor',
+      503: UNAVAILABLE,
+    },
   });
   describeRoute(registry, tag, {
     method: 'get',
