@@ -8,7 +8,7 @@ import { createWorkers } from './createWorkers.js';
 
 parseCommandLineOrExit(
   `usage: npm run worker
-The Temporal workers (orchestration, training, drift monitor); npm start serves them with Temporal and the API.
+The Temporal workers (the orchestration and training task queues); npm start serves them with Temporal and the API.
 No flags: every setting is an environment variable (.env.example), e.g. TEMPORAL_ADDRESS, DATA_DIR,
 SWEEP_PARALLELISM, ML_THREADS_PER_TRIAL, LOG_LEVEL.
 
