@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pino from 'pino';
+import { parseCommandLineOrExit } from '../core/commandLine.js';
 import { loadConfig } from '../core/config.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
@@ -12,6 +13,16 @@ import { createHttpServer } from './httpServer.js';
 import { ModelServer } from '../serving/modelServer.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 
+parseCommandLineOrExit(
+  `usage: npm run api
+The HTTP API alone (npm start serves it with Temporal and the workers). It takes no flags: every setting is an
+environment variable (.env.example), e.g. API_HOST, API_PORT, ADMIN_TOKEN, DATA_DIR, TEMPORAL_ADDRESS, LOG_LEVEL.
+
+examples:
+  npm run api
+  API_PORT=3100 DATA_DIR=./data/try TEMPORAL_ADDRESS=localhost:7233 npm run api`,
+  process.argv.slice(2),
+);
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
 const exposure = exposureProblems(config.api);

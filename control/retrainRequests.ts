@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import type {
   Deployment,
   Model,
@@ -373,7 +374,7 @@ export async function describeTrainingRun(deps: RetrainDeps, workflowId: string,
     // A query needs a live worker; without one, answer without progress instead of hanging.
     const client = await deps.temporal();
     const progress = await client.withDeadline(Date.now() + 2000, () => handle.query(progressQuery)).catch(() => null);
-    return { ...base, progress };
+    return { ...base, progress, trialsTraining: trialsTraining(description.raw.pendingActivities ?? []) };
   }
   if (status === 'COMPLETED') return { ...base, result: await callTemporal(deps, () => handle.result()) };
   if (status === 'CONTINUED_AS_NEW') {
@@ -382,6 +383,17 @@ export async function describeTrainingRun(deps: RetrainDeps, workflowId: string,
     return { ...base, continuedAs: next && { runId: next, links: runLinks(deps, workflowId, next) } };
   }
   return base;
+}
+
+/** The epoch each running trial last reported in its heartbeat (activities/trainTrial.ts). */
+function trialsTraining(pending: temporal.api.workflow.v1.IPendingActivityInfo[]) {
+  return pending
+    .filter((activity) => activity.activityType?.name === 'trainTrial')
+    .map((activity) => {
+      const [payload] = activity.heartbeatDetails?.payloads ?? [];
+      const details = payload ? (defaultPayloadConverter.fromPayload(payload) as { epoch?: number; epochs?: number }) : undefined;
+      return { attempt: activity.attempt ?? 1, epoch: details?.epoch ?? null, epochs: details?.epochs ?? null };
+    });
 }
 
 export interface RerunAsk {

@@ -1,20 +1,18 @@
 /**
- * Rover CLI.
- *   tsx edge/cli.ts drive --api URL --client-id ID --token TOKEN --preset beige-250 --runs 20
- *       [--seed 1] [--concurrency 1] [--max-in-flight 4] [--realtime] [--steer-by sensor|prediction]
- *       [--timeout-ms 5000] [--retries 2]
- *   tsx edge/cli.ts render --preset green-350 --distance 120 [--angle 0] [--seed 1] --out /tmp/f.jpg
- * Exit code 2 on bad arguments, 1 when the API accepted none of the frames (wrong token, wrong URL, ...).
+ * Rover CLI: drives parking runs against the inference API, or renders one camera frame (see USAGE).
+ * Exit code 2 on bad arguments, 1 when the API cannot be reached, refuses the token, or accepted none of the frames.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { renderFrame } from './camera.js';
 import { runParking, type ParkingRunSummary } from './parkingRun.js';
 import { getPreset, isPresetId, PRESET_IDS } from './presets.js';
 import { createRng } from '../core/random.js';
 import { RoverClient, type PredictInput, type PredictResult } from './roverClient.js';
+import { OperatorError, parseCommandLine, reportCommandError, UsageError } from '../core/commandLine.js';
+
+export { UsageError };
 
 export interface DriveOptions {
   apiUrl: string;
@@ -110,13 +108,32 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
   };
 }
 
-export class UsageError extends Error {}
+export const USAGE = `usage: npm run rover -- drive --api URL --client-id ID --preset ID --runs N [options]
+       npm run rover -- render --preset ID --distance MM [--angle DEG] [--seed 1] --out FILE.jpg
 
-const USAGE = `usage:
-  tsx edge/cli.ts drive --api URL --client-id ID --token TOKEN --preset ID --runs N [--seed 1] [--concurrency 1]
-                        [--max-in-flight 4] [--realtime] [--steer-by sensor|prediction] [--timeout-ms 5000] [--retries 2]
-  tsx edge/cli.ts render --preset ID --distance MM [--angle DEG] [--seed 1] --out FILE.jpg
-presets: ${PRESET_IDS.join(', ')}`;
+drive: parking runs against the inference API (POST /predict), one line per run, then a JSON summary.
+  The rover's token comes from ROVER_TOKEN, or from a file (--token-file); --token TOKEN works too but
+  shows the token in the process list and in npm's echo of the command line.
+  Before the first run it checks that the API answers and accepts the token.
+  --api URL                    the API, e.g. http://127.0.0.1:3000
+  --client-id ID               the rover's client id (POST /clients answers its token once)
+  --token-file FILE            read the token from FILE (instead of ROVER_TOKEN)
+  --preset ID                  the world to drive in: ${PRESET_IDS.join(', ')}
+  --runs N                     parking runs to drive
+  --seed N                     (1) first run's seed
+  --concurrency N              (1) runs driven at the same time
+  --max-in-flight N            (4) frames in flight per run
+  --realtime                   drive at the camera's frame rate instead of as fast as answers come
+  --steer-by sensor|prediction (sensor) what the rover steers by
+  --timeout-ms MS              (5000) per attempt
+  --retries N                  (2) extra attempts on network errors and retryable 5xx
+render: writes one frame of a preset's scene as a JPEG.
+  -h, --help                   this text
+
+examples:
+  ROVER_TOKEN=$(cat rover-1.token) npm run rover -- drive --api http://127.0.0.1:3000 --client-id rover-1 --preset beige-250 --runs 20
+  npm run rover -- drive --api http://127.0.0.1:3000 --client-id rover-1 --token-file rover-1.token --preset green-350 --runs 5 --concurrency 2
+  npm run rover -- render --preset green-350 --distance 120 --angle 10 --out /tmp/frame.jpg`;
 
 function number(
   name: string,
@@ -149,6 +166,23 @@ function required(name: string, value: string | undefined): string {
   return value;
 }
 
+/** The token from --token, --token-file or ROVER_TOKEN (in that order). */
+function roverToken(flag: string | undefined, file: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag) return flag;
+  if (file) {
+    let token;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`cannot read --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!token) throw new UsageError(`--token-file ${file} is empty`);
+    return token;
+  }
+  if (env.ROVER_TOKEN) return env.ROVER_TOKEN;
+  throw new UsageError('the rover token is required: set ROVER_TOKEN, or give --token-file FILE');
+}
+
 function presetArg(value: string | undefined): string {
   const id = required('preset', value);
   if (!isPresetId(id)) throw new UsageError(`unknown preset "${id}"; valid presets: ${PRESET_IDS.join(', ')}`);
@@ -160,34 +194,29 @@ export type CliCommand =
   | { command: 'render'; preset: string; distanceMm: number; angleDeg: number; seed: number; out: string };
 
 /** Parses the command line (without node and script); throws UsageError on bad arguments. */
-export function parseCli(argv: string[]): CliCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        api: { type: 'string' },
-        'client-id': { type: 'string' },
-        token: { type: 'string' },
-        preset: { type: 'string' },
-        runs: { type: 'string' },
-        seed: { type: 'string' },
-        concurrency: { type: 'string' },
-        'max-in-flight': { type: 'string' },
-        realtime: { type: 'boolean' },
-        'steer-by': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        retries: { type: 'string' },
-        distance: { type: 'string' },
-        angle: { type: 'string' },
-        out: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliCommand {
+  const parsed = parseCommandLine(
+    argv,
+    {
+      api: { type: 'string' },
+      'client-id': { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      preset: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      realtime: { type: 'boolean' },
+      'steer-by': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      retries: { type: 'string' },
+      distance: { type: 'string' },
+      angle: { type: 'string' },
+      out: { type: 'string' },
+    },
+    { positionals: true },
+  );
   const { values: v, positionals } = parsed;
   const [command, ...extra] = positionals;
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
@@ -201,7 +230,7 @@ export function parseCli(argv: string[]): CliCommand {
       options: {
         apiUrl,
         clientId: required('client-id', v['client-id']),
-        token: required('token', v.token),
+        token: roverToken(v.token, v['token-file'], env),
         preset: presetArg(v.preset),
         runs: number('runs', v.runs, undefined, { min: 1, integer: true }),
         seed: number('seed', v.seed, 1, { integer: true }),
@@ -228,14 +257,29 @@ export function parseCli(argv: string[]): CliCommand {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let cmd: CliCommand;
   try {
-    cmd = parseCli(argv);
+    return await run(parseCli(argv));
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n${USAGE}`);
-    return 2;
+    return reportCommandError(err, USAGE);
   }
+}
+
+/** Fails fast when the API is not there or refuses the token, before any run is driven. */
+async function probeApi(options: CliCommand & { command: 'drive' }): Promise<void> {
+  const { apiUrl, clientId, token, timeoutMs } = options.options;
+  const probe = await new RoverClient({ apiUrl, clientId, token, timeoutMs }).probe();
+  if (probe.ok) return;
+  if (probe.status === null)
+    throw new OperatorError(`cannot reach the API at ${apiUrl} (${probe.message}): start it with \`npm start\`, or fix --api`);
+  if (probe.status === 401 || probe.status === 403)
+    throw new OperatorError(
+      `the API at ${apiUrl} refused ${clientId}'s token (${probe.status} ${probe.code}: ${probe.message}): ` +
+        'set ROVER_TOKEN (or --token-file) to the token POST /clients answered for this client id',
+    );
+  throw new OperatorError(`the API at ${apiUrl} answered ${probe.status} ${probe.code}: ${probe.message}`);
+}
+
+async function run(cmd: CliCommand): Promise<number> {
   if (cmd.command === 'render') {
     const jpeg = await renderFrame(
       getPreset(cmd.preset).scene,
@@ -246,6 +290,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`wrote ${cmd.out} (${jpeg.length} bytes)`);
     return 0;
   }
+  await probeApi(cmd);
   const { runSummaries: _runs, ...summary } = await driveParkingRuns(cmd.options);
   console.log(JSON.stringify(summary));
   // A `503 no_model` answer still records the frame: the API accepted it.
@@ -258,14 +303,4 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+if (invokedDirectly) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -2,9 +2,10 @@
  * Typed HTTP client for the inference API (`POST /predict`), on Node's global fetch.
  * Never throws for HTTP or network errors: every call resolves to a PredictResult.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { errorBodySchema } from '../contracts/http/common.js';
 import { predictAnswerSchema, type PredictAnswer, type predictFormSchema } from '../contracts/http/predict.js';
+import { unreachableReason } from '../core/commandLine.js';
 
 export interface RoverClientOptions {
   apiUrl: string;
@@ -94,6 +95,41 @@ export class RoverClient {
       await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** retries));
       retries++;
     }
+  }
+
+  /**
+   * Whether the API is there and takes this client's token, without sending a frame: a POST /predict without an
+   * image, which the API answers 400 missing_image once it has accepted the token (and records nothing).
+   */
+  async probe(): Promise<{ ok: true } | Failure> {
+    const form = new FormData();
+    form.set('client_id', this.options.clientId);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
+        body: form,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      return {
+        ok: false,
+        status: null,
+        code: timedOut ? 'timeout' : 'network_error',
+        message: unreachableReason(err) ?? (timedOut ? `no answer within ${this.timeoutMs} ms` : String(err)),
+        attempts: 1,
+      };
+    }
+    const parsed = errorBodySchema.safeParse(parseJson(text));
+    const code = parsed.success ? parsed.data.error.code : `http_${response.status}`;
+    // Past authentication: the API wants the image, or is busy (it took the token before it said so).
+    if (code === 'missing_image' || (parsed.success && [429, 503].includes(response.status))) return { ok: true };
+    const message = parsed.success ? parsed.data.error.message : `not the API's answer: ${text.slice(0, 80) || response.statusText}`;
+    return { ok: false, status: response.status, code, message, attempts: 1 };
   }
 
   private async attempt(

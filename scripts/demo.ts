@@ -10,6 +10,7 @@
  * and the demo prints every rollout's stages. Last, an engineer's mistaken retrain (the first floor's frames only)
  * must be rolled back by its rollout, the rovers never leaving the version they had.
  */
+import { readFileSync } from 'node:fs';
 import { createRng } from '../core/random.js';
 import { renderFrame } from '../edge/camera.js';
 import { driveParkingRuns } from '../edge/cli.js';
@@ -20,11 +21,15 @@ import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftRe
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { ArchitectureName } from '../core/ml/architectures.js';
 import { apiClient, startedRun, waitForRecords, type Wire } from './apiClient.js';
+import { outcomeLine, waitForTrainingRun } from './trainingProgress.js';
+import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
 
 // As the API sends them: every time is an ISO 8601 string.
 type DriftCheckRecord = Wire<StoredDriftCheck>;
 type RolloutResult = Wire<WorkflowRolloutResult>;
 type StageCheck = Wire<WorkflowStageCheck>;
+
+const USAGE = readFileSync(new URL('demo-usage.txt', import.meta.url), 'utf8').trimEnd();
 
 const env = process.env;
 const apiUrl = env.API_URL ?? `http://127.0.0.1:${env.API_PORT ?? 3000}`;
@@ -91,15 +96,19 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 
 async function waitUntilReady() {
   const deadline = Date.now() + 120_000;
+  let lastProblem = 'no answer';
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${apiUrl}/readyz`)).ok) return;
-    } catch {
+      const res = await fetch(`${apiUrl}/readyz`);
+      if (res.ok) return;
+      lastProblem = `/readyz answers ${res.status}`;
+    } catch (err) {
       // Not listening yet: try again.
+      lastProblem = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  throw new Error(`API at ${apiUrl} is not ready`);
+  throw new OperatorError(`the API at ${apiUrl} was not ready within 120 s (${lastProblem}): is it serving (npm start)?`);
 }
 
 /** Drives parking runs and waits until the API has recorded every frame it accepted. */
@@ -152,13 +161,12 @@ async function meanErrorSince(deployment: string, since: number) {
   };
 }
 
-async function waitForRun(workflowId: string, runId: string) {
-  for (;;) {
-    const run = await api('GET', `/workflows/${workflowId}/runs/${runId}`);
-    if (run.status === 'COMPLETED' && run.result) return run.result;
-    if (run.status !== 'RUNNING') throw new Error(`training run ${workflowId}/${runId} ended ${run.status}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
+/** Waits for a training run, printing its progress while it works and its outcome at the end. */
+async function waitForRun(label: string, workflowId: string, runId: string) {
+  const log = (line: string) => console.log(`demo: ${label}: ${line}`);
+  const result = await waitForTrainingRun(api, { modelName: model, workflowId, runId }, { log });
+  log(outcomeLine(result));
+  return result;
 }
 
 interface MonitorAsk {
@@ -366,7 +374,7 @@ async function main() {
       );
       ask = { workflowId: found.workflowId!, runId: found.runId! };
     }
-    const result = await timed(`phase ${n}: retrain (${firedBy})`, () => waitForRun(ask.workflowId, ask.runId));
+    const result = await timed(`phase ${n}: retrain (${firedBy})`, () => waitForRun(`phase ${n}`, ask.workflowId, ask.runId));
     if (!result.registration.registered) throw new Error(`phase ${n}: no version registered: ${result.registration.reason}`);
     const version = result.registration.version as number;
     if (n > 1 && settings.strategy !== 'direct') {
@@ -446,7 +454,7 @@ async function main() {
     const ask = startedRun(
       await api('POST', `/models/${model}/retrain`, { by: 'demo: a mistaken retrain', overrides: { deployments: [deployments[0]] } }),
     );
-    const result = await timed('mistake: retrain on the first floor only', () => waitForRun(ask.workflowId, ask.runId));
+    const result = await timed('mistake: retrain on the first floor only', () => waitForRun('mistake', ask.workflowId, ask.runId));
     if (!result.registration.registered) throw new Error(`mistake: no version registered: ${result.registration.reason}`);
     const version = result.registration.version;
     const rollout = await timed(`mistake: rollout of v${version}`, () => rollOut(deployment, preset, version, 9000, tokens));
@@ -512,10 +520,10 @@ async function main() {
           (settings.mistake && settings.strategy !== 'direct' ? '; the mistaken retrain was rolled back' : '')
       : '\ndemo: FAILED: see the table (a retrain that did not lower the error, or a false alarm)',
   );
-  process.exit(passed ? 0 : 1);
+  return passed ? 0 : 1;
 }
 
-main().catch((err) => {
-  console.error(`demo failed: ${err.stack ?? err}`);
-  process.exit(1);
+runCommand(USAGE, async () => {
+  parseCommandLine(process.argv.slice(2), {});
+  return main();
 });

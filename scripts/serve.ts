@@ -6,8 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { loadConfig } from '../core/config.js';
+import { parseCommandLineOrExit } from '../core/commandLine.js';
+import { DEV_ADMIN_TOKEN, loadConfig } from '../core/config.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
+
+const USAGE = fs.readFileSync(new URL('serve-usage.txt', import.meta.url), 'utf8').trimEnd();
+parseCommandLineOrExit(USAGE, process.argv.slice(2));
 
 const config = loadConfig();
 const children: ChildProcess[] = [];
@@ -81,10 +85,35 @@ const env = { TEMPORAL_ADDRESS: temporalAddress };
 start('workers', tsx, ['workers/main.ts'], env);
 start('api', tsx, ['api/server.ts'], env);
 await waitForPort(config.api.host, config.api.port, 60_000);
+const apiUrl = `http://${config.api.host}:${config.api.port}`;
+// Last, once the workers poll (after their workflow bundling output), so it does not scroll away.
+const notReady = await waitUntilReady(`${apiUrl}/readyz`, 300_000);
 console.log(`
-  API             http://${config.api.host}:${config.api.port}   (health: /readyz)
-  Temporal        ${temporalAddress}
+  ${notReady ? `Not ready after 5 minutes (${notReady}): see the output above.` : 'Ready.'}
   Temporal Web UI ${config.temporal.uiUrl}
+  API             ${apiUrl}   (health: /readyz)
+  Admin token     ${config.api.adminToken === DEV_ADMIN_TOKEN ? `${DEV_ADMIN_TOKEN} (the development default; set ADMIN_TOKEN to change it)` : 'the ADMIN_TOKEN you set'}: Authorization: Bearer <token>
+  Rover tokens    POST /clients answers a rover's token once; the rover CLI reads it from ROVER_TOKEN
+  Temporal        ${temporalAddress}
   Data            ${config.dataDir}
   Ctrl-C stops everything.
 `);
+
+/** Undefined once the API says every part is ready (stores, Temporal, workers polling); else why not, at the deadline. */
+async function waitUntilReady(url: string, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let problem = 'no answer';
+  while (Date.now() < deadline && !stopping) {
+    try {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${config.api.adminToken}` } });
+      if (res.ok) return undefined;
+      const body = (await res.json().catch(() => ({}))) as { details?: Record<string, { status: string; error?: string }> };
+      const down = Object.entries(body.details ?? {}).filter(([, c]) => c.status !== 'ok');
+      problem = down.map(([name, c]) => `${name}: ${c.error ?? c.status}`).join('; ') || `/readyz answers ${res.status}`;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return problem;
+}

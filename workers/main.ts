@@ -1,3 +1,4 @@
+import { parseCommandLineOrExit } from '../core/commandLine.js';
 import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
@@ -6,6 +7,17 @@ import { keepRetryingPendingRetrains } from '../control/retrainRequests.js';
 import { connectWorker } from '../control/temporal/workerConnection.js';
 import { createWorkers } from './createWorkers.js';
 
+parseCommandLineOrExit(
+  `usage: npm run worker
+The Temporal workers (the orchestration and training task queues); npm start serves them with Temporal and the API.
+No flags: every setting is an environment variable (.env.example), e.g. TEMPORAL_ADDRESS, DATA_DIR,
+SWEEP_PARALLELISM, ML_THREADS_PER_TRIAL, LOG_LEVEL.
+
+examples:
+  npm run worker
+  TEMPORAL_ADDRESS=localhost:7233 SWEEP_PARALLELISM=2 npm run worker`,
+  process.argv.slice(2),
+);
 const config = loadConfig();
 const stores = await openStores(config);
 const connection = await connectWorker(config);

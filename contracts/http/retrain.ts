@@ -46,6 +46,10 @@ export const trainingRunAnswerSchema = z
     progress: typedObject<TrainProgress>('while RUNNING: the progress query’s answer (null without a worker)', {
       nullable: true,
     }).optional(),
+    trialsTraining: z
+      .array(z.object({ attempt: z.number().int(), epoch: z.number().int().nullable(), epochs: z.number().int().nullable() }))
+      .optional()
+      .meta({ description: 'while RUNNING: each trial in training, at its last heartbeat (null: no epoch reported yet)' }),
     result: typedObject<TrainAndRegisterResult>('once COMPLETED: the workflow’s result').optional(),
     continuedAs: z
       .object({ runId: z.string(), links: runLinksSchema })

@@ -51,7 +51,8 @@ describe('rover CLI', () => {
     [[...base.slice(0, -2)], /--runs is required/],
     [[...base, '--runs', '0'], /--runs must be an integer >= 1/],
     [[...base, '--steer-by', 'vibes'], /--steer-by must be sensor or prediction/],
-    [[...base, '--bogus'], /Unknown option '--bogus'/],
+    [[...base, '--bogus'], /unknown option --bogus/],
+    [[...base.slice(0, 5), ...base.slice(7)], /the rover token is required: set ROVER_TOKEN, or give --token-file FILE/],
     [
       ['render', '--preset', 'blue', '--distance', '1', '--out', 'x'],
       /valid presets: beige-250, beige-350, green-350, green-angled-350, red-350, checker-350/,
@@ -121,8 +122,16 @@ describe('rover CLI', () => {
     expect(new Set(summary.runSummaries.map((r) => r.seed)).size).toBe(5);
   });
 
-  it('exits non-zero when the API accepted no frame, e.g. every answer is invalid_token', async () => {
+  it('takes the token from ROVER_TOKEN when no flag gives it', () => {
+    const argv = [...base.slice(0, 5), ...base.slice(7)];
+    expect(parseCli(argv, { ROVER_TOKEN: 'from-env' })).toMatchObject({ options: { token: 'from-env' } });
+    expect(parseCli(base, { ROVER_TOKEN: 'from-env' })).toMatchObject({ options: { token: 'tok' } });
+  });
+
+  it('exits non-zero before driving any run when the API refuses the token', async () => {
+    let requests = 0;
     const api = http.createServer((_req, res) => {
+      requests++;
       res
         .writeHead(401, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: { code: 'invalid_token', message: 'wrong token' } }));
@@ -136,7 +145,8 @@ describe('rover CLI', () => {
       expect(
         await main(['drive', '--api', url, '--client-id', 'rover-1', '--token', 'wrong', '--preset', 'beige-250', '--runs', '1']),
       ).toBe(1);
-      expect(errors.join('\n')).toMatch(/no frame was accepted: \d+ sent, answers {"invalid_token":\d+}/);
+      expect(errors.join('\n')).toMatch(/refused rover-1's token \(401 invalid_token: wrong token\)/);
+      expect(requests).toBe(1);
     } finally {
       api.close();
     }
