@@ -9,6 +9,7 @@ import { exposureProblems } from './exposure.js';
 import { keepRetryingPendingRetrains } from './retrainService.js';
 import { FrameAnalysis } from './frameAnalysis.js';
 import { createHttpServer } from './httpServer.js';
+import { createApiMetrics } from './metrics.js';
 import { ModelServer } from './modelServer.js';
 import { MonitorScheduleKeeper } from './monitorSchedules.js';
 
@@ -23,6 +24,7 @@ const stores = await openStores(config);
 const backend = await loadBackend(config.mlBackend);
 
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
+const metrics = createApiMetrics();
 
 const models = new ModelServer({
   registry: stores.registry,
@@ -33,6 +35,7 @@ const models = new ModelServer({
   cacheMaxBytes: config.api.modelCacheMaxBytes,
   idleMs: config.api.modelCacheIdleSeconds && config.api.modelCacheIdleSeconds * 1000,
   log,
+  metrics: metrics.serving,
 });
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
@@ -43,12 +46,13 @@ const analysis = new FrameAnalysis({
   queueMaxBytes: config.api.analysisQueueMaxBytes,
   spoolMaxBytes: config.api.spoolMaxBytes,
   log,
+  metrics: metrics.ingest,
 });
 await analysis.ready();
 
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
 const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
-const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log });
+const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log, metrics });
 // Retrain asks recorded while Temporal was unreachable are handed to it once it answers again; drift monitor
 // schedules are set up at start-up and follow registry changes made while it was unreachable.
 const pendingRetrains = keepRetryingPendingRetrains(retrainDeps);

@@ -6,6 +6,7 @@ import { createApp } from '../../api/app.js';
 import { hashToken } from '../../api/auth.js';
 import { FrameAnalysis } from '../../api/frameAnalysis.js';
 import { createHttpServer } from '../../api/httpServer.js';
+import { createApiMetrics } from '../../api/metrics.js';
 import { ModelServer } from '../../api/modelServer.js';
 import type { Config } from '../../core/config.js';
 import { buildModel } from '../../core/ml/architectures.js';
@@ -78,7 +79,9 @@ export async function startApiOn(
     overloadDelayMs: 5_000,
     ...options.api,
   };
+  const metrics = createApiMetrics();
   const models = new ModelServer({
+    metrics: metrics.serving,
     registry: stores.registry,
     objects,
     tf,
@@ -96,6 +99,7 @@ export async function startApiOn(
     spoolMaxBytes: settings.spoolMaxBytes,
     retryIntervalMs: 3_600_000,
     log,
+    metrics: metrics.ingest,
   });
   const app = createApp({
     config: {
@@ -108,6 +112,7 @@ export async function startApiOn(
     temporal,
     backend: name,
     log,
+    metrics,
   });
   const server: Server = await new Promise((resolve) => {
     const s = createHttpServer(app, settings).listen(0, '127.0.0.1', () => resolve(s));
