@@ -1,11 +1,15 @@
+import pino from 'pino';
 import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { lazyTemporalClient } from '../core/temporalClient.js';
 import { connectWorker } from './temporalConnection.js';
 import { createWorkers } from './createWorkers.js';
+import { installWorkerRuntime } from './runtime.js';
 
 const config = loadConfig();
+const log = pino({ level: config.logLevel });
+installWorkerRuntime(log, config.workerMetricsAddress);
 const stores = await openStores(config);
 const connection = await connectWorker(config);
 // The drift monitor asks for retrains with signalWithStart, as the API does.
@@ -24,9 +28,13 @@ try {
     },
     capacity,
   });
-  console.log(
-    `workers polling task queues: ${workers.map((w) => w.options.taskQueue).join(', ')}; ` +
-      `training: ${capacity.slots} trial(s) at once x ${capacity.threadsPerTrial} thread(s) on ${capacity.cores} cores (${capacity.source})`,
+  log.info(
+    {
+      taskQueues: workers.map((w) => w.options.taskQueue),
+      training: capacity,
+      ...(config.workerMetricsAddress && { metrics: `http://${config.workerMetricsAddress}/metrics` }),
+    },
+    `workers polling; training: ${capacity.slots} trial(s) at once x ${capacity.threadsPerTrial} thread(s) on ${capacity.cores} cores (${capacity.source})`,
   );
   await Promise.all(workers.map((w) => w.run()));
 } finally {
