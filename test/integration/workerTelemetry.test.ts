@@ -93,6 +93,7 @@ describe('a worker process', () => {
       expect(logged.some((l) => l.level === 20 && l.sdkComponent === 'worker')).toBe(true);
       expect(logged.some((l) => l.level === 20 && l.activityType === 'monitoredDeployments')).toBe(true);
       expect(logged.some((l) => l.level === 20 && l.workflowType === 'CheckDrift')).toBe(true);
+      expect(logged.filter((l) => l.level < 20)).toEqual([]);
     });
     expect(stderr).toBe('');
     console.log(`worker: ${lines().length} JSON log lines, ${after.types.size} temporal metric families`);
