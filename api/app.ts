@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import express from 'express';
+import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import type { Stores } from '../core/stores/index.js';
 import { requireBearer } from './auth.js';
@@ -21,6 +22,8 @@ import type { RetrainDeps } from '../control/retrainRequests.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { rolloutRoutes } from './routes/rollout.js';
+import { accessLog } from './accessLog.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
 
 export interface AppDeps {
   config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
@@ -31,11 +34,9 @@ export interface AppDeps {
   backend: string;
   /** The drift monitors' schedules; the server shares it with its catch-up loop. */
   monitorSchedules?: MonitorScheduleKeeper;
-  log: {
-    info(obj: unknown, msg?: string): void;
-    warn(obj: unknown, msg?: string): void;
-    error(obj: unknown, msg?: string): void;
-  };
+  log: Logger;
+  /** The Prometheus metrics; the server shares them with the model server and the analysis it built. */
+  metrics?: ApiMetrics;
 }
 
 /** What the retrain routes and the pending-retrain retrier need. */
@@ -54,6 +55,11 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('json replacer', isoTimes);
+  const metrics = deps.metrics ?? createApiMetrics();
+  metrics.observe({ analysis: deps.analysis, models: deps.models });
+  app.use(accessLog(deps.log));
+  app.use(metrics.http);
+  app.use(metrics.routes());
   app.use(express.json({ limit: '256kb' }));
   app.use(jsonLimits({ maxDepth: config.api.jsonMaxDepth, maxKeys: config.api.jsonMaxKeys }));
 
@@ -74,7 +80,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(description);
   });
-  const lookups = new RegistryLookups(stores.registry, { ttlMs: config.api.registryCacheTtlMs ?? 5000, log: deps.log });
+  const lookups = new RegistryLookups(stores.registry, {
+    ttlMs: config.api.registryCacheTtlMs ?? 5000,
+    log: deps.log,
+    metrics: metrics.lookups,
+  });
   app.use(
     predictRoutes({
       lookups,
@@ -88,6 +98,7 @@ export function createApp(deps: AppDeps): express.Express {
       pressure: new EventLoopPressure(config.api.overloadDelayMs ?? DEFAULT_OVERLOAD_DELAY_MS),
       imageLimits: config.api.imageLimits,
       log: deps.log,
+      metrics,
     }),
   );
   app.use(

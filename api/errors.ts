@@ -73,15 +73,20 @@ function toApiError(err: unknown): ApiError {
   return new ApiError(500, 'internal', 'internal error; the API log has the details');
 }
 
-/** Expected conditions (every ApiError) are logged at info without a stack; anything else at error with one. */
+/**
+ * Expected conditions (every ApiError) are logged at info without a stack; anything else at error with one. Each line
+ * carries the request id (the access log's); the code is left in `res.locals.errorCode` for the metrics.
+ */
 export function errorHandler(log: {
   info?(obj: unknown, msg?: string): void;
   error(obj: unknown, msg?: string): void;
 }): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500 && apiError.code === 'internal') log.error({ err, path: req.path }, 'request failed');
-    else log.info?.({ status: apiError.status, code: apiError.code, path: req.path, reason: apiError.message }, 'request refused');
+    const reqId = (req as { id?: unknown }).id;
+    res.locals.errorCode = apiError.code;
+    if (apiError.status >= 500 && apiError.code === 'internal') log.error({ err, reqId, path: req.path }, 'request failed');
+    else log.info?.({ reqId, status: apiError.status, code: apiError.code, path: req.path, reason: apiError.message }, 'request refused');
     if (res.headersSent) return;
     if (apiError.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.retryAfterSeconds));
     res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });

@@ -12,6 +12,7 @@ import { FrameAnalysis } from '../ingest/frameAnalysis.js';
 import { createHttpServer } from './httpServer.js';
 import { ModelServer } from '../serving/modelServer.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
+import { createApiMetrics } from './metrics.js';
 
 parseCommandLineOrExit(
   `usage: npm run api
@@ -34,6 +35,7 @@ const stores = await openStores(config);
 const backend = await loadBackend(config.mlBackend);
 
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
+const metrics = createApiMetrics();
 
 const models = new ModelServer({
   registry: stores.registry,
@@ -44,6 +46,7 @@ const models = new ModelServer({
   cacheMaxBytes: config.api.modelCacheMaxBytes,
   idleMs: config.api.modelCacheIdleSeconds && config.api.modelCacheIdleSeconds * 1000,
   log,
+  metrics: metrics.serving,
 });
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
@@ -54,12 +57,13 @@ const analysis = new FrameAnalysis({
   queueMaxBytes: config.api.analysisQueueMaxBytes,
   spoolMaxBytes: config.api.spoolMaxBytes,
   log,
+  metrics: metrics.ingest,
 });
 await analysis.ready();
 
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
 const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
-const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log });
+const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log, metrics });
 // Retrain asks recorded while Temporal was unreachable are handed to it once it answers again; drift monitor
 // schedules are set up at start-up and follow registry changes made while it was unreachable.
 const pendingRetrains = keepRetryingPendingRetrains(retrainDeps);

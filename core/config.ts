@@ -77,7 +77,11 @@ const envSchema = z.object({
   ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
   TRAIN_GRAPH: z.enum(['0', '1']).default('1'),
-  LOG_LEVEL: z.string().default('info'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
   MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
 });
 
@@ -142,6 +146,8 @@ export interface Config {
   /** Trials train in a TensorFlow graph where the backend and the architecture allow; false trains with tfjs's fit. */
   trainGraph: boolean;
   logLevel: string;
+  /** host:port of a worker's Prometheus endpoint (Temporal SDK metrics at /metrics); unset: none. */
+  workerMetricsAddress?: string;
   /** How long a process waits for another one migrating the same SQL database. */
   migrationLockTimeoutSeconds: number;
 }
@@ -202,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mlBackend: e.ML_BACKEND,
     trainGraph: e.TRAIN_GRAPH === '1',
     logLevel: e.LOG_LEVEL,
+    workerMetricsAddress: e.WORKER_METRICS_ADDRESS,
     migrationLockTimeoutSeconds: e.MIGRATION_LOCK_TIMEOUT_SECONDS,
   };
 }

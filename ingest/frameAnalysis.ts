@@ -53,6 +53,8 @@ export interface FrameAnalysisOptions {
   /** Predicts with a rollout's shadow version; without it, frames keep no shadow prediction. */
   shadow?: ShadowPredictor;
   log: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
+  /** Told the size of each write of records (the API's metrics). */
+  metrics?: { recordBatch(records: number): void };
 }
 
 interface Queued {
@@ -80,6 +82,8 @@ export class FrameAnalysis {
   /** Durable frames not in memory: waiting for room, or for a failing store to come back. */
   private readonly parked: SpoolEntry<FrameMeta>[] = [];
   private inFlight = 0;
+  /** The frames being analysed now (taken out of `queue` or `parked`). */
+  private readonly analysing = new Set<SpoolEntry<FrameMeta>>();
   private appending = 0;
   private heldBytes = 0;
   private retryAfter = 0;
@@ -104,10 +108,14 @@ export class FrameAnalysis {
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads);
-    this.records = new MicroBatcher(async (records) => {
-      await options.measurements.write(records);
-      return records.map(() => undefined);
-    }, RECORD_BATCH);
+    this.records = new MicroBatcher(
+      async (records) => {
+        await options.measurements.write(records);
+        return records.map(() => undefined);
+      },
+      RECORD_BATCH,
+      options.metrics?.recordBatch,
+    );
     this.opened = this.open();
     this.opened.catch(() => undefined);
     this.replayTimer = setInterval(() => this.pump(), options.retryIntervalMs ?? 5000);
@@ -161,6 +169,13 @@ export class FrameAnalysis {
       spoolBytes: this.spool?.bytes ?? 0,
       ...this.counters,
     };
+  }
+
+  /** When the oldest frame not stored yet was received (epoch ms), or undefined when none waits. */
+  oldestUnstoredTime(): number | undefined {
+    const waiting = [this.queue[0]?.entry, this.parked[0], ...this.analysing];
+    const times = waiting.filter((e) => e !== undefined).map((e) => e.meta.time);
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   /** Resolves when nothing is being appended, queued in memory or analysed (frames may still wait on disk). */
@@ -282,8 +297,10 @@ export class FrameAnalysis {
       if (!next) break;
       this.inFlight++;
       const item = next;
+      this.analysing.add(item.entry);
       void (item.image ? this.process(item, item.image) : this.processFromSpool(item)).finally(() => {
         this.inFlight--;
+        this.analysing.delete(item.entry);
         this.heldBytes -= heldBytesOf(item);
         this.pump();
         this.notifyIfIdle();
@@ -364,6 +381,7 @@ export class FrameAnalysis {
     while (!this.closed && this.parked.length > 0) {
       const entry = this.parked.shift()!;
       this.inFlight++;
+      this.analysing.add(entry);
       try {
         await this.analyse(entry.meta, await spool.readImage(entry));
         await spool.ack(entry);
@@ -375,6 +393,7 @@ export class FrameAnalysis {
         return replayed;
       } finally {
         this.inFlight--;
+        this.analysing.delete(entry);
       }
       replayed++;
       this.counters.replayed++;

@@ -5,6 +5,9 @@ export interface MicroBatchSettings {
   windowMs: number;
 }
 
+/** Told the size of each batch as it runs (the API's metrics). */
+export type BatchObserver = (items: number) => void;
+
 interface Waiting<I, O> {
   item: I;
   resolve(out: O): void;
@@ -24,6 +27,7 @@ export class MicroBatcher<I, O> {
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly settings: MicroBatchSettings,
+    private readonly observe?: BatchObserver,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -53,6 +57,7 @@ export class MicroBatcher<I, O> {
     this.counters.batches++;
     this.counters.items += batch.length;
     this.counters.largest = Math.max(this.counters.largest, batch.length);
+    this.observe?.(batch.length);
     Promise.resolve()
       .then(() => this.run(batch.map((w) => w.item)))
       .then((outs) => {

@@ -69,6 +69,8 @@ export interface ModelServerOptions {
   /** Run models as frozen TensorFlow graphs where the backend can (default true); false runs the layers models. */
   graph?: boolean;
   log?: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+  /** Told of each model call's batch size and each load's duration (the API's metrics). */
+  metrics?: { batchRun(frames: number): void; modelLoaded(seconds: number, outcome: 'loaded' | 'failed'): void };
 }
 
 export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2 };
@@ -174,6 +176,12 @@ export class ModelServer {
     return [...this.loaded.values(), ...this.retiring].map((m) => keyOf(m.version)).sort();
   }
 
+  /** Versions in memory (cached, or evicted but still held by a request) and the bytes of their weights. */
+  cacheSize(): { versions: number; bytes: number } {
+    const entries = [...this.loaded.values(), ...this.retiring];
+    return { versions: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0) };
+  }
+
   dispose() {
     for (const entry of [...this.loaded.values(), ...this.retiring]) this.disposeModel(entry);
     this.loaded.clear();
@@ -266,6 +274,8 @@ export class ModelServer {
    */
   private async loadAndWarm(version: ModelVersion): Promise<LoadedModel> {
     const { tf, objects } = this.options;
+    const started = performance.now();
+    const loaded = (outcome: 'loaded' | 'failed') => this.options.metrics?.modelLoaded((performance.now() - started) / 1000, outcome);
     try {
       const files = await getModelFiles(objects, version.artifactKey);
       if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
@@ -286,12 +296,17 @@ export class ModelServer {
         await warm.data();
         warm.dispose();
       }
+      loaded('loaded');
       return {
         version,
         predictor,
         model: predictor.path === 'graph' ? undefined : model,
         metadata,
-        batcher: new MicroBatcher<Uint8Array, number>((pixels) => this.predictBatch(predictor, metadata, pixels), batch),
+        batcher: new MicroBatcher<Uint8Array, number>(
+          (pixels) => this.predictBatch(predictor, metadata, pixels),
+          batch,
+          this.options.metrics?.batchRun,
+        ),
         bytes: files.weights.byteLength,
         leases: 0,
         lastUsed: performance.now(),
@@ -299,6 +314,7 @@ export class ModelServer {
         disposed: false,
       };
     } catch (err) {
+      loaded('failed');
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
   }

@@ -33,6 +33,8 @@ export interface RegistryLookupsOptions {
   /** How long an answer is trusted before the registry is asked again. */
   ttlMs: number;
   log: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+  /** Told whether each lookup was answered from the cache (the API's metrics); stale: cached, served while the registry is down. */
+  metrics?: { lookup(lookup: 'client' | 'deployment' | 'token', result: 'hit' | 'miss' | 'stale'): void };
 }
 
 /**
@@ -55,11 +57,11 @@ export class RegistryLookups {
   ) {}
 
   client(id: string): Promise<RegisteredClient | undefined> {
-    return this.read(this.clients, id, () => this.registry.getClient(id));
+    return this.read('client', this.clients, id, () => this.registry.getClient(id));
   }
 
   deployment(id: string): Promise<Deployment | undefined> {
-    return this.read(this.deployments, id, () => this.registry.getDeployment(id));
+    return this.read('deployment', this.deployments, id, () => this.registry.getDeployment(id));
   }
 
   /** The client whose token has this SHA-256 hash (rovers that send no client id header). */
@@ -67,18 +69,25 @@ export class RegistryLookups {
     const index = this.tokenIndex;
     const age = index && index.generation === this.generation ? Date.now() - index.at : Infinity;
     const hit = index?.value.get(hash);
-    if (index && (age < this.options.ttlMs || (!hit && age < MIN_INDEX_REFRESH_MS))) return hit;
+    if (index && (age < this.options.ttlMs || (!hit && age < MIN_INDEX_REFRESH_MS))) {
+      this.options.metrics?.lookup('token', 'hit');
+      return hit;
+    }
     const generation = this.generation;
     try {
       const clients = await this.withDeadline(this.registry.listClients());
       const value = new Map(clients.map((c) => [c.tokenHash, c]));
       this.tokenIndex = { value, at: Date.now(), generation };
       this.recovered();
+      this.options.metrics?.lookup('token', 'miss');
       return value.get(hash);
     } catch (err) {
       this.failed(err);
       // A token the stale index does not know may belong to a client created since: no answer either way.
-      if (hit) return hit;
+      if (hit) {
+        this.options.metrics?.lookup('token', 'stale');
+        return hit;
+      }
       throw new RegistryUnavailableError('the registry cannot be reached and this client is not cached; try again shortly');
     }
   }
@@ -105,19 +114,26 @@ export class RegistryLookups {
     });
   }
 
-  private async read<V>(cache: Map<string, Cached<V>>, key: string, load: () => Promise<V>): Promise<V> {
+  private async read<V>(lookup: 'client' | 'deployment', cache: Map<string, Cached<V>>, key: string, load: () => Promise<V>): Promise<V> {
     const hit = cache.get(key);
-    if (hit && hit.generation === this.generation && Date.now() - hit.at < this.options.ttlMs) return hit.value;
+    if (hit && hit.generation === this.generation && Date.now() - hit.at < this.options.ttlMs) {
+      this.options.metrics?.lookup(lookup, 'hit');
+      return hit.value;
+    }
     const generation = this.generation;
     try {
       const value = await this.withDeadline(load());
       if (cache.size >= MAX_ENTRIES) cache.clear();
       cache.set(key, { value, at: Date.now(), generation });
       this.recovered();
+      this.options.metrics?.lookup(lookup, 'miss');
       return value;
     } catch (err) {
       this.failed(err);
-      if (hit && hit.value !== undefined) return hit.value;
+      if (hit && hit.value !== undefined) {
+        this.options.metrics?.lookup(lookup, 'stale');
+        return hit.value;
+      }
       throw new RegistryUnavailableError('the registry cannot be reached and this lookup is not cached; try again shortly');
     }
   }

@@ -1,4 +1,5 @@
 import { parseCommandLineOrExit } from '../core/commandLine.js';
+import pino from 'pino';
 import { loadConfig } from '../core/config.js';
 import { trainingCapacity } from '../core/ml/trainingCapacity.js';
 import { closeStores, openStores } from '../core/stores/index.js';
@@ -6,6 +7,7 @@ import { lazyTemporalClient } from '../control/temporal/client.js';
 import { keepRetryingPendingRetrains } from '../control/retrainRequests.js';
 import { connectWorker } from '../control/temporal/workerConnection.js';
 import { createWorkers } from './createWorkers.js';
+import { installWorkerRuntime } from './runtime.js';
 
 parseCommandLineOrExit(
   `usage: npm run worker
@@ -19,6 +21,8 @@ examples:
   process.argv.slice(2),
 );
 const config = loadConfig();
+const log = pino({ level: config.logLevel });
+installWorkerRuntime(log, config.workerMetricsAddress);
 const stores = await openStores(config);
 const connection = await connectWorker(config);
 // The drift monitor asks for retrains with signalWithStart, as the API does.
@@ -29,7 +33,7 @@ const pendingRetrains = keepRetryingPendingRetrains({
   registry: stores.registry,
   temporal,
   temporalUi,
-  log: { warn: (obj, msg) => console.warn(msg, obj) },
+  log,
 });
 try {
   const capacity = trainingCapacity({ sweepParallelism: config.sweepParallelism, threadsPerTrial: config.mlThreadsPerTrial });
@@ -45,9 +49,13 @@ try {
     },
     capacity,
   });
-  console.log(
-    `workers polling task queues: ${workers.map((w) => w.options.taskQueue).join(', ')}; ` +
-      `training: ${capacity.slots} trial(s) at once x ${capacity.threadsPerTrial} thread(s) on ${capacity.cores} cores (${capacity.source})`,
+  log.info(
+    {
+      taskQueues: workers.map((w) => w.options.taskQueue),
+      training: capacity,
+      ...(config.workerMetricsAddress && { metrics: `http://${config.workerMetricsAddress}/metrics` }),
+    },
+    `workers polling; training: ${capacity.slots} trial(s) at once x ${capacity.threadsPerTrial} thread(s) on ${capacity.cores} cores (${capacity.source})`,
   );
   await Promise.all(workers.map((w) => w.run()));
 } finally {

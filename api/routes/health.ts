@@ -77,6 +77,7 @@ export function healthRoutes(deps: HealthDeps): Router {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((name) => runCheck(checks[name], timeoutMs)));
     const ready = results.every((r) => r.status === 'ok');
+    if (!ready) res.locals.errorCode = 'not_ready';
     const token = bearerToken(req);
     const admin = token !== undefined && sameSecret(token, deps.adminToken);
     res.status(ready ? 200 : 503).json({

@@ -30,6 +30,8 @@ export interface PredictDeps {
   pressure?: { readonly overloaded: boolean; readonly delayMs: number };
   imageLimits?: ImageLimits;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
+  /** Told of each frame whose upload arrived in full (the API's metrics). */
+  metrics?: { frameReceived(): void };
 }
 
 /** Room for the form fields and part headers around the image. */
@@ -133,6 +135,7 @@ export function predictRoutes(deps: PredictDeps): Router {
   const router = Router();
   router.post('/predict', authenticate, admit, parse, async (req, res) => {
     const started = performance.now();
+    deps.metrics?.frameReceived();
     const client = res.locals.client as RegisteredClient;
     const fields = validate(predictFieldsSchema, req.body ?? {}, 'form fields');
     if (fields.client_id !== undefined && fields.client_id !== client.id)

@@ -6,6 +6,7 @@ import { alertRulesProvisioning, contactPointsProvisioning, GRAFANA_FOLDER, noti
 import { compareDeploymentsDashboard } from './compareDeployments.js';
 import { datasourcesProvisioning } from './datasources.js';
 import { driftDashboard, driftSignalPanelLink, driftVerdictsPanelLink } from './drift.js';
+import { operationsDashboard } from './operations.js';
 import { systemDashboard } from './system.js';
 
 /** Where docker compose mounts `grafana/dashboards/`. */
@@ -50,6 +51,7 @@ export function renderProvisioningFiles(): Map<string, string> {
     ['provisioning/alerting/notification-policies.yaml', yamlFile(notificationPoliciesProvisioning())],
     ['dashboards/compare-deployments.json', jsonFile(compareDeploymentsDashboard())],
     ['dashboards/drift.json', jsonFile(drift)],
+    ['dashboards/operations.json', jsonFile(operationsDashboard())],
     ['dashboards/system.json', jsonFile(systemDashboard())],
   ]);
 }

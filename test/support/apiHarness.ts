@@ -8,6 +8,7 @@ import { hashToken } from '../../api/auth.js';
 import { FrameAnalysis } from '../../ingest/frameAnalysis.js';
 import { createHttpServer } from '../../api/httpServer.js';
 import { ModelServer } from '../../serving/modelServer.js';
+import { createApiMetrics } from '../../api/metrics.js';
 import type { Config } from '../../core/config.js';
 import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
@@ -81,7 +82,9 @@ export async function startApiOn(
     overloadDelayMs: 5_000,
     ...options.api,
   };
+  const metrics = createApiMetrics();
   const models = new ModelServer({
+    metrics: metrics.serving,
     registry: stores.registry,
     objects,
     tf,
@@ -99,6 +102,7 @@ export async function startApiOn(
     spoolMaxBytes: settings.spoolMaxBytes,
     retryIntervalMs: 3_600_000,
     log,
+    metrics: metrics.ingest,
   });
   const app = createApp({
     config: {
@@ -111,6 +115,7 @@ export async function startApiOn(
     temporal,
     backend: name,
     log,
+    metrics,
   });
   const server: Server = await new Promise((resolve) => {
     const s = createHttpServer(app, settings).listen(0, '127.0.0.1', () => resolve(s));

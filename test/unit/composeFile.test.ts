@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
@@ -455,6 +456,38 @@ describe('Temporal and Grafana in docker-compose.yml', () => {
     expect(polled).toContain('TASK_QUEUES.orchestration');
     expect(polled).toContain('TASK_QUEUES.training');
     expect(Object.keys(TASK_QUEUES)).toEqual(['orchestration', 'training']);
+  });
+
+  it('has Prometheus scrape the API and every worker replica on the ports .env gives them', () => {
+    const prometheus = compose.services.prometheus as Service & { entrypoint?: string[] };
+    expect(prometheus.entrypoint).toEqual(['/bin/sh', '/etc/prometheus/start.sh']);
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.yml.in:/etc/prometheus/prometheus.yml.in:ro',
+        './deploy/prometheus/start.sh:/etc/prometheus/start.sh:ro',
+      ]),
+    );
+    const workerPort = Number(envExample.WORKER_METRICS_ADDRESS!.split(':').at(-1));
+    // start.sh runs under sh with the container's paths moved to a scratch folder, and stops before Prometheus.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prom-config-'));
+    try {
+      fs.copyFileSync(path.join(REPO_DIR, 'deploy/prometheus/prometheus.yml.in'), path.join(dir, 'prometheus.yml.in'));
+      const script = read('deploy/prometheus/start.sh')
+        .replaceAll('/etc/prometheus/', `${dir}/`)
+        .replaceAll('/prometheus/prometheus.yml', `${dir}/prometheus.yml`)
+        .replace(/^exec .*$/m, 'exit 0');
+      execFileSync('sh', ['-c', script], { env: { PATH: process.env.PATH, ...environmentOf(compose, 'prometheus') } });
+      const config = parseYaml(fs.readFileSync(path.join(dir, 'prometheus.yml'), 'utf8')) as {
+        scrape_configs: { job_name: string; dns_sd_configs?: unknown[] }[];
+      };
+      const targets = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs]));
+      expect(targets.api).toEqual([{ names: ['api'], type: 'A', port: Number(envExample.API_PORT) }]);
+      expect(targets.worker).toEqual([{ names: ['worker'], type: 'A', port: workerPort }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const workerConfig = loadConfig(processEnvironment(environmentOf(compose, 'worker')));
+    expect(workerConfig.workerMetricsAddress).toBe(`0.0.0.0:${workerPort}`);
   });
 
   it('gives Grafana every variable its provisioning files name, and mounts them where they say', () => {
