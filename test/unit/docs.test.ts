@@ -75,8 +75,17 @@ function unknownNpmScripts(doc: Doc, scripts: Record<string, string>): string[] 
 
 // --- repo paths ---
 
+/** The folders a layout block describes: a fenced line that starts with `name/` and then its description. */
+const layoutFolders = (text: string) =>
+  [...text.matchAll(/^```\n([\s\S]*?)^```/gm)].flatMap(([, block]) =>
+    [...block!.matchAll(/^([\w.-]+\/)\s{2,}\S/gm)].map(([, folder]) => folder!),
+  );
+
 function missingPaths(doc: Doc, moved = MOVING): string[] {
   const problems: string[] = [];
+  for (const folder of layoutFolders(doc.text)) {
+    if (!tracked(folder) && !(folder in moved)) problems.push(`${doc.file}: the layout names ${folder}, which does not exist`);
+  }
   for (const span of codeSpans(doc.text)) {
     if (!/^\.?[\w-]+(\.[\w-]+)*(\/[\w.-]+)*\/?$/.test(span) || !span.includes('/')) continue;
     if (!TOP_LEVEL.has(span.split('/')[0]!) && !(span in moved)) continue;
@@ -225,6 +234,9 @@ describe('README.md and docs/', () => {
       'x.md: api/routes/predcit.ts does not exist',
     ]);
     expect(missingPaths({ file: 'x.md', text: '`serving/server.ts`' }, { 'serving/server.ts': 'api/server.ts' })).toEqual([]);
+    expect(missingPaths({ file: 'x.md', text: '```\napi/      the HTTP layer\nservng/   models\n```\n' })).toEqual([
+      'x.md: the layout names servng/, which does not exist',
+    ]);
     expect(missingPaths({ file: 'x.md', text: '`api/server.ts`' }, { 'api/server.ts': 'api/elsewhere.ts' })).toEqual([
       'x.md: api/server.ts exists now: delete it from MOVING in test/unit/docs.test.ts',
     ]);
