@@ -75,11 +75,22 @@ function unknownNpmScripts(doc: Doc, scripts: Record<string, string>): string[] 
 
 // --- repo paths ---
 
+/** The lines of each fenced code block, paired fence by fence. */
+function fencedBlocks(text: string): string[][] {
+  const blocks: string[][] = [];
+  let block: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('```')) {
+      if (block) blocks.push(block);
+      block = block ? undefined : [];
+    } else block?.push(line);
+  }
+  return blocks;
+}
+
 /** The folders a layout block describes: a fenced line that starts with `name/` and then its description. */
 const layoutFolders = (text: string) =>
-  [...text.matchAll(/^```\n([\s\S]*?)^```/gm)].flatMap(([, block]) =>
-    [...block!.matchAll(/^([\w.-]+\/)\s{2,}\S/gm)].map(([, folder]) => folder!),
-  );
+  fencedBlocks(text).flatMap((lines) => lines.flatMap((line) => /^([\w.-]+\/)\s{2,}\S/.exec(line)?.[1] ?? []));
 
 function missingPaths(doc: Doc, moved = MOVING): string[] {
   const problems: string[] = [];
