@@ -94,7 +94,7 @@ export interface PromotionSettings {
   framesPerSecond: number;
   /** What the current version predicts for every frame, mm. */
   constantMm: number;
-  /** The deployment's rollout policy, sized for a benchmark (README's defaults take 15 minutes at least). */
+  /** The deployment's rollout policy, sized for a benchmark (docs/ROLLOUT.md's defaults take 15 minutes at least). */
   policy: RolloutPolicyInput;
   /** Rovers drive this long on the current version before the candidate is registered. */
   warmUpSeconds: number;

@@ -10,79 +10,218 @@ export const DEV_WEBHOOK_TOKEN = 'dev-webhook-token';
  * Every setting of every process, read from the environment once and validated.
  * Store URLs follow MLflow's convention: the scheme picks the implementation.
  */
-const envSchema = z.object({
-  DATA_DIR: z.string().default('./data'),
-  REGISTRY_URL: z.string().optional(),
-  MEASUREMENTS_URL: z.string().optional(),
-  OBJECTS_URL: z.string().optional(),
-  TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
-  TEMPORAL_UI_URL: z.string().optional(),
-  API_PORT: z.coerce.number().int().default(3000),
-  API_HOST: z.string().default('127.0.0.1'),
-  ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
-  WEBHOOK_TOKEN: z.string().min(8).default(DEV_WEBHOOK_TOKEN),
+export const envSchema = z.object({
+  DATA_DIR: z.string().default('./data').describe("Folder of the embedded stores, the frame spool and the dev server's history."),
+  REGISTRY_URL: z
+    .string()
+    .optional()
+    .describe('Model registry: `sqlite:<file>` (unset: `sqlite:$DATA_DIR/registry.db`) or `mysql://user:password@host:3306/database`.'),
+  MEASUREMENTS_URL: z
+    .string()
+    .optional()
+    .describe(
+      'Measurement store: `sqlite:<file>` (unset: `sqlite:$DATA_DIR/measurements.db`) or `influxdb://user:password@host:8086/database[?retentionPolicy=&org=&bucket=&token=]`.',
+    ),
+  OBJECTS_URL: z
+    .string()
+    .optional()
+    .describe(
+      'Object store: `file:<folder>` (unset: `file:$DATA_DIR/objects`) or `s3://access:secret@host:9000/bucket[?tls=true&region=]`.',
+    ),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .optional()
+    .describe("Temporal frontend `host:port`. Unset: `localhost:7233`, and `npm start` runs Temporal's dev server there."),
+  TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace of every workflow and schedule.'),
+  TEMPORAL_UI_PORT: z.coerce
+    .number()
+    .int()
+    .default(8233)
+    .describe("Port of the dev server's Web UI (and of the default `TEMPORAL_UI_URL`)."),
+  TEMPORAL_UI_URL: z
+    .string()
+    .optional()
+    .describe('Base of the Web UI links the API gives for workflow runs. Unset: `http://localhost:$TEMPORAL_UI_PORT`.'),
+  API_PORT: z.coerce.number().int().default(3000).describe('Port the API listens on.'),
+  API_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe(
+      'Address the API listens on. On a non-loopback address the API refuses to start with unset, `dev-*` or `change-me-*` tokens.',
+    ),
+  ADMIN_TOKEN: z
+    .string()
+    .min(8)
+    .default(DEV_ADMIN_TOKEN)
+    .describe('Bearer token of the admin routes (at least 8 characters; the default is accepted on a loopback `API_HOST` only).'),
+  WEBHOOK_TOKEN: z
+    .string()
+    .min(8)
+    .default(DEV_WEBHOOK_TOKEN)
+    .describe('Bearer token of `POST /webhooks/grafana` (at least 8 characters; the default is accepted on a loopback `API_HOST` only).'),
   MAX_IMAGE_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(2 * 1024 * 1024),
-  ANALYSIS_QUEUE_LIMIT: z.coerce.number().int().positive().default(1000),
-  READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
-  JSON_MAX_DEPTH: z.coerce.number().int().positive().default(32),
-  JSON_MAX_KEYS: z.coerce.number().int().positive().default(50_000),
+    .default(2 * 1024 * 1024)
+    .describe('Largest `/predict` image in bytes (2 MiB); a `Content-Length` over it plus 64 KiB is a 413 at once.'),
+  ANALYSIS_QUEUE_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('Frames the analysis holds in memory; the rest wait in the spool on disk.'),
+  READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2).describe('Deadline of each `GET /readyz` check.'),
+  JSON_MAX_DEPTH: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32)
+    .describe('Deepest nesting of a JSON request body; deeper is `400 json_too_deep` before any route sees it.'),
+  JSON_MAX_KEYS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(50_000)
+    .describe('Most keys and array items in a JSON request body; more is `413 json_too_many_keys`.'),
   ANALYSIS_QUEUE_MAX_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(64 * 1024 * 1024),
+    .default(64 * 1024 * 1024)
+    .describe('Image bytes the analysis holds in memory (64 MiB); beyond, frames wait in the spool only.'),
   SPOOL_MAX_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(1024 ** 3),
+    .default(1024 ** 3)
+    .describe('Bytes of the write-ahead frame spool on disk (1 GiB); when full, `/predict` answers `503 spool_full`.'),
   INFLIGHT_MAX_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(64 * 1024 * 1024),
-  INFLIGHT_MAX_FRAMES: z.coerce.number().int().positive().default(32),
-  INFLIGHT_CLIENT_MAX_FRAMES: z.coerce.number().int().positive().optional(),
-  PREDICT_UPLOAD_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
-  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
-  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
-  PREDICT_BATCH_MAX_FRAMES: z.coerce.number().int().positive().default(16),
-  PREDICT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(2),
-  PREDICT_GRAPH: z.enum(['0', '1']).default('1'),
+    .default(64 * 1024 * 1024)
+    .describe('Bytes of `/predict` uploads received at once (64 MiB; a request reserves its `Content-Length`); beyond, `503 overloaded`.'),
+  INFLIGHT_MAX_FRAMES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32)
+    .describe("Frames `/predict` handles at once, from the upload's start to the answer; beyond, `503 overloaded`."),
+  INFLIGHT_CLIENT_MAX_FRAMES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Of those, the most one client may hold; beyond, `429 too_many_inflight`. Unset: max(1, floor(`INFLIGHT_MAX_FRAMES` / 4)).'),
+  PREDICT_UPLOAD_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(10)
+    .describe('A `/predict` upload must arrive within this of its admission; a slower one is `408 request_timeout`.'),
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10).describe("Node's deadline for a request's headers."),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(30)
+    .describe("Node's deadline for a whole request; at least `HTTP_HEADERS_TIMEOUT_SECONDS`."),
+  PREDICT_BATCH_MAX_FRAMES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16)
+    .describe('Most frames of one model version predicted by one call (micro-batching).'),
+  PREDICT_BATCH_WINDOW_MS: z.coerce
+    .number()
+    .min(0)
+    .max(1000)
+    .default(2)
+    .describe('How long a micro-batch gathers frames after its first one (0..1000 ms).'),
+  PREDICT_GRAPH: z
+    .enum(['0', '1'])
+    .default('1')
+    .describe('1: models serve as frozen TensorFlow graphs where they can (`core/ml/fastPredict.ts`); 0: as layers models.'),
   MODEL_CACHE_MAX_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(1024 ** 3),
-  MODEL_CACHE_IDLE_SECONDS: z.coerce.number().positive().default(600),
-  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().positive().default(200),
+    .default(1024 ** 3)
+    .describe(
+      'Bytes of model weights the API keeps loaded (1 GiB); beyond, the least recently used version goes, never the one serving `latest`.',
+    ),
+  MODEL_CACHE_IDLE_SECONDS: z.coerce.number().positive().default(600).describe('A loaded version no frame used for this long is unloaded.'),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce
+    .number()
+    .positive()
+    .default(200)
+    .describe(
+      '`/predict` refuses new frames (`503 overloaded`) while the event loop runs later than this (median of two 250 ms samples in a row).',
+    ),
   // Defaults as core/features/imageGate.ts's DEFAULT_IMAGE_LIMITS; at most its DECODE_PIXEL_LIMIT (4096 x 4096).
-  IMAGE_MAX_WIDTH: z.coerce.number().int().positive().max(4096).default(1280),
-  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().max(4096).default(1280),
+  IMAGE_MAX_WIDTH: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4096)
+    .default(1280)
+    .describe('Widest frame `/predict` decodes, from its header (`413 image_too_large` beyond; at most 4096).'),
+  IMAGE_MAX_HEIGHT: z.coerce.number().int().positive().max(4096).default(1280).describe('Highest frame `/predict` decodes (at most 4096).'),
   IMAGE_MAX_PIXELS: z.coerce
     .number()
     .int()
     .positive()
     .max(4096 * 4096)
-    .default(1280 * 960),
-  IMAGE_MAX_ASPECT_RATIO: z.coerce.number().min(1).default(8),
-  REGISTRY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
-  SWEEP_PARALLELISM: z.coerce.number().int().positive().optional(),
-  ML_THREADS_PER_TRIAL: z.coerce.number().int().positive().optional(),
-  ML_BACKEND: z.enum(['auto', 'tensorflow', 'cpu']).default('auto'),
-  TRAIN_GRAPH: z.enum(['0', '1']).default('1'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    .default(1280 * 960)
+    .describe('Most pixels of a frame `/predict` decodes (1280x960; at most 4096x4096).'),
+  IMAGE_MAX_ASPECT_RATIO: z.coerce
+    .number()
+    .min(1)
+    .default(8)
+    .describe('Sides of a frame may differ by at most this factor (`422 image_aspect_ratio` beyond).'),
+  REGISTRY_CACHE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5000)
+    .describe("How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it."),
+  SWEEP_PARALLELISM: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Trials a training worker runs at once. Unset: floor(cores / `ML_THREADS_PER_TRIAL`).'),
+  ML_THREADS_PER_TRIAL: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('TensorFlow intra-op threads per trial. Unset: 1, or the cores shared among `SWEEP_PARALLELISM` trials.'),
+  ML_BACKEND: z
+    .enum(['auto', 'tensorflow', 'cpu'])
+    .default('auto')
+    .describe('`auto`: native TensorFlow where it loads, else pure JS; `tensorflow`: native or fail to start; `cpu`: pure JS.'),
+  TRAIN_GRAPH: z
+    .enum(['0', '1'])
+    .default('1')
+    .describe("1: trials train in a TensorFlow graph (`core/ml/graphTraining.ts`); 0: with tfjs's `model.fit`."),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe(
+      'pino log level of every process (API, workers, training processes): `trace`, `debug`, `info`, `warn`, `error`, `fatal` or `silent`.',
+    ),
   WORKER_METRICS_ADDRESS: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
-    .optional(),
-  MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+    .optional()
+    .describe("host:port where a worker serves Temporal's SDK metrics for Prometheus (`/metrics`). Unset: no endpoint."),
+  MIGRATION_LOCK_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(120)
+    .describe(
+      "How long a process waits while another one migrates the same SQL database (MySQL: a `GET_LOCK`; SQLite: knex's migration lock or the write lock).",
+    ),
 });
 
 /** Node refuses a server whose headers deadline is beyond its request deadline. */

@@ -22,7 +22,7 @@ export interface TestResult {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Distributions (the special functions are @stdlib's ports of Boost and Cephes, see README's dependency table).
+// Distributions (the special functions are @stdlib's ports of Boost and Cephes, see docs/ARCHITECTURE.md's dependency table).
 
 /** Pr(Z > z) for a standard normal Z, accurate in the far tail (scipy's `special.ndtr(-z)`). */
 export function normalSf(z: number): number {
