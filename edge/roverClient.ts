@@ -103,33 +103,34 @@ export class RoverClient {
    */
   async probe(): Promise<{ ok: true } | Failure> {
     const form = new FormData();
-    form.set('client_id', this.options.clientId);
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
-        body: form,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      return {
-        ok: false,
-        status: null,
-        code: timedOut ? 'timeout' : 'network_error',
-        message: unreachableReason(err) ?? (timedOut ? `no answer within ${this.timeoutMs} ms` : String(err)),
-        attempts: 1,
-      };
-    }
+    form.set(field('client_id'), this.options.clientId);
+    const sent = await this.post(form, 1);
+    if (!('response' in sent)) return sent;
+    const { response, text } = sent;
     const parsed = errorBodySchema.safeParse(parseJson(text));
     const code = parsed.success ? parsed.data.error.code : `http_${response.status}`;
     // Past authentication: the API wants the image, or is busy (it took the token before it said so).
     if (code === 'missing_image' || (parsed.success && [429, 503].includes(response.status))) return { ok: true };
     const message = parsed.success ? parsed.data.error.message : `not the API's answer: ${text.slice(0, 80) || response.statusText}`;
     return { ok: false, status: response.status, code, message, attempts: 1 };
+  }
+
+  /** One POST /predict of `form` with this client's token; a network failure or a timeout as a Failure. */
+  private async post(form: FormData, attempts: number): Promise<{ response: Response; text: string } | Failure> {
+    try {
+      const response = await fetch(this.url, {
+        method: 'POST',
+        // The id travels as a header too, so the API authenticates before it reads the body.
+        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
+        body: form,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      return { response, text: await response.text() };
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const message = unreachableReason(err) ?? (timedOut ? `no answer within ${this.timeoutMs} ms` : describeError(err));
+      return { ok: false, status: null, code: timedOut ? 'timeout' : 'network_error', message, attempts };
+    }
   }
 
   private async attempt(
@@ -141,22 +142,9 @@ export class RoverClient {
     if (input.sensorMm !== undefined && input.sensorMm !== null) form.set(field('sensor_value'), String(input.sensorMm));
     form.set(field('image'), new Blob([new Uint8Array(input.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
 
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        // The id travels as a header too, so the API authenticates before it reads the body.
-        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
-        body: form,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      const message = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
-      return { result: { ok: false, status: null, code: timedOut ? 'timeout' : 'network_error', message, attempts }, retryable: true };
-    }
+    const sent = await this.post(form, attempts);
+    if (!('response' in sent)) return { result: sent, retryable: true };
+    const { response, text } = sent;
 
     const json = parseJson(text);
     if (response.status === 200) {
@@ -191,6 +179,9 @@ export class RoverClient {
     return { result: { ok: false, status: response.status, code, message, attempts }, retryable, retryAfterMs };
   }
 }
+
+const describeError = (err: unknown) =>
+  err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
 
 /** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {

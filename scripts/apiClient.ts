@@ -72,6 +72,7 @@ export interface ApiRoutes {
   'PUT /models/:name/training-config': Route<typeof modelAnswerSchema, typeof trainingConfigSchema>;
   'GET /models/:name/monitor': Route<typeof monitorAnswerSchema>;
   'PUT /models/:name/monitor': Route<typeof monitorAnswerSchema, typeof monitorConfigWire>;
+  'DELETE /models/:name/monitor': Route<typeof monitorAnswerSchema>;
   'POST /models/:name/monitor/check': Route<typeof monitorCheckAnswerSchema>;
   'GET /deployments/:id/drift': Route<typeof driftChecksAnswerSchema>;
   'GET /deployments/:id/rollout': Route<typeof rolloutStatusAnswerSchema>;

@@ -33,6 +33,13 @@ export function openApiDocument(): OpenApiDocument {
     access: 'public',
     answers: [{ status: 200, description: 'the landing page' }],
   });
+  describeRoute(registry, 'meta', {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of this API process (text exposition format; docs/METRICS.md lists them)',
+    access: 'public',
+    answers: [{ status: 200, description: 'the metrics' }],
+  });
   describeHealthRoutes(registry);
   describePredictRoutes(registry);
   describeRetrainRoutes(registry);

@@ -26,6 +26,7 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'PUT /models/:name/training-config': true,
   'GET /models/:name/monitor': true,
   'PUT /models/:name/monitor': true,
+  'DELETE /models/:name/monitor': true,
   'POST /models/:name/monitor/check': true,
   'GET /deployments/:id/drift': true,
   'GET /deployments/:id/rollout': true,
@@ -47,8 +48,9 @@ describe('the scripts’ API client (scripts/apiClient.ts)', () => {
   it('types exactly the JSON routes the API description has', () => {
     const described = Object.entries(openApiDocument().paths ?? {})
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
-      // The rover's route has its own client (edge/roverClient.ts); the description itself is no call a script makes.
-      .filter((operation) => operation !== 'POST /predict' && operation !== 'GET /openapi.json');
+      // The rover's route has its own client (edge/roverClient.ts); the description, the landing page and the
+      // metrics are no JSON call a script makes.
+      .filter((operation) => !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics'].includes(operation));
     const typed = Object.keys(CLIENT_ROUTES).map((route) => {
       const [method, path] = route.split(' ');
       return `${method} ${openApiPath(path)}`;
