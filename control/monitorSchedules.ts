@@ -113,6 +113,8 @@ function scheduleOf(modelName: string, config: MonitorConfig) {
     taskQueue: TASK_QUEUES.orchestration,
     workflowId: checkDriftWorkflowIdFor(modelName),
     typedSearchAttributes: [{ key: MODEL_NAME_ATTRIBUTE, value: modelName }],
+    // In the Web UI's list; `WorkflowType != "CheckDrift"` leaves the monitor's runs out of it.
+    staticSummary: `drift check of ${modelName}'s deployments (drift monitor schedule)`,
     // A check reads stores for seconds; one stuck past this is ended, and the next due check runs.
     workflowExecutionTimeout: '10 minutes',
   };

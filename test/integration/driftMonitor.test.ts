@@ -1,5 +1,6 @@
 import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
@@ -158,6 +159,23 @@ describe('drift monitor', () => {
       return listed;
     });
     expect(runs[0]).toMatchObject({ runId: asked.runId, type: 'TrainAndRegister' });
+
+    // In the Web UI, a check says what it found and what it asked for, and the monitor's runs filter out by type.
+    const check = await eventually(async () => {
+      for await (const run of env.client.workflow.list({ query: `WorkflowType = "CheckDrift" AND ExecutionStatus = "Completed"` })) {
+        const handle = env.client.workflow.getHandle(run.workflowId, run.runId);
+        const currentDetails = (await handle.query(workflowMetadataQuery)).currentDetails ?? '';
+        if (currentDetails.includes('shifted: drift')) return { details: currentDetails, described: await handle.describe() };
+      }
+      throw new Error('no completed check that found the drift listed yet');
+    });
+    expect(check.details).toMatch(/steady: no-drift/);
+    expect(check.details).toMatch(/shifted: drift \((.*, )?covariate.*\), retrain request \d+ (started|duplicate)/);
+    expect(await check.described.staticSummary()).toBe(`drift check of ${MODEL}'s deployments (drift monitor schedule)`);
+    const notMonitor: string[] = [];
+    for await (const run of env.client.workflow.list({ query: `ModelName = "${MODEL}" AND WorkflowType != "CheckDrift"` }))
+      notMonitor.push(run.type);
+    expect(notMonitor).toEqual(['TrainAndRegister']);
 
     // The run's input says who asked and why; the drifted deployment joins the dataset.
     const input = (await env.client.workflow.getHandle(trainWorkflowIdFor(MODEL), asked.runId!).fetchHistory()).events![0]

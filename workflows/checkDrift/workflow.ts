@@ -1,6 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitorActivities } from '../../activities/index.js';
 import type { CheckDriftInput, CheckDriftResult, DeploymentCheck } from './contract.js';
+import { checksLine } from './summary.js';
 
 const { monitoredDeployments } = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '30 seconds',
@@ -28,5 +29,7 @@ export async function CheckDrift({ modelName }: CheckDriftInput): Promise<CheckD
     const ask = verdict === 'drift' ? await askForDriftRetrain(check) : undefined;
     checks.push({ deployment, modelVersion, verdict, kinds, summary, windowFrames, ...(ask ? { ask } : {}) });
   }
+  // What the Web UI shows of the run: each deployment's verdict and the retrain it asked for.
+  setCurrentDetails(checksLine(checks, enabled));
   return { modelName, enabled, checks };
 }

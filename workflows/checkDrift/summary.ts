@@ -1,0 +1,16 @@
+/** The line a person reads about a drift check in the Web UI (its current details): each deployment's verdict. */
+import type { DeploymentCheck } from './contract.js';
+
+/** e.g. `steady: no-drift; shifted: drift (covariate, performance), retrain request 12 started`. */
+export function checksLine(checks: DeploymentCheck[], enabled: boolean): string {
+  if (!enabled) return 'monitor off: nothing checked';
+  if (checks.length === 0) return 'no deployment to check';
+  return checks
+    .map(({ deployment, verdict, kinds, ask }) => {
+      const what = verdict === 'drift' ? `drift (${kinds.join(', ')})` : verdict;
+      if (!ask) return `${deployment}: ${what}`;
+      const request = ask.requestId === null ? 'retrain' : `retrain request ${ask.requestId}`;
+      return `${deployment}: ${what}, ${request} ${ask.outcome}${ask.duplicateOf ? ` (of ${ask.duplicateOf})` : ''}`;
+    })
+    .join('; ');
+}
