@@ -164,7 +164,7 @@ async function meanErrorSince(deployment: string, since: number) {
 /** Waits for a training run, printing its progress while it works and its outcome at the end. */
 async function waitForRun(label: string, workflowId: string, runId: string) {
   const log = (line: string) => console.log(`demo: ${label}: ${line}`);
-  const result = await waitForTrainingRun(api, { modelName: model, workflowId, runId }, { log });
+  const result = await waitForTrainingRun(api, { workflowId, runId }, { log });
   log(outcomeLine(result));
   return result;
 }

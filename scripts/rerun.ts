@@ -94,11 +94,7 @@ async function main(): Promise<number> {
   console.log(`rerun started: ${workflowId} run ${runId} (retrain request ${answer.requestId})`);
   console.log(`  status: ${apiUrl}${links.status}\n  Web UI: ${links.ui}`);
   if (!values.wait) return 0;
-  const result = await waitForTrainingRun(
-    api,
-    { modelName: values.model, workflowId, runId },
-    { log: (line) => console.log(`[rerun] ${line}`) },
-  );
+  const result = await waitForTrainingRun(api, { workflowId, runId }, { log: (line) => console.log(`[rerun] ${line}`) });
   console.log(outcomeLine(result));
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Waits for a TrainAndRegister run through the API and says how it is doing: a line whenever its progress
- * changes (the workflow's progress query, the epoch each running trial last reported, the best finished trial
- * so far), then the run's outcome. Follows the run when it continues as new.
+ * changes (the workflow's progress query, with the best finished trial so far, and the epoch each running trial
+ * last reported), then the run's outcome. Follows the run when it continues as new.
  */
 import type { TrainAndRegisterResult, TrainProgress } from '../workflows/trainAndRegister/contract.js';
 import { OperatorError } from '../core/commandLine.js';
@@ -16,23 +16,21 @@ interface RunStatus {
   links?: { ui?: string };
 }
 
-interface FinishedTrial {
-  id: string;
-  metrics: Record<string, number>;
-}
-
 const METRIC = 'test_mae_mm';
 const mm = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)} mm`);
 
 /** One line of a running run's progress, e.g. "training: 1/4 trials done; running: epoch 12/30, epoch 3/30; best so far 5.21 mm (t0)". */
-export function progressLine(run: Pick<RunStatus, 'progress' | 'trialsTraining'>, finished: FinishedTrial[]): string {
+export function progressLine(run: Pick<RunStatus, 'progress' | 'trialsTraining'>): string {
   const p = run.progress;
   if (!p) return 'running (no progress yet: is a worker up?)';
   const parts = [`${p.step}: ${p.trialsDone}/${p.trialsTotal} trials done`];
   const epochs = (run.trialsTraining ?? []).map((t) => (t.epoch === null ? 'starting' : `epoch ${t.epoch}/${t.epochs}`));
   if (p.step === 'training' && epochs.length) parts.push(`running: ${epochs.join(', ')}`);
-  const best = finished.filter((t) => Number.isFinite(t.metrics[METRIC])).sort((a, b) => a.metrics[METRIC] - b.metrics[METRIC])[0];
-  if (best) parts.push(`best so far ${mm(best.metrics[METRIC])} test MAE (${best.id.replace(/^.*-(t\d+)$/, '$1')})`);
+  const { best } = p;
+  if (best) {
+    const metric = best.metric === METRIC ? 'test MAE' : best.metric;
+    parts.push(`best so far ${mm(best.value)} ${metric} (${best.trialId.replace(/^.*-(t\d+)$/, '$1')})`);
+  }
   if (p.coalescedRequests > 1) parts.push(`${p.coalescedRequests} asks joined`);
   return parts.join('; ');
 }
@@ -59,7 +57,7 @@ export function outcomeLine(result: TrainAndRegisterResult): string {
 /** Polls the run every `pollMs` until it completes; returns its result. A run that fails or is cancelled is an OperatorError. */
 export async function waitForTrainingRun(
   api: ApiCall,
-  run: { modelName: string; workflowId: string; runId: string },
+  run: { workflowId: string; runId: string },
   { log, pollMs = 3000 }: { log: (line: string) => void; pollMs?: number },
 ): Promise<TrainAndRegisterResult> {
   let { runId } = run;
@@ -76,11 +74,7 @@ export async function waitForTrainingRun(
       throw new OperatorError(
         `training run ${run.workflowId}/${runId} ended ${status.status}${status.links?.ui ? `: ${status.links.ui}` : ''}`,
       );
-    const { trials } = (await api(
-      'GET',
-      `/models/${encodeURIComponent(run.modelName)}/trials?workflowId=${encodeURIComponent(run.workflowId)}&runId=${runId}`,
-    )) as { trials: FinishedTrial[] };
-    const line = progressLine(status, trials);
+    const line = progressLine(status);
     if (line !== last) log(line);
     last = line;
     await new Promise((resolve) => setTimeout(resolve, pollMs));

@@ -26,23 +26,17 @@ const result = (registration: TrainAndRegisterResult['registration']) =>
 
 describe('training progress lines', () => {
   it("say the step, the trials, each running trial's epoch and the best finished trial", () => {
-    expect(progressLine({ progress: progress({ step: 'preprocessing' }) }, [])).toBe('preprocessing: 0/4 trials done');
+    expect(progressLine({ progress: progress({ step: 'preprocessing' }) })).toBe('preprocessing: 0/4 trials done');
     expect(
-      progressLine(
-        {
-          progress: progress({ trialsDone: 2 }),
-          trialsTraining: [
-            { epoch: 12, epochs: 30 },
-            { epoch: null, epochs: null },
-          ],
-        },
-        [
-          { id: 'run-1-t0', metrics: { test_mae_mm: 5.61 } },
-          { id: 'run-1-t1', metrics: { test_mae_mm: 4.93 } },
+      progressLine({
+        progress: progress({ trialsDone: 2, best: { trialId: 'run-1-t1', metric: 'test_mae_mm', value: 4.93 } }),
+        trialsTraining: [
+          { epoch: 12, epochs: 30 },
+          { epoch: null, epochs: null },
         ],
-      ),
+      }),
     ).toBe('training: 2/4 trials done; running: epoch 12/30, starting; best so far 4.93 mm test MAE (t1)');
-    expect(progressLine({ progress: null }, [])).toMatch(/no progress yet/);
+    expect(progressLine({ progress: null })).toMatch(/no progress yet/);
   });
 
   it('end with the outcome: the version and its test error against the previous one, or why nothing was registered', () => {
@@ -78,14 +72,10 @@ describe('training progress lines', () => {
     const calls: string[] = [];
     const api = (async (_method: string, path: string) => {
       calls.push(path);
-      return path.includes('/trials?') ? { trials: [] } : answers.shift();
+      return answers.shift();
     }) as ApiCall;
     const lines: string[] = [];
-    const done = await waitForTrainingRun(
-      api,
-      { modelName: 'm', workflowId: 'w', runId: 'run-1' },
-      { log: (l) => lines.push(l), pollMs: 1 },
-    );
+    const done = await waitForTrainingRun(api, { workflowId: 'w', runId: 'run-1' }, { log: (l) => lines.push(l), pollMs: 1 });
     expect(done).toEqual({ marker: true });
     expect(lines).toEqual([
       'assembling: 0/4 trials done',
@@ -93,5 +83,7 @@ describe('training progress lines', () => {
       'continued as run run-2 (asks that came after its dataset was assembled)',
     ]);
     expect(calls.at(-1)).toBe('/workflows/w/runs/run-2');
+    // The best trial so far comes with the progress: one call per poll.
+    expect(calls.every((path) => path.startsWith('/workflows/w/runs/'))).toBe(true);
   });
 });
