@@ -6,8 +6,9 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import { monitorConfigSchema, type MonitorConfig } from '../core/drift/monitorConfig.js';
-import type { RegistryStore } from '../core/stores/registry.js';
+import type { Model, RegistryStore } from '../core/stores/registry.js';
 import { checkDriftWorkflowIdFor, monitorScheduleIdFor, type CheckDriftInput } from '../workflows/checkDrift/contract.js';
+import { ControlError } from './errors.js';
 import { callTemporal, type TemporalAccess } from './temporal/access.js';
 import { MODEL_NAME_ATTRIBUTE, TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/shared.js';
 
@@ -90,8 +91,27 @@ export async function describeMonitorSchedule(deps: MonitorScheduleDeps, modelNa
   };
 }
 
+/**
+ * A check of every deployment of the model now, by its schedule: refused (`conflict`) while the monitor is off, as it
+ * would check nothing, and when the model has nothing to monitor. Returns the schedule that runs it.
+ */
+export async function requestMonitorCheck(deps: MonitorScheduleDeps, model: Model): Promise<MonitorSchedule> {
+  if (!monitorConfigSchema.parse(model.monitorConfig ?? {}).enabled)
+    throw new ControlError(
+      'conflict',
+      'monitor_disabled',
+      `the drift monitor of model "${model.name}" is off, so a check would look at nothing: PUT /models/${model.name}/monitor {"enabled": true} turns it on`,
+    );
+  const schedule = await syncMonitorSchedule(deps, model.name);
+  if (schedule.state === 'absent')
+    throw new ControlError('conflict', 'monitor_not_scheduled', `model "${model.name}" has no drift monitor: ${schedule.reason}`);
+  if (!(await triggerMonitorCheck(deps, model.name)))
+    throw new ControlError('conflict', 'monitor_not_scheduled', `model "${model.name}" has no drift monitor schedule`);
+  return schedule;
+}
+
 /** Runs a check now, outside the schedule's rhythm, even beside a running one (a trigger allows the overlap; a drift both find asks once, by its dedupe key). */
-export async function triggerMonitorCheck(deps: TemporalAccess, modelName: string): Promise<boolean> {
+async function triggerMonitorCheck(deps: TemporalAccess, modelName: string): Promise<boolean> {
   return callTemporal(deps, async (client) => {
     try {
       await client.schedule.getHandle(monitorScheduleIdFor(modelName)).trigger();

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { withRetrains } from '../../core/drift/checkRetrains.js';
 import { mergeMonitorConfig, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import type { MeasurementStore } from '../../core/stores/measurements.js';
-import { ApiError, notFound, validate } from '../errors.js';
+import { notFound, validate } from '../errors.js';
 import {
   describeMonitorSchedule,
   syncMonitorSchedule,
-  triggerMonitorCheck,
+  requestMonitorCheck,
   type MonitorScheduleDeps,
 } from '../../control/monitorSchedules.js';
 import { timeParam } from './params.js';
@@ -61,17 +61,7 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
   /** A check now: 202 once Temporal has taken the trigger; 409 when the monitor is off (it would check nothing) or has no schedule. */
   router.post('/models/:name/monitor/check', async (req, res) => {
     const model = await modelOrNotFound(req.params.name);
-    if (!monitorConfigSchema.parse(model.monitorConfig ?? {}).enabled)
-      throw new ApiError(
-        409,
-        'monitor_disabled',
-        `the drift monitor of model "${model.name}" is off, so a check would look at nothing: PUT /models/${model.name}/monitor {"enabled": true} turns it on`,
-      );
-    const schedule = await syncMonitorSchedule(deps, model.name);
-    if (schedule.state === 'absent')
-      throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor: ${schedule.reason}`);
-    if (!(await triggerMonitorCheck(deps, model.name)))
-      throw new ApiError(409, 'monitor_not_scheduled', `model "${model.name}" has no drift monitor schedule`);
+    const schedule = await requestMonitorCheck(deps, model);
     res.status(202).json({
       modelName: model.name,
       scheduleId: schedule.scheduleId,
