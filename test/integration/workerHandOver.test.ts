@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { spawnWorker } from '../support/workerProcess.js';
 import { eventually } from '../support/eventually.js';
 import { freePort, startDevServer, type DevServer } from '../support/temporalEnv.js';
 
@@ -37,10 +38,7 @@ describe('a pending retrain ask with no API running', () => {
       },
     ]);
     expect(recorded.outcome).toBe('pending');
-    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, DATA_DIR: t.dir, SWEEP_PARALLELISM: '1', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, DATA_DIR: t.dir, SWEEP_PARALLELISM: '1', LOG_LEVEL: 'warn' });
     const settled = await eventually(
       async () => {
         const request = await t.stores.registry.getRetrainRequest(recorded.id);

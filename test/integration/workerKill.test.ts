@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { spawnWorker } from '../support/workerProcess.js';
 import { eventually } from '../support/eventually.js';
 import { childPidsOf, commandLineOf, isAlive } from '../support/processTree.js';
 import { storeLabelledFrames } from '../support/syntheticFrames.js';
@@ -34,16 +35,7 @@ describe('a worker killed mid-trial', () => {
     t = await openTempStores();
     server = await startDevServer(await freePort(), path.join(t.dir, 'temporal.db'));
     await storeLabelledFrames(t.stores, FRAMES);
-    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: server.address,
-        DATA_DIR: t.dir,
-        SWEEP_PARALLELISM: '1',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, DATA_DIR: t.dir, SWEEP_PARALLELISM: '1', LOG_LEVEL: 'warn' });
     connection = await Connection.connect({ address: server.address });
   });
 

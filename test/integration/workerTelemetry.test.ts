@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckDrift } from '../../workflows/checkDrift/workflow.js';
 import { TASK_QUEUES } from '../../workflows/shared.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
+import { spawnWorker } from '../support/workerProcess.js';
 import { eventually } from '../support/eventually.js';
 import { Scrape } from '../support/prometheus.js';
 import { freePort, startDevServer, type DevServer } from '../support/temporalEnv.js';
@@ -32,16 +33,10 @@ describe('a worker process', () => {
     server = await startDevServer(await freePort(), path.join(t.dir, 'temporal.db'));
     const metricsAddress = `127.0.0.1:${await freePort()}`;
     metricsUrl = `http://${metricsAddress}/metrics`;
-    worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: server.address,
-        DATA_DIR: t.dir,
-        LOG_LEVEL: 'debug',
-        WORKER_METRICS_ADDRESS: metricsAddress,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    worker = spawnWorker(
+      { TEMPORAL_ADDRESS: server.address, DATA_DIR: t.dir, LOG_LEVEL: 'debug', WORKER_METRICS_ADDRESS: metricsAddress },
+      'pipe',
+    );
     worker.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     worker.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     connection = await Connection.connect({ address: server.address });
