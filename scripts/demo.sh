@@ -5,13 +5,8 @@
 # embedded SQLite and folder stores: scripts/services/up.sh installs and starts them on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for arg in "$@"; do
-  case "$arg" in
-    -h | --help) cat scripts/demo-usage.txt; exit 0 ;;
-    -*) printf 'error: unknown option %s\n\n' "$arg" >&2; cat scripts/demo-usage.txt >&2; exit 2 ;;
-    *) printf 'error: unexpected argument %s\n\n' "$arg" >&2; cat scripts/demo-usage.txt >&2; exit 2 ;;
-  esac
-done
+source scripts/helpOnly.sh
+help_only scripts/demo-usage.txt "$@"
 bash scripts/setup.sh
 if [[ "${DEMO_STORES:-embedded}" == production ]]; then
   bash scripts/services/up.sh
