@@ -1,9 +1,9 @@
 // The layers, kept by `npm run lint:layers` and test/unit/layers.test.ts (both in `npm test`). Arrows point down:
 //   api/ (HTTP) -> control/ (decisions, Temporal access), serving/, ingest/ -> core/ (the domain)
 //   workers/ -> activities/ -> control/, core/;  workflows/ -> workflows/shared.ts, contracts, pure core/
-//   edge/ (the rover) -> core/;  scripts/, bench/, test/ may use anything.
+//   edge/ (the rover) -> core/;  console/ (the browser) -> contracts/http types;  scripts/, bench/, test/ may use anything.
 // Type-only imports count (tsPreCompilationDeps): a cycle of types is still a circle a reader has to untie.
-const LAYERS = '(api|contracts|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy|scripts|bench|test)';
+const LAYERS = '(api|console|contracts|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy|scripts|bench|test)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -71,6 +71,27 @@ export default {
       comment: 'the rover runs on its own: it reaches the system through HTTP only',
       from: { path: '^edge/' },
       to: { path: '^(api|control|serving|ingest|activities|workflows|workers)/' },
+    },
+    {
+      name: 'console-is-a-browser-app',
+      severity: 'error',
+      comment: 'the console runs in the browser and reaches the system through the JSON API only',
+      from: { path: '^console/' },
+      to: { path: '^(api|core|control|serving|ingest|activities|workflows|workers|edge|grafana|deploy|scripts|bench|test)/' },
+    },
+    {
+      name: 'console-knows-the-wire-by-its-types',
+      severity: 'error',
+      comment: 'contracts/http describes the answers the console reads; its zod schemas stay on the server',
+      from: { path: '^console/' },
+      to: { path: '^contracts/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      severity: 'error',
+      comment: 'the console is a leaf: the server serves its built files and never runs its code',
+      from: { pathNot: '^console/' },
+      to: { path: '^console/' },
     },
   ],
   options: {

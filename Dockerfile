@@ -26,6 +26,10 @@ RUN if [ "$(dpkg --print-architecture)" = amd64 ]; then \
     else \
       echo "WARNING: no native TensorFlow for $(dpkg --print-architecture): this image trains with pure-JS TensorFlow.js (much slower)" >&2; \
     fi
+# The console's bundle (esbuild is a dev dependency): the API serves console/dist under /console.
+COPY console console
+COPY scripts/buildConsole.ts scripts/
+RUN npx tsx scripts/buildConsole.ts
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:22-bookworm-slim
@@ -39,6 +43,7 @@ RUN if [ "$(dpkg --print-architecture)" = amd64 ]; then \
       echo "WARNING: $(dpkg --print-architecture) image without native TensorFlow (pure-JS fallback)" >&2; \
     fi
 COPY . .
+COPY --from=build /app/console/dist ./console/dist
 # The API's spool folder (a named volume in docker-compose.yml takes this owner on first use).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -22,9 +22,9 @@ async function workflowBundleFiles() {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.services/**', 'data/**', 'bench/results/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['node_modules/**', 'console/dist/**', '.tools/**', '.services/**', 'data/**', 'bench/results/**', '**/*.mjs', '**/*.js'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', 'console/**/*.tsx'],
     extends: [js.configs.recommended, ...tseslint.configs.recommended, prettier],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {

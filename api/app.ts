@@ -12,6 +12,7 @@ import type { ModelServer } from '../serving/modelServer.js';
 import { openApiDocument } from './openapi/document.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
+import { consoleRoutes } from './routes/console.js';
 import { landingRoutes } from './routes/landing.js';
 import { predictRoutes } from './routes/predict.js';
 import { DEFAULT_OVERLOAD_DELAY_MS, EventLoopPressure } from './eventLoopPressure.js';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(landingRoutes({ temporalUiUrl: config.temporal.uiUrl }));
+  app.use(consoleRoutes());
   // Generated once, from the schemas the routes validate with; served without a token.
   const description = openApiDocument();
   app.get('/openapi.json', (_req, res) => {

@@ -7,6 +7,7 @@ bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "[test] typecheck, lint, format"
 npx tsc --noEmit -p .
+npx tsc --noEmit -p console
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; echo "[test] formatting differs: run npm run format" >&2; exit 1; }
 echo "[test] real servers: MariaDB, InfluxDB, an S3 gateway (any that fails to start fails the run)"

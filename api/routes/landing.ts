@@ -18,6 +18,7 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 /** `GET /`: the links an operator needs, as a small HTML page or, with `Accept: application/json`, as JSON. No token. */
 export function landingRoutes({ temporalUiUrl }: { temporalUiUrl?: string }): Router {
   const links = {
+    console: '/console/',
     openapi: '/openapi.json',
     metrics: '/metrics',
     health: '/healthz',
@@ -33,6 +34,7 @@ export function landingRoutes({ temporalUiUrl }: { temporalUiUrl?: string }): Ro
 <h1>${index.name}</h1>
 <h2>For operators</h2>
 <ul>
+${item(links.console, 'the web console: fleet, deployments, drift, rollouts, models and lineage (sign in with a token)')}
 ${item(links.openapi, 'the API description (OpenAPI 3.1)')}
 ${item(links.metrics, 'Prometheus metrics')}
 ${item(links.health, 'liveness')}

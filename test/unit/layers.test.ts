@@ -11,6 +11,7 @@ const CONFIG = path.join(REPO, '.dependency-cruiser.mjs');
 const layers = (await import(CONFIG)) as { default: IConfiguration };
 const SOURCES = [
   'api',
+  'console',
   'control',
   'serving',
   'ingest',
@@ -74,12 +75,15 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
       'workflows/w/contract.ts': `import { step } from '../../activities/step.js';\nexport const c = step;`,
       'contracts/http/answer.ts': `import { retrain } from '../../control/decide.js';\nexport const answer = retrain;`,
       'edge/rover.ts': `import { c } from '../workflows/w/contract.js';\nexport const rover = c;`,
+      'console/src/page.tsx': `import { retrain } from '../../control/decide.js';\nimport { answer } from '../../contracts/http/answer.js';\nexport const page = [retrain, answer];`,
+      'console/src/typed.ts': `import type { answer } from '../../contracts/http/answer.js';\nexport type Typed = typeof answer;`,
+      'api/serveConsole.ts': `import { page } from '../console/src/page.js';\nexport const served = page;`,
     };
     for (const [file, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), text);
     }
-    const found = await violations(dir, ['api', 'contracts', 'core', 'control', 'serving', 'activities', 'workers', 'workflows', 'edge']);
+    const found = await violations(dir, ['api', 'console', 'contracts', 'core', 'control', 'serving', 'activities', 'workers', 'workflows', 'edge']);
     const pairs = found.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^node_modules\/(\w+)\/.*/, '$1')}`);
     expect(pairs).toEqual(
       expect.arrayContaining([
@@ -93,9 +97,13 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
         'contracts-are-leaves: workflows/w/contract.ts -> activities/step.ts',
         'edge-is-the-rover: edge/rover.ts -> workflows/w/contract.ts',
         'wire-contracts-are-leaves: contracts/http/answer.ts -> control/decide.ts',
+        'console-is-a-browser-app: console/src/page.tsx -> control/decide.ts',
+        'console-knows-the-wire-by-its-types: console/src/page.tsx -> contracts/http/answer.ts',
+        'nothing-imports-the-console: api/serveConsole.ts -> console/src/page.tsx',
       ]),
     );
     expect(pairs.some((p) => p.startsWith('no-circular: core/a.ts') || p.startsWith('no-circular: core/b.ts'))).toBe(true);
+    expect(pairs).not.toContain('console-knows-the-wire-by-its-types: console/src/typed.ts -> contracts/http/answer.ts');
     // A workflow may know its activities by their types (proxyActivities), as the Temporal samples do.
     expect(pairs).not.toContain('workflows-import-contracts-and-pure-core: workflows/w/workflow.ts -> activities/step.ts');
     expect(new Set(found.map((v) => v.rule.name))).toEqual(new Set(layers.default.forbidden!.map((rule) => rule.name)));
