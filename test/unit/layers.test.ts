@@ -83,7 +83,18 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), text);
     }
-    const found = await violations(dir, ['api', 'console', 'contracts', 'core', 'control', 'serving', 'activities', 'workers', 'workflows', 'edge']);
+    const found = await violations(dir, [
+      'api',
+      'console',
+      'contracts',
+      'core',
+      'control',
+      'serving',
+      'activities',
+      'workers',
+      'workflows',
+      'edge',
+    ]);
     const pairs = found.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^node_modules\/(\w+)\/.*/, '$1')}`);
     expect(pairs).toEqual(
       expect.arrayContaining([
