@@ -52,7 +52,9 @@ export function judgeStage(
       ? `the candidate answered ${comparison.answeredByCandidate} of ${minCandidateAnswers} frames`
       : comparison.pCandidateBetter < alpha && difference >= 0
         ? `better on most frames, but its mean error is ${fmtMm(difference)} higher`
-        : 'no significant difference yet';
+        : comparison.pCandidateBetter < alpha
+          ? `better than the current version (p = ${fmt(comparison.pCandidateBetter)} < ${alpha}), the stage runs ${stage.minMinutes} min at least: ${minutes.toFixed(1)} so far`
+          : 'no significant difference yet';
   return { verdict: 'wait', reason };
 }
 

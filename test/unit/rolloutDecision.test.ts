@@ -54,6 +54,15 @@ describe('judgeStage', () => {
     expect(judgeStage(evidence(199, 0.99, 1e-9), stage, 0.01, minutes(1)).verdict).toBe('wait');
   });
 
+  it('says a better candidate waits for the stage’s minimum time, not that it found no difference', () => {
+    // The console shows this reason beside p = 1e-9: "no significant difference yet" contradicted it.
+    expect(judgeStage(evidence(200, 1e-9, 0.99), stage, 0.01, minutes(2))).toEqual({
+      verdict: 'wait',
+      reason: 'better than the current version (p = 1.0e-9 < 0.01), the stage runs 5 min at least: 2.0 so far',
+    });
+    expect(judgeStage(evidence(200, 0.2, 0.8), stage, 0.01, minutes(2)).reason).toBe('no significant difference yet');
+  });
+
   it('rolls back a candidate that predicted on none of enough frames with a laser reading', () => {
     expect(judgeStage(evidence(0, 1, 1, 200), stage, 0.01, minutes(1))).toMatchObject({
       verdict: 'roll-back',
