@@ -19,3 +19,16 @@ export function ago(iso: string | number | null | undefined, now = Date.now()): 
 }
 
 export const version = (v: number | string | null | undefined) => (v == null ? '–' : v === 'latest' ? 'latest' : `v${v}`);
+
+/** A p-value as people read them: 0.0123, 4.5e-7; one that underflowed to 0 as "< 1e-300". */
+export function pValue(p: number | null | undefined): string {
+  if (p == null) return '–';
+  if (p === 0) return '< 1e-300';
+  if (p >= 0.001) return p.toFixed(p >= 0.1 ? 2 : 4);
+  return p.toExponential(1);
+}
+
+export const ratio = (value: number | null | undefined) => (value == null ? '–' : `${value.toFixed(2)}×`);
+
+/** Ticks of a log p-value axis: 0.01, 1e-8. */
+export const pTick = (p: number) => (p >= 0.001 ? String(p) : p.toExponential(0));

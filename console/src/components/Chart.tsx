@@ -1,20 +1,41 @@
 import * as Plot from '@observablehq/plot';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /**
  * One Observable Plot figure, redrawn when its options change. `label` names the chart for screen readers; the
- * figure's own title and caption come from the options.
+ * figure's own title and caption come from the options. Without a `width` in the options it takes its container's
+ * width (and follows it). Plot's classes are named `plot…` because the CSP keeps Plot's own <style> elements out:
+ * styles.css carries their rules.
  */
 export function Chart({ options, label, class: className }: { options: Plot.PlotOptions; label: string; class?: string }) {
   const ref = useRef<HTMLDivElement>(null);
+  const width = useContainerWidth(ref, options.width === undefined);
   useEffect(() => {
     const host = ref.current;
-    if (!host) return;
-    const figure = Plot.plot({ style: { background: 'transparent', fontSize: '12px' }, ...options });
+    if (!host || (options.width === undefined && !width)) return;
+    const figure = Plot.plot({
+      style: { background: 'transparent', fontSize: '12px' },
+      className: 'plot',
+      ...(width ? { width } : {}),
+      ...options,
+    });
     host.replaceChildren(figure);
     return () => figure.remove();
-  }, [options]);
+  }, [options, width]);
   return <div class={`chart ${className ?? ''}`} ref={ref} role="img" aria-label={label} />;
+}
+
+/** The element's content width, rounded to 10 px so a scroll bar's coming and going does not redraw in a loop. */
+function useContainerWidth(ref: { current: HTMLElement | null }, follow: boolean): number | undefined {
+  const [width, setWidth] = useState<number>();
+  useEffect(() => {
+    const element = ref.current;
+    if (!follow || !element) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(200, Math.floor(entry.contentRect.width / 10) * 10)));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [follow]);
+  return width;
 }
 
 export { Plot };

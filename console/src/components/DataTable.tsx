@@ -5,6 +5,8 @@ export interface Column<T> {
   cell: (row: T) => ComponentChildren;
   /** Right-aligned numbers. */
   numeric?: boolean;
+  /** Long text that wraps instead of widening the table. */
+  wrap?: boolean;
 }
 
 /** A plain accessible table: a caption, header cells with scope, one row per item. */
@@ -45,7 +47,7 @@ export function DataTable<T>({
             rows.map((row) => (
               <tr key={rowKey(row)}>
                 {columns.map((c) => (
-                  <td class={c.numeric ? 'num' : undefined}>{c.cell(row)}</td>
+                  <td class={c.numeric ? 'num' : c.wrap ? 'wrap' : undefined}>{c.cell(row)}</td>
                 ))}
               </tr>
             ))
