@@ -135,6 +135,11 @@ async function loadFinished(): Promise<FinishedRow[]> {
     }));
 }
 
+const errors = (look: StageCheck | null | undefined) =>
+  look ? `${mm(look.comparison.meanErrorCurrent)} → ${mm(look.comparison.meanErrorCandidate)}` : '–';
+const pValues = (look: StageCheck | null | undefined) =>
+  look ? `${pValue(look.comparison.pCandidateBetter)} / ${pValue(look.comparison.pCandidateWorse)}` : '–';
+
 function StageEvidence({ stages }: { stages: StageCheck[] }) {
   if (stages.length === 0) return <span class="muted">no look at the evidence</span>;
   return (
@@ -153,14 +158,17 @@ export function RolloutsPage() {
   const finished = usePolled('finished', loadFinished, FINISHED_POLL_MS);
 
   const runningColumns: Column<RunningRow>[] = [
-    { label: 'Deployment', cell: (r) => <a href={pageHref('rollouts', r.deploymentId)}>{r.deploymentId}</a> },
     {
-      label: 'Candidate',
-      cell: (r) => {
-        const candidate = r.state?.candidateVersion ?? r.answer.rollout?.candidateVersion;
-        const current = r.state?.currentVersion ?? r.answer.currentVersion;
-        return `${version(candidate)} vs ${version(current)}`;
-      },
+      label: 'Deployment',
+      cell: (r) => (
+        <>
+          <a href={pageHref('rollouts', r.deploymentId)}>{r.deploymentId}</a>
+          <div class="muted">
+            {version(r.state?.candidateVersion ?? r.answer.rollout?.candidateVersion)} vs{' '}
+            {version(r.state?.currentVersion ?? r.answer.currentVersion)}
+          </div>
+        </>
+      ),
     },
     {
       label: 'Stage',
@@ -172,16 +180,18 @@ export function RolloutsPage() {
               {' '}
               <Badge tone="warn">paused</Badge>
             </>
-          )}{' '}
-          <span class="muted">since {ago(r.state?.stageStartedAt ?? r.answer.rollout?.stageStartedAt)}</span>
+          )}
+          <div class="muted">since {ago(r.state?.stageStartedAt ?? r.answer.rollout?.stageStartedAt)}</div>
         </>
       ),
     },
     { label: 'Paired frames', numeric: true, cell: (r) => r.state?.lastCheck?.comparison.pairs.toLocaleString() ?? '–' },
-    { label: 'Error current', numeric: true, cell: (r) => mm(r.state?.lastCheck?.comparison.meanErrorCurrent) },
-    { label: 'Error candidate', numeric: true, cell: (r) => mm(r.state?.lastCheck?.comparison.meanErrorCandidate) },
-    { label: 'p (better)', numeric: true, cell: (r) => pValue(r.state?.lastCheck?.comparison.pCandidateBetter) },
-    { label: 'p (worse)', numeric: true, cell: (r) => pValue(r.state?.lastCheck?.comparison.pCandidateWorse) },
+    {
+      label: 'Error current → candidate',
+      numeric: true,
+      cell: (r) => errors(r.state?.lastCheck),
+    },
+    { label: 'p better / worse', numeric: true, cell: (r) => pValues(r.state?.lastCheck) },
     {
       label: 'Last look',
       wrap: true,
@@ -196,21 +206,45 @@ export function RolloutsPage() {
     },
     {
       label: 'Canary rovers',
+      wrap: true,
       cell: (r) => (r.answer.rollout?.canaryClients.length ? r.answer.rollout.canaryClients.join(', ') : <span class="muted">none</span>),
     },
   ];
 
   const finishedColumns: Column<FinishedRow>[] = [
-    { label: 'Deployment', cell: (r) => <a href={pageHref('rollouts', r.deploymentId)}>{r.deploymentId}</a> },
-    { label: 'Candidate', cell: (r) => (r.result ? `${version(r.result.candidateVersion)} vs ${version(r.result.currentVersion)}` : '–') },
+    {
+      label: 'Deployment',
+      cell: (r) => (
+        <>
+          <a href={pageHref('rollouts', r.deploymentId)}>{r.deploymentId}</a>
+          {r.result && (
+            <div class="muted">
+              {version(r.result.candidateVersion)} vs {version(r.result.currentVersion)}
+            </div>
+          )}
+        </>
+      ),
+    },
     {
       label: 'Outcome',
       cell: (r) => <Badge tone={outcomeTone(r.result?.outcome)}>{r.result?.outcome ?? r.status.toLowerCase().replace(/_/g, ' ')}</Badge>,
     },
-    { label: 'Closed', cell: (r) => (r.closeTime ? time(r.closeTime) : '–') },
     { label: 'Reason', wrap: true, cell: (r) => r.result?.reason ?? <span class="muted">no result: the run did not complete</span> },
     { label: 'Evidence (each stage’s last look)', wrap: true, cell: (r) => <StageEvidence stages={r.result?.stages ?? []} /> },
-    { label: 'Run', cell: (r) => (r.ui ? <a href={r.ui}>Temporal Web UI</a> : '–') },
+    {
+      label: 'Closed',
+      cell: (r) => (
+        <>
+          {r.closeTime ? time(r.closeTime) : ''}
+          {r.ui && (
+            <>
+              {r.closeTime && <br />}
+              <a href={r.ui}>Web UI run</a>
+            </>
+          )}
+        </>
+      ),
+    },
   ];
 
   return (
@@ -490,13 +524,13 @@ function FinishedRollout({ answer, result }: { answer: RolloutAnswer; result: Ro
   const columns: Column<StageCheck>[] = [
     { label: 'Stage', cell: (s) => s.stage },
     { label: 'Looked', cell: (s) => time(s.at) },
-    { label: 'Frames', numeric: true, cell: (s) => s.frames.toLocaleString() },
-    { label: 'Paired', numeric: true, cell: (s) => s.comparison.pairs.toLocaleString() },
-    { label: 'By the candidate', numeric: true, cell: (s) => s.answeredByCandidate.toLocaleString() },
-    { label: 'Error current', numeric: true, cell: (s) => mm(s.comparison.meanErrorCurrent) },
-    { label: 'Error candidate', numeric: true, cell: (s) => mm(s.comparison.meanErrorCandidate) },
-    { label: 'p (better)', numeric: true, cell: (s) => pValue(s.comparison.pCandidateBetter) },
-    { label: 'p (worse)', numeric: true, cell: (s) => pValue(s.comparison.pCandidateWorse) },
+    {
+      label: 'Frames (paired, by the candidate)',
+      numeric: true,
+      cell: (s) => `${s.frames.toLocaleString()} (${s.comparison.pairs.toLocaleString()}, ${s.answeredByCandidate.toLocaleString()})`,
+    },
+    { label: 'Error current → candidate', numeric: true, cell: (s) => errors(s) },
+    { label: 'p better / worse', numeric: true, cell: (s) => pValues(s) },
     {
       label: 'Decision',
       wrap: true,
