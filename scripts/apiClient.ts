@@ -12,6 +12,8 @@ import type {
   deploymentDetailAnswerSchema,
   deploymentListAnswerSchema,
   rollbackAnswerSchema,
+  rolloutListAnswerSchema,
+  rolloutRunAnswerSchema,
   rolloutSignalAnswerSchema,
   rolloutStatusAnswerSchema,
   servingHistoryAnswerSchema,
@@ -20,8 +22,11 @@ import type { livenessAnswerSchema, readinessAnswerSchema } from '../contracts/h
 import type {
   deploymentStatsAnswerSchema,
   driftChecksAnswerSchema,
+  fleetAnswerSchema,
+  framesAnswerSchema,
   histogramAnswerSchema,
   meansAnswerSchema,
+  seriesAnswerSchema,
 } from '../contracts/http/measurements.js';
 import type {
   modelAnswerSchema,
@@ -88,6 +93,11 @@ export interface ApiRoutes {
   'GET /deployments/:id/stats': Route<typeof deploymentStatsAnswerSchema>;
   'GET /deployments/:id/histogram': Route<typeof histogramAnswerSchema>;
   'GET /deployments/:id/means': Route<typeof meansAnswerSchema>;
+  'GET /fleet': Route<typeof fleetAnswerSchema>;
+  'GET /deployments/:id/frames': Route<typeof framesAnswerSchema>;
+  'GET /deployments/:id/series': Route<typeof seriesAnswerSchema>;
+  'GET /rollouts': Route<typeof rolloutListAnswerSchema>;
+  'GET /rollouts/:workflowId/runs/:runId': Route<typeof rolloutRunAnswerSchema>;
 }
 
 /** `/deployments/${string}/stats?since=1` as path segments, `['', 'deployments', string, 'stats']`. */

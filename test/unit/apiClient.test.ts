@@ -42,6 +42,11 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'GET /deployments/:id/stats': true,
   'GET /deployments/:id/histogram': true,
   'GET /deployments/:id/means': true,
+  'GET /fleet': true,
+  'GET /deployments/:id/frames': true,
+  'GET /deployments/:id/series': true,
+  'GET /rollouts': true,
+  'GET /rollouts/:workflowId/runs/:runId': true,
 };
 
 describe('the scripts’ API client (scripts/apiClient.ts)', () => {
@@ -49,8 +54,13 @@ describe('the scripts’ API client (scripts/apiClient.ts)', () => {
     const described = Object.entries(openApiDocument().paths ?? {})
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       // The rover's route has its own client (edge/roverClient.ts); the description, the landing page and the
-      // metrics are no JSON call a script makes.
-      .filter((operation) => !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics'].includes(operation));
+      // metrics and a frame's JPEG are no JSON call a script makes.
+      .filter(
+        (operation) =>
+          !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics', 'GET /deployments/{id}/frames/{frameId}/image'].includes(
+            operation,
+          ),
+      );
     const typed = Object.keys(CLIENT_ROUTES).map((route) => {
       const [method, path] = route.split(' ');
       return `${method} ${openApiPath(path)}`;
