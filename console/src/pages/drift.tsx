@@ -152,11 +152,19 @@ function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: Monitor
   const config = monitor?.config;
   const charts = useMemo(() => {
     const at = (c: DriftCheckRow) => new Date(c.time);
-    const x = { type: 'utc' as const, label: 'check time', domain: [at(checks.at(-1)!), at(checks[0])] as [Date, Date], nice: false };
+    const x = {
+      type: 'utc' as const,
+      label: 'time of the check',
+      labelAnchor: 'center' as const,
+      labelArrow: 'none' as const,
+      domain: [at(checks.at(-1)!), at(checks[0])] as [Date, Date],
+      nice: false,
+    };
     const tip = (c: DriftCheckRow) => `${time(c.time)}\n${c.verdict}\n${c.summary}`;
     const verdicts: Plot.PlotOptions = {
-      height: 130,
+      height: 140,
       marginLeft: 110,
+      marginBottom: 44,
       x,
       y: { domain: VERDICTS, label: null },
       color: verdictColor,
@@ -164,8 +172,9 @@ function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: Monitor
     };
     const withPerformance = checks.filter((c) => c.performance);
     const errorRatio: Plot.PlotOptions = {
-      height: 240,
+      height: 250,
       marginLeft: 50,
+      marginBottom: 44,
       x,
       y: { label: 'live / test mean error (×)', zero: true, grid: true },
       color: verdictColor,
@@ -201,8 +210,9 @@ function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: Monitor
         ]
       : [];
     const sharesChart: Plot.PlotOptions = {
-      height: 240,
+      height: 250,
       marginLeft: 50,
+      marginBottom: 44,
       x,
       y: { label: 'share (%)', percent: true, domain: [0, 100], grid: true },
       color: shareColor,
@@ -226,8 +236,9 @@ function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: Monitor
         : []),
     ]);
     const pChart: Plot.PlotOptions = {
-      height: 240,
+      height: 250,
       marginLeft: 56,
+      marginBottom: 44,
       x,
       y: { type: 'log', label: 'p-value (log)', domain: [P_FLOOR, 1], grid: true, tickFormat: pTick },
       color: {

@@ -305,13 +305,14 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
     const pOptions: Plot.PlotOptions = {
       height: 260,
       marginLeft: 56,
-      x: { type: 'utc', label: 'time of the look' },
+      marginBottom: 44,
+      x: { type: 'utc', label: 'time of the look', labelAnchor: 'center', labelArrow: 'none' },
       y: { type: 'log', label: 'p-value (log)', grid: true, tickFormat: pTick },
       color: { domain: ['candidate better', 'candidate worse'], range: ['#1d7a3a', '#b3261e'], legend: true },
       marks: [
         ...stageMarks,
         Plot.ruleY([alpha], { stroke: '#1b1f24', strokeDasharray: '4 3' }),
-        Plot.text([alpha], { y: (d: number) => d, frameAnchor: 'right', dy: -7, text: (d: number) => `alpha ${d}` }),
+        Plot.text([alpha], { y: (d: number) => d, frameAnchor: 'right', dy: 9, text: (d: number) => `alpha ${d}` }),
         Plot.line(p, { x: 'at', y: (d: { p: number }) => Math.max(d.p, P_FLOOR), stroke: 'test', z: 'test' }),
         Plot.dot(p, {
           x: 'at',
@@ -333,7 +334,8 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
     const errorOptions: Plot.PlotOptions = {
       height: 260,
       marginLeft: 56,
-      x: { type: 'utc', label: 'time of the look' },
+      marginBottom: 44,
+      x: { type: 'utc', label: 'time of the look', labelAnchor: 'center', labelArrow: 'none' },
       y: { label: 'mean laser error on the paired frames (mm)', zero: true, grid: true },
       color: { domain: ['current', 'candidate'], range: ['#5b6470', '#1f5fbf'], legend: true },
       marks: [
