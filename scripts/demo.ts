@@ -279,6 +279,9 @@ async function main() {
   const startedAt = Date.now();
   await waitUntilReady();
   console.log(
+    `demo: watch it in the console: ${apiUrl}/console/ (sign in with the admin token${adminToken === 'dev-admin-token' ? ' dev-admin-token' : ''})`,
+  );
+  console.log(
     `demo: model "${model}", ${settings.phases} phases${settings.control ? ' + a control phase' : ''}, ${settings.runsPerPhase} parking runs per phase + ${settings.validationRuns} to validate`,
   );
   console.log(
