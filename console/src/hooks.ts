@@ -62,6 +62,8 @@ export function useHashPath(): string {
   useEffect(() => {
     const changed = () => setHashPath(read());
     addEventListener('hashchange', changed);
+    // Effects run after paint: the hash may have changed between the first render and this listener.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
   return hashPath;

@@ -2,4 +2,4 @@ import type { Page } from '../page';
 import { FleetPage } from './fleet';
 
 /** Every page and its hash route; the first match wins. */
-export const PAGES: Page[] = [{ pattern: /^\/fleet$/, title: () => 'Fleet', component: FleetPage }];
+export const PAGES: Page[] = [{ pattern: /^\/(?:fleet)?$/, title: () => 'Fleet', component: FleetPage }];
