@@ -17,7 +17,7 @@ function App() {
     const Component = page.component;
     return (
       <Layout path={path} title={page.title(params)}>
-        <Component params={params} query={query} />
+        <Component key={path} params={params} query={query} />
       </Layout>
     );
   }
