@@ -334,5 +334,21 @@ describe('inference API', () => {
       expect((await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${runId}`)).body.status).toBe('TERMINATED');
       expect((await call('GET', `/workflows/no-such-workflow/runs/${runId}`)).status).toBe(404);
     });
+
+    it('keeps the reason a person gives for a manual retrain with the ask', async () => {
+      const asked = await call('POST', '/models/distance/retrain', { by: 'alice', reason: 'new gravel on the yard' });
+      expect(asked.status).toBe(202);
+      const requests = (await call('GET', '/models/distance/retrain-requests')).body.requests;
+      expect(requests.at(-1)).toMatchObject({
+        id: asked.body.requestId,
+        trigger: 'manual',
+        payload: { ask: { by: 'alice', reason: 'new gravel on the yard' } },
+      });
+      expect(await call('POST', '/models/distance/retrain', { reason: 'x'.repeat(1025) })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_request' } },
+      });
+      await env.client.workflow.getHandle(trainWorkflowIdFor('distance')).terminate('test done');
+    });
   });
 });
