@@ -24,8 +24,14 @@ export function RetrainsPage({ params: [name] }: PageProps) {
         const columns: Column<RetrainRequestView>[] = [
           { label: 'Request', numeric: true, cell: (r) => <span id={`request-${r.id}`}>#{r.id}</span> },
           { label: 'Asked', cell: (r) => <span title={time(r.createdAt)}>{ago(r.createdAt)}</span> },
-          { label: 'Trigger', cell: (r) => <Badge tone="info">{r.trigger}</Badge> },
-          { label: 'Who or what asked', cell: (r) => describeAsk(r).who },
+          {
+            label: 'Who or what asked',
+            cell: (r) => (
+              <>
+                <Badge tone="info">{r.trigger}</Badge> {describeAsk(r).who}
+              </>
+            ),
+          },
           { label: 'What', cell: (r) => <span class="wrap-text">{describeAsk(r).what}</span> },
           {
             label: 'Outcome',

@@ -103,7 +103,7 @@ function LearningCurves({
             height: 240,
             marginLeft: 56,
             x: { label: 'epoch', grid: true, tickFormat: 'd' },
-            y: { label: yLabel, grid: true, type: key === 'loss' ? ('log' as const) : ('linear' as const) },
+            y: { label: yLabel, grid: true, type: key === 'loss' ? ('log' as const) : ('linear' as const), tickFormat: '~g' },
             color: { legend: true },
             marks: [
               Plot.lineY(
