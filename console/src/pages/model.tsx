@@ -26,6 +26,7 @@ function Against({ v }: { v: ModelVersionView }) {
   const before = v.comparison.metrics.test_mae_mm;
   const now = v.metrics.test_mae_mm;
   if (before == null || now == null) return <>v{v.comparison.previousVersion}</>;
+  if (Math.abs(now - before) < 0.005) return <span class="muted">same as v{v.comparison.previousVersion}</span>;
   const better = now < before;
   return (
     <span class={better ? 'trend better' : 'trend worse'} title={`v${v.comparison.previousVersion} on the same test set: ${mm(before, 2)}`}>
