@@ -87,18 +87,29 @@ export async function signalRollout(
 
 const ROLLOUT_ID_PREFIX = rolloutWorkflowIdFor('');
 
-/** A Rollout run, found by its id, as the rollouts page shows it: what it asks its run for (a query or a result) follows its status. */
 type RunInfo = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>;
 
-async function rolloutRunOf(client: Client, ui: TemporalUi, info: RunInfo, withEvidence: boolean) {
+/**
+ * A Rollout run as the rollouts page shows it. A running run's candidate comes from `running` (the registry's
+ * rollouts, so that a list needs no worker to answer a query) or, for one run in detail, its status query; a
+ * completed run's from its result.
+ */
+async function rolloutRunOf(
+  client: Client,
+  ui: TemporalUi,
+  info: RunInfo,
+  detail: { running?: Map<string, number>; withEvidence: boolean },
+) {
   const handle = client.workflow.getHandle(info.workflowId, info.runId, { followRuns: false });
   const status = info.status.name;
-  const state = status === 'RUNNING' ? await handle.query(rolloutStatusQuery) : undefined;
+  const state = status === 'RUNNING' && detail.withEvidence ? await handle.query(rolloutStatusQuery) : undefined;
   const result = status === 'COMPLETED' ? ((await handle.result()) as RolloutResult) : undefined;
+  const candidateVersion =
+    status === 'RUNNING' ? (state?.candidateVersion ?? detail.running?.get(info.workflowId)) : result?.candidateVersion;
   const row = {
     deploymentId: info.workflowId.slice(ROLLOUT_ID_PREFIX.length),
     modelName: info.typedSearchAttributes.get(MODEL_NAME_ATTRIBUTE) ?? result?.modelName ?? null,
-    candidateVersion: state?.candidateVersion ?? result?.candidateVersion ?? null,
+    candidateVersion: candidateVersion ?? null,
     workflowId: info.workflowId,
     runId: info.runId,
     status,
@@ -107,7 +118,7 @@ async function rolloutRunOf(client: Client, ui: TemporalUi, info: RunInfo, withE
     outcome: info.typedSearchAttributes.get(ROLLOUT_OUTCOME_ATTRIBUTE) ?? result?.outcome ?? null,
     ui: runUiLink(ui, info.workflowId, info.runId),
   };
-  if (!withEvidence) return row;
+  if (!detail.withEvidence) return row;
   return { ...row, ...(state ? { state } : {}), ...(result ? { result } : {}) };
 }
 
@@ -115,20 +126,25 @@ async function rolloutRunOf(client: Client, ui: TemporalUi, info: RunInfo, withE
 const RUNS_AT_ONCE = 8;
 
 /**
- * Rollout runs as Temporal's visibility lists them, newest first: running ones with their status query's stage and
- * candidate, closed ones with their outcome (a run continued as new, or terminated, has none). One deadline for all.
+ * Rollout runs as Temporal's visibility lists them, newest first: running ones with the registry's candidate, closed
+ * ones with their outcome (a run continued as new, or terminated, has none). One deadline for all.
  */
 export async function listRollouts(deps: RolloutControlDeps, filter: { status?: 'running' | 'closed'; limit: number }) {
   const clauses = [`WorkflowType = "${WORKFLOW_TYPES.rollout}"`];
   if (filter.status === 'running') clauses.push('ExecutionStatus = "Running"');
   if (filter.status === 'closed') clauses.push('ExecutionStatus != "Running"');
+  const running = new Map(
+    (await deps.registry.listDeployments()).flatMap((d) =>
+      d.rollout ? [[d.rollout.workflowId, d.rollout.candidateVersion] as const] : [],
+    ),
+  );
   const rollouts = await callTemporal(deps, async (client) => {
     const infos: WorkflowExecutionInfo[] = [];
     for await (const info of client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
       infos.push(info);
       if (infos.length >= filter.limit) break;
     }
-    return mapLimit(infos, RUNS_AT_ONCE, (info) => rolloutRunOf(client, deps.temporalUi, info, false));
+    return mapLimit(infos, RUNS_AT_ONCE, (info) => rolloutRunOf(client, deps.temporalUi, info, { running, withEvidence: false }));
   });
   return { rollouts };
 }
@@ -139,7 +155,7 @@ export async function describeRolloutRun(deps: RolloutControlDeps, workflowId: s
     try {
       const info = await client.workflow.getHandle(workflowId, runId, { followRuns: false }).describe();
       if (info.type !== WORKFLOW_TYPES.rollout) return null;
-      return await rolloutRunOf(client, deps.temporalUi, info, true);
+      return await rolloutRunOf(client, deps.temporalUi, info, { withEvidence: true });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;

@@ -24,6 +24,315 @@ export interface FleetAnswer {
   next: string | null;
 }
 
+// --- Deployment and Compare pages (helper C1) ---
+// The existing routes' answers are declared here, not imported from contracts/http: those types reach core/stores
+// and its node imports, which the browser build does not type-check.
+
+export type ServingChangeReason =
+  'created' | 'manual' | 'registration' | 'rollback' | 'rollout-shadow' | 'rollout-canary' | 'rollout-promoted' | 'rollout-rolled-back';
+
+/** `GET /deployments/:id/serving-history`: one change of what a deployment serves, or one stage of a rollout. */
+export interface ServingChange {
+  id: number;
+  deploymentId: string;
+  at: string;
+  modelName: string;
+  toVersion: number | null;
+  fromModelName: string | null;
+  fromVersion: number | null;
+  reason: ServingChangeReason;
+  by: string;
+  note: unknown;
+  comment: string | null;
+  kind: 'serving-change' | 'rollout-stage';
+  servedBefore: number | null;
+  servedAfter: number | null;
+  candidateVersion: number | null;
+  summary: string;
+}
+
+export interface ServingHistoryAnswer {
+  deployment: string;
+  history: ServingChange[];
+}
+
+export interface Serving {
+  modelName: string;
+  version: number | null;
+  how: 'direct' | 'pinned' | 'rollout';
+  rollout: { candidateVersion: number; stage: 'shadow' | 'canary'; canaryClients: string[] } | null;
+}
+
+export interface DeploymentView {
+  id: string;
+  modelName: string;
+  modelVersion: number | 'latest';
+  strategy: string;
+  rolloutPolicy: Record<string, unknown> | null;
+  currentVersion: number | null;
+  rollout: {
+    candidateVersion: number;
+    stage: 'shadow' | 'canary';
+    canaryClients: string[];
+    workflowId: string;
+    startedAt: string;
+    stageStartedAt: string;
+  } | null;
+  createdAt: string;
+}
+
+/** `GET /deployments/:id`. */
+export interface DeploymentDetailAnswer {
+  deployment: DeploymentView;
+  serving: Serving;
+  clients: string[];
+  rollout: { policy: Record<string, unknown>; defaults: boolean };
+}
+
+/** `GET /deployments`. */
+export interface DeploymentListAnswer {
+  deployments: (DeploymentView & { serving: Serving })[];
+}
+
+/** `GET /deployments/:id/stats`: every frame of the deployment. */
+export interface DeploymentStatsAnswer {
+  stats: {
+    deployment: string;
+    count: number;
+    labelledCount: number;
+    sensorMin: number | null;
+    sensorMax: number | null;
+    predictionMin: number | null;
+    predictionMax: number | null;
+    meanError: number | null;
+    maxError: number | null;
+    modelName: string | null;
+    modelVersion: number | null;
+  };
+}
+
+/** One frame of `GET /deployments/:id/frames`, newest first; `image` is the path of its JPEG (behind the token). */
+export interface DeploymentFrame {
+  id: string;
+  time: string;
+  client: string;
+  modelVersion: number | null;
+  prediction: number | null;
+  sensorValue: number | null;
+  error: number | null;
+  latencyMs: number;
+  image: string;
+}
+
+export interface FramesAnswer {
+  frames: DeploymentFrame[];
+  next: string | null;
+}
+
+/** One bucket of `GET /deployments/:id/series` (means are null in a bucket without frames of that kind). */
+export interface SeriesPoint {
+  time: string;
+  frames: number;
+  meanError: number | null;
+  meanPrediction: number | null;
+  meanSensor: number | null;
+}
+
+export interface SeriesAnswer {
+  points: SeriesPoint[];
+}
+
+export interface HistogramAnswer {
+  field: string;
+  bins: { lower: number; upper: number; count: number }[];
+}
+
+/** A marker on the charts: fleet-wide when `deployment` is null. */
+export interface Annotation {
+  id: number | string;
+  time: string;
+  text: string;
+  tags: string[];
+  deployment: string | null;
+  by: string;
+}
+
+export interface AnnotationsAnswer {
+  annotations: Annotation[];
+}
+
+/* ---- Models, lineage, retrains and admin (contracts/http/models.ts, registry.ts, retrain.ts, monitor.ts, clients.ts;
+ * viewers as planned for helper A1). Declared here: the contracts import server modules the browser build cannot type. */
+
+export type Params = Record<string, number | string>;
+export type Metrics = Record<string, number>;
+
+export interface ModelView {
+  name: string;
+  description: string;
+  trainingConfig: Record<string, unknown> | null;
+  monitorConfig: Record<string, unknown> | null;
+  createdAt: string;
+}
+export interface ModelListAnswer {
+  models: (ModelView & { latestVersion: number | null })[];
+}
+
+export interface ModelVersionView {
+  modelName: string;
+  version: number;
+  artifactKey: string;
+  artifactSha256: string;
+  architecture: string;
+  metrics: Metrics;
+  params: Params;
+  trialId: string;
+  workflowId: string;
+  runId: string;
+  datasetKey: string;
+  datasetSha256: string;
+  sourceDeployments: string[];
+  recordCount: number;
+  comparison: { previousVersion: number; metrics: Metrics } | null;
+  referenceProfile: { key: string; sha256: string } | null;
+  createdAt: string;
+}
+export interface ModelDetailAnswer {
+  model: ModelView;
+  versions: ModelVersionView[];
+}
+
+export interface TrialView {
+  id: string;
+  workflowId: string;
+  runId: string;
+  modelName: string;
+  params: Params;
+  metrics: Metrics;
+  /** Per epoch: `loss` (MSE) and `mae` of labels scaled to 0..1. */
+  history: Record<string, number[]>;
+  artifactKey: string;
+  datasetKey: string;
+  createdAt: string;
+}
+export interface TrialListAnswer {
+  trials: TrialView[];
+}
+
+export type DatasetPolicy =
+  { kind: 'all' } | { kind: 'last'; perDeployment: number } | { kind: 'reservoir'; perDeployment: number; seed: number };
+
+export interface VersionDetailAnswer {
+  version: ModelVersionView;
+  lineage: {
+    trial: TrialView | null;
+    workflow: { workflowId: string; runId: string; url: string };
+    dataset: {
+      manifestKey: string;
+      sha256: string;
+      recordCount: number;
+      deployments: string[];
+      manifest: {
+        width: number;
+        height: number;
+        labelMaxMm: number;
+        seed: number;
+        testFraction: number;
+        trainCount: number;
+        testCount: number;
+        policy: DatasetPolicy | null;
+      } | null;
+      labels: { n: number; min: number; max: number; mean: number } | null;
+    };
+  };
+}
+
+export type RetrainOutcome = 'pending' | 'started' | 'joined' | 'duplicate' | 'ignored';
+export interface RunLinks {
+  status: string;
+  ui: string;
+}
+export interface RetrainRequestView {
+  id: number;
+  modelName: string;
+  trigger: string;
+  payload: unknown;
+  workflowId: string | null;
+  runId: string | null;
+  outcome: RetrainOutcome;
+  coverage: 'this-run' | 'follow-up-run' | null;
+  dedupeKey: string | null;
+  duplicateOf: number | null;
+  createdAt: string;
+  /** What became of it, in a person's words. */
+  reason: string;
+  links?: RunLinks;
+  driftCheck?: { deployment: string; time: number; verdict: string; modelVersion: number; drift: string };
+}
+export interface RetrainRequestListAnswer {
+  requests: RetrainRequestView[];
+}
+
+export interface RetrainAnswer {
+  modelName: string;
+  outcome: RetrainOutcome;
+  coverage: 'this-run' | 'follow-up-run' | null;
+  workflowId: string | null;
+  runId: string | null;
+  requestId: number;
+  duplicateOf?: number;
+  links?: RunLinks;
+}
+export type RerunAnswer =
+  | { outcome: 'dry-run'; workflowId: string; request: Record<string, unknown>; summary: string; sweepInheritedFrom: string }
+  | (RetrainAnswer & { request: Record<string, unknown> });
+
+export interface MonitorConfig {
+  enabled: boolean;
+  intervalSeconds: number;
+  windowMinutes: number;
+  windowMaxFrames: number;
+  minFrames: number;
+  alpha: number;
+  covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number };
+  label: { maxOutOfRangeShare: number; minWasserstein: number };
+  performance: { minErrorRatio: number; minErrorIncreaseMm: number };
+}
+export interface MonitorAnswer {
+  modelName: string;
+  config: MonitorConfig;
+  defaults: boolean;
+  schedule:
+    | { scheduleId: string; state: 'absent'; reason: string }
+    | { scheduleId: string; state: 'active' | 'paused'; intervalSeconds: number; nextChecks: string[]; note?: string };
+}
+
+export interface ClientView {
+  id: string;
+  name: string;
+  deploymentId: string | null;
+  createdAt: string;
+}
+export interface CreatedClientAnswer {
+  client: ClientView;
+  token: string;
+  note: string;
+}
+/** Planned (helper A1): viewer tokens, read-only. */
+export interface ViewerView {
+  id: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+export interface ViewerListAnswer {
+  viewers: ViewerView[];
+}
+export interface CreatedViewerAnswer {
+  viewer: ViewerView;
+  token: string;
+}
+
 // --- Drift and rollouts pages (helper C2) ---
 // Declared by hand: a type-only import of contracts/http pulls core/ and workflows/ (node:crypto, Temporal's SDK)
 // into the console's type-check, which has no Node types. Mirrors core/drift/driftReport.ts and
@@ -97,20 +406,6 @@ export interface DriftChecksAnswer {
   checks: DriftCheckRow[];
 }
 
-/** A model's drift monitor settings (GET /models/:name/monitor), the thresholds the charts draw. */
-export interface MonitorAnswer {
-  modelName: string;
-  config: {
-    enabled: boolean;
-    intervalSeconds: number;
-    alpha: number;
-    minFrames: number;
-    covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number };
-    label: { maxOutOfRangeShare: number; minWasserstein: number };
-    performance: { minErrorRatio: number; minErrorIncreaseMm: number };
-  };
-}
-
 export interface ActiveRollout {
   candidateVersion: number;
   stage: 'shadow' | 'canary';
@@ -118,11 +413,6 @@ export interface ActiveRollout {
   workflowId: string;
   startedAt: string;
   stageStartedAt: string;
-}
-
-/** GET /deployments: what the drift and rollouts pages need of each. */
-export interface DeploymentListAnswer {
-  deployments: { id: string; modelName: string; strategy: string; currentVersion: number | null; rollout: ActiveRollout | null }[];
 }
 
 export interface PairedComparison {

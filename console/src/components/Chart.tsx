@@ -4,8 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 /**
  * One Observable Plot figure, redrawn when its options change. `label` names the chart for screen readers; the
  * figure's own title and caption come from the options. Without a `width` in the options it takes its container's
- * width (and follows it). Plot's classes are named `plot…` because the CSP keeps Plot's own <style> elements out:
- * styles.css carries their rules.
+ * width (and follows it).
  */
 export function Chart({ options, label, class: className }: { options: Plot.PlotOptions; label: string; class?: string }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -15,7 +14,6 @@ export function Chart({ options, label, class: className }: { options: Plot.Plot
     if (!host || (options.width === undefined && !width)) return;
     const figure = Plot.plot({
       style: { background: 'transparent', fontSize: '12px' },
-      className: 'plot',
       ...(width ? { width } : {}),
       ...options,
     });
