@@ -302,7 +302,7 @@ function Heatmap({ checks }: { checks: DriftCheckRow[] }) {
     const every = Math.ceil(columns.length / 12);
     return {
       height: 22 * 18 + 70,
-      marginLeft: 120,
+      marginLeft: 136,
       marginBottom: 40,
       padding: 0.05,
       x: {
