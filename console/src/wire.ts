@@ -113,7 +113,8 @@ export interface DeploymentStatsAnswer {
 
 /** One frame of `GET /deployments/:id/frames`, newest first; `image` is the path of its JPEG (behind the token). */
 export interface DeploymentFrame {
-  id: string;
+  /** Null (with `image`) for a frame whose image key is not a request id's. */
+  id: string | null;
   time: string;
   client: string;
   modelVersion: number | null;
@@ -121,7 +122,7 @@ export interface DeploymentFrame {
   sensorValue: number | null;
   error: number | null;
   latencyMs: number;
-  image: string;
+  image: string | null;
 }
 
 export interface FramesAnswer {
@@ -267,7 +268,7 @@ export interface RetrainRequestView {
   /** What became of it, in a person's words. */
   reason: string;
   links?: RunLinks;
-  driftCheck?: { deployment: string; time: number; verdict: string; modelVersion: number; drift: string };
+  driftCheck?: { deployment: string; time: string; verdict: string; modelVersion: number | null; drift: string };
 }
 export interface RetrainRequestListAnswer {
   requests: RetrainRequestView[];
@@ -318,9 +319,9 @@ export interface CreatedClientAnswer {
   token: string;
   note: string;
 }
-/** Planned (helper A1): viewer tokens, read-only. */
+/** Viewer tokens (`GET /viewers`): read-only access. */
 export interface ViewerView {
-  id: string;
+  id: number;
   name: string;
   createdAt: string;
   createdBy: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTime, runLinksSchema } from './common.js';
 import { modelSchema, modelVersionSchema, retrainRequestSchema, trialSchema } from './registry.js';
 
 export const modelListAnswerSchema = z
@@ -53,8 +54,19 @@ export const trialDetailAnswerSchema = z
     workflow: trialSchema.extend({ url: z.string() }),
   })
   .meta({ id: 'TrialDetailAnswer' });
+/** A recorded ask as `GET /models/:name/retrain-requests` answers it: with why it came to that, its run, its check. */
+export const retrainRequestItemSchema = retrainRequestSchema
+  .extend({
+    reason: z.string().meta({ description: 'what became of the ask, in words' }),
+    links: runLinksSchema.optional().meta({ description: 'the run it started or joined' }),
+    driftCheck: z
+      .object({ deployment: z.string(), time: isoTime, verdict: z.string(), modelVersion: z.number().int().nullable(), drift: z.string() })
+      .optional()
+      .meta({ description: "the drift monitor's check that asked (trigger drift-monitor); drift: the deployment's checks route" }),
+  })
+  .meta({ id: 'RetrainRequestItem' });
 export const retrainRequestListAnswerSchema = z
-  .object({ requests: z.array(retrainRequestSchema) })
+  .object({ requests: z.array(retrainRequestItemSchema) })
   .meta({ id: 'RetrainRequestListAnswer' });
 
 export type ModelListAnswer = z.infer<typeof modelListAnswerSchema>;

@@ -294,7 +294,8 @@ export function Histogram({
  * The newest frames' images with what the model said and what the laser read. Images come with the token (an
  * <img src> cannot send it): each is an object URL, revoked when its frame leaves the list or the page closes.
  */
-export function FrameThumbs({ frames }: { frames: DeploymentFrame[] }) {
+export function FrameThumbs({ frames: all }: { frames: DeploymentFrame[] }) {
+  const frames = all.filter((f): f is DeploymentFrame & { id: string; image: string } => f.id != null && f.image != null);
   const [urls, setUrls] = useState<Record<string, string | null>>({});
   const held = useRef(new Map<string, string>());
 

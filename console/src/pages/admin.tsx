@@ -272,7 +272,7 @@ function ViewerTokens() {
                   <ActionButton
                     label={`Revoke ${v.name}`}
                     method="DELETE"
-                    path={`/viewers/${enc(v.id)}`}
+                    path={`/viewers/${v.id}`}
                     confirm={`Revoke ${v.name}'s token? It stops working at once.`}
                     danger
                     onDone={viewers.reload}
