@@ -3,7 +3,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import type { Stores } from '../core/stores/index.js';
-import { requireBearer } from './auth.js';
+import { AdminAccess } from './access.js';
 import { errorHandler, unknownRoute } from './errors.js';
 import { isoTimes } from './isoTimes.js';
 import { jsonLimits } from './jsonLimits.js';
@@ -24,6 +24,7 @@ import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { rolloutRoutes } from './routes/rollout.js';
 import { accessLog } from './accessLog.js';
+import { accessRoutes } from './routes/access.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 
 export interface AppDeps {
@@ -103,15 +104,18 @@ export function createApp(deps: AppDeps): express.Express {
       metrics,
     }),
   );
+  // The admin token, or a viewer token on a GET (api/access.ts).
+  const access = new AdminAccess(config.api.adminToken, stores.registry);
+  const admin = access.adminOrReader;
   app.use(
     retrainRoutes({
       ...retrainDepsOf(deps),
-      adminToken: config.api.adminToken,
+      admin,
       webhookToken: config.api.webhookToken,
     }),
   );
+  app.use(accessRoutes({ registry: stores.registry, access }));
 
-  const admin = requireBearer(config.api.adminToken, 'admin');
   const schedules = deps.monitorSchedules ?? new MonitorScheduleKeeper(retrainDepsOf(deps));
   app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry), { modelChanged: (name) => schedules.modelChanged(name) }));
   app.use(admin, monitorRoutes({ ...retrainDepsOf(deps), measurements: stores.measurements }));

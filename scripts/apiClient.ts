@@ -2,6 +2,13 @@
 export type { Wire } from '../contracts/http/wireTimes.js';
 import type { z } from 'zod';
 import type {
+  annotationAnswerSchema,
+  annotationListAnswerSchema,
+  createdViewerAnswerSchema,
+  sessionAnswerSchema,
+  viewerListAnswerSchema,
+} from '../contracts/http/access.js';
+import type {
   clientAnswerSchema,
   clientAssignmentAnswerSchema,
   clientListAnswerSchema,
@@ -40,6 +47,7 @@ import type { rerunAnswerSchema, retrainAnswerSchema, trainingRunAnswerSchema, w
 import type { assignment, deploymentPatch, newClient, newDeployment, rollbackBody, trainingConfigSchema } from '../api/routes/admin.js';
 import type { grafanaWebhook, manualRequest, rerunRequest } from '../api/routes/retrain.js';
 import type { instruction } from '../api/routes/rollout.js';
+import type { newAnnotation, newViewer } from '../api/routes/access.js';
 
 type Route<Answer extends z.ZodType, Body extends z.ZodType | undefined = undefined> = {
   answer: z.infer<Answer>;
@@ -88,6 +96,12 @@ export interface ApiRoutes {
   'GET /deployments/:id/stats': Route<typeof deploymentStatsAnswerSchema>;
   'GET /deployments/:id/histogram': Route<typeof histogramAnswerSchema>;
   'GET /deployments/:id/means': Route<typeof meansAnswerSchema>;
+  'GET /session': Route<typeof sessionAnswerSchema>;
+  'POST /viewers': Route<typeof createdViewerAnswerSchema, typeof newViewer>;
+  'GET /viewers': Route<typeof viewerListAnswerSchema>;
+  'DELETE /viewers/:id': { answer: undefined; body: undefined };
+  'POST /annotations': Route<typeof annotationAnswerSchema, typeof newAnnotation>;
+  'GET /annotations': Route<typeof annotationListAnswerSchema>;
 }
 
 /** `/deployments/${string}/stats?since=1` as path segments, `['', 'deployments', string, 'stats']`. */

@@ -94,6 +94,18 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A marker in the console (POST /annotations, as Grafana's annotations): what each phase did and what came of it,
+ * left there for whoever looks after the demo. A marker that cannot be written is a warning, not a failure.
+ */
+async function annotate(text: string, deployment?: string) {
+  try {
+    await api('POST', '/annotations', { text, tags: ['demo'], by: 'demo', ...(deployment ? { deployment } : {}) });
+  } catch (err) {
+    console.warn(`demo: could not leave the marker "${text}" in the console: ${(err as Error).message}`);
+  }
+}
+
 async function waitUntilReady() {
   const deadline = Date.now() + 120_000;
   let lastProblem = 'no answer';
@@ -279,6 +291,9 @@ async function main() {
   const startedAt = Date.now();
   await waitUntilReady();
   console.log(
+    `demo: watch it in the console: ${apiUrl}/console/ (sign in with the admin token${adminToken === 'dev-admin-token' ? ' dev-admin-token' : ''})`,
+  );
+  console.log(
     `demo: model "${model}", ${settings.phases} phases${settings.control ? ' + a control phase' : ''}, ${settings.runsPerPhase} parking runs per phase + ${settings.validationRuns} to validate`,
   );
   console.log(
@@ -346,6 +361,7 @@ async function main() {
     if (n > 1) await deploy(deployment);
     await moveRovers(deployment);
     const collectSince = Date.now();
+    await annotate(`phase ${n}: ${phase.change}: the rovers drive ${phase.preset}`, deployment);
     const collected = await timed(`phase ${n}: drive ${settings.runsPerPhase} runs (${phase.preset})`, () =>
       drive(deployment, phase.preset, settings.runsPerPhase, n * 1000, tokens),
     );
@@ -373,6 +389,7 @@ async function main() {
         `demo: phase ${n}: drift monitor asked for a retrain after ${check.windowFrames} frames (${seconds} s): ${check.summary}`,
       );
       ask = { workflowId: found.workflowId!, runId: found.runId! };
+      await annotate(`phase ${n}: the drift monitor asked for a retrain after ${check.windowFrames} frames: ${check.summary}`, deployment);
     }
     const result = await timed(`phase ${n}: retrain (${firedBy})`, () => waitForRun(`phase ${n}`, ask.workflowId, ask.runId));
     if (!result.registration.registered) throw new Error(`phase ${n}: no version registered: ${result.registration.reason}`);
@@ -383,6 +400,7 @@ async function main() {
       );
       rollouts.push(rolloutRow(String(n), rollout, await registeredAt(version)));
       console.log(`demo: phase ${n}: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}`);
+      await annotate(`phase ${n}: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}`, deployment);
       if (rollout.outcome !== 'promoted') {
         passed = false;
         rows.push([
@@ -415,6 +433,7 @@ async function main() {
       improved ? 'yes' : 'NO',
     ]);
     console.log(`demo: phase ${n} done: before ${fmt(before)}, after ${fmt(after)}, v${version}`);
+    await annotate(`phase ${n} done: mean error before ${fmt(before)}, after ${fmt(after)} with v${version}`, deployment);
     // Later phases train on everything so far; the next drifted deployment comes in through the monitor's ask.
     await configure(deployments.slice(0, n));
 
@@ -444,6 +463,10 @@ async function main() {
         quiet ? 'yes (nothing fired)' : 'NO',
       ]);
       console.log(`demo: control: ${checks.length} checks, ${fired.length} found drift, ${controlAsks.length} asks`);
+      await annotate(
+        `control: nothing changed; ${checks.length} checks, ${fired.length} found drift, ${controlAsks.length} asks`,
+        controlDeployment,
+      );
     }
   }
 
@@ -463,6 +486,7 @@ async function main() {
     passed &&= safe;
     rollouts.push(rolloutRow(`mistake (${PHASES[0].preset} only)`, rollout, await registeredAt(version)));
     console.log(`demo: mistake: rollout of v${version}: ${rollout.outcome}: ${rollout.reason}; ${deployment} serves v${kept}`);
+    await annotate(`mistake: a retrain on the first floor only; rollout of v${version}: ${rollout.outcome}: ${rollout.reason}`, deployment);
   }
 
   // Every ask must belong to a drift phase: one per phase (2..n), none for a version that serves its own world.

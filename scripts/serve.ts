@@ -90,6 +90,7 @@ const apiUrl = `http://${config.api.host}:${config.api.port}`;
 const notReady = await waitUntilReady(`${apiUrl}/readyz`, 300_000);
 console.log(`
   ${notReady ? `Not ready after 5 minutes (${notReady}): see the output above.` : 'Ready.'}
+  Console         ${apiUrl}/console/   (sign in with the admin token)
   Temporal Web UI ${config.temporal.uiUrl}
   API             ${apiUrl}   (health: /readyz)
   Admin token     ${config.api.adminToken === DEV_ADMIN_TOKEN ? `${DEV_ADMIN_TOKEN} (the development default; set ADMIN_TOKEN to change it)` : 'the ADMIN_TOKEN you set'}: Authorization: Bearer <token>

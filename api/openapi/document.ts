@@ -1,4 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { describeAccessRoutes } from './access.js';
 import { describeAdminRoutes } from './admin.js';
 import { describeHealthRoutes } from './health.js';
 import { describeMonitorRoutes } from './monitor.js';
@@ -47,6 +48,7 @@ export function openApiDocument(): OpenApiDocument {
   describeMonitorRoutes(registry);
   describeRolloutRoutes(registry);
   describeReadRoutes(registry);
+  describeAccessRoutes(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -55,7 +57,7 @@ export function openApiDocument(): OpenApiDocument {
       version: '1',
       description:
         'Rovers send camera frames to `POST /predict`; the admin token manages clients, deployments, models, retrains, ' +
-        'rollouts and drift monitors. Every refusal is JSON `{"error": {"code", "message"}}`.',
+        'rollouts and drift monitors; a viewer token reads what the admin token reads and changes nothing. Every refusal is JSON `{"error": {"code", "message"}}`.',
     },
   });
 }

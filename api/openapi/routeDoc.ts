@@ -2,11 +2,19 @@ import type { OpenAPIRegistry, ResponseConfig, RouteConfig } from '@asteasolutio
 import { z } from 'zod';
 import { errorBodySchema } from '../../contracts/http/common.js';
 
-/** Who may call a route: api/auth.ts (admin and webhook tokens), api/routes/predict.ts (rover client tokens). */
-export type Access = 'public' | 'public-or-admin' | 'admin' | 'client' | 'webhook';
+/**
+ * Who may call a route: api/access.ts (`admin`: the admin token, or a viewer token on a GET; `admin-only`: the admin
+ * token alone), api/auth.ts (the webhook token), api/routes/predict.ts (rover client tokens).
+ */
+export type Access = 'public' | 'public-or-admin' | 'admin' | 'admin-only' | 'client' | 'webhook';
 
 export const SECURITY_SCHEMES = {
   adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token (ADMIN_TOKEN): management and reads' },
+  viewerToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'a viewer token, shown once by POST /viewers: every GET of the admin routes but /viewers, nothing else (403)',
+  },
   clientToken: {
     type: 'http',
     scheme: 'bearer',
@@ -19,6 +27,7 @@ const SECURITY: Record<Access, RouteConfig['security']> = {
   public: [],
   'public-or-admin': [{}, { adminToken: [] }],
   admin: [{ adminToken: [] }],
+  'admin-only': [{ adminToken: [] }],
   client: [{ clientToken: [] }],
   webhook: [{ webhookToken: [] }],
 };
@@ -27,6 +36,7 @@ const SECURITY: Record<Access, RouteConfig['security']> = {
 const ERROR_MEANING: Record<number, string> = {
   400: 'invalid request',
   401: 'missing_token or invalid_token',
+  403: 'forbidden: the token may not do this',
   404: 'not_found',
   408: 'request_timeout',
   409: 'conflict',
@@ -84,6 +94,8 @@ const json = (schema: z.ZodType, contentType = 'application/json') => ({ [conten
 export function describeRoute(registry: OpenAPIRegistry, tag: string, doc: RouteDoc): void {
   const errors: Record<number, string> = { ...doc.errors };
   if (doc.access !== 'public' && doc.access !== 'public-or-admin') errors[401] ??= 'missing_token or invalid_token';
+  const viewerReads = doc.access === 'admin' && doc.method === 'get';
+  if ((doc.access === 'admin' && !viewerReads) || doc.access === 'admin-only') errors[403] ??= 'forbidden: a viewer token';
   if (doc.body) {
     errors[400] = [errors[400], 'invalid_json, json_too_deep'].filter(Boolean).join('; ');
     errors[413] = [errors[413], 'payload_too_large, json_too_many_keys'].filter(Boolean).join('; ');
@@ -107,7 +119,7 @@ export function describeRoute(registry: OpenAPIRegistry, tag: string, doc: Route
     tags: [tag],
     summary: doc.summary,
     ...(doc.description && { description: doc.description }),
-    security: SECURITY[doc.access],
+    security: viewerReads ? [{ adminToken: [] }, { viewerToken: [] }] : SECURITY[doc.access],
     request: {
       params: doc.params ?? pathParams(doc.path),
       query: doc.query,

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
@@ -60,7 +60,8 @@ export { grafanaWebhook, manualRequest, rerunRequest };
 const GRAFANA_STATE_ALERTS = new Set(['DatasourceError', 'DatasourceNoData']);
 
 export interface RetrainRouteDeps extends RetrainDeps {
-  adminToken: string;
+  /** The admin routes' guard (api/access.ts): a viewer token may read a run, not ask for one. */
+  admin: RequestHandler;
   webhookToken: string;
 }
 
@@ -111,7 +112,7 @@ function dedupeKeyOf(alert: GrafanaAlert): { key: string } | { reason: string } 
 export function retrainRoutes(deps: RetrainRouteDeps): Router {
   const router = Router();
 
-  router.post('/models/:name/retrain', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
+  router.post('/models/:name/retrain', deps.admin, async (req, res) => {
     const body = validate(manualRequest, req.body ?? {});
     const answer = await requestRetrain(deps, {
       modelName: req.params.name as string,
@@ -127,14 +128,14 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
     res.status(200).json({ results: await answerNotification(deps, payload.alerts) });
   });
 
-  router.post('/models/:name/versions/:version/rerun', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
+  router.post('/models/:name/versions/:version/rerun', deps.admin, async (req, res) => {
     const version = validate(z.coerce.number().int().positive(), req.params.version, 'version');
     const body = validate(rerunRequest, req.body ?? {});
     const answer = await requestRerun(deps, { modelName: req.params.name as string, fromVersion: version, ...body });
     res.status(answer.outcome === 'dry-run' ? 200 : 202).json(answer);
   });
 
-  router.get('/workflows/:workflowId/runs/:runId', requireBearer(deps.adminToken, 'admin'), async (req, res) => {
+  router.get('/workflows/:workflowId/runs/:runId', deps.admin, async (req, res) => {
     const params = validate(workflowRunParams, req.params, 'path');
     res.json(await describeTrainingRun(deps, params.workflowId, params.runId));
   });

@@ -1,4 +1,4 @@
-/** The registry contract: clients, deployments, models, versions, trials, retrain requests. */
+/** The registry contract: clients, deployments, models, versions, trials, retrain requests, viewers, annotations. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
 import type { TriggerKind } from '../training/retrainTrigger.js';
@@ -289,6 +289,27 @@ export interface RetrainRequest {
   createdAt: string;
 }
 
+/** Someone who may read everything through the API and change nothing: their token is kept only as a hash. */
+export interface Viewer {
+  id: number;
+  /** Unique. */
+  name: string;
+  tokenHash: string;
+  createdAt: string;
+  /** Who created it: `admin` (the admin token names no one). */
+  createdBy: string;
+}
+
+/** A marker on the timeline (a demo phase, a change by hand), shown on the charts; without a deployment it is fleet-wide. */
+export interface Annotation {
+  id: number;
+  time: string;
+  text: string;
+  tags: string[];
+  deployment: string | null;
+  by: string;
+}
+
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt' | 'referenceProfile'>;
 export type NewRetrainRequest = Pick<RetrainRequest, 'modelName' | 'trigger' | 'payload' | 'dedupeKey'>;
 
@@ -398,6 +419,21 @@ export interface RegistryStore {
     since?: string;
     limit?: number;
   }): Promise<RetrainRequest[]>;
+
+  /** StoreError `conflict` when the name is taken. */
+  createViewer(viewer: Pick<Viewer, 'name' | 'tokenHash' | 'createdBy'>): Promise<Viewer>;
+  findViewerByTokenHash(tokenHash: string): Promise<Viewer | undefined>;
+  /** Oldest first. */
+  listViewers(): Promise<Viewer[]>;
+  /** Returns false when no such viewer exists. */
+  deleteViewer(id: number): Promise<boolean>;
+
+  addAnnotation(annotation: Omit<Annotation, 'id'>): Promise<Annotation>;
+  /**
+   * Newest first (by time, then id); `since` and `until` (ISO 8601) bound the time, both included. `deployment`: that
+   * deployment's annotations and the fleet-wide ones.
+   */
+  listAnnotations(filter?: { deployment?: string; since?: string; until?: string; limit?: number }): Promise<Annotation[]>;
 
   close(): Promise<void>;
 }

@@ -447,6 +447,54 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('keeps viewers by unique name, finds one by its token hash, and forgets a deleted one', async () => {
+      const r = await open();
+      const name = `viewer ${randomUUID().slice(0, 8)}`;
+      const hash = randomUUID().replace(/-/g, '');
+      const viewer = await r.createViewer({ name, tokenHash: hash, createdBy: 'admin' });
+      expect(viewer).toMatchObject({ name, tokenHash: hash, createdBy: 'admin' });
+      expect(Number.isInteger(viewer.id)).toBe(true);
+      expect(Date.parse(viewer.createdAt)).not.toBeNaN();
+      await expect(r.createViewer({ name, tokenHash: `${hash}-2`, createdBy: 'admin' })).rejects.toMatchObject({ code: 'conflict' });
+      const other = await r.createViewer({ name: `${name} too`, tokenHash: `${hash}-3`, createdBy: 'admin' });
+      expect(await r.findViewerByTokenHash(hash)).toEqual(viewer);
+      expect(await r.findViewerByTokenHash('no such hash')).toBeUndefined();
+      const listed = (await r.listViewers()).filter((v) => v.name.startsWith(name));
+      expect(listed).toEqual([viewer, other]);
+      expect(await r.deleteViewer(viewer.id)).toBe(true);
+      expect(await r.deleteViewer(viewer.id)).toBe(false);
+      expect(await r.findViewerByTokenHash(hash)).toBeUndefined();
+      expect(await r.findViewerByTokenHash(`${hash}-3`)).toEqual(other);
+      await r.close();
+    });
+
+    it('keeps annotations newest first, a fleet-wide one matching any deployment, within a time range', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      const other = `dep-${randomUUID().slice(0, 8)}`;
+      // A day of its own, so that annotations of other runs on the same server stay out of the range.
+      const day = Date.UTC(2001, 0, 1) + Math.floor(Math.random() * 10_000) * 86_400_000;
+      const at = (minutes: number) => new Date(day + minutes * 60_000).toISOString();
+      const range = { since: at(0), until: at(60) };
+      const fleet = await r.addAnnotation({
+        time: at(10),
+        text: 'phase 1: drift',
+        tags: ['demo', 'phase-1'],
+        deployment: null,
+        by: 'demo',
+      });
+      const mine = await r.addAnnotation({ time: at(20), text: 'rolled back', tags: [], deployment: dep, by: 'admin' });
+      const theirs = await r.addAnnotation({ time: at(30), text: 'other', tags: ['x'], deployment: other, by: 'admin' });
+      const tie = await r.addAnnotation({ time: at(30), text: 'same time, later', tags: [], deployment: dep, by: 'admin' });
+      expect(fleet).toMatchObject({ time: at(10), text: 'phase 1: drift', tags: ['demo', 'phase-1'], deployment: null, by: 'demo' });
+      expect(await r.listAnnotations(range)).toEqual([tie, theirs, mine, fleet]);
+      expect(await r.listAnnotations({ ...range, deployment: dep })).toEqual([tie, mine, fleet]);
+      expect(await r.listAnnotations({ ...range, deployment: dep, limit: 2 })).toEqual([tie, mine]);
+      expect(await r.listAnnotations({ since: at(20), until: at(29), deployment: dep })).toEqual([mine]);
+      expect(await r.listAnnotations({ since: at(11), until: at(19) })).toEqual([]);
+      await r.close();
+    });
+
     it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;

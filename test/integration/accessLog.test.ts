@@ -56,6 +56,33 @@ describe('the API access log', () => {
     expect(JSON.stringify(lines)).not.toContain(ADMIN_TOKEN);
   });
 
+  it('never holds a viewer token: not when it is created, used, refused or deleted', async () => {
+    const admin = (method: string, route: string, body?: unknown) =>
+      fetch(`${api.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const created = (await (await admin('POST', '/viewers', { name: 'log reader' })).json()) as { viewer: { id: number }; token: string };
+    const asViewer = (method: string, route: string) =>
+      fetch(`${api.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${created.token}`, 'content-type': 'application/json' },
+        body: method === 'GET' ? undefined : '{}',
+      });
+    expect((await asViewer('GET', '/deployments')).status).toBe(200);
+    expect((await asViewer('POST', '/deployments')).status).toBe(403);
+    expect((await admin('DELETE', `/viewers/${created.viewer.id}`)).status).toBe(204);
+    expect((await asViewer('GET', '/session')).status).toBe(401);
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['POST /viewers 201', 'GET /deployments 200', 'POST /deployments 403', 'GET /session 401']),
+    );
+    expect(lines.find((l) => l.msg === 'request refused' && l.code === 'forbidden')).toBeDefined();
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toContain(created.token);
+    expect(logged).not.toContain(ADMIN_TOKEN);
+  });
+
   it('gives a request without a usable X-Request-Id a new one', async () => {
     const none = await get('/deployments');
     const bad = await get('/deployments', { 'x-request-id': `${'x'.repeat(200)}` });

@@ -144,6 +144,18 @@ describe('the API description (/openapi.json)', () => {
         status: 400,
       },
       { name: 'a 400 (body)', method: 'post', route: '/deployments', path: '/deployments', status: 400, body: { id: 'Not An Id' } },
+      { name: 'GET /session', method: 'get', route: '/session', path: '/session', status: 200 },
+      { name: 'POST /viewers', method: 'post', route: '/viewers', path: '/viewers', status: 201, body: { name: 'screen' } },
+      { name: 'GET /viewers', method: 'get', route: '/viewers', path: '/viewers', status: 200 },
+      {
+        name: 'POST /annotations',
+        method: 'post',
+        route: '/annotations',
+        path: '/annotations',
+        status: 201,
+        body: { text: 'phase 1', tags: ['demo'], deployment: 'beige' },
+      },
+      { name: 'GET /annotations', method: 'get', route: '/annotations?deployment=beige', path: '/annotations', status: 200 },
       { name: 'a 401', method: 'get', route: '/clients', path: '/clients', status: 401, token: false },
       { name: 'a 503 readiness (no workers)', method: 'get', route: '/readyz', path: '/readyz', status: 503 },
     ];
@@ -158,6 +170,22 @@ describe('the API description (/openapi.json)', () => {
       });
       expect(res.status).toBe(status);
       matches(method, path, status, await res.json());
+    });
+
+    it("a viewer token's read and its 403", async () => {
+      const { body } = await adminCall(api.url, 'POST', '/viewers', { name: 'openapi viewer' });
+      const asViewer = (method: string, route: string) =>
+        fetch(api.url + route, {
+          method,
+          headers: { authorization: `Bearer ${body.token}`, 'content-type': 'application/json' },
+          body: method === 'GET' ? undefined : '{}',
+        });
+      const read = await asViewer('GET', '/session');
+      expect(read.status).toBe(200);
+      matches('get', '/session', 200, await read.json());
+      const refused = await asViewer('PATCH', '/deployments/beige');
+      expect(refused.status).toBe(403);
+      matches('patch', '/deployments/{id}', 403, await refused.json());
     });
   });
 });

@@ -42,6 +42,12 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'GET /deployments/:id/stats': true,
   'GET /deployments/:id/histogram': true,
   'GET /deployments/:id/means': true,
+  'GET /session': true,
+  'POST /viewers': true,
+  'GET /viewers': true,
+  'DELETE /viewers/:id': true,
+  'POST /annotations': true,
+  'GET /annotations': true,
 };
 
 describe('the scripts’ API client (scripts/apiClient.ts)', () => {

@@ -563,7 +563,11 @@ describe('retrain contact point and notification policy', () => {
       authorization_credentials: '$WEBHOOK_TOKEN',
     });
     const route = /^\$API_URL(\/.*)$/.exec(receiver.settings.url)?.[1];
-    const deps = { registry: {}, adminToken: 'admin', webhookToken: 'webhook' } as unknown as RetrainRouteDeps;
+    const deps = {
+      registry: {},
+      admin: (_req: unknown, _res: unknown, next: () => void) => next(),
+      webhookToken: 'webhook',
+    } as unknown as RetrainRouteDeps;
     const served = (retrainRoutes(deps) as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack
       .filter((layer) => layer.route?.methods.post)
       .map((layer) => layer.route!.path);

@@ -3,8 +3,10 @@ import { withQuery } from '../api';
 import { DataTable, type Column } from '../components/DataTable';
 import { Sparkline } from '../components/Sparkline';
 import { Badge, Loading } from '../components/Status';
-import { ago, mm, num, version } from '../format';
+import { ago, mm, num, time, version } from '../format';
+import { pageHref } from '../page';
 import { useApi } from '../hooks';
+import type { AnnotationListAnswer } from '../../../contracts/http/access';
 import type { FleetAnswer, FleetRow } from '../wire';
 
 const POLL_MS = 3000;
@@ -32,6 +34,33 @@ export function verdictTone(verdict: string | undefined): 'ok' | 'warn' | 'bad' 
   if (verdict === 'ok' || verdict === 'no-drift') return 'ok';
   if (verdict.includes('drift') || verdict.includes('shift')) return 'bad';
   return 'warn';
+}
+
+/** The markers people and the demo left (POST /annotations): what happened to the fleet, newest first. */
+function RecentEvents() {
+  const events = useApi<AnnotationListAnswer>('/annotations?limit=8', { pollMs: POLL_MS * 5 });
+  return (
+    <section class="panel" aria-labelledby="events-title">
+      <h2 id="events-title">Recent events</h2>
+      <Loading state={events}>
+        {({ annotations }) =>
+          annotations.length === 0 ? (
+            <p class="muted">No events yet: the demo marks each phase here, and POST /annotations adds one.</p>
+          ) : (
+            <ul class="timeline">
+              {annotations.map((a) => (
+                <li key={a.id}>
+                  <span class="muted">{time(a.time)}</span>{' '}
+                  {a.deployment && <a href={pageHref('deployments', a.deployment)}>{a.deployment}</a>} {a.text}{' '}
+                  <span class="muted">by {a.by}</span>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Loading>
+    </section>
+  );
 }
 
 export function FleetPage() {
@@ -129,6 +158,7 @@ export function FleetPage() {
               </button>
             )}
           </div>
+          <RecentEvents />
         </>
       )}
     </Loading>

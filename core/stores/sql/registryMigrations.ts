@@ -212,4 +212,30 @@ export const registryMigrations: Migration[] = [
       await knex.schema.alterTable('serving_history', (t) => t.dropColumn('comment'));
     },
   },
+  {
+    // Read-only tokens for the console (core/stores/registry.ts Viewer), and markers on its charts (Annotation). An
+    // annotation keeps the deployment it names after that deployment is deleted: no foreign key.
+    name: '0008_viewers_and_annotations',
+    async up(knex) {
+      await knex.schema.createTable('viewers', (t) => {
+        t.increments('id');
+        t.string('name', 128).notNullable().unique();
+        t.string('token_hash', 128).notNullable().unique();
+        t.string('created_at', 32).notNullable();
+        t.string('created_by', 256).notNullable();
+      });
+      await knex.schema.createTable('annotations', (t) => {
+        t.increments('id');
+        t.string('time', 32).notNullable().index();
+        t.string('text', 500).notNullable();
+        t.text('tags').notNullable();
+        t.string('deployment_id', 64).nullable().index();
+        t.string('created_by', 256).notNullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('annotations');
+      await knex.schema.dropTableIfExists('viewers');
+    },
+  },
 ];

@@ -24,6 +24,8 @@ import {
   type Trial,
   type TrainingConfig,
   UnknownVersionError,
+  type Viewer,
+  type Annotation,
 } from '../registry.js';
 import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -154,6 +156,23 @@ const toRetrainRequest = (r: Row): RetrainRequest => ({
   dedupeKey: r.dedupe_key ?? null,
   duplicateOf: r.duplicate_of == null ? null : Number(r.duplicate_of),
   createdAt: r.created_at,
+});
+
+const toViewer = (r: Row): Viewer => ({
+  id: Number(r.id),
+  name: r.name,
+  tokenHash: r.token_hash,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+});
+
+const toAnnotation = (r: Row): Annotation => ({
+  id: Number(r.id),
+  time: r.time,
+  text: r.text,
+  tags: parse(r.tags),
+  deployment: r.deployment_id ?? null,
+  by: r.created_by,
 });
 
 function isBusy(err: unknown): boolean {
@@ -778,6 +797,50 @@ export class SqlRegistry implements RegistryStore {
     if (filter.since) q.where('created_at', '>=', filter.since);
     if (filter.limit) q.limit(filter.limit);
     return (await q.orderBy('id')).map(toRetrainRequest);
+  }
+
+  async createViewer(viewer: Pick<Viewer, 'name' | 'tokenHash' | 'createdBy'>): Promise<Viewer> {
+    const row: Row = { name: viewer.name, token_hash: viewer.tokenHash, created_at: now(), created_by: viewer.createdBy };
+    try {
+      const [id] = await this.db('viewers').insert(row);
+      return toViewer({ ...row, id });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreError('conflict', `a viewer named "${viewer.name}" already exists`);
+      throw err;
+    }
+  }
+
+  async findViewerByTokenHash(tokenHash: string) {
+    const row = await this.db('viewers').where({ token_hash: tokenHash }).first();
+    return row ? toViewer(row) : undefined;
+  }
+
+  async listViewers() {
+    return (await this.db('viewers').orderBy('id')).map(toViewer);
+  }
+
+  async deleteViewer(id: number) {
+    return (await this.db('viewers').where({ id }).delete()) > 0;
+  }
+
+  async addAnnotation(a: Omit<Annotation, 'id'>): Promise<Annotation> {
+    const row: Row = { time: a.time, text: a.text, tags: json(a.tags), deployment_id: a.deployment, created_by: a.by };
+    const [id] = await this.db('annotations').insert(row);
+    return toAnnotation({ ...row, id });
+  }
+
+  async listAnnotations(filter: Parameters<RegistryStore['listAnnotations']>[0] = {}) {
+    const q = this.db('annotations');
+    if (filter.deployment) q.where((w) => w.where({ deployment_id: filter.deployment }).orWhereNull('deployment_id'));
+    if (filter.since) q.where('time', '>=', filter.since);
+    if (filter.until) q.where('time', '<=', filter.until);
+    if (filter.limit) q.limit(filter.limit);
+    return (
+      await q.orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+    ).map(toAnnotation);
   }
 
   async close() {

@@ -1,0 +1,25 @@
+/**
+ * Debian's Chromium driven by playwright-core (whose own browser download needs the internet): for the console's
+ * browser tests and its screenshots. scripts/install-chromium.sh installs it (npm run setup does) and prints its path.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+const INSTALL_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'install-chromium.sh');
+
+/** The browser's path: CHROMIUM_PATH, or what install-chromium.sh finds or installs; throws when there is none. */
+export function chromiumPath(): string {
+  try {
+    return execFileSync('bash', [INSTALL_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (err) {
+    throw new Error(`no Chromium: scripts/install-chromium.sh failed (${(err as { stderr?: string }).stderr?.trim() || err})`, { cause: err });
+  }
+}
+
+export async function launchChromium(): Promise<Browser> {
+  // Chromium's sandbox refuses to run as root (CI runs as root); the pages it opens are our own.
+  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
+}

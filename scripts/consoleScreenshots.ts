@@ -1,0 +1,82 @@
+/**
+ * Screenshots of every console page at 1400x900, from a running system (the demo's, or npm run console:world):
+ *   API_URL=http://127.0.0.1:3000 ADMIN_TOKEN=... npx tsx scripts/consoleScreenshots.ts [--out docs/console] [--width 1400]
+ * The deployment, rollout, model and version shown are the first the API lists (the fleet's first two deployments
+ * for the comparison).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
+import { launchChromium } from './chromium.js';
+
+const USAGE = `usage: npx tsx scripts/consoleScreenshots.ts [--out DIR] [--width PX] [--height PX]
+
+Signs in to the console of a running API with the admin token and saves a PNG of every page into DIR
+(docs/console by default), at 1400x900 unless told otherwise.
+
+environment: API_URL (default http://127.0.0.1:$API_PORT, API_PORT default 3000), ADMIN_TOKEN`;
+
+async function main() {
+  const { values } = parseCommandLine(process.argv.slice(2), {
+    out: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+  });
+  const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 3000}`;
+  const token = process.env.ADMIN_TOKEN ?? 'dev-admin-token';
+  const out = values.out ?? 'docs/console';
+  const viewport = { width: Number(values.width ?? 1400), height: Number(values.height ?? 900) };
+  const get = async (route: string) => {
+    const res = await fetch(`${apiUrl}${route}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) throw new OperatorError(`GET ${route}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const fleet = (await get('/fleet')).deployments as { id: string; modelName: string; rollout: unknown }[];
+  if (fleet.length === 0) throw new OperatorError('no deployments: run the demo (or npm run console:world) first');
+  const models = (await get('/models')).models as { name: string }[];
+  const model = fleet[0].modelName ?? models[0]?.name;
+  const versions = (await get(`/models/${model}/versions`)).versions as { version: number }[];
+  const rolled = fleet.find((d) => d.rollout) ?? fleet[0];
+  const pages: [string, string][] = [
+    ['fleet', '#/fleet'],
+    ['deployment', `#/deployments/${fleet[0].id}`],
+    ...(fleet.length > 1 ? ([['compare', `#/compare/${fleet[0].id}/${fleet[1].id}`]] as [string, string][]) : []),
+    ['drift', `#/drift?deployment=${fleet[0].id}`],
+    ['rollouts', '#/rollouts'],
+    ['rollout', `#/rollouts/${rolled.id}`],
+    ['models', '#/models'],
+    ['model', `#/models/${model}`],
+    ...(versions.length
+      ? ([['version', `#/models/${model}/versions/${Math.max(...versions.map((v) => v.version))}`]] as [string, string][])
+      : []),
+    ['retrains', `#/models/${model}/retrains`],
+    ['admin', '#/admin'],
+  ];
+
+  mkdirSync(out, { recursive: true });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport });
+    await page.goto(`${apiUrl}/console/`);
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    for (const [name, hash] of pages) {
+      await page.goto(`${apiUrl}/console/${hash}`);
+      // Settled: no request in flight for half a second, and no "Loading…" left on the page.
+      await page.waitForLoadState('networkidle');
+      await page
+        .locator('.loading')
+        .first()
+        .waitFor({ state: 'detached', timeout: 15_000 })
+        .catch(() => undefined);
+      const file = path.join(out, `${name}.png`);
+      await page.screenshot({ path: file });
+      console.log(`[screenshots] ${file}`);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+runCommand(USAGE, main);
