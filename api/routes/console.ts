@@ -8,13 +8,14 @@ import { ApiError } from '../errors.js';
 export const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
 /**
- * Only the console's own files: no inline script or style, no framing, no other origin. Data comes from this
- * API with the bearer token the page holds; the files themselves carry none, so they need no token.
+ * Only the console's own files: no inline script, no framing, no other origin. Inline styles are allowed: Observable
+ * Plot writes each figure's <style> and style attributes, and a style cannot run code. Data comes from this API with
+ * the bearer token the page holds; the files themselves carry none, so they need no token.
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' blob: data:",
   "connect-src 'self'",
   "object-src 'none'",

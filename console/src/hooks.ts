@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiFailure, getJson } from './api';
 
 export interface Loaded<T> {
@@ -12,7 +12,9 @@ export interface Loaded<T> {
 
 /**
  * GETs a path, and again every `pollMs` while the tab is visible (EventSource cannot send the bearer token, so live
- * pages poll). The last answer stays shown while the next one loads; a null path loads nothing.
+ * pages poll). The last answer stays shown while the next one loads, also when the path changes (a new range, another
+ * histogram field): no blink. A page is mounted afresh for each route (main.tsx keys it by path), so another
+ * deployment's data never shows under this one's title. A null path loads nothing.
  */
 export function useApi<T>(path: string | null, { pollMs }: { pollMs?: number } = {}): Loaded<T> {
   const [state, setState] = useState<Omit<Loaded<T>, 'reload'>>({
@@ -23,14 +25,12 @@ export function useApi<T>(path: string | null, { pollMs }: { pollMs?: number } =
   });
   const [generation, setGeneration] = useState(0);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  const current = useRef(path);
-  current.current = path;
 
   useEffect(() => {
     if (path == null) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    setState((s) => ({ ...s, loading: true, ...(s.data !== undefined && current.current !== path ? { data: undefined } : {}) }));
+    setState((s) => ({ ...s, loading: true }));
     const load = async () => {
       try {
         const data = await getJson<T>(path);
@@ -62,6 +62,8 @@ export function useHashPath(): string {
   useEffect(() => {
     const changed = () => setHashPath(read());
     addEventListener('hashchange', changed);
+    // Effects run after paint: the hash may have changed between the first render and this listener.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
   return hashPath;

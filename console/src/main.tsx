@@ -10,10 +10,6 @@ function App() {
   const hashPath = useHashPath();
   const [path, search = ''] = hashPath.split('?', 2);
   const query = new URLSearchParams(search);
-  if (path === '/') {
-    location.replace('#/fleet');
-    return null;
-  }
   for (const page of PAGES) {
     const match = page.pattern.exec(path);
     if (!match) continue;
@@ -21,7 +17,7 @@ function App() {
     const Component = page.component;
     return (
       <Layout path={path} title={page.title(params)}>
-        <Component params={params} query={query} />
+        <Component key={path} params={params} query={query} />
       </Layout>
     );
   }
@@ -34,9 +30,12 @@ function App() {
   );
 }
 
+const root = document.getElementById('app')!;
+// The page's "Loading…" text is not Preact's to diff: it goes before the first render.
+root.replaceChildren();
 render(
   <SessionGate>
     <App />
   </SessionGate>,
-  document.getElementById('app')!,
+  root,
 );
