@@ -2,6 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { driftCheckOf, retrainReasonOf } from '../../core/drift/checkRetrains.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
+import type { ReferenceProfile } from '../../core/drift/referenceProfile.js';
+import { manifestFacts, parseManifest } from '../../core/ml/dataset.js';
 import { NUMERIC_FIELDS, type MeasurementStore, type NumericField } from '../../core/stores/measurements.js';
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { ModelVersion, RegistryStore } from '../../core/stores/registry.js';
@@ -41,10 +43,31 @@ export function readRoutes({ objects, registry, measurements, temporalUiUrl, nam
   const workflowUrl = (v: { workflowId: string; runId: string }) =>
     runLinks({ temporalUi: { url: temporalUiUrl, namespace } }, v.workflowId, v.runId).ui;
 
+  /** A stored JSON object read for the facts it gives; null when it is gone or not what it should be. */
+  const readFacts = async <T>(key: string | undefined, facts: (body: Buffer) => T | null): Promise<T | null> => {
+    if (!key) return null;
+    try {
+      return facts(await objects.get(key));
+    } catch {
+      return null;
+    }
+  };
+  const labelRangeOf = (body: Buffer) => {
+    const labels = (JSON.parse(body.toString('utf8')) as Partial<ReferenceProfile>).labels;
+    return labels ? { n: labels.n, min: labels.min, max: labels.max, mean: labels.mean } : null;
+  };
+
   const lineageOf = async (v: ModelVersion) => ({
     trial: (await registry.getTrial(v.trialId)) ?? null,
     workflow: { workflowId: v.workflowId, runId: v.runId, url: workflowUrl(v) },
-    dataset: { manifestKey: v.datasetKey, sha256: v.datasetSha256, recordCount: v.recordCount, deployments: v.sourceDeployments },
+    dataset: {
+      manifestKey: v.datasetKey,
+      sha256: v.datasetSha256,
+      recordCount: v.recordCount,
+      deployments: v.sourceDeployments,
+      manifest: await readFacts(v.datasetKey, (body) => manifestFacts(parseManifest(body, v.datasetKey))),
+      labels: await readFacts(v.referenceProfile?.key, labelRangeOf),
+    },
   });
 
   router.get('/models', async (_req, res) => {

@@ -43,7 +43,14 @@ const grafanaWebhook = z
   })
   .passthrough();
 
-const manualRequest = z.object({ by: z.string().min(1).max(128).default('api'), overrides: trainingConfigSchema.optional() }).strict();
+const manualRequest = z
+  .object({
+    by: z.string().min(1).max(128).default('api'),
+    // Kept with the ask (its payload), for whoever reads the retrain requests later.
+    reason: z.string().trim().min(1).max(1024).optional(),
+    overrides: trainingConfigSchema.optional(),
+  })
+  .strict();
 const rerunRequest = z
   .object({
     by: z.string().min(1).max(128).default('api'),

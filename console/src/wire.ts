@@ -160,3 +160,175 @@ export interface Annotation {
 export interface AnnotationsAnswer {
   annotations: Annotation[];
 }
+
+/* ---- Models, lineage, retrains and admin (contracts/http/models.ts, registry.ts, retrain.ts, monitor.ts, clients.ts;
+ * viewers as planned for helper A1). Declared here: the contracts import server modules the browser build cannot type. */
+
+export type Params = Record<string, number | string>;
+export type Metrics = Record<string, number>;
+
+export interface ModelView {
+  name: string;
+  description: string;
+  trainingConfig: Record<string, unknown> | null;
+  monitorConfig: Record<string, unknown> | null;
+  createdAt: string;
+}
+export interface ModelListAnswer {
+  models: (ModelView & { latestVersion: number | null })[];
+}
+
+export interface ModelVersionView {
+  modelName: string;
+  version: number;
+  artifactKey: string;
+  artifactSha256: string;
+  architecture: string;
+  metrics: Metrics;
+  params: Params;
+  trialId: string;
+  workflowId: string;
+  runId: string;
+  datasetKey: string;
+  datasetSha256: string;
+  sourceDeployments: string[];
+  recordCount: number;
+  comparison: { previousVersion: number; metrics: Metrics } | null;
+  referenceProfile: { key: string; sha256: string } | null;
+  createdAt: string;
+}
+export interface ModelDetailAnswer {
+  model: ModelView;
+  versions: ModelVersionView[];
+}
+
+export interface TrialView {
+  id: string;
+  workflowId: string;
+  runId: string;
+  modelName: string;
+  params: Params;
+  metrics: Metrics;
+  /** Per epoch: `loss` (MSE) and `mae` of labels scaled to 0..1. */
+  history: Record<string, number[]>;
+  artifactKey: string;
+  datasetKey: string;
+  createdAt: string;
+}
+export interface TrialListAnswer {
+  trials: TrialView[];
+}
+
+export type DatasetPolicy =
+  { kind: 'all' } | { kind: 'last'; perDeployment: number } | { kind: 'reservoir'; perDeployment: number; seed: number };
+
+export interface VersionDetailAnswer {
+  version: ModelVersionView;
+  lineage: {
+    trial: TrialView | null;
+    workflow: { workflowId: string; runId: string; url: string };
+    dataset: {
+      manifestKey: string;
+      sha256: string;
+      recordCount: number;
+      deployments: string[];
+      manifest: {
+        width: number;
+        height: number;
+        labelMaxMm: number;
+        seed: number;
+        testFraction: number;
+        trainCount: number;
+        testCount: number;
+        policy: DatasetPolicy | null;
+      } | null;
+      labels: { n: number; min: number; max: number; mean: number } | null;
+    };
+  };
+}
+
+export type RetrainOutcome = 'pending' | 'started' | 'joined' | 'duplicate' | 'ignored';
+export interface RunLinks {
+  status: string;
+  ui: string;
+}
+export interface RetrainRequestView {
+  id: number;
+  modelName: string;
+  trigger: string;
+  payload: unknown;
+  workflowId: string | null;
+  runId: string | null;
+  outcome: RetrainOutcome;
+  coverage: 'this-run' | 'follow-up-run' | null;
+  dedupeKey: string | null;
+  duplicateOf: number | null;
+  createdAt: string;
+  /** What became of it, in a person's words. */
+  reason: string;
+  links?: RunLinks;
+  driftCheck?: { deployment: string; time: number; verdict: string; modelVersion: number; drift: string };
+}
+export interface RetrainRequestListAnswer {
+  requests: RetrainRequestView[];
+}
+
+export interface RetrainAnswer {
+  modelName: string;
+  outcome: RetrainOutcome;
+  coverage: 'this-run' | 'follow-up-run' | null;
+  workflowId: string | null;
+  runId: string | null;
+  requestId: number;
+  duplicateOf?: number;
+  links?: RunLinks;
+}
+export type RerunAnswer =
+  | { outcome: 'dry-run'; workflowId: string; request: Record<string, unknown>; summary: string; sweepInheritedFrom: string }
+  | (RetrainAnswer & { request: Record<string, unknown> });
+
+export interface MonitorConfig {
+  enabled: boolean;
+  intervalSeconds: number;
+  windowMinutes: number;
+  windowMaxFrames: number;
+  minFrames: number;
+  alpha: number;
+  covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number };
+  label: { maxOutOfRangeShare: number; minWasserstein: number };
+  performance: { minErrorRatio: number; minErrorIncreaseMm: number };
+}
+export interface MonitorAnswer {
+  modelName: string;
+  config: MonitorConfig;
+  defaults: boolean;
+  schedule:
+    | { scheduleId: string; state: 'absent'; reason: string }
+    | { scheduleId: string; state: 'active' | 'paused'; intervalSeconds: number; nextChecks: string[]; note?: string };
+}
+
+export interface ClientView {
+  id: string;
+  name: string;
+  deploymentId: string | null;
+  createdAt: string;
+}
+export interface CreatedClientAnswer {
+  client: ClientView;
+  token: string;
+  note: string;
+}
+/** Planned (helper A1): viewer tokens, read-only. */
+export interface ViewerView {
+  id: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+export interface ViewerListAnswer {
+  viewers: ViewerView[];
+}
+export interface CreatedViewerAnswer {
+  viewer: ViewerView;
+  token: string;
+}

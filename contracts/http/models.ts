@@ -15,7 +15,29 @@ export const versionDetailAnswerSchema = z
     lineage: z.object({
       trial: trialSchema.nullable(),
       workflow: z.object({ workflowId: z.string(), runId: z.string(), url: z.string() }),
-      dataset: z.object({ manifestKey: z.string(), sha256: z.string(), recordCount: z.number().int(), deployments: z.array(z.string()) }),
+      dataset: z.object({
+        manifestKey: z.string(),
+        sha256: z.string(),
+        recordCount: z.number().int(),
+        deployments: z.array(z.string()),
+        manifest: z
+          .object({
+            width: z.number().int(),
+            height: z.number().int(),
+            labelMaxMm: z.number(),
+            seed: z.number().int(),
+            testFraction: z.number(),
+            trainCount: z.number().int(),
+            testCount: z.number().int(),
+            policy: z.record(z.string(), z.unknown()).nullable().meta({ description: 'the dataset policy (null: before policies)' }),
+          })
+          .nullable()
+          .meta({ description: 'what the dataset manifest says (null: the manifest is gone or unreadable)' }),
+        labels: z
+          .object({ n: z.number().int(), min: z.number(), max: z.number(), mean: z.number() })
+          .nullable()
+          .meta({ description: 'the laser labels trained on, in mm, clipped to 0..labelMaxMm (null: no reference profile)' }),
+      }),
     }),
   })
   .meta({ id: 'VersionDetailAnswer' });

@@ -186,3 +186,17 @@ export function seededPermutation(n: number, seed: number): number[] {
   }
   return order;
 }
+
+/** What a manifest says of its dataset for a person: input size, label clip, split and policy (null: v1, before policies). */
+export function manifestFacts(manifest: AnyDatasetManifest) {
+  return {
+    width: manifest.width,
+    height: manifest.height,
+    labelMaxMm: manifest.labelMaxMm,
+    seed: manifest.seed,
+    testFraction: manifest.testFraction,
+    trainCount: manifest.train.count,
+    testCount: manifest.test.count,
+    policy: manifest.format === DATASET_FORMAT_V2 ? manifest.policy : null,
+  };
+}

@@ -221,6 +221,46 @@ describe('inference API', () => {
       );
     });
 
+    it("tells a version's dataset as its manifest and reference profile say: split, input, policy, label range", async () => {
+      const dataset = async () => (await call('GET', '/models/distance/versions/2')).body.lineage.dataset;
+      // Neither stored (or unreadable): the registry's facts still answer, the rest is null.
+      expect(await dataset()).toMatchObject({ recordCount: 1, deployments: ['d1'], manifest: null, labels: null });
+      const split = (count: number) => ({ count, packs: [], labelsKey: 'l', labelsSha256: 's', imageKeysKey: 'k', imageKeysSha256: 's' });
+      await api.stores.objects.put(
+        'runs/test/dataset/manifest.json',
+        Buffer.from(
+          JSON.stringify({
+            format: 'mlops-dataset/v2',
+            width: 40,
+            height: 30,
+            channels: 3,
+            labelMaxMm: 350,
+            seed: 42,
+            testFraction: 0.2,
+            policy: { kind: 'last', perDeployment: 500 },
+            preprocessingVersion: 1,
+            split: 'frame-hash',
+            train: split(81),
+            test: split(19),
+            source: { datasetKey: 'd', datasetSha256: 'x', deployments: ['d1'], recordCount: 100 },
+          }),
+        ),
+      );
+      const labels = { n: 100, min: 40, max: 330, mean: 181.5, std: 80, quantiles: [40, 330], labelMaxMm: 350 };
+      await api.stores.objects.put('runs/test/run-b/reference-profile.json', Buffer.from(JSON.stringify({ frames: 100, labels })));
+      await api.stores.registry.attachReferenceProfile('distance', 2, {
+        key: 'runs/test/run-b/reference-profile.json',
+        sha256: 'e'.repeat(64),
+      });
+      expect(await dataset()).toMatchObject({
+        manifest: { width: 40, height: 30, labelMaxMm: 350, seed: 42, testFraction: 0.2, trainCount: 81, testCount: 19 },
+        labels: { n: 100, min: 40, max: 330, mean: 181.5 },
+      });
+      expect((await dataset()).manifest.policy).toEqual({ kind: 'last', perDeployment: 500 });
+      // v1's profile has no labels (as written above): null, not a failure.
+      expect((await call('GET', '/models/distance/versions/1')).body.lineage.dataset.labels).toBeNull();
+    });
+
     it('gives deployment stats, histograms and windowed means', async () => {
       const stats = await call('GET', '/deployments/beige/stats');
       expect(stats.body.stats.count).toBe(6);
@@ -293,6 +333,22 @@ describe('inference API', () => {
       await handle.terminate('test done');
       expect((await call('GET', `/workflows/${trainWorkflowIdFor('distance')}/runs/${runId}`)).body.status).toBe('TERMINATED');
       expect((await call('GET', `/workflows/no-such-workflow/runs/${runId}`)).status).toBe(404);
+    });
+
+    it('keeps the reason a person gives for a manual retrain with the ask', async () => {
+      const asked = await call('POST', '/models/distance/retrain', { by: 'alice', reason: 'new gravel on the yard' });
+      expect(asked.status).toBe(202);
+      const requests = (await call('GET', '/models/distance/retrain-requests')).body.requests;
+      expect(requests.at(-1)).toMatchObject({
+        id: asked.body.requestId,
+        trigger: 'manual',
+        payload: { ask: { by: 'alice', reason: 'new gravel on the yard' } },
+      });
+      expect(await call('POST', '/models/distance/retrain', { reason: 'x'.repeat(1025) })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_request' } },
+      });
+      await env.client.workflow.getHandle(trainWorkflowIdFor('distance')).terminate('test done');
     });
   });
 });
