@@ -23,6 +23,7 @@ import type { RetrainDeps } from '../control/retrainRequests.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { rolloutRoutes } from './routes/rollout.js';
+import { deploymentReadRoutes } from './routes/deploymentReads.js';
 import { accessLog } from './accessLog.js';
 import { accessRoutes } from './routes/access.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
@@ -128,6 +129,15 @@ export function createApp(deps: AppDeps): express.Express {
       objects: stores.objects,
       temporalUiUrl: config.temporal.uiUrl,
       namespace: config.temporal.namespace,
+    }),
+  );
+  app.use(
+    admin,
+    deploymentReadRoutes({
+      registry: stores.registry,
+      measurements: stores.measurements,
+      objects: stores.objects,
+      temporalUi: retrainDepsOf(deps).temporalUi,
     }),
   );
 

@@ -1,4 +1,5 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { mapLimit } from '../core/mapLimit.js';
 import { effectiveRolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import type { RegistryStore } from '../core/stores/registry.js';
 import {
@@ -11,6 +12,7 @@ import {
   type Instruction as RolloutInstruction,
   type RolloutResult,
 } from '../workflows/rollout/contract.js';
+import { MODEL_NAME_ATTRIBUTE, ROLLOUT_OUTCOME_ATTRIBUTE, WORKFLOW_TYPES } from '../workflows/shared.js';
 import { ControlError, isTemporalUnavailable, notFound } from './errors.js';
 import { callTemporal, type TemporalAccess } from './temporal/access.js';
 import { runUiLink, type TemporalUi } from './temporal/links.js';
@@ -81,4 +83,84 @@ export async function signalRollout(
   });
   if (!signalled) throw new ControlError('conflict', 'no_rollout', `deployment "${deployment.id}" has no rollout running`);
   return { deployment: deployment.id, workflowId, signal: action, ...instruction };
+}
+
+const ROLLOUT_ID_PREFIX = rolloutWorkflowIdFor('');
+
+type RunInfo = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>;
+
+/**
+ * A Rollout run as the rollouts page shows it. A running run's candidate comes from `running` (the registry's
+ * rollouts, so that a list needs no worker to answer a query) or, for one run in detail, its status query; a
+ * completed run's from its result.
+ */
+async function rolloutRunOf(
+  client: Client,
+  ui: TemporalUi,
+  info: RunInfo,
+  detail: { running?: Map<string, number>; withEvidence: boolean },
+) {
+  const handle = client.workflow.getHandle(info.workflowId, info.runId, { followRuns: false });
+  const status = info.status.name;
+  const state = status === 'RUNNING' && detail.withEvidence ? await handle.query(rolloutStatusQuery) : undefined;
+  const result = status === 'COMPLETED' ? ((await handle.result()) as RolloutResult) : undefined;
+  const candidateVersion =
+    status === 'RUNNING' ? (state?.candidateVersion ?? detail.running?.get(info.workflowId)) : result?.candidateVersion;
+  const row = {
+    deploymentId: info.workflowId.slice(ROLLOUT_ID_PREFIX.length),
+    modelName: info.typedSearchAttributes.get(MODEL_NAME_ATTRIBUTE) ?? result?.modelName ?? null,
+    candidateVersion: candidateVersion ?? null,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    status,
+    startTime: info.startTime,
+    closeTime: info.closeTime ?? null,
+    outcome: info.typedSearchAttributes.get(ROLLOUT_OUTCOME_ATTRIBUTE) ?? result?.outcome ?? null,
+    ui: runUiLink(ui, info.workflowId, info.runId),
+  };
+  if (!detail.withEvidence) return row;
+  return { ...row, ...(state ? { state } : {}), ...(result ? { result } : {}) };
+}
+
+/** Answers a page asks of one run at once. */
+const RUNS_AT_ONCE = 8;
+
+/**
+ * Rollout runs as Temporal's visibility lists them, newest first: running ones with the registry's candidate, closed
+ * ones with their outcome (a run continued as new, or terminated, has none). One deadline for all.
+ */
+export async function listRollouts(deps: RolloutControlDeps, filter: { status?: 'running' | 'closed'; limit: number }) {
+  const clauses = [`WorkflowType = "${WORKFLOW_TYPES.rollout}"`];
+  if (filter.status === 'running') clauses.push('ExecutionStatus = "Running"');
+  if (filter.status === 'closed') clauses.push('ExecutionStatus != "Running"');
+  const running = new Map(
+    (await deps.registry.listDeployments()).flatMap((d) =>
+      d.rollout ? [[d.rollout.workflowId, d.rollout.candidateVersion] as const] : [],
+    ),
+  );
+  const rollouts = await callTemporal(deps, async (client) => {
+    const infos: WorkflowExecutionInfo[] = [];
+    for await (const info of client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+      infos.push(info);
+      if (infos.length >= filter.limit) break;
+    }
+    return mapLimit(infos, RUNS_AT_ONCE, (info) => rolloutRunOf(client, deps.temporalUi, info, { running, withEvidence: false }));
+  });
+  return { rollouts };
+}
+
+/** One Rollout run: while running its status (every look so far), once completed its result with the evidence. */
+export async function describeRolloutRun(deps: RolloutControlDeps, workflowId: string, runId: string) {
+  const run = await callTemporal(deps, async (client) => {
+    try {
+      const info = await client.workflow.getHandle(workflowId, runId, { followRuns: false }).describe();
+      if (info.type !== WORKFLOW_TYPES.rollout) return null;
+      return await rolloutRunOf(client, deps.temporalUi, info, { withEvidence: true });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  });
+  if (!run) throw notFound(`rollout run ${workflowId}/${runId}`);
+  return run;
 }

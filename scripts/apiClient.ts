@@ -19,6 +19,8 @@ import type {
   deploymentDetailAnswerSchema,
   deploymentListAnswerSchema,
   rollbackAnswerSchema,
+  rolloutListAnswerSchema,
+  rolloutRunAnswerSchema,
   rolloutSignalAnswerSchema,
   rolloutStatusAnswerSchema,
   servingHistoryAnswerSchema,
@@ -27,8 +29,11 @@ import type { livenessAnswerSchema, readinessAnswerSchema } from '../contracts/h
 import type {
   deploymentStatsAnswerSchema,
   driftChecksAnswerSchema,
+  fleetAnswerSchema,
+  framesAnswerSchema,
   histogramAnswerSchema,
   meansAnswerSchema,
+  seriesAnswerSchema,
 } from '../contracts/http/measurements.js';
 import type {
   modelAnswerSchema,
@@ -102,6 +107,11 @@ export interface ApiRoutes {
   'DELETE /viewers/:id': { answer: undefined; body: undefined };
   'POST /annotations': Route<typeof annotationAnswerSchema, typeof newAnnotation>;
   'GET /annotations': Route<typeof annotationListAnswerSchema>;
+  'GET /fleet': Route<typeof fleetAnswerSchema>;
+  'GET /deployments/:id/frames': Route<typeof framesAnswerSchema>;
+  'GET /deployments/:id/series': Route<typeof seriesAnswerSchema>;
+  'GET /rollouts': Route<typeof rolloutListAnswerSchema>;
+  'GET /rollouts/:workflowId/runs/:runId': Route<typeof rolloutRunAnswerSchema>;
 }
 
 /** `/deployments/${string}/stats?since=1` as path segments, `['', 'deployments', string, 'stats']`. */

@@ -5,6 +5,7 @@ import { describeHealthRoutes } from './health.js';
 import { describeMonitorRoutes } from './monitor.js';
 import { describePredictRoutes } from './predict.js';
 import { describeReadRoutes } from './reads.js';
+import { describeDeploymentReadRoutes } from './deploymentReads.js';
 import { describeRetrainRoutes } from './retrain.js';
 import { describeRolloutRoutes } from './rollout.js';
 import { describeRoute, SECURITY_SCHEMES } from './routeDoc.js';
@@ -49,6 +50,7 @@ export function openApiDocument(): OpenApiDocument {
   describeRolloutRoutes(registry);
   describeReadRoutes(registry);
   describeAccessRoutes(registry);
+  describeDeploymentReadRoutes(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

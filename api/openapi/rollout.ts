@@ -1,12 +1,40 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { rolloutSignalAnswerSchema, rolloutStatusAnswerSchema } from '../../contracts/http/deployments.js';
-import { action, instruction } from '../routes/rollout.js';
+import {
+  rolloutListAnswerSchema,
+  rolloutRunAnswerSchema,
+  rolloutSignalAnswerSchema,
+  rolloutStatusAnswerSchema,
+} from '../../contracts/http/deployments.js';
+import { workflowRunParams } from '../routes/params.js';
+import { action, instruction, rolloutsQuery } from '../routes/rollout.js';
 import { describeRoute } from './routeDoc.js';
 
 /** api/routes/rollout.ts */
 export function describeRolloutRoutes(registry: OpenAPIRegistry): void {
   const tag = 'rollouts';
+  describeRoute(registry, tag, {
+    method: 'get',
+    path: '/rollouts',
+    summary: 'Rollout runs as Temporal lists them, newest first: running ones with their stage, closed ones with their outcome',
+    access: 'admin',
+    query: rolloutsQuery,
+    answers: [{ status: 200, description: 'the runs', schema: rolloutListAnswerSchema }],
+    errors: { 400: 'invalid_request: the query', 503: 'temporal_unavailable (Retry-After)' },
+  });
+  describeRoute(registry, tag, {
+    method: 'get',
+    path: '/rollouts/:workflowId/runs/:runId',
+    summary: 'One Rollout run: while running its status with every look so far, once completed its result and evidence',
+    access: 'admin',
+    params: workflowRunParams,
+    answers: [{ status: 200, description: 'the run', schema: rolloutRunAnswerSchema }],
+    errors: {
+      400: 'invalid_request: the run id is not a UUID',
+      404: 'not_found: no such run, or not a Rollout',
+      503: 'temporal_unavailable (Retry-After)',
+    },
+  });
   describeRoute(registry, tag, {
     method: 'get',
     path: '/deployments/:id/rollout',

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { withRetrains } from '../../core/drift/checkRetrains.js';
 import { mergeMonitorConfig, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import type { MeasurementStore } from '../../core/stores/measurements.js';
 import { notFound, validate } from '../errors.js';
@@ -10,10 +9,14 @@ import {
   requestMonitorCheck,
   type MonitorScheduleDeps,
 } from '../../control/monitorSchedules.js';
+import { driftChecksWithRetrains } from '../../control/deploymentReads.js';
 import { timeParam } from './params.js';
+import type { TemporalUi } from '../../control/temporal/links.js';
 
 export interface MonitorRouteDeps extends MonitorScheduleDeps {
   measurements: MeasurementStore;
+  /** The Temporal Web UI, for the links of the retrains drift checks started. */
+  temporalUi: TemporalUi;
 }
 
 const checksQuery = z.object({
@@ -72,25 +75,8 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
 
   router.get('/deployments/:id/drift', async (req, res) => {
     const query = validate(checksQuery, req.query, 'query');
-    if (!(await registry.getDeployment(req.params.id))) throw notFound(`deployment "${req.params.id}"`);
-    res.json({ deployment: req.params.id, checks: await checksWithRetrains(deps, req.params.id, query) });
+    res.json({ deployment: req.params.id, checks: await driftChecksWithRetrains(deps, req.params.id, query) });
   });
 
   return router;
-}
-
-/** A request is recorded after its check, by a worker whose clock may differ from the checking one's by this much. */
-const CLOCK_SKEW_MS = 10 * 60_000;
-
-/** A deployment's drift checks, newest first, each with the retrain request it recorded (or why it recorded none). */
-async function checksWithRetrains(deps: MonitorRouteDeps, deployment: string, query: { since?: number; limit: number }) {
-  const checks = await deps.measurements.driftChecks(deployment, query);
-  const drifted = checks.filter((c) => c.verdict === 'drift');
-  if (drifted.length === 0) return withRetrains(checks, []);
-  const since = new Date(Math.min(...drifted.map((c) => c.time)) - CLOCK_SKEW_MS).toISOString();
-  const models = [...new Set(drifted.map((c) => c.modelName))];
-  const requests = await Promise.all(
-    models.map((modelName) => deps.registry.listRetrainRequests({ modelName, trigger: 'drift-monitor', since })),
-  );
-  return withRetrains(checks, requests.flat());
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RolloutResult, RolloutStatus } from '../../workflows/rollout/contract.js';
-import { typedObject } from './common.js';
+import { isoTime, typedObject } from './common.js';
 import type { Wire } from './wireTimes.js';
 import { activeRolloutSchema, deploymentSchema, rolloutPolicyWire, servingChangeSchema, servingSchema } from './registry.js';
 
@@ -59,5 +59,38 @@ export const rolloutSignalAnswerSchema = z
   })
   .meta({ id: 'RolloutSignalAnswer' });
 
+/** One Rollout run as Temporal's visibility lists it (control/rollouts.ts listRollouts). */
+export const rolloutRunSchema = z
+  .object({
+    deploymentId: z.string(),
+    modelName: z.string().nullable(),
+    candidateVersion: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'null for a run neither running nor completed (continued as new, terminated)' }),
+    workflowId: z.string(),
+    runId: z.string(),
+    status: z.string().meta({ description: 'Temporal’s status: RUNNING, COMPLETED, CONTINUED_AS_NEW, TERMINATED, ...' }),
+    startTime: isoTime,
+    closeTime: isoTime.nullable(),
+    outcome: z.string().nullable().meta({ description: 'promoted, rolled-back, aborted, superseded, not-started; null while it runs' }),
+    ui: z.string(),
+  })
+  .meta({ id: 'RolloutRun' });
+
+export const rolloutListAnswerSchema = z.object({ rollouts: z.array(rolloutRunSchema) }).meta({ id: 'RolloutListAnswer' });
+
+export const rolloutRunAnswerSchema = rolloutRunSchema
+  .extend({
+    state: typedObject<Wire<RolloutStatus>>(
+      'while RUNNING: the workflow’s status query, with every look of this run in `checks`',
+    ).optional(),
+    result: typedObject<Wire<RolloutResult>>('once COMPLETED: how the rollout ended, with the evidence').optional(),
+  })
+  .meta({ id: 'RolloutRunAnswer' });
+
 export type DeploymentDetailAnswer = z.infer<typeof deploymentDetailAnswerSchema>;
 export type RolloutStatusAnswer = z.infer<typeof rolloutStatusAnswerSchema>;
+export type RolloutListAnswer = z.infer<typeof rolloutListAnswerSchema>;
+export type RolloutRunAnswer = z.infer<typeof rolloutRunAnswerSchema>;

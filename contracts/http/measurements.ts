@@ -6,7 +6,7 @@ import {
   type LabelEvidence,
   type PerformanceEvidence,
 } from '../../core/drift/driftReport.js';
-import { isoTime, typedObject } from './common.js';
+import { isoTime, runLinksSchema, typedObject } from './common.js';
 
 /** What the measurement store answers about a deployment's frames (core/stores/measurements.ts). */
 
@@ -59,10 +59,95 @@ export const driftCheckSchema = z
   })
   .meta({ id: 'DriftCheck' });
 
+/** What a drift check did about a retrain (core/drift/checkRetrains.ts), with the run that acts on it and what it registered. */
+export const checkRetrainSchema = z
+  .union([
+    z.object({
+      asked: z.literal(true),
+      reason: z.string(),
+      requestId: z.number().int(),
+      outcome: z.enum(['pending', 'started', 'joined', 'duplicate', 'ignored']),
+      workflowId: z.string().nullable(),
+      runId: z.string().nullable(),
+      coverage: z.enum(['this-run', 'follow-up-run']).nullable(),
+      duplicateOf: z.number().int().nullable(),
+      links: runLinksSchema.nullable().meta({ description: 'the run acting on it (for a duplicate: the run of the request it repeats)' }),
+      version: z.number().int().nullable().meta({ description: 'the version that run registered, if any yet' }),
+    }),
+    z.object({ asked: z.literal(false), reason: z.string() }),
+  ])
+  .meta({ id: 'CheckRetrain' });
+
 export const driftChecksAnswerSchema = z
-  .object({ deployment: z.string(), checks: z.array(driftCheckSchema) })
+  .object({ deployment: z.string(), checks: z.array(driftCheckSchema.extend({ retrain: checkRetrainSchema })) })
   .meta({ id: 'DriftChecksAnswer' });
+
+const meanOrNull = z.number().nullable();
+
+/** One deployment on the fleet page (control/deploymentReads.ts fleetPage). */
+export const fleetRowSchema = z
+  .object({
+    id: z.string(),
+    modelName: z.string(),
+    modelVersion: z.union([z.literal('latest'), z.number().int()]),
+    servingVersion: z.number().int().nullable().meta({ description: 'the version every rover outside a canary gets now' }),
+    strategy: z.enum(['direct', 'shadow', 'canary']),
+    rollout: z
+      .object({ stage: z.enum(['shadow', 'canary']), candidateVersion: z.number().int(), currentVersion: z.number().int().nullable() })
+      .nullable(),
+    rovers: z.array(z.string()),
+    framesLast5m: z.number().int(),
+    framesPerSecond: z.number(),
+    meanError: z.object({ last5m: meanOrNull, previous5m: meanOrNull }).meta({ description: 'mean laser error (mm)' }),
+    lastFrameAt: isoTime.nullable(),
+    lastDrift: z
+      .object({ time: isoTime, verdict: z.enum(DRIFT_VERDICTS as readonly DriftVerdict[] as [DriftVerdict, ...DriftVerdict[]]) })
+      .nullable(),
+    sparkline: z
+      .array(z.object({ time: isoTime, meanError: meanOrNull, frames: z.number().int() }))
+      .meta({ description: 'one point per minute of the last 30 minutes, oldest first' }),
+  })
+  .meta({ id: 'FleetRow' });
+
+export const fleetAnswerSchema = z
+  .object({
+    at: isoTime,
+    deployments: z.array(fleetRowSchema),
+    next: z.string().nullable().meta({ description: 'the `after` of the next page; null: this is the last' }),
+  })
+  .meta({ id: 'FleetAnswer' });
+
+export const framesAnswerSchema = z
+  .object({
+    frames: z.array(
+      z.object({
+        id: z.string().nullable().meta({ description: 'the request id of the frame (null for an image key of another form)' }),
+        time: isoTime,
+        client: z.string(),
+        modelVersion: z.number().int().nullable(),
+        prediction: meanOrNull,
+        sensorValue: meanOrNull,
+        error: meanOrNull,
+        latencyMs: z.number(),
+        image: z.string().nullable().meta({ description: 'the path of the frame’s JPEG' }),
+      }),
+    ),
+    next: isoTime.nullable().meta({ description: 'the `before` of the next page; null: this is the last' }),
+  })
+  .meta({ id: 'FramesAnswer' });
+
+export const seriesAnswerSchema = z
+  .object({
+    points: z.array(
+      z.object({ time: isoTime, frames: z.number().int(), meanError: meanOrNull, meanPrediction: meanOrNull, meanSensor: meanOrNull }),
+    ),
+  })
+  .meta({ id: 'SeriesAnswer' });
 
 export type DeploymentStatsAnswer = z.infer<typeof deploymentStatsAnswerSchema>;
 export type DriftCheck = z.infer<typeof driftCheckSchema>;
 export type DriftChecksAnswer = z.infer<typeof driftChecksAnswerSchema>;
+export type FleetAnswer = z.infer<typeof fleetAnswerSchema>;
+export type FleetRow = z.infer<typeof fleetRowSchema>;
+export type FramesAnswer = z.infer<typeof framesAnswerSchema>;
+export type SeriesAnswer = z.infer<typeof seriesAnswerSchema>;

@@ -16,6 +16,7 @@ export const TIME_FIELDS = [
   'startsAt',
   'startTime',
   'closeTime',
+  'lastFrameAt',
 ] as const;
 export type TimeField = (typeof TIME_FIELDS)[number];
 

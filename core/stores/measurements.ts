@@ -119,7 +119,86 @@ export interface MeasurementStore {
   driftChecks(deployment: string, options?: { since?: number; limit?: number }): Promise<DriftCheckRecord[]>;
   /** A rollout's evidence on one deployment since a time: how many frames each version answered, and both versions' laser errors on the frames both predicted. */
   rolloutEvidence(query: RolloutEvidenceQuery): Promise<RolloutEvidence>;
+  /** The fleet page's numbers of several deployments at once: each one's frames per bucket, its newest frame and drift check. */
+  fleetActivity(deployments: string[], window: BucketWindow): Promise<Map<string, DeploymentActivity>>;
+  /** A deployment's frames per bucket of `window.stepMs`, oldest first; buckets without frames are left out. */
+  series(deployment: string, window: BucketWindow): Promise<SeriesPoint[]>;
+  /** A deployment's frames newest first, before a time (exclusive). */
+  recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]>;
   close(): Promise<void>;
+}
+
+/** Buckets of `stepMs` from `since` (inclusive) to `until` (exclusive), all epoch ms: bucket k starts at since + k * stepMs. */
+export interface BucketWindow {
+  since: number;
+  until: number;
+  stepMs: number;
+}
+
+/** One bucket of a deployment's frames. */
+export interface SeriesPoint {
+  /** Start of the bucket, epoch ms. */
+  time: number;
+  frames: number;
+  /** Frames with a laser error (a reading and a prediction). */
+  errors: number;
+  meanError: number | null;
+  meanPrediction: number | null;
+  meanSensor: number | null;
+}
+
+export interface DeploymentActivity {
+  /** Buckets holding frames, oldest first. */
+  points: SeriesPoint[];
+  /** Epoch ms of its newest frame ever (not only in the window); null: none. */
+  lastFrameAt: number | null;
+  lastDrift: { time: number; verdict: DriftCheckRecord['verdict'] } | null;
+}
+
+/** A stored frame as the deployment page lists it. */
+export type StoredFrame = Pick<
+  InferenceRecord,
+  'time' | 'client' | 'modelName' | 'modelVersion' | 'prediction' | 'sensorValue' | 'error' | 'latencyMs' | 'imageKey'
+>;
+
+/** Refuses a window no store can bucket: integer bounds, a positive integer step, at most `maxBuckets` buckets. */
+export function assertBucketWindow(window: BucketWindow, maxBuckets = 10_000): void {
+  const { since, until, stepMs } = window;
+  if (!Number.isSafeInteger(since) || !Number.isSafeInteger(until) || until <= since)
+    throw new Error(`a window needs integer epoch ms bounds with until > since, got ${since}..${until}`);
+  if (!Number.isSafeInteger(stepMs) || stepMs < 1) throw new Error(`stepMs must be a positive integer, got ${stepMs}`);
+  if (Math.ceil((until - since) / stepMs) > maxBuckets) throw new Error(`more than ${maxBuckets} buckets of ${stepMs} ms`);
+}
+
+/** A bucket from the aggregate columns both query languages give it (frames, errors, mean_error, mean_prediction, mean_sensor). */
+export function seriesPointOf(time: number, row: Record<string, unknown>): SeriesPoint {
+  return {
+    time,
+    frames: Number(row.frames ?? 0),
+    errors: Number(row.errors ?? 0),
+    meanError: numberOrNull(row.mean_error),
+    meanPrediction: numberOrNull(row.mean_prediction),
+    meanSensor: numberOrNull(row.mean_sensor),
+  };
+}
+
+/** Every bucket of a window in order, the missing ones empty (a chart shows a gap, a count shows 0). */
+export function everyBucket(points: SeriesPoint[], window: BucketWindow): SeriesPoint[] {
+  const byTime = new Map(points.map((p) => [p.time, p]));
+  const all: SeriesPoint[] = [];
+  for (let time = window.since; time < window.until; time += window.stepMs)
+    all.push(byTime.get(time) ?? { time, frames: 0, errors: 0, meanError: null, meanPrediction: null, meanSensor: null });
+  return all;
+}
+
+/** Frames and mean laser error over several buckets (the mean weighted by each bucket's errors). */
+export function summaryOf(points: SeriesPoint[]): { frames: number; meanError: number | null } {
+  let [frames, errors, errorSum] = [0, 0, 0];
+  for (const p of points) {
+    frames += p.frames;
+    if (p.meanError !== null && p.errors > 0) [errors, errorSum] = [errors + p.errors, errorSum + p.meanError * p.errors];
+  }
+  return { frames, meanError: errors > 0 ? errorSum / errors : null };
 }
 
 export interface RolloutEvidenceQuery {

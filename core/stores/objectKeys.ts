@@ -23,3 +23,14 @@ export const trialPrefix = (workflowId: string, runId: string, trialIndex: numbe
 
 /** What a run's registered version learned from (core/drift/referenceProfile.ts). */
 export const referenceProfileKey = (workflowId: string, runId: string) => `${runPrefix(workflowId, runId)}/reference-profile.json`;
+
+/** A frame's id: the request id the API gave it (a UUID), the last segment of its image key. */
+export const FRAME_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** The frame id of an image key of `frameImageKey`'s form, or null for any other key. */
+export function frameIdOf(deployment: string, imageKey: string): string | null {
+  const prefix = `features/${deployment}/`;
+  if (!imageKey.startsWith(prefix) || !imageKey.endsWith('.jpg')) return null;
+  const id = imageKey.slice(prefix.length, -'.jpg'.length);
+  return FRAME_ID_PATTERN.test(id) ? id : null;
+}

@@ -713,6 +713,122 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       await m.close();
     });
 
+    describe("the console's reads", () => {
+      const driftCheck = (deployment: string, time: number, verdict: DriftCheckRecord['verdict']): DriftCheckRecord => ({
+        time,
+        deployment,
+        modelName: 'm',
+        modelVersion: 2,
+        verdict,
+        kinds: [],
+        summary: verdict,
+        windowFrames: 10,
+        windowStart: time - 1000,
+        windowEnd: time,
+        covariate: null,
+        label: null,
+        performance: null,
+      });
+
+      it('buckets several deployments at once from `since`, with their newest frame ever and their newest drift check', async () => {
+        const m = await open();
+        const [a, b, idle] = ['a', 'b', 'idle'].map((x) => `d-${randomUUID().slice(0, 8)}-${x}`);
+        const since = 1_700_000_030_500; // not on a minute: buckets start at `since`, not at the epoch's minutes
+        const window = { since, until: since + 3 * 60_000, stepMs: 60_000 };
+        await m.write([
+          // Before the window: only its newest frame counts.
+          { ...record(a, since - 1, 0, 0), imageKey: `features/${a}/old.jpg` },
+          record(a, since, 100, 110), // error 10, bucket 0
+          record(a, since + 59_999, 100, 130), // error 30, bucket 0
+          record(a, since + 60_000, null, 90), // unlabelled, bucket 1
+          record(a, since + 2 * 60_000 + 5, 200, 200), // error 0, bucket 2
+          { ...record(a, since + 3 * 60_000, 1, 1), imageKey: `features/${a}/after.jpg` }, // at `until`: outside, newest
+          record(b, since + 2 * 60_000, 50, 60),
+        ]);
+        await m.writeDriftCheck(driftCheck(a, since - 5000, 'no-drift'));
+        await m.writeDriftCheck(driftCheck(a, since - 1000, 'drift'));
+        await m.writeDriftCheck(driftCheck(b, since - 3000, 'insufficient-data'));
+
+        const activity = await m.fleetActivity([a, b, idle], window);
+        expect([...activity.keys()].sort()).toEqual([a, b, idle].sort());
+        expect(activity.get(a)).toEqual({
+          points: [
+            { time: since, frames: 2, errors: 2, meanError: 20, meanPrediction: 120, meanSensor: 100 },
+            { time: since + 60_000, frames: 1, errors: 0, meanError: null, meanPrediction: 90, meanSensor: null },
+            { time: since + 120_000, frames: 1, errors: 1, meanError: 0, meanPrediction: 200, meanSensor: 200 },
+          ],
+          lastFrameAt: since + 3 * 60_000,
+          lastDrift: { time: since - 1000, verdict: 'drift' },
+        });
+        expect(activity.get(b)).toMatchObject({
+          points: [{ time: since + 120_000, frames: 1, meanError: 10 }],
+          lastFrameAt: since + 2 * 60_000,
+          lastDrift: { time: since - 3000, verdict: 'insufficient-data' },
+        });
+        expect(activity.get(idle)).toEqual({ points: [], lastFrameAt: null, lastDrift: null });
+        expect(await m.fleetActivity([], window)).toEqual(new Map());
+        // One deployment's series is the same buckets.
+        expect(await m.series(a, window)).toEqual(activity.get(a)!.points);
+        expect(await m.series(a, { since: since + 60_000, until: since + 61_000, stepMs: 1000 })).toEqual([
+          { time: since + 60_000, frames: 1, errors: 0, meanError: null, meanPrediction: 90, meanSensor: null },
+        ]);
+        await expect(m.series(a, { since, until: since, stepMs: 1000 })).rejects.toThrow(/until > since/);
+        await m.close();
+      });
+
+      it('lists frames newest first, up to a limit, before a time', async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = 1_700_000_040_000;
+        await m.write([
+          record(d, t0, 100, 110),
+          record(d, t0 + 2, null, 80),
+          record(d, t0 + 1, 50, null),
+          record(`${d}-other`, t0 + 3, 1, 1),
+        ]);
+        const frames = await m.recentFrames(d, { limit: 10 });
+        expect(frames).toEqual([
+          {
+            time: t0 + 2,
+            client: 'c',
+            modelName: 'm',
+            modelVersion: 2,
+            prediction: 80,
+            sensorValue: null,
+            error: null,
+            latencyMs: 3,
+            imageKey: `features/${d}/${t0 + 2}.jpg`,
+          },
+          {
+            time: t0 + 1,
+            client: 'c',
+            modelName: null,
+            modelVersion: null,
+            prediction: null,
+            sensorValue: 50,
+            error: null,
+            latencyMs: 3,
+            imageKey: `features/${d}/${t0 + 1}.jpg`,
+          },
+          {
+            time: t0,
+            client: 'c',
+            modelName: 'm',
+            modelVersion: 2,
+            prediction: 110,
+            sensorValue: 100,
+            error: 10,
+            latencyMs: 3,
+            imageKey: `features/${d}/${t0}.jpg`,
+          },
+        ]);
+        expect((await m.recentFrames(d, { limit: 2 })).map((f) => f.time)).toEqual([t0 + 2, t0 + 1]);
+        expect((await m.recentFrames(d, { limit: 10, before: t0 + 2 })).map((f) => f.time)).toEqual([t0 + 1, t0]);
+        expect(await m.recentFrames(`${d}-none`, { limit: 10 })).toEqual([]);
+        await m.close();
+      });
+    });
+
     it.runIf(server.restart)('keeps its data and accepts writes again after the server restarts mid-suite', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;

@@ -127,6 +127,22 @@ describe('the API description (/openapi.json)', () => {
         path: '/deployments/{id}/drift',
         status: 200,
       },
+      { name: 'GET /fleet', method: 'get', route: '/fleet', path: '/fleet', status: 200 },
+      {
+        name: 'GET /deployments/:id/frames',
+        method: 'get',
+        route: '/deployments/beige/frames',
+        path: '/deployments/{id}/frames',
+        status: 200,
+      },
+      {
+        name: 'GET /deployments/:id/series',
+        method: 'get',
+        route: '/deployments/beige/series',
+        path: '/deployments/{id}/series',
+        status: 200,
+      },
+      { name: 'GET /rollouts', method: 'get', route: '/rollouts', path: '/rollouts', status: 200 },
       {
         name: 'a 409',
         method: 'post',

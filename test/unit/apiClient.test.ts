@@ -48,6 +48,11 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'DELETE /viewers/:id': true,
   'POST /annotations': true,
   'GET /annotations': true,
+  'GET /fleet': true,
+  'GET /deployments/:id/frames': true,
+  'GET /deployments/:id/series': true,
+  'GET /rollouts': true,
+  'GET /rollouts/:workflowId/runs/:runId': true,
 };
 
 describe('the scripts’ API client (scripts/apiClient.ts)', () => {
@@ -55,8 +60,13 @@ describe('the scripts’ API client (scripts/apiClient.ts)', () => {
     const described = Object.entries(openApiDocument().paths ?? {})
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       // The rover's route has its own client (edge/roverClient.ts); the description, the landing page and the
-      // metrics are no JSON call a script makes.
-      .filter((operation) => !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics'].includes(operation));
+      // metrics and a frame's JPEG are no JSON call a script makes.
+      .filter(
+        (operation) =>
+          !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics', 'GET /deployments/{id}/frames/{frameId}/image'].includes(
+            operation,
+          ),
+      );
     const typed = Object.keys(CLIENT_ROUTES).map((route) => {
       const [method, path] = route.split(' ');
       return `${method} ${openApiPath(path)}`;

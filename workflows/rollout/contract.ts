@@ -58,6 +58,8 @@ export interface RolloutStatus {
   /** Epoch ms the stage began. */
   stageStartedAt: number | null;
   lastCheck: StageCheck | null;
+  /** Every look of this run so far, oldest first (a run continued as new starts a new list). */
+  checks: StageCheck[];
 }
 
 /** Who tells a rollout what to do, and why. */

@@ -93,6 +93,7 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       const judgement = judgeStage({ ...comparison, labelled, answeredByCandidate }, policy, plan.policy.alpha, elapsedMs, minAnswers);
       const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
       status.lastCheck = check;
+      status.checks.push(check);
       setCurrentDetails(stageLine(candidateVersion, plan.currentVersion, check));
       keepLastOfStage(checks, check);
       if (judgement.verdict === 'roll-back') return finish('rolled-back', `${stage}: ${judgement.reason}`);
@@ -116,6 +117,7 @@ function listenForInstructions(candidateVersion: number) {
       paused: false,
       stageStartedAt: null,
       lastCheck: null,
+      checks: [],
     } as RolloutStatus,
     instruction: undefined as Order | undefined,
     newerCandidate: 0,

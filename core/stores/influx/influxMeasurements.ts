@@ -5,6 +5,12 @@ import type { DriftCheckRecord } from '../../drift/driftReport.js';
 import { DRIFT_CHECK_MEASUREMENT, driftCheckFields } from '../../drift/driftSeries.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../features/fields.js';
 import {
+  assertBucketWindow,
+  seriesPointOf,
+  type BucketWindow,
+  type DeploymentActivity,
+  type SeriesPoint,
+  type StoredFrame,
   assertRolloutEvidenceQuery,
   rolloutPairsOf,
   type RolloutEvidence,
@@ -83,6 +89,14 @@ function timeClause(range?: TimeRange): string {
 }
 
 const rowsOf = (series: InfluxSeries[]) => series.flatMap((s) => s.rows);
+
+/** `"deployment" = $d0 OR ...` with its bound parameters. */
+function deploymentsClause(deployments: string[]) {
+  return {
+    which: `(${deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ')})`,
+    params: Object.fromEntries(deployments.map((d, i) => [`d${i}`, d])),
+  };
+}
 
 /** Measurements in InfluxDB: writes through the official client (batched, retried), reads in InfluxQL. */
 export class InfluxMeasurements implements MeasurementStore {
@@ -313,6 +327,75 @@ export class InfluxMeasurements implements MeasurementStore {
         query.currentVersion,
       ),
     };
+  }
+
+  /** One query grouped by time and deployment; the offset aligns InfluxQL's buckets (counted from the epoch) to `since`. */
+  private async buckets(deployments: string[], window: BucketWindow): Promise<Map<string, SeriesPoint[]>> {
+    assertBucketWindow(window);
+    const { since, until, stepMs } = window;
+    const { which, params } = deploymentsClause(deployments);
+    const series = await this.influxql.query(
+      `SELECT count("latency_ms") AS frames, count("error") AS errors, mean("error") AS mean_error, mean("prediction") AS mean_prediction, ` +
+        `mean("sensor_value") AS mean_sensor FROM "${INFERENCE}" WHERE ${which}${timeClause({ since, until })} ` +
+        `GROUP BY time(${stepMs}ms, ${since % stepMs}ms), "deployment" fill(none)`,
+      params,
+    );
+    const byDeployment = new Map<string, SeriesPoint[]>(deployments.map((d) => [d, []]));
+    for (const s of series) {
+      const points = byDeployment.get(s.tags?.deployment ?? '');
+      for (const row of s.rows) if (Number(row.frames) > 0) points?.push(seriesPointOf(Number(row.time), row));
+    }
+    for (const points of byDeployment.values()) points.sort((a, b) => a.time - b.time);
+    return byDeployment;
+  }
+
+  async series(deployment: string, window: BucketWindow): Promise<SeriesPoint[]> {
+    return (await this.buckets([deployment], window)).get(deployment) ?? [];
+  }
+
+  async fleetActivity(deployments: string[], window: BucketWindow): Promise<Map<string, DeploymentActivity>> {
+    if (deployments.length === 0) return new Map();
+    const { which, params } = deploymentsClause(deployments);
+    const [buckets, lastFrames, lastChecks] = await Promise.all([
+      this.buckets(deployments, window),
+      this.influxql.query(`SELECT last("latency_ms") FROM "${INFERENCE}" WHERE ${which} GROUP BY "deployment"`, params),
+      this.influxql.query(`SELECT last("report") AS report FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE ${which} GROUP BY "deployment"`, params),
+    ]);
+    const newest = (series: InfluxSeries[]) => new Map(series.map((s) => [s.tags?.deployment ?? '', s.rows[0]]));
+    const [lastFrame, lastCheck] = [newest(lastFrames), newest(lastChecks)];
+    return new Map(
+      deployments.map((d) => {
+        const frame = lastFrame.get(d);
+        const check = lastCheck.get(d)?.report;
+        const drift = check == null ? null : (JSON.parse(String(check)) as DriftCheckRecord);
+        const activity: DeploymentActivity = {
+          points: buckets.get(d) ?? [],
+          lastFrameAt: frame ? Number(frame.time) : null,
+          lastDrift: drift && { time: drift.time, verdict: drift.verdict },
+        };
+        return [d, activity];
+      }),
+    );
+  }
+
+  async recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]> {
+    if (!Number.isSafeInteger(page.limit) || page.limit < 1) throw new Error(`limit must be a positive integer, got ${page.limit}`);
+    const series = await this.influxql.query(
+      `SELECT "client", "model", "model_version", "prediction", "sensor_value", "error", "latency_ms", "image_key" FROM "${INFERENCE}" ` +
+        `WHERE "deployment" = $deployment${timeClause({ until: page.before })} ORDER BY time DESC LIMIT ${page.limit}`,
+      { deployment },
+    );
+    return rowsOf(series).map((r) => ({
+      time: Number(r.time),
+      client: String(r.client),
+      modelName: r.model == null || r.model === '' ? null : String(r.model),
+      modelVersion: r.model_version == null || r.model_version === '' ? null : Number(r.model_version),
+      prediction: numberOrNull(r.prediction),
+      sensorValue: numberOrNull(r.sensor_value),
+      error: numberOrNull(r.error),
+      latencyMs: Number(r.latency_ms),
+      imageKey: String(r.image_key),
+    }));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,10 @@ import type { DriftWindow } from '../../drift/driftCheck.js';
 import type { DriftCheckRecord } from '../../drift/driftReport.js';
 import type {
   AnalysisStats,
+  BucketWindow,
+  DeploymentActivity,
+  SeriesPoint,
+  StoredFrame,
   DriftWindowQuery,
   DatasetRow,
   DeploymentStats,
@@ -18,6 +22,8 @@ import type {
   WindowMean,
 } from '../measurements.js';
 import {
+  assertBucketWindow,
+  seriesPointOf,
   assertNumericField,
   assertRolloutEvidenceQuery,
   binValues,
@@ -341,6 +347,87 @@ export class SqlMeasurements implements MeasurementStore {
         current,
       ),
     };
+  }
+
+  /** One grouped query: the bucket is (time - since) rounded down to the step, per deployment, over the (deployment, time) index. */
+  private async buckets(deployments: string[], window: BucketWindow): Promise<Map<string, SeriesPoint[]>> {
+    assertBucketWindow(window);
+    const { since, until, stepMs } = window;
+    const rows = await this.db(TABLE)
+      .select(
+        'deployment',
+        this.db.raw('(time - ?) - ((time - ?) % ?) as bucket', [since, since, stepMs]),
+        this.db.raw('count(*) as frames'),
+        this.db.raw('count(error) as errors'),
+        this.db.raw('avg(error) as mean_error'),
+        this.db.raw('avg(prediction) as mean_prediction'),
+        this.db.raw('avg(sensor_value) as mean_sensor'),
+      )
+      .whereIn('deployment', deployments)
+      .where('time', '>=', since)
+      .where('time', '<', until)
+      .groupBy('deployment', 'bucket')
+      .orderBy([{ column: 'deployment' }, { column: 'bucket' }]);
+    const byDeployment = new Map<string, SeriesPoint[]>(deployments.map((d) => [d, []]));
+    for (const row of rows) byDeployment.get(row.deployment)?.push(seriesPointOf(since + Number(row.bucket), row));
+    return byDeployment;
+  }
+
+  async series(deployment: string, window: BucketWindow): Promise<SeriesPoint[]> {
+    return (await this.buckets([deployment], window)).get(deployment) ?? [];
+  }
+
+  async fleetActivity(deployments: string[], window: BucketWindow): Promise<Map<string, DeploymentActivity>> {
+    if (deployments.length === 0) return new Map();
+    const [buckets, lastFrames, lastChecks] = await Promise.all([
+      this.buckets(deployments, window),
+      this.db(TABLE).select('deployment', this.db.raw('max(time) as last')).whereIn('deployment', deployments).groupBy('deployment'),
+      this.db
+        .select('c.deployment', 'c.time', 'c.verdict', 'c.id')
+        .from(`${DRIFT_TABLE} as c`)
+        .join(
+          this.db(DRIFT_TABLE)
+            .select('deployment', this.db.raw('max(time) as newest'))
+            .whereIn('deployment', deployments)
+            .groupBy('deployment')
+            .as('n'),
+          (j) => j.on('c.deployment', 'n.deployment').andOn('c.time', 'n.newest'),
+        )
+        .orderBy('c.id'),
+    ]);
+    const lastFrameAt = new Map(lastFrames.map((r: any) => [r.deployment as string, Number(r.last)]));
+    // Two checks in the same millisecond: the one written last.
+    const lastDrift = new Map(lastChecks.map((r: any) => [r.deployment as string, { time: Number(r.time), verdict: r.verdict }]));
+    return new Map(
+      deployments.map((d) => [
+        d,
+        { points: buckets.get(d) ?? [], lastFrameAt: lastFrameAt.get(d) ?? null, lastDrift: lastDrift.get(d) ?? null },
+      ]),
+    );
+  }
+
+  async recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]> {
+    const q = this.db(TABLE)
+      .select('time', 'client', 'model_name', 'model_version', 'prediction', 'sensor_value', 'error', 'latency_ms', 'image_key')
+      .where({ deployment });
+    if (page.before !== undefined) q.where('time', '<', page.before);
+    const rows = await q
+      .orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(page.limit);
+    return rows.map((r) => ({
+      time: Number(r.time),
+      client: r.client,
+      modelName: r.model_name,
+      modelVersion: numberOrNull(r.model_version),
+      prediction: numberOrNull(r.prediction),
+      sensorValue: numberOrNull(r.sensor_value),
+      error: numberOrNull(r.error),
+      latencyMs: Number(r.latency_ms),
+      imageKey: r.image_key,
+    }));
   }
 
   async close() {
