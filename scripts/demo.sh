@@ -23,4 +23,16 @@ serve_pid=$!
 stop() { kill -INT -- "-$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
 trap stop EXIT
 echo "[demo] stack starting (log: $log, data: $DATA_DIR)"
-npx tsx scripts/demo.ts
+status=0
+npx tsx scripts/demo.ts || status=$?
+if [[ -n "${DEMO_SCREENSHOTS:-}" ]]; then
+  npx tsx scripts/consoleScreenshots.ts --out "$DEMO_SCREENSHOTS" || status=$((status ? status : 1))
+fi
+api_url="http://127.0.0.1:${API_PORT:-3000}"
+if [[ "${DEMO_KEEP_SERVING:-}" == 1 ]]; then
+  echo "[demo] still serving: the console at $api_url/console/ shows every phase; Ctrl-C stops the stack"
+  wait "$serve_pid" || true
+else
+  echo "[demo] the console keeps every phase: DATA_DIR=$DATA_DIR npm start, then open $api_url/console/"
+fi
+exit "$status"
