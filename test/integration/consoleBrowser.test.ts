@@ -45,6 +45,13 @@ const heading = (page: Page, name: string, level = 1) => page.getByRole('heading
 async function shoot(page: Page, name: string) {
   if (!SCREENSHOTS) return;
   await mkdir(SCREENSHOTS, { recursive: true });
+  // Settled, as scripts/consoleScreenshots.ts waits: no request for half a second, no "Loading…" left.
+  await page.waitForLoadState('networkidle');
+  await page
+    .locator('.loading')
+    .first()
+    .waitFor({ state: 'detached', timeout: 15_000 })
+    .catch(() => undefined);
   const width = page.viewportSize()!.width;
   for (const w of [1400, 1000]) {
     await page.setViewportSize({ width: w, height: 900 });
@@ -231,7 +238,11 @@ describe('the console in a real browser', () => {
         headers: { authorization: `Bearer ${tokens.viewer}`, 'content-type': 'application/json' },
         body: '{}',
       });
-    for (const route of ['/deployments/yard/rollback', `/models/${world.made.model}/retrain`, `/models/${world.made.model}/monitor/check`]) {
+    for (const route of [
+      '/deployments/yard/rollback',
+      `/models/${world.made.model}/retrain`,
+      `/models/${world.made.model}/monitor/check`,
+    ]) {
       const refused = await post(route);
       expect({ route, status: refused.status, code: ((await refused.json()) as { error: { code: string } }).error.code }).toEqual({
         route,
