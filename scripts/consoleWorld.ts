@@ -3,7 +3,7 @@
  * its rovers driving slowly until Ctrl-C, which stops every process it started.
  */
 import { readFileSync } from 'node:fs';
-import { parseCommandLine, runCommand } from '../core/commandLine.js';
+import { parseCommandLine, runCommand, UsageError } from '../core/commandLine.js';
 import { HALL, startConsoleWorld, YARD } from '../test/support/consoleWorld.js';
 
 const USAGE = readFileSync(new URL('consoleWorld-usage.txt', import.meta.url), 'utf8').trimEnd();
@@ -11,6 +11,10 @@ const USAGE = readFileSync(new URL('consoleWorld-usage.txt', import.meta.url), '
 runCommand(USAGE, async () => {
   parseCommandLine(process.argv.slice(2), {});
   const framesPerSecond = Number(process.env.CONSOLE_WORLD_FPS ?? 1);
+  if (!(framesPerSecond > 0 && framesPerSecond <= 50))
+    throw new UsageError(
+      `CONSOLE_WORLD_FPS must be a number of frames per second above 0, at most 50 (not "${process.env.CONSOLE_WORLD_FPS}")`,
+    );
   console.log('[console-world] building: Temporal dev server, API and workers, then v1, a drift on yard, v2 and a rollout on hall');
   const world = await startConsoleWorld({ log: (line) => console.log(`[console-world] ${line}`) });
   const stopDrives = [YARD, HALL].map((deployment) => world.drive(deployment, { framesPerSecond }));
