@@ -12,11 +12,13 @@ export function Chart({ options, label, class: className }: { options: Plot.Plot
   useEffect(() => {
     const host = ref.current;
     if (!host || (options.width === undefined && !width)) return;
-    const figure = Plot.plot({
-      style: { background: 'transparent', fontSize: '12px' },
-      ...(width ? { width } : {}),
-      ...options,
-    });
+    let figure: Element;
+    try {
+      figure = Plot.plot({ style: { background: 'transparent', fontSize: '12px' }, ...(width ? { width } : {}), ...options });
+    } catch (err) {
+      // A chart that cannot be drawn says so in its place; the rest of the page stays.
+      figure = Object.assign(document.createElement('p'), { className: 'problem', textContent: `This chart cannot be drawn: ${err}` });
+    }
     host.replaceChildren(figure);
     return () => figure.remove();
   }, [options, width]);
@@ -29,7 +31,9 @@ function useContainerWidth(ref: { current: HTMLElement | null }, follow: boolean
   useEffect(() => {
     const element = ref.current;
     if (!follow || !element) return;
-    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(200, Math.floor(entry.contentRect.width / 10) * 10)));
+    const measure = (px: number) => setWidth(Math.max(200, Math.floor(px / 10) * 10));
+    measure(element.clientWidth);
+    const observer = new ResizeObserver(([entry]) => measure(entry.contentRect.width));
     observer.observe(element);
     return () => observer.disconnect();
   }, [follow]);

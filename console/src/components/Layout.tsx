@@ -30,7 +30,10 @@ export function Layout({ path, title, children }: { path: string; title: string;
           <ul>
             {SECTIONS.map((s) => (
               <li>
-                <a href={s.href} aria-current={s.match.some((m) => path.startsWith(m)) ? 'page' : undefined}>
+                <a
+                  href={s.href}
+                  aria-current={s.match.some((m) => path.startsWith(m)) || (path === '/' && s.href === '#/fleet') ? 'page' : undefined}
+                >
                   {s.label}
                 </a>
               </li>

@@ -147,6 +147,12 @@ function Latest({ check, monitor }: { check: DriftCheckRow; monitor: MonitorAnsw
   );
 }
 
+/** A time axis of at least two minutes: a single check gets an axis of times around it, not one raw tick. */
+function paddedTimes(first: Date, last: Date): [Date, Date] {
+  const pad = Math.max(0, 120_000 - (last.getTime() - first.getTime())) / 2;
+  return [new Date(first.getTime() - pad), new Date(last.getTime() + pad)];
+}
+
 /** The deciding statistics of each check over time, with their thresholds and each check's verdict. */
 function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: MonitorAnswer | undefined }) {
   const config = monitor?.config;
@@ -157,7 +163,7 @@ function Trends({ checks, monitor }: { checks: DriftCheckRow[]; monitor: Monitor
       label: 'time of the check',
       labelAnchor: 'center' as const,
       labelArrow: 'none' as const,
-      domain: [at(checks.at(-1)!), at(checks[0])] as [Date, Date],
+      domain: paddedTimes(at(checks.at(-1)!), at(checks[0])),
       nice: false,
     };
     const tip = (c: DriftCheckRow) => `${time(c.time)}\n${c.verdict}\n${c.summary}`;

@@ -72,44 +72,62 @@ export function FleetPage() {
 
   const columns: Column<FleetRow>[] = [
     {
-      label: 'Compare',
+      label: 'Pick',
       cell: (r) => (
         <input type="checkbox" aria-label={`pick ${r.id} to compare`} checked={picked.includes(r.id)} onChange={() => toggle(r.id)} />
       ),
     },
-    { label: 'Deployment', cell: (r) => <a href={`#/deployments/${encodeURIComponent(r.id)}`}>{r.id}</a> },
-    { label: 'Model', cell: (r) => <a href={`#/models/${encodeURIComponent(r.modelName)}`}>{r.modelName}</a> },
+    {
+      label: 'Deployment',
+      cell: (r) => (
+        <>
+          <a href={pageHref('deployments', r.id)}>{r.id}</a>
+          <span class="sub">
+            <a href={pageHref('models', r.modelName)}>{r.modelName}</a>
+          </span>
+        </>
+      ),
+    },
     {
       label: 'Serving',
       cell: (r) => (
         <>
           {version(r.servingVersion)} <span class="muted">({version(r.modelVersion)})</span>
+          <span class="sub">
+            {r.strategy}
+            {r.rollout && (
+              <>
+                {' '}
+                <a href={pageHref('rollouts', r.id)}>
+                  <Badge tone="info">
+                    {r.rollout.stage} v{r.rollout.candidateVersion}
+                  </Badge>
+                </a>
+              </>
+            )}
+          </span>
         </>
       ),
     },
     {
-      label: 'Strategy',
+      label: 'Frames/s',
+      numeric: true,
       cell: (r) => (
         <>
-          {r.strategy}
-          {r.rollout && (
-            <>
-              {' '}
-              <Badge tone="info">
-                {r.rollout.stage} v{r.rollout.candidateVersion}
-              </Badge>
-            </>
-          )}
+          <span data-field="fps">{num(r.framesPerSecond, 2)}</span>
+          <span class="sub">last {ago(r.lastFrameAt)}</span>
         </>
       ),
     },
-    { label: 'Frames/s', numeric: true, cell: (r) => <span data-field="fps">{num(r.framesPerSecond, 2)}</span> },
     {
       label: 'Mean error (5 min)',
       numeric: true,
       cell: (r) => (
         <>
-          <span data-field="error">{mm(r.meanError.last5m)}</span> <Trend row={r} />
+          <span data-field="error">{mm(r.meanError.last5m)}</span>
+          <span class="sub">
+            <Trend row={r} />
+          </span>
         </>
       ),
     },
@@ -118,15 +136,21 @@ export function FleetPage() {
       label: 'Last drift check',
       cell: (r) =>
         r.lastDrift ? (
-          <a href={`#/drift?deployment=${encodeURIComponent(r.id)}`}>
-            <Badge tone={verdictTone(r.lastDrift.verdict)}>{r.lastDrift.verdict}</Badge> <span class="muted">{ago(r.lastDrift.time)}</span>
-          </a>
+          <>
+            <a href={`#/drift?deployment=${encodeURIComponent(r.id)}`}>
+              <Badge tone={verdictTone(r.lastDrift.verdict)}>{r.lastDrift.verdict}</Badge>
+            </a>
+            <span class="sub">{ago(r.lastDrift.time)}</span>
+          </>
         ) : (
           <span class="muted">none</span>
         ),
     },
-    { label: 'Rovers', cell: (r) => (r.rovers.length ? r.rovers.join(', ') : <span class="muted">none</span>) },
-    { label: 'Last frame', cell: (r) => ago(r.lastFrameAt) },
+    {
+      label: 'Rovers',
+      numeric: true,
+      cell: (r) => <span title={r.rovers.join(', ') || 'no rovers'}>{r.rovers.length}</span>,
+    },
   ];
 
   return (

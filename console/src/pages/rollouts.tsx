@@ -352,6 +352,13 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
     };
     return { pOptions, errorOptions };
   }, [checks, alpha]);
+  if (!checks.some((c) => c.comparison.pairs > 0))
+    return (
+      <p class="panel muted">
+        No paired frames yet: the charts of the p-value and of both versions' errors begin with the first frame both versions answered that
+        carries a laser reading.
+      </p>
+    );
   return (
     <div class="grid two">
       <div class="panel">
