@@ -22,13 +22,23 @@ export function RetrainsPage({ params: [name] }: PageProps) {
         for (const r of answer.requests)
           if (r.duplicateOf != null) repeats.set(r.duplicateOf, [...(repeats.get(r.duplicateOf) ?? []), r.id]);
         const columns: Column<RetrainRequestView>[] = [
-          { label: 'Request', numeric: true, cell: (r) => <span id={`request-${r.id}`}>#{r.id}</span> },
-          { label: 'Asked', cell: (r) => <span title={time(r.createdAt)}>{ago(r.createdAt)}</span> },
+          {
+            label: 'Request',
+            cell: (r) => (
+              <>
+                <span id={`request-${r.id}`}>#{r.id}</span>
+                <span class="sub" title={time(r.createdAt)}>
+                  {ago(r.createdAt)}
+                </span>
+              </>
+            ),
+          },
           {
             label: 'Who or what asked',
             cell: (r) => (
               <>
-                <Badge tone="info">{r.trigger}</Badge> {describeAsk(r).who}
+                <Badge tone="info">{r.trigger}</Badge>
+                <span class="sub">{describeAsk(r).who}</span>
               </>
             ),
           },
@@ -61,7 +71,7 @@ export function RetrainsPage({ params: [name] }: PageProps) {
             cell: (r) =>
               r.links ? (
                 <a href={r.links.ui} target="_blank" rel="noopener" title={`${r.workflowId} / ${r.runId}`}>
-                  {r.workflowId}
+                  Web UI
                 </a>
               ) : (
                 <span class="muted">none</span>
