@@ -27,7 +27,7 @@ const CONTENT_SECURITY_POLICY = [
 /** `GET /console/`: the web console's static files (hash routes, so one index.html serves every page). */
 export function consoleRoutes({ dist = CONSOLE_DIST }: { dist?: string } = {}): Router {
   const router = Router();
-  router.use('/console', (req, res, next) => {
+  router.use('/console', (_req, res, next) => {
     res.set({
       'Content-Security-Policy': CONTENT_SECURITY_POLICY,
       'X-Content-Type-Options': 'nosniff',
@@ -36,9 +36,10 @@ export function consoleRoutes({ dist = CONSOLE_DIST }: { dist?: string } = {}): 
     });
     if (!existsSync(path.join(dist, 'index.html')))
       return next(new ApiError(503, 'console_not_built', 'the console is not built: run npm run console:build (npm run setup does)'));
-    if (req.path === '/' && !req.originalUrl.split('?')[0].endsWith('/')) return res.redirect(301, '/console/');
     next();
   });
+  // The bundle's paths are relative to /console/.
+  router.get('/console', (req, res, next) => (req.originalUrl.split('?')[0].endsWith('/') ? next() : res.redirect(301, '/console/')));
   router.use('/console', express.static(dist, { index: 'index.html', redirect: false, fallthrough: true }));
   return router;
 }
