@@ -21,6 +21,9 @@ export function useSession(): Session {
 
 export const canAct = (session: Session) => session.role === 'admin';
 
+/** Who an action was taken by, as the registry and the workflows record it (`by`). */
+export const actor = (session: Session) => `${session.name ?? 'admin'} (console)`;
+
 /** Asks for a token until the API accepts one (`GET /session`), then renders the console with its role. */
 export function SessionGate({ children }: { children: ComponentChildren }) {
   const [who, setWho] = useState<{ role: Role; name: string | null } | null>(null);

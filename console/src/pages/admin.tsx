@@ -8,7 +8,7 @@ import { ago, time } from '../format';
 import { useApi, type Loaded } from '../hooks';
 import { pageHref } from '../page';
 import { jsonObject } from '../parse';
-import { canAct, useSession } from '../session';
+import { canAct, useSession, actor } from '../session';
 import type {
   ClientView,
   CreatedClientAnswer,
@@ -436,7 +436,7 @@ function AskRetrain({ model, models, setModel }: { model: string; models: ModelL
       class="inline"
       send={async () =>
         (await sendJson<RetrainAnswer>('POST', `/models/${enc(model)}/retrain`, {
-          by: session.name ?? 'console',
+          by: actor(session),
           ...(reason.trim() ? { reason: reason.trim() } : {}),
         }))!
       }

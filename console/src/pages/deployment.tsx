@@ -8,7 +8,7 @@ import { ago, mm, time, version } from '../format';
 import { useApi, type Loaded } from '../hooks';
 import { REASON_LABELS, TIME_RANGES, seriesQuery, timeRange, timeline, type TimeRange, type TimelineEntry } from '../measures';
 import { pageHref, type PageProps } from '../page';
-import { useSession } from '../session';
+import { useSession, actor } from '../session';
 import type {
   AnnotationsAnswer,
   DeploymentDetailAnswer,
@@ -265,7 +265,7 @@ export function DeploymentPage({ params: [id] }: PageProps) {
           <ActionButton
             label="Roll back"
             path={`${base(id)}/rollback`}
-            body={{ by: session.name ?? 'admin' }}
+            body={{ by: actor(session) }}
             confirm={`Pin ${id} to the version it served before?`}
             onDone={reloadAll}
             danger

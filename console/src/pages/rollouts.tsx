@@ -8,7 +8,7 @@ import { Badge, Loading, Problem } from '../components/Status';
 import { ago, mm, pTick, pValue, time, version } from '../format';
 import { useApi, type Loaded } from '../hooks';
 import { pageHref, type PageProps } from '../page';
-import { useSession } from '../session';
+import { useSession, actor } from '../session';
 import { evidenceLine } from '../evidence';
 import type {
   DeploymentListAnswer,
@@ -406,7 +406,7 @@ function RunningRollout({ answer, state, reload }: { answer: RolloutAnswer; stat
   const stagePolicy = state.stage === 'shadow' || state.stage === 'canary' ? answer.policy[state.stage] : null;
   const { looks: checks, partial } = useLooks(state);
   const path = (action: string) => `/deployments/${encodeURIComponent(answer.deployment)}/rollout/${action}`;
-  const body = { by: session.name ?? 'console' };
+  const body = { by: actor(session) };
   const canary = answer.rollout?.canaryClients ?? [];
   return (
     <>

@@ -9,7 +9,7 @@ import { ago, mm, num, time } from '../format';
 import { useApi } from '../hooks';
 import { pageHref, type PageProps } from '../page';
 import { numberList } from '../parse';
-import { canAct, useSession } from '../session';
+import { canAct, useSession, actor } from '../session';
 import type { DatasetPolicy, RerunAnswer, RetrainRequestListAnswer, TrialListAnswer, TrialView, VersionDetailAnswer } from '../wire';
 import { paramsText, VERSION_METRICS } from './model';
 import { outcomeTone } from './retrains';
@@ -249,7 +249,7 @@ function RerunForm({ name, detail }: { name: string; detail: VersionDetailAnswer
       if (list.values) sweep[key] = list.values;
     }
     const body = {
-      by: session.name ?? 'console',
+      by: actor(session),
       ...(Object.keys(sweep).length ? { sweep } : {}),
       ...(registerPolicy ? { registerPolicy } : {}),
       ...(dryRun ? { dryRun: true } : {}),
