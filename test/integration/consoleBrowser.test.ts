@@ -296,6 +296,61 @@ describe('the console in a real browser', () => {
     await shoot(viewer, 'admin-viewer');
   });
 
+  it('labels every control and reaches each one by keyboard, on every page', async () => {
+    const { model, v2 } = world.made;
+    const hashes = [
+      '#/fleet',
+      '#/deployments/yard',
+      '#/compare/yard/hall',
+      '#/drift?deployment=yard',
+      '#/rollouts',
+      '#/rollouts/hall',
+      '#/models',
+      `#/models/${model}`,
+      `#/models/${model}/versions/${v2.version}`,
+      `#/models/${model}/retrains`,
+      '#/admin',
+    ];
+    for (const hash of hashes) {
+      await admin.goto(`${world.consoleUrl}${hash}`);
+      // A fresh document, so Tab starts from the top (not from whatever an earlier test clicked).
+      await admin.reload();
+      await admin.getByRole('heading', { level: 1 }).waitFor();
+      await admin.waitForLoadState('networkidle');
+      // Every visible form control and button has a name a screen reader can say.
+      const unnamed = await admin.locator('input, select, textarea, button').evaluateAll((elements) =>
+        elements
+          .filter((e) => e.getClientRects().length > 0)
+          .filter((e) => {
+            const labels = (e as HTMLInputElement).labels;
+            const named = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || (labels && labels.length > 0);
+            return !named && !(e.tagName === 'BUTTON' && e.textContent!.trim());
+          })
+          .map((e) => e.outerHTML.slice(0, 120)),
+      );
+      expect({ hash, unnamed }).toEqual({ hash, unnamed: [] });
+      // Tab from the top reaches the skip link first, then every control of the page.
+      const controls = await admin.locator('main input, main select, main textarea, main button').evaluateAll((elements) => {
+        const visible = elements.filter((e) => e.getClientRects().length > 0 && !(e as HTMLButtonElement).disabled);
+        visible.forEach((e, i) => e.setAttribute('data-keyboard', String(i)));
+        return visible.length;
+      });
+      await admin.keyboard.press('Tab');
+      expect({ hash, first: await admin.evaluate(() => document.activeElement?.textContent?.trim()) }).toEqual({
+        hash,
+        first: 'Skip to content',
+      });
+      const reached = new Set<string>();
+      const links = await admin.locator('a[href]').count();
+      for (let i = 0; i < links + controls + 10 && reached.size < controls; i++) {
+        await admin.keyboard.press('Tab');
+        const mark = await admin.evaluate(() => document.activeElement?.getAttribute('data-keyboard'));
+        if (mark != null) reached.add(mark);
+      }
+      expect({ hash, reached: reached.size }).toEqual({ hash, reached: controls });
+    }
+  });
+
   it('never puts a token in a URL the browser asked for, nor in the API log', () => {
     expect(requested.length).toBeGreaterThan(0);
     const secrets = [tokens.admin, tokens.viewer].filter((t): t is string => !!t);
