@@ -1,6 +1,7 @@
 /**
- * The answers the pages read, as the browser receives them (times are ISO strings). Written against the plan of
- * the new read routes; each type moves to an import of contracts/http once its route lands.
+ * The answers the pages read, as the browser receives them (times are ISO strings). Declared here, not imported:
+ * contracts/http reaches server modules (Node types) that the browser build does not type. Each is a view of the
+ * server's schema, and test/unit/consoleWire.test.ts type-checks that the server's answers fit them.
  */
 export interface FleetRow {
   id: string;
@@ -24,7 +25,7 @@ export interface FleetAnswer {
   next: string | null;
 }
 
-// --- Deployment and Compare pages (helper C1) ---
+// --- Deployment and Compare pages ---
 // The existing routes' answers are declared here, not imported from contracts/http: those types reach core/stores
 // and its node imports, which the browser build does not type-check.
 
@@ -162,8 +163,8 @@ export interface AnnotationsAnswer {
   annotations: Annotation[];
 }
 
-/* ---- Models, lineage, retrains and admin (contracts/http/models.ts, registry.ts, retrain.ts, monitor.ts, clients.ts;
- * viewers as planned for helper A1). Declared here: the contracts import server modules the browser build cannot type. */
+/* ---- Models, lineage, retrains and admin (contracts/http/models.ts, registry.ts, retrain.ts, monitor.ts, clients.ts,
+ * access.ts). */
 
 export type Params = Record<string, number | string>;
 export type Metrics = Record<string, number>;
@@ -334,7 +335,7 @@ export interface CreatedViewerAnswer {
   token: string;
 }
 
-// --- Drift and rollouts pages (helper C2) ---
+// --- Drift and rollouts pages ---
 // Declared by hand: a type-only import of contracts/http pulls core/ and workflows/ (node:crypto, Temporal's SDK)
 // into the console's type-check, which has no Node types. Mirrors core/drift/driftReport.ts and
 // workflows/rollout/contract.ts as JSON carries them.
@@ -395,7 +396,7 @@ export type CheckRetrain =
       workflowId: string | null;
       runId: string | null;
       duplicateOf: number | null;
-      /** The run acting on it and the version it registered (helper A2; absent before it lands). */
+      /** The run acting on it and the version it registered. */
       links?: { status: string; ui: string | null } | null;
       version?: number | null;
     }
@@ -437,7 +438,7 @@ export interface StageCheck {
   reason: string;
 }
 
-/** The Rollout workflow's status query; `checks` (every look of the run so far) comes with helper A2. */
+/** The Rollout workflow's status query with `checks`, every look of the run so far. */
 export interface RolloutStatus {
   candidateVersion: number;
   currentVersion: number | null;
@@ -485,7 +486,7 @@ export interface RolloutAnswer {
   } | null;
 }
 
-/** One Rollout run as Temporal's visibility lists it (GET /rollouts, helper A2). */
+/** One Rollout run as Temporal's visibility lists it (GET /rollouts). */
 export interface RolloutRun {
   deploymentId: string;
   modelName: string | null;

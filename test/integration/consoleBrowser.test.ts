@@ -13,7 +13,7 @@ import { eventually } from '../support/eventually.js';
 
 /**
  * The console in Debian's Chromium against a real system (test/support/consoleWorld.ts), the issue's scenarios in
- * order, with the accessible names of /work/notes/console-plan.md. Then a benchmark (printed, not asserted): each
+ * order, by the pages' accessible names (titles, table captions, button and field labels). Then a benchmark (printed, not asserted): each
  * page's data and usability with 100k frames in one deployment.
  *
  * CONSOLE_SCREENSHOTS=<folder> also saves a screenshot of every page reached, at 1400x900 and 1000x900.
@@ -224,14 +224,7 @@ describe('the console in a real browser', () => {
   let viewer: Page;
 
   it('a viewer token made through the admin API reads, and the admin API refuses its POSTs with 403', async () => {
-    // POST /viewers is A1's route (console-plan.md), not in scripts/apiClient.ts's ApiRoutes yet.
-    const answer = await fetch(`${world.apiUrl}/viewers`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${world.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'console test viewer' }),
-    });
-    expect(answer.status).toBe(201);
-    tokens.viewer = ((await answer.json()) as { token: string }).token;
+    tokens.viewer = (await world.api('POST', '/viewers', { name: 'console test viewer' })).token;
     const post = (route: string) =>
       fetch(`${world.apiUrl}${route}`, {
         method: 'POST',
