@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 const INSTALL_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'install-chromium.sh');
 
@@ -14,7 +14,9 @@ export function chromiumPath(): string {
   try {
     return execFileSync('bash', [INSTALL_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (err) {
-    throw new Error(`no Chromium: scripts/install-chromium.sh failed (${(err as { stderr?: string }).stderr?.trim() || err})`, { cause: err });
+    throw new Error(`no Chromium: scripts/install-chromium.sh failed (${(err as { stderr?: string }).stderr?.trim() || err})`, {
+      cause: err,
+    });
   }
 }
 
@@ -22,4 +24,14 @@ export async function launchChromium(): Promise<Browser> {
   // Chromium's sandbox refuses to run as root (CI runs as root); the pages it opens are our own.
   const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
+}
+
+/** A console page that has settled: no request for half a second, and no "Loading…" left (15 s at most). */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await page
+    .locator('.loading')
+    .first()
+    .waitFor({ state: 'detached', timeout: 15_000 })
+    .catch(() => undefined);
 }

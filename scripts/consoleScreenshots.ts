@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium, settled } from './chromium.js';
 
 const USAGE = `usage: npx tsx scripts/consoleScreenshots.ts [--out DIR] [--width PX] [--height PX]
 
@@ -63,13 +63,7 @@ async function main() {
     await page.getByRole('navigation', { name: 'Sections' }).waitFor();
     for (const [name, hash] of pages) {
       await page.goto(`${apiUrl}/console/${hash}`);
-      // Settled: no request in flight for half a second, and no "Loading…" left on the page.
-      await page.waitForLoadState('networkidle');
-      await page
-        .locator('.loading')
-        .first()
-        .waitFor({ state: 'detached', timeout: 15_000 })
-        .catch(() => undefined);
+      await settled(page);
       const file = path.join(out, `${name}.png`);
       await page.screenshot({ path: file });
       console.log(`[screenshots] ${file}`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameImageKey } from '../../core/stores/objectKeys.js';
 import { closeStores } from '../../core/stores/index.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { launchChromium, signIn, signInAs } from '../support/browser.js';
+import { launchChromium, settled, signIn, signInAs } from '../support/browser.js';
 import { startConsoleWorld, type ConsoleWorld } from '../support/consoleWorld.js';
 import { openStoresIn } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
@@ -45,13 +45,7 @@ const heading = (page: Page, name: string, level = 1) => page.getByRole('heading
 async function shoot(page: Page, name: string) {
   if (!SCREENSHOTS) return;
   await mkdir(SCREENSHOTS, { recursive: true });
-  // Settled, as scripts/consoleScreenshots.ts waits: no request for half a second, no "Loading…" left.
-  await page.waitForLoadState('networkidle');
-  await page
-    .locator('.loading')
-    .first()
-    .waitFor({ state: 'detached', timeout: 15_000 })
-    .catch(() => undefined);
+  await settled(page);
   const width = page.viewportSize()!.width;
   for (const w of [1400, 1000]) {
     await page.setViewportSize({ width: w, height: 900 });

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
  * Debian's Chromium through playwright-core, headless, without its sandbox as root (scripts/chromium.ts: CHROMIUM_PATH,
  * or what scripts/install-chromium.sh finds or installs). A missing browser throws, never skips.
  */
-export { chromiumPath, launchChromium } from '../../scripts/chromium.js';
+export { chromiumPath, launchChromium, settled } from '../../scripts/chromium.js';
 
 /** Types the token into the login page's "Access token" field and presses "Sign in". */
 export async function signIn(page: Page, consoleUrl: string, token: string): Promise<void> {

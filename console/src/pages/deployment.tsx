@@ -1,3 +1,4 @@
+import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { withQuery } from '../api';
 import { ActionButton } from '../components/ActionButton';
@@ -88,16 +89,6 @@ export function FieldSelect({
   );
 }
 
-function Card({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <div class="card">
-      <div class="label">{label}</div>
-      <div class="value">{value}</div>
-      {hint && <div class="hint muted">{hint}</div>}
-    </div>
-  );
-}
-
 /** The headline numbers of a deployment (every frame it has), polled. */
 export function Headlines({ id, detail, brief }: { id: string; detail?: DeploymentDetailAnswer; brief?: boolean }) {
   const stats = useApi<DeploymentStatsAnswer>(`${base(id)}/stats`, { pollMs: LIVE_MS });
@@ -109,14 +100,14 @@ export function Headlines({ id, detail, brief }: { id: string; detail?: Deployme
         <Card
           label="Frames"
           value={s ? s.count.toLocaleString() : '–'}
-          hint={s ? `${s.labelledCount.toLocaleString()} with a laser reading` : undefined}
+          note={s ? `${s.labelledCount.toLocaleString()} with a laser reading` : undefined}
         />
-        <Card label="Mean error" value={mm(s?.meanError)} hint={s ? `max ${mm(s.maxError)}` : undefined} />
+        <Card label="Mean error" value={mm(s?.meanError)} note={s ? `max ${mm(s.maxError)}` : undefined} />
         {!brief && <Card label="Laser range" value={s?.sensorMin != null ? `${s.sensorMin.toFixed(0)}–${mm(s.sensorMax, 0)}` : '–'} />}
         <Card
           label="Serving version"
           value={detail ? version(detail.serving.version) : '–'}
-          hint={detail ? `${detail.serving.modelName} · ${detail.serving.how}` : undefined}
+          note={detail ? `${detail.serving.modelName} · ${detail.serving.how}` : undefined}
         />
       </div>
     </>

@@ -1,3 +1,4 @@
+import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { withQuery } from '../api';
 import { ActionButton } from '../components/ActionButton';
@@ -110,39 +111,45 @@ function DeploymentDrift({ id, modelName }: { id: string; modelName: string | un
 function Latest({ check, monitor }: { check: DriftCheckRow; monitor: MonitorAnswer | undefined }) {
   return (
     <div class="cards" aria-label="The last check">
-      <div class="card">
-        <div class="label">Last check</div>
-        <div class="value">
-          <Badge tone={toneOf(check.verdict)}>{check.verdict}</Badge>
-        </div>
-        <div class="muted">
-          {ago(check.time)} · {version(check.modelVersion)}
-        </div>
-      </div>
-      <div class="card">
-        <div class="label">Frames in the window</div>
-        <div class="value">{check.windowFrames.toLocaleString()}</div>
-        <div class="muted">at least {monitor?.config.minFrames ?? '–'} to decide</div>
-      </div>
-      <div class="card">
-        <div class="label">Live / test mean error</div>
-        <div class="value">{ratio(check.performance?.errorRatio)}</div>
-        <div class="muted">
-          {check.performance
-            ? `${num(check.performance.liveMeanErrorMm, 1)} vs ${num(check.performance.referenceMeanErrorMm, 1)} mm`
-            : 'not tested'}
-        </div>
-      </div>
-      <div class="card">
-        <div class="label">Characteristics drifted</div>
-        <div class="value">{check.covariate ? `${check.covariate.driftedFeatures.length} of ${check.covariate.testedFeatures}` : '–'}</div>
-        <div class="muted">{check.covariate ? pct(check.covariate.driftedShare) : 'not tested'}</div>
-      </div>
-      <div class="card">
-        <div class="label">Laser readings out of range</div>
-        <div class="value">{pct(check.label?.outOfRangeShare)}</div>
-        <div class="muted">{check.label ? `label shift p = ${pValue(check.label.pValue)}` : 'not tested'}</div>
-      </div>
+      <Card
+        label="Last check"
+        value={
+          <>
+            <Badge tone={toneOf(check.verdict)}>{check.verdict}</Badge>
+          </>
+        }
+        note={
+          <>
+            {ago(check.time)} · {version(check.modelVersion)}
+          </>
+        }
+      />
+      <Card
+        label="Frames in the window"
+        value={<>{check.windowFrames.toLocaleString()}</>}
+        note={<>at least {monitor?.config.minFrames ?? '–'} to decide</>}
+      />
+      <Card
+        label="Live / test mean error"
+        value={<>{ratio(check.performance?.errorRatio)}</>}
+        note={
+          <>
+            {check.performance
+              ? `${num(check.performance.liveMeanErrorMm, 1)} vs ${num(check.performance.referenceMeanErrorMm, 1)} mm`
+              : 'not tested'}
+          </>
+        }
+      />
+      <Card
+        label="Characteristics drifted"
+        value={<>{check.covariate ? `${check.covariate.driftedFeatures.length} of ${check.covariate.testedFeatures}` : '–'}</>}
+        note={<>{check.covariate ? pct(check.covariate.driftedShare) : 'not tested'}</>}
+      />
+      <Card
+        label="Laser readings out of range"
+        value={<>{pct(check.label?.outOfRangeShare)}</>}
+        note={<>{check.label ? `label shift p = ${pValue(check.label.pValue)}` : 'not tested'}</>}
+      />
     </div>
   );
 }

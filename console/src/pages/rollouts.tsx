@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import { Card } from '../components/Card';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiFailure, getJson, withQuery } from '../api';
 import { ActionButton } from '../components/ActionButton';
@@ -375,16 +375,6 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
           label="mean laser error of the current version and the candidate on the paired frames over time"
         />
       </div>
-    </div>
-  );
-}
-
-function Card({ label, value, note }: { label: string; value: ComponentChildren; note?: ComponentChildren }) {
-  return (
-    <div class="card">
-      <div class="label">{label}</div>
-      <div class="value">{value}</div>
-      {note != null && <div class="muted">{note}</div>}
     </div>
   );
 }

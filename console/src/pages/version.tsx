@@ -1,3 +1,4 @@
+import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { sendJson, withQuery } from '../api';
 import { describeAsk } from '../asks';
@@ -341,15 +342,9 @@ export function VersionPage({ params: [name, v] }: PageProps) {
             </p>
             <div class="cards">
               {VERSION_METRICS.map((m) => (
-                <div class="card">
-                  <div class="label">{m.label}</div>
-                  <div class="value">{mm(version.metrics[m.key], 2)}</div>
-                </div>
+                <Card label={m.label} value={mm(version.metrics[m.key], 2)} />
               ))}
-              <div class="card">
-                <div class="label">Architecture</div>
-                <div class="value">{version.architecture}</div>
-              </div>
+              <Card label="Architecture" value={version.architecture} />
             </div>
             <section aria-labelledby="dataset" class="panel">
               <h2 id="dataset">Dataset</h2>
