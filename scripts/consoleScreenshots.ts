@@ -1,15 +1,16 @@
 /**
  * Screenshots of every console page at 1400x900, from a running system (the demo's, or npm run console:world):
  *   API_URL=http://127.0.0.1:3000 ADMIN_TOKEN=... npx tsx scripts/consoleScreenshots.ts [--out docs/console] [--width 1400]
- * The deployment, rollout, model and version shown are the first the API lists (the fleet's first two deployments
- * for the comparison).
+ * The deployment shown (and its drift) is the one rovers drove last, compared with the one before; the rollout is the
+ * first running one on a deployment with rovers, else that deployment's last. The model
+ * is its model, the version that model's newest. Time series show the last 15 minutes (--range: 15m, 1h, 6h, 24h).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
 import { launchChromium, settled } from './chromium.js';
 
-const USAGE = `usage: npx tsx scripts/consoleScreenshots.ts [--out DIR] [--width PX] [--height PX]
+const USAGE = `usage: npx tsx scripts/consoleScreenshots.ts [--out DIR] [--width PX] [--height PX] [--range 15m|1h|6h|24h]
 
 Signs in to the console of a running API with the admin token and saves a PNG of every page into DIR
 (docs/console by default), at 1400x900 unless told otherwise.
@@ -21,6 +22,7 @@ async function main() {
     out: { type: 'string' },
     width: { type: 'string' },
     height: { type: 'string' },
+    range: { type: 'string' },
   });
   const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 3000}`;
   const token = process.env.ADMIN_TOKEN ?? 'dev-admin-token';
@@ -31,19 +33,29 @@ async function main() {
     if (!res.ok) throw new OperatorError(`GET ${route}: ${res.status} ${await res.text()}`);
     return res.json();
   };
-  const fleet = (await get('/fleet')).deployments as { id: string; modelName: string; rollout: unknown }[];
-  if (fleet.length === 0) throw new OperatorError('no deployments: run the demo (or npm run console:world) first');
-  const models = (await get('/models')).models as { name: string }[];
-  const model = fleet[0].modelName ?? models[0]?.name;
+  const listed = (await get('/fleet')).deployments as {
+    id: string;
+    modelName: string;
+    lastFrameAt: string | null;
+    rollout: unknown;
+    rovers: string[];
+  }[];
+  if (listed.length === 0) throw new OperatorError('no deployments: run the demo (or npm run console:world) first');
+  // The deployments rovers drove last are the ones with the most to show: the demo's last phase, then the one before.
+  const fleet = [...listed].sort((a, b) => Date.parse(b.lastFrameAt ?? '0') - Date.parse(a.lastFrameAt ?? '0'));
+  const [first, second] = fleet;
+  // A running rollout shows its live evidence; without one, the last deployment's finished rollout.
+  const rolledOut = fleet.find((d) => d.rollout && d.rovers.length > 0) ?? first;
+  const model = first.modelName;
   const versions = (await get(`/models/${model}/versions`)).versions as { version: number }[];
-  const rolled = fleet.find((d) => d.rollout) ?? fleet[0];
+  const range = values.range ?? '15m';
   const pages: [string, string][] = [
     ['fleet', '#/fleet'],
-    ['deployment', `#/deployments/${fleet[0].id}`],
-    ...(fleet.length > 1 ? ([['compare', `#/compare/${fleet[0].id}/${fleet[1].id}`]] as [string, string][]) : []),
-    ['drift', `#/drift?deployment=${fleet[0].id}`],
+    ['deployment', `#/deployments/${first.id}?range=${range}`],
+    ...(second ? ([['compare', `#/compare/${first.id}/${second.id}?range=${range}`]] as [string, string][]) : []),
+    ['drift', `#/drift?deployment=${first.id}`],
     ['rollouts', '#/rollouts'],
-    ['rollout', `#/rollouts/${rolled.id}`],
+    ['rollout', `#/rollouts/${rolledOut.id}`],
     ['models', '#/models'],
     ['model', `#/models/${model}`],
     ...(versions.length

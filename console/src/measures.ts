@@ -1,4 +1,5 @@
 /** Pure helpers of the Deployment and Compare pages: time windows, shared scales, the serving timeline. */
+import { useState } from 'preact/hooks';
 import type { Annotation, HistogramAnswer, SeriesPoint, ServingChange } from './wire.js';
 
 export interface TimeRange {
@@ -17,6 +18,22 @@ export const TIME_RANGES: TimeRange[] = [
 ];
 
 export const timeRange = (key: string | null | undefined) => TIME_RANGES.find((r) => r.key === key) ?? TIME_RANGES[1];
+
+/**
+ * The range a page shows, kept in its link as `?range=15m` (as Grafana keeps its time range in the URL): a link or a
+ * reload shows the same window. Replacing the history entry changes no route, so the page is not remounted.
+ */
+export function useTimeRange(query: URLSearchParams): [TimeRange, (range: TimeRange) => void] {
+  const [range, setRange] = useState(() => timeRange(query.get('range')));
+  const choose = (next: TimeRange) => {
+    setRange(next);
+    const [path, search = ''] = location.hash.split('?', 2);
+    const params = new URLSearchParams(search);
+    params.set('range', next.key);
+    history.replaceState(null, '', `${path}?${params}`);
+  };
+  return [range, choose];
+}
 
 /**
  * The series query of a range ending now. `since` is rounded down to the bucket, so the path (and the buckets) stay

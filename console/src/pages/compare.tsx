@@ -5,7 +5,7 @@ import { Histogram, SeriesCharts } from '../components/MeasureCharts';
 import { Loading, Problem } from '../components/Status';
 import { MEASURED_FIELDS, fieldInfo } from '../fields';
 import { useApi } from '../hooks';
-import { TIME_RANGES, binShares, sharedBinRange, sharedSeriesDomains } from '../measures';
+import { binShares, sharedBinRange, sharedSeriesDomains, useTimeRange } from '../measures';
 import { pageHref, type PageProps } from '../page';
 import type { DeploymentDetailAnswer, HistogramAnswer } from '../wire';
 import { FieldSelect, Headlines, RangeSelect, useAnnotations, useSeries } from './deployment';
@@ -80,8 +80,8 @@ function HistogramPair({ a, b, field }: { a: string; b: string; field: string })
   );
 }
 
-export function ComparePage({ params: [a, b] }: PageProps) {
-  const [range, setRange] = useState(TIME_RANGES[1]);
+export function ComparePage({ params: [a, b], query }: PageProps) {
+  const [range, setRange] = useTimeRange(query);
   const [characteristic, setCharacteristic] = useState('brightness_mean');
   const seriesA = useSeries(a, range);
   const seriesB = useSeries(b, range);

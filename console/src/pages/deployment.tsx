@@ -7,7 +7,16 @@ import { Badge, Loading, Problem } from '../components/Status';
 import { CHARACTERISTIC_FIELDS, MEASURED_FIELDS } from '../fields';
 import { ago, mm, time, version } from '../format';
 import { useApi, type Loaded } from '../hooks';
-import { REASON_LABELS, TIME_RANGES, seriesQuery, timeRange, timeline, type TimeRange, type TimelineEntry } from '../measures';
+import {
+  REASON_LABELS,
+  TIME_RANGES,
+  seriesQuery,
+  timeRange,
+  timeline,
+  type TimeRange,
+  type TimelineEntry,
+  useTimeRange,
+} from '../measures';
 import { pageHref, type PageProps } from '../page';
 import { useSession, actor } from '../session';
 import type {
@@ -226,9 +235,9 @@ function CompareWith({ id }: { id: string }) {
   );
 }
 
-export function DeploymentPage({ params: [id] }: PageProps) {
+export function DeploymentPage({ params: [id], query }: PageProps) {
   const session = useSession();
-  const [range, setRange] = useState(TIME_RANGES[1]);
+  const [range, setRange] = useTimeRange(query);
   const [field, setField] = useState('error');
   const detail = useApi<DeploymentDetailAnswer>(base(id), { pollMs: LIVE_MS });
   const history = useApi<ServingHistoryAnswer>(withQuery(`${base(id)}/serving-history`, { limit: 50 }), { pollMs: 15_000 });
