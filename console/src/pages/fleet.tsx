@@ -120,7 +120,7 @@ export function FleetPage() {
       ),
     },
     {
-      label: 'Mean error (5 min)',
+      label: 'Error (5 min)',
       numeric: true,
       cell: (r) => (
         <>
@@ -131,9 +131,9 @@ export function FleetPage() {
         </>
       ),
     },
-    { label: 'Error, last 30 min', cell: (r) => <Sparkline points={r.sparkline} label={`mean error per minute of ${r.id}`} /> },
+    { label: 'Last 30 min', cell: (r) => <Sparkline points={r.sparkline} label={`mean error per minute of ${r.id}`} /> },
     {
-      label: 'Last drift check',
+      label: 'Drift check',
       cell: (r) =>
         r.lastDrift ? (
           <>

@@ -111,7 +111,7 @@ export function ModelPage({ params: [name] }: PageProps) {
     { label: 'Version', cell: (v) => <a href={pageHref('models', v.modelName, 'versions', v.version)}>{version(v.version)}</a> },
     ...VERSION_METRICS.map((m) => ({ label: `${m.label} (mm)`, numeric: true, cell: (v: ModelVersionView) => num(v.metrics[m.key]) })),
     { label: 'Against the one before', cell: (v) => <Against v={v} /> },
-    { label: 'Hyperparameters', cell: (v) => <span class="muted">{paramsText(v.params)}</span> },
+    { label: 'Hyperparameters', wrap: true, cell: (v) => <span class="muted">{paramsText(v.params)}</span> },
     { label: 'Records', numeric: true, cell: (v) => v.recordCount.toLocaleString() },
     { label: 'Deployments', cell: (v) => v.sourceDeployments.join(', ') },
     { label: 'Registered', cell: (v) => <span title={time(v.createdAt)}>{ago(v.createdAt)}</span> },

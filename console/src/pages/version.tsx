@@ -159,7 +159,7 @@ function Trials({ name, detail }: { name: string; detail: VersionDetailAnswer })
         </>
       ),
     },
-    { label: 'Hyperparameters', cell: (t) => paramsText(t.params) },
+    { label: 'Hyperparameters', wrap: true, cell: (t) => paramsText(t.params) },
     ...VERSION_METRICS.map((m) => ({ label: `${m.label} (mm)`, numeric: true, cell: (t: TrialView) => num(t.metrics[m.key]) })),
     { label: 'Epochs run', numeric: true, cell: (t) => Math.max(0, ...Object.values(t.history).map((h) => h.length)) },
   ];
