@@ -37,6 +37,17 @@ export function openApiDocument(): OpenApiDocument {
   });
   describeRoute(registry, 'meta', {
     method: 'get',
+    path: '/console',
+    summary: "The web console (HTML and its bundle under /console/; its data comes from this API with the user's token)",
+    access: 'public',
+    answers: [
+      { status: 200, description: 'the console page (at /console/)' },
+      { status: 301, description: '/console answers with a redirect to /console/' },
+      { status: 503, description: 'console_not_built: the bundle is missing (npm run console:build)' },
+    ],
+  });
+  describeRoute(registry, 'meta', {
+    method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics of this API process (text exposition format; docs/METRICS.md lists them)',
     access: 'public',
