@@ -1,3 +1,4 @@
+import { WhenVisible } from '../components/WhenVisible';
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { withQuery } from '../api';
@@ -146,7 +147,9 @@ export function ComparePage({ params: [a, b], query }: PageProps) {
           Every frame of each deployment, in {BINS} bins over both deployments' range, as a share of its frames (their traffic differs).
         </p>
         {[...MEASURED_FIELDS.map((f) => f.field), characteristic].map((field) => (
-          <HistogramPair key={field} a={a} b={b} field={field} />
+          <WhenVisible key={field}>
+            <HistogramPair a={a} b={b} field={field} />
+          </WhenVisible>
         ))}
       </section>
     </div>
