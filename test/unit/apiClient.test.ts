@@ -60,12 +60,17 @@ describe('the scripts’ API client (scripts/apiClient.ts)', () => {
     const described = Object.entries(openApiDocument().paths ?? {})
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       // The rover's route has its own client (edge/roverClient.ts); the description, the landing page and the
-      // metrics and a frame's JPEG are no JSON call a script makes.
+      // metrics, the console's page and a frame's JPEG are no JSON call a script makes.
       .filter(
         (operation) =>
-          !['POST /predict', 'GET /openapi.json', 'GET /', 'GET /metrics', 'GET /deployments/{id}/frames/{frameId}/image'].includes(
-            operation,
-          ),
+          ![
+            'POST /predict',
+            'GET /openapi.json',
+            'GET /',
+            'GET /metrics',
+            'GET /console',
+            'GET /deployments/{id}/frames/{frameId}/image',
+          ].includes(operation),
       );
     const typed = Object.keys(CLIENT_ROUTES).map((route) => {
       const [method, path] = route.split(' ');
