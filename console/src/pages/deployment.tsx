@@ -1,3 +1,4 @@
+import { WhenVisible } from '../components/WhenVisible';
 import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { withQuery } from '../api';
@@ -235,6 +236,25 @@ function CompareWith({ id }: { id: string }) {
   );
 }
 
+/*
+ * The sections below the first screen load when they come near it (components/WhenVisible.tsx): with 100k frames
+ * each is a scan of the deployment, and the time series on the first screen should not wait behind them.
+ */
+function ScatterOf({ id }: { id: string }) {
+  const scatter = useApi<FramesAnswer>(withQuery(`${base(id)}/frames`, { limit: SCATTER_FRAMES }), { pollMs: 30_000 });
+  return <Loading state={scatter}>{(answer) => <PredictionScatter frames={answer.frames} name={id} />}</Loading>;
+}
+
+function HistogramOf({ id, field }: { id: string; field: string }) {
+  const histogram = useApi<HistogramAnswer>(withQuery(`${base(id)}/histogram`, { field, bins: 30 }));
+  return <Loading state={histogram}>{(answer) => <Histogram answer={answer} name={id} height={340} />}</Loading>;
+}
+
+function RecentFramesOf({ id }: { id: string }) {
+  const recent = useApi<FramesAnswer>(withQuery(`${base(id)}/frames`, { limit: THUMBNAILS }), { pollMs: LIVE_MS * 2 });
+  return <Loading state={recent}>{(answer) => <FrameThumbs frames={answer.frames} />}</Loading>;
+}
+
 export function DeploymentPage({ params: [id], query }: PageProps) {
   const session = useSession();
   const [range, setRange] = useTimeRange(query);
@@ -243,9 +263,6 @@ export function DeploymentPage({ params: [id], query }: PageProps) {
   const history = useApi<ServingHistoryAnswer>(withQuery(`${base(id)}/serving-history`, { limit: 50 }), { pollMs: 15_000 });
   const annotations = useAnnotations(id);
   const { state: series, domain } = useSeries(id, range);
-  const scatter = useApi<FramesAnswer>(withQuery(`${base(id)}/frames`, { limit: SCATTER_FRAMES }), { pollMs: 30_000 });
-  const recent = useApi<FramesAnswer>(withQuery(`${base(id)}/frames`, { limit: THUMBNAILS }), { pollMs: LIVE_MS * 2 });
-  const histogram = useApi<HistogramAnswer>(withQuery(`${base(id)}/histogram`, { field, bins: 30 }));
 
   if (detail.error?.status === 404) return <Problem text={`No deployment "${id}": ${detail.error.message}`} />;
 
@@ -306,21 +323,27 @@ export function DeploymentPage({ params: [id], query }: PageProps) {
       <div class="grid">
         <section class="panel" aria-labelledby="scatter-h">
           <h2 id="scatter-h">Prediction against the laser</h2>
-          <Loading state={scatter}>{(answer) => <PredictionScatter frames={answer.frames} name={id} />}</Loading>
+          <WhenVisible>
+            <ScatterOf id={id} />
+          </WhenVisible>
         </section>
         <section class="panel" aria-labelledby="hist-h">
           <div class="section-head">
             <h2 id="hist-h">Distributions</h2>
             <FieldSelect id="hist-field" value={field} onChange={setField} />
           </div>
-          <Loading state={histogram}>{(answer) => <Histogram answer={answer} name={id} height={340} />}</Loading>
+          <WhenVisible>
+            <HistogramOf id={id} field={field} />
+          </WhenVisible>
           <p class="muted chart-note">Every frame of the deployment, in 30 bins over the values' range.</p>
         </section>
       </div>
 
       <section class="panel" aria-labelledby="frames-h">
         <h2 id="frames-h">Recent frames</h2>
-        <Loading state={recent}>{(answer) => <FrameThumbs frames={answer.frames} />}</Loading>
+        <WhenVisible minHeight={180}>
+          <RecentFramesOf id={id} />
+        </WhenVisible>
       </section>
     </div>
   );
