@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, getJson } from './api';
 
 export interface Loaded<T> {
@@ -17,23 +17,34 @@ export interface Loaded<T> {
  * deployment's data never shows under this one's title. A null path loads nothing.
  */
 export function useApi<T>(path: string | null, { pollMs }: { pollMs?: number } = {}): Loaded<T> {
+  return usePoll(path, () => getJson<T>(path!), { pollMs });
+}
+
+/**
+ * useApi's loading and polling for an answer made of several requests: `load` is run again when `key` changes (null:
+ * nothing to load) and every `pollMs` while the tab is visible.
+ */
+export function usePoll<T>(key: string | null, load: () => Promise<T>, { pollMs }: { pollMs?: number } = {}): Loaded<T> {
   const [state, setState] = useState<Omit<Loaded<T>, 'reload'>>({
     data: undefined,
     error: undefined,
-    loading: path != null,
+    loading: key != null,
     at: undefined,
   });
   const [generation, setGeneration] = useState(0);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  // The newest load, so a caller's fresh closure on each render does not restart the polling.
+  const latest = useRef(load);
+  latest.current = load;
 
   useEffect(() => {
-    if (path == null) return;
+    if (key == null) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     setState((s) => ({ ...s, loading: true }));
-    const load = async () => {
+    const run = async () => {
       try {
-        const data = await getJson<T>(path);
+        const data = await latest.current();
         if (!stopped) setState({ data, error: undefined, loading: false, at: Date.now() });
       } catch (err) {
         const error = err instanceof ApiFailure ? err : new ApiFailure(0, 'client', (err as Error).message);
@@ -43,14 +54,14 @@ export function useApi<T>(path: string | null, { pollMs }: { pollMs?: number } =
     };
     const tick = () => {
       if (document.hidden) timer = setTimeout(tick, pollMs);
-      else void load();
+      else void run();
     };
-    void load();
+    void run();
     return () => {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [path, pollMs, generation]);
+  }, [key, pollMs, generation]);
 
   return { ...state, reload };
 }

@@ -1,24 +1,16 @@
 import { Card } from '../components/Card';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiFailure, getJson, withQuery } from '../api';
+import { useMemo, useRef } from 'preact/hooks';
+import { getJson, withQuery } from '../api';
 import { ActionButton } from '../components/ActionButton';
 import { Chart, Plot } from '../components/Chart';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Loading, Problem } from '../components/Status';
 import { ago, mm, pTick, pValue, time, version } from '../format';
-import { useApi, type Loaded } from '../hooks';
+import { useApi, usePoll } from '../hooks';
 import { pageHref, type PageProps } from '../page';
 import { useSession, actor } from '../session';
 import { evidenceLine } from '../evidence';
-import type {
-  DeploymentListAnswer,
-  RolloutAnswer,
-  RolloutListAnswer,
-  RolloutResult,
-  RolloutRunAnswer,
-  RolloutStatus,
-  StageCheck,
-} from '../wire';
+import type { RolloutAnswer, RolloutListAnswer, RolloutResult, RolloutRunAnswer, RolloutStatus, StageCheck } from '../wire';
 
 const POLL_MS = 3000;
 const FINISHED_POLL_MS = 15_000;
@@ -31,45 +23,11 @@ export const outcomeTone = (outcome: string | null | undefined): Tone =>
   outcome === 'promoted' ? 'ok' : outcome === 'rolled-back' || outcome === 'aborted' ? 'bad' : outcome ? 'warn' : 'muted';
 const verdictTone = (verdict: StageCheck['verdict']): Tone => (verdict === 'advance' ? 'ok' : verdict === 'roll-back' ? 'bad' : 'info');
 
-/** Like useApi, for an answer made of several requests (`key` names what it loads; null: nothing). */
-function usePolled<T>(key: string | null, load: () => Promise<T>, pollMs: number): Loaded<T> {
-  const [state, setState] = useState<Omit<Loaded<T>, 'reload'>>({ data: undefined, error: undefined, loading: key != null, at: undefined });
-  const [generation, setGeneration] = useState(0);
-  useEffect(() => {
-    if (key == null) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const run = async () => {
-      if (document.hidden) return void (timer = setTimeout(run, pollMs));
-      try {
-        const data = await load();
-        if (!stopped) setState({ data, error: undefined, loading: false, at: Date.now() });
-      } catch (err) {
-        const error = err instanceof ApiFailure ? err : new ApiFailure(0, 'client', (err as Error).message);
-        if (!stopped) setState((s) => ({ ...s, error, loading: false }));
-      }
-      if (!stopped) timer = setTimeout(run, pollMs);
-    };
-    void run();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [key, generation]);
-  return { ...state, reload: () => setGeneration((g) => g + 1) };
-}
-
 const rolloutOf = (deployment: string) => getJson<RolloutAnswer>(`/deployments/${encodeURIComponent(deployment)}/rollout`);
 
-/** Temporal's list of Rollout runs (GET /rollouts); null where this API has no such route yet (it answers 404). */
-async function listedRollouts(status: 'running' | 'closed', limit: number): Promise<RolloutListAnswer | null> {
-  try {
-    return await getJson<RolloutListAnswer>(withQuery('/rollouts', { status, limit }));
-  } catch (err) {
-    if (err instanceof ApiFailure && err.status === 404) return null;
-    throw err;
-  }
-}
+/** Temporal's list of Rollout runs (GET /rollouts). */
+const listedRollouts = (status: 'running' | 'closed', limit: number) =>
+  getJson<RolloutListAnswer>(withQuery('/rollouts', { status, limit }));
 
 interface RunningRow {
   deploymentId: string;
@@ -80,10 +38,7 @@ interface RunningRow {
 /** The deployments whose rollout runs, each with its live state (the status query) and the registry's side. */
 async function loadRunning(): Promise<RunningRow[]> {
   const listed = await listedRollouts('running', 100);
-  const ids = listed
-    ? listed.rollouts.map((r) => r.deploymentId)
-    : (await getJson<DeploymentListAnswer>('/deployments')).deployments.filter((d) => d.rollout).map((d) => d.id);
-  const answers = await Promise.all(ids.map(rolloutOf));
+  const answers = await Promise.all(listed.rollouts.map((r) => rolloutOf(r.deploymentId)));
   return answers.map((answer) => ({ deploymentId: answer.deployment, answer, state: answer.workflow?.state }));
 }
 
@@ -97,42 +52,27 @@ interface FinishedRow {
   result: RolloutResult | undefined;
 }
 
-/** Closed rollouts with their evidence: Temporal's newest closed runs, or else each deployment's last rollout. */
+/** Closed rollouts with their evidence: Temporal's newest closed runs. */
 async function loadFinished(): Promise<FinishedRow[]> {
   const listed = await listedRollouts('closed', FINISHED);
-  if (listed) {
-    const runs = listed.rollouts.filter((r) => r.status !== 'CONTINUED_AS_NEW');
-    return Promise.all(
-      runs.map(async (r) => {
-        const run =
-          r.status === 'COMPLETED'
-            ? await getJson<RolloutRunAnswer>(`/rollouts/${encodeURIComponent(r.workflowId)}/runs/${encodeURIComponent(r.runId)}`)
-            : undefined;
-        return {
-          deploymentId: r.deploymentId,
-          workflowId: r.workflowId,
-          runId: r.runId,
-          closeTime: r.closeTime,
-          status: r.status,
-          ui: r.ui,
-          result: run?.result,
-        };
-      }),
-    );
-  }
-  const { deployments } = await getJson<DeploymentListAnswer>('/deployments');
-  const answers = await Promise.all(deployments.filter((d) => d.strategy !== 'direct').map((d) => rolloutOf(d.id)));
-  return answers
-    .filter((a) => a.workflow && a.workflow.status !== 'RUNNING' && a.workflow.runId)
-    .map((a) => ({
-      deploymentId: a.deployment,
-      workflowId: a.workflow!.workflowId,
-      runId: a.workflow!.runId!,
-      closeTime: null,
-      status: a.workflow!.status,
-      ui: a.workflow!.ui,
-      result: a.workflow!.result,
-    }));
+  const runs = listed.rollouts.filter((r) => r.status !== 'CONTINUED_AS_NEW');
+  return Promise.all(
+    runs.map(async (r) => {
+      const run =
+        r.status === 'COMPLETED'
+          ? await getJson<RolloutRunAnswer>(`/rollouts/${encodeURIComponent(r.workflowId)}/runs/${encodeURIComponent(r.runId)}`)
+          : undefined;
+      return {
+        deploymentId: r.deploymentId,
+        workflowId: r.workflowId,
+        runId: r.runId,
+        closeTime: r.closeTime,
+        status: r.status,
+        ui: r.ui,
+        result: run?.result,
+      };
+    }),
+  );
 }
 
 const errors = (look: StageCheck | null | undefined) =>
@@ -154,8 +94,8 @@ function StageEvidence({ stages }: { stages: StageCheck[] }) {
 }
 
 export function RolloutsPage() {
-  const running = usePolled('running', loadRunning, POLL_MS);
-  const finished = usePolled('finished', loadFinished, FINISHED_POLL_MS);
+  const running = usePoll('running', loadRunning, { pollMs: POLL_MS });
+  const finished = usePoll('finished', loadFinished, { pollMs: FINISHED_POLL_MS });
 
   const runningColumns: Column<RunningRow>[] = [
     {
