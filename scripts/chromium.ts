@@ -35,3 +35,16 @@ export async function settled(page: Page): Promise<void> {
     .waitFor({ state: 'detached', timeout: 15_000 })
     .catch(() => undefined);
 }
+
+/** Types the token into the console's "Access token" field and presses "Sign in". */
+export async function signIn(page: Page, consoleUrl: string, token: string): Promise<void> {
+  await page.goto(consoleUrl);
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs in and waits until the console shows its pages (the sections' navigation). */
+export async function signInAs(page: Page, consoleUrl: string, token: string): Promise<void> {
+  await signIn(page, consoleUrl, token);
+  await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+}

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
-import { launchChromium, settled } from './chromium.js';
+import { launchChromium, settled, signInAs } from './chromium.js';
 
 const USAGE = `usage: npx tsx scripts/consoleScreenshots.ts [--out DIR] [--width PX] [--height PX] [--range 15m|1h|6h|24h]
 
@@ -69,10 +69,7 @@ async function main() {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport });
-    await page.goto(`${apiUrl}/console/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    await signInAs(page, `${apiUrl}/console/`, token);
     for (const [name, hash] of pages) {
       await page.goto(`${apiUrl}/console/${hash}`);
       await settled(page);
