@@ -49,6 +49,27 @@ export const monitorConfigSchema = z
         minErrorIncreaseMm: z.number().min(0).default(3),
       })
       .prefault({}),
+    /**
+     * Asking again for a drift whose retrain registered nothing (core/drift/rearm.ts): once the deployment has sent as
+     * many new labelled frames as that retrain's dataset had from it (times `newFramesRatio`), or once a back-off has
+     * passed that doubles with each re-ask, up to `maxPerDay` re-asks per model in any 24 hours (0: never again).
+     */
+    rearm: z
+      .object({
+        maxPerDay: z.number().int().min(0).max(96).default(3),
+        newFramesRatio: z.number().gt(0).max(100).default(1),
+        backoffMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(60),
+        maxBackoffMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(24 * 60),
+      })
+      .prefault({}),
   })
   .strict();
 
