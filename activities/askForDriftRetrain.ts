@@ -2,14 +2,16 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { driftDedupeKey } from '../core/drift/driftReport.js';
 import { ControlError, isTemporalUnavailable } from '../control/errors.js';
-import { requestRetrain } from '../control/retrainRequests.js';
+import { askAgainIfRearmed } from '../control/driftRearm.js';
+import { requestRetrain, type RetrainAnswer } from '../control/retrainRequests.js';
 import type { ActivityContext } from './context.js';
 import type { DriftRetrainAsk } from '../workflows/checkDrift/contract.js';
 
 /**
  * Asks for a retrain of the drifted deployment's model through the same path as the Grafana webhook: recorded
  * first, then signalWithStart on the model's TrainAndRegister id, so it coalesces with any other ask. Its
- * dedupe key is the deployment and serving version, so one drift asks once whoever notices it first.
+ * dedupe key is the deployment and serving version, so one drift asks once whoever notices it first; when the retrain
+ * it asked for registered nothing, the drift is asked for again under the re-arming rules (control/driftRearm.ts).
  * With Temporal unreachable the ask stays recorded as `pending`, and the hand-over of pending asks (in the worker and
  * the API) gives it to Temporal when it is back.
  */
@@ -44,13 +46,20 @@ export const askForDriftRetrain =
           observedAt: check.time,
         },
       );
-      return {
-        outcome: answer.outcome,
-        requestId: answer.requestId,
-        workflowId: answer.workflowId,
-        runId: answer.runId,
-        ...(answer.duplicateOf !== undefined ? { duplicateOf: answer.duplicateOf } : {}),
-      };
+      if (answer.outcome === 'duplicate' && answer.duplicateOf !== undefined) {
+        // The drift was asked for already: ask again if that retrain registered nothing (core/drift/rearm.ts).
+        const deps = {
+          registry: stores.registry,
+          measurements: stores.measurements,
+          objects: stores.objects,
+          temporal: temporal.client,
+          temporalUi: temporal.ui,
+        };
+        const { decision, answer: reask } = await askAgainIfRearmed(deps, check, answer.duplicateOf);
+        if (reask) return { ...askOf(reask), rearmOf: decision.of };
+        return { ...askOf(answer), rearm: { state: decision.state, reason: decision.reason } };
+      }
+      return askOf(answer);
     } catch (err) {
       if (isTemporalUnavailable(err)) return { outcome: 'pending', requestId: null, workflowId: null, runId: null, reason: err.message };
       if (err instanceof ControlError && err.kind !== 'unavailable')
@@ -58,3 +67,11 @@ export const askForDriftRetrain =
       throw err;
     }
   };
+
+const askOf = (answer: RetrainAnswer): DriftRetrainAsk => ({
+  outcome: answer.outcome,
+  requestId: answer.requestId,
+  workflowId: answer.workflowId,
+  runId: answer.runId,
+  ...(answer.duplicateOf !== undefined ? { duplicateOf: answer.duplicateOf } : {}),
+});

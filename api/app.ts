@@ -119,7 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const schedules = deps.monitorSchedules ?? new MonitorScheduleKeeper(retrainDepsOf(deps));
   app.use(admin, adminRoutes(lookups.invalidatingOnChange(stores.registry), { modelChanged: (name) => schedules.modelChanged(name) }));
-  app.use(admin, monitorRoutes({ ...retrainDepsOf(deps), measurements: stores.measurements }));
+  app.use(admin, monitorRoutes({ ...retrainDepsOf(deps), measurements: stores.measurements, objects: stores.objects }));
   app.use(admin, rolloutRoutes(retrainDepsOf(deps)));
   app.use(
     admin,

@@ -10,11 +10,15 @@ import {
   type MonitorScheduleDeps,
 } from '../../control/monitorSchedules.js';
 import { driftChecksWithRetrains } from '../../control/deploymentReads.js';
+import { driftRearmStatus } from '../../control/driftRearm.js';
+import type { ObjectStore } from '../../core/stores/objects.js';
 import { timeParam } from './params.js';
 import type { TemporalUi } from '../../control/temporal/links.js';
 
 export interface MonitorRouteDeps extends MonitorScheduleDeps {
   measurements: MeasurementStore;
+  /** Runs' dataset records lists: how many frames of a deployment a retrain had (re-arming). */
+  objects: ObjectStore;
   /** The Temporal Web UI, for the links of the retrains drift checks started. */
   temporalUi: TemporalUi;
 }
@@ -43,6 +47,7 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
       config: monitorConfigSchema.parse(model.monitorConfig ?? {}),
       defaults: model.monitorConfig === null,
       schedule: await describeMonitorSchedule(deps, model.name),
+      rearm: await driftRearmStatus(deps, model.name),
     });
   });
 
@@ -51,14 +56,16 @@ export function monitorRoutes(deps: MonitorRouteDeps): Router {
     const model = await modelOrNotFound(req.params.name);
     const config = validate(monitorConfigSchema, mergeMonitorConfig(model.monitorConfig, req.body), 'monitor config');
     await registry.setMonitorConfig(model.name, config);
-    res.json({ modelName: model.name, config, defaults: false, schedule: await syncMonitorSchedule(deps, model.name) });
+    const schedule = await syncMonitorSchedule(deps, model.name);
+    res.json({ modelName: model.name, config, defaults: false, schedule, rearm: await driftRearmStatus(deps, model.name) });
   });
 
   router.delete('/models/:name/monitor', async (req, res) => {
     const model = await modelOrNotFound(req.params.name);
     await registry.setMonitorConfig(model.name, null);
     const config = monitorConfigSchema.parse({});
-    res.json({ modelName: model.name, config, defaults: true, schedule: await syncMonitorSchedule(deps, model.name) });
+    const schedule = await syncMonitorSchedule(deps, model.name);
+    res.json({ modelName: model.name, config, defaults: true, schedule, rearm: await driftRearmStatus(deps, model.name) });
   });
 
   /** A check now: 202 once Temporal has taken the trigger; 409 when the monitor is off (it would check nothing) or has no schedule. */

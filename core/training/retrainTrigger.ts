@@ -25,4 +25,6 @@ export interface DriftEvidence {
   windowFrames: number;
   /** Epoch ms of the check. */
   checkedAt: number;
+  /** A re-ask of a drift whose retrain registered nothing (core/drift/rearm.ts): the retrain request it repeats. */
+  rearmOf?: number;
 }

@@ -3,6 +3,7 @@
  * Deterministic code only (the workflow bundle imports it).
  */
 import type { DriftKind, DriftVerdict } from '../../core/drift/driftReport.js';
+import type { RearmState } from '../../core/drift/rearm.js';
 import type { RetrainOutcome } from '../../core/stores/registry.js';
 
 /** One schedule per model: it checks every deployment of the model at each run. */
@@ -24,6 +25,10 @@ export interface DriftRetrainAsk {
   duplicateOf?: number;
   /** For `refused`: why the model cannot be retrained (no training config). */
   reason?: string;
+  /** A re-ask of a drift whose retrain registered nothing: the retrain request it repeats. */
+  rearmOf?: number;
+  /** For `duplicate`: why the drift is not asked for again yet (core/drift/rearm.ts). */
+  rearm?: { state: RearmState; reason: string };
 }
 
 export interface DeploymentCheck {

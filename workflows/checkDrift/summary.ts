@@ -10,7 +10,8 @@ export function checksLine(checks: DeploymentCheck[], enabled: boolean): string 
       const what = verdict === 'drift' ? `drift (${kinds.join(', ')})` : verdict;
       if (!ask) return `${deployment}: ${what}`;
       const request = ask.requestId === null ? 'retrain' : `retrain request ${ask.requestId}`;
-      return `${deployment}: ${what}, ${request} ${ask.outcome}${ask.duplicateOf ? ` (of ${ask.duplicateOf})` : ''}`;
+      const again = ask.rearmOf ? ` (re-ask of ${ask.rearmOf})` : '';
+      return `${deployment}: ${what}, ${request} ${ask.outcome}${ask.duplicateOf ? ` (of ${ask.duplicateOf})` : ''}${again}`;
     })
     .join('; ');
 }
