@@ -299,6 +299,33 @@ export interface MonitorConfig {
   covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number };
   label: { maxOutOfRangeShare: number; minWasserstein: number };
   performance: { minErrorRatio: number; minErrorIncreaseMm: number };
+  rearm: { maxPerDay: number; newFramesRatio: number; backoffMinutes: number; maxBackoffMinutes: number };
+}
+export type RearmState = 'armed' | 'waiting' | 'capped' | 'run-in-progress' | 'registered' | 'unknown' | 'off';
+export interface RearmStatus {
+  maxPerDay: number;
+  reasksToday: {
+    requestId: number;
+    deployment: string;
+    modelVersion: number;
+    of: number;
+    attempt: number;
+    because: 'new-frames' | 'back-off';
+    at: string;
+  }[];
+  drifts: {
+    deployment: string;
+    modelVersion: number;
+    firstRequestId: number;
+    lastRequestId: number;
+    attempt: number;
+    state: RearmState;
+    reason: string;
+    framesNeeded: number | null;
+    newFrames: number;
+    backoffUntil: string;
+    capFreesAt?: string;
+  }[];
 }
 export interface MonitorAnswer {
   modelName: string;
@@ -307,6 +334,7 @@ export interface MonitorAnswer {
   schedule:
     | { scheduleId: string; state: 'absent'; reason: string }
     | { scheduleId: string; state: 'active' | 'paused'; intervalSeconds: number; nextChecks: string[]; note?: string };
+  rearm: RearmStatus;
 }
 
 export interface ClientView {

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import type { rearmStatusSchema } from '../../contracts/http/monitor.js';
+import type { RearmStatus } from '../../control/driftRearm.js';
 import { DEFAULT_MONITOR_CONFIG, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import { backoffMs, decideRearm, rearmDedupeKey, type RearmFacts } from '../../core/drift/rearm.js';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
@@ -85,5 +88,11 @@ describe('rearm config and keys', () => {
   it('gives each re-ask of one drift a key of its own, so a repeat of the same re-ask is a duplicate', () => {
     expect(rearmDedupeKey('shifted', 1, 2)).toBe(`${driftDedupeKey('shifted', 1)}:rearm-2`);
     expect(rearmDedupeKey('shifted', 1, 2)).not.toBe(rearmDedupeKey('shifted', 1, 3));
+  });
+});
+
+describe('the monitor status', () => {
+  it('answers re-arming as its wire schema says', () => {
+    expectTypeOf<RearmStatus>().toExtend<z.infer<typeof rearmStatusSchema>>();
   });
 });

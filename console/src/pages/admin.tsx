@@ -352,6 +352,10 @@ const MONITOR_FIELDS: { path: [string] | [string, string]; label: string; step: 
   { path: ['covariate', 'minDriftedShare'], label: 'Drifted features ≥', step: 'any' },
   { path: ['label', 'maxOutOfRangeShare'], label: 'Labels out of range ≥', step: 'any' },
   { path: ['label', 'minWasserstein'], label: 'Label Wasserstein ≥ (std)', step: 'any' },
+  { path: ['rearm', 'maxPerDay'], label: 'Re-asks per day ≤', step: '1' },
+  { path: ['rearm', 'newFramesRatio'], label: 'Re-ask after new frames ×', step: 'any' },
+  { path: ['rearm', 'backoffMinutes'], label: 'Re-ask back-off (min)', step: 'any' },
+  { path: ['rearm', 'maxBackoffMinutes'], label: 'Longest back-off (min)', step: 'any' },
 ];
 
 const monitorValue = (config: MonitorConfig, [a, b]: [string] | [string, string]) =>

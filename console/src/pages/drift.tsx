@@ -9,7 +9,16 @@ import { ago, num, pct, pTick, pValue, ratio, time, version } from '../format';
 import { useApi } from '../hooks';
 import { pageHref, type PageProps } from '../page';
 import { HEAT_STATISTICS, HEATMAP_CHECKS, heatCells, P_FLOOR, type HeatStatistic } from '../evidence';
-import type { DeploymentListAnswer, DriftCheckRow, DriftChecksAnswer, DriftVerdict, FleetAnswer, MonitorAnswer } from '../wire';
+import type {
+  DeploymentListAnswer,
+  DriftCheckRow,
+  DriftChecksAnswer,
+  DriftVerdict,
+  FleetAnswer,
+  MonitorAnswer,
+  RearmState,
+  RearmStatus,
+} from '../wire';
 
 const POLL_MS = 5000;
 /** Checks the page reads (newest first); the heat map shows the newest of them. */
@@ -83,7 +92,7 @@ function DeploymentDrift({ id, modelName }: { id: string; modelName: string | un
   const checks = useApi<DriftChecksAnswer>(withQuery(`/deployments/${encodeURIComponent(id)}/drift`, { limit: CHECKS }), {
     pollMs: POLL_MS,
   });
-  const monitor = useApi<MonitorAnswer>(modelName ? `/models/${encodeURIComponent(modelName)}/monitor` : null);
+  const monitor = useApi<MonitorAnswer>(modelName ? `/models/${encodeURIComponent(modelName)}/monitor` : null, { pollMs: 15_000 });
   if (checks.error?.status === 404) return <Problem text={checks.error.message} />;
   return (
     <Loading state={checks}>
@@ -150,7 +159,55 @@ function Latest({ check, monitor }: { check: DriftCheckRow; monitor: MonitorAnsw
         value={<>{pct(check.label?.outOfRangeShare)}</>}
         note={<>{check.label ? `label shift p = ${pValue(check.label.pValue)}` : 'not tested'}</>}
       />
+      <Rearm deployment={check.deployment} rearm={monitor?.rearm} />
     </div>
+  );
+}
+
+const REARM_TONES: Record<RearmState, 'ok' | 'warn' | 'bad' | 'muted'> = {
+  armed: 'warn',
+  waiting: 'muted',
+  capped: 'bad',
+  'run-in-progress': 'muted',
+  registered: 'ok',
+  unknown: 'warn',
+  off: 'muted',
+};
+
+/** Whether the monitor asks again for this deployment's drift (its retrain registered nothing), and the model's cap per day. */
+function Rearm({ deployment, rearm }: { deployment: string; rearm: RearmStatus | undefined }) {
+  if (!rearm) return null;
+  const drift = rearm.drifts.find((d) => d.deployment === deployment);
+  return (
+    <Card
+      label="Re-asks of the model (24 h)"
+      value={
+        <>
+          {rearm.reasksToday.length} of {rearm.maxPerDay}
+          {drift && (
+            <>
+              {' '}
+              <Badge tone={REARM_TONES[drift.state]}>{drift.state}</Badge>
+            </>
+          )}
+        </>
+      }
+      note={
+        drift ? (
+          <span title={drift.reason}>
+            request {drift.lastRequestId}
+            {drift.attempt > 0 ? ` (re-ask ${drift.attempt} of ${drift.firstRequestId})` : ''}
+            {drift.framesNeeded !== null
+              ? ` · ${drift.newFrames.toLocaleString()} of ${drift.framesNeeded.toLocaleString()} new frames`
+              : ''}
+            {drift.state === 'capped' && drift.capFreesAt ? ` · until ${shortTime(drift.capFreesAt)}` : ''}
+            {drift.state === 'waiting' ? ` · back-off until ${shortTime(drift.backoffUntil)}` : ''}
+          </span>
+        ) : (
+          <>no drift here waits to be asked again</>
+        )
+      }
+    />
   );
 }
 
