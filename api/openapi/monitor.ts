@@ -13,7 +13,7 @@ export function describeMonitorRoutes(registry: OpenAPIRegistry): void {
   describeRoute(registry, tag, {
     method: 'get',
     path: '/models/:name/monitor',
-    summary: 'A model’s drift monitor: its config and its schedule in Temporal',
+    summary: 'A model’s drift monitor: its config, its schedule in Temporal, and its re-arming (re-asks against the cap per day)',
     access: 'admin',
     answers: [{ status: 200, description: 'the monitor', schema: monitorAnswerSchema }],
     errors: { 404: 'not_found: the model', 503: UNAVAILABLE },
