@@ -94,19 +94,29 @@ async function runState(deps: RetrainDeps, modelName: string): Promise<RearmFact
   }
 }
 
+/** Records lists read (a run's list never changes once written): a drift waiting to re-arm reads its list each check. */
+const datasetCounts = new Map<string, { perDeployment: Record<string, number>; watermark: number } | null>();
+const MAX_CACHED_LISTS = 64;
+
 /** The deployment's frames in a run's dataset and the dataset's newest frame, if the run assembled one. */
 async function datasetOf(deps: DriftRearmDeps, request: RetrainRequest, deployment: string) {
   if (!request.workflowId || !request.runId) return undefined;
-  try {
-    const list = JSON.parse(
-      (await deps.objects.get(datasetKeys(request.workflowId, request.runId).records)).toString('utf8'),
-    ) as Partial<RecordsList>;
-    const frames = list.perDeployment?.[deployment];
-    return typeof frames === 'number' && typeof list.watermark === 'number' ? { frames, watermark: list.watermark } : undefined;
-  } catch {
-    // Not assembled (the run ended before), or a records list of the first format: the back-off alone re-arms.
-    return undefined;
+  const key = datasetKeys(request.workflowId, request.runId).records;
+  let counts = datasetCounts.get(key);
+  if (counts === undefined) {
+    try {
+      const list = JSON.parse((await deps.objects.get(key)).toString('utf8')) as Partial<RecordsList>;
+      counts =
+        list.perDeployment && typeof list.watermark === 'number' ? { perDeployment: list.perDeployment, watermark: list.watermark } : null;
+    } catch {
+      // Not assembled (yet, or the run ended before): the back-off alone re-arms. Not kept: the run may still write it.
+      return undefined;
+    }
+    if (datasetCounts.size >= MAX_CACHED_LISTS) datasetCounts.delete(datasetCounts.keys().next().value!);
+    datasetCounts.set(key, counts);
   }
+  const frames = counts?.perDeployment[deployment];
+  return counts && typeof frames === 'number' ? { frames, watermark: counts.watermark } : undefined;
 }
 
 interface DriftAsks {
@@ -116,25 +126,28 @@ interface DriftAsks {
   reasksToday: number[];
 }
 
+/**
+ * The facts the rules decide on. The dataset and the new frames are read only when they can matter: the run over,
+ * nothing registered since (the rules look at those first).
+ */
 async function factsOf(deps: DriftRearmDeps, asks: DriftAsks, now: number): Promise<RearmFacts> {
   const { request, attempt } = asks.last;
   const recordedAt = Date.parse(request.createdAt);
-  const [run, versions, dataset] = await Promise.all([
-    runState(deps, asks.modelName),
-    deps.registry.listModelVersions(asks.modelName),
-    datasetOf(deps, request, asks.deployment),
-  ]);
-  const since = dataset ? dataset.watermark + 1 : recordedAt;
-  const { labelledCount } = await deps.measurements.deploymentStats(asks.deployment, { since });
-  return {
+  const [run, versions] = await Promise.all([runState(deps, asks.modelName), deps.registry.listModelVersions(asks.modelName)]);
+  const facts: RearmFacts = {
     now,
     earlier: { requestId: request.id, attempt, recordedAt, outcome: request.outcome },
     run,
     registeredSince: versions.filter((v) => Date.parse(v.createdAt) >= recordedAt).at(-1)?.version ?? null,
-    datasetFrames: dataset?.frames ?? null,
-    newFrames: labelledCount,
+    datasetFrames: null,
+    newFrames: 0,
     reasksToday: asks.reasksToday,
   };
+  if (run !== 'over' || facts.registeredSince !== null || request.outcome === 'pending') return facts;
+  const dataset = await datasetOf(deps, request, asks.deployment);
+  const since = dataset ? dataset.watermark + 1 : recordedAt;
+  const { labelledCount } = await deps.measurements.deploymentStats(asks.deployment, { since });
+  return { ...facts, datasetFrames: dataset?.frames ?? null, newFrames: labelledCount };
 }
 
 async function rearmConfigOf(registry: RegistryStore, modelName: string): Promise<RearmConfig> {
