@@ -8,12 +8,19 @@ import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../co
 import { sha256 } from '../../core/ml/dataset.js';
 import { createRng } from '../../core/random.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { datasetKeys, referenceProfileKey } from '../../core/stores/objectKeys.js';
+import { referenceProfileKey } from '../../core/stores/objectKeys.js';
+import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import type { RetrainRequest } from '../../core/stores/registry.js';
-import { createOrchestrationWorker } from '../../workers/createWorkers.js';
-import { trainWorkflowIdFor, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
-import { adminCall, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { createWorkers } from '../../workers/createWorkers.js';
+import {
+  trainWorkflowIdFor,
+  type TrainAndRegisterRequest,
+  type TrainAndRegisterWorkflow,
+} from '../../workflows/trainAndRegister/contract.js';
+import { adminCall, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
+import { openTempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
+import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
 const MODEL = 'distance';
@@ -21,13 +28,19 @@ const rng = createRng(23);
 const characteristics = (centre: number) =>
   Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, i * 100 + rng.gaussian(centre, 5)])) as ImageCharacteristics;
 
-/** Labelled frames of the deployment up to now, their characteristics far from the reference's (covariate drift). */
-function shiftedFrames(count: number): InferenceRecord[] {
+/**
+ * Labelled frames of the deployment up to now, with their images, their characteristics far from the reference's
+ * (covariate drift). The laser reads 0..100 mm, where version 1 (50 mm whatever it sees) errs by 25 mm on average.
+ */
+async function writeShiftedFrames(api: ApiHarness, count: number): Promise<void> {
   const now = Date.now();
-  return Array.from({ length: count }, (_, i) => {
-    const sensorValue = rng.uniform(0, 250);
+  const records: InferenceRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const sensorValue = rng.uniform(0, 100);
     const prediction = sensorValue + rng.gaussian(0, 5);
-    return {
+    const imageKey = `features/shifted/${now}-${i}.jpg`;
+    await api.stores.objects.put(imageKey, await syntheticFrame(sensorValue));
+    records.push({
       time: now - (count - i) * 10,
       deployment: 'shifted',
       client: 'rover',
@@ -37,22 +50,23 @@ function shiftedFrames(count: number): InferenceRecord[] {
       sensorValue,
       error: Math.abs(prediction - sensorValue),
       latencyMs: 5,
-      imageKey: `features/shifted/${now}-${i}.jpg`,
+      imageKey,
       characteristics: characteristics(90),
-    };
-  });
+    });
+  }
+  await api.stores.measurements.write(records);
 }
 
 /**
- * Re-arming end to end on a real Temporal dev server: a drift asks once; its retrain ends with no new version (there
- * is no training worker: the run assembles its dataset and is then ended, as a refused or failed retrain ends); the
- * drift is asked for again, naming the first ask, only once as many new frames arrived as that dataset had from the
+ * Re-arming end to end on a real Temporal dev server with both workers: a drift asks once; its retrain trains (with a
+ * learning rate that leaves the candidate where it started) and if-better refuses it against version 1; the drift is
+ * asked for again, naming the first ask, only once as many new frames arrived as that retrain's dataset had from the
  * deployment; and never past the cap per day, which the monitor's status shows.
  */
 describe('drift monitor re-arming', () => {
   let env: TestWorkflowEnvironment;
   let api: ApiHarness;
-  let worker: Worker;
+  let workers: Worker[];
   let running: Promise<void>;
 
   const admin = (method: string, route: string, body?: unknown) => adminCall(api.url, method, route, body);
@@ -62,19 +76,22 @@ describe('drift monitor re-arming', () => {
     eventually(async () => expect((await api.stores.measurements.driftChecks('shifted', { since })).length).toBeGreaterThanOrEqual(count), {
       timeoutMs: 90_000,
     });
-  /** Waits for the run to assemble its dataset (the orchestration worker does), then ends it: no version is registered. */
-  const endAfterAssembly = async (request: RetrainRequest) => {
-    await eventually(() => api.stores.objects.get(datasetKeys(request.workflowId!, request.runId!).records), { timeoutMs: 60_000 });
-    await env.client.workflow.getHandle(request.workflowId!, request.runId!).terminate('test: the retrain registered nothing');
+  /** The retrain's run ends with if-better refusing its candidate: no version registered. */
+  const refused = async (request: RetrainRequest) => {
+    const result = await env.client.workflow.getHandle<TrainAndRegisterWorkflow>(request.workflowId!, request.runId!).result();
+    expect(result.registration).toMatchObject({ registered: false });
+    expect(result.registration.registered === false && result.registration.reason).toMatch(/does not beat version 1/);
+    return result;
   };
   const rearmOfMonitor = async () => (await admin('GET', `/models/${MODEL}/monitor`)).body.rearm;
 
   beforeAll(async () => {
     env = await startTemporal();
-    api = await startApi(async () => env.client);
+    const temp = await openTempStores();
+    api = await startApiOn(temp.stores, temp.dir, async () => env.client, { cleanup: () => temp.cleanup() });
     const { stores } = api;
     expect((await admin('POST', '/deployments', { id: 'shifted', modelName: MODEL })).status).toBe(201);
-    const version = await registerUntrainedVersion(stores, MODEL, 'run-1');
+    const version = await registerUntrainedVersion(stores, MODEL, 'run-1', 50);
     const profile = referenceProfileOf({
       modelName: MODEL,
       version: version.version,
@@ -87,29 +104,33 @@ describe('drift monitor re-arming', () => {
     const key = referenceProfileKey('test', 'run-1');
     await stores.objects.put(key, body, 'application/json');
     await stores.registry.attachReferenceProfile(MODEL, version.version, { key, sha256: sha256(body) });
-    await stores.measurements.write(shiftedFrames(400));
-    worker = await createOrchestrationWorker({
+    await writeShiftedFrames(api, 400);
+    workers = await createWorkers({
       connection: env.nativeConnection,
       namespace: 'default',
       context: {
         stores,
-        objectsUrl: '',
+        objectsUrl: temp.urls.objectsUrl,
         mlBackend: 'auto',
         temporal: { client: async () => env.client, ui: { url: 'http://localhost:8233', namespace: 'default' } },
       },
+      capacity: trainingCapacity({ sweepParallelism: 1 }),
     });
-    running = worker.run();
+    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
+    workers?.forEach((w) => w.shutdown());
     await running?.catch(() => undefined);
     await api?.close();
     await env?.teardown();
   });
 
   it('asks again once, naming the earlier ask, after enough new frames, and stops at the cap per day', async () => {
-    expect((await admin('PUT', `/models/${MODEL}/training-config`, { deployments: ['shifted'], width: 20, height: 15 })).status).toBe(200);
+    // One trial whose learning rate leaves the model where it started: its candidate never beats version 1.
+    const sweep = { epochs: [1], batchSizes: [32], dropouts: [0.1], learningRates: [1e-9] };
+    const training = await admin('PUT', `/models/${MODEL}/training-config`, { deployments: ['shifted'], width: 20, height: 15, sweep });
+    expect(training.status).toBe(200);
     // A long back-off: only new frames re-arm within the test. One re-ask per day.
     const configured = await admin('PUT', `/models/${MODEL}/monitor`, { intervalSeconds: 5, rearm: { maxPerDay: 1, backoffMinutes: 600 } });
     expect(configured.body.config.rearm).toEqual({ maxPerDay: 1, newFramesRatio: 1, backoffMinutes: 600, maxBackoffMinutes: 1440 });
@@ -124,7 +145,7 @@ describe('drift monitor re-arming', () => {
       { timeoutMs: 90_000 },
     );
     expect(first.dedupeKey).toBe(driftDedupeKey('shifted', 1));
-    await endAfterAssembly(first);
+    expect((await refused(first)).dataset.recordCount).toBe(400);
 
     // The retrain is over with no new version, but no frame arrived since its dataset: the drift waits.
     await checksSince(Date.now(), 3);
@@ -145,7 +166,7 @@ describe('drift monitor re-arming', () => {
     ]);
 
     // As many new frames as the retrain had from the deployment: one new ask, which names the first.
-    await api.stores.measurements.write(shiftedFrames(400));
+    await writeShiftedFrames(api, 400);
     const second = await eventually(
       async () => {
         const asks = await acted();
@@ -160,10 +181,10 @@ describe('drift monitor re-arming', () => {
     expect(request.trigger.drift).toMatchObject({ deployment: 'shifted', modelVersion: 1, rearmOf: first.id });
     expect(request.trigger.by).toMatch(new RegExp(`re-ask 1 of request ${first.id}`));
     expect(second.workflowId).toBe(trainWorkflowIdFor(MODEL));
-    await endAfterAssembly(second);
+    await refused(second);
 
     // That retrain registers nothing either and more frames arrive, but the day's one re-ask is used: capped.
-    await api.stores.measurements.write(shiftedFrames(1000));
+    await writeShiftedFrames(api, 1000);
     await checksSince(Date.now(), 3);
     expect(await acted()).toHaveLength(2);
     const capped = await rearmOfMonitor();
