@@ -33,7 +33,7 @@ export function retrainReasonOf(request: RetrainRequest): string {
     case 'joined':
       return `coalesced into the running run ${run}` + (request.coverage === 'follow-up-run' ? ' (covered by its follow-up run)' : '');
     case 'duplicate':
-      return `a repeat of request ${request.duplicateOf}, which acted on this drift already (one retrain per deployment and serving version)`;
+      return `a repeat of request ${request.duplicateOf}, which acted on this drift already (one retrain per deployment and serving version, asked again only after a retrain that registered nothing: see the monitor's re-arming)`;
     case 'pending':
       return 'recorded while Temporal could not be reached: handed over as soon as it answers';
     case 'ignored': {
