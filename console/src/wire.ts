@@ -436,6 +436,8 @@ export interface StageCheck {
   comparison: PairedComparison;
   verdict: 'advance' | 'roll-back' | 'wait';
   reason: string;
+  /** The comparison on the pairs whose laser reading is <= 100 mm; absent in looks taken before it was judged. */
+  stopBand?: PairedComparison;
 }
 
 /** The Rollout workflow's status query with `checks`, every look of the run so far. */
