@@ -4,7 +4,7 @@ import { parseManifest, readSplit, readSplits } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { clipLabel } from './labels.js';
-import { evaluateMm, pixelsToTensor, predictMm, trainModel, type TrainingEngine } from './train.js';
+import { errorsMm, pixelsToTensor, predictMm, testMetricsOf, trainModel, type TrainingEngine } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -111,15 +111,41 @@ async function loadForTest(job: EvaluationJob) {
     model.dispose();
     await objects.close();
   };
-  return { tf, model, metadata, manifest, test, release };
+  return { tf, objects, model, metadata, manifest, test, release };
 }
 
-/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size). */
+/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size), overall and by band. */
 export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
   const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
-  const m = await evaluateMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+  const errors = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
   await release();
-  return { test_mae_mm: m.mae_mm, test_rmse_mm: m.rmse_mm, test_max_error_mm: m.max_error_mm };
+  return testMetricsOf(errors, test.labelsMm);
+}
+
+export interface PairedTestErrors {
+  /** The test frames' labels (laser readings, mm, clipped as stored). */
+  labelsMm: number[];
+  /** Each version's absolute error on the same frames, in the same order. */
+  current: number[];
+  candidate: number[];
+}
+
+/** Two stored models' errors on the same frames of a stored dataset's test split, in one job (the split is read once). */
+export async function pairedTestErrorsOfStoredModels(job: EvaluationJob & { candidatePrefix: string }): Promise<PairedTestErrors> {
+  const { tf, objects, model, metadata, manifest, test, release } = await loadForTest(job);
+  try {
+    const current = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+    const files = await getModelFiles(objects, job.candidatePrefix);
+    const candidateModel = await deserializeModel(tf, files.modelJson, files.weights);
+    try {
+      const candidate = await errorsMm(tf, candidateModel.model, test, manifest.height, manifest.width, candidateModel.metadata.labelMaxMm);
+      return { labelsMm: Array.from(test.labelsMm), current: Array.from(current), candidate: Array.from(candidate) };
+    } finally {
+      candidateModel.model.dispose();
+    }
+  } finally {
+    await release();
+  }
 }
 
 /** The absolute error in mm of a stored model on every frame of a stored dataset's test split. */

@@ -20,6 +20,9 @@ export const STOP_BAND = { key: 'stop', label: '<= 100 mm', maxMm: 100 } as cons
 /** Fewest stop-band pairs on which a gate may call a candidate worse there (the signed-rank test's normal approximation). */
 export const STOP_BAND_MIN_PAIRS = 20;
 
+/** Significance level of the registration's stop-band test (a rollout uses its policy's alpha). */
+export const STOP_BAND_ALPHA = 0.01;
+
 export const inStopBand = (readingMm: number) => readingMm <= STOP_BAND.maxMm;
 
 /** The band of a laser reading. */
