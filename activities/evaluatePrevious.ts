@@ -4,7 +4,7 @@ import { getModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import { testMetricsOf } from '../core/ml/train.js';
 import type { PairedComparison } from '../core/rollout/pairedTest.js';
-import { compareInStopBand } from '../core/training/distanceBands.js';
+import { compareInStopBand, deploymentMetrics } from '../core/training/distanceBands.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
 
@@ -51,7 +51,7 @@ export const evaluatePrevious =
     );
     return {
       previousVersion: current.version,
-      metrics: testMetricsOf(errors.current, errors.labelsMm),
+      metrics: { ...testMetricsOf(errors.current, errors.labelsMm), ...deploymentMetrics(errors.deployments, errors.current) },
       stopBand: compareInStopBand(errors.labelsMm, errors.current, errors.candidate),
     };
   };

@@ -195,7 +195,7 @@ export interface ModelVersionView {
   datasetSha256: string;
   sourceDeployments: string[];
   recordCount: number;
-  comparison: { previousVersion: number; metrics: Metrics } | null;
+  comparison: { previousVersion: number; metrics: Metrics; stopBand?: PairedComparison } | null;
   referenceProfile: { key: string; sha256: string } | null;
   createdAt: string;
 }

@@ -123,7 +123,7 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
   }
   const test = await errorsMm(tf, model, req.test, height, width, labelMaxMm);
   const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
-  return { model, history, metrics: { ...testMetricsOf(test, req.test.labelsMm), train_mae_mm: train.mae_mm }, engine };
+  return { model, history, metrics: { ...testMetricsOf(test, req.test.labelsMm), train_mae_mm: train.mae_mm }, testErrors: test, engine };
 }
 
 /** How a trial's epochs ran: a TensorFlow training graph, or tfjs's model.fit. */

@@ -1,8 +1,11 @@
 import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
-import { parseManifest, readSplit, readSplits } from './dataset.js';
+import { DATASET_FORMAT_V2, parseManifest, readSplit, readSplits, type AnyDatasetManifest } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
+import { deploymentMetrics } from '../training/distanceBands.js';
+import type { ObjectStore } from '../stores/objects.js';
+import { deploymentOfImageKey } from '../stores/objectKeys.js';
 import { clipLabel } from './labels.js';
 import { errorsMm, pixelsToTensor, predictMm, testMetricsOf, trainModel, type TrainingEngine } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
@@ -73,13 +76,14 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
       onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix: saved.prefix });
     },
   });
+  const byDeployment = deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), result.testErrors);
   const serialized = await serializeModel(tf, result.model, meta);
   const artifactKey = modelPrefixOf(job.trialPrefix);
   await putModel(objects, artifactKey, serialized);
   result.model.dispose();
   await objects.close();
   return {
-    metrics: result.metrics,
+    metrics: { ...result.metrics, ...byDeployment },
     history: result.history,
     artifactKey,
     artifactSha256: serialized.sha256,
@@ -87,6 +91,13 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     engine: result.engine,
     resumedFromEpoch: resume?.epochsDone ?? 0,
   };
+}
+
+/** The deployment of each frame of a dataset's test split, in its order; all null for a v1 dataset, which does not name its frames. */
+async function testDeploymentsOf(objects: ObjectStore, manifest: AnyDatasetManifest, count: number): Promise<(string | null)[]> {
+  if (manifest.format !== DATASET_FORMAT_V2) return new Array<null>(count).fill(null);
+  const keys = JSON.parse((await objects.get(manifest.test.imageKeysKey)).toString('utf8')) as string[];
+  return keys.map(deploymentOfImageKey);
 }
 
 export interface EvaluationJob {
@@ -116,15 +127,23 @@ async function loadForTest(job: EvaluationJob) {
 
 /** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size), overall and by band. */
 export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
-  const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
-  const errors = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
-  await release();
-  return testMetricsOf(errors, test.labelsMm);
+  const { tf, objects, model, metadata, manifest, test, release } = await loadForTest(job);
+  try {
+    const errors = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+    return {
+      ...testMetricsOf(errors, test.labelsMm),
+      ...deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), errors),
+    };
+  } finally {
+    await release();
+  }
 }
 
 export interface PairedTestErrors {
   /** The test frames' labels (laser readings, mm, clipped as stored). */
   labelsMm: number[];
+  /** Each test frame's deployment (null: the dataset does not name its frames). */
+  deployments: (string | null)[];
   /** Each version's absolute error on the same frames, in the same order. */
   current: number[];
   candidate: number[];
@@ -139,7 +158,12 @@ export async function pairedTestErrorsOfStoredModels(job: EvaluationJob & { cand
     const candidateModel = await deserializeModel(tf, files.modelJson, files.weights);
     try {
       const candidate = await errorsMm(tf, candidateModel.model, test, manifest.height, manifest.width, candidateModel.metadata.labelMaxMm);
-      return { labelsMm: Array.from(test.labelsMm), current: Array.from(current), candidate: Array.from(candidate) };
+      return {
+        labelsMm: Array.from(test.labelsMm),
+        deployments: await testDeploymentsOf(objects, manifest, test.count),
+        current: Array.from(current),
+        candidate: Array.from(candidate),
+      };
     } finally {
       candidateModel.model.dispose();
     }

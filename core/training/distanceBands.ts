@@ -56,6 +56,28 @@ export function bandMetrics(readingsMm: ArrayLike<number>, errorsMm: ArrayLike<n
   return metrics;
 }
 
+/**
+ * Mean absolute error and frame count per deployment, as flat metrics `test_mae_mm_at_<deployment>` and
+ * `test_frames_at_<deployment>`; frames of no known deployment (null) are left out.
+ */
+export function deploymentMetrics(deployments: (string | null)[], errorsMm: ArrayLike<number>, prefix = 'test'): Record<string, number> {
+  if (deployments.length !== errorsMm.length) throw new Error(`${deployments.length} deployments for ${errorsMm.length} errors`);
+  const sums = new Map<string, { frames: number; sum: number }>();
+  deployments.forEach((deployment, i) => {
+    if (deployment === null) return;
+    const s = sums.get(deployment) ?? { frames: 0, sum: 0 };
+    s.frames++;
+    s.sum += errorsMm[i];
+    sums.set(deployment, s);
+  });
+  const metrics: Record<string, number> = {};
+  for (const [deployment, { frames, sum }] of [...sums].sort(([a], [b]) => a.localeCompare(b))) {
+    metrics[`${prefix}_frames_at_${deployment}`] = frames;
+    metrics[`${prefix}_mae_mm_at_${deployment}`] = sum / frames;
+  }
+  return metrics;
+}
+
 /** Two versions' paired errors restricted to the frames whose laser reading is in the stop band. */
 export function compareInStopBand(
   readingsMm: ArrayLike<number>,

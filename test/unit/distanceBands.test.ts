@@ -4,6 +4,7 @@ import {
   bandMetrics,
   bandOf,
   compareInStopBand,
+  deploymentMetrics,
   inStopBand,
   STOP_BAND_MIN_PAIRS,
   worseInStopBand,
@@ -38,6 +39,16 @@ describe('distance bands', () => {
       test_mae_mm_stop: 11 / 3,
     });
     expect(() => bandMetrics([1], [])).toThrow(/1 readings for 0 errors/);
+  });
+
+  it('gives the mean error and frame count of each deployment, leaving out frames of no known deployment', () => {
+    expect(deploymentMetrics(['b', 'a', 'b', null], [2, 5, 4, 100])).toEqual({
+      test_frames_at_a: 1,
+      test_mae_mm_at_a: 5,
+      test_frames_at_b: 2,
+      test_mae_mm_at_b: 3,
+    });
+    expect(() => deploymentMetrics(['a'], [])).toThrow(/1 deployments for 0 errors/);
   });
 
   it('compares two versions on the stop-band frames only', () => {
