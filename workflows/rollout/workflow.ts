@@ -86,8 +86,9 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
 
       const evidence = await checkRolloutStage({ ...rollout, currentVersion: plan.currentVersion, since: stageStartedAt });
       if (!evidence.ongoing) return result('superseded', evidence.reason);
-      // Looks recorded before the stop band was judged have no stopBand: judgeStage leaves that gate out.
-      const { frames, answeredByCandidate, labelled, comparison, stopBand } = evidence;
+      const { frames, answeredByCandidate, labelled, comparison } = evidence;
+      // Runs whose looks were judged without the stop band (a history from before it, or a look an older activity took) go on so.
+      const stopBand = patched('rollout-stop-band-gate') ? evidence.stopBand : undefined;
       const elapsedMs = Date.now() - stageStartedAt;
       const policy = stageOf(plan.policy, stage);
       const minAnswers = canaryAnswersNeeded(policy.minFrames, entry.canaryClients.length, entry.clients);
