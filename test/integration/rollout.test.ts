@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -227,6 +229,16 @@ describe('rollout', () => {
       ),
     });
     const [shadow] = result.stages;
+    const { comparison: all, stopBand } = shadow;
+    console.log(
+      `stop-band rollout: ${all.pairs} pairs, mean error ${all.meanErrorCurrent!.toFixed(1)} -> ${all.meanErrorCandidate!.toFixed(1)} mm, ` +
+        `p(better) = ${all.pCandidateBetter.toPrecision(2)}; stop band ${stopBand!.pairs} pairs, ` +
+        `${stopBand!.meanErrorCurrent!.toFixed(1)} -> ${stopBand!.meanErrorCandidate!.toFixed(1)} mm, p(worse) = ${stopBand!.pCandidateWorse.toPrecision(2)}`,
+    );
+    if (process.env.RECORD_HISTORIES) {
+      const recorded = await env.client.workflow.getHandle(rolloutWorkflowIdFor(deployment)).fetchHistory();
+      fs.writeFileSync('test/fixtures/histories/rollout-rolled-back-in-stop-band.json', historyToJSON(recorded));
+    }
     expect(shadow.comparison.meanDifference!).toBeLessThan(0);
     expect(shadow.comparison.pCandidateBetter).toBeLessThan(0.01);
     expect(shadow.stopBand!.pairs).toBeGreaterThanOrEqual(20);
