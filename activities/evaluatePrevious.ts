@@ -2,12 +2,17 @@ import { Context } from '@temporalio/activity';
 import { parseManifest } from '../core/ml/dataset.js';
 import { getModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
+import { testMetricsOf } from '../core/ml/train.js';
+import type { PairedComparison } from '../core/rollout/pairedTest.js';
+import { compareInStopBand, deploymentMetrics } from '../core/training/distanceBands.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
 
 export interface EvaluatePreviousInput {
   modelName: string;
   manifestKey: string;
+  /** The candidate's artifact: measured with the current version in one job, on the same test frames (runs before it have none). */
+  candidateArtifactKey?: string;
 }
 
 export interface EvaluatePreviousResult {
@@ -15,9 +20,11 @@ export interface EvaluatePreviousResult {
   metrics: Record<string, number> | null;
   /** Why the previous version could not be measured on this test set, if it could not. */
   skippedBecause?: string;
+  /** Both versions' errors on the test frames whose laser reading is in the stop band (<= 100 mm), paired. */
+  stopBand?: PairedComparison;
 }
 
-/** Measures the currently registered version on this run's test set, for the registration's comparison. */
+/** Measures the currently registered version on this run's test set, and with the candidate on its stop-band frames, for the registration's comparison. */
 export const evaluatePrevious =
   ({ stores, objectsUrl, mlBackend }: ActivityContext) =>
   async (input: EvaluatePreviousInput): Promise<EvaluatePreviousResult> => {
@@ -29,15 +36,22 @@ export const evaluatePrevious =
       const skippedBecause = `version ${current.version} takes ${metadata.width}x${metadata.height} input, this dataset is ${manifest.width}x${manifest.height}`;
       return { previousVersion: current.version, metrics: null, skippedBecause };
     }
-    const metrics = await heartbeatWhile(() =>
+    const job = { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey };
+    const { candidateArtifactKey } = input;
+    if (candidateArtifactKey === undefined) {
+      const metrics = await heartbeatWhile(() => runMlJob({ kind: 'evaluate', job }, () => {}, Context.current().cancellationSignal));
+      return { previousVersion: current.version, metrics };
+    }
+    const errors = await heartbeatWhile(() =>
       runMlJob(
-        {
-          kind: 'evaluate',
-          job: { objectsUrl, backend: mlBackend, manifestKey: input.manifestKey, modelPrefix: current.artifactKey },
-        },
+        { kind: 'paired-test-errors', job: { ...job, candidatePrefix: candidateArtifactKey } },
         () => {},
         Context.current().cancellationSignal,
       ),
     );
-    return { previousVersion: current.version, metrics };
+    return {
+      previousVersion: current.version,
+      metrics: { ...testMetricsOf(errors.current, errors.labelsMm), ...deploymentMetrics(errors.deployments, errors.current) },
+      stopBand: compareInStopBand(errors.labelsMm, errors.current, errors.candidate),
+    };
   };

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { STOP_BAND_ALPHA, worseInStopBand } from '../core/training/distanceBands.js';
 import type { TrialSummary } from '../core/training/sweep.js';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
 import type { ActivityContext } from './context.js';
@@ -19,7 +20,8 @@ export interface RegisterInput {
 }
 
 /**
- * Registers the winning trial as the model's next version. Like an MLflow model version's
+ * Registers the winning trial as the model's next version; `if-better` registers it only when it beats the current version
+ * on the same test set and is not significantly worse than it in the stop band (laser <= 100 mm), paired on the same frames. Like an MLflow model version's
  * source, the version points at the trial's immutable artifact under runs/, checked by digest,
  * and links it to the trial, the run and the dataset.
  */
@@ -35,6 +37,13 @@ export const registerModelVersion =
         reason: `${selectionMetric} ${candidate.toFixed(2)} does not beat version ${previous.previousVersion} (${incumbent.toFixed(2)}) on the same test set`,
       };
     }
+    const worseWhereItStops = input.policy === 'if-better' && previous.stopBand && worseInStopBand(previous.stopBand, STOP_BAND_ALPHA);
+    if (worseWhereItStops && incumbent !== undefined) {
+      return {
+        registered: false,
+        reason: `${selectionMetric} ${candidate.toFixed(2)} beats version ${previous.previousVersion} (${incumbent.toFixed(2)}) on the same test set, but it is ${worseWhereItStops}`,
+      };
+    }
     const files = await getModelFiles(stores.objects, best.artifactKey);
     if (files.sha256 !== best.artifactSha256) {
       const message = `artifact ${best.artifactKey} changed since training (sha256 ${files.sha256} != ${best.artifactSha256})`;
@@ -42,7 +51,11 @@ export const registerModelVersion =
     }
     const comparison =
       previous.previousVersion !== null && previous.metrics
-        ? { previousVersion: previous.previousVersion, metrics: previous.metrics }
+        ? {
+            previousVersion: previous.previousVersion,
+            metrics: previous.metrics,
+            ...(previous.stopBand && { stopBand: previous.stopBand }),
+          }
         : null;
     const version = await stores.registry.registerModelVersion({
       modelName: input.modelName,

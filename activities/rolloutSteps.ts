@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
 import { canaryClientsOf } from '../core/rollout/canaryClients.js';
 import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest.js';
+import { compareInStopBand } from '../core/training/distanceBands.js';
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import { rollsOut, type Deployment, type RolloutStage } from '../core/stores/registry.js';
 import type { RolloutInput } from '../workflows/rollout/contract.js';
@@ -37,6 +38,8 @@ export interface StageEvidence {
   answeredByCandidate: number;
   labelled: number;
   comparison: PairedComparison;
+  /** The comparison on the pairs whose laser reading is in the stop band (<= 100 mm). */
+  stopBand: PairedComparison;
 }
 
 const workflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'a rollout outside a workflow';
@@ -120,7 +123,10 @@ export const checkRolloutStage =
         : deployment.rollout?.candidateVersion !== input.candidateVersion &&
           `deployment "${input.deploymentId}" no longer rolls out v${input.candidateVersion} (ended by hand)`;
     // An ended rollout has nothing left to judge: no frames are read for it.
-    if (gone) return { ongoing: false, reason: gone, frames: 0, answeredByCandidate: 0, labelled: 0, comparison: comparePaired([], []) };
+    if (gone) {
+      const none = comparePaired([], []);
+      return { ongoing: false, reason: gone, frames: 0, answeredByCandidate: 0, labelled: 0, comparison: none, stopBand: none };
+    }
     const evidence = await stores.measurements.rolloutEvidence({
       deployment: input.deploymentId,
       modelName: input.modelName,
@@ -136,6 +142,7 @@ export const checkRolloutStage =
       answeredByCandidate: evidence.answeredByCandidate,
       labelled: evidence.labelled,
       comparison: comparePaired(evidence.pairs.current, evidence.pairs.candidate),
+      stopBand: compareInStopBand(evidence.pairs.readings, evidence.pairs.current, evidence.pairs.candidate),
     };
   };
 

@@ -42,12 +42,17 @@ export function heatCells(checks: DriftCheckRow[], statistic: HeatStatistic) {
   return { columns, cells };
 }
 
-/** A stage's look in one line: frames, pairs, both errors, the two one-sided p-values. */
+/** A stage's look in one line: frames, pairs, both errors, the two one-sided p-values, and the stop band's when judged. */
 export function evidenceLine(check: StageCheck): string {
   const c = check.comparison;
+  const s = check.stopBand;
   return (
     `${check.frames} frames, ${c.pairs} paired, ${check.answeredByCandidate} answered by the candidate; ` +
     `error ${mm(c.meanErrorCurrent)} current vs ${mm(c.meanErrorCandidate)} candidate; ` +
-    `p(better) = ${pValue(c.pCandidateBetter)}, p(worse) = ${pValue(c.pCandidateWorse)}`
+    `p(better) = ${pValue(c.pCandidateBetter)}, p(worse) = ${pValue(c.pCandidateWorse)}` +
+    (s
+      ? `; stop band (<= 100 mm): ${s.pairs} paired, error ${mm(s.meanErrorCurrent)} current vs ${mm(s.meanErrorCandidate)} candidate, ` +
+        `p(worse) = ${pValue(s.pCandidateWorse)}`
+      : '')
   );
 }

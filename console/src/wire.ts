@@ -195,7 +195,7 @@ export interface ModelVersionView {
   datasetSha256: string;
   sourceDeployments: string[];
   recordCount: number;
-  comparison: { previousVersion: number; metrics: Metrics } | null;
+  comparison: { previousVersion: number; metrics: Metrics; stopBand?: PairedComparison } | null;
   referenceProfile: { key: string; sha256: string } | null;
   createdAt: string;
 }
@@ -464,6 +464,8 @@ export interface StageCheck {
   comparison: PairedComparison;
   verdict: 'advance' | 'roll-back' | 'wait';
   reason: string;
+  /** The comparison on the pairs whose laser reading is <= 100 mm; absent in looks taken before it was judged. */
+  stopBand?: PairedComparison;
 }
 
 /** The Rollout workflow's status query with `checks`, every look of the run so far. */

@@ -102,7 +102,24 @@ export const modelVersionSchema = z
     datasetSha256: z.string(),
     sourceDeployments: z.array(z.string()),
     recordCount: z.number().int(),
-    comparison: z.object({ previousVersion: z.number().int(), metrics: metricsSchema }).nullable(),
+    comparison: z
+      .object({
+        previousVersion: z.number().int(),
+        metrics: metricsSchema,
+        stopBand: z
+          .object({
+            pairs: z.number().int(),
+            meanErrorCurrent: z.number().nullable(),
+            meanErrorCandidate: z.number().nullable(),
+            meanDifference: z.number().nullable(),
+            statistic: z.number(),
+            pCandidateBetter: z.number(),
+            pCandidateWorse: z.number(),
+          })
+          .optional()
+          .meta({ description: 'both versions on the test frames with a laser reading <= 100 mm, paired (versions registered since)' }),
+      })
+      .nullable(),
     referenceProfile: z.object({ key: z.string(), sha256: z.string() }).nullable(),
     createdAt: isoTime,
   })

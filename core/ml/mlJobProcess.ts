@@ -11,13 +11,15 @@ process.once('message', async (job: MlJob) => {
   // TensorFlow reads this once, when the backend loads (lazily, inside the job).
   if (job.threads) process.env.TF_NUM_INTRAOP_THREADS = String(job.threads);
   try {
-    const { evaluateStoredModel, runTrial, testErrorsOfStoredModel } = await import('./trialRunner.js');
+    const { evaluateStoredModel, pairedTestErrorsOfStoredModels, runTrial, testErrorsOfStoredModel } = await import('./trialRunner.js');
     const result =
       job.kind === 'train'
         ? await runTrial(job.job, (progress) => process.send?.({ type: 'progress', progress }))
         : job.kind === 'test-errors'
           ? await testErrorsOfStoredModel(job.job)
-          : await evaluateStoredModel(job.job);
+          : job.kind === 'paired-test-errors'
+            ? await pairedTestErrorsOfStoredModels(job.job)
+            : await evaluateStoredModel(job.job);
     process.send?.({ type: 'done', result }, () => process.exit(0));
   } catch (err) {
     process.send?.({ type: 'error', message: (err as Error).stack ?? String(err) }, () => process.exit(1));

@@ -1,11 +1,14 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { EvaluationJob, TrialJob, TrialOutcome, TrialProgress } from './trialRunner.js';
+import type { EvaluationJob, PairedTestErrors, TrialJob, TrialOutcome, TrialProgress } from './trialRunner.js';
 
 /** `threads`: TensorFlow intra-op threads of the job's process (unset: TensorFlow takes every core). */
 export type MlJob = (
-  { kind: 'train'; job: TrialJob } | { kind: 'evaluate'; job: EvaluationJob } | { kind: 'test-errors'; job: EvaluationJob }
+  | { kind: 'train'; job: TrialJob }
+  | { kind: 'evaluate'; job: EvaluationJob }
+  | { kind: 'test-errors'; job: EvaluationJob }
+  | { kind: 'paired-test-errors'; job: EvaluationJob & { candidatePrefix: string } }
 ) & {
   threads?: number;
 };
@@ -13,7 +16,9 @@ type ResultOf<J extends MlJob> = J extends { kind: 'train' }
   ? TrialOutcome
   : J extends { kind: 'test-errors' }
     ? number[]
-    : Record<string, number>;
+    : J extends { kind: 'paired-test-errors' }
+      ? PairedTestErrors
+      : Record<string, number>;
 type ChildMessage = { type: 'progress'; progress: TrialProgress } | { type: 'done'; result: unknown } | { type: 'error'; message: string };
 
 /** Hands the job process its parent's pid (core/ml/exitWithParent.ts). */

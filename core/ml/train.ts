@@ -1,3 +1,4 @@
+import { bandMetrics } from '../training/distanceBands.js';
 import type { TrialParams } from '../training/sweep.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
@@ -50,20 +51,6 @@ export async function predictMm(tf: Tf, model: LayersModel, x: Tensor, labelMaxM
   return values;
 }
 
-export function errorMetrics(predictedMm: ArrayLike<number>, labelsMm: ArrayLike<number>): ErrorMetrics {
-  let abs = 0;
-  let sq = 0;
-  let max = 0;
-  for (let i = 0; i < labelsMm.length; i++) {
-    const e = Math.abs(predictedMm[i] - labelsMm[i]);
-    abs += e;
-    sq += e * e;
-    max = Math.max(max, e);
-  }
-  const n = Math.max(labelsMm.length, 1);
-  return { mae_mm: abs / n, rmse_mm: Math.sqrt(sq / n), max_error_mm: max };
-}
-
 export async function evaluateMm(
   tf: Tf,
   model: LayersModel,
@@ -72,14 +59,46 @@ export async function evaluateMm(
   width: number,
   labelMaxMm: number,
 ): Promise<ErrorMetrics> {
+  return errorMetricsOf(await errorsMm(tf, model, split, height, width, labelMaxMm));
+}
+
+/** The absolute error (mm) of a model on every frame of a split, against its label clipped as the model learned it. */
+export async function errorsMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number) {
   const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
   const clipped = tf.tidy(() => tf.tensor1d(split.labelsMm).clipByValue(0, labelMaxMm));
   try {
-    return errorMetrics(await predictMm(tf, model, x, labelMaxMm), (await clipped.data()) as Float32Array);
+    const [predicted, labels] = [await predictMm(tf, model, x, labelMaxMm), (await clipped.data()) as Float32Array];
+    return Float64Array.from(predicted, (p, i) => Math.abs(p - labels[i]));
   } finally {
     x.dispose();
     clipped.dispose();
   }
+}
+
+/** Mean, root mean square and largest of absolute errors. */
+export function errorMetricsOf(errors: ArrayLike<number>): ErrorMetrics {
+  let [abs, sq, max] = [0, 0, 0];
+  for (let i = 0; i < errors.length; i++) {
+    abs += errors[i];
+    sq += errors[i] * errors[i];
+    max = Math.max(max, errors[i]);
+  }
+  const n = Math.max(errors.length, 1);
+  return { mae_mm: abs / n, rmse_mm: Math.sqrt(sq / n), max_error_mm: max };
+}
+
+/** A model's test metrics: the overall errors and, per distance band and in the stop band, mean error and frames. */
+export function testMetricsOf(
+  errors: ArrayLike<number>,
+  labelsMm: ArrayLike<number>,
+): Record<string, number> & { test_mae_mm: number; test_rmse_mm: number; test_max_error_mm: number } {
+  const overall = errorMetricsOf(errors);
+  return {
+    test_mae_mm: overall.mae_mm,
+    test_rmse_mm: overall.rmse_mm,
+    test_max_error_mm: overall.max_error_mm,
+    ...bandMetrics(labelsMm, errors),
+  };
 }
 
 /** Trains one sweep combination (Adam, MSE, MAE) and measures it on the test split in mm. */
@@ -102,14 +121,9 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
     const fitOptions = { epochs: params.epochs, initialEpoch: startEpoch, batchSize: params.batchSize };
     engine = await fitWithEngine(tf, model, req, { ...fitOptions, onEpochEnd });
   }
-  const test = await evaluateMm(tf, model, req.test, height, width, labelMaxMm);
+  const test = await errorsMm(tf, model, req.test, height, width, labelMaxMm);
   const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
-  return {
-    model,
-    history,
-    metrics: { test_mae_mm: test.mae_mm, test_rmse_mm: test.rmse_mm, test_max_error_mm: test.max_error_mm, train_mae_mm: train.mae_mm },
-    engine,
-  };
+  return { model, history, metrics: { ...testMetricsOf(test, req.test.labelsMm), train_mae_mm: train.mae_mm }, testErrors: test, engine };
 }
 
 /** How a trial's epochs ran: a TensorFlow training graph, or tfjs's model.fit. */

@@ -1,10 +1,13 @@
 import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
-import { parseManifest, readSplit, readSplits } from './dataset.js';
+import { DATASET_FORMAT_V2, parseManifest, readSplit, readSplits, type AnyDatasetManifest } from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
+import { deploymentMetrics } from '../training/distanceBands.js';
+import type { ObjectStore } from '../stores/objects.js';
+import { deploymentOfImageKey } from '../stores/objectKeys.js';
 import { clipLabel } from './labels.js';
-import { evaluateMm, pixelsToTensor, predictMm, trainModel, type TrainingEngine } from './train.js';
+import { errorsMm, pixelsToTensor, predictMm, testMetricsOf, trainModel, type TrainingEngine } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -73,13 +76,14 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
       onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix: saved.prefix });
     },
   });
+  const byDeployment = deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), result.testErrors);
   const serialized = await serializeModel(tf, result.model, meta);
   const artifactKey = modelPrefixOf(job.trialPrefix);
   await putModel(objects, artifactKey, serialized);
   result.model.dispose();
   await objects.close();
   return {
-    metrics: result.metrics,
+    metrics: { ...result.metrics, ...byDeployment },
     history: result.history,
     artifactKey,
     artifactSha256: serialized.sha256,
@@ -87,6 +91,13 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     engine: result.engine,
     resumedFromEpoch: resume?.epochsDone ?? 0,
   };
+}
+
+/** The deployment of each frame of a dataset's test split, in its order; all null for a v1 dataset, which does not name its frames. */
+async function testDeploymentsOf(objects: ObjectStore, manifest: AnyDatasetManifest, count: number): Promise<(string | null)[]> {
+  if (manifest.format !== DATASET_FORMAT_V2) return new Array<null>(count).fill(null);
+  const keys = JSON.parse((await objects.get(manifest.test.imageKeysKey)).toString('utf8')) as string[];
+  return keys.map(deploymentOfImageKey);
 }
 
 export interface EvaluationJob {
@@ -111,15 +122,54 @@ async function loadForTest(job: EvaluationJob) {
     model.dispose();
     await objects.close();
   };
-  return { tf, model, metadata, manifest, test, release };
+  return { tf, objects, model, metadata, manifest, test, release };
 }
 
-/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size). */
+/** Error in mm of a stored model on a stored dataset's test split (preprocessed at the model's own input size), overall and by band. */
 export async function evaluateStoredModel(job: EvaluationJob): Promise<Record<string, number>> {
-  const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
-  const m = await evaluateMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
-  await release();
-  return { test_mae_mm: m.mae_mm, test_rmse_mm: m.rmse_mm, test_max_error_mm: m.max_error_mm };
+  const { tf, objects, model, metadata, manifest, test, release } = await loadForTest(job);
+  try {
+    const errors = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+    return {
+      ...testMetricsOf(errors, test.labelsMm),
+      ...deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), errors),
+    };
+  } finally {
+    await release();
+  }
+}
+
+export interface PairedTestErrors {
+  /** The test frames' labels (laser readings, mm, clipped as stored). */
+  labelsMm: number[];
+  /** Each test frame's deployment (null: the dataset does not name its frames). */
+  deployments: (string | null)[];
+  /** Each version's absolute error on the same frames, in the same order. */
+  current: number[];
+  candidate: number[];
+}
+
+/** Two stored models' errors on the same frames of a stored dataset's test split, in one job (the split is read once). */
+export async function pairedTestErrorsOfStoredModels(job: EvaluationJob & { candidatePrefix: string }): Promise<PairedTestErrors> {
+  const { tf, objects, model, metadata, manifest, test, release } = await loadForTest(job);
+  try {
+    const current = await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm);
+    const files = await getModelFiles(objects, job.candidatePrefix);
+    const candidateModel = await deserializeModel(tf, files.modelJson, files.weights);
+    try {
+      const candidate = await errorsMm(tf, candidateModel.model, test, manifest.height, manifest.width, candidateModel.metadata.labelMaxMm);
+      return {
+        labelsMm: Array.from(test.labelsMm),
+        deployments: await testDeploymentsOf(objects, manifest, test.count),
+        current: Array.from(current),
+        candidate: Array.from(candidate),
+      };
+    } finally {
+      candidateModel.model.dispose();
+    }
+  } finally {
+    await release();
+  }
 }
 
 /** The absolute error in mm of a stored model on every frame of a stored dataset's test split. */

@@ -1,3 +1,4 @@
+import { worseInStopBand } from '../training/distanceBands.js';
 import type { PairedComparison } from './pairedTest.js';
 import type { RolloutPolicy } from './rolloutPolicy.js';
 
@@ -14,6 +15,8 @@ export interface StageJudgement {
  * error to agree (a candidate slightly better on most frames and far worse on a few is not promoted).
  * - roll back as soon as the candidate is significantly worse (one-sided Wilcoxon p < alpha, higher mean) on minFrames pairs,
  *   or has predicted on none of minFrames frames with a laser reading (it cannot load where the API serves);
+ * - roll back, even when better on average, once it is significantly worse in the stop band (`stopBand`: the pairs whose
+ *   laser reading is <= 100 mm, core/training/distanceBands.ts) on minFrames pairs in all;
  * - advance once it is significantly better (lower mean), after minFrames pairs and minMinutes, and in a canary once the candidate
  *   has answered its rovers' share of minFrames (`minCandidateAnswers`);
  * - roll back at maxMinutes when it has not been shown better (too few frames, or no significant difference);
@@ -23,6 +26,8 @@ export function judgeStage(
   comparison: Pick<PairedComparison, 'pairs' | 'pCandidateBetter' | 'pCandidateWorse' | 'meanDifference'> & {
     labelled: number;
     answeredByCandidate: number;
+    /** The same comparison on the pairs in the stop band; absent (evidence recorded before it), no stop-band gate. */
+    stopBand?: Pick<PairedComparison, 'pairs' | 'pCandidateWorse' | 'meanDifference' | 'meanErrorCurrent' | 'meanErrorCandidate'>;
   },
   stage: RolloutPolicy['shadow'],
   alpha: number,
@@ -36,6 +41,13 @@ export function judgeStage(
   const difference = comparison.meanDifference ?? 0;
   if (enough && comparison.pCandidateWorse < alpha && difference > 0)
     return { verdict: 'roll-back', reason: `worse than the current version: p = ${fmt(comparison.pCandidateWorse)} < ${alpha}` };
+  const worseWhereItStops = enough && comparison.stopBand && worseInStopBand(comparison.stopBand, alpha);
+  if (worseWhereItStops)
+    return {
+      verdict: 'roll-back',
+      reason:
+        difference < 0 ? `${worseWhereItStops}, though better on average (mean error ${fmtMm(-difference)} lower)` : worseWhereItStops,
+    };
   const exposed = comparison.answeredByCandidate >= minCandidateAnswers;
   if (enough && exposed && minutes >= stage.minMinutes && comparison.pCandidateBetter < alpha && difference < 0)
     return { verdict: 'advance', reason: `better than the current version: p = ${fmt(comparison.pCandidateBetter)} < ${alpha}` };

@@ -219,8 +219,8 @@ export interface RolloutEvidence {
   answeredByCandidate: number;
   /** Of `frames`, those with a laser reading. */
   labelled: number;
-  /** Paired laser errors (mm): index i of both arrays is one frame that both versions predicted. */
-  pairs: { current: Float64Array; candidate: Float64Array };
+  /** Paired laser errors (mm): index i of the arrays is one frame that both versions predicted, and its laser reading (mm). */
+  pairs: { current: Float64Array; candidate: Float64Array; readings: Float64Array };
 }
 
 /** Refuses a query no store can answer: two different versions and a positive whole number of pairs. */
@@ -232,19 +232,21 @@ export function assertRolloutEvidenceQuery(query: RolloutEvidenceQuery): void {
     throw new Error(`a rollout compares two versions, got version ${query.currentVersion} twice`);
 }
 
-/** Pairs from rows holding each frame's answering version, its error and its shadow's error, newest first or in any order. */
+/** Pairs from rows holding each frame's answering version, its error, its shadow's error and its laser reading, in any order. */
 export function rolloutPairsOf(
-  rows: { answeredBy: number; error: number; shadowError: number }[],
+  rows: { answeredBy: number; error: number; shadowError: number; reading: number }[],
   currentVersion: number,
 ): RolloutEvidence['pairs'] {
   const current = new Float64Array(rows.length);
   const candidate = new Float64Array(rows.length);
+  const readings = new Float64Array(rows.length);
   rows.forEach((row, i) => {
     const currentAnswered = row.answeredBy === currentVersion;
     current[i] = currentAnswered ? row.error : row.shadowError;
     candidate[i] = currentAnswered ? row.shadowError : row.error;
+    readings[i] = row.reading;
   });
-  return { current, candidate };
+  return { current, candidate, readings };
 }
 
 export interface DriftWindowQuery {

@@ -34,3 +34,9 @@ export function frameIdOf(deployment: string, imageKey: string): string | null {
   const id = imageKey.slice(prefix.length, -'.jpg'.length);
   return FRAME_ID_PATTERN.test(id) ? id : null;
 }
+
+/** The deployment of an image key of `frameImageKey`'s form, or null for any other key. */
+export function deploymentOfImageKey(imageKey: string): string | null {
+  const match = /^features\/([^/]+)\/[^/]+\.jpg$/.exec(imageKey);
+  return match ? match[1] : null;
+}

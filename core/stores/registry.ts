@@ -1,5 +1,6 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests, viewers, annotations. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
+import type { PairedComparison } from '../rollout/pairedTest.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
 import type { TriggerKind } from '../training/retrainTrigger.js';
 import type { TrainingConfig } from '../training/trainingConfig.js';
@@ -247,8 +248,11 @@ export interface ModelVersion {
   datasetSha256: string;
   sourceDeployments: string[];
   recordCount: number;
-  /** Metrics of the version it replaced, measured on this version's test set. */
-  comparison: { previousVersion: number; metrics: Metrics } | null;
+  /**
+   * Metrics of the version it replaced, measured on this version's test set; `stopBand`: both versions' paired errors on its
+   * frames with a laser reading <= 100 mm, for versions registered since it was measured.
+   */
+  comparison: { previousVersion: number; metrics: Metrics; stopBand?: PairedComparison } | null;
   /** What the version learned from (core/drift/referenceProfile.ts), once stored: the drift monitor's reference. */
   referenceProfile: { key: string; sha256: string } | null;
   createdAt: string;

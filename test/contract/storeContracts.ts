@@ -921,6 +921,24 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
         await m.close();
       });
 
+      it("gives each pair's laser reading, so a rollout can judge the stop band", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          rolloutFrame(d, t0, { by: current, prediction: 50 }, 40, { by: candidate, prediction: 90 }),
+          rolloutFrame(d, t0 + 1, { by: candidate, prediction: 310 }, 300, { by: current, prediction: 200 }),
+        ]);
+        const { pairs } = await m.rolloutEvidence(query(d, t0));
+        expect(pairs.readings).toBeInstanceOf(Float64Array);
+        const triples = [...pairs.readings].map((r, i) => [r, pairs.current[i], pairs.candidate[i]]).sort((a, b) => a[0] - b[0]);
+        expect(triples).toEqual([
+          [40, 10, 50],
+          [300, 100, 10],
+        ]);
+        await m.close();
+      });
+
       it('keeps the newest pairs up to the cap, and refuses a cap that is not a positive integer', async () => {
         const m = await open();
         const d = `d-${randomUUID().slice(0, 8)}`;

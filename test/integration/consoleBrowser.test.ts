@@ -171,7 +171,10 @@ describe('the console in a real browser', () => {
       .click();
     await expect.poll(() => new URL(admin.url()).hash).toBe(`#/models/${model}/versions/${v2.version}`);
     await heading(admin, `${model} v${v2.version}`).waitFor();
-    for (const section of ['Dataset', 'Trials', 'Selected trial', 'Trigger']) await heading(admin, section, 2).waitFor();
+    for (const section of ['Test error by slice', 'Dataset', 'Trials', 'Selected trial', 'Trigger'])
+      await heading(admin, section, 2).waitFor();
+    // The trained version's test error by band: the four tiers and the stop band, a header row and one row each.
+    await expect.poll(() => table(admin, 'By distance band (laser reading)').getByRole('row').count()).toBe(6);
     // Two trials in the world's sweep: a header row and one row each.
     await expect.poll(() => table(admin, 'Trials').getByRole('row').count()).toBe(3);
     await admin.getByRole('link', { name: 'Open the run in the Temporal Web UI' }).waitFor();

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,8 +66,12 @@ describe('rollout', () => {
     return { deployment, tokens };
   };
 
-  /** Rovers take turns sending frames until `until` settles; every answer's client and version. */
-  const drive = async <T>(tokens: { id: string; token: string }[], until: Promise<T>) => {
+  /** Rovers take turns sending frames (laser reading `readingOf(frame)`) until `until` settles; every answer's client and version. */
+  const drive = async <T>(
+    tokens: { id: string; token: string }[],
+    until: Promise<T>,
+    readingOf: (frame: number) => number = (frame) => 90 + (frame % 21),
+  ) => {
     const answers: { client: string; version: number }[] = [];
     let done = false;
     const result = until.finally(() => (done = true));
@@ -75,7 +81,7 @@ describe('rollout', () => {
         const rover = tokens[frame++ % tokens.length];
         const form = new FormData();
         form.append('image', new Blob([new Uint8Array(images[frame % images.length])], { type: 'image/jpeg' }), 'frame.jpg');
-        form.append('sensor_value', String(90 + (frame % 21)));
+        form.append('sensor_value', String(readingOf(frame)));
         const res = await fetch(`${api.url}/predict`, { method: 'POST', headers: { authorization: `Bearer ${rover.token}` }, body: form });
         const body = await res.json();
         if (res.status !== 200) throw new Error(`/predict answered ${res.status}: ${JSON.stringify(body)}`);
@@ -204,6 +210,42 @@ describe('rollout', () => {
     // Rolled back: the canary's rovers are answered by v1 again.
     const after = await drive(tokens, new Promise((resolve) => setTimeout(resolve, 1500)));
     expect(after.answers.slice(-8).every((a) => a.version === 1)).toBe(true);
+  });
+
+  it('rolls back a candidate better on average but worse in the stop band, and says so', async () => {
+    // A quarter of the frames are near the wall (40 mm), the rest at 300 mm. v1 predicts 100 mm: 60 mm off near the
+    // wall, 200 mm off far away; v2 predicts 290 mm: 250 mm off near the wall, 10 mm far away. v2 is better on three
+    // frames of four (mean error 95 mm lower) and worse on every frame where the rover stops.
+    const policy = { ...FAST, shadow: { minFrames: 100, minMinutes: 0, maxMinutes: 3 } };
+    const { deployment, tokens } = await setUp('stops', 'shadow', policy, 100);
+    await registerUntrainedVersion(api.stores, 'stops', 'stops-v2', 290);
+    await rolloutOf('stops', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment), (frame) => (frame % 4 === 0 ? 40 : 300));
+    expect(result).toMatchObject({
+      outcome: 'rolled-back',
+      reason: expect.stringMatching(
+        /^shadow: worse than the current version in the stop band \(laser <= 100 mm\): p = .* on \d+ frames, .*, though better on average/,
+      ),
+    });
+    const [shadow] = result.stages;
+    const { comparison: all, stopBand } = shadow;
+    console.log(
+      `stop-band rollout: ${all.pairs} pairs, mean error ${all.meanErrorCurrent!.toFixed(1)} -> ${all.meanErrorCandidate!.toFixed(1)} mm, ` +
+        `p(better) = ${all.pCandidateBetter.toPrecision(2)}; stop band ${stopBand!.pairs} pairs, ` +
+        `${stopBand!.meanErrorCurrent!.toFixed(1)} -> ${stopBand!.meanErrorCandidate!.toFixed(1)} mm, p(worse) = ${stopBand!.pCandidateWorse.toPrecision(2)}`,
+    );
+    if (process.env.RECORD_HISTORIES) {
+      const recorded = await env.client.workflow.getHandle(rolloutWorkflowIdFor(deployment)).fetchHistory();
+      fs.writeFileSync('test/fixtures/histories/rollout-rolled-back-in-stop-band.json', historyToJSON(recorded));
+    }
+    expect(shadow.comparison.meanDifference!).toBeLessThan(0);
+    expect(shadow.comparison.pCandidateBetter).toBeLessThan(0.01);
+    expect(shadow.stopBand!.pairs).toBeGreaterThanOrEqual(20);
+    expect(shadow.stopBand!.meanDifference!).toBeGreaterThan(0);
+    expect(answers.every((a) => a.version === 1)).toBe(true);
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 1, rollout: null });
+    expect((await history(deployment))[0]).toMatchObject({ reason: 'rollout-rolled-back', fromVersion: 2, toVersion: 1 });
   });
 
   it('gives the canary one of two rovers even when the share rounds down to none: the candidate answers a rover before promotion', async () => {

@@ -130,6 +130,14 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     expect(profile.labels.max).toBeLessThan(300);
     const trials = await t.stores.registry.listTrials({ workflowId });
     expect(trials.map((tr) => tr.id).sort()).toEqual(result.trials.map((tr) => tr.trialId).sort());
+    // Slices of the test split, stored with each trial and the version: by distance band (the stop band too) and by deployment.
+    for (const metrics of [version!.metrics, ...trials.map((tr) => tr.metrics)]) {
+      const frames = (keys: string[]) => keys.reduce((n, k) => n + metrics[`test_frames_${k}`], 0);
+      expect(frames(['0_20', '20_100', '100_350', 'over_350'])).toBe(result.dataset.testCount);
+      expect(frames(['at_phase-a', 'at_phase-b'])).toBe(result.dataset.testCount);
+      expect(metrics.test_frames_stop).toBe(frames(['0_20', '20_100']));
+      expect(metrics['test_mae_mm_at_phase-a']).toBeGreaterThan(0);
+    }
     expect(trials[0].history.loss).toHaveLength(4);
   });
 
@@ -153,6 +161,10 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
     if (!result.registration.registered) throw new Error('unreachable');
     expect(result.registration.comparison?.previousVersion).toBe(1);
     expect(result.registration.comparison?.metrics.test_mae_mm).toBeGreaterThan(0);
+    // Both versions measured on the same stop-band frames of the test split.
+    const stopBand = result.registration.comparison?.stopBand;
+    expect(stopBand?.pairs).toBeGreaterThan(0);
+    expect(stopBand?.pairs).toBe(result.registration.comparison?.metrics.test_frames_stop);
   });
 
   it('registers a model with another input size without comparing it against a version it cannot measure', async () => {

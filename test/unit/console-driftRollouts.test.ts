@@ -79,4 +79,21 @@ describe('the rollouts page', () => {
       '212 frames, 198 paired, 0 answered by the candidate; error 41.2 mm current vs 7.9 mm candidate; p(better) = 1.2e-30, p(worse) = 1.00',
     );
   });
+
+  it('adds the stop band to the line when the look judged it', () => {
+    const comparison = { pairs: 40, meanErrorCurrent: 60, meanErrorCandidate: 250, meanDifference: 190, statistic: 820 };
+    const look: StageCheck = {
+      stage: 'shadow',
+      at: '2026-01-01T00:00:00Z',
+      frames: 160,
+      answeredByCandidate: 0,
+      comparison: { ...comparison, pairs: 160, meanErrorCurrent: 165, meanErrorCandidate: 70, pCandidateBetter: 1e-10, pCandidateWorse: 1 },
+      verdict: 'roll-back',
+      reason: 'worse than the current version in the stop band',
+      stopBand: { ...comparison, pCandidateBetter: 1, pCandidateWorse: 1.8e-8 },
+    };
+    expect(evidenceLine(look)).toMatch(
+      /; stop band \(<= 100 mm\): 40 paired, error 60.0 mm current vs 250.0 mm candidate, p\(worse\) = 1.8e-8$/,
+    );
+  });
 });

@@ -103,6 +103,26 @@ describe('judgeStage', () => {
     expect(judgeStage(worse, stage, 0.01, minutes(6)).verdict).toBe('wait');
   });
 
+  it('rolls back a candidate better on average but significantly worse in the stop band, and never advances it', () => {
+    const better = evidence(400, 1e-9, 1);
+    const stopBand = { pairs: 60, pCandidateWorse: 1e-9, meanDifference: 40, meanErrorCurrent: 10, meanErrorCandidate: 50 };
+    for (const elapsed of [minutes(1), minutes(6)]) {
+      expect(judgeStage({ ...better, stopBand }, stage, 0.01, elapsed)).toEqual({
+        verdict: 'roll-back',
+        reason:
+          'worse than the current version in the stop band (laser <= 100 mm): p = 1.0e-9 < 0.01 on 60 frames, mean error 50.0 mm against 10.0 mm, though better on average (mean error 1.00 mm lower)',
+      });
+    }
+    // Not significant in the stop band, or too few stop-band frames, or not enough frames in all: the usual verdict.
+    expect(judgeStage({ ...better, stopBand: { ...stopBand, pCandidateWorse: 0.2 } }, stage, 0.01, minutes(6)).verdict).toBe('advance');
+    expect(judgeStage({ ...better, stopBand: { ...stopBand, pairs: 19 } }, stage, 0.01, minutes(6)).verdict).toBe('advance');
+    expect(judgeStage({ ...evidence(199, 1e-9, 1), stopBand }, stage, 0.01, minutes(6)).verdict).toBe('wait');
+    // Worse on average too: the overall reason.
+    expect(judgeStage({ ...evidence(400, 1, 1e-9), stopBand }, stage, 0.01, minutes(1)).reason).toMatch(
+      /^worse than the current version: p/,
+    );
+  });
+
   it('rolls back at the maximum time a candidate not shown better, or without enough frames', () => {
     expect(judgeStage(evidence(5000, 0.2, 0.8), stage, 0.01, minutes(59)).verdict).toBe('wait');
     expect(judgeStage(evidence(5000, 0.2, 0.8), stage, 0.01, minutes(60))).toMatchObject({

@@ -32,6 +32,8 @@ export interface StageCheck {
   comparison: PairedComparison;
   verdict: StageVerdict;
   reason: string;
+  /** The comparison on the pairs whose laser reading is in the stop band (<= 100 mm); absent in looks taken before it was judged. */
+  stopBand?: PairedComparison;
 }
 
 export type RolloutOutcome = 'promoted' | 'rolled-back' | 'aborted' | 'superseded' | 'not-started';

@@ -87,11 +87,27 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       const evidence = await checkRolloutStage({ ...rollout, currentVersion: plan.currentVersion, since: stageStartedAt });
       if (!evidence.ongoing) return result('superseded', evidence.reason);
       const { frames, answeredByCandidate, labelled, comparison } = evidence;
+      // Runs whose looks were judged without the stop band (a history from before it, or a look an older activity took) go on so.
+      const stopBand = patched('rollout-stop-band-gate') ? evidence.stopBand : undefined;
       const elapsedMs = Date.now() - stageStartedAt;
       const policy = stageOf(plan.policy, stage);
       const minAnswers = canaryAnswersNeeded(policy.minFrames, entry.canaryClients.length, entry.clients);
-      const judgement = judgeStage({ ...comparison, labelled, answeredByCandidate }, policy, plan.policy.alpha, elapsedMs, minAnswers);
-      const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
+      const judgement = judgeStage(
+        { ...comparison, labelled, answeredByCandidate, stopBand },
+        policy,
+        plan.policy.alpha,
+        elapsedMs,
+        minAnswers,
+      );
+      const check: StageCheck = {
+        stage,
+        at: Date.now(),
+        frames,
+        answeredByCandidate,
+        comparison,
+        ...(stopBand && { stopBand }),
+        ...judgement,
+      };
       status.lastCheck = check;
       status.checks.push(check);
       setCurrentDetails(stageLine(candidateVersion, plan.currentVersion, check));

@@ -101,7 +101,11 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   report({ step: 'selecting' });
   const selection = await selectBest({ trials, metric: request.selectionMetric });
   report({ step: 'evaluating' });
-  const previous = await evaluatePrevious({ modelName: request.modelName, manifestKey: dataset.manifestKey });
+  const previous = await evaluatePrevious({
+    modelName: request.modelName,
+    manifestKey: dataset.manifestKey,
+    candidateArtifactKey: selection.best.artifactKey,
+  });
   report({ step: 'registering' });
   const registration = await registerModelVersion({
     modelName: request.modelName,

@@ -13,6 +13,7 @@ export const VERSION_METRICS: { key: string; label: string }[] = [
   { key: 'test_rmse_mm', label: 'Test RMSE' },
   { key: 'test_max_error_mm', label: 'Test max error' },
   { key: 'train_mae_mm', label: 'Train MAE' },
+  { key: 'test_mae_mm_stop', label: 'Stop-band MAE' },
 ];
 
 export const paramsText = (params: Record<string, number | string>) =>

@@ -6,12 +6,13 @@ import { ApiForm, FormProblem } from '../components/ApiForm';
 import { Chart, Plot } from '../components/Chart';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Loading } from '../components/Status';
-import { ago, mm, num, time } from '../format';
+import { ago, mm, num, pValue, time } from '../format';
 import { useApi } from '../hooks';
 import { pageHref, type PageProps } from '../page';
 import { numberList } from '../parse';
 import { canAct, useSession, actor } from '../session';
 import type { DatasetPolicy, RerunAnswer, RetrainRequestListAnswer, TrialListAnswer, TrialView, VersionDetailAnswer } from '../wire';
+import { sliceRows, type SliceRow } from '../slices';
 import { paramsText, VERSION_METRICS } from './model';
 import { outcomeTone } from './retrains';
 
@@ -69,6 +70,37 @@ function Dataset({ dataset }: { dataset: VersionDetailAnswer['lineage']['dataset
         <code title={dataset.sha256}>sha256 {short(dataset.sha256)}</code> <span class="muted">of</span> <code>{dataset.manifestKey}</code>
       </dd>
     </dl>
+  );
+}
+
+/** The version's test error by distance band and by deployment, beside the version it replaced on the same frames. */
+function Slices({ version }: { version: VersionDetailAnswer['version'] }) {
+  const { comparison } = version;
+  const { bands, deployments } = sliceRows(version.metrics, comparison?.metrics);
+  if (bands.length === 0) return <p class="muted">This version was measured before its test error was sliced by distance band.</p>;
+  const columns = (first: string): Column<SliceRow>[] => [
+    { label: first, cell: (r) => r.slice },
+    { label: 'Test frames', numeric: true, cell: (r) => r.frames.toLocaleString() },
+    { label: 'MAE', numeric: true, cell: (r) => mm(r.mae, 2) },
+    ...(comparison
+      ? [{ label: `v${comparison.previousVersion} on the same frames`, numeric: true, cell: (r: SliceRow) => mm(r.previous, 2) }]
+      : []),
+  ];
+  const stop = comparison?.stopBand;
+  return (
+    <>
+      <DataTable caption="By distance band (laser reading)" columns={columns('Band')} rows={bands} rowKey={(r) => r.key} />
+      {stop && (
+        <p>
+          Stop band, paired on the same {stop.pairs.toLocaleString()} test frames: {mm(stop.meanErrorCandidate, 2)} against v
+          {comparison.previousVersion}'s {mm(stop.meanErrorCurrent, 2)}; p(worse) = {pValue(stop.pCandidateWorse)}, p(better) ={' '}
+          {pValue(stop.pCandidateBetter)}.
+        </p>
+      )}
+      {deployments.length > 0 && (
+        <DataTable caption="By deployment" columns={columns('Deployment')} rows={deployments} rowKey={(r) => r.key} />
+      )}
+    </>
   );
 }
 
@@ -346,6 +378,14 @@ export function VersionPage({ params: [name, v] }: PageProps) {
               ))}
               <Card label="Architecture" value={version.architecture} />
             </div>
+            <section aria-labelledby="slices" class="panel">
+              <h2 id="slices">Test error by slice</h2>
+              <p class="muted">
+                The stop band (laser reading up to 100 mm) is where the rover parks: if-better registration and rollouts refuse a version
+                significantly worse there, even when better on average.
+              </p>
+              <Slices version={version} />
+            </section>
             <section aria-labelledby="dataset" class="panel">
               <h2 id="dataset">Dataset</h2>
               <Dataset dataset={lineage.dataset} />

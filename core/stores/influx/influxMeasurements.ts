@@ -312,7 +312,7 @@ export class InfluxMeasurements implements MeasurementStore {
         .reduce((sum, row) => sum + Number(row[column] ?? 0), 0);
     // InfluxQL has no IS NOT NULL; a comparison with a field a point lacks is false, so `"f" = "f"` keeps the points that have f.
     const paired = await this.influxql.query(
-      `SELECT "model_version", "error", "shadow_error" FROM "${INFERENCE}" WHERE ${ofRollout} ` +
+      `SELECT "model_version", "error", "shadow_error", "sensor_value" FROM "${INFERENCE}" WHERE ${ofRollout} ` +
         `AND (("model_version" = $current AND "shadow_model_version" = $candidateShadow) ` +
         `OR ("model_version" = $candidate AND "shadow_model_version" = $currentShadow)) ` +
         `AND "sensor_value" = "sensor_value" AND "error" = "error" AND "shadow_error" = "shadow_error" ORDER BY time DESC LIMIT ${query.maxPairs}`,
@@ -323,7 +323,12 @@ export class InfluxMeasurements implements MeasurementStore {
       answeredByCandidate: count('frames', params.candidate),
       labelled: count('labelled'),
       pairs: rolloutPairsOf(
-        rowsOf(paired).map((r) => ({ answeredBy: Number(r.model_version), error: Number(r.error), shadowError: Number(r.shadow_error) })),
+        rowsOf(paired).map((r) => ({
+          answeredBy: Number(r.model_version),
+          error: Number(r.error),
+          shadowError: Number(r.shadow_error),
+          reading: Number(r.sensor_value),
+        })),
         query.currentVersion,
       ),
     };

@@ -332,7 +332,7 @@ export class SqlMeasurements implements MeasurementStore {
       .whereNotNull('sensor_value')
       .whereNotNull('error')
       .whereNotNull('shadow_error')
-      .select('model_version', 'error', 'shadow_error')
+      .select('model_version', 'error', 'shadow_error', 'sensor_value')
       .orderBy([
         { column: 'time', order: 'desc' },
         { column: 'id', order: 'desc' },
@@ -343,7 +343,12 @@ export class SqlMeasurements implements MeasurementStore {
       answeredByCandidate: Number(counts?.by_candidate ?? 0),
       labelled: Number(counts?.labelled ?? 0),
       pairs: rolloutPairsOf(
-        rows.map((r) => ({ answeredBy: Number(r.model_version), error: Number(r.error), shadowError: Number(r.shadow_error) })),
+        rows.map((r) => ({
+          answeredBy: Number(r.model_version),
+          error: Number(r.error),
+          shadowError: Number(r.shadow_error),
+          reading: Number(r.sensor_value),
+        })),
         current,
       ),
     };
