@@ -18,7 +18,14 @@ import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../c
 import { readingStatus } from '../core/sensors/laserSpec.js';
 import { assessSensorHealth, type RoverSensorHealth, type SensorFaultKind, type SensorWindow } from '../core/sensors/sensorHealth.js';
 import { DETECTOR_OF, describeLaserFault, type LaserFault } from '../edge/laserFaults.js';
-import { FLEET_PHASES, simulateDeployment, type SimulatedFrame, type SimulatedRover } from '../edge/simulatedFleet.js';
+import {
+  FLEET_PHASES,
+  simulateDeployment,
+  VARYING_ANGLES_PHASE,
+  type FleetPhase,
+  type SimulatedFrame,
+  type SimulatedRover,
+} from '../edge/simulatedFleet.js';
 import { fixed, markdownTable } from './markdownTable.js';
 
 export interface SensorHealthBenchSettings {
@@ -134,7 +141,7 @@ export interface FalseFlagRow {
   kinds: Record<string, number>;
 }
 
-function falseFlags(scenario: string, phase: (typeof FLEET_PHASES)[string], seeds: number, minutes: number): FalseFlagRow {
+function falseFlags(scenario: string, phase: FleetPhase, seeds: number, minutes: number): FalseFlagRow {
   let roverFrames = 0;
   let checks = 0;
   let flags = 0;
@@ -289,7 +296,7 @@ export async function benchmarkSensorHealth(
     log(`sensor health: ${describeLaserFault(fault)} flagged after ${runs.map((r) => r.n ?? '-').join(', ')} frames`);
   }
   const falseFlagRows: FalseFlagRow[] = [];
-  for (const [id, phase] of Object.entries(FLEET_PHASES)) {
+  for (const [id, phase] of [...Object.entries(FLEET_PHASES), ['stress', VARYING_ANGLES_PHASE] as const]) {
     falseFlagRows.push(
       falseFlags(id === 'control' ? 'healthy rovers, in distribution' : phase.name, phase, settings.seeds, settings.healthyMinutes),
     );
@@ -345,7 +352,7 @@ export function sensorHealthTables(result: SensorHealthBenchResult, settings: Se
     }),
   );
   const falseFlags = markdownTable(
-    ['scenario (3 rovers, every rover alike)', 'rover frames', 'checks', 'flags', 'per 10,000 frames', 'kinds'],
+    ['scenario (3 healthy rovers)', 'rover frames', 'checks', 'flags', 'per 10,000 frames', 'kinds'],
     result.falseFlags.map((r) => [
       r.scenario,
       r.roverFrames.toLocaleString('en-US'),

@@ -12,7 +12,7 @@
 import { sensorHealthConfigSchema, type SensorHealthConfig, type SensorHealthConfigInput } from '../drift/monitorConfig.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { LASER_MAX_MM, readingStatus } from './laserSpec.js';
-import { binomialUpperTail, median, signTest } from './signTests.js';
+import { binomialUpperTail, median, serialSignTest } from './signTests.js';
 
 export type { SensorHealthConfig, SensorHealthConfigInput } from '../drift/monitorConfig.js';
 
@@ -287,6 +287,24 @@ function refineStart(start: number, last: number, pOf: (start: number) => number
   return best;
 }
 
+/**
+ * The most likely single change of the mean (the standardised CUSUM: the split whose two sides' means differ most
+ * for their sizes); 0 when the series is too short.
+ */
+function changePoint(values: number[]): number {
+  const n = values.length;
+  const m = mean(values);
+  let sum = 0;
+  let best = 0;
+  let bestScore = 0;
+  for (let k = 1; k < n; k++) {
+    sum += values[k - 1] - m;
+    const score = Math.abs(sum) / Math.sqrt((k * (n - k)) / n);
+    if (score > bestScore) [best, bestScore] = [k, score];
+  }
+  return best;
+}
+
 /** after[i] = sum of values[i..]. */
 function suffixSums(values: number[]): number[] {
   const after = new Array<number>(values.length + 1).fill(0);
@@ -487,11 +505,12 @@ function disagreement(
     const part = matched.slice(start);
     const roverError = mean(part.map((m) => m.roverError));
     const partPeersError = mean(part.map((m) => m.peersError));
-    let shiftP = signTest(part.map((m) => m.shift)).twoSided;
+    // A shift counts when it also takes the rover's laser further from the model than its peers' (else they are the odd ones).
+    let shiftP = roverError > partPeersError ? serialSignTest(part.map((m) => m.shift)).twoSided : 1;
     if (shiftP * tests < c.alpha && Math.abs(median(part.map((m) => m.shift))) < c.peerMinShiftMm) shiftP = 1;
     const errorP =
       roverError >= partPeersError * c.peerMinErrorRatio && roverError - partPeersError >= c.peerMinShiftMm
-        ? signTest(part.map((m) => m.roverError - m.peersError)).greater
+        ? serialSignTest(part.map((m) => m.roverError - m.peersError)).greater
         : 1;
     return { start, p: Math.min(shiftP, errorP), roverError, peersError: partPeersError, shiftP, errorP };
   };
@@ -503,8 +522,10 @@ function disagreement(
   if (!best) return { onset: null, evidence };
   const p = Math.min(1, best.p * tests);
   const flagged = p < c.alpha && !peersDrifted;
-  // The onset: the best start frame by frame around the best of the grid (it does not change the decision).
-  const onset = refineStart(best.start, matched.length - c.peerMinMatchedFrames, (start) => judge(start).p);
+  // The onset (it does not change the decision): the best start frame by frame around the best of the grid, or the
+  // change point of the shifts when earlier (a shift that grows with the distance shows in bursts).
+  const refined = refineStart(best.start, matched.length - c.peerMinMatchedFrames, (start) => judge(start).p);
+  const onset = Math.min(refined, changePoint(best.shiftP <= best.errorP ? shifts : matched.map((m) => m.roverError - m.peersError)));
   return {
     onset: {
       index: matched[onset].index,
