@@ -9,7 +9,7 @@
  * is the fault's estimated onset (`since`). The tests over many stretches are Bonferroni-corrected.
  * Thresholds: the monitor config's `sensors` group (core/drift/monitorConfig.ts); docs/DRIFT_MONITOR.md#sensor-health.
  */
-import { sensorHealthConfigSchema, type SensorHealthConfig, type SensorHealthConfigInput } from '../drift/monitorConfig.js';
+import { sensorHealthConfigSchema, type SensorHealthConfig } from '../drift/monitorConfig.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { LASER_MAX_MM, readingStatus } from './laserSpec.js';
 import { binomialUpperTail, median, serialSignTest } from './signTests.js';
@@ -78,13 +78,12 @@ interface Onset {
   evidence: Record<string, number | string | null>;
 }
 
-/** Judges every rover of the window (config: the monitor config's `sensors` group; missing fields take their defaults). */
-export function assessSensorHealth(
-  window: SensorWindow,
-  config: SensorHealthConfigInput | SensorHealthConfig = {},
-  options: SensorHealthOptions,
-): RoverSensorHealth[] {
-  const c = sensorHealthConfigSchema.parse(config);
+/**
+ * Judges every rover of the window. `config`: the monitor config's `sensors` group (a SensorHealthConfig; missing
+ * fields take their defaults, null or undefined all of them; a value out of range throws the schema's error).
+ */
+export function assessSensorHealth(window: SensorWindow, config: unknown, options: SensorHealthOptions): RoverSensorHealth[] {
+  const c: SensorHealthConfig = sensorHealthConfigSchema.parse(config ?? {});
   const byClient = new Map<string, SensorFrame[]>();
   for (const frame of [...window.frames].sort((a, b) => a.time - b.time)) {
     const list = byClient.get(frame.client) ?? [];

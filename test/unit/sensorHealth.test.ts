@@ -166,6 +166,13 @@ describe('assessSensorHealth: nobody flagged', () => {
     expect(assessSensorHealth(windowUpTo(frames), config, { referenceErrorMm: null })[0].kinds).toEqual(['disagrees-with-peers']);
   });
 
+  it('takes the sensors group as stored: defaults for what it lacks, an error for what is out of range', () => {
+    const frames = windowUpTo(simulateDeployment({ rovers: three(), frames: 60, seed: 16 }));
+    expect(assessSensorHealth(frames, null, REFERENCE).map((h) => h.status)).toEqual(['healthy', 'healthy', 'healthy']);
+    expect(assessSensorHealth(frames, { minFrames: 100 }, REFERENCE).map((h) => h.status)).toEqual(Array(3).fill('insufficient-data'));
+    expect(() => assessSensorHealth(frames, { alpha: 3 }, REFERENCE)).toThrow();
+  });
+
   it('a rover with too few frames is insufficient-data, judged by nothing', () => {
     const frames = simulateDeployment({ rovers: three({ fault: { kind: 'error-codes', rate: 1 } }), frames: 30, seed: 14 });
     const health = assessSensorHealth(windowUpTo(frames), config, REFERENCE);
