@@ -495,6 +495,40 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('keeps one open sensor fault per client, updated when flagged again, cleared once, listed by client, deployment and state', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      const [rover, other] = [`c-${randomUUID().slice(0, 8)}`, `c-${randomUUID().slice(0, 8)}`];
+      const since = new Date(Date.UTC(2026, 0, 1)).toISOString();
+      const flag = (client: string, kinds: ('stuck' | 'spikes')[], runs: number) =>
+        r.flagSensorFault({ client, deployment: dep, kinds, evidence: { stuckRun: runs, note: 'x' }, summary: `stuck for ${runs}`, since });
+      const first = await flag(rover, ['stuck'], 40);
+      expect(first.created).toBe(true);
+      expect(first.fault).toMatchObject({ client: rover, deployment: dep, kinds: ['stuck'], since, clearedAt: null, clearedBy: null });
+      const again = await flag(rover, ['stuck', 'spikes'], 80);
+      expect(again.created).toBe(false);
+      expect(again.fault).toMatchObject({ id: first.fault.id, kinds: ['stuck', 'spikes'], evidence: { stuckRun: 80, note: 'x' }, since });
+      expect(await r.getSensorFault(first.fault.id)).toEqual(again.fault);
+      const theirs = (await flag(other, ['spikes'], 1)).fault;
+      expect((await r.listSensorFaults({ deployment: dep })).map((f) => f.id).sort()).toEqual([first.fault.id, theirs.id].sort());
+      expect(await r.listSensorFaults({ client: rover, open: true })).toEqual([again.fault]);
+
+      const cleared = await r.clearSensorFault(first.fault.id, { by: 'operator', reason: 'lens cleaned' });
+      expect(cleared).toMatchObject({ id: first.fault.id, clearedBy: 'operator', clearReason: 'lens cleaned' });
+      expect(cleared?.clearedAt).toEqual(expect.any(String));
+      // A second clearing keeps the first; the client may be flagged anew.
+      expect(await r.clearSensorFault(first.fault.id, { by: 'sensor-health', reason: 'healthy' })).toEqual(cleared);
+      expect(await r.listSensorFaults({ client: rover, open: true })).toEqual([]);
+      expect(await r.listSensorFaults({ client: rover, open: false })).toEqual([cleared]);
+      const anew = await flag(rover, ['spikes'], 2);
+      expect(anew.created).toBe(true);
+      expect(anew.fault.id).not.toBe(first.fault.id);
+      expect(await r.listSensorFaults({ deployment: dep, open: true, limit: 1 })).toHaveLength(1);
+      expect(await r.clearSensorFault(-1, { by: 'operator', reason: 'none' })).toBeUndefined();
+      expect(await r.getSensorFault(-1)).toBeUndefined();
+      await r.close();
+    });
+
     it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;
