@@ -705,6 +705,100 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       await m.close();
     });
 
+    describe('suspect lasers', () => {
+      const byRover = (d: string, client: string, time: number, sensor: number | null, prediction: number | null, hsv_s = 50) => ({
+        ...record(d, time, sensor, prediction, hsv_s),
+        client,
+        imageKey: `features/${d}/${client}-${time}.jpg`,
+      });
+
+      it("reads a sensor window: a deployment's newest frames of every rover and version, oldest first, invalid readings as sent", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          byRover(d, 'a', t0, 100, 110, 40),
+          { ...byRover(d, 'b', t0 + 1, 8190, 120, 41), error: null, sensorStatus: 'error-code' },
+          { ...byRover(d, 'a', t0 + 2, null, 80, 42), modelVersion: 3 },
+          byRover(d, 'c', t0 + 3, 40, null, 43),
+          byRover(`${d}-other`, 'a', t0 + 4, 1, 1, 99),
+          byRover(d, 'a', t0 - 10_000, 1, 1, 99),
+        ]);
+        const window = await m.sensorWindow({ deployment: d, since: t0, maxFrames: 10 });
+        expect(window.deployment).toBe(d);
+        expect(
+          window.frames.map(({ time, client, modelVersion, sensorValue, prediction }) => [
+            time,
+            client,
+            modelVersion,
+            sensorValue,
+            prediction,
+          ]),
+        ).toEqual([
+          [t0, 'a', 2, 100, 110],
+          [t0 + 1, 'b', 2, 8190, 120],
+          [t0 + 2, 'a', 3, null, 80],
+          [t0 + 3, 'c', null, 40, null],
+        ]);
+        expect(window.frames.map((f) => f.features.hsv_s)).toEqual([40, 41, 42, 43]);
+        const newest = await m.sensorWindow({ deployment: d, since: t0, maxFrames: 2 });
+        expect(newest.frames.map((f) => f.time)).toEqual([t0 + 2, t0 + 3]);
+        expect((await m.sensorWindow({ deployment: `${d}-none`, since: t0, maxFrames: 2 })).frames).toEqual([]);
+        await expect(m.sensorWindow({ deployment: d, since: t0, maxFrames: 0 })).rejects.toThrow(/maxFrames/);
+        await m.close();
+      });
+
+      it('keeps an invalid reading marked: no label in datasets or drift windows, marked in the frames list; rows name their rover', async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          byRover(d, 'a', t0, 100, 110),
+          { ...byRover(d, 'b', t0 + 1, 8190, 120), error: null, sensorStatus: 'error-code' },
+          { ...byRover(d, 'b', t0 + 2, 5000, 120), error: null, sensorStatus: 'out-of-range' },
+        ]);
+        expect((await m.datasetRows([d])).map((r) => [r.client, r.sensorValue])).toEqual([['a', 100]]);
+        const window = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10 });
+        expect(window.frames).toBe(3);
+        expect([...window.labels]).toEqual([100]);
+        expect([...window.errors]).toEqual([10]);
+        expect((await m.recentFrames(d, { limit: 10 })).map((f) => [f.sensorValue, f.sensorStatus])).toEqual([
+          [5000, 'out-of-range'],
+          [8190, 'error-code'],
+          [100, null],
+        ]);
+        await m.close();
+      });
+
+      it("leaves suspect rovers' frames out of a drift window and a rollout's evidence", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        const paired = (client: string, time: number, sensor: number) => ({
+          ...byRover(d, client, time, sensor, 110),
+          shadow: { modelVersion: 3, prediction: 130, error: Math.abs(130 - sensor) },
+        });
+        await m.write([paired('a', t0, 100), paired('b', t0 + 1, 50), paired('c', t0 + 2, 120)]);
+        const window = await m.driftWindow({
+          deployment: d,
+          modelName: 'm',
+          modelVersion: 2,
+          since: t0,
+          maxFrames: 10,
+          excludeClients: ['b'],
+        });
+        expect([...window.labels].sort((x, y) => x - y)).toEqual([100, 120]);
+        const none = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10, excludeClients: [] });
+        expect(none.frames).toBe(3);
+        const query = { deployment: d, modelName: 'm', currentVersion: 2, candidateVersion: 3, since: t0, maxPairs: 10 };
+        const evidence = await m.rolloutEvidence({ ...query, excludeClients: ['b', 'c'] });
+        expect(evidence).toMatchObject({ frames: 1, labelled: 1 });
+        expect([...evidence.pairs.current, ...evidence.pairs.candidate]).toEqual([10, 30]);
+        expect((await m.rolloutEvidence(query)).frames).toBe(3);
+        await m.close();
+      });
+    });
+
     it('keeps drift checks with their evidence, newest first', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;
@@ -832,6 +926,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: null,
             latencyMs: 3,
             imageKey: `features/${d}/${t0 + 2}.jpg`,
+            sensorStatus: null,
           },
           {
             time: t0 + 1,
@@ -843,6 +938,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: null,
             latencyMs: 3,
             imageKey: `features/${d}/${t0 + 1}.jpg`,
+            sensorStatus: null,
           },
           {
             time: t0,
@@ -854,6 +950,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: 10,
             latencyMs: 3,
             imageKey: `features/${d}/${t0}.jpg`,
+            sensorStatus: null,
           },
         ]);
         expect((await m.recentFrames(d, { limit: 2 })).map((f) => f.time)).toEqual([t0 + 2, t0 + 1]);
