@@ -1,6 +1,61 @@
 import { z } from 'zod';
 
 /**
+ * Sensor health (core/sensors/sensorHealth.ts): is each rover's laser still the ground truth? Judged per rover of a
+ * deployment before its drift check; a suspect rover's frames leave the drift check, training sets and rollout evidence.
+ */
+export const sensorHealthConfigSchema = z.object({
+  /** A rover with fewer frames in the window than this is `insufficient-data` (40: 10 s at 4 frames/s). */
+  minFrames: z.number().int().min(10).default(40),
+  /** Significance level of the per-rover tests (dropouts, peers): a check judges every rover every minute. */
+  alpha: z.number().gt(0).lt(0.5).default(0.0001),
+  /** A suspect rover whose readings have been healthy this long is cleared by itself. */
+  healthyMinutesToClear: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .default(10),
+  /** Invalid readings (error codes, out of range; core/sensors/laserSpec.ts): at least this many... */
+  minInvalidReadings: z.number().int().min(1).default(3),
+  /** ...and at least this share of the rover's frames (a healthy laser sends none). */
+  minInvalidShare: z.number().gt(0).max(1).default(0.02),
+  /** A healthy laser drops this share of its readings (edge/laser.ts: 2%)... */
+  healthyDropoutRate: z.number().min(0).lt(1).default(0.02),
+  /** ...dropouts flag when significantly more (binomial test, `alpha`) and at least this share. */
+  minDropoutShare: z.number().gt(0).max(1).default(0.1),
+  /** Stuck: at least this many consecutive identical readings (at the sensor's maximum: nothing in range, not stuck)... */
+  stuckMinRun: z.number().int().min(3).default(12),
+  /** ...while the predictions over them span at least this much (mm): the rover moved. */
+  stuckMinPredictionRangeMm: z.number().min(0).default(30),
+  /** A spike: a reading this far (mm) from both neighbours, which agree with each other... */
+  spikeMinMm: z.number().positive().default(100),
+  /** ...and at least this share of the neighbours' distance. */
+  spikeMinFraction: z.number().positive().default(0.25),
+  /** Spikes flag when at least this many and at least `minSpikeShare` of the readings. */
+  minSpikes: z.number().int().min(1).default(3),
+  minSpikeShare: z.number().gt(0).max(1).default(0.02),
+  /** Peers: a rover's frame is compared with the `peerNeighbours` nearest frames of the other rovers... */
+  peerNeighbours: z.number().int().min(1).max(50).default(5),
+  /** ...of the same model version, a prediction within max(`peerPredictionToleranceMm`, 10%)... */
+  peerPredictionToleranceMm: z.number().positive().default(15),
+  /** ...and image characteristics within this RMS distance (in the deployment's robust standard deviations). */
+  peerMaxFeatureDistance: z.number().positive().default(1),
+  /** Fewer matched frames than this: the rover is not compared with its peers. */
+  peerMinMatchedFrames: z.number().int().min(5).default(30),
+  /** Disagreement: significant (sign test, `alpha`) and a median shift of the laser minus the prediction of at least this (mm)... */
+  peerMinShiftMm: z.number().min(0).default(5),
+  /** ...or a mean |laser - prediction| at least this many times the peers' on the matched frames (and `peerMinShiftMm` above it). */
+  peerMinErrorRatio: z.number().min(1).default(1.5),
+  /** Peers "agree with the model" unless their mean error is this many times the version's test error and... */
+  peersMaxErrorRatio: z.number().min(1).default(1.5),
+  /** ...this many mm above it (the performance check's thresholds): otherwise the deployment drifted and nobody is judged by peers. */
+  peersMaxErrorIncreaseMm: z.number().min(0).default(3),
+});
+
+export type SensorHealthConfig = z.infer<typeof sensorHealthConfigSchema>;
+export type SensorHealthConfigInput = z.input<typeof sensorHealthConfigSchema>;
+
+/**
  * How the drift monitor watches one model's deployments: on by default for every model with a training config.
  * Served and changed through the admin API (`PUT /models/:name/monitor` changes the fields it gives, `DELETE` goes
  * back to the defaults); every field has a default, so `{}` is a valid config and a partial one fills in the rest.
@@ -49,6 +104,8 @@ export const monitorConfigSchema = z
         minErrorIncreaseMm: z.number().min(0).default(3),
       })
       .prefault({}),
+    /** Sensor health: see sensorHealthConfigSchema. */
+    sensors: sensorHealthConfigSchema.prefault({}),
   })
   .strict();
 
