@@ -5,6 +5,7 @@ import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import { rollsOut, type Deployment, type RolloutStage } from '../core/stores/registry.js';
 import type { RolloutInput } from '../workflows/rollout/contract.js';
+import { suspectClients } from '../control/sensorFaults.js';
 import type { ActivityContext } from './context.js';
 
 /** Most pairs one look at a stage compares (the newest). */
@@ -128,6 +129,8 @@ export const checkRolloutStage =
       candidateVersion: input.candidateVersion,
       since: input.since,
       maxPairs: MAX_PAIRS,
+      // Suspect lasers' errors judge neither version.
+      excludeClients: await suspectClients(stores.registry, input.deploymentId),
     });
     return {
       ongoing: true,

@@ -340,7 +340,7 @@ export interface CreatedViewerAnswer {
 // into the console's type-check, which has no Node types. Mirrors core/drift/driftReport.ts and
 // workflows/rollout/contract.ts as JSON carries them.
 
-export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference';
+export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
 
 export interface FeatureEvidence {
   ks: number;
@@ -384,6 +384,19 @@ export interface DriftCheck {
     pValue: number;
     drifted: boolean;
   } | null;
+  /** The sensor check before it: rovers with an open sensor fault, left out of this check. */
+  sensors?: { suspects: SuspectRover[] };
+}
+
+export type SensorFaultKind = 'invalid-readings' | 'stuck' | 'dropouts' | 'spikes' | 'disagrees-with-peers';
+
+/** A rover with an open sensor fault when a check ran. */
+export interface SuspectRover {
+  client: string;
+  fault: number;
+  kinds: SensorFaultKind[];
+  since: string;
+  summary: string;
 }
 
 /** What a drift check did about a retrain (each check's `retrain`). */

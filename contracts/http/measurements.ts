@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SENSOR_FAULT_KINDS, type SensorFaultKind } from '../../core/sensors/sensorHealth.js';
 import {
   DRIFT_VERDICTS,
   type CovariateEvidence,
@@ -56,6 +57,20 @@ export const driftCheckSchema = z
     covariate: typedObject<CovariateEvidence>('the features’ evidence (null when not tested)', { nullable: true }),
     label: typedObject<LabelEvidence>('the laser readings’ evidence (null when not tested)', { nullable: true }),
     performance: typedObject<PerformanceEvidence>('the live errors’ evidence (null when not tested)', { nullable: true }),
+    sensors: z
+      .object({
+        suspects: z.array(
+          z.object({
+            client: z.string(),
+            fault: z.number().int(),
+            kinds: z.array(z.enum(SENSOR_FAULT_KINDS as readonly SensorFaultKind[] as [SensorFaultKind, ...SensorFaultKind[]])),
+            since: isoTime,
+            summary: z.string(),
+          }),
+        ),
+      })
+      .optional()
+      .meta({ description: 'the sensor check before it: rovers with an open sensor fault, left out of this check' }),
   })
   .meta({ id: 'DriftCheck' });
 
