@@ -313,7 +313,7 @@ export interface Annotation {
 
 /**
  * A rover whose laser the sensor health check found suspect: its frames from `since` until `clearedAt` stay stored
- * but leave training sets, drift windows and rollout evidence. At most one open fault per client.
+ * but leave training sets, drift windows and rollout evidence. At most one open fault per client and deployment.
  */
 export interface SensorFault {
   id: number;
@@ -462,8 +462,8 @@ export interface RegistryStore {
   listAnnotations(filter?: { deployment?: string; since?: string; until?: string; limit?: number }): Promise<Annotation[]>;
 
   /**
-   * Flags a client's laser as suspect: a new fault, or (the client has an open one) that fault with its kinds,
-   * evidence and summary updated and its onset kept. `created` says which.
+   * Flags a client's laser as suspect in a deployment: a new fault, or (the client has an open one there) that fault
+   * with its kinds, evidence and summary updated and its onset kept. `created` says which.
    */
   flagSensorFault(fault: NewSensorFault): Promise<{ fault: SensorFault; created: boolean }>;
   /** Newest first (by flaggedAt, then id); `open`: true only open faults, false only cleared ones. */

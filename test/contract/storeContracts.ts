@@ -495,7 +495,7 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
-    it('keeps one open sensor fault per client, updated when flagged again, cleared once, listed by client, deployment and state', async () => {
+    it('keeps one open sensor fault per client and deployment, updated when flagged again, cleared once, listed by client, deployment and state', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;
       const [rover, other] = [`c-${randomUUID().slice(0, 8)}`, `c-${randomUUID().slice(0, 8)}`];
@@ -524,6 +524,10 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect(anew.created).toBe(true);
       expect(anew.fault.id).not.toBe(first.fault.id);
       expect(await r.listSensorFaults({ deployment: dep, open: true, limit: 1 })).toHaveLength(1);
+      // The same rover in another deployment has a fault of its own there.
+      const elsewhere = await r.flagSensorFault({ ...anew.fault, deployment: `${dep}-b` });
+      expect(elsewhere.created).toBe(true);
+      expect((await r.getSensorFault(anew.fault.id))?.deployment).toBe(dep);
       expect(await r.clearSensorFault(-1, { by: 'operator', reason: 'none' })).toBeUndefined();
       expect(await r.getSensorFault(-1)).toBeUndefined();
       await r.close();

@@ -239,15 +239,16 @@ export const registryMigrations: Migration[] = [
     },
   },
   {
-    // Suspect lasers (core/stores/registry.ts SensorFault). `open_client` is the client while the fault is open and
-    // null once cleared: a unique index on it keeps one open fault per client on both databases (nulls never collide).
+    // Suspect lasers (core/stores/registry.ts SensorFault). `open_key` is the deployment and client while the fault is
+    // open and null once cleared: a unique index on it keeps one open fault per rover and deployment on both databases
+    // (nulls never collide).
     name: '0009_sensor_faults',
     async up(knex) {
       await knex.schema.createTable('sensor_faults', (t) => {
         t.increments('id');
         t.string('client', 64).notNullable();
         t.string('deployment', 64).notNullable();
-        t.string('open_client', 64).nullable().unique();
+        t.string('open_key', 130).nullable().unique();
         t.text('kinds').notNullable();
         t.text('evidence').notNullable();
         t.string('summary', 1024).notNullable();

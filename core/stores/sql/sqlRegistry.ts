@@ -192,6 +192,9 @@ const toSensorFault = (r: Row): SensorFault => ({
   clearReason: r.clear_reason ?? null,
 });
 
+/** Who a fault is open for: one rover in one deployment (a rover moved elsewhere is judged there afresh). */
+const openKey = (f: { deployment: string; client: string }) => `${f.deployment}/${f.client}`;
+
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   // SQLITE_BUSY_SNAPSHOT: a transaction that read first cannot write after another connection wrote.
@@ -869,7 +872,7 @@ export class SqlRegistry implements RegistryStore {
     return this.transaction(async (trx) => {
       const at = now();
       const change = { kinds: json(fault.kinds), evidence: json(fault.evidence), summary: fault.summary.slice(0, 1024), updated_at: at };
-      const open = await this.forUpdate(trx('sensor_faults').where({ open_client: fault.client })).first();
+      const open = await this.forUpdate(trx('sensor_faults').where({ open_key: openKey(fault) })).first();
       if (open) {
         await trx('sensor_faults').where({ id: open.id }).update(change);
         return { fault: toSensorFault({ ...open, ...change }), created: false };
@@ -878,7 +881,7 @@ export class SqlRegistry implements RegistryStore {
         ...change,
         client: fault.client,
         deployment: fault.deployment,
-        open_client: fault.client,
+        open_key: openKey(fault),
         since: fault.since,
         flagged_at: at,
       };
@@ -912,7 +915,7 @@ export class SqlRegistry implements RegistryStore {
       const row = await this.forUpdate(trx('sensor_faults').where({ id })).first();
       if (!row || row.cleared_at != null) return row ? toSensorFault(row) : undefined;
       const change = {
-        open_client: null,
+        open_key: null,
         cleared_at: now(),
         cleared_by: clearing.by.slice(0, 256),
         clear_reason: clearing.reason.slice(0, 1024),
