@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DatasetPipelinePlan } from './datasetPipeline.js';
+import type { SensorHealthBenchSettings } from './sensorHealth.js';
 
 /**
  * Benchmark knobs, read once from the environment. BENCH_QUICK=1 shrinks every default
@@ -50,9 +51,20 @@ const envSchema = z.object({
   BENCH_DATASET_ALL_UP_TO: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_SAMPLE: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_STORES: z.enum(['embedded', 'production', 'both']).default('both'),
+  BENCH_SENSOR_SEEDS: z.coerce.number().int().positive().optional(),
+  BENCH_SENSOR_MINUTES: z.coerce.number().int().min(5).optional(),
 });
 
-export const BENCH_PARTS = ['training', 'stack', 'rollout', 'drift', 'frame-cost', 'predict-paths', 'dataset-pipeline'] as const;
+export const BENCH_PARTS = [
+  'training',
+  'stack',
+  'rollout',
+  'drift',
+  'frame-cost',
+  'predict-paths',
+  'dataset-pipeline',
+  'sensor-health',
+] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface ArchitectureUnderTest {
@@ -164,6 +176,7 @@ export interface BenchSettings {
   datasetPipeline: DatasetPipelinePlan;
   frameCost: FrameCostSettings;
   predictPaths: PredictPathsSettings;
+  sensorHealth: SensorHealthBenchSettings;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -261,6 +274,12 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
         { architecture: 'compact', width: 64, height: 48 },
         { architecture: 'thesis-inception', width: 100, height: 75 },
       ],
+    },
+    sensorHealth: {
+      seeds: e.BENCH_SENSOR_SEEDS ?? (quick ? 1 : 5),
+      healthyMinutes: e.BENCH_SENSOR_MINUTES ?? (quick ? 10 : 60),
+      maxFaultFrames: quick ? 400 : 1200,
+      costRovers: [3, 32],
     },
   };
 }

@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { renderFrame } from './camera.js';
+import { parseLaserFault, type LaserFault } from './laserFaults.js';
 import { runParking, type ParkingRunSummary } from './parkingRun.js';
 import { getPreset, isPresetId, PRESET_IDS } from './presets.js';
 import { createRng } from '../core/random.js';
@@ -29,6 +30,8 @@ export interface DriveOptions {
   steerBy?: 'sensor' | 'prediction';
   timeoutMs?: number;
   retries?: number;
+  /** A laser fault on every run (edge/laserFaults.ts): demos and tests of the sensor health check. */
+  laserFault?: LaserFault;
   /** Receives one line per finished run (default console.log). */
   log?: (line: string) => void;
   /** Replaces the HTTP client (tests, in-process demos). */
@@ -77,6 +80,7 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
         realtime: options.realtime,
         steerBy: options.steerBy,
         maxInFlight: options.maxInFlight,
+        laserFault: options.laserFault,
         send: (frame) => client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }),
       });
       summaries[i] = run;
@@ -127,6 +131,8 @@ drive: parking runs against the inference API (POST /predict), one line per run,
   --steer-by sensor|prediction (sensor) what the rover steers by
   --timeout-ms MS              (5000) per attempt
   --retries N                  (2) extra attempts on network errors and retryable 5xx
+  --laser-fault FAULT          a faulty laser on every run: stuck, offset:MM, scale:F, dropouts:RATE,
+                               spikes:RATE[:MM], error-codes:RATE[:CODE], out-of-range:RATE (edge/laserFaults.ts)
 render: writes one frame of a preset's scene as a JPEG.
   -h, --help                   this text
 
@@ -183,6 +189,14 @@ function roverToken(flag: string | undefined, file: string | undefined, env: Nod
   throw new UsageError('the rover token is required: set ROVER_TOKEN, or give --token-file FILE');
 }
 
+function laserFaultArg(value: string): LaserFault {
+  try {
+    return parseLaserFault(value);
+  } catch (err) {
+    throw new UsageError(`--laser-fault: ${(err as Error).message}`);
+  }
+}
+
 function presetArg(value: string | undefined): string {
   const id = required('preset', value);
   if (!isPresetId(id)) throw new UsageError(`unknown preset "${id}"; valid presets: ${PRESET_IDS.join(', ')}`);
@@ -214,6 +228,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       distance: { type: 'string' },
       angle: { type: 'string' },
       out: { type: 'string' },
+      'laser-fault': { type: 'string' },
     },
     { positionals: true },
   );
@@ -240,6 +255,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         steerBy,
         timeoutMs: number('timeout-ms', v['timeout-ms'], 5000, { min: 1 }),
         retries: number('retries', v.retries, 2, { min: 0, max: 10, integer: true }),
+        ...(v['laser-fault'] !== undefined ? { laserFault: laserFaultArg(v['laser-fault']) } : {}),
       },
     };
   }

@@ -4,7 +4,8 @@
  * for the answer. It steers by the laser, or by the latest prediction once one has arrived.
  */
 import { LATERAL_RANGE_MM, renderFrame } from './camera.js';
-import { laserRangeMm, readLaser, type LaserOptions } from './laser.js';
+import { laserRangeMm, type LaserOptions } from './laser.js';
+import { faultyLaser, type LaserFault } from './laserFaults.js';
 import { getPreset, type EnvironmentPreset } from './presets.js';
 import { createRng } from '../core/random.js';
 
@@ -52,6 +53,8 @@ export interface ParkingRunOptions {
   /** Safety bound on the number of frames (default 400). */
   maxFrames?: number;
   laser?: LaserOptions;
+  /** A laser fault for the whole run (edge/laserFaults.ts; `stuck` freezes at the run's first reading). */
+  laserFault?: LaserFault;
   /** Called once per frame after the speed decision (progress, tests). */
   onFrame?: (result: FrameResult) => void;
 }
@@ -108,6 +111,8 @@ export async function runParking(options: ParkingRunOptions): Promise<ParkingRun
   const rng = createRng(seed);
   const sensorRng = rng.fork();
   const cameraRng = rng.fork();
+  // The fault's own randomness is seeded apart, so a healthy run reads exactly as before.
+  const laser = faultyLaser(options.laserFault ?? null, options.laser, createRng(seed + 0.5));
 
   const startMm = options.startMm ?? rng.uniform(0.9, 1) * preset.maxStartMm;
   const angleDeg = options.angleDeg ?? rng.uniform(-1, 1) * preset.maxAngleDeg;
@@ -149,7 +154,7 @@ export async function runParking(options: ParkingRunOptions): Promise<ParkingRun
   for (let index = 0; index < maxFrames; index++) {
     const tickStart = Date.now();
     const jpeg = await renderFrame(preset.scene, { distanceMm: trueMm, angleDeg, lateralMm }, cameraRng);
-    const sensorMm = readLaser(laserRangeMm(trueMm, angleDeg), sensorRng, options.laser);
+    const sensorMm = laser(laserRangeMm(trueMm, angleDeg), sensorRng);
     travelAt[index] = travelMm;
     if (sensorMm !== null) latest.sensor = { index, mm: sensorMm };
     const result: FrameResult = { index, trueMm, sensorMm, steeredBy: 'sensor', tier: 'slow', sent: false };

@@ -4,7 +4,7 @@
  * edge/laser.ts's healthy reading or a fault (edge/laserFaults.ts), the prediction is the true distance plus a
  * model error, and a few image characteristics come from the floor plus noise. A phase is what every rover of the
  * deployment meets alike: the five demo phases are modelled on the drift benchmark's measured errors
- * (bench/README.md, drift monitor).
+ * (bench/README.md, drift monitor: 24, 131, 22, 131 and 35 mm against 8-10 mm in distribution).
  */
 import { createRng, type Rng } from '../core/random.js';
 import type { ImageCharacteristicField } from '../core/features/fields.js';
@@ -33,7 +33,7 @@ export interface FleetPhase {
 }
 
 /** The serving model's error in distribution: a smooth bias every rover sees at the same distance plus noise (MAE about 8.5 mm). */
-const inDistribution = (axisMm: number, rng: Rng) => axisMm + 4 * Math.sin(axisMm / 40) + rng.gaussian(0, 10);
+export const inDistribution = (axisMm: number, rng: Rng) => axisMm + 4 * Math.sin(axisMm / 40) + rng.gaussian(0, 10);
 
 /** The control phase and the five demo phases as whole-deployment shifts, against the version serving before each. */
 export const FLEET_PHASES: Record<string, FleetPhase> = {
@@ -43,29 +43,30 @@ export const FLEET_PHASES: Record<string, FleetPhase> = {
     floor: 'beige',
     maxStartMm: 350,
     maxAngleDeg: 0,
-    // A model trained up to 250 mm saturates beyond it.
-    predict: (mm, rng) => inDistribution(Math.min(mm, 250 + 0.3 * Math.max(0, mm - 250)), rng),
+    // A model trained up to 250 mm saturates below it, and errs more near its edge.
+    predict: (mm, rng) => inDistribution(Math.min(mm, 230), rng) + rng.gaussian(0, mm > 200 ? 25 : 0),
   },
   'green-350': {
     name: 'green-350: beige -> green carpet',
     floor: 'green',
     maxStartMm: 350,
     maxAngleDeg: 0,
-    predict: (mm, rng) => 0.4 * mm + 60 + rng.gaussian(0, 60),
+    predict: (mm, rng) => 0.3 * mm + 80 + rng.gaussian(0, 130),
   },
   'green-angled-350': {
     name: 'green-angled-350: approach angle up to 30 deg',
     floor: 'green',
     maxStartMm: 350,
     maxAngleDeg: 30,
-    predict: inDistribution,
+    // The laser ranges shorter at an angle (edge/laser.ts); the model, trained head-on, errs more on angled images.
+    predict: (mm, rng) => inDistribution(mm, rng) + rng.gaussian(0, 22),
   },
   'red-350': {
     name: 'red-350: red tiles',
     floor: 'red',
     maxStartMm: 350,
     maxAngleDeg: 0,
-    predict: (mm, rng) => 0.3 * mm + 40 + rng.gaussian(0, 70),
+    predict: (mm, rng) => 0.3 * mm + 60 + rng.gaussian(0, 140),
   },
   'checker-350': {
     name: 'checker-350: unseen checker floor',
@@ -143,3 +144,16 @@ export function simulateDeployment(options: SimulateOptions): SimulatedFrame[] {
   });
   return out.sort((a, b) => a.time - b.time);
 }
+
+/**
+ * Not a demo phase: every rover's approach angle varies per parking run (up to 30 deg) and the model's error stays
+ * below the performance check's thresholds (MAE about 11 mm): conditions differ between rovers run by run, the
+ * peer check's hardest case short of drift.
+ */
+export const VARYING_ANGLES_PHASE: FleetPhase = {
+  name: 'stress: approach angles up to 30 deg varying per run, model error not drifted',
+  floor: 'green',
+  maxStartMm: 350,
+  maxAngleDeg: 30,
+  predict: inDistribution,
+};

@@ -12,7 +12,7 @@
 import { sensorHealthConfigSchema, type SensorHealthConfig, type SensorHealthConfigInput } from '../drift/monitorConfig.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { LASER_MAX_MM, readingStatus } from './laserSpec.js';
-import { binomialUpperTail, median, signTest } from './signTests.js';
+import { binomialUpperTail, median, serialSignTest } from './signTests.js';
 
 export type { SensorHealthConfig, SensorHealthConfigInput } from '../drift/monitorConfig.js';
 
@@ -69,6 +69,8 @@ export interface SensorHealthOptions {
 const SCAN_STEP = 10;
 /** Peer frames looked at per rover frame, nearest prediction first: bounds a check's cost on large fleets. */
 const MAX_PEER_CANDIDATES = 200;
+/** ...and it stops once this many times `peerNeighbours` of them were similar. */
+const ENOUGH_CANDIDATES_PER_NEIGHBOUR = 4;
 
 interface Onset {
   /** Index in the rover's frames. */
@@ -285,6 +287,24 @@ function refineStart(start: number, last: number, pOf: (start: number) => number
   return best;
 }
 
+/**
+ * The most likely single change of the mean (the standardised CUSUM: the split whose two sides' means differ most
+ * for their sizes); 0 when the series is too short.
+ */
+function changePoint(values: number[]): number {
+  const n = values.length;
+  const m = mean(values);
+  let sum = 0;
+  let best = 0;
+  let bestScore = 0;
+  for (let k = 1; k < n; k++) {
+    sum += values[k - 1] - m;
+    const score = Math.abs(sum) / Math.sqrt((k * (n - k)) / n);
+    if (score > bestScore) [best, bestScore] = [k, score];
+  }
+  return best;
+}
+
 /** after[i] = sum of values[i..]. */
 function suffixSums(values: number[]): number[] {
   const after = new Array<number>(values.length + 1).fill(0);
@@ -383,6 +403,8 @@ class PeerIndex {
       if (candidate.client === f.client) continue;
       const distance = featureDistance(features, candidate.features);
       if (distance <= c.peerMaxFeatureDistance) found.push({ frame: candidate, distance });
+      // Enough similar frames at nearly the same prediction: the nearest of them by floor are good neighbours.
+      if (found.length >= ENOUGH_CANDIDATES_PER_NEIGHBOUR * c.peerNeighbours) break;
     }
     return found
       .sort((a, b) => a.distance - b.distance)
@@ -475,30 +497,35 @@ function disagreement(
   evidence.peers =
     reference === null ? 'no reference error' : peersDrifted ? 'peers disagree with the model' : 'peers agree with the model';
 
+  const starts = suffixStarts(matched.length, c.peerMinMatchedFrames);
+  // Two tests per suffix, every suffix tried: Bonferroni.
+  const tests = 2 * starts.length;
+  /** The stretch from `start` on; an effect size is only worked out where the test could flag. */
   const judge = (start: number) => {
     const part = matched.slice(start);
-    const shift = median(part.map((m) => m.shift));
     const roverError = mean(part.map((m) => m.roverError));
     const partPeersError = mean(part.map((m) => m.peersError));
-    const shiftP = Math.abs(shift) >= c.peerMinShiftMm ? signTest(part.map((m) => m.shift)).twoSided : 1;
+    // A shift counts when it also takes the rover's laser further from the model than its peers' (else they are the odd ones).
+    let shiftP = roverError > partPeersError ? serialSignTest(part.map((m) => m.shift)).twoSided : 1;
+    if (shiftP * tests < c.alpha && Math.abs(median(part.map((m) => m.shift))) < c.peerMinShiftMm) shiftP = 1;
     const errorP =
       roverError >= partPeersError * c.peerMinErrorRatio && roverError - partPeersError >= c.peerMinShiftMm
-        ? signTest(part.map((m) => m.roverError - m.peersError)).greater
+        ? serialSignTest(part.map((m) => m.roverError - m.peersError)).greater
         : 1;
-    return { start, p: Math.min(shiftP, errorP), shift, roverError, peersError: partPeersError, shiftP, errorP };
+    return { start, p: Math.min(shiftP, errorP), roverError, peersError: partPeersError, shiftP, errorP };
   };
-  const starts = suffixStarts(matched.length, c.peerMinMatchedFrames);
   let best: ReturnType<typeof judge> | null = null;
   for (const start of starts) {
     const found = judge(start);
     if (!best || found.p < best.p) best = found;
   }
   if (!best) return { onset: null, evidence };
-  // Two tests per suffix, every suffix tried: Bonferroni.
-  const p = Math.min(1, best.p * 2 * starts.length);
+  const p = Math.min(1, best.p * tests);
   const flagged = p < c.alpha && !peersDrifted;
-  // The onset: the best start frame by frame around the best of the grid (it does not change the decision).
-  const onset = refineStart(best.start, matched.length - c.peerMinMatchedFrames, (start) => judge(start).p);
+  // The onset (it does not change the decision): the best start frame by frame around the best of the grid, or the
+  // change point of the shifts when earlier (a shift that grows with the distance shows in bursts).
+  const refined = refineStart(best.start, matched.length - c.peerMinMatchedFrames, (start) => judge(start).p);
+  const onset = Math.min(refined, changePoint(best.shiftP <= best.errorP ? shifts : matched.map((m) => m.roverError - m.peersError)));
   return {
     onset: {
       index: matched[onset].index,
@@ -506,11 +533,11 @@ function disagreement(
         flagged: flagged ? 1 : 0,
         peersP: p,
         recentMatchedFrames: matched.length - best.start,
-        recentShiftMm: best.shift,
-        recentShiftP: Math.min(1, best.shiftP * 2 * starts.length),
+        recentShiftMm: median(shifts.slice(best.start)),
+        recentShiftP: Math.min(1, best.shiftP * tests),
         recentRoverErrorMm: best.roverError,
         recentPeersErrorMm: best.peersError,
-        recentErrorP: Math.min(1, best.errorP * 2 * starts.length),
+        recentErrorP: Math.min(1, best.errorP * tests),
       },
     },
     evidence,

@@ -58,3 +58,42 @@ export function median(values: ArrayLike<number>): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Lags the autocorrelation of a series is summed over at most (40 frames: 10 s, about one parking run). */
+const MAX_LAG = 40;
+
+/**
+ * The sign test on a series whose neighbours are correlated (a rover's frames of one parking run share its
+ * approach, its floor patch and the model's error there): the counts are scaled to the effective number of
+ * independent signs n / (1 + 2 (r1 + r2 + ...)), the autocorrelations of the signs summed up to the first lag at
+ * which they are no longer positive (Geyer's initial positive sequence, at most MAX_LAG lags). A constant shift
+ * plus independent noise keeps them near 0; shifts that come and go with the runs do not.
+ */
+export function serialSignTest(values: ArrayLike<number>): SignTestResult & { effectiveN: number } {
+  const signs: number[] = [];
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) signs.push(values[i] > 0 ? 1 : -1);
+  const n = signs.length;
+  let positive = 0;
+  for (const s of signs) if (s > 0) positive++;
+  const negative = n - positive;
+  const m = n > 0 ? (positive - negative) / n : 0;
+  let variance = 0;
+  for (const s of signs) variance += (s - m) ** 2;
+  let tau = 1;
+  if (variance > 0) {
+    for (let lag = 1; lag <= Math.min(MAX_LAG, n - 2); lag++) {
+      let c = 0;
+      for (let i = 0; i + lag < n; i++) c += (signs[i] - m) * (signs[i + lag] - m);
+      const r = c / variance;
+      if (r <= 0) break;
+      tau += 2 * r;
+    }
+  }
+  const effectiveN = Math.max(1, Math.round(n / tau));
+  const scale = n > 0 ? effectiveN / n : 0;
+  const pos = Math.round(positive * scale);
+  const neg = Math.round(negative * scale);
+  const greater = binomialUpperTail(pos, pos + neg, 0.5);
+  const twoSided = Math.min(1, 2 * binomialUpperTail(Math.max(pos, neg), pos + neg, 0.5));
+  return { positive, negative, twoSided, greater, effectiveN };
+}

@@ -46,7 +46,13 @@ describe('rover CLI', () => {
     });
   });
 
+  it('takes a laser fault for the sensor health demos', () => {
+    expect(parseCli([...base, '--laser-fault', 'offset:25'])).toMatchObject({ options: { laserFault: { kind: 'offset', mm: 25 } } });
+    expect(parseCli(base)).toEqual(expect.objectContaining({ options: expect.not.objectContaining({ laserFault: expect.anything() }) }));
+  });
+
   it.each([
+    [[...base, '--laser-fault', 'wobbly'], /--laser-fault: laser fault "wobbly": unknown kind/],
     [['drive'], /--api is required/],
     [[...base.slice(0, -2)], /--runs is required/],
     [[...base, '--runs', '0'], /--runs must be an integer >= 1/],

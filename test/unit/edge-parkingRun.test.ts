@@ -18,6 +18,29 @@ describe('parking-run driver', () => {
     ]);
   });
 
+  it('reads through a laser fault when given one, and as before without', async () => {
+    const healthy = await runParking({ preset: 'beige-250', startMm: 250, seed: 4, send: echoSensor });
+    const again = await runParking({ preset: 'beige-250', startMm: 250, seed: 4, send: echoSensor, laserFault: undefined });
+    expect(again.results.map((r) => r.sensorMm)).toEqual(healthy.results.map((r) => r.sensorMm));
+    const offset = await runParking({
+      preset: 'beige-250',
+      startMm: 250,
+      seed: 4,
+      send: echoSensor,
+      laserFault: { kind: 'offset', mm: 30 },
+    });
+    const first = offset.results[0];
+    expect(first.sensorMm! - healthy.results[0].sensorMm!).toBe(30);
+    const codes = await runParking({
+      preset: 'beige-250',
+      startMm: 250,
+      seed: 4,
+      send: echoSensor,
+      laserFault: { kind: 'error-codes', rate: 1 },
+    });
+    expect(codes.results.slice(0, 5).map((r) => r.sensorMm)).toEqual([8190, 8190, 8190, 8190, 8190]);
+  });
+
   it('drives a 250 mm run in about 25 frames and stops near the wall', async () => {
     const run = await runParking({ preset: 'beige-250', startMm: 250, seed: 4, send: echoSensor });
     expect(run.frames).toBeGreaterThanOrEqual(22);

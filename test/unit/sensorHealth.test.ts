@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MONITOR_CONFIG, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import { readingStatus } from '../../core/sensors/laserSpec.js';
 import { assessSensorHealth, type SensorFaultKind } from '../../core/sensors/sensorHealth.js';
-import { binomialUpperTail, signTest } from '../../core/sensors/signTests.js';
+import { binomialUpperTail, serialSignTest, signTest } from '../../core/sensors/signTests.js';
 import type { LaserFault } from '../../edge/laserFaults.js';
-import { FLEET_PHASES, simulateDeployment, type SimulatedFrame, type SimulatedRover } from '../../edge/simulatedFleet.js';
+import {
+  FLEET_PHASES,
+  simulateDeployment,
+  VARYING_ANGLES_PHASE,
+  type SimulatedFrame,
+  type SimulatedRover,
+} from '../../edge/simulatedFleet.js';
 
 const WINDOW_MS = 5 * 60_000;
 /** The serving version's test error the simulated model is near (bench/README.md's v2: 8.5 mm). */
@@ -44,6 +50,20 @@ describe('sign tests', () => {
     expect(t).toMatchObject({ positive: 9, negative: 1 });
     expect(t.greater).toBeCloseTo(11 / 1024, 12);
     expect(t.twoSided).toBeCloseTo(22 / 1024, 12);
+  });
+});
+
+describe('the sign test on correlated frames', () => {
+  it('counts runs of equal signs as fewer independent signs, and independent signs as they are', () => {
+    // 12 runs of 10 equal signs, 8 positive: as strong as 12 coin flips, not 120.
+    const runs = Array.from({ length: 120 }, (_, i) => (Math.floor(i / 10) < 8 ? 1 : -1));
+    const correlated = serialSignTest(runs);
+    expect(correlated.effectiveN).toBeLessThan(30);
+    expect(correlated.twoSided).toBeGreaterThan(0.01);
+    expect(signTest(runs).twoSided).toBeLessThan(0.001);
+    const alternating = Array.from({ length: 40 }, (_, i) => (i % 7 === 0 ? -1 : 1));
+    expect(serialSignTest(alternating).effectiveN).toBe(40);
+    expect(serialSignTest(alternating).twoSided).toBeCloseTo(signTest(alternating).twoSided, 12);
   });
 });
 
@@ -119,6 +139,13 @@ describe('assessSensorHealth: nobody flagged', () => {
       expect(id).toBeTruthy();
     });
   }
+
+  it('approach angles that differ between rovers run by run, the model not drifted', () => {
+    for (const seed of [21, 22, 23]) {
+      const frames = simulateDeployment({ rovers: three(), frames: 1200, phase: VARYING_ANGLES_PHASE, seed });
+      expect(assessSensorHealth(windowUpTo(frames), config, REFERENCE).map((h) => h.status)).toEqual(['healthy', 'healthy', 'healthy']);
+    }
+  });
 
   it('one rover on a floor its peers have not reached yet is not compared with them', () => {
     for (const phase of ['green-350', 'checker-350', 'red-350', 'green-angled-350']) {
