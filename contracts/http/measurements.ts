@@ -111,6 +111,7 @@ export const fleetRowSchema = z
       .object({ stage: z.enum(['shadow', 'canary']), candidateVersion: z.number().int(), currentVersion: z.number().int().nullable() })
       .nullable(),
     rovers: z.array(z.string()),
+    suspectRovers: z.array(z.string()).meta({ description: 'rovers with an open sensor fault here (GET /deployments/:id/sensors)' }),
     framesLast5m: z.number().int(),
     framesPerSecond: z.number(),
     meanError: z.object({ last5m: meanOrNull, previous5m: meanOrNull }).meta({ description: 'mean laser error (mm)' }),
@@ -145,6 +146,11 @@ export const framesAnswerSchema = z
         error: meanOrNull,
         latencyMs: z.number(),
         image: z.string().nullable().meta({ description: 'the path of the frame’s JPEG' }),
+        sensorStatus: z
+          .enum(['out-of-range', 'error-code'])
+          .nullable()
+          .meta({ description: 'an invalid laser reading, stored as sent: no error, no label' }),
+        suspect: z.boolean().meta({ description: 'inside a sensor fault of its rover: left out of training, drift and rollout evidence' }),
       }),
     ),
     next: isoTime.nullable().meta({ description: 'the `before` of the next page; null: this is the last' }),

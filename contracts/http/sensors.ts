@@ -45,3 +45,5 @@ export const deploymentSensorsAnswerSchema = z
     rovers: z.array(roverSensorSchema),
   })
   .meta({ id: 'DeploymentSensorsAnswer' });
+
+export type DeploymentSensorsAnswer = z.infer<typeof deploymentSensorsAnswerSchema>;

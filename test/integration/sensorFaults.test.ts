@@ -238,6 +238,16 @@ describe('sensor faults', () => {
       ['stuck-rover-3', 'healthy'],
     ]);
     const fault = sensors.body.rovers[0].fault;
+    // The fleet page marks the deployment; the frames list marks the suspect rover's frames and invalid readings.
+    const fleet = await admin('GET', '/fleet?limit=200');
+    const rowOf = (id: string) => fleet.body.deployments.find((d: { id: string }) => d.id === id);
+    expect(rowOf('stuck').suspectRovers).toEqual(['rover-2']);
+    expect(rowOf('healthy').suspectRovers).toEqual([]);
+    const frames = (await admin('GET', '/deployments/stuck/frames?limit=30')).body.frames as { client: string; suspect: boolean }[];
+    expect(frames.filter((f) => f.client === 'rover-2').length).toBeGreaterThan(0);
+    for (const f of frames) expect(f.suspect).toBe(f.client === 'rover-2');
+    const invalid = (await admin('GET', '/deployments/error-codes/frames?limit=200')).body.frames as { sensorStatus: string | null }[];
+    expect(invalid.some((f) => f.sensorStatus === 'error-code')).toBe(true);
     expect(fault).toMatchObject({ client: 'rover-2', kinds: expect.arrayContaining(['stuck']), clearedAt: null });
 
     expect((await admin('POST', `/sensor-faults/${fault.id}/clear`, {})).status).toBe(400);
