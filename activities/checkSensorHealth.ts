@@ -1,6 +1,6 @@
 import { monitorConfigSchema } from '../core/drift/monitorConfig.js';
-import { assessSensorHealth, type RoverSensorHealth } from '../core/sensors/sensorHealth.js';
-import { resolveServedVersion } from '../core/stores/registry.js';
+import { assessSensorHealth, type RoverSensorHealth, type SensorWindow } from '../core/sensors/sensorHealth.js';
+import { resolveServedVersion, type SensorFault } from '../core/stores/registry.js';
 import { applySensorHealth, type SensorFaultChanges } from '../control/sensorFaults.js';
 import type { SuspectRover } from '../core/drift/driftReport.js';
 import type { ActivityContext } from './context.js';
@@ -32,11 +32,10 @@ export const checkSensorHealth =
     const { registry, measurements } = stores;
     const time = Date.now();
     const config = monitorConfigSchema.parse((await registry.getModel(modelName))?.monitorConfig ?? {});
-    const window = await measurements.sensorWindow({
-      deployment,
-      since: time - config.windowMinutes * 60_000,
-      maxFrames: config.windowMaxFrames,
-    });
+    const window = sinceClearing(
+      await measurements.sensorWindow({ deployment, since: time - config.windowMinutes * 60_000, maxFrames: config.windowMaxFrames }),
+      await registry.listSensorFaults({ deployment, open: false, limit: 1000 }),
+    );
     const rovers = assessSensorHealth(window, config.sensors, {
       referenceErrorMm: await referenceErrorMm(stores.registry, modelName, deployment),
     });
@@ -48,6 +47,20 @@ export const checkSensorHealth =
     const suspects = open.map((f) => ({ client: f.client, fault: f.id, kinds: f.kinds, since: Date.parse(f.since), summary: f.summary }));
     return { deployment, time, rovers, suspects: suspects.sort((a, b) => a.client.localeCompare(b.client)), changes };
   };
+
+/**
+ * A cleared rover is judged on what it sent after its clearing (the lens cleaned, the sensor realigned): its frames
+ * from before are left out of the window (also as the others' peers), so they do not flag it again.
+ */
+function sinceClearing(window: SensorWindow, cleared: SensorFault[]): SensorWindow {
+  const clearedAt = new Map<string, number>();
+  for (const fault of cleared) {
+    const at = Date.parse(fault.clearedAt!);
+    if (at > (clearedAt.get(fault.client) ?? -Infinity)) clearedAt.set(fault.client, at);
+  }
+  if (clearedAt.size === 0) return window;
+  return { ...window, frames: window.frames.filter((f) => f.time >= (clearedAt.get(f.client) ?? -Infinity)) };
+}
 
 /** The serving version's mean test error (mm): peers agree with the model near it. */
 async function referenceErrorMm(

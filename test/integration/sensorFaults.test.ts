@@ -261,5 +261,18 @@ describe('sensor faults', () => {
     expect((await admin('POST', '/sensor-faults/999999/clear', { reason: 'x' })).status).toBe(404);
     expect((await admin('GET', '/deployments/stuck/sensors')).body.rovers[0]).toMatchObject({ client: 'rover-2', status: 'healthy' });
     expect((await admin('GET', '/deployments/nope/sensors')).status).toBe(404);
+
+    // The next check judges the cleared rover on what it sent since the clearing: its old frames do not flag it again.
+    const again: CheckDriftResult = await env.client.workflow.execute(WORKFLOW_TYPES.checkDrift, {
+      args: [{ modelName: MODEL }],
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `test-check-drift-again-${Date.now()}`,
+    });
+    const stuck = again.checks.find((c) => c.deployment === 'stuck')!;
+    expect(stuck.sensors?.suspects).toEqual([]);
+    expect(stuck.verdict).toBe('no-drift');
+    // The other faults stay open, updated, not opened anew.
+    const spikes = again.checks.find((c) => c.deployment === 'spikes')!;
+    expect(spikes.sensors).toMatchObject({ flagged: [], suspects: [expect.objectContaining({ client: 'rover-2' })] });
   });
 });
