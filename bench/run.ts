@@ -383,7 +383,7 @@ try {
         '',
         tables.race,
         '',
-        "The same checks of the last 5 minutes (full of healthy frames before the onset): the first at which the rover is flagged, and the first at which checkDrift (default monitor config: p < 0.001, error x1.5 and +3 mm, or label or covariate drift) finds drift in the deployment's window with all three rovers; then checkDrift on the same window without the suspect rover. Invalid readings carry no error (as ingest stores them).",
+        "The same checks of the last 5 minutes (full of healthy frames before the onset, or of a deployment that starts with the fault): the first at which the rover is flagged, and the first at which checkDrift (default monitor config: p < 0.001, error x1.5 and +3 mm, or label or covariate drift) finds drift in the deployment's window with all three rovers; then checkDrift on the same window without the suspect rover. Invalid readings carry no error (as ingest stores them).",
       ].join('\n'),
     );
     emit(['### Sensor health: cost of one assessment of a full 5-minute window', '', tables.cost].join('\n'));

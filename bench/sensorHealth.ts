@@ -102,9 +102,9 @@ const threeRovers = (fault: LaserFault | null, from = WINDOW_FRAMES): SimulatedR
   { client: 'rover-c' },
 ];
 
-/** The time of the faulty rover's n-th frame after the onset (1-based). */
-const timeOfFaultFrame = (frames: SimulatedFrame[], n: number) =>
-  frames.find((f) => f.client === 'rover-a' && f.index === WINDOW_FRAMES + n - 1)!.time;
+/** The time of the faulty rover's n-th frame after the onset (1-based), the onset after `history` healthy frames. */
+const timeOfFaultFrame = (frames: SimulatedFrame[], n: number, history = WINDOW_FRAMES) =>
+  frames.find((f) => f.client === 'rover-a' && f.index === history + n - 1)!.time;
 
 export interface FlagRow {
   fault: string;
@@ -202,6 +202,8 @@ function referenceProfile(): ReferenceProfile {
 
 export interface RaceRow {
   fault: string;
+  /** Healthy frames per rover before the onset: a full window, or none (the deployment starts with the fault). */
+  history: number;
   /** Frames of the faulty rover after the onset at the first check that flags it / that finds drift (null: never within max). */
   flagFrames: number | null;
   driftFrames: number | null;
@@ -213,8 +215,8 @@ export interface RaceRow {
   driftWithoutSuspect: boolean | null;
 }
 
-function race(fault: LaserFault, profile: ReferenceProfile, max: number): RaceRow {
-  const frames = simulateDeployment({ rovers: threeRovers(fault), frames: WINDOW_FRAMES + max, seed: 5 });
+function race(fault: LaserFault, profile: ReferenceProfile, max: number, history: number): RaceRow {
+  const frames = simulateDeployment({ rovers: threeRovers(fault, history), frames: history + max, seed: 5 });
   let flagFrames: number | null = null;
   let driftFrames: number | null = null;
   let driftKinds = '';
@@ -222,7 +224,7 @@ function race(fault: LaserFault, profile: ReferenceProfile, max: number): RaceRo
   let withoutSuspectMm: number | null = null;
   let driftWithoutSuspect: boolean | null = null;
   for (const n of schedule(max)) {
-    const window = windowEndingAt(frames, timeOfFaultFrame(frames, n));
+    const window = windowEndingAt(frames, timeOfFaultFrame(frames, n, history));
     if (flagFrames === null) {
       const a = assessSensorHealth(window, config, options).find((h) => h.client === 'rover-a') as RoverSensorHealth;
       if (a.status === 'suspect') flagFrames = n;
@@ -244,7 +246,16 @@ function race(fault: LaserFault, profile: ReferenceProfile, max: number): RaceRo
     }
     if (flagFrames !== null && driftFrames !== null) break;
   }
-  return { fault: describeLaserFault(fault), flagFrames, driftFrames, driftKinds, liveMeanErrorMm, withoutSuspectMm, driftWithoutSuspect };
+  return {
+    fault: describeLaserFault(fault),
+    history,
+    flagFrames,
+    driftFrames,
+    driftKinds,
+    liveMeanErrorMm,
+    withoutSuspectMm,
+    driftWithoutSuspect,
+  };
 }
 
 export interface CostRow {
@@ -303,11 +314,15 @@ export async function benchmarkSensorHealth(
     log(`sensor health: false flags, ${phase.name}: ${falseFlagRows.at(-1)!.flags}`);
   }
   const profile = referenceProfile();
-  const raceRows = RACE_CASES.map((fault) => {
-    const row = race(fault, profile, settings.maxFaultFrames);
-    log(`sensor health: race ${row.fault}: flagged after ${row.flagFrames ?? '-'}, drift after ${row.driftFrames ?? '-'} frames`);
-    return row;
-  });
+  const raceRows = [WINDOW_FRAMES, 0].flatMap((history) =>
+    RACE_CASES.map((fault) => {
+      const row = race(fault, profile, settings.maxFaultFrames, history);
+      log(
+        `sensor health: race ${row.fault} after ${history} healthy frames: flagged after ${row.flagFrames ?? '-'}, drift after ${row.driftFrames ?? '-'} frames`,
+      );
+      return row;
+    }),
+  );
   const costRows = settings.costRovers.map(cost);
   return {
     flags,
@@ -367,6 +382,7 @@ export function sensorHealthTables(result: SensorHealthBenchResult, settings: Se
   const race = markdownTable(
     [
       'fault (one rover of three)',
+      'before the fault',
       'flagged after (frames of the rover)',
       'drift check fires after',
       'drift kinds',
@@ -376,6 +392,7 @@ export function sensorHealthTables(result: SensorHealthBenchResult, settings: Se
     ],
     result.race.map((r) => [
       r.fault,
+      r.history > 0 ? 'a full window of healthy frames' : 'nothing (new deployment)',
       framesCell(r.flagFrames),
       r.driftFrames === null ? `never (${settings.maxFaultFrames})` : framesCell(r.driftFrames),
       r.driftKinds || '-',
