@@ -421,6 +421,11 @@ function ChecksTable({ checks }: { checks: DriftCheckRow[] }) {
         <>
           <Badge tone={toneOf(c.verdict)}>{c.verdict}</Badge>
           {c.kinds.length > 0 && <span class="muted"> {c.kinds.join(', ')}</span>}
+          {c.sensors && c.sensors.suspects.length > 0 && (
+            <span class="sub" title={c.sensors.suspects.map((s) => `${s.client}: ${s.summary}`).join('\n')}>
+              suspect lasers left out: {c.sensors.suspects.map((s) => `${s.client} (${s.kinds.join(', ')})`).join(', ')}
+            </span>
+          )}
         </>
       ),
     },
