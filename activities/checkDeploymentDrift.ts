@@ -1,5 +1,5 @@
 import { checkDrift } from '../core/drift/driftCheck.js';
-import type { DriftCheckRecord } from '../core/drift/driftReport.js';
+import type { DriftCheckRecord, SuspectRover } from '../core/drift/driftReport.js';
 import { monitorConfigSchema } from '../core/drift/monitorConfig.js';
 import type { ReferenceProfile } from '../core/drift/referenceProfile.js';
 import { sha256 } from '../core/ml/dataset.js';
@@ -10,6 +10,8 @@ import type { ActivityContext } from './context.js';
 export interface CheckDeploymentDriftInput {
   modelName: string;
   deployment: string;
+  /** From the sensor check before it: their frames are left out, and with no drift on the rest the verdict is `sensor-fault`. */
+  suspects?: SuspectRover[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface CheckDeploymentDriftInput {
  */
 export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
   const profiles = new ProfileCache(stores.objects);
-  return async ({ modelName, deployment: deploymentId }: CheckDeploymentDriftInput): Promise<DriftCheckRecord> => {
+  return async ({ modelName, deployment: deploymentId, suspects }: CheckDeploymentDriftInput): Promise<DriftCheckRecord> => {
     const { registry, measurements } = stores;
     const time = Date.now();
     const config = monitorConfigSchema.parse((await registry.getModel(modelName))?.monitorConfig ?? {});
@@ -51,13 +53,28 @@ export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
         modelVersion: version.version,
         since: time - config.windowMinutes * 60_000,
         maxFrames: config.windowMaxFrames,
+        excludeClients: suspects?.map((s) => s.client),
       });
       record = { ...base, modelVersion: version.version, ...checkDrift(profile, window, config) };
     }
+    if (suspects) record = withSuspects(record, suspects);
     await measurements.writeDriftCheck(record);
     return record;
   };
 };
+
+/** A check with the sensor check's suspects: `sensor-fault` when they are the only news, their summary first. */
+function withSuspects(record: DriftCheckRecord, suspects: SuspectRover[]): DriftCheckRecord {
+  if (suspects.length === 0) return { ...record, sensors: { suspects } };
+  const quiet = record.verdict === 'no-drift' || record.verdict === 'insufficient-data';
+  const which = suspects.map((s) => `${s.client} (${s.kinds.join(', ')})`).join(', ');
+  return {
+    ...record,
+    verdict: quiet ? 'sensor-fault' : record.verdict,
+    summary: `SENSOR FAULT: ${which} left out; ${record.summary}`,
+    sensors: { suspects },
+  };
+}
 
 /** The version a deployment serves, or why it serves none. */
 async function servingVersion(

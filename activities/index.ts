@@ -1,6 +1,7 @@
 import { askForDriftRetrain } from './askForDriftRetrain.js';
 import { assembleDataset } from './assembleDataset.js';
 import { checkDeploymentDrift } from './checkDeploymentDrift.js';
+import { checkSensorHealth } from './checkSensorHealth.js';
 import { monitoredDeployments } from './monitoredDeployments.js';
 import { buildReferenceProfile } from './buildReferenceProfile.js';
 import type { ActivityContext } from './context.js';
@@ -36,6 +37,7 @@ export const createMonitorActivities = (ctx: ActivityContext) => ({
   monitoredDeployments: monitoredDeployments(ctx),
   checkDeploymentDrift: checkDeploymentDrift(ctx),
   askForDriftRetrain: askForDriftRetrain(ctx),
+  checkSensorHealth: checkSensorHealth(ctx),
 });
 
 /** CPU-heavy steps: run on the training task queue, each ML job in its own child process. */

@@ -6,6 +6,7 @@ import { compareInStopBand } from '../core/training/distanceBands.js';
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import { rollsOut, type Deployment, type RolloutStage } from '../core/stores/registry.js';
 import type { RolloutInput } from '../workflows/rollout/contract.js';
+import { suspectClients } from '../control/sensorFaults.js';
 import type { ActivityContext } from './context.js';
 
 /** Most pairs one look at a stage compares (the newest). */
@@ -134,6 +135,8 @@ export const checkRolloutStage =
       candidateVersion: input.candidateVersion,
       since: input.since,
       maxPairs: MAX_PAIRS,
+      // Suspect lasers' errors judge neither version.
+      excludeClients: await suspectClients(stores.registry, input.deploymentId),
     });
     return {
       ongoing: true,

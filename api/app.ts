@@ -24,6 +24,7 @@ import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { rolloutRoutes } from './routes/rollout.js';
 import { deploymentReadRoutes } from './routes/deploymentReads.js';
+import { sensorFaultRoutes } from './routes/sensorFaults.js';
 import { accessLog } from './accessLog.js';
 import { accessRoutes } from './routes/access.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
@@ -140,6 +141,7 @@ export function createApp(deps: AppDeps): express.Express {
       temporalUi: retrainDepsOf(deps).temporalUi,
     }),
   );
+  app.use(admin, sensorFaultRoutes({ registry: stores.registry }));
 
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));

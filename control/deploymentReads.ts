@@ -36,13 +36,14 @@ export async function fleetPage(deps: DeploymentReadDeps, page: { limit: number;
   const rest = page.after === undefined ? all : all.filter((d) => d.id > page.after!);
   const deployments = rest.slice(0, page.limit);
   const window: BucketWindow = { since: now - SPARKLINE_MS, until: now, stepMs: MINUTE };
-  const [clients, activity, latest] = await Promise.all([
+  const [clients, activity, latest, faults] = await Promise.all([
     deps.registry.listClients(),
     deps.measurements.fleetActivity(
       deployments.map((d) => d.id),
       window,
     ),
     latestVersions(deps.registry, [...new Set(deployments.map((d) => d.modelName))]),
+    deps.registry.listSensorFaults({ open: true, limit: 1000 }),
   ]);
   const rows = deployments.map((d) => {
     const { points, lastFrameAt, lastDrift } = activity.get(d.id) ?? { points: [], lastFrameAt: null, lastDrift: null };
@@ -57,6 +58,7 @@ export async function fleetPage(deps: DeploymentReadDeps, page: { limit: number;
       strategy: d.strategy,
       rollout: d.rollout && { stage: d.rollout.stage, candidateVersion: d.rollout.candidateVersion, currentVersion: d.currentVersion },
       rovers: clients.filter((c) => c.deploymentId === d.id).map((c) => c.id),
+      suspectRovers: [...new Set(faults.filter((f) => f.deployment === d.id).map((f) => f.client))].sort(),
       framesLast5m: last5m.frames,
       framesPerSecond: last5m.frames / (RECENT_MS / 1000),
       meanError: { last5m: last5m.meanError, previous5m: previous5m.meanError },
@@ -80,6 +82,11 @@ async function latestVersions(registry: RegistryStore, models: string[]) {
 export async function framesPage(deps: DeploymentReadDeps, deploymentId: string, page: { limit: number; before?: number }) {
   await deploymentOrNotFound(deps.registry, deploymentId);
   let frames = await deps.measurements.recentFrames(deploymentId, { ...page, limit: page.limit + 1 });
+  const faults = (await deps.registry.listSensorFaults({ deployment: deploymentId, limit: 1000 })).map((f) => ({
+    client: f.client,
+    since: Date.parse(f.since),
+    until: f.clearedAt === null ? Infinity : Date.parse(f.clearedAt),
+  }));
   let next: number | null = null;
   if (frames.length > page.limit) {
     const boundary = frames[page.limit - 1].time;
@@ -104,6 +111,9 @@ export async function framesPage(deps: DeploymentReadDeps, deploymentId: string,
         error: f.error,
         latencyMs: f.latencyMs,
         image: id === null ? null : `${base}/${id}/image`,
+        sensorStatus: f.sensorStatus,
+        // Inside a sensor fault of its rover: kept, but left out of training, drift and rollout evidence.
+        suspect: faults.some((x) => x.client === f.client && f.time >= x.since && f.time < x.until),
       };
     }),
     next: next === null ? null : new Date(next).toISOString(),

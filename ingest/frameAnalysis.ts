@@ -10,6 +10,7 @@ import type { AnalysisPixels } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 import { MicroBatcher } from '../serving/microBatcher.js';
+import { readingStatus } from '../core/sensors/laserSpec.js';
 
 /** What /predict hands over: everything one measurement record needs. */
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
@@ -446,8 +447,11 @@ export class FrameAnalysis {
       this.shadowPrediction(frame, pixels?.ownSize ? { jpeg: image, rgb: pixels } : image),
     ]);
     await this.options.objects.put(imageKey, image, 'image/jpeg');
+    // An error code or an impossible distance is no ground truth: kept as sent and marked, it makes no error.
+    const status = readingStatus(frame.sensorValue);
+    const invalid = status === 'error-code' || status === 'out-of-range';
     const errorOf = (prediction: number | null) =>
-      prediction !== null && frame.sensorValue !== null ? Math.abs(prediction - frame.sensorValue) : null;
+      prediction !== null && frame.sensorValue !== null && !invalid ? Math.abs(prediction - frame.sensorValue) : null;
     const record: InferenceRecord = {
       time: frame.time,
       deployment: frame.deployment,
@@ -464,6 +468,7 @@ export class FrameAnalysis {
         frame.shadowVersion == null
           ? null
           : { modelVersion: frame.shadowVersion, prediction: shadowPrediction, error: errorOf(shadowPrediction) },
+      ...(invalid ? { sensorStatus: status } : {}),
     };
     const written = this.records.submit(record);
     // Every frame in analysis waits for this write: no other record can join it.

@@ -53,6 +53,8 @@ import type { assignment, deploymentPatch, newClient, newDeployment, rollbackBod
 import type { grafanaWebhook, manualRequest, rerunRequest } from '../api/routes/retrain.js';
 import type { instruction } from '../api/routes/rollout.js';
 import type { newAnnotation, newViewer } from '../api/routes/access.js';
+import type { deploymentSensorsAnswerSchema, sensorFaultAnswerSchema, sensorFaultListAnswerSchema } from '../contracts/http/sensors.js';
+import type { clearing } from '../api/routes/sensorFaults.js';
 
 type Route<Answer extends z.ZodType, Body extends z.ZodType | undefined = undefined> = {
   answer: z.infer<Answer>;
@@ -112,6 +114,9 @@ export interface ApiRoutes {
   'GET /deployments/:id/series': Route<typeof seriesAnswerSchema>;
   'GET /rollouts': Route<typeof rolloutListAnswerSchema>;
   'GET /rollouts/:workflowId/runs/:runId': Route<typeof rolloutRunAnswerSchema>;
+  'GET /sensor-faults': Route<typeof sensorFaultListAnswerSchema>;
+  'POST /sensor-faults/:id/clear': Route<typeof sensorFaultAnswerSchema, typeof clearing>;
+  'GET /deployments/:id/sensors': Route<typeof deploymentSensorsAnswerSchema>;
 }
 
 /** `/deployments/${string}/stats?since=1` as path segments, `['', 'deployments', string, 'stats']`. */

@@ -6,6 +6,7 @@ import { describeMonitorRoutes } from './monitor.js';
 import { describePredictRoutes } from './predict.js';
 import { describeReadRoutes } from './reads.js';
 import { describeDeploymentReadRoutes } from './deploymentReads.js';
+import { describeSensorFaultRoutes } from './sensorFaults.js';
 import { describeRetrainRoutes } from './retrain.js';
 import { describeRolloutRoutes } from './rollout.js';
 import { describeRoute, SECURITY_SCHEMES } from './routeDoc.js';
@@ -62,6 +63,7 @@ export function openApiDocument(): OpenApiDocument {
   describeReadRoutes(registry);
   describeAccessRoutes(registry);
   describeDeploymentReadRoutes(registry);
+  describeSensorFaultRoutes(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
-import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
+import { DRIFT_MONITOR_ALERT, SENSOR_FAULT_ALERT } from '../../core/drift/monitorAlert.js';
 import type { Deployment } from '../../core/stores/registry.js';
 import { requireBearer } from '../auth.js';
 import { fromControlError, validate } from '../errors.js';
@@ -156,7 +156,11 @@ export function retrainRoutes(deps: RetrainRouteDeps): Router {
  */
 async function answerNotification(deps: RetrainRouteDeps, alerts: unknown[]): Promise<AlertResult[]> {
   const deployments = new Map((await deps.registry.listDeployments()).map((d) => [d.id, d]));
-  const results: (AlertResult | RetrainAskInput)[] = alerts.map((raw) => askOfAlert(deps, deployments, raw));
+  const results: (AlertResult | RetrainAskInput)[] = [];
+  for (const raw of alerts) {
+    const sensorFault = sensorFaultAlert(raw);
+    results.push(sensorFault ? await recordSensorFaultAlert(deps, sensorFault) : askOfAlert(deps, deployments, raw));
+  }
   const asks = results.filter((r): r is RetrainAskInput => 'trigger' in r);
   const answers = new Map(zip(asks, await requestRetrains(deps, asks)));
   return results.map((result) => {
@@ -203,6 +207,43 @@ function askOfAlert(deps: RetrainRouteDeps, deployments: Map<string, Deployment>
     dedupeKey: dedupe.key,
     // The alert's evidence was there when it started firing; without a start, when it is recorded.
     ...(Number.isFinite(startsAt) ? { observedAt: startsAt } : {}),
+  };
+}
+
+/** A firing alert of the sensor-fault rule, or undefined for any other alert. */
+function sensorFaultAlert(raw: unknown): GrafanaAlert | undefined {
+  const parsed = grafanaAlert.safeParse(raw);
+  const alert = parsed.success ? parsed.data : undefined;
+  return alert?.labels.alertname === SENSOR_FAULT_ALERT.alertName && alert.status === 'firing' ? alert : undefined;
+}
+
+/**
+ * A sensor fault is recorded (an annotation of its deployment, on the console's charts) and logged, never a retrain.
+ * Grafana repeats a notification while the alert fires: one annotation per firing (fingerprint and start time).
+ */
+async function recordSensorFaultAlert(deps: RetrainRouteDeps, alert: GrafanaAlert): Promise<AlertResult> {
+  const name = SENSOR_FAULT_ALERT.alertName;
+  const deployment = alert.labels.deployment ?? null;
+  const firing = `firing:${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt ?? ''}`;
+  deps.log?.warn({ alert: name, labels: alert.labels }, 'Grafana: suspect rover lasers (recorded, never a retrain)');
+  const known = (await deps.registry.listAnnotations({ ...(deployment ? { deployment } : {}), limit: 1000 })).some((a) =>
+    a.tags.includes(firing),
+  );
+  if (!known) {
+    await deps.registry.addAnnotation({
+      time:
+        alert.startsAt && Number.isFinite(Date.parse(alert.startsAt)) ? new Date(alert.startsAt).toISOString() : new Date().toISOString(),
+      text: `suspect rover laser${deployment ? ` on ${deployment}` : ''} (Grafana ${name}): its frames are left out until cleared`,
+      tags: ['sensor-fault', 'grafana', firing],
+      deployment,
+      by: 'grafana',
+    });
+  }
+  return {
+    alert: name,
+    status: 200,
+    outcome: 'ignored',
+    reason: `sensor fault ${known ? 'recorded already' : 'recorded'}: never a retrain`,
   };
 }
 

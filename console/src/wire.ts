@@ -11,6 +11,8 @@ export interface FleetRow {
   strategy: string;
   rollout: { stage: string; candidateVersion: number; currentVersion: number | null } | null;
   rovers: string[];
+  /** Rovers with an open sensor fault here. */
+  suspectRovers: string[];
   framesLast5m: number;
   framesPerSecond: number;
   meanError: { last5m: number | null; previous5m: number | null };
@@ -124,6 +126,10 @@ export interface DeploymentFrame {
   error: number | null;
   latencyMs: number;
   image: string | null;
+  /** An invalid laser reading, stored as sent: no error, no label. */
+  sensorStatus: 'out-of-range' | 'error-code' | null;
+  /** Inside a sensor fault of its rover: left out of training, drift and rollout evidence. */
+  suspect: boolean;
 }
 
 export interface FramesAnswer {
@@ -368,7 +374,7 @@ export interface CreatedViewerAnswer {
 // into the console's type-check, which has no Node types. Mirrors core/drift/driftReport.ts and
 // workflows/rollout/contract.ts as JSON carries them.
 
-export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference';
+export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
 
 export interface FeatureEvidence {
   ks: number;
@@ -412,6 +418,19 @@ export interface DriftCheck {
     pValue: number;
     drifted: boolean;
   } | null;
+  /** The sensor check before it: rovers with an open sensor fault, left out of this check. */
+  sensors?: { suspects: SuspectRover[] };
+}
+
+export type SensorFaultKind = 'invalid-readings' | 'stuck' | 'dropouts' | 'spikes' | 'disagrees-with-peers';
+
+/** A rover with an open sensor fault when a check ran. */
+export interface SuspectRover {
+  client: string;
+  fault: number;
+  kinds: SensorFaultKind[];
+  since: string;
+  summary: string;
 }
 
 /** What a drift check did about a retrain (each check's `retrain`). */
@@ -535,4 +554,26 @@ export interface RolloutListAnswer {
 export interface RolloutRunAnswer extends RolloutRun {
   state?: RolloutStatus;
   result?: RolloutResult;
+}
+
+// --- Sensor faults (GET /sensor-faults, GET /deployments/:id/sensors) ---
+
+export interface SensorFault {
+  id: number;
+  client: string;
+  deployment: string;
+  kinds: SensorFaultKind[];
+  evidence: Record<string, number | string | null>;
+  summary: string;
+  since: string;
+  flaggedAt: string;
+  updatedAt: string;
+  clearedAt: string | null;
+  clearedBy: string | null;
+  clearReason: string | null;
+}
+
+export interface DeploymentSensorsAnswer {
+  deployment: string;
+  rovers: { client: string; status: 'healthy' | 'suspect'; fault: SensorFault | null }[];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SENSOR_FAULT_KINDS, type SensorFaultKind } from '../../core/sensors/sensorHealth.js';
 import {
   DRIFT_VERDICTS,
   type CovariateEvidence,
@@ -56,6 +57,20 @@ export const driftCheckSchema = z
     covariate: typedObject<CovariateEvidence>('the features’ evidence (null when not tested)', { nullable: true }),
     label: typedObject<LabelEvidence>('the laser readings’ evidence (null when not tested)', { nullable: true }),
     performance: typedObject<PerformanceEvidence>('the live errors’ evidence (null when not tested)', { nullable: true }),
+    sensors: z
+      .object({
+        suspects: z.array(
+          z.object({
+            client: z.string(),
+            fault: z.number().int(),
+            kinds: z.array(z.enum(SENSOR_FAULT_KINDS as readonly SensorFaultKind[] as [SensorFaultKind, ...SensorFaultKind[]])),
+            since: isoTime,
+            summary: z.string(),
+          }),
+        ),
+      })
+      .optional()
+      .meta({ description: 'the sensor check before it: rovers with an open sensor fault, left out of this check' }),
   })
   .meta({ id: 'DriftCheck' });
 
@@ -96,6 +111,7 @@ export const fleetRowSchema = z
       .object({ stage: z.enum(['shadow', 'canary']), candidateVersion: z.number().int(), currentVersion: z.number().int().nullable() })
       .nullable(),
     rovers: z.array(z.string()),
+    suspectRovers: z.array(z.string()).meta({ description: 'rovers with an open sensor fault here (GET /deployments/:id/sensors)' }),
     framesLast5m: z.number().int(),
     framesPerSecond: z.number(),
     meanError: z.object({ last5m: meanOrNull, previous5m: meanOrNull }).meta({ description: 'mean laser error (mm)' }),
@@ -130,6 +146,11 @@ export const framesAnswerSchema = z
         error: meanOrNull,
         latencyMs: z.number(),
         image: z.string().nullable().meta({ description: 'the path of the frame’s JPEG' }),
+        sensorStatus: z
+          .enum(['out-of-range', 'error-code'])
+          .nullable()
+          .meta({ description: 'an invalid laser reading, stored as sent: no error, no label' }),
+        suspect: z.boolean().meta({ description: 'inside a sensor fault of its rover: left out of training, drift and rollout evidence' }),
       }),
     ),
     next: isoTime.nullable().meta({ description: 'the `before` of the next page; null: this is the last' }),

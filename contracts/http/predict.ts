@@ -8,9 +8,13 @@ export const predictFieldsSchema = z.object({
     .string()
     .regex(/^-?\d+(\.\d+)?$/, 'must be a number in mm')
     .transform(Number)
-    .pipe(z.number().min(0).max(10_000))
+    // Any number the laser sends is kept: an error code (65535) or an impossible distance is marked, never refused.
+    .pipe(z.number().finite())
     .optional()
-    .meta({ description: 'the laser reading in mm (the label); left out when the sensor dropped out' }),
+    .meta({
+      description:
+        'the laser reading in mm (the label); left out when the sensor dropped out. Error codes and values outside 0..2000 mm are stored as sent, marked, and never a label',
+    }),
 });
 
 /** The whole multipart body as the API description shows it: the image file and the fields. */

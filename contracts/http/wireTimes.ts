@@ -17,6 +17,7 @@ export const TIME_FIELDS = [
   'startTime',
   'closeTime',
   'lastFrameAt',
+  'since',
 ] as const;
 export type TimeField = (typeof TIME_FIELDS)[number];
 

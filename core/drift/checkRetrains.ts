@@ -15,6 +15,7 @@ const NOT_ASKED: Record<Exclude<DriftCheckRecord['verdict'], 'drift'>, string> =
   'no-drift': 'no drift found: nothing to retrain',
   'insufficient-data': 'too few frames to decide: nothing asked',
   'no-reference': 'nothing to compare with (no serving version or no reference profile): nothing asked',
+  'sensor-fault': 'suspect lasers left out and no drift on the other rovers: a sensor fault is never a retrain',
 };
 
 /** The drift check a request of the drift monitor was asked for (its payload's `ask`), if it is one. */

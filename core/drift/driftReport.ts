@@ -1,4 +1,5 @@
 import type { ImageCharacteristicField } from '../features/fields.js';
+import type { SensorFaultKind } from '../sensors/sensorHealth.js';
 
 /**
  * What one drift check of one deployment found, with its evidence: the monitor's answer, written to the
@@ -9,10 +10,23 @@ import type { ImageCharacteristicField } from '../features/fields.js';
  * - `no-drift`: enough frames, nothing found.
  * - `insufficient-data`: too few frames in the window to decide (never a guess).
  * - `no-reference`: the deployment serves no version, or the version has no reference profile.
+ * - `sensor-fault`: some rovers' lasers are suspect (their frames were left out) and the other rovers showed no
+ *   drift: the news is the sensors, never a retrain. Drift on the other rovers stays `drift`, with `sensors` beside it.
  */
-export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference';
+export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
 
-export const DRIFT_VERDICTS: readonly DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference'];
+export const DRIFT_VERDICTS: readonly DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference', 'sensor-fault'];
+
+/** A rover with an open sensor fault (core/stores/registry.ts SensorFault) when a check ran. */
+export interface SuspectRover {
+  client: string;
+  /** The registry's fault id. */
+  fault: number;
+  kinds: SensorFaultKind[];
+  /** Epoch ms: the fault's estimated onset. */
+  since: number;
+  summary: string;
+}
 
 export type DriftKind = 'covariate' | 'label' | 'performance';
 
@@ -90,6 +104,8 @@ export interface DriftCheckRecord extends DriftReport {
   modelName: string;
   /** The serving version compared with (null with `no-reference` when nothing serves). */
   modelVersion: number | null;
+  /** The sensor check before it (absent on checks from before sensor checks): suspect rovers' frames were left out. */
+  sensors?: { suspects: SuspectRover[] };
 }
 
 /**

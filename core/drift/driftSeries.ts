@@ -17,6 +17,8 @@ export const DRIFT_VERDICT_FIELDS = {
   label: 'label_drift',
   performance: 'performance_drift',
   insufficient: 'insufficient_data',
+  /** 1 when some rovers' lasers were suspect at the check (whatever the verdict on the others). */
+  sensorFault: 'sensor_fault',
 } as const;
 
 export const DRIFT_STATISTIC_FIELDS = [
@@ -30,6 +32,7 @@ export const DRIFT_STATISTIC_FIELDS = [
   'live_mean_error',
   'reference_mean_error',
   'performance_p',
+  'suspect_rovers',
 ] as const;
 
 export type FeatureStatistic = 'ks' | 'p' | 'wd' | 'psi';
@@ -50,6 +53,10 @@ export function driftCheckFields(check: DriftCheckRecord): Record<string, number
     [DRIFT_VERDICT_FIELDS.insufficient]: check.verdict === 'insufficient-data' ? 1 : 0,
     window_frames: check.windowFrames,
   };
+  if (check.sensors) {
+    fields[DRIFT_VERDICT_FIELDS.sensorFault] = check.sensors.suspects.length > 0 ? 1 : 0;
+    fields.suspect_rovers = check.sensors.suspects.length;
+  }
   const { covariate, label, performance } = check;
   if (covariate) {
     fields.drifted_features = covariate.driftedFeatures.length;

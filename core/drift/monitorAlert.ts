@@ -15,3 +15,16 @@ export const DRIFT_MONITOR_ALERT = {
 
 /** The labels each alert instance carries, from the series' tags (the rule groups by them). */
 export const DRIFT_MONITOR_ALERT_LABELS = ['deployment', 'model', 'model_version'] as const;
+
+/**
+ * Grafana's alert rule on suspect lasers: per deployment and model, the last `sensor_fault` of the `drift_check` series
+ * in the window (1 when the check left suspect rovers out). The webhook records its alerts as annotations of the
+ * deployment and never asks for a retrain: a sensor fault is not the world changing.
+ */
+export const SENSOR_FAULT_ALERT = {
+  alertName: 'SensorFault',
+  windowMinutes: 10,
+  pendingMinutes: 0,
+} as const;
+
+export const SENSOR_FAULT_ALERT_LABELS = ['deployment', 'model'] as const;

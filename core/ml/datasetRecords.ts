@@ -35,7 +35,31 @@ export interface RecordSegment {
   count: number;
   firstTime: number;
   lastTime: number;
+  /** Its rows name their rover (segments written before rovers were kept do not): a fault interval can apply to them. */
+  clients?: true;
 }
+
+/** A suspect laser's frames (core/stores/registry.ts SensorFault): its rows from `since` until `until` are left out. */
+export interface ExcludedInterval {
+  fault: number;
+  client: string;
+  deployment: string;
+  /** Epoch ms, inclusive. */
+  since: number;
+  /** Epoch ms, exclusive; null: the fault is still open. */
+  until: number | null;
+}
+
+/** Whether a row lies inside one of the intervals. */
+export function isExcluded(row: Pick<DatasetRow, 'time' | 'deployment' | 'client'>, intervals: readonly ExcludedInterval[]): boolean {
+  return intervals.some(
+    (x) => row.client === x.client && row.deployment === x.deployment && row.time >= x.since && (x.until === null || row.time < x.until),
+  );
+}
+
+/** Whether a segment holds rows an interval may apply to. */
+export const overlaps = (segment: RecordSegment, x: ExcludedInterval) =>
+  segment.lastTime >= x.since && (x.until === null || segment.firstTime < x.until);
 
 export interface RecordsList {
   format: typeof RECORDS_FORMAT;
@@ -47,6 +71,11 @@ export interface RecordsList {
   watermark: number;
   /** The rows at or after the watermark minus the lookback, by image key: the next assembly skips them. */
   tail: { imageKey: string; time: number }[];
+  /**
+   * A dataset's list (never a head's): suspect lasers' frames its segments hold but the dataset leaves out, as the
+   * registry had them when it was assembled; `recordCount` and `perDeployment` count what is left.
+   */
+  excluded?: ExcludedInterval[];
 }
 
 interface RecordsV1 {
@@ -119,6 +148,7 @@ export async function appendRecords(
       count: chunk.length,
       firstTime: chunk[0].time,
       lastTime: chunk[chunk.length - 1].time,
+      clients: true,
     };
     await objects.put(segment.characteristicsKey, characteristics, 'application/json');
     await objects.put(segment.key, body, 'application/json');
@@ -154,7 +184,17 @@ export async function readRecordRows(
   const stored = JSON.parse(body.toString('utf8')) as RecordsList | RecordsV1;
   if (!('format' in stored)) return { deployments: stored.deployments, rows: stored.rows, bytesRead: body.byteLength };
   if (stored.format !== RECORDS_FORMAT) throw new CorruptRecordsError(`${key} is not a ${RECORDS_FORMAT} records list`);
-  let bytesRead = body.byteLength;
+  const { rows, bytesRead } = await readListRows(objects, stored, options);
+  return { deployments: stored.deployments, rows, bytesRead: body.byteLength + bytesRead };
+}
+
+/** The rows of a v2 list's segments, oldest first, but those inside its `excluded` intervals. */
+export async function readListRows(
+  objects: ObjectStore,
+  stored: RecordsList,
+  options: { characteristics?: boolean } = {},
+): Promise<{ rows: DatasetRow[]; bytesRead: number }> {
+  let bytesRead = 0;
   const read = async (partKey: string, digest: string) => {
     const part = await objects.get(partKey).catch((err) => {
       if (err instanceof ObjectNotFoundError) throw new CorruptRecordsError(`records segment ${partKey} is missing`, stored.deployments);
@@ -165,15 +205,17 @@ export async function readRecordRows(
     return JSON.parse(part.toString('utf8')) as unknown[];
   };
   const rows: DatasetRow[] = [];
+  const excluded = stored.excluded ?? [];
   for (const segment of stored.segments) {
     const part = (await read(segment.key, segment.sha256)) as Omit<DatasetRow, 'characteristics'>[];
     const characteristics = options.characteristics
       ? ((await read(segment.characteristicsKey, segment.characteristicsSha256)) as DatasetRow['characteristics'][])
       : undefined;
     part.forEach((row, i) => {
+      if (excluded.length > 0 && isExcluded(row, excluded)) return;
       (row as DatasetRow).characteristics = characteristics?.[i] ?? {};
       rows.push(row as DatasetRow);
     });
   }
-  return { deployments: stored.deployments, rows, bytesRead };
+  return { rows, bytesRead };
 }

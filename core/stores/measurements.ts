@@ -1,6 +1,7 @@
 import type { DriftWindow } from '../drift/driftCheck.js';
 import type { DriftCheckRecord } from '../drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField, type ImageCharacteristics } from '../features/fields.js';
+import type { SensorFrame, SensorWindow } from '../sensors/sensorHealth.js';
 
 /** One `inference` record per frame: tags, fields and the image's object key. */
 export interface InferenceRecord {
@@ -19,7 +20,15 @@ export interface InferenceRecord {
   characteristics: ImageCharacteristics | null;
   /** During a rollout: the other version's prediction on this frame (the one that did not answer the rover). */
   shadow?: ShadowPrediction | null;
+  /**
+   * A laser reading the sensor cannot have given as a distance (core/sensors/laserSpec.ts): stored as sent, with no
+   * error, and never a label. Absent or null: a valid reading, or none.
+   */
+  sensorStatus?: InvalidReading | null;
 }
+
+/** How a reading is invalid (core/sensors/laserSpec.ts readingStatus). */
+export type InvalidReading = 'out-of-range' | 'error-code';
 
 export interface ShadowPrediction {
   /** A version of the record's model. */
@@ -33,6 +42,8 @@ export interface ShadowPrediction {
 export interface DatasetRow {
   time: number;
   deployment: string;
+  /** The rover that sent the frame (rows of datasets assembled before it was kept lack it). */
+  client?: string;
   imageKey: string;
   sensorValue: number;
   /** The frame's image characteristics: with the labels, the reference profile of a version trained on these rows. */
@@ -107,7 +118,7 @@ export interface AnalysisStats {
 export interface MeasurementStore {
   write(records: InferenceRecord[]): Promise<void>;
   writeAnalysisStats(stats: AnalysisStats): Promise<void>;
-  /** Labelled records of the given deployments, oldest first (the training dataset's rows). */
+  /** Labelled records of the given deployments, oldest first (the training dataset's rows); invalid readings are no labels. */
   datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]>;
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
   histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]>;
@@ -125,6 +136,8 @@ export interface MeasurementStore {
   series(deployment: string, window: BucketWindow): Promise<SeriesPoint[]>;
   /** A deployment's frames newest first, before a time (exclusive). */
   recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]>;
+  /** A deployment's newest frames since a time, oldest first, every reading as sent: the sensor health check's window. */
+  sensorWindow(query: SensorWindowQuery): Promise<SensorWindow>;
   close(): Promise<void>;
 }
 
@@ -159,7 +172,7 @@ export interface DeploymentActivity {
 export type StoredFrame = Pick<
   InferenceRecord,
   'time' | 'client' | 'modelName' | 'modelVersion' | 'prediction' | 'sensorValue' | 'error' | 'latencyMs' | 'imageKey'
->;
+> & { sensorStatus: InvalidReading | null };
 
 /** Refuses a window no store can bucket: integer bounds, a positive integer step, at most `maxBuckets` buckets. */
 export function assertBucketWindow(window: BucketWindow, maxBuckets = 10_000): void {
@@ -210,6 +223,8 @@ export interface RolloutEvidenceQuery {
   since: number;
   /** At most this many pairs, the newest. */
   maxPairs: number;
+  /** Rovers whose frames are left out (suspect lasers). */
+  excludeClients?: string[];
 }
 
 export interface RolloutEvidence {
@@ -257,10 +272,12 @@ export interface DriftWindowQuery {
   since: number;
   /** At most this many frames, the newest. */
   maxFrames: number;
+  /** Rovers whose frames are left out (suspect lasers). */
+  excludeClients?: string[];
 }
 
-/** Columns a drift window reads of each frame. */
-export const DRIFT_WINDOW_COLUMNS = ['time', 'sensor_value', 'error', ...IMAGE_CHARACTERISTIC_FIELDS] as const;
+/** Columns a drift window reads of each frame (`sensor_status`: an invalid reading is no label). */
+export const DRIFT_WINDOW_COLUMNS = ['time', 'sensor_value', 'error', 'sensor_status', ...IMAGE_CHARACTERISTIC_FIELDS] as const;
 
 export type DriftWindowColumn = (typeof DRIFT_WINDOW_COLUMNS)[number];
 
@@ -287,7 +304,7 @@ export function driftWindowOfColumns(columns: Record<DriftWindowColumn, ArrayLik
     windowStart: times.length ? windowStart : null,
     windowEnd: times.length ? windowEnd : null,
     features,
-    labels: finiteValues(columns.sensor_value),
+    labels: finiteValues(Array.from(columns.sensor_value, (v, i) => (columns.sensor_status[i] == null ? v : null))),
     errors: finiteValues(columns.error),
   };
 }
@@ -369,4 +386,42 @@ export function deploymentStatsOf(
     modelName: model?.name == null ? null : String(model.name),
     modelVersion: numberOrNull(model?.version),
   };
+}
+
+export interface SensorWindowQuery {
+  deployment: string;
+  /** Epoch ms, inclusive. */
+  since: number;
+  /** At most this many frames, the newest. */
+  maxFrames: number;
+}
+
+/** Columns a sensor window reads of each frame. */
+export const SENSOR_WINDOW_COLUMNS = [
+  'time',
+  'client',
+  'model_version',
+  'sensor_value',
+  'prediction',
+  ...IMAGE_CHARACTERISTIC_FIELDS,
+] as const;
+
+/** Refuses a window no store can read: integer epoch ms and a positive whole number of frames. */
+export function assertSensorWindowQuery(query: SensorWindowQuery): void {
+  if (!Number.isSafeInteger(query.maxFrames) || query.maxFrames < 1)
+    throw new Error(`maxFrames must be a positive integer, got ${query.maxFrames}`);
+  if (!Number.isSafeInteger(query.since)) throw new Error(`since must be integer epoch ms, got ${query.since}`);
+}
+
+/** A sensor window from stored rows (any order) holding the SENSOR_WINDOW_COLUMNS: its frames oldest first. */
+export function sensorWindowOf(deployment: string, rows: Record<string, unknown>[]): SensorWindow {
+  const frames: SensorFrame[] = rows.map((r) => ({
+    time: Number(r.time),
+    client: String(r.client),
+    modelVersion: r.model_version == null || r.model_version === '' ? null : Number(r.model_version),
+    sensorValue: numberOrNull(r.sensor_value),
+    prediction: numberOrNull(r.prediction),
+    features: characteristicsOf(r),
+  }));
+  return { deployment, frames: frames.sort((a, b) => a.time - b.time) };
 }

@@ -1,6 +1,7 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests, viewers, annotations. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
 import type { PairedComparison } from '../rollout/pairedTest.js';
+import type { SensorFaultKind } from '../sensors/sensorHealth.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
 import type { TriggerKind } from '../training/retrainTrigger.js';
 import type { TrainingConfig } from '../training/trainingConfig.js';
@@ -314,6 +315,31 @@ export interface Annotation {
   by: string;
 }
 
+/**
+ * A rover whose laser the sensor health check found suspect: its frames from `since` until `clearedAt` stay stored
+ * but leave training sets, drift windows and rollout evidence. At most one open fault per client and deployment.
+ */
+export interface SensorFault {
+  id: number;
+  client: string;
+  deployment: string;
+  kinds: SensorFaultKind[];
+  /** The detectors' numbers (core/sensors/sensorHealth.ts RoverSensorHealth.evidence), as last flagged. */
+  evidence: Record<string, number | string | null>;
+  summary: string;
+  /** ISO 8601: the fault's estimated onset; its frames from here on are left out. */
+  since: string;
+  flaggedAt: string;
+  /** Last time the check found it suspect again (evidence updated). */
+  updatedAt: string;
+  clearedAt: string | null;
+  /** `operator` names who cleared it by hand; `sensor-health` when its readings were healthy for the stated time. */
+  clearedBy: string | null;
+  clearReason: string | null;
+}
+
+export type NewSensorFault = Pick<SensorFault, 'client' | 'deployment' | 'kinds' | 'evidence' | 'summary' | 'since'>;
+
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt' | 'referenceProfile'>;
 export type NewRetrainRequest = Pick<RetrainRequest, 'modelName' | 'trigger' | 'payload' | 'dedupeKey'>;
 
@@ -438,6 +464,17 @@ export interface RegistryStore {
    * deployment's annotations and the fleet-wide ones.
    */
   listAnnotations(filter?: { deployment?: string; since?: string; until?: string; limit?: number }): Promise<Annotation[]>;
+
+  /**
+   * Flags a client's laser as suspect in a deployment: a new fault, or (the client has an open one there) that fault
+   * with its kinds, evidence and summary updated and its onset kept. `created` says which.
+   */
+  flagSensorFault(fault: NewSensorFault): Promise<{ fault: SensorFault; created: boolean }>;
+  /** Newest first (by flaggedAt, then id); `open`: true only open faults, false only cleared ones. */
+  listSensorFaults(filter?: { client?: string; deployment?: string; open?: boolean; limit?: number }): Promise<SensorFault[]>;
+  getSensorFault(id: number): Promise<SensorFault | undefined>;
+  /** Clears an open fault; a fault cleared already is returned as it is (its first clearing kept), undefined when none. */
+  clearSensorFault(id: number, clearing: { by: string; reason: string }): Promise<SensorFault | undefined>;
 
   close(): Promise<void>;
 }

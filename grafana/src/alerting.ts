@@ -9,7 +9,12 @@ import {
 } from '@grafana/grafana-foundation-sdk/alerting';
 import { TypeReduceBuilder, TypeThresholdBuilder } from '@grafana/grafana-foundation-sdk/expr';
 import { DRIFT_CHECK_MEASUREMENT, DRIFT_VERDICT_FIELDS } from '../../core/drift/driftSeries.js';
-import { DRIFT_MONITOR_ALERT, DRIFT_MONITOR_ALERT_LABELS } from '../../core/drift/monitorAlert.js';
+import {
+  DRIFT_MONITOR_ALERT,
+  DRIFT_MONITOR_ALERT_LABELS,
+  SENSOR_FAULT_ALERT,
+  SENSOR_FAULT_ALERT_LABELS,
+} from '../../core/drift/monitorAlert.js';
 import { DRIFT_RULE, DRIFT_RULE_SUMMARY, type DriftRule } from '../../core/features/driftRule.js';
 import { INFLUXDB } from './datasources.js';
 import { InfluxQLQueryBuilder } from './queries.js';
@@ -144,6 +149,39 @@ function driftMonitorAlertRule(): RuleBuilder {
     });
 }
 
+/**
+ * Suspect lasers: A is the last `sensor_fault` of the window per deployment and model; it fires while the last check
+ * left suspect rovers out. Routed to the API's webhook, which records it and never retrains.
+ */
+function sensorFaultAlertRule(): RuleBuilder {
+  const { alertName, windowMinutes, pendingMinutes } = SENSOR_FAULT_ALERT;
+  const groupBy = SENSOR_FAULT_ALERT_LABELS.map((tag) => `"${tag}"`).join(', ');
+  const rule = new RuleBuilder(alertName).uid('mlops-sensor-fault').withQuery(
+    new QueryBuilder('A')
+      .datasourceUid(INFLUXDB.uid!)
+      .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
+      .model(
+        new InfluxQLQueryBuilder(
+          `SELECT last("${DRIFT_VERDICT_FIELDS.sensorFault}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY ${groupBy}`,
+        ).refId('A'),
+      ),
+  );
+  for (const query of lastValueAbove('A', 0.5)) rule.withQuery(query);
+  return rule
+    .condition('C')
+    .forDuration(`${pendingMinutes}m`)
+    .noDataState('OK')
+    .execErrState('Error')
+    .labels({ signal: 'sensor_fault' })
+    .annotations({
+      summary: "a rover's laser is suspect",
+      description:
+        `Deployment {{ $labels.deployment }} ({{ $labels.model }}): the last drift check of the last ${windowMinutes} minutes left suspect rovers out ` +
+        '(GET /deployments/{{ $labels.deployment }}/sensors names them). Their frames leave training sets, drift checks and rollout evidence ' +
+        'until cleared; the webhook records the alert and never asks for a retrain.',
+    });
+}
+
 const fileQuery = (q: Query) => ({
   refId: q.refId,
   relativeTimeRange: q.relativeTimeRange,
@@ -163,8 +201,11 @@ export function alertRulesProvisioning(links: RuleLinks, rule: DriftRule = DRIFT
     .interval(EVALUATION_INTERVAL_SECONDS)
     .withRule(driftMonitorAlertRule())
     .withRule(driftAlertRule(rule))
+    .withRule(sensorFaultAlertRule())
     .build();
-  const linkOf = (title: string) => (title === DRIFT_MONITOR_ALERT.alertName ? links.monitor : links.band);
+  // The verdicts panel shows the sensor-fault column too.
+  const onVerdicts = new Set<string>([DRIFT_MONITOR_ALERT.alertName, SENSOR_FAULT_ALERT.alertName]);
+  const linkOf = (title: string) => (onVerdicts.has(title) ? links.monitor : links.band);
   return {
     apiVersion: 1,
     groups: [
@@ -240,6 +281,14 @@ export function notificationPoliciesProvisioning(rule: DriftRule = DRIFT_RULE) {
       new NotificationPolicyBuilder()
         .receiver(RETRAIN_CONTACT_POINT)
         .objectMatchers([['alertname', '=', rule.alertName]])
+        .groupBy(['alertname', 'deployment'])
+        .groupWait('10s')
+        .groupInterval('5m')
+        .repeatInterval('4h'),
+      // Recorded by the API, never a retrain: the API's contact point, one group per deployment.
+      new NotificationPolicyBuilder()
+        .receiver(API_CONTACT_POINT)
+        .objectMatchers([['alertname', '=', SENSOR_FAULT_ALERT.alertName]])
         .groupBy(['alertname', 'deployment'])
         .groupWait('10s')
         .groupInterval('5m')

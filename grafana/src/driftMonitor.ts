@@ -54,6 +54,7 @@ const VERDICT_NAMES = {
   label: 'label',
   performance: 'performance',
   insufficient: 'insufficient data',
+  sensorFault: 'sensor fault',
 } as const satisfies Record<keyof typeof DRIFT_VERDICT_FIELDS, string>;
 
 function verdictsPanel(deploymentVariable: string) {
@@ -112,8 +113,16 @@ export function driftMonitorRow(deploymentVariable: string) {
     row: new RowBuilder(`Drift monitor: checks against the serving version's reference (${DRIFT_CHECK_MEASUREMENT})`),
     panels: [
       verdictsPanel(deploymentVariable),
-      statisticsPanel('Frames in the check window', [{ field: 'window_frames', name: 'frames' }], deploymentVariable)
+      statisticsPanel(
+        'Frames in the check window',
+        [
+          { field: 'window_frames', name: 'frames' },
+          { field: 'suspect_rovers', name: 'suspect rovers left out' },
+        ],
+        deploymentVariable,
+      )
         .decimals(0)
+        .overrideByRegexp('/suspect rovers left out$/', onRightAxis('none'))
         .span(8),
       statisticsPanel(
         'Covariate drift: share and number of drifted characteristics',

@@ -495,6 +495,44 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('keeps one open sensor fault per client and deployment, updated when flagged again, cleared once, listed by client, deployment and state', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      const [rover, other] = [`c-${randomUUID().slice(0, 8)}`, `c-${randomUUID().slice(0, 8)}`];
+      const since = new Date(Date.UTC(2026, 0, 1)).toISOString();
+      const flag = (client: string, kinds: ('stuck' | 'spikes')[], runs: number) =>
+        r.flagSensorFault({ client, deployment: dep, kinds, evidence: { stuckRun: runs, note: 'x' }, summary: `stuck for ${runs}`, since });
+      const first = await flag(rover, ['stuck'], 40);
+      expect(first.created).toBe(true);
+      expect(first.fault).toMatchObject({ client: rover, deployment: dep, kinds: ['stuck'], since, clearedAt: null, clearedBy: null });
+      const again = await flag(rover, ['stuck', 'spikes'], 80);
+      expect(again.created).toBe(false);
+      expect(again.fault).toMatchObject({ id: first.fault.id, kinds: ['stuck', 'spikes'], evidence: { stuckRun: 80, note: 'x' }, since });
+      expect(await r.getSensorFault(first.fault.id)).toEqual(again.fault);
+      const theirs = (await flag(other, ['spikes'], 1)).fault;
+      expect((await r.listSensorFaults({ deployment: dep })).map((f) => f.id).sort()).toEqual([first.fault.id, theirs.id].sort());
+      expect(await r.listSensorFaults({ client: rover, open: true })).toEqual([again.fault]);
+
+      const cleared = await r.clearSensorFault(first.fault.id, { by: 'operator', reason: 'lens cleaned' });
+      expect(cleared).toMatchObject({ id: first.fault.id, clearedBy: 'operator', clearReason: 'lens cleaned' });
+      expect(cleared?.clearedAt).toEqual(expect.any(String));
+      // A second clearing keeps the first; the client may be flagged anew.
+      expect(await r.clearSensorFault(first.fault.id, { by: 'sensor-health', reason: 'healthy' })).toEqual(cleared);
+      expect(await r.listSensorFaults({ client: rover, open: true })).toEqual([]);
+      expect(await r.listSensorFaults({ client: rover, open: false })).toEqual([cleared]);
+      const anew = await flag(rover, ['spikes'], 2);
+      expect(anew.created).toBe(true);
+      expect(anew.fault.id).not.toBe(first.fault.id);
+      expect(await r.listSensorFaults({ deployment: dep, open: true, limit: 1 })).toHaveLength(1);
+      // The same rover in another deployment has a fault of its own there.
+      const elsewhere = await r.flagSensorFault({ ...anew.fault, deployment: `${dep}-b` });
+      expect(elsewhere.created).toBe(true);
+      expect((await r.getSensorFault(anew.fault.id))?.deployment).toBe(dep);
+      expect(await r.clearSensorFault(-1, { by: 'operator', reason: 'none' })).toBeUndefined();
+      expect(await r.getSensorFault(-1)).toBeUndefined();
+      await r.close();
+    });
+
     it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;
@@ -671,6 +709,100 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
       await m.close();
     });
 
+    describe('suspect lasers', () => {
+      const byRover = (d: string, client: string, time: number, sensor: number | null, prediction: number | null, hsv_s = 50) => ({
+        ...record(d, time, sensor, prediction, hsv_s),
+        client,
+        imageKey: `features/${d}/${client}-${time}.jpg`,
+      });
+
+      it("reads a sensor window: a deployment's newest frames of every rover and version, oldest first, invalid readings as sent", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          byRover(d, 'a', t0, 100, 110, 40),
+          { ...byRover(d, 'b', t0 + 1, 8190, 120, 41), error: null, sensorStatus: 'error-code' },
+          { ...byRover(d, 'a', t0 + 2, null, 80, 42), modelVersion: 3 },
+          byRover(d, 'c', t0 + 3, 40, null, 43),
+          byRover(`${d}-other`, 'a', t0 + 4, 1, 1, 99),
+          byRover(d, 'a', t0 - 10_000, 1, 1, 99),
+        ]);
+        const window = await m.sensorWindow({ deployment: d, since: t0, maxFrames: 10 });
+        expect(window.deployment).toBe(d);
+        expect(
+          window.frames.map(({ time, client, modelVersion, sensorValue, prediction }) => [
+            time,
+            client,
+            modelVersion,
+            sensorValue,
+            prediction,
+          ]),
+        ).toEqual([
+          [t0, 'a', 2, 100, 110],
+          [t0 + 1, 'b', 2, 8190, 120],
+          [t0 + 2, 'a', 3, null, 80],
+          [t0 + 3, 'c', null, 40, null],
+        ]);
+        expect(window.frames.map((f) => f.features.hsv_s)).toEqual([40, 41, 42, 43]);
+        const newest = await m.sensorWindow({ deployment: d, since: t0, maxFrames: 2 });
+        expect(newest.frames.map((f) => f.time)).toEqual([t0 + 2, t0 + 3]);
+        expect((await m.sensorWindow({ deployment: `${d}-none`, since: t0, maxFrames: 2 })).frames).toEqual([]);
+        await expect(m.sensorWindow({ deployment: d, since: t0, maxFrames: 0 })).rejects.toThrow(/maxFrames/);
+        await m.close();
+      });
+
+      it('keeps an invalid reading marked: no label in datasets or drift windows, marked in the frames list; rows name their rover', async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        await m.write([
+          byRover(d, 'a', t0, 100, 110),
+          { ...byRover(d, 'b', t0 + 1, 8190, 120), error: null, sensorStatus: 'error-code' },
+          { ...byRover(d, 'b', t0 + 2, 5000, 120), error: null, sensorStatus: 'out-of-range' },
+        ]);
+        expect((await m.datasetRows([d])).map((r) => [r.client, r.sensorValue])).toEqual([['a', 100]]);
+        const window = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10 });
+        expect(window.frames).toBe(3);
+        expect([...window.labels]).toEqual([100]);
+        expect([...window.errors]).toEqual([10]);
+        expect((await m.recentFrames(d, { limit: 10 })).map((f) => [f.sensorValue, f.sensorStatus])).toEqual([
+          [5000, 'out-of-range'],
+          [8190, 'error-code'],
+          [100, null],
+        ]);
+        await m.close();
+      });
+
+      it("leaves suspect rovers' frames out of a drift window and a rollout's evidence", async () => {
+        const m = await open();
+        const d = `d-${randomUUID().slice(0, 8)}`;
+        const t0 = Date.now() - 60_000;
+        const paired = (client: string, time: number, sensor: number) => ({
+          ...byRover(d, client, time, sensor, 110),
+          shadow: { modelVersion: 3, prediction: 130, error: Math.abs(130 - sensor) },
+        });
+        await m.write([paired('a', t0, 100), paired('b', t0 + 1, 50), paired('c', t0 + 2, 120)]);
+        const window = await m.driftWindow({
+          deployment: d,
+          modelName: 'm',
+          modelVersion: 2,
+          since: t0,
+          maxFrames: 10,
+          excludeClients: ['b'],
+        });
+        expect([...window.labels].sort((x, y) => x - y)).toEqual([100, 120]);
+        const none = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10, excludeClients: [] });
+        expect(none.frames).toBe(3);
+        const query = { deployment: d, modelName: 'm', currentVersion: 2, candidateVersion: 3, since: t0, maxPairs: 10 };
+        const evidence = await m.rolloutEvidence({ ...query, excludeClients: ['b', 'c'] });
+        expect(evidence).toMatchObject({ frames: 1, labelled: 1 });
+        expect([...evidence.pairs.current, ...evidence.pairs.candidate]).toEqual([10, 30]);
+        expect((await m.rolloutEvidence(query)).frames).toBe(3);
+        await m.close();
+      });
+    });
+
     it('keeps drift checks with their evidence, newest first', async () => {
       const m = await open();
       const d = `d-${randomUUID().slice(0, 8)}`;
@@ -798,6 +930,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: null,
             latencyMs: 3,
             imageKey: `features/${d}/${t0 + 2}.jpg`,
+            sensorStatus: null,
           },
           {
             time: t0 + 1,
@@ -809,6 +942,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: null,
             latencyMs: 3,
             imageKey: `features/${d}/${t0 + 1}.jpg`,
+            sensorStatus: null,
           },
           {
             time: t0,
@@ -820,6 +954,7 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
             error: 10,
             latencyMs: 3,
             imageKey: `features/${d}/${t0}.jpg`,
+            sensorStatus: null,
           },
         ]);
         expect((await m.recentFrames(d, { limit: 2 })).map((f) => f.time)).toEqual([t0 + 2, t0 + 1]);

@@ -182,6 +182,25 @@ describe('inference API', () => {
       await api.models.swapsSettled();
     });
 
+    it('answers a frame whose laser sent an error code or an impossible value, and keeps the reading as sent, marked, with no error', async () => {
+      // A deployment of its own, so the other tests' counts stay as they are.
+      expect((await call('POST', '/deployments', { id: 'laser', modelName: 'distance' })).status).toBe(201);
+      const rover = (await call('POST', '/clients', { id: 'rover-laser', deploymentId: 'laser' })).body.token as string;
+      const sent = ['65535', '8190', '-5', '2500'];
+      for (const sensor of sent) expect((await predict({ sensor, clientId: 'rover-laser', token: rover })).status).toBe(200);
+      await api.analysis.idle();
+      const frames = (await api.stores.measurements.recentFrames('laser', { limit: 10 })).reverse();
+      expect(frames.map((f) => [f.sensorValue, f.sensorStatus, f.error])).toEqual([
+        [65535, 'error-code', null],
+        [8190, 'error-code', null],
+        [-5, 'out-of-range', null],
+        [2500, 'out-of-range', null],
+      ]);
+      expect(frames.every((f) => f.prediction !== null)).toBe(true);
+      // No label for training either.
+      expect(await api.stores.measurements.datasetRows(['laser'])).toEqual([]);
+    });
+
     it('keeps answering while the object store is down and replays the spooled frames when it is back', async () => {
       await api.analysis.idle();
       const before = (await api.stores.measurements.deploymentStats('beige')).count;

@@ -45,6 +45,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeo
 const entries: [string, string, string[]][] = [
   ['rover', tsx, ['edge/cli.ts']],
   ['rerun', tsx, ['scripts/rerun.ts']],
+  ['sensor-faults', tsx, ['scripts/sensorFaults.ts']],
   ['replay', tsx, ['scripts/replay.ts']],
   ['grafana', tsx, ['grafana/src/generate.ts']],
   ['demo (scripts/demo.ts)', tsx, ['scripts/demo.ts']],

@@ -166,6 +166,19 @@ describe('Grafana webhook contract', () => {
     expect(await monitorAsk(8)).toMatchObject({ outcome: 'duplicate', duplicateOf: grafanaFirst.requestId });
   });
 
+  it('records a sensor-fault alert as an annotation of its deployment, once per firing, and never retrains for it', async () => {
+    const before = (await api.stores.registry.listRetrainRequests({ modelName: 'distance', limit: 1000 })).length;
+    const [answer] = await notify(fixture('sensor-fault'));
+    expect(answer).toMatchObject({ status: 200, outcome: 'ignored', reason: expect.stringMatching(/sensor fault.*never a retrain/) });
+    // Grafana repeats a notification while the alert fires: recorded once.
+    expect(await notify(fixture('sensor-fault'))).toMatchObject([{ status: 200, outcome: 'ignored' }]);
+    expect((await api.stores.registry.listRetrainRequests({ modelName: 'distance', limit: 1000 })).length).toBe(before);
+    const notes = (await api.stores.registry.listAnnotations({ deployment: 'beige' })).filter((a) => a.tags.includes('sensor-fault'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ deployment: 'beige', by: 'grafana' });
+    expect(notes[0].text).toMatch(/laser/);
+  });
+
   it('answers 422 for a monitor-verdict alert without an integer model_version, and still acts on the others', async () => {
     const payload = verdictAlert('red', '5', '77aa33cc55ee1100', '2026-11-27T14:00:00Z');
     const [good] = payload.alerts;

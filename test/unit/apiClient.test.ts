@@ -53,6 +53,9 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'GET /deployments/:id/series': true,
   'GET /rollouts': true,
   'GET /rollouts/:workflowId/runs/:runId': true,
+  'GET /sensor-faults': true,
+  'POST /sensor-faults/:id/clear': true,
+  'GET /deployments/:id/sensors': true,
 };
 
 describe('the scripts’ API client (scripts/apiClient.ts)', () => {

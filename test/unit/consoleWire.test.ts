@@ -6,6 +6,7 @@ import type * as Measurements from '../../contracts/http/measurements.js';
 import type * as Models from '../../contracts/http/models.js';
 import type * as Monitor from '../../contracts/http/monitor.js';
 import type * as Retrain from '../../contracts/http/retrain.js';
+import type * as Sensors from '../../contracts/http/sensors.js';
 import type * as Console from '../../console/src/wire.js';
 
 /**
@@ -31,5 +32,6 @@ describe("the console's view of the API's answers", () => {
     expectTypeOf<Models.RetrainRequestListAnswer>().toExtend<Console.RetrainRequestListAnswer>();
     expectTypeOf<Monitor.MonitorAnswer>().toExtend<Console.MonitorAnswer>();
     expectTypeOf<Retrain.RetrainAnswer>().toExtend<Console.RetrainAnswer>();
+    expectTypeOf<Sensors.DeploymentSensorsAnswer>().toExtend<Console.DeploymentSensorsAnswer>();
   });
 });

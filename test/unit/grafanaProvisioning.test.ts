@@ -13,7 +13,7 @@ import {
   FEATURE_STATISTICS,
   featureStatisticField,
 } from '../../core/drift/driftSeries.js';
-import { DRIFT_MONITOR_ALERT } from '../../core/drift/monitorAlert.js';
+import { DRIFT_MONITOR_ALERT, SENSOR_FAULT_ALERT } from '../../core/drift/monitorAlert.js';
 import { DRIFT_RULE, isOutsideBand } from '../../core/features/driftRule.js';
 import { IMAGE_CHARACTERISTIC_FIELDS } from '../../core/features/fields.js';
 import { knexFromUrl } from '../../core/stores/sql/knexFromUrl.js';
@@ -483,6 +483,34 @@ describe('drift monitor verdict rule', () => {
     );
     expect(routes).toHaveLength(1);
     expect(routes[0].group_by).toEqual(expect.arrayContaining(['deployment']));
+  });
+});
+
+describe('sensor fault rule', () => {
+  const query = (rule: any, refId: string): AlertQuery => rule.data.find((q: AlertQuery) => q.refId === refId);
+
+  it("fires per deployment and model while the window's last check left suspect rovers out", () => {
+    const { rule } = loadRule(SENSOR_FAULT_ALERT.alertName);
+    const threshold = query(rule, rule.condition);
+    const [{ evaluator }] = threshold.model.conditions as { evaluator: { type: string; params: number[] } }[];
+    expect([0, 1].map((flag) => grafanaThreshold(evaluator.type, evaluator.params, flag))).toEqual([false, true]);
+    const source = query(rule, query(rule, threshold.model.expression!).model.expression!);
+    expect(source.model.query).toBe(
+      `SELECT last("${DRIFT_VERDICT_FIELDS.sensorFault}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY "deployment", "model"`,
+    );
+    expect(fieldsProblems(source.model.query!, [])).toEqual([]);
+    expect(rule).toMatchObject({ noDataState: 'OK', execErrState: 'Error', isPaused: false });
+    const used = [...JSON.stringify(rule.annotations).matchAll(/\$labels\.(\w+)/g)].map((m) => m[1]);
+    for (const label of used) expect(['deployment', 'model']).toContain(label);
+  });
+
+  it("goes to the API's webhook contact point, never the retrain one, grouped per deployment", () => {
+    const { policies } = parseYaml('provisioning/alerting/notification-policies.yaml') as { policies: any[] };
+    expect(receiverFor(policies[0], { alertname: SENSOR_FAULT_ALERT.alertName, deployment: 'd', model: 'm' })).toBe('mlops-api');
+    const [route] = policies[0].routes.filter((r: any) =>
+      r.object_matchers?.some((m: string[]) => m.join(' ') === `alertname = ${SENSOR_FAULT_ALERT.alertName}`),
+    );
+    expect(route.group_by).toEqual(expect.arrayContaining(['deployment']));
   });
 });
 

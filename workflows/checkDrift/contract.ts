@@ -2,7 +2,7 @@
  * The CheckDrift contract: the drift monitor's workflow, started by one Temporal Schedule per model.
  * Deterministic code only (the workflow bundle imports it).
  */
-import type { DriftKind, DriftVerdict } from '../../core/drift/driftReport.js';
+import type { DriftKind, DriftVerdict, SuspectRover } from '../../core/drift/driftReport.js';
 import type { RearmState } from '../../core/drift/rearm.js';
 import type { RetrainOutcome } from '../../core/stores/registry.js';
 
@@ -40,6 +40,20 @@ export interface DeploymentCheck {
   windowFrames: number;
   /** Only when the verdict is drift: the retrain ask it made. */
   ask?: DriftRetrainAsk;
+  /** The sensor check before the drift check (runs from before sensor checks have none). */
+  sensors?: DeploymentSensors;
+}
+
+/** A deployment's sensor check in a run: who is suspect now and what the check changed in the registry. */
+export interface DeploymentSensors {
+  /** Rovers with frames in the window, and how many of them were healthy. */
+  rovers: number;
+  healthy: number;
+  /** Rovers with an open fault: left out of the drift check, never a retrain. */
+  suspects: SuspectRover[];
+  /** Fault ids this check opened and cleared. */
+  flagged: number[];
+  cleared: number[];
 }
 
 export interface CheckDriftResult {

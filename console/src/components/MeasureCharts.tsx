@@ -1,3 +1,4 @@
+import { Badge } from './Status';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import { imageUrl } from '../api';
@@ -354,7 +355,13 @@ export function FrameThumbs({ frames: all }: { frames: DeploymentFrame[] }) {
               </span>
               <span>
                 laser <strong>{mm(f.sensorValue)}</strong>
+                {f.sensorStatus && <Badge tone="warn">{f.sensorStatus}</Badge>}
               </span>
+              {f.suspect && (
+                <span>
+                  <Badge tone="bad">suspect laser</Badge>
+                </span>
+              )}
               <span class="muted">
                 {f.client} · {f.modelVersion == null ? 'no model' : `v${f.modelVersion}`} · {time(f.time)}
               </span>

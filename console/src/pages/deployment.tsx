@@ -1,4 +1,5 @@
 import { WhenVisible } from '../components/WhenVisible';
+import { RoverSensors } from '../components/RoverSensors';
 import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { withQuery } from '../api';
@@ -305,6 +306,14 @@ export function DeploymentPage({ params: [id], query }: PageProps) {
           </div>
         </section>
       </div>
+
+      <section class="panel" aria-labelledby="sensors-h">
+        <h2 id="sensors-h">Rovers' lasers</h2>
+        <RoverSensors id={id} pollMs={15_000} />
+        <p class="muted chart-note">
+          A suspect laser's frames stay stored but leave training sets, drift checks and rollout evidence until it is cleared.
+        </p>
+      </section>
 
       <section class="panel" aria-labelledby="series-h">
         <div class="section-head">

@@ -24,10 +24,11 @@ const POLL_MS = 5000;
 /** Checks the page reads (newest first); the heat map shows the newest of them. */
 const CHECKS = 120;
 
-export const VERDICTS: DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference'];
-const VERDICT_COLORS = ['#b3261e', '#1d7a3a', '#9a6200', '#8a939e'];
+export const VERDICTS: DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference', 'sensor-fault'];
+const VERDICT_COLORS = ['#b3261e', '#1d7a3a', '#9a6200', '#8a939e', '#6a3d9a'];
 const verdictColor = { domain: VERDICTS, range: VERDICT_COLORS, legend: true, label: 'verdict' };
-const toneOf = (v: DriftVerdict) => (v === 'drift' ? 'bad' : v === 'no-drift' ? 'ok' : v === 'insufficient-data' ? 'warn' : 'muted');
+const toneOf = (v: DriftVerdict) =>
+  v === 'drift' ? 'bad' : v === 'no-drift' ? 'ok' : v === 'insufficient-data' || v === 'sensor-fault' ? 'warn' : 'muted';
 
 const shortTime = (iso: string) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -477,6 +478,11 @@ function ChecksTable({ checks }: { checks: DriftCheckRow[] }) {
         <>
           <Badge tone={toneOf(c.verdict)}>{c.verdict}</Badge>
           {c.kinds.length > 0 && <span class="muted"> {c.kinds.join(', ')}</span>}
+          {c.sensors && c.sensors.suspects.length > 0 && (
+            <span class="sub" title={c.sensors.suspects.map((s) => `${s.client}: ${s.summary}`).join('\n')}>
+              suspect lasers left out: {c.sensors.suspects.map((s) => `${s.client} (${s.kinds.join(', ')})`).join(', ')}
+            </span>
+          )}
         </>
       ),
     },

@@ -149,7 +149,16 @@ export function FleetPage() {
     {
       label: 'Rovers',
       numeric: true,
-      cell: (r) => <span title={r.rovers.join(', ') || 'no rovers'}>{r.rovers.length}</span>,
+      cell: (r) => (
+        <>
+          <span title={r.rovers.join(', ') || 'no rovers'}>{r.rovers.length}</span>
+          {r.suspectRovers.length > 0 && (
+            <span class="sub" title={`suspect lasers: ${r.suspectRovers.join(', ')}`}>
+              <Badge tone="bad">{r.suspectRovers.length} suspect</Badge>
+            </span>
+          )}
+        </>
+      ),
     },
   ];
 

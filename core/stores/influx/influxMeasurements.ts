@@ -33,7 +33,13 @@ import {
   type NumericField,
   type TimeRange,
   type WindowMean,
+  assertSensorWindowQuery,
+  SENSOR_WINDOW_COLUMNS,
+  sensorWindowOf,
+  type InvalidReading,
+  type SensorWindowQuery,
 } from '../measurements.js';
+import type { SensorWindow } from '../../sensors/sensorHealth.js';
 import { parseInfluxUrl } from './influxLocation.js';
 import { InfluxqlClient, type InfluxSeries } from './influxqlClient.js';
 
@@ -71,6 +77,7 @@ function pointOf(record: InferenceRecord): Point {
   if (record.shadow) p.intField('shadow_model_version', record.shadow.modelVersion);
   if (record.shadow?.prediction != null) p.floatField('shadow_prediction', record.shadow.prediction);
   if (record.shadow?.error != null) p.floatField('shadow_error', record.shadow.error);
+  if (record.sensorStatus) p.stringField('sensor_status', record.sensorStatus);
   return p;
 }
 
@@ -95,6 +102,14 @@ function deploymentsClause(deployments: string[]) {
   return {
     which: `(${deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ')})`,
     params: Object.fromEntries(deployments.map((d, i) => [`d${i}`, d])),
+  };
+}
+
+/** ` AND "client" != $x0 ...` with its bound parameters: the rovers a query leaves out. */
+function excludeClause(clients: string[] = []) {
+  return {
+    without: clients.map((_, i) => ` AND "client" != $x${i}`).join(''),
+    params: Object.fromEntries(clients.map((c, i) => [`x${i}`, c])),
   };
 }
 
@@ -156,7 +171,9 @@ export class InfluxMeasurements implements MeasurementStore {
     if (deployments.length === 0) return [];
     const params = Object.fromEntries(deployments.map((d, i) => [`d${i}`, d]));
     const which = deployments.map((_, i) => `"deployment" = $d${i}`).join(' OR ');
-    const columns = ['sensor_value', 'image_key', 'deployment', ...IMAGE_CHARACTERISTIC_FIELDS].map((f) => `"${f}"`).join(', ');
+    const columns = ['sensor_value', 'sensor_status', 'image_key', 'deployment', 'client', ...IMAGE_CHARACTERISTIC_FIELDS]
+      .map((f) => `"${f}"`)
+      .join(', ');
     // In pages by time: one query over a long history outlasts the client's timeout. A page ends inside a
     // millisecond that may hold more points; the next starts at that millisecond and skips the keys it has.
     const rows: DatasetRow[] = [];
@@ -171,10 +188,11 @@ export class InfluxMeasurements implements MeasurementStore {
         ),
       );
       for (const r of page) {
-        if (r.sensor_value == null || atCursor.has(String(r.image_key))) continue;
+        if (r.sensor_value == null || r.sensor_status != null || atCursor.has(String(r.image_key))) continue;
         rows.push({
           time: Number(r.time),
           deployment: String(r.deployment),
+          client: String(r.client),
           imageKey: String(r.image_key),
           sensorValue: Number(r.sensor_value),
           characteristics: characteristicsOf(r),
@@ -258,10 +276,11 @@ export class InfluxMeasurements implements MeasurementStore {
     if (!Number.isSafeInteger(query.maxFrames) || query.maxFrames < 1)
       throw new Error(`maxFrames must be a positive integer, got ${query.maxFrames}`);
     const columns = DRIFT_WINDOW_COLUMNS.filter((c) => c !== 'time').map((c) => `"${c}"`);
+    const { without, params } = excludeClause(query.excludeClients);
     const series = await this.influxql.query(
       `SELECT ${columns.join(', ')} FROM "${INFERENCE}" WHERE "deployment" = $deployment AND "model" = $model AND "model_version" = $version` +
-        `${timeClause({ since: query.since })} ORDER BY time DESC LIMIT ${query.maxFrames}`,
-      { deployment: query.deployment, model: query.modelName, version: String(query.modelVersion) },
+        `${without}${timeClause({ since: query.since })} ORDER BY time DESC LIMIT ${query.maxFrames}`,
+      { ...params, deployment: query.deployment, model: query.modelName, version: String(query.modelVersion) },
     );
     return driftWindowOf(rowsOf(series));
   }
@@ -291,8 +310,10 @@ export class InfluxMeasurements implements MeasurementStore {
 
   async rolloutEvidence(query: RolloutEvidenceQuery): Promise<RolloutEvidence> {
     assertRolloutEvidenceQuery(query);
-    const ofRollout = `"deployment" = $deployment AND "model" = $model${timeClause({ since: query.since })}`;
+    const excluded = excludeClause(query.excludeClients);
+    const ofRollout = `"deployment" = $deployment AND "model" = $model${excluded.without}${timeClause({ since: query.since })}`;
     const params = {
+      ...excluded.params,
       deployment: query.deployment,
       model: query.modelName,
       current: String(query.currentVersion),
@@ -386,7 +407,7 @@ export class InfluxMeasurements implements MeasurementStore {
   async recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]> {
     if (!Number.isSafeInteger(page.limit) || page.limit < 1) throw new Error(`limit must be a positive integer, got ${page.limit}`);
     const series = await this.influxql.query(
-      `SELECT "client", "model", "model_version", "prediction", "sensor_value", "error", "latency_ms", "image_key" FROM "${INFERENCE}" ` +
+      `SELECT "client", "model", "model_version", "prediction", "sensor_value", "error", "latency_ms", "image_key", "sensor_status" FROM "${INFERENCE}" ` +
         `WHERE "deployment" = $deployment${timeClause({ until: page.before })} ORDER BY time DESC LIMIT ${page.limit}`,
       { deployment },
     );
@@ -400,7 +421,20 @@ export class InfluxMeasurements implements MeasurementStore {
       error: numberOrNull(r.error),
       latencyMs: Number(r.latency_ms),
       imageKey: String(r.image_key),
+      sensorStatus: r.sensor_status == null ? null : (String(r.sensor_status) as InvalidReading),
     }));
+  }
+
+  async sensorWindow(query: SensorWindowQuery): Promise<SensorWindow> {
+    assertSensorWindowQuery(query);
+    const columns = SENSOR_WINDOW_COLUMNS.filter((c) => c !== 'time' && c !== 'client' && c !== 'model_version').map((c) => `"${c}"`);
+    // Tags selected as columns come back on every row; the time and the tags are what a frame needs besides its fields.
+    const series = await this.influxql.query(
+      `SELECT "latency_ms", "client", "model_version", ${columns.join(', ')} FROM "${INFERENCE}" WHERE "deployment" = $deployment` +
+        `${timeClause({ since: query.since })} ORDER BY time DESC LIMIT ${query.maxFrames}`,
+      { deployment: query.deployment },
+    );
+    return sensorWindowOf(query.deployment, rowsOf(series));
   }
 
   async close(): Promise<void> {

@@ -238,4 +238,32 @@ export const registryMigrations: Migration[] = [
       await knex.schema.dropTableIfExists('viewers');
     },
   },
+  {
+    // Suspect lasers (core/stores/registry.ts SensorFault). `open_key` is the deployment and client while the fault is
+    // open and null once cleared: a unique index on it keeps one open fault per rover and deployment on both databases
+    // (nulls never collide).
+    name: '0009_sensor_faults',
+    async up(knex) {
+      await knex.schema.createTable('sensor_faults', (t) => {
+        t.increments('id');
+        t.string('client', 64).notNullable();
+        t.string('deployment', 64).notNullable();
+        t.string('open_key', 130).nullable().unique();
+        t.text('kinds').notNullable();
+        t.text('evidence').notNullable();
+        t.string('summary', 1024).notNullable();
+        t.string('since', 32).notNullable();
+        t.string('flagged_at', 32).notNullable();
+        t.string('updated_at', 32).notNullable();
+        t.string('cleared_at', 32).nullable();
+        t.string('cleared_by', 256).nullable();
+        t.string('clear_reason', 1024).nullable();
+        t.index(['deployment', 'flagged_at']);
+        t.index(['client', 'flagged_at']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('sensor_faults');
+    },
+  },
 ];

@@ -18,6 +18,7 @@ import type {
   NumericField,
   RolloutEvidence,
   RolloutEvidenceQuery,
+  SensorWindowQuery,
   TimeRange,
   WindowMean,
 } from '../measurements.js';
@@ -34,7 +35,12 @@ import {
   numberOrNull,
   rolloutPairsOf,
   type DriftWindowColumn,
+  assertSensorWindowQuery,
+  SENSOR_WINDOW_COLUMNS,
+  sensorWindowOf,
+  type InvalidReading,
 } from '../measurements.js';
+import type { SensorWindow } from '../../sensors/sensorHealth.js';
 import { knexFromUrl } from './knexFromUrl.js';
 import { migrateToLatest, type MigrateOptions, type Migration } from './migrations.js';
 
@@ -142,6 +148,22 @@ const migrations: Migration[] = [
       await knex.schema.alterTable(TABLE, (t) => t.dropColumns('shadow_model_version', 'shadow_prediction', 'shadow_error'));
     },
   },
+  {
+    // A laser reading the sensor cannot have given as a distance is kept as sent, marked; the sensor check reads by rover.
+    name: '0007_sensor_status',
+    async up(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => {
+        t.string('sensor_status', 16).nullable();
+        t.index(['deployment', 'client', 'time']);
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.alterTable(TABLE, (t) => {
+        t.dropIndex(['deployment', 'client', 'time']);
+        t.dropColumn('sensor_status');
+      });
+    },
+  },
 ];
 
 /** The `inference` row of a record: one column per tag, field and image characteristic. */
@@ -160,6 +182,7 @@ export function inferenceRowOf(r: InferenceRecord) {
     shadow_model_version: r.shadow?.modelVersion ?? null,
     shadow_prediction: r.shadow?.prediction ?? null,
     shadow_error: r.shadow?.error ?? null,
+    sensor_status: r.sensorStatus ?? null,
     ...r.characteristics,
   };
 }
@@ -212,15 +235,17 @@ export class SqlMeasurements implements MeasurementStore {
   async datasetRows(deployments: string[], range?: TimeRange): Promise<DatasetRow[]> {
     if (deployments.length === 0) return [];
     const q = this.db(TABLE)
-      .select('time', 'deployment', 'image_key', 'sensor_value', ...IMAGE_CHARACTERISTIC_FIELDS)
+      .select('time', 'deployment', 'client', 'image_key', 'sensor_value', ...IMAGE_CHARACTERISTIC_FIELDS)
       .whereIn('deployment', deployments)
-      .whereNotNull('sensor_value');
+      .whereNotNull('sensor_value')
+      .whereNull('sensor_status');
     if (range?.since !== undefined) q.where('time', '>=', range.since);
     if (range?.until !== undefined) q.where('time', '<', range.until);
     const rows = await q.orderBy([{ column: 'time' }, { column: 'id' }]);
     return rows.map((r) => ({
       time: Number(r.time),
       deployment: r.deployment,
+      client: r.client,
       imageKey: r.image_key,
       sensorValue: Number(r.sensor_value),
       characteristics: characteristicsOf(r),
@@ -276,6 +301,7 @@ export class SqlMeasurements implements MeasurementStore {
       .select(...DRIFT_WINDOW_COLUMNS)
       .where({ deployment: query.deployment, model_name: query.modelName, model_version: query.modelVersion })
       .where('time', '>=', query.since)
+      .whereNotIn('client', query.excludeClients ?? [])
       .orderBy('time', 'desc')
       .limit(query.maxFrames);
     const row = await this.db
@@ -314,7 +340,10 @@ export class SqlMeasurements implements MeasurementStore {
     assertRolloutEvidenceQuery(query);
     const { currentVersion: current, candidateVersion: candidate } = query;
     const ofRollout = () =>
-      this.db(TABLE).where({ deployment: query.deployment, model_name: query.modelName }).where('time', '>=', query.since);
+      this.db(TABLE)
+        .where({ deployment: query.deployment, model_name: query.modelName })
+        .where('time', '>=', query.since)
+        .whereNotIn('client', query.excludeClients ?? []);
     const counts = await ofRollout()
       .whereIn('model_version', [current, candidate])
       .select(
@@ -413,7 +442,18 @@ export class SqlMeasurements implements MeasurementStore {
 
   async recentFrames(deployment: string, page: { limit: number; before?: number }): Promise<StoredFrame[]> {
     const q = this.db(TABLE)
-      .select('time', 'client', 'model_name', 'model_version', 'prediction', 'sensor_value', 'error', 'latency_ms', 'image_key')
+      .select(
+        'time',
+        'client',
+        'model_name',
+        'model_version',
+        'prediction',
+        'sensor_value',
+        'error',
+        'latency_ms',
+        'image_key',
+        'sensor_status',
+      )
       .where({ deployment });
     if (page.before !== undefined) q.where('time', '<', page.before);
     const rows = await q
@@ -432,7 +472,22 @@ export class SqlMeasurements implements MeasurementStore {
       error: numberOrNull(r.error),
       latencyMs: Number(r.latency_ms),
       imageKey: r.image_key,
+      sensorStatus: (r.sensor_status ?? null) as InvalidReading | null,
     }));
+  }
+
+  async sensorWindow(query: SensorWindowQuery): Promise<SensorWindow> {
+    assertSensorWindowQuery(query);
+    const rows = await this.db(TABLE)
+      .select(...SENSOR_WINDOW_COLUMNS)
+      .where({ deployment: query.deployment })
+      .where('time', '>=', query.since)
+      .orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(query.maxFrames);
+    return sensorWindowOf(query.deployment, rows);
   }
 
   async close() {

@@ -26,6 +26,8 @@ import {
   UnknownVersionError,
   type Viewer,
   type Annotation,
+  type NewSensorFault,
+  type SensorFault,
 } from '../registry.js';
 import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -174,6 +176,24 @@ const toAnnotation = (r: Row): Annotation => ({
   deployment: r.deployment_id ?? null,
   by: r.created_by,
 });
+
+const toSensorFault = (r: Row): SensorFault => ({
+  id: Number(r.id),
+  client: r.client,
+  deployment: r.deployment,
+  kinds: parse(r.kinds),
+  evidence: parse(r.evidence),
+  summary: r.summary,
+  since: r.since,
+  flaggedAt: r.flagged_at,
+  updatedAt: r.updated_at,
+  clearedAt: r.cleared_at ?? null,
+  clearedBy: r.cleared_by ?? null,
+  clearReason: r.clear_reason ?? null,
+});
+
+/** Who a fault is open for: one rover in one deployment (a rover moved elsewhere is judged there afresh). */
+const openKey = (f: { deployment: string; client: string }) => `${f.deployment}/${f.client}`;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
@@ -841,6 +861,68 @@ export class SqlRegistry implements RegistryStore {
         { column: 'id', order: 'desc' },
       ])
     ).map(toAnnotation);
+  }
+
+  /** Rows read to be changed: locked until the transaction ends on MySQL (SQLite serialises writers anyway). */
+  private forUpdate(q: Knex.QueryBuilder): Knex.QueryBuilder {
+    return this.isMysql ? q.forUpdate() : q;
+  }
+
+  async flagSensorFault(fault: NewSensorFault): Promise<{ fault: SensorFault; created: boolean }> {
+    return this.transaction(async (trx) => {
+      const at = now();
+      const change = { kinds: json(fault.kinds), evidence: json(fault.evidence), summary: fault.summary.slice(0, 1024), updated_at: at };
+      const open = await this.forUpdate(trx('sensor_faults').where({ open_key: openKey(fault) })).first();
+      if (open) {
+        await trx('sensor_faults').where({ id: open.id }).update(change);
+        return { fault: toSensorFault({ ...open, ...change }), created: false };
+      }
+      const row: Row = {
+        ...change,
+        client: fault.client,
+        deployment: fault.deployment,
+        open_key: openKey(fault),
+        since: fault.since,
+        flagged_at: at,
+      };
+      const [id] = await trx('sensor_faults').insert(row);
+      return { fault: toSensorFault({ ...row, id }), created: true };
+    });
+  }
+
+  async listSensorFaults(filter: Parameters<RegistryStore['listSensorFaults']>[0] = {}): Promise<SensorFault[]> {
+    const q = this.db('sensor_faults');
+    if (filter.client) q.where({ client: filter.client });
+    if (filter.deployment) q.where({ deployment: filter.deployment });
+    if (filter.open === true) q.whereNull('cleared_at');
+    if (filter.open === false) q.whereNotNull('cleared_at');
+    if (filter.limit) q.limit(filter.limit);
+    return (
+      await q.orderBy([
+        { column: 'flagged_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+    ).map(toSensorFault);
+  }
+
+  async getSensorFault(id: number): Promise<SensorFault | undefined> {
+    const row = await this.db('sensor_faults').where({ id }).first();
+    return row ? toSensorFault(row) : undefined;
+  }
+
+  async clearSensorFault(id: number, clearing: { by: string; reason: string }): Promise<SensorFault | undefined> {
+    return this.transaction(async (trx) => {
+      const row = await this.forUpdate(trx('sensor_faults').where({ id })).first();
+      if (!row || row.cleared_at != null) return row ? toSensorFault(row) : undefined;
+      const change = {
+        open_key: null,
+        cleared_at: now(),
+        cleared_by: clearing.by.slice(0, 256),
+        clear_reason: clearing.reason.slice(0, 1024),
+      };
+      await trx('sensor_faults').where({ id }).update(change);
+      return toSensorFault({ ...row, ...change });
+    });
   }
 
   async close() {
