@@ -4,7 +4,8 @@ import { getModelMetadata } from '../core/ml/modelArtifact.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
 import { testMetricsOf } from '../core/ml/train.js';
 import type { PairedComparison } from '../core/rollout/pairedTest.js';
-import { compareInStopBand, deploymentMetrics } from '../core/training/distanceBands.js';
+import { compareInStopBand } from '../core/rollout/pairedTest.js';
+import { deploymentMetrics } from '../core/training/distanceBands.js';
 import type { ActivityContext } from './context.js';
 import { heartbeatWhile } from './heartbeatWhile.js';
 

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
 import { canaryClientsOf } from '../core/rollout/canaryClients.js';
 import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest.js';
-import { compareInStopBand } from '../core/training/distanceBands.js';
+import { compareInStopBand } from '../core/rollout/pairedTest.js';
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
 import { rollsOut, type Deployment, type RolloutStage } from '../core/stores/registry.js';
 import type { RolloutInput } from '../workflows/rollout/contract.js';

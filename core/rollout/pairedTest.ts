@@ -1,4 +1,5 @@
 import { normalSf } from '../drift/statistics.js';
+import { inStopBand } from '../training/distanceBands.js';
 
 /** Two versions' laser errors on the same frames: is the candidate's error lower, or higher, than the current one's? */
 export interface PairedComparison {
@@ -65,4 +66,19 @@ function signedRank(differences: number[]): { statistic: number; z: number | nul
   const mean = (m * (m + 1)) / 4;
   const variance = (m * (m + 1) * (2 * m + 1)) / 24 - tieTerm / 48;
   return { statistic, z: variance > 0 ? (statistic - mean) / Math.sqrt(variance) : null };
+}
+
+/** Two versions' paired errors restricted to the frames whose laser reading is in the stop band. */
+export function compareInStopBand(
+  readingsMm: ArrayLike<number>,
+  current: ArrayLike<number>,
+  candidate: ArrayLike<number>,
+): PairedComparison {
+  const [c, k]: [number[], number[]] = [[], []];
+  for (let i = 0; i < readingsMm.length; i++)
+    if (inStopBand(readingsMm[i])) {
+      c.push(current[i]);
+      k.push(candidate[i]);
+    }
+  return comparePaired(c, k);
 }

@@ -1,4 +1,4 @@
-import { comparePaired, type PairedComparison } from '../rollout/pairedTest.js';
+import type { PairedComparison } from '../rollout/pairedTest.js';
 
 /**
  * The thesis's distance tiers, by the laser reading (mm): a rover parks by what the model says near the wall, where
@@ -76,21 +76,6 @@ export function deploymentMetrics(deployments: (string | null)[], errorsMm: Arra
     metrics[`${prefix}_mae_mm_at_${deployment}`] = sum / frames;
   }
   return metrics;
-}
-
-/** Two versions' paired errors restricted to the frames whose laser reading is in the stop band. */
-export function compareInStopBand(
-  readingsMm: ArrayLike<number>,
-  current: ArrayLike<number>,
-  candidate: ArrayLike<number>,
-): PairedComparison {
-  const [c, k]: [number[], number[]] = [[], []];
-  for (let i = 0; i < readingsMm.length; i++)
-    if (inStopBand(readingsMm[i])) {
-      c.push(current[i]);
-      k.push(candidate[i]);
-    }
-  return comparePaired(c, k);
 }
 
 /**

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { comparePaired } from '../../core/rollout/pairedTest.js';
+import { compareInStopBand, comparePaired } from '../../core/rollout/pairedTest.js';
 import {
   bandMetrics,
   bandOf,
-  compareInStopBand,
   deploymentMetrics,
   inStopBand,
   STOP_BAND_MIN_PAIRS,
