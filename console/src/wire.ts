@@ -30,7 +30,16 @@ export interface FleetAnswer {
 // and its node imports, which the browser build does not type-check.
 
 export type ServingChangeReason =
-  'created' | 'manual' | 'registration' | 'rollback' | 'rollout-shadow' | 'rollout-canary' | 'rollout-promoted' | 'rollout-rolled-back';
+  | 'created'
+  | 'manual'
+  | 'registration'
+  | 'rollback'
+  | 'rollout-shadow'
+  | 'rollout-canary'
+  | 'rollout-promoted'
+  | 'rollout-rolled-back'
+  | 'rollout-ab'
+  | 'rollout-bandit';
 
 /** `GET /deployments/:id/serving-history`: one change of what a deployment serves, or one stage of a rollout. */
 export interface ServingChange {
@@ -61,7 +70,7 @@ export interface Serving {
   modelName: string;
   version: number | null;
   how: 'direct' | 'pinned' | 'rollout';
-  rollout: { candidateVersion: number; stage: 'shadow' | 'canary'; canaryClients: string[] } | null;
+  rollout: { candidateVersion: number; stage: RolloutStage; canaryClients: string[] } | null;
 }
 
 export interface DeploymentView {
@@ -73,7 +82,7 @@ export interface DeploymentView {
   currentVersion: number | null;
   rollout: {
     candidateVersion: number;
-    stage: 'shadow' | 'canary';
+    stage: RolloutStage;
     canaryClients: string[];
     workflowId: string;
     startedAt: string;
@@ -410,7 +419,7 @@ export interface DriftChecksAnswer {
 
 export interface ActiveRollout {
   candidateVersion: number;
-  stage: 'shadow' | 'canary';
+  stage: RolloutStage;
   canaryClients: string[];
   workflowId: string;
   startedAt: string;
@@ -429,20 +438,22 @@ export interface PairedComparison {
 
 /** One look at a rollout stage's evidence, and what the stage did with it. */
 export interface StageCheck {
-  stage: 'shadow' | 'canary';
+  stage: RolloutStage;
   at: string;
   frames: number;
   answeredByCandidate: number;
   comparison: PairedComparison;
   verdict: 'advance' | 'roll-back' | 'wait';
   reason: string;
+  /** In a canary, ab or bandit stage: the candidate's share of the rovers at this look. */
+  candidateShare?: number;
 }
 
 /** The Rollout workflow's status query with `checks`, every look of the run so far. */
 export interface RolloutStatus {
   candidateVersion: number;
   currentVersion: number | null;
-  stage: 'shadow' | 'canary' | 'starting' | 'done';
+  stage: RolloutStage | 'starting' | 'done';
   paused: boolean;
   stageStartedAt: string | null;
   lastCheck: StageCheck | null;
@@ -466,6 +477,8 @@ export interface RolloutPolicy {
   canary: { minFrames: number; minMinutes: number; maxMinutes: number };
   alpha: number;
   checkSeconds: number;
+  ab: { share: number; minFrames: number; minutes: number };
+  bandit: { floorShare: number; minFrames: number; minMinutes: number; maxMinutes: number };
 }
 
 /** GET /deployments/:id/rollout: the registry's side and the workflow's. */
@@ -506,3 +519,6 @@ export interface RolloutRunAnswer extends RolloutRun {
   state?: RolloutStatus;
   result?: RolloutResult;
 }
+
+/** A rollout's stages (core/stores/registry.ts ROLLOUT_STAGES). */
+export type RolloutStage = 'shadow' | 'canary' | 'ab' | 'bandit';

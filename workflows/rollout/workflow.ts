@@ -9,7 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RolloutActivities } from '../../activities/index.js';
-import type { RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
+import { banditCandidateRovers, banditRng } from '../../core/rollout/bandit.js';
+import type { DeploymentStrategy, RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
 import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
 import type { RolloutStage } from '../../core/stores/registry.js';
 import {
@@ -43,8 +44,10 @@ const { checkRolloutStage } = proxyActivities<RolloutActivities>({
 /**
  * Judges a candidate version on one deployment against its current version, on the laser: a shadow stage (the
  * candidate predicts on every frame, the current version answers), then a canary stage (the candidate answers a
- * share of the rovers), each watched until the paired test decides. Promotes the candidate or rolls it back;
- * a human can promote, abort or pause it by signal. A newer candidate registered meanwhile replaces this one.
+ * share of the rovers), each watched until the paired test decides. The `ab` strategy's one stage gives a fixed share
+ * of the rovers the candidate and decides at its end; the `bandit` strategy's moves rovers toward the version that
+ * errs less at each look. Promotes the candidate or rolls it back; a human can promote, abort or pause it by signal.
+ * A newer candidate registered meanwhile replaces this one.
  */
 export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   const { deploymentId, modelName, candidateVersion, resume } = input;
@@ -69,9 +72,11 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   const plan = await planRollout(rollout);
   if (!plan.ok) return result('not-started', plan.reason);
   status.currentVersion = plan.currentVersion;
-  const stages: RolloutStage[] = plan.strategy === 'shadow' ? ['shadow', 'canary'] : ['canary'];
+  const stages = STAGES[plan.strategy];
   for (const stage of stages.slice(resume ? stages.indexOf(resume.stage) : 0)) {
-    const entry = await enterRolloutStage({ ...rollout, stage, canaryShare: plan.policy.canaryShare });
+    const canaryShare = stage === 'ab' ? plan.policy.ab.share : plan.policy.canaryShare;
+    const candidateRovers = resume?.stage === stage ? resume.candidateRovers : undefined;
+    let entry = await enterRolloutStage({ ...rollout, stage, canaryShare, ...(candidateRovers === undefined ? {} : { candidateRovers }) });
     if (!entry.ok) return result('superseded', entry.reason);
     if (plan.candidateProblem) return finish('rolled-back', `the candidate cannot serve: ${plan.candidateProblem}`);
     const stageStartedAt = resume?.stage === stage ? resume.stageStartedAt : Date.now();
@@ -91,15 +96,33 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       const policy = stageOf(plan.policy, stage);
       const minAnswers = canaryAnswersNeeded(policy.minFrames, entry.canaryClients.length, entry.clients);
       const judgement = judgeStage({ ...comparison, labelled, answeredByCandidate }, policy, plan.policy.alpha, elapsedMs, minAnswers);
-      const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement };
+      const share = stage === 'shadow' ? {} : { candidateShare: entry.canaryClients.length / Math.max(1, entry.clients) };
+      const check: StageCheck = { stage, at: Date.now(), frames, answeredByCandidate, comparison, ...judgement, ...share };
       status.lastCheck = check;
       status.checks.push(check);
       setCurrentDetails(stageLine(candidateVersion, plan.currentVersion, check));
       keepLastOfStage(checks, check);
       if (judgement.verdict === 'roll-back') return finish('rolled-back', `${stage}: ${judgement.reason}`);
       if (judgement.verdict === 'advance') break;
-      if (workflowInfo().continueAsNewSuggested)
-        await continueAsNew<typeof Rollout>({ ...rollout, resume: { stage, stageStartedAt, checks } });
+      if (stage === 'bandit') {
+        const rovers = entry.canaryClients.length;
+        const next = banditCandidateRovers(
+          evidence.differences ?? NO_DIFFERENCES,
+          entry.clients,
+          rovers,
+          plan.policy.bandit.floorShare,
+          banditRng(workflowInfo().workflowId, check.at),
+        );
+        if (next !== rovers) {
+          const look = { at: check.at, pairs: comparison.pairs, meanDifference: comparison.meanDifference, from: rovers, to: next };
+          entry = await enterRolloutStage({ ...rollout, stage, canaryShare, candidateRovers: next, look });
+          if (!entry.ok) return result('superseded', entry.reason);
+        }
+      }
+      if (workflowInfo().continueAsNewSuggested) {
+        const bandit = stage === 'bandit' ? { candidateRovers: entry.canaryClients.length } : {};
+        await continueAsNew<typeof Rollout>({ ...rollout, resume: { stage, stageStartedAt, checks, ...bandit } });
+      }
     }
   }
   return finish('promoted', checks.map((c) => `${c.stage}: ${c.reason}`).join('; '));
@@ -141,7 +164,23 @@ function listenForInstructions(candidateVersion: number) {
 
 const describe = (order: Order) => `${order.kind} by ${order.by}${order.reason ? `: ${order.reason}` : ''}`;
 
-const stageOf = (policy: RolloutPolicy, stage: RolloutStage) => (stage === 'shadow' ? policy.shadow : policy.canary);
+const STAGES: Record<Exclude<DeploymentStrategy, 'direct'>, RolloutStage[]> = {
+  shadow: ['shadow', 'canary'],
+  canary: ['canary'],
+  ab: ['ab'],
+  bandit: ['bandit'],
+};
+
+const NO_DIFFERENCES = { pairs: 0, meanDifference: null, sdDifference: null };
+
+/**
+ * The limits a stage's looks are judged by. An `ab` stage lasts `minutes` whatever the evidence: it advances only at
+ * its end (minMinutes = maxMinutes) and is rolled back before only when significantly worse.
+ */
+function stageOf(policy: RolloutPolicy, stage: RolloutStage): RolloutPolicy['shadow'] {
+  if (stage === 'ab') return { minFrames: policy.ab.minFrames, minMinutes: policy.ab.minutes, maxMinutes: policy.ab.minutes };
+  return policy[stage];
+}
 
 function keepLastOfStage(checks: StageCheck[], check: StageCheck) {
   const earlier = checks.findIndex((c) => c.stage === check.stage);
