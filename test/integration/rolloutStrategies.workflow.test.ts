@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,11 @@ import { abortSignal, rolloutStatusQuery, type RolloutInput, type RolloutResult 
 import { Rollout } from '../../workflows/rollout/workflow.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
+
+/** RECORD_HISTORIES=1 writes the promoted ab and bandit runs' histories to test/fixtures/histories (replay.test.ts replays them). */
+const record = async (handle: { fetchHistory: () => Promise<Parameters<typeof historyToJSON>[0]> }, file: string) => {
+  if (process.env.RECORD_HISTORIES) fs.writeFileSync(`test/fixtures/histories/${file}`, historyToJSON(await handle.fetchHistory()));
+};
 
 const ROVERS = Array.from({ length: 10 }, (_, i) => `rover-${i}`);
 
@@ -142,6 +149,7 @@ describe('the Rollout workflow with the ab and bandit strategies (stub activitie
       expect(checks.slice(0, -1).every((c) => c.verdict === 'wait')).toBe(true);
       expect(checks.slice(0, -1).some((c) => c.comparison.pCandidateBetter < 0.01)).toBe(true);
       expect(check.at - stageStartedAt!).toBeGreaterThanOrEqual(6000);
+      await record(handle, 'rollout-ab-promoted.json');
     });
 
     it('rolls a significantly worse candidate back before the end', async () => {
@@ -183,6 +191,7 @@ describe('the Rollout workflow with the ab and bandit strategies (stub activitie
       const status = await handle.query(rolloutStatusQuery);
       expect(status.checks.map((c) => c.candidateShare)).toContain(0.9);
       expect(status.checks.every((c) => c.stage === 'bandit')).toBe(true);
+      await record(handle, 'rollout-bandit-promoted.json');
     });
 
     it('moves rovers away from a worse candidate down to the floor, and rolls it back on the paired test', async () => {
