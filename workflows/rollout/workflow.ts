@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RolloutActivities } from '../../activities/index.js';
+import type { StageEntry, StageEvidence } from '../../activities/rolloutSteps.js';
 import { banditCandidateRovers, banditRng } from '../../core/rollout/bandit.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
 import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
@@ -105,19 +106,8 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       if (judgement.verdict === 'roll-back') return finish('rolled-back', `${stage}: ${judgement.reason}`);
       if (judgement.verdict === 'advance') break;
       if (stage === 'bandit') {
-        const rovers = entry.canaryClients.length;
-        const next = banditCandidateRovers(
-          evidence.differences ?? NO_DIFFERENCES,
-          entry.clients,
-          rovers,
-          plan.policy.bandit.floorShare,
-          banditRng(workflowInfo().workflowId, check.at),
-        );
-        if (next !== rovers) {
-          const look = { at: check.at, pairs: comparison.pairs, meanDifference: comparison.meanDifference, from: rovers, to: next };
-          entry = await enterRolloutStage({ ...rollout, stage, canaryShare, candidateRovers: next, look });
-          if (!entry.ok) return result('superseded', entry.reason);
-        }
+        entry = await moveBanditRovers(rollout, entry, evidence, plan.policy.bandit.floorShare, check);
+        if (!entry.ok) return result('superseded', entry.reason);
       }
       if (workflowInfo().continueAsNewSuggested) {
         const bandit = stage === 'bandit' ? { candidateRovers: entry.canaryClients.length } : {};
@@ -172,6 +162,22 @@ const STAGES: Record<Exclude<DeploymentStrategy, 'direct'>, RolloutStage[]> = {
 };
 
 const NO_DIFFERENCES = { pairs: 0, meanDifference: null, sdDifference: null };
+
+/** After a bandit look that did not decide: the rovers Thompson sampling gives the candidate, moved in the registry if they changed. */
+async function moveBanditRovers(
+  rollout: Pick<RolloutInput, 'deploymentId' | 'modelName' | 'candidateVersion'>,
+  entry: StageEntry,
+  evidence: StageEvidence,
+  floorShare: number,
+  check: StageCheck,
+): Promise<StageEntry> {
+  const rovers = entry.canaryClients.length;
+  const rng = banditRng(workflowInfo().workflowId, check.at);
+  const next = banditCandidateRovers(evidence.differences ?? NO_DIFFERENCES, entry.clients, rovers, floorShare, rng);
+  if (next === rovers) return entry;
+  const look = { at: check.at, pairs: check.comparison.pairs, meanDifference: check.comparison.meanDifference, from: rovers, to: next };
+  return enterRolloutStage({ ...rollout, stage: 'bandit', canaryShare: 0, candidateRovers: next, look });
+}
 
 /**
  * The limits a stage's looks are judged by. An `ab` stage lasts `minutes` whatever the evidence: it advances only at
