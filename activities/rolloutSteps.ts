@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { getModelFiles } from '../core/ml/modelArtifact.js';
-import { canaryClientsOf } from '../core/rollout/canaryClients.js';
+import { banditStartRovers, summarizeDifferences, type DifferenceSummary } from '../core/rollout/bandit.js';
+import { canaryClientsOf, firstRanked } from '../core/rollout/canaryClients.js';
 import { comparePaired, type PairedComparison } from '../core/rollout/pairedTest.js';
 import { compareInStopBand } from '../core/rollout/pairedTest.js';
 import { effectiveRolloutPolicy, type DeploymentStrategy, type RolloutPolicy } from '../core/rollout/rolloutPolicy.js';
@@ -41,6 +42,8 @@ export interface StageEvidence {
   comparison: PairedComparison;
   /** The comparison on the pairs whose laser reading is in the stop band (<= 100 mm). */
   stopBand: PairedComparison;
+  /** The paired differences' mean and spread, which a bandit stage learns from (absent in histories before it). */
+  differences?: DifferenceSummary;
 }
 
 const workflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'a rollout outside a workflow';
@@ -82,21 +85,39 @@ export const planRollout =
     };
   };
 
-/** Moves the deployment's rollout to a stage in the registry; the canary stage picks its rovers here. */
+export interface StageStep {
+  stage: RolloutStage;
+  /** The share of rovers the candidate answers in a canary or ab stage. */
+  canaryShare: number;
+  /** In a bandit stage: how many rovers the candidate answers (absent: half, where it starts), and the look that moved them. */
+  candidateRovers?: number;
+  look?: unknown;
+}
+
+/**
+ * Moves the deployment's rollout to a stage in the registry; a canary, ab or bandit stage picks its rovers here. A bandit
+ * stage entered again with another number of rovers moves rovers (recorded only when the rovers change).
+ */
 export const enterRolloutStage =
   ({ stores }: ActivityContext) =>
-  async (input: RolloutInput & { stage: RolloutStage; canaryShare: number }): Promise<StageEntry> => {
+  async (input: RolloutInput & StageStep): Promise<StageEntry> => {
     const { registry } = stores;
     const deployment = rollingOut(await registry.getDeployment(input.deploymentId), input);
     if (typeof deployment === 'string') return { ok: false, reason: deployment, canaryClients: [], clients: 0 };
     const clients = (await registry.listClients()).filter((c) => c.deploymentId === input.deploymentId).map((c) => c.id);
     const canaryClients =
-      input.stage === 'canary' ? canaryClientsOf(clients, input.canaryShare, input.deploymentId, input.candidateVersion) : [];
+      input.stage === 'bandit'
+        ? firstRanked(clients, input.candidateRovers ?? banditStartRovers(clients.length), input.deploymentId, input.candidateVersion)
+        : input.stage === 'shadow'
+          ? []
+          : canaryClientsOf(clients, input.canaryShare, input.deploymentId, input.candidateVersion);
     const note = {
       stage: input.stage,
       clients: clients.length,
       canaryClients,
-      canaryShare: input.stage === 'canary' ? input.canaryShare : 0,
+      canaryShare:
+        input.stage === 'shadow' ? 0 : input.stage === 'bandit' ? canaryClients.length / Math.max(1, clients.length) : input.canaryShare,
+      ...(input.look === undefined ? {} : { look: input.look }),
     };
     const { deployment: after } = await registry.setRolloutStage(input.deploymentId, {
       candidateVersion: input.candidateVersion,
@@ -146,6 +167,7 @@ export const checkRolloutStage =
       labelled: evidence.labelled,
       comparison: comparePaired(evidence.pairs.current, evidence.pairs.candidate),
       stopBand: compareInStopBand(evidence.pairs.readings, evidence.pairs.current, evidence.pairs.candidate),
+      differences: summarizeDifferences(evidence.pairs.current, evidence.pairs.candidate),
     };
   };
 

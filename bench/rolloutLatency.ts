@@ -23,7 +23,7 @@ import type { BenchSettings } from './settings.js';
 import { ADMIN_TOKEN, startStack } from './stack.js';
 import { createRovers, ingestFrames, runThesisSweep } from './trainAndRegisterRun.js';
 
-export type ServingMode = 'off' | RolloutStage;
+export type ServingMode = 'off' | Extract<RolloutStage, 'shadow' | 'canary'>;
 
 /** One closed-loop run of `requests` frames by some rovers, and its analysis drain. */
 interface LevelRun {

@@ -16,7 +16,7 @@ import { renderFrame } from '../edge/camera.js';
 import { driveParkingRuns } from '../edge/cli.js';
 import { getPreset } from '../edge/presets.js';
 import { RoverClient, type PredictInput } from '../edge/roverClient.js';
-import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
+import { deploymentStrategySchema, type RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { ArchitectureName } from '../core/ml/architectures.js';
@@ -49,23 +49,35 @@ const settings = {
   monitorIntervalSeconds: env.DEMO_MONITOR_INTERVAL ? Number(env.DEMO_MONITOR_INTERVAL) : undefined,
   /** How long a phase waits for the monitor to ask. */
   detectionTimeoutMs: Number(env.DEMO_DETECTION_TIMEOUT_SECONDS ?? 600) * 1000,
-  /** How the phase deployments take up new versions: shadow (then canary), canary, or direct. */
-  strategy: (env.DEMO_STRATEGY ?? 'shadow') as 'direct' | 'shadow' | 'canary',
+  /** How the phase deployments take up new versions: shadow (then canary), canary, ab, bandit, or direct. */
+  strategy: deploymentStrategySchema.parse(env.DEMO_STRATEGY ?? 'shadow'),
+  /** Rovers taking turns frame by frame: two (one can be a canary), four for the bandit (it moves one of them back and forth). */
+  rovers: Number(env.DEMO_ROVERS ?? (env.DEMO_STRATEGY === 'bandit' ? 4 : 2)),
   /** After the phases, a mistaken retrain (the first floor's frames only) that the rollout must roll back. */
   mistake: env.DEMO_MISTAKE !== '0',
   /** How long a phase waits for its rollout to decide. */
   rolloutTimeoutMs: Number(env.DEMO_ROLLOUT_TIMEOUT_SECONDS ?? 1200) * 1000,
 };
-/** Stages sized to the demo's pace: 100 paired frames each, no minimum time; one of the two rovers in the canary. */
+/**
+ * Stages sized to the demo's pace: 100 paired frames each, no minimum time; one of the two rovers in the canary. The A/B
+ * test gives half the rovers the candidate for a minute; the bandit looks every 5 s for half a minute at least.
+ */
 const ROLLOUT_POLICY: RolloutPolicyInput = {
   canaryShare: 0.5,
   shadow: { minFrames: 100, minMinutes: 0, maxMinutes: 10 },
   canary: { minFrames: 100, minMinutes: 0, maxMinutes: 10 },
   checkSeconds: 5,
+  ab: { share: 0.5, minFrames: 100, minutes: 1 },
+  bandit: { floorShare: 0.25, minFrames: 100, minMinutes: 0.5, maxMinutes: 10 },
 };
 const model = env.DEMO_MODEL ?? `distance-${Date.now().toString(36)}`;
-/** Two rovers take turns frame by frame, so a canary can hold one of them. */
-const clientIds = [`rover-${model}`, `rover-${model}-b`];
+/** The rovers take turns frame by frame, so a canary can hold one of them. */
+const clientIds = Array.from(
+  { length: Math.max(2, settings.rovers) },
+  (_, i) => `rover-${model}${i ? `-${String.fromCharCode(97 + i)}` : ''}`,
+);
+/** The stage after the shadow stage (canary), or the strategy's only one (ab, bandit): the second group of rollout columns. */
+const answeringStage = settings.strategy === 'ab' || settings.strategy === 'bandit' ? settings.strategy : 'canary';
 
 interface Phase {
   preset: string;
@@ -246,7 +258,8 @@ function stageCells(check: StageCheck | undefined): string[] {
   if (!check) return ['-', '-', '-'];
   const c = check.comparison;
   const errors = c.pairs ? `${c.meanErrorCurrent!.toFixed(1)} -> ${c.meanErrorCandidate!.toFixed(1)} mm` : '-';
-  const share = check.stage === 'canary' ? `, ${check.answeredByCandidate} answered by the candidate` : '';
+  const rovers = check.candidateShare === undefined ? '' : ` (${(check.candidateShare * 100).toFixed(0)}% of the rovers at the end)`;
+  const share = check.stage === 'shadow' ? '' : `, ${check.answeredByCandidate} answered by the candidate${rovers}`;
   const p =
     check.verdict === 'roll-back' ? `worse: p = ${c.pCandidateWorse.toPrecision(2)}` : `better: p = ${c.pCandidateBetter.toPrecision(2)}`;
   return [`${check.frames} frames, ${c.pairs} paired${share}`, errors, `${p}: ${check.verdict}`];
@@ -258,7 +271,7 @@ async function registeredAt(version: number): Promise<number> {
 
 /** A rollout as one row: what was compared, each stage, the outcome, and how long after the registration it was decided. */
 function rolloutRow(label: string, rollout: RolloutResult, registered: number): string[] {
-  const [shadow, canary] = ['shadow', 'canary'].map((stage) => rollout.stages.find((c) => c.stage === stage));
+  const [shadow, canary] = ['shadow', answeringStage].map((stage) => rollout.stages.find((c) => c.stage === stage));
   const decidedAt = Math.max(...rollout.stages.map((c) => Date.parse(c.at)));
   return [
     label,
@@ -526,9 +539,9 @@ async function main() {
       'shadow: frames',
       'shadow: error current -> candidate',
       'shadow: decision',
-      'canary: frames',
-      'canary: error current -> candidate',
-      'canary: decision',
+      `${answeringStage}: frames`,
+      `${answeringStage}: error current -> candidate`,
+      `${answeringStage}: decision`,
       'outcome',
       'registration to decision',
     ];

@@ -102,7 +102,7 @@ export class ModelServer {
 
   /**
    * The version that answers this client of the deployment, and the one that shadows it. During a rollout's
-   * canary stage the candidate answers the canary's clients and the current version shadows them; everyone else
+   * canary, ab or bandit stage the candidate answers the stage's clients and the current version shadows them; everyone else
    * gets the current version, shadowed by the candidate. A candidate that cannot load never answers: the current
    * version does, with no shadow. Undefined when the deployment's model has no version yet.
    */

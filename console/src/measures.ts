@@ -101,4 +101,6 @@ export const REASON_LABELS: Record<ServingChange['reason'], string> = {
   'rollout-canary': 'rollout: canary',
   'rollout-promoted': 'rollout promoted',
   'rollout-rolled-back': 'rollout rolled back',
+  'rollout-ab': 'rollout: A/B',
+  'rollout-bandit': 'rollout: bandit rovers',
 };

@@ -32,7 +32,16 @@ export interface FleetAnswer {
 // and its node imports, which the browser build does not type-check.
 
 export type ServingChangeReason =
-  'created' | 'manual' | 'registration' | 'rollback' | 'rollout-shadow' | 'rollout-canary' | 'rollout-promoted' | 'rollout-rolled-back';
+  | 'created'
+  | 'manual'
+  | 'registration'
+  | 'rollback'
+  | 'rollout-shadow'
+  | 'rollout-canary'
+  | 'rollout-promoted'
+  | 'rollout-rolled-back'
+  | 'rollout-ab'
+  | 'rollout-bandit';
 
 /** `GET /deployments/:id/serving-history`: one change of what a deployment serves, or one stage of a rollout. */
 export interface ServingChange {
@@ -63,7 +72,7 @@ export interface Serving {
   modelName: string;
   version: number | null;
   how: 'direct' | 'pinned' | 'rollout';
-  rollout: { candidateVersion: number; stage: 'shadow' | 'canary'; canaryClients: string[] } | null;
+  rollout: { candidateVersion: number; stage: RolloutStage; canaryClients: string[] } | null;
 }
 
 export interface DeploymentView {
@@ -75,7 +84,7 @@ export interface DeploymentView {
   currentVersion: number | null;
   rollout: {
     candidateVersion: number;
-    stage: 'shadow' | 'canary';
+    stage: RolloutStage;
     canaryClients: string[];
     workflowId: string;
     startedAt: string;
@@ -457,7 +466,7 @@ export interface DriftChecksAnswer {
 
 export interface ActiveRollout {
   candidateVersion: number;
-  stage: 'shadow' | 'canary';
+  stage: RolloutStage;
   canaryClients: string[];
   workflowId: string;
   startedAt: string;
@@ -476,7 +485,7 @@ export interface PairedComparison {
 
 /** One look at a rollout stage's evidence, and what the stage did with it. */
 export interface StageCheck {
-  stage: 'shadow' | 'canary';
+  stage: RolloutStage;
   at: string;
   frames: number;
   answeredByCandidate: number;
@@ -485,13 +494,15 @@ export interface StageCheck {
   reason: string;
   /** The comparison on the pairs whose laser reading is <= 100 mm; absent in looks taken before it was judged. */
   stopBand?: PairedComparison;
+  /** In a canary, ab or bandit stage: the candidate's share of the rovers at this look. */
+  candidateShare?: number;
 }
 
 /** The Rollout workflow's status query with `checks`, every look of the run so far. */
 export interface RolloutStatus {
   candidateVersion: number;
   currentVersion: number | null;
-  stage: 'shadow' | 'canary' | 'starting' | 'done';
+  stage: RolloutStage | 'starting' | 'done';
   paused: boolean;
   stageStartedAt: string | null;
   lastCheck: StageCheck | null;
@@ -515,6 +526,8 @@ export interface RolloutPolicy {
   canary: { minFrames: number; minMinutes: number; maxMinutes: number };
   alpha: number;
   checkSeconds: number;
+  ab: { share: number; minFrames: number; minutes: number };
+  bandit: { floorShare: number; minFrames: number; minMinutes: number; maxMinutes: number };
 }
 
 /** GET /deployments/:id/rollout: the registry's side and the workflow's. */
@@ -577,3 +590,5 @@ export interface DeploymentSensorsAnswer {
   deployment: string;
   rovers: { client: string; status: 'healthy' | 'suspect'; fault: SensorFault | null }[];
 }
+/** A rollout's stages (core/stores/registry.ts ROLLOUT_STAGES). */
+export type RolloutStage = 'shadow' | 'canary' | 'ab' | 'bandit';

@@ -7,6 +7,8 @@ import {
   type LabelEvidence,
   type PerformanceEvidence,
 } from '../../core/drift/driftReport.js';
+import { DEPLOYMENT_STRATEGIES } from '../../core/rollout/rolloutPolicy.js';
+import { ROLLOUT_STAGES } from '../../core/stores/registry.js';
 import { isoTime, runLinksSchema, typedObject } from './common.js';
 
 /** What the measurement store answers about a deployment's frames (core/stores/measurements.ts). */
@@ -106,9 +108,9 @@ export const fleetRowSchema = z
     modelName: z.string(),
     modelVersion: z.union([z.literal('latest'), z.number().int()]),
     servingVersion: z.number().int().nullable().meta({ description: 'the version every rover outside a canary gets now' }),
-    strategy: z.enum(['direct', 'shadow', 'canary']),
+    strategy: z.enum(DEPLOYMENT_STRATEGIES),
     rollout: z
-      .object({ stage: z.enum(['shadow', 'canary']), candidateVersion: z.number().int(), currentVersion: z.number().int().nullable() })
+      .object({ stage: z.enum(ROLLOUT_STAGES), candidateVersion: z.number().int(), currentVersion: z.number().int().nullable() })
       .nullable(),
     rovers: z.array(z.string()),
     suspectRovers: z.array(z.string()).meta({ description: 'rovers with an open sensor fault here (GET /deployments/:id/sensors)' }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deploymentStrategySchema, rolloutPolicySchema } from '../../core/rollout/rolloutPolicy.js';
 import { monitorConfigSchema } from '../../core/drift/monitorConfig.js';
-import { SERVING_CHANGE_REASONS } from '../../core/stores/registry.js';
+import { ROLLOUT_STAGES, SERVING_CHANGE_REASONS } from '../../core/stores/registry.js';
 import { isoTime, metricsSchema, paramsSchema } from './common.js';
 
 /** What the registry's records look like on the wire (core/stores/registry.ts; a client's token hash is never sent). */
@@ -17,7 +17,7 @@ export const clientSchema = z
 export const activeRolloutSchema = z
   .object({
     candidateVersion: z.number().int(),
-    stage: z.enum(['shadow', 'canary']),
+    stage: z.enum(ROLLOUT_STAGES),
     canaryClients: z.array(z.string()),
     workflowId: z.string(),
     startedAt: isoTime,
@@ -43,9 +43,7 @@ export const servingSchema = z
     modelName: z.string(),
     version: z.number().int().nullable().meta({ description: 'the version its rovers get (null: the model has none yet)' }),
     how: z.enum(['direct', 'pinned', 'rollout']),
-    rollout: z
-      .object({ candidateVersion: z.number().int(), stage: z.enum(['shadow', 'canary']), canaryClients: z.array(z.string()) })
-      .nullable(),
+    rollout: z.object({ candidateVersion: z.number().int(), stage: z.enum(ROLLOUT_STAGES), canaryClients: z.array(z.string()) }).nullable(),
   })
   .meta({ id: 'Serving', description: 'What a deployment’s rovers get now, resolved as /predict resolves it.' });
 

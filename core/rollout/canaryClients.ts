@@ -10,6 +10,14 @@
  */
 export function canaryClientsOf(clientIds: readonly string[], share: number, deploymentId: string, candidateVersion: number): string[] {
   const count = clientIds.length < 2 ? 0 : Math.max(1, Math.floor(share * clientIds.length + 1e-9));
+  return firstRanked(clientIds, count, deploymentId, candidateVersion);
+}
+
+/**
+ * The first `count` rovers in the same order as the canary's pick: a rollout that changes its number of rovers (the
+ * bandit) adds rovers to, or takes them from, the end of the list, and moves no other rover.
+ */
+export function firstRanked(clientIds: readonly string[], count: number, deploymentId: string, candidateVersion: number): string[] {
   return [...clientIds]
     .map((id) => ({ id, rank: fnv1a(`${deploymentId}/${candidateVersion}/${id}`) }))
     .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
@@ -19,7 +27,7 @@ export function canaryClientsOf(clientIds: readonly string[], share: number, dep
 }
 
 /** 32-bit FNV-1a: spreads ids evenly; no secret is involved. */
-function fnv1a(text: string): number {
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

@@ -93,7 +93,13 @@ export async function servingOf(
   };
 }
 
-export type RolloutStage = 'shadow' | 'canary';
+/**
+ * A rollout's stages: `shadow` (the candidate predicts on every frame, the current version answers), and the stages
+ * where the candidate answers some rovers (`canaryClients`): `canary`, `ab` (a fixed share) and `bandit` (a share
+ * moved at each look, each move a serving change of its own).
+ */
+export const ROLLOUT_STAGES = ['shadow', 'canary', 'ab', 'bandit'] as const;
+export type RolloutStage = (typeof ROLLOUT_STAGES)[number];
 
 /** A candidate version being judged on a deployment by its Rollout workflow. */
 export interface ActiveRollout {
@@ -139,6 +145,8 @@ export const SERVING_CHANGE_REASONS = [
   'rollout-canary',
   'rollout-promoted',
   'rollout-rolled-back',
+  'rollout-ab',
+  'rollout-bandit',
 ] as const;
 export type ServingChangeReason = (typeof SERVING_CHANGE_REASONS)[number];
 
@@ -187,11 +195,18 @@ type DescribedFields = 'kind' | 'servedBefore' | 'servedAfter' | 'candidateVersi
 /** A serving change as the registry keeps it: the rest follows from it (`describeServingChange`). */
 export type StoredServingChange = Omit<ServingChange, DescribedFields>;
 
+const STAGE_WHERE: Partial<Record<ServingChangeReason, string>> = {
+  'rollout-shadow': 'in shadow of',
+  'rollout-canary': 'for the canary rovers; the others keep',
+  'rollout-ab': 'for the A/B test’s rovers; the others keep',
+  'rollout-bandit': 'for the rovers the bandit gave it; the others keep',
+};
+
 export function describeServingChange(c: StoredServingChange): Pick<ServingChange, DescribedFields> {
   const v = (n: number | null) => (n === null ? 'no version' : `v${n}`);
   const who = `by ${c.by}${c.comment ? `: ${c.comment}` : ''}`;
-  if (c.reason === 'rollout-shadow' || c.reason === 'rollout-canary') {
-    const where = c.reason === 'rollout-shadow' ? 'in shadow of' : 'for the canary rovers; the others keep';
+  if (STAGE_WHERE[c.reason]) {
+    const where = STAGE_WHERE[c.reason];
     return {
       kind: 'rollout-stage',
       servedBefore: c.fromVersion,
@@ -378,8 +393,9 @@ export interface RegistryStore {
    */
   rollbackDeployment(id: string, by: string, reason?: string): Promise<{ deployment: Deployment; change: ServingChange }>;
   /**
-   * Moves a deployment's rollout to a stage and records `rollout-shadow` or `rollout-canary`. Idempotent: the
-   * stage it is in already changes nothing. StoreError `conflict` when the deployment does not follow `latest`
+   * Moves a deployment's rollout to a stage and records `rollout-<stage>`. Idempotent: the stage it is in already
+   * changes nothing, except in the `bandit` stage, where other rovers for the candidate are recorded as a change of their
+   * own (the stage keeps its start). StoreError `conflict` when the deployment does not follow `latest`
    * with a shadow or canary strategy, has no current version, or the candidate is not a registered version
    * other than the current one; `not_found` for an unknown deployment.
    */

@@ -429,6 +429,35 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it("records a bandit stage's move of rovers as a change of its own, only when the rovers change, and keeps the stage's start", async () => {
+      const r = await open();
+      const model = `m-${randomUUID().slice(0, 8)}`;
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      await r.createDeployment({ id: dep, modelName: model, modelVersion: 'latest', strategy: 'bandit' });
+      await r.registerModelVersion(version(model, 'run-1'));
+      await r.registerModelVersion(version(model, 'run-2'));
+      const step = { candidateVersion: 2, stage: 'bandit' as const, canaryClients: ['a', 'b'], workflowId: 'w', note: { look: 0 } };
+      const entered = await r.setRolloutStage(dep, step);
+      expect(entered.change).toMatchObject({ reason: 'rollout-bandit', fromVersion: 1, toVersion: 2, kind: 'rollout-stage' });
+      // The same rovers, in another order, are no move.
+      expect((await r.setRolloutStage(dep, { ...step, canaryClients: ['b', 'a'] })).change).toBeNull();
+      const moved = await r.setRolloutStage(dep, { ...step, canaryClients: ['a', 'b', 'c'], note: { look: 1 } });
+      expect(moved.change).toMatchObject({ reason: 'rollout-bandit', note: { look: 1 } });
+      expect(moved.change?.summary).toMatch(/^rollout-bandit: v2 answers for the rovers the bandit gave it; the others keep v1/);
+      expect(moved.deployment.rollout).toMatchObject({
+        stage: 'bandit',
+        canaryClients: ['a', 'b', 'c'],
+        stageStartedAt: entered.deployment.rollout?.stageStartedAt,
+      });
+      expect((await r.servingHistory(dep)).map((c) => c.reason)).toEqual(['rollout-bandit', 'rollout-bandit', 'registration', 'created']);
+      // Other stages keep their rovers when entered again (a canary's pick is sticky).
+      const ab = await r.setRolloutStage(dep, { ...step, stage: 'ab', canaryClients: ['a'] });
+      expect(ab.change?.reason).toBe('rollout-ab');
+      expect((await r.setRolloutStage(dep, { ...step, stage: 'ab', canaryClients: ['a', 'b'] })).change).toBeNull();
+      expect((await r.getDeployment(dep))?.rollout?.canaryClients).toEqual(['a']);
+      await r.close();
+    });
+
     it('takes the newest version as current when a deployment takes up a rollout strategy, and ends the rollout when it leaves it', async () => {
       const r = await open();
       const model = `m-${randomUUID().slice(0, 8)}`;

@@ -72,6 +72,15 @@ describe('model server routing during a rollout', () => {
     expect(await answer('rover-c', { ...deployment, rollout: null })).toMatchObject({ version: 1, shadow: null });
   });
 
+  it("answers an A/B test's and a bandit's rovers as a canary's: the candidate for its rovers, the current version for the others", async () => {
+    for (const stage of ['ab', 'bandit'] as const) {
+      const during = { ...deployment, rollout: { ...deployment.rollout!, stage, canaryClients: ['rover-c', 'rover-d'] } };
+      expect(await answer('rover-c', during)).toMatchObject({ version: 2, shadow: 1 });
+      expect(await answer('rover-d', during)).toMatchObject({ version: 2, shadow: 1 });
+      expect(await answer('rover-x', during)).toMatchObject({ version: 1, shadow: 2 });
+    }
+  });
+
   it('answers with the current version when the candidate cannot load, and does not fetch it again for every frame', async () => {
     const v3 = await registerUntrainedVersion(t.stores, 'distance', 'run-3', 300);
     for (const key of await t.stores.objects.list(v3.artifactKey)) await t.stores.objects.delete(key);

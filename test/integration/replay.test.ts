@@ -7,7 +7,7 @@ import { workflowsPath } from '../../workers/createWorkers.js';
 const dir = 'test/fixtures/histories';
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-/** Recorded TrainAndRegister, CheckDrift (from the demo) and Rollout (from test/integration/rollout.test.ts) histories replayed against the current workflow code. */
+/** Recorded TrainAndRegister, CheckDrift (from the demo) and Rollout (from test/integration/rollout.test.ts; ab and bandit from rolloutStrategies.workflow.test.ts) histories replayed against the current workflow code. */
 describe('workflow replay', () => {
   it('has recorded histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(2);

@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRollouts } from '../../activities/startRollouts.js';
-import type { RolloutPolicyInput } from '../../core/rollout/rolloutPolicy.js';
+import type { DeploymentStrategy, RolloutPolicyInput } from '../../core/rollout/rolloutPolicy.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { rolloutWorkflowIdFor, type RolloutResult } from '../../workflows/rollout/contract.js';
@@ -54,7 +54,13 @@ describe('rollout', () => {
   };
 
   /** A deployment of `model` with its rovers, serving v1 (predicting `currentMm`) before the candidate exists. */
-  const setUp = async (model: string, strategy: 'shadow' | 'canary', policy: RolloutPolicyInput, currentMm: number, rovers = ROVERS) => {
+  const setUp = async (
+    model: string,
+    strategy: Exclude<DeploymentStrategy, 'direct'>,
+    policy: RolloutPolicyInput,
+    currentMm: number,
+    rovers = ROVERS,
+  ) => {
     const deployment = `${model}-fleet`;
     expect((await admin('POST', '/deployments', { id: deployment, modelName: model, strategy, rolloutPolicy: policy })).status).toBe(201);
     const tokens: { id: string; token: string }[] = [];
@@ -261,6 +267,48 @@ describe('rollout', () => {
     // The canary's rover was answered by the candidate before the promotion (the other one, at most once promoted).
     expect(answers.filter((a) => a.version === 2).map((a) => a.client)).toContain(canary.note.canaryClients[0]);
     expect(result.stages.at(-1)!.answeredByCandidate).toBeGreaterThan(0);
+  });
+
+  it('runs an A/B test: half the rovers get the candidate for the whole stage, which is promoted only at its end', async () => {
+    const ab = { ...FAST, ab: { share: 0.5, minFrames: 40, minutes: 0.1 } };
+    const { deployment, tokens } = await setUp('ab', 'ab', ab, 150);
+    await registerUntrainedVersion(api.stores, 'ab', 'ab-v2', 100);
+    await rolloutOf('ab', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'promoted', reason: expect.stringMatching(/^ab: better than the current version/) });
+    expect(result.stages).toEqual([expect.objectContaining({ stage: 'ab', verdict: 'advance', candidateShare: 0.5 })]);
+    const steps = await history(deployment);
+    expect(steps.map((c) => c.reason)).toEqual(['rollout-promoted', 'rollout-ab', 'registration', 'created']);
+    expect(steps[1].note).toMatchObject({ stage: 'ab', clients: ROVERS, canaryShare: 0.5 });
+    // The candidate answered exactly the A/B test's four rovers before the promotion.
+    const candidateRovers = new Set(answers.filter((a) => a.version === 2).map((a) => a.client));
+    expect([...candidateRovers].filter((c) => steps[1].note.canaryClients.includes(c))).toHaveLength(4);
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 2, rollout: null });
+  });
+
+  it('runs a bandit: rovers move to the better candidate while it learns, each move in the serving history, and it is promoted', async () => {
+    const bandit = { ...FAST, bandit: { floorShare: 0.125, minFrames: 80, minMinutes: 0.15, maxMinutes: 3 } };
+    const { deployment, tokens } = await setUp('bandit', 'bandit', bandit, 150);
+    await registerUntrainedVersion(api.stores, 'bandit', 'bandit-v2', 100);
+    await rolloutOf('bandit', 2);
+
+    const { value: result, answers } = await drive(tokens, resultOf(deployment));
+    expect(result).toMatchObject({ outcome: 'promoted', reason: expect.stringMatching(/^bandit: better than the current version/) });
+    const steps = await history(deployment);
+    const moves = steps.filter((c) => c.reason === 'rollout-bandit').reverse();
+    expect(steps.map((c) => c.reason)).toEqual(['rollout-promoted', ...moves.map(() => 'rollout-bandit'), 'registration', 'created']);
+    // It starts with half the rovers, then moves to all but the floor (one of eight); a move is recorded only when the rovers change.
+    expect(moves[0].note).toMatchObject({ stage: 'bandit', clients: ROVERS, canaryClients: expect.any(Array) });
+    expect(moves[0].note.canaryClients).toHaveLength(4);
+    expect(moves.at(-1)!.note.canaryClients).toHaveLength(7);
+    expect(moves.at(-1)!.note.look).toMatchObject({ from: expect.any(Number), to: 7, pairs: expect.any(Number) });
+    for (let i = 1; i < moves.length; i++) expect(moves[i].note.canaryClients).not.toEqual(moves[i - 1].note.canaryClients);
+    // The candidate answered the rovers the bandit gave it.
+    const v2Rovers = new Set(answers.filter((a) => a.version === 2).map((a) => a.client));
+    expect(v2Rovers.size).toBeGreaterThanOrEqual(7);
+    expect(result.stages).toEqual([expect.objectContaining({ stage: 'bandit', verdict: 'advance', candidateShare: 7 / 8 })]);
+    expect(await api.stores.registry.getDeployment(deployment)).toMatchObject({ currentVersion: 2, rollout: null });
   });
 
   it('rolls back at once a candidate whose artifact cannot be read, and the rovers keep their answers', async () => {

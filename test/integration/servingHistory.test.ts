@@ -172,7 +172,9 @@ describe('serving history, rollback and rollout policy through the admin API', (
     expect(await servedVersion()).toBe(3);
 
     for (const [body, field] of [
-      [{ strategy: 'bandit' }, 'strategy'],
+      [{ strategy: 'blue-green' }, 'strategy'],
+      [{ rolloutPolicy: { ab: { share: 1 } } }, 'rolloutPolicy.ab.share'],
+      [{ rolloutPolicy: { bandit: { floorShare: 0.6 } } }, 'rolloutPolicy.bandit.floorShare'],
       [{ rolloutPolicy: { canaryShare: 1 } }, 'rolloutPolicy.canaryShare'],
       [{ rolloutPolicy: { canaryShare: 0 } }, 'rolloutPolicy.canaryShare'],
       [{ rolloutPolicy: { shadow: { minMinutes: -1 } } }, 'rolloutPolicy.shadow.minMinutes'],

@@ -18,7 +18,7 @@ export interface RolloutInput {
   modelName: string;
   candidateVersion: number;
   /** Set when a long stage continues as new: where it was. */
-  resume?: { stage: RolloutStage; stageStartedAt: number; checks: StageCheck[] };
+  resume?: { stage: RolloutStage; stageStartedAt: number; checks: StageCheck[]; candidateRovers?: number };
 }
 
 /** One look at a stage's evidence, and what the stage did with it. */
@@ -34,6 +34,8 @@ export interface StageCheck {
   reason: string;
   /** The comparison on the pairs whose laser reading is in the stop band (<= 100 mm); absent in looks taken before it was judged. */
   stopBand?: PairedComparison;
+  /** In a stage where the candidate answers rovers (canary, ab, bandit): its share of the rovers at this look. */
+  candidateShare?: number;
 }
 
 export type RolloutOutcome = 'promoted' | 'rolled-back' | 'aborted' | 'superseded' | 'not-started';

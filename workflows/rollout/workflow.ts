@@ -9,7 +9,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RolloutActivities } from '../../activities/index.js';
-import type { RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
+import type { StageEntry, StageEvidence } from '../../activities/rolloutSteps.js';
+import { banditCandidateRovers, banditRng } from '../../core/rollout/bandit.js';
+import type { DeploymentStrategy, RolloutPolicy } from '../../core/rollout/rolloutPolicy.js';
 import { canaryAnswersNeeded, judgeStage } from '../../core/rollout/stageVerdict.js';
 import type { RolloutStage } from '../../core/stores/registry.js';
 import {
@@ -43,8 +45,10 @@ const { checkRolloutStage } = proxyActivities<RolloutActivities>({
 /**
  * Judges a candidate version on one deployment against its current version, on the laser: a shadow stage (the
  * candidate predicts on every frame, the current version answers), then a canary stage (the candidate answers a
- * share of the rovers), each watched until the paired test decides. Promotes the candidate or rolls it back;
- * a human can promote, abort or pause it by signal. A newer candidate registered meanwhile replaces this one.
+ * share of the rovers), each watched until the paired test decides. The `ab` strategy's one stage gives a fixed share
+ * of the rovers the candidate and decides at its end; the `bandit` strategy's moves rovers toward the version that
+ * errs less at each look. Promotes the candidate or rolls it back; a human can promote, abort or pause it by signal.
+ * A newer candidate registered meanwhile replaces this one.
  */
 export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   const { deploymentId, modelName, candidateVersion, resume } = input;
@@ -69,9 +73,11 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
   const plan = await planRollout(rollout);
   if (!plan.ok) return result('not-started', plan.reason);
   status.currentVersion = plan.currentVersion;
-  const stages: RolloutStage[] = plan.strategy === 'shadow' ? ['shadow', 'canary'] : ['canary'];
+  const stages = STAGES[plan.strategy];
   for (const stage of stages.slice(resume ? stages.indexOf(resume.stage) : 0)) {
-    const entry = await enterRolloutStage({ ...rollout, stage, canaryShare: plan.policy.canaryShare });
+    const canaryShare = stage === 'ab' ? plan.policy.ab.share : plan.policy.canaryShare;
+    const candidateRovers = resume?.stage === stage ? resume.candidateRovers : undefined;
+    let entry = await enterRolloutStage({ ...rollout, stage, canaryShare, ...(candidateRovers === undefined ? {} : { candidateRovers }) });
     if (!entry.ok) return result('superseded', entry.reason);
     if (plan.candidateProblem) return finish('rolled-back', `the candidate cannot serve: ${plan.candidateProblem}`);
     const stageStartedAt = resume?.stage === stage ? resume.stageStartedAt : Date.now();
@@ -99,6 +105,7 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
         elapsedMs,
         minAnswers,
       );
+      const share = stage === 'shadow' ? {} : { candidateShare: entry.canaryClients.length / Math.max(1, entry.clients) };
       const check: StageCheck = {
         stage,
         at: Date.now(),
@@ -107,6 +114,7 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
         comparison,
         ...(stopBand && { stopBand }),
         ...judgement,
+        ...share,
       };
       status.lastCheck = check;
       status.checks.push(check);
@@ -114,8 +122,14 @@ export async function Rollout(input: RolloutInput): Promise<RolloutResult> {
       keepLastOfStage(checks, check);
       if (judgement.verdict === 'roll-back') return finish('rolled-back', `${stage}: ${judgement.reason}`);
       if (judgement.verdict === 'advance') break;
-      if (workflowInfo().continueAsNewSuggested)
-        await continueAsNew<typeof Rollout>({ ...rollout, resume: { stage, stageStartedAt, checks } });
+      if (stage === 'bandit') {
+        entry = await moveBanditRovers(rollout, entry, evidence, plan.policy.bandit.floorShare, check);
+        if (!entry.ok) return result('superseded', entry.reason);
+      }
+      if (workflowInfo().continueAsNewSuggested) {
+        const bandit = stage === 'bandit' ? { candidateRovers: entry.canaryClients.length } : {};
+        await continueAsNew<typeof Rollout>({ ...rollout, resume: { stage, stageStartedAt, checks, ...bandit } });
+      }
     }
   }
   return finish('promoted', checks.map((c) => `${c.stage}: ${c.reason}`).join('; '));
@@ -157,7 +171,39 @@ function listenForInstructions(candidateVersion: number) {
 
 const describe = (order: Order) => `${order.kind} by ${order.by}${order.reason ? `: ${order.reason}` : ''}`;
 
-const stageOf = (policy: RolloutPolicy, stage: RolloutStage) => (stage === 'shadow' ? policy.shadow : policy.canary);
+const STAGES: Record<Exclude<DeploymentStrategy, 'direct'>, RolloutStage[]> = {
+  shadow: ['shadow', 'canary'],
+  canary: ['canary'],
+  ab: ['ab'],
+  bandit: ['bandit'],
+};
+
+const NO_DIFFERENCES = { pairs: 0, meanDifference: null, sdDifference: null };
+
+/** After a bandit look that did not decide: the rovers Thompson sampling gives the candidate, moved in the registry if they changed. */
+async function moveBanditRovers(
+  rollout: Pick<RolloutInput, 'deploymentId' | 'modelName' | 'candidateVersion'>,
+  entry: StageEntry,
+  evidence: StageEvidence,
+  floorShare: number,
+  check: StageCheck,
+): Promise<StageEntry> {
+  const rovers = entry.canaryClients.length;
+  const rng = banditRng(workflowInfo().workflowId, check.at);
+  const next = banditCandidateRovers(evidence.differences ?? NO_DIFFERENCES, entry.clients, rovers, floorShare, rng);
+  if (next === rovers) return entry;
+  const look = { at: check.at, pairs: check.comparison.pairs, meanDifference: check.comparison.meanDifference, from: rovers, to: next };
+  return enterRolloutStage({ ...rollout, stage: 'bandit', canaryShare: 0, candidateRovers: next, look });
+}
+
+/**
+ * The limits a stage's looks are judged by. An `ab` stage lasts `minutes` whatever the evidence: it advances only at
+ * its end (minMinutes = maxMinutes) and is rolled back before only when significantly worse.
+ */
+function stageOf(policy: RolloutPolicy, stage: RolloutStage): RolloutPolicy['shadow'] {
+  if (stage === 'ab') return { minFrames: policy.ab.minFrames, minMinutes: policy.ab.minutes, maxMinutes: policy.ab.minutes };
+  return policy[stage];
+}
 
 function keepLastOfStage(checks: StageCheck[], check: StageCheck) {
   const earlier = checks.findIndex((c) => c.stage === check.stage);

@@ -120,6 +120,8 @@ function NewDeployment({ onDone }: { onDone: () => void }) {
           <option value="direct">direct</option>
           <option value="shadow">shadow</option>
           <option value="canary">canary</option>
+          <option value="ab">ab</option>
+          <option value="bandit">bandit</option>
         </select>
       </Field>
     </ApiForm>

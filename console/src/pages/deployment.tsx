@@ -153,7 +153,8 @@ function Facts({ detail }: { detail: DeploymentDetailAnswer }) {
       <dd>
         {rollout ? (
           <>
-            <Badge tone="info">{rollout.stage}</Badge> candidate {version(rollout.candidateVersion)} since {ago(rollout.stageStartedAt)}{' '}
+            <Badge tone="info">{rollout.stage}</Badge> candidate {version(rollout.candidateVersion)} since {ago(rollout.stageStartedAt)}
+            {rollout.canaryClients.length > 0 && ` for ${rollout.canaryClients.length} of ${clients.length} rovers`}{' '}
             <a href={pageHref('rollouts', deployment.id)}>follow the rollout</a>
           </>
         ) : (

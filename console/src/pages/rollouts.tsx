@@ -23,6 +23,24 @@ export const outcomeTone = (outcome: string | null | undefined): Tone =>
   outcome === 'promoted' ? 'ok' : outcome === 'rolled-back' || outcome === 'aborted' ? 'bad' : outcome ? 'warn' : 'muted';
 const verdictTone = (verdict: StageCheck['verdict']): Tone => (verdict === 'advance' ? 'ok' : verdict === 'roll-back' ? 'bad' : 'info');
 
+/** The candidate's share of the rovers at a look, e.g. `75 %` (none in a shadow stage). */
+const roverShare = (check: StageCheck | null | undefined) =>
+  check?.candidateShare === undefined ? '–' : `${Math.round(check.candidateShare * 100)} %`;
+
+/** The paired frames a stage needs to decide, and how its rovers are chosen, in the deployment's policy. */
+function stageLimits(policy: RolloutAnswer['policy'], stage: RolloutStatus['stage']): { minFrames: number; rovers: string } | null {
+  if (stage === 'shadow') return { minFrames: policy.shadow.minFrames, rovers: 'no rover: it predicts beside the current version' };
+  if (stage === 'canary') return { minFrames: policy.canary.minFrames, rovers: `${Math.round(policy.canaryShare * 100)} % of the rovers` };
+  if (stage === 'ab')
+    return { minFrames: policy.ab.minFrames, rovers: `${Math.round(policy.ab.share * 100)} % of the rovers for ${policy.ab.minutes} min` };
+  if (stage === 'bandit')
+    return {
+      minFrames: policy.bandit.minFrames,
+      rovers: `moved at each look, ${Math.round(policy.bandit.floorShare * 100)} % at least for each version`,
+    };
+  return null;
+}
+
 const rolloutOf = (deployment: string) => getJson<RolloutAnswer>(`/deployments/${encodeURIComponent(deployment)}/rollout`);
 
 /** Temporal's list of Rollout runs (GET /rollouts). */
@@ -145,9 +163,17 @@ export function RolloutsPage() {
         ),
     },
     {
-      label: 'Canary rovers',
+      label: 'Rovers on the candidate',
       wrap: true,
-      cell: (r) => (r.answer.rollout?.canaryClients.length ? r.answer.rollout.canaryClients.join(', ') : <span class="muted">none</span>),
+      cell: (r) =>
+        r.answer.rollout?.canaryClients.length ? (
+          <>
+            {r.answer.rollout.canaryClients.join(', ')}
+            {r.state?.lastCheck?.candidateShare !== undefined && <div class="muted">{roverShare(r.state.lastCheck)} of the rovers</div>}
+          </>
+        ) : (
+          <span class="muted">none</span>
+        ),
     },
   ];
 
@@ -290,7 +316,32 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
         }),
       ],
     };
-    return { pOptions, errorOptions };
+    const shares = checks.filter((c) => c.stage === 'bandit' && c.candidateShare !== undefined);
+    const shareOptions: Plot.PlotOptions | null = shares.length
+      ? {
+          height: 200,
+          marginLeft: 56,
+          marginBottom: 44,
+          x: { type: 'utc', label: 'time of the look', labelAnchor: 'center', labelArrow: 'none' },
+          y: {
+            label: 'share of the rovers on the candidate',
+            domain: [0, 1],
+            grid: true,
+            tickFormat: (d: number) => `${Math.round(d * 100)} %`,
+          },
+          marks: [
+            Plot.line(shares, { x: at, y: 'candidateShare', curve: 'step-after', stroke: '#1f5fbf' }),
+            Plot.dot(shares, {
+              x: at,
+              y: 'candidateShare',
+              fill: '#1f5fbf',
+              r: 2.5,
+              title: (c: StageCheck) => `${roverShare(c)} of the rovers on the candidate`,
+            }),
+          ],
+        }
+      : null;
+    return { pOptions, errorOptions, shareOptions };
   }, [checks, alpha]);
   if (!checks.some((c) => c.comparison.pairs > 0))
     return (
@@ -315,6 +366,12 @@ function CheckCharts({ checks, alpha }: { checks: StageCheck[]; alpha: number })
           label="mean laser error of the current version and the candidate on the paired frames over time"
         />
       </div>
+      {charts.shareOptions && (
+        <div class="panel">
+          <h3>Rovers on the candidate over time</h3>
+          <Chart options={charts.shareOptions} label="the bandit's share of the rovers on the candidate at each look" />
+        </div>
+      )}
     </div>
   );
 }
@@ -333,7 +390,7 @@ export function useLooks(state: RolloutStatus): { looks: StageCheck[]; partial: 
 function RunningRollout({ answer, state, reload }: { answer: RolloutAnswer; state: RolloutStatus; reload: () => void }) {
   const session = useSession();
   const look = state.lastCheck;
-  const stagePolicy = state.stage === 'shadow' || state.stage === 'canary' ? answer.policy[state.stage] : null;
+  const stagePolicy = stageLimits(answer.policy, state.stage);
   const { looks: checks, partial } = useLooks(state);
   const path = (action: string) => `/deployments/${encodeURIComponent(answer.deployment)}/rollout/${action}`;
   const body = { by: actor(session) };
@@ -351,6 +408,7 @@ function RunningRollout({ answer, state, reload }: { answer: RolloutAnswer; stat
           note={`since ${ago(state.stageStartedAt)}`}
         />
         <Card label="Candidate vs current" value={`${version(state.candidateVersion)} vs ${version(state.currentVersion)}`} />
+        <Card label="Rovers on the candidate" value={`${canary.length} (${roverShare(look)})`} note={stagePolicy?.rovers} />
         <Card
           label="Paired frames"
           value={look ? look.comparison.pairs.toLocaleString() : '–'}
@@ -412,7 +470,7 @@ function RunningRollout({ answer, state, reload }: { answer: RolloutAnswer; stat
       )}
       <div class="grid two">
         <div class="panel">
-          <h3>Canary rovers</h3>
+          <h3>Rovers the candidate answers</h3>
           {canary.length ? (
             <ul class="plain">
               {canary.map((c) => (
@@ -424,6 +482,12 @@ function RunningRollout({ answer, state, reload }: { answer: RolloutAnswer; stat
               {state.stage === 'shadow'
                 ? 'None yet: in the shadow stage the candidate answers no rover, it predicts beside the current version.'
                 : 'None: a deployment with a single rover judges on shadow evidence alone.'}
+            </p>
+          )}
+          {state.stage === 'bandit' && (
+            <p class="muted">
+              The bandit moves rovers toward the version that errs less at each look; each move is a serving change in the deployment’s
+              history.
             </p>
           )}
         </div>
@@ -441,15 +505,35 @@ function PolicyPanel({ answer }: { answer: RolloutAnswer }) {
       <dl class="facts">
         <dt>Strategy</dt>
         <dd>{answer.strategy}</dd>
-        <dt>Shadow stage</dt>
-        <dd>
-          {policy.shadow.minFrames} pairs, {policy.shadow.minMinutes}–{policy.shadow.maxMinutes} min
-        </dd>
-        <dt>Canary stage</dt>
-        <dd>
-          {policy.canary.minFrames} pairs, {policy.canary.minMinutes}–{policy.canary.maxMinutes} min, {Math.round(policy.canaryShare * 100)}{' '}
-          % of the rovers
-        </dd>
+        {answer.strategy === 'ab' ? (
+          <>
+            <dt>A/B test</dt>
+            <dd>
+              {Math.round(policy.ab.share * 100)} % of the rovers for {policy.ab.minutes} min, then the test on {policy.ab.minFrames} pairs
+              at least
+            </dd>
+          </>
+        ) : answer.strategy === 'bandit' ? (
+          <>
+            <dt>Bandit stage</dt>
+            <dd>
+              {policy.bandit.minFrames} pairs, {policy.bandit.minMinutes}–{policy.bandit.maxMinutes} min, each version keeps{' '}
+              {Math.round(policy.bandit.floorShare * 100)} % of the rovers at least
+            </dd>
+          </>
+        ) : (
+          <>
+            <dt>Shadow stage</dt>
+            <dd>
+              {policy.shadow.minFrames} pairs, {policy.shadow.minMinutes}–{policy.shadow.maxMinutes} min
+            </dd>
+            <dt>Canary stage</dt>
+            <dd>
+              {policy.canary.minFrames} pairs, {policy.canary.minMinutes}–{policy.canary.maxMinutes} min,{' '}
+              {Math.round(policy.canaryShare * 100)} % of the rovers
+            </dd>
+          </>
+        )}
         <dt>Significance</dt>
         <dd>
           alpha {policy.alpha}, a look every {policy.checkSeconds} s
@@ -470,6 +554,7 @@ function FinishedRollout({ answer, result }: { answer: RolloutAnswer; result: Ro
     },
     { label: 'Error current → candidate', numeric: true, cell: (s) => errors(s) },
     { label: 'p better / worse', numeric: true, cell: (s) => pValues(s) },
+    { label: 'Rovers on the candidate', numeric: true, cell: (s) => roverShare(s) },
     {
       label: 'Decision',
       wrap: true,
@@ -523,7 +608,7 @@ export function RolloutPage({ params: [id] }: PageProps) {
               <p class="empty-state">
                 No rollout has run on {id}.{' '}
                 {answer.strategy === 'direct'
-                  ? 'Its strategy is direct: a new version serves as soon as it is warm. A shadow or canary strategy (Admin) judges it first.'
+                  ? 'Its strategy is direct: a new version serves as soon as it is warm. A shadow, canary, ab or bandit strategy (Admin) judges it first.'
                   : `Its strategy is ${answer.strategy}: the next version registered for ${id} starts one.`}
               </p>
             ) : workflow.state ? (

@@ -35,6 +35,7 @@ import { migrateToLatest, type MigrateOptions } from './migrations.js';
 import { registryMigrations } from './registryMigrations.js';
 
 const now = () => new Date().toISOString();
+const sameMembers = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id) => b.includes(id));
 const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: string | null): T => (text == null ? (null as T) : (JSON.parse(text) as T));
 
@@ -492,7 +493,9 @@ export class SqlRegistry implements RegistryStore {
         throw new StoreError('conflict', `version ${step.candidateVersion} is already the current version of deployment "${deploymentId}"`);
       if (!(await trx('model_versions').where({ model_name: deployment.modelName, version: step.candidateVersion }).first()))
         throw new StoreError('conflict', `model "${deployment.modelName}" has no version ${step.candidateVersion}`);
-      if (rollout?.candidateVersion === step.candidateVersion && rollout.stage === step.stage) return { deployment, change: null };
+      const sameStage = rollout?.candidateVersion === step.candidateVersion && rollout.stage === step.stage;
+      const reassigned = sameStage && step.stage === 'bandit' && !sameMembers(rollout.canaryClients, step.canaryClients);
+      if (sameStage && !reassigned) return { deployment, change: null };
       const at = now();
       const sameCandidate = rollout?.candidateVersion === step.candidateVersion;
       const changes: Row = {
@@ -501,7 +504,7 @@ export class SqlRegistry implements RegistryStore {
         canary_clients: json(step.canaryClients),
         rollout_workflow_id: step.workflowId,
         rollout_started_at: sameCandidate ? rollout.startedAt : at,
-        stage_started_at: at,
+        stage_started_at: sameStage ? rollout.stageStartedAt : at,
       };
       await trx('deployments').where({ id: deploymentId }).update(changes);
       const change = await this.recordServingChange(trx, {
@@ -510,7 +513,7 @@ export class SqlRegistry implements RegistryStore {
         toVersion: step.candidateVersion,
         fromModelName: deployment.modelName,
         fromVersion: currentVersion,
-        reason: step.stage === 'shadow' ? 'rollout-shadow' : 'rollout-canary',
+        reason: `rollout-${step.stage}`,
         by: step.workflowId,
         note: rollout && !sameCandidate ? { replaces: rollout.candidateVersion, ...(step.note as object) } : step.note,
       });
