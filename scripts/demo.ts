@@ -516,6 +516,14 @@ async function main() {
       );
   }
 
+  // Every rover drives a healthy laser: a sensor fault flagged in any phase is a false alarm.
+  const { faults } = await api('GET', '/sensor-faults');
+  console.log(`demo: sensor health: ${faults.length} lasers flagged suspect (${clientIds.length} healthy rovers in every phase)`);
+  for (const f of faults) {
+    passed = false;
+    console.log(`demo: FALSE SENSOR ALARM: ${f.client} on ${f.deployment}: ${f.summary}`);
+  }
+
   const header = [
     'phase',
     'change to the world',
