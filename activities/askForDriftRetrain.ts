@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftCheckRecord } from '../core/drift/driftReport.js';
 import { driftDedupeKey } from '../core/drift/driftReport.js';
 import { ControlError, isTemporalUnavailable } from '../control/errors.js';
-import { askAgainIfRearmed } from '../control/driftRearm.js';
+import { askAgainIfRearmed, driftEvidenceOf } from '../control/driftRearm.js';
 import { requestRetrain, type RetrainAnswer } from '../control/retrainRequests.js';
 import type { ActivityContext } from './context.js';
 import type { DriftRetrainAsk } from '../workflows/checkDrift/contract.js';
@@ -30,14 +30,7 @@ export const askForDriftRetrain =
           trigger: {
             kind: 'drift-monitor',
             by: `drift monitor: ${check.kinds.join(', ')} drift on ${check.deployment}`,
-            drift: {
-              deployment: check.deployment,
-              modelVersion: check.modelVersion,
-              kinds: check.kinds,
-              summary: check.summary,
-              windowFrames: check.windowFrames,
-              checkedAt: check.time,
-            },
+            drift: driftEvidenceOf(check),
           },
           payload: check,
           extraDeployments: [check.deployment],

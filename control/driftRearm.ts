@@ -157,6 +157,16 @@ async function rearmConfigOf(registry: RegistryStore, modelName: string): Promis
 const reasksSince = (asks: MonitorAsk[], since: number) =>
   asks.filter((a) => a.rearm && Date.parse(a.request.createdAt) > since).map((a) => Date.parse(a.request.createdAt));
 
+/** What a drift-monitor ask carries of the check that found the drift. */
+export const driftEvidenceOf = (check: DriftCheckRecord) => ({
+  deployment: check.deployment,
+  modelVersion: check.modelVersion!,
+  kinds: check.kinds,
+  summary: check.summary,
+  windowFrames: check.windowFrames,
+  checkedAt: check.time,
+});
+
 export interface RearmAttempt {
   decision: RearmDecision;
   /** The re-ask, when the decision re-armed: recorded and handed over as every ask is. */
@@ -188,15 +198,7 @@ export async function askAgainIfRearmed(deps: DriftRearmDeps, check: DriftCheckR
     trigger: {
       kind: 'drift-monitor',
       by: `drift monitor: ${check.kinds.join(', ')} drift on ${check.deployment} again, re-ask ${rearm.attempt} of request ${rearm.of} (${decision.reason})`,
-      drift: {
-        deployment: check.deployment,
-        modelVersion: check.modelVersion,
-        kinds: check.kinds,
-        summary: check.summary,
-        windowFrames: check.windowFrames,
-        checkedAt: check.time,
-        rearmOf: rearm.of,
-      },
+      drift: { ...driftEvidenceOf(check), rearmOf: rearm.of },
     },
     payload: { ...check, rearm },
     extraDeployments: [check.deployment],

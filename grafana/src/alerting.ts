@@ -122,24 +122,8 @@ function lastValueAbove(expression: string, threshold: number) {
  * when that check found drift.
  */
 function driftMonitorAlertRule(): RuleBuilder {
-  const { alertName, windowMinutes, pendingMinutes } = DRIFT_MONITOR_ALERT;
-  const groupBy = DRIFT_MONITOR_ALERT_LABELS.map((tag) => `"${tag}"`).join(', ');
-  const rule = new RuleBuilder(alertName).uid('mlops-drift-monitor-verdict').withQuery(
-    new QueryBuilder('A')
-      .datasourceUid(INFLUXDB.uid!)
-      .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
-      .model(
-        new InfluxQLQueryBuilder(
-          `SELECT last("${DRIFT_VERDICT_FIELDS.drift}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY ${groupBy}`,
-        ).refId('A'),
-      ),
-  );
-  for (const query of lastValueAbove('A', 0.5)) rule.withQuery(query);
-  return rule
-    .condition('C')
-    .forDuration(`${pendingMinutes}m`)
-    .noDataState('OK')
-    .execErrState('Error')
+  const { windowMinutes } = DRIFT_MONITOR_ALERT;
+  return lastDriftCheckRule('mlops-drift-monitor-verdict', DRIFT_MONITOR_ALERT, DRIFT_MONITOR_ALERT_LABELS, DRIFT_VERDICT_FIELDS.drift)
     .labels({ signal: DRIFT_CHECK_MEASUREMENT })
     .annotations({
       summary: 'the drift monitor found drift',
@@ -154,24 +138,8 @@ function driftMonitorAlertRule(): RuleBuilder {
  * left suspect rovers out. Routed to the API's webhook, which records it and never retrains.
  */
 function sensorFaultAlertRule(): RuleBuilder {
-  const { alertName, windowMinutes, pendingMinutes } = SENSOR_FAULT_ALERT;
-  const groupBy = SENSOR_FAULT_ALERT_LABELS.map((tag) => `"${tag}"`).join(', ');
-  const rule = new RuleBuilder(alertName).uid('mlops-sensor-fault').withQuery(
-    new QueryBuilder('A')
-      .datasourceUid(INFLUXDB.uid!)
-      .relativeTimeRange({ from: windowMinutes * 60, to: 0 })
-      .model(
-        new InfluxQLQueryBuilder(
-          `SELECT last("${DRIFT_VERDICT_FIELDS.sensorFault}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY ${groupBy}`,
-        ).refId('A'),
-      ),
-  );
-  for (const query of lastValueAbove('A', 0.5)) rule.withQuery(query);
-  return rule
-    .condition('C')
-    .forDuration(`${pendingMinutes}m`)
-    .noDataState('OK')
-    .execErrState('Error')
+  const { windowMinutes } = SENSOR_FAULT_ALERT;
+  return lastDriftCheckRule('mlops-sensor-fault', SENSOR_FAULT_ALERT, SENSOR_FAULT_ALERT_LABELS, DRIFT_VERDICT_FIELDS.sensorFault)
     .labels({ signal: 'sensor_fault' })
     .annotations({
       summary: "a rover's laser is suspect",
@@ -180,6 +148,28 @@ function sensorFaultAlertRule(): RuleBuilder {
         '(GET /deployments/{{ $labels.deployment }}/sensors names them). Their frames leave training sets, drift checks and rollout evidence ' +
         'until cleared; the webhook records the alert and never asks for a retrain.',
     });
+}
+
+/** A rule on one 0/1 field of the drift checks: fires while its last value in the window, per `labels`, is 1. */
+function lastDriftCheckRule(
+  uid: string,
+  alert: { alertName: string; windowMinutes: number; pendingMinutes: number },
+  labels: readonly string[],
+  field: string,
+): RuleBuilder {
+  const groupBy = labels.map((tag) => `"${tag}"`).join(', ');
+  const rule = new RuleBuilder(alert.alertName).uid(uid).withQuery(
+    new QueryBuilder('A')
+      .datasourceUid(INFLUXDB.uid!)
+      .relativeTimeRange({ from: alert.windowMinutes * 60, to: 0 })
+      .model(
+        new InfluxQLQueryBuilder(`SELECT last("${field}") FROM "${DRIFT_CHECK_MEASUREMENT}" WHERE $timeFilter GROUP BY ${groupBy}`).refId(
+          'A',
+        ),
+      ),
+  );
+  for (const query of lastValueAbove('A', 0.5)) rule.withQuery(query);
+  return rule.condition('C').forDuration(`${alert.pendingMinutes}m`).noDataState('OK').execErrState('Error');
 }
 
 const fileQuery = (q: Query) => ({
