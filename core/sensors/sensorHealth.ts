@@ -91,13 +91,15 @@ export function assessSensorHealth(window: SensorWindow, config: unknown, option
     byClient.set(frame.client, list);
   }
   const peers = new PeerIndex(window.frames, byClient);
-  return [...byClient.keys()].sort().map((client) => judgeRover(client, byClient.get(client)!, peers, c, options));
+  const missing = new MissingReadings(window.frames);
+  return [...byClient.keys()].sort().map((client) => judgeRover(client, byClient.get(client)!, peers, missing, c, options));
 }
 
 function judgeRover(
   client: string,
   frames: SensorFrame[],
   peers: PeerIndex,
+  missing: MissingReadings,
   c: SensorHealthConfig,
   options: SensorHealthOptions,
 ): RoverSensorHealth {
@@ -116,7 +118,7 @@ function judgeRover(
   const found: [SensorFaultKind, Onset | null][] = [
     ['invalid-readings', invalidReadings(frames, c)],
     ['stuck', stuck(frames, c)],
-    ['dropouts', dropouts(frames, c)],
+    ['dropouts', dropouts(frames, missing, c)],
     ['spikes', spikes(frames, c)],
   ];
   const peerOnset = disagreement(frames, peers, c, options);
@@ -250,19 +252,28 @@ function stuck(frames: SensorFrame[], c: SensorHealthConfig): Onset | null {
   };
 }
 
-function dropouts(frames: SensorFrame[], c: SensorHealthConfig): Onset {
+/**
+ * Missing readings are the rover's laser only where its peers sent theirs: frames every rover sends without a
+ * reading (unlabelled probes, a client that stops sending them) are the deployment's, not one sensor's. Each
+ * stretch is tested against the larger of a healthy laser's rate and the other rovers' share over the same time.
+ */
+function dropouts(frames: SensorFrame[], missingReadings: MissingReadings, c: SensorHealthConfig): Onset {
   const missing = frames.map((f) => (f.sensorValue === null ? 1 : 0));
   const after = suffixSums(missing);
   const starts = suffixStarts(frames.length, c.minFrames);
+  const expectedRate = (start: number) => {
+    const peers = missingReadings.since(frames[start].time);
+    const [n, m] = [peers.frames - (frames.length - start), peers.missing - after[start]];
+    return n >= c.minFrames ? Math.max(c.healthyDropoutRate, m / n) : c.healthyDropoutRate;
+  };
+  const pOf = (start: number) => binomialUpperTail(after[start], frames.length - start, expectedRate(start));
   let best: { start: number; p: number; share: number } | null = null;
   for (const s of starts) {
-    const n = frames.length - s;
-    const p = binomialUpperTail(after[s], n, c.healthyDropoutRate);
-    if (!best || p < best.p) best = { start: s, p, share: after[s] / n };
+    const p = pOf(s);
+    if (!best || p < best.p) best = { start: s, p, share: after[s] / (frames.length - s) };
   }
   const p = best ? Math.min(1, best.p * starts.length) : 1;
   const flagged = best !== null && p < c.alpha && best.share >= c.minDropoutShare;
-  const pOf = (start: number) => binomialUpperTail(after[start], frames.length - start, c.healthyDropoutRate);
   return {
     index: flagged ? refineStart(best!.start, frames.length - c.minFrames, pOf) : (best?.start ?? 0),
     evidence: {
@@ -271,8 +282,31 @@ function dropouts(frames: SensorFrame[], c: SensorHealthConfig): Onset {
       dropoutRecentShare: best?.share ?? null,
       dropoutRecentFrames: best ? frames.length - best.start : null,
       healthyDropoutRate: c.healthyDropoutRate,
+      peersDropoutShare: best ? expectedRate(best.start) : null,
     },
   };
+}
+
+/** Every rover's frames and missing readings from a time on (the rover's own included: a rover subtracts its own). */
+class MissingReadings {
+  private readonly times: number[];
+  private readonly missingAfter: number[];
+
+  constructor(frames: SensorFrame[]) {
+    const sorted = [...frames].sort((a, b) => a.time - b.time);
+    this.times = sorted.map((f) => f.time);
+    this.missingAfter = suffixSums(sorted.map((f) => (f.sensorValue === null ? 1 : 0)));
+  }
+
+  since(time: number): { frames: number; missing: number } {
+    let [low, high] = [0, this.times.length];
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.times[mid] < time) low = mid + 1;
+      else high = mid;
+    }
+    return { frames: this.times.length - low, missing: this.missingAfter[low] ?? 0 };
+  }
 }
 
 /** The start within a grid step of `start` (at most `last`) with the smallest p-value. */

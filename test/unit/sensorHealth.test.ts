@@ -140,6 +140,21 @@ describe('assessSensorHealth: nobody flagged', () => {
     });
   }
 
+  it('frames every rover sends without a reading (unlabelled probes, a client that stops sending them) are no dropouts', () => {
+    // The demo's probes: after a registration every rover sends unlabelled frames until the new version answers.
+    const frames = simulateDeployment({ rovers: three(), frames: 1200, seed: 7 });
+    const probed = frames.map((f) => (f.index >= 1060 && f.index % 6 === 0 ? { ...f, sensorValue: null } : f));
+    const health = assessSensorHealth(windowUpTo(probed), config, REFERENCE);
+    expect(health.map((h) => [h.client, h.status, h.kinds])).toEqual([
+      ['rover-a', 'healthy', []],
+      ['rover-b', 'healthy', []],
+      ['rover-c', 'healthy', []],
+    ]);
+    // The same burst on one rover only is its laser.
+    const one = frames.map((f) => (f.client === 'rover-a' && f.index >= 1060 && f.index % 3 === 0 ? { ...f, sensorValue: null } : f));
+    expect(assessSensorHealth(windowUpTo(one), config, REFERENCE).map((h) => h.kinds)).toEqual([['dropouts'], [], []]);
+  });
+
   it('approach angles that differ between rovers run by run, the model not drifted', () => {
     for (const seed of [21, 22, 23]) {
       const frames = simulateDeployment({ rovers: three(), frames: 1200, phase: VARYING_ANGLES_PHASE, seed });
