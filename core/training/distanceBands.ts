@@ -1,5 +1,3 @@
-import type { PairedComparison } from '../rollout/pairedTest.js';
-
 /**
  * The thesis's distance tiers, by the laser reading (mm): a rover parks by what the model says near the wall, where
  * an error of 30 mm hits it, while the same error at 300 mm is harmless. Each band holds the readings above the
@@ -78,14 +76,20 @@ export function deploymentMetrics(deployments: (string | null)[], errorsMm: Arra
   return metrics;
 }
 
+/** What the stop-band gate reads of a paired comparison (core/rollout/pairedTest.ts PairedComparison, which imports these bands). */
+export interface StopBandComparison {
+  pairs: number;
+  pCandidateWorse: number;
+  meanDifference: number | null;
+  meanErrorCurrent: number | null;
+  meanErrorCandidate: number | null;
+}
+
 /**
  * Whether a candidate is significantly worse than the current version in the stop band (one-sided signed-rank
  * p < alpha, higher mean error, on at least STOP_BAND_MIN_PAIRS pairs); the reason names the band and the numbers.
  */
-export function worseInStopBand(
-  stopBand: Pick<PairedComparison, 'pairs' | 'pCandidateWorse' | 'meanDifference' | 'meanErrorCurrent' | 'meanErrorCandidate'>,
-  alpha: number,
-): string | null {
+export function worseInStopBand(stopBand: StopBandComparison, alpha: number): string | null {
   const difference = stopBand.meanDifference ?? 0;
   if (stopBand.pairs < STOP_BAND_MIN_PAIRS || !(stopBand.pCandidateWorse < alpha) || !(difference > 0)) return null;
   const mm = (v: number | null) => (v === null ? '?' : `${v.toFixed(1)} mm`);
