@@ -5,14 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
-import { sha256 } from '../../core/ml/dataset.js';
 import { createRng } from '../../core/random.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { referenceProfileKey } from '../../core/stores/objectKeys.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import { monitorScheduleIdFor } from '../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
-import { adminCall, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
@@ -77,10 +75,7 @@ describe('drift monitor', () => {
       labelMaxMm: 350,
       testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
     });
-    const body = Buffer.from(JSON.stringify(profile));
-    const key = referenceProfileKey('test', 'run-1');
-    await stores.objects.put(key, body, 'application/json');
-    await stores.registry.attachReferenceProfile(MODEL, version.version, { key, sha256: sha256(body) });
+    await attachReferenceProfile(stores, profile);
     await stores.measurements.write([...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
 
     worker = await createOrchestrationWorker({

@@ -5,10 +5,8 @@ import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { rearmDedupeKey } from '../../core/drift/rearm.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
-import { sha256 } from '../../core/ml/dataset.js';
 import { createRng } from '../../core/random.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { referenceProfileKey } from '../../core/stores/objectKeys.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import type { RetrainRequest } from '../../core/stores/registry.js';
 import { createWorkers } from '../../workers/createWorkers.js';
@@ -17,7 +15,7 @@ import {
   type TrainAndRegisterRequest,
   type TrainAndRegisterWorkflow,
 } from '../../workflows/trainAndRegister/contract.js';
-import { adminCall, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
+import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
 import { openTempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
@@ -100,10 +98,7 @@ describe('drift monitor re-arming', () => {
       labelMaxMm: 350,
       testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
     });
-    const body = Buffer.from(JSON.stringify(profile));
-    const key = referenceProfileKey('test', 'run-1');
-    await stores.objects.put(key, body, 'application/json');
-    await stores.registry.attachReferenceProfile(MODEL, version.version, { key, sha256: sha256(body) });
+    await attachReferenceProfile(stores, profile);
     await writeShiftedFrames(api, 400);
     workers = await createWorkers({
       connection: env.nativeConnection,

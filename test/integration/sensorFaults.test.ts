@@ -5,18 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleDataset, type AssembleDatasetResult } from '../../activities/assembleDataset.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
 import type { ImageCharacteristics } from '../../core/features/fields.js';
-import { sha256 } from '../../core/ml/dataset.js';
 import { readRecordRows } from '../../core/ml/datasetRecords.js';
 import { readingStatus } from '../../core/sensors/laserSpec.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
-import { referenceProfileKey } from '../../core/stores/objectKeys.js';
 import { DETECTOR_OF, type LaserFault } from '../../edge/laserFaults.js';
 import { FLEET_PHASES, simulateDeployment, type FleetPhase, type SimulatedFrame, type SimulatedRover } from '../../edge/simulatedFleet.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import type { CheckDriftResult, DeploymentCheck } from '../../workflows/checkDrift/contract.js';
 import { TASK_QUEUES, WORKFLOW_TYPES } from '../../workflows/shared.js';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
-import { adminCall, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
 import { startTemporal } from '../support/temporalEnv.js';
 
 const MODEL = 'distance';
@@ -104,10 +102,7 @@ describe('sensor faults', () => {
       labelMaxMm: 350,
       testErrorsMm: learned.slice(0, 800).map((f) => Math.abs(f.prediction! - f.sensorValue!)),
     });
-    const body = Buffer.from(JSON.stringify(profile));
-    const key = referenceProfileKey('test', 'run-1');
-    await stores.objects.put(key, body, 'application/json');
-    await stores.registry.attachReferenceProfile(MODEL, version.version, { key, sha256: sha256(body) });
+    await attachReferenceProfile(stores, profile);
     // Set in the registry, not through the API: no schedule, the test runs the monitor's checks itself.
     await stores.registry.setTrainingConfig(MODEL, { deployments: ['healthy'], width: 20, height: 15 });
 

@@ -10,10 +10,13 @@ import { createHttpServer } from '../../api/httpServer.js';
 import { ModelServer } from '../../serving/modelServer.js';
 import { createApiMetrics } from '../../api/metrics.js';
 import type { Config } from '../../core/config.js';
+import type { ReferenceProfile } from '../../core/drift/referenceProfile.js';
+import { sha256 } from '../../core/ml/dataset.js';
 import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
 import { putModel, serializeModel } from '../../core/ml/modelArtifact.js';
 import type { Stores } from '../../core/stores/index.js';
+import { referenceProfileKey } from '../../core/stores/objectKeys.js';
 import { openTempStores } from './embeddedStores.js';
 import { SwitchableObjects } from './switchableObjects.js';
 
@@ -199,4 +202,12 @@ export async function createServedAndFreshDeployments(
   for (const r of rovers)
     await stores.registry.createClient({ id: r.id, name: r.id, tokenHash: hashToken(r.token), deploymentId: r.deployment });
   await registerUntrainedVersion(stores, 'distance', runId);
+}
+
+/** Stores a reference profile and attaches it to its version, as the profiling step of a run would. */
+export async function attachReferenceProfile(stores: Stores, profile: ReferenceProfile) {
+  const body = Buffer.from(JSON.stringify(profile));
+  const key = referenceProfileKey('test', profile.source.runId);
+  await stores.objects.put(key, body, 'application/json');
+  await stores.registry.attachReferenceProfile(profile.modelName, profile.version, { key, sha256: sha256(body) });
 }
