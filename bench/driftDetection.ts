@@ -15,7 +15,7 @@ import { seededPermutation, type Split } from '../core/ml/dataset.js';
 import type { InputSize } from '../core/ml/imagePixels.js';
 import { clipLabel } from '../core/ml/labels.js';
 import { pixelsToTensor, predictMm, trainModel } from '../core/ml/train.js';
-import { FRAME_INTERVAL_MS } from '../edge/parkingRun.js';
+import { FRAME_INTERVAL_MS } from '../edge/speedTiers.js';
 import { labelledOf, type AnalysedFrame } from './driftFrames.js';
 
 export const LABEL_MAX_MM = 350;

@@ -8,21 +8,7 @@ import { laserRangeMm, type LaserOptions } from './laser.js';
 import { faultyLaser, type LaserFault } from './laserFaults.js';
 import { getPreset, type EnvironmentPreset } from './presets.js';
 import { createRng } from '../core/random.js';
-
-export const FRAME_INTERVAL_MS = 250;
-
-export type SpeedTier = 'fast' | 'slow' | 'slower' | 'stop';
-
-/** Reversing speed per tier, mm/s (slow 15 mm and slower 6 mm per frame: ~25 frames from 250 mm). */
-export const TIER_SPEED_MM_PER_S: Record<SpeedTier, number> = { fast: 160, slow: 60, slower: 24, stop: 0 };
-
-/** Thesis tiers: >350 mm fast, <=350 slow, <=100 slower, <=20 stop. */
-export function speedTier(distanceMm: number): SpeedTier {
-  if (distanceMm <= 20) return 'stop';
-  if (distanceMm <= 100) return 'slower';
-  if (distanceMm <= 350) return 'slow';
-  return 'fast';
-}
+import { FRAME_INTERVAL_MS, speedTier, TIER_SPEED_MM_PER_S, type SpeedTier } from './speedTiers.js';
 
 export interface EdgeFrame {
   jpeg: Buffer;

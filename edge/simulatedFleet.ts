@@ -11,7 +11,7 @@ import type { ImageCharacteristicField } from '../core/features/fields.js';
 import type { SensorFrame } from '../core/sensors/sensorHealth.js';
 import { laserRangeMm } from './laser.js';
 import { faultyLaser, type LaserFault } from './laserFaults.js';
-import { FRAME_INTERVAL_MS, speedTier, TIER_SPEED_MM_PER_S } from './parkingRun.js';
+import { FRAME_INTERVAL_MS, speedTier, TIER_SPEED_MM_PER_S } from './speedTiers.js';
 
 type FloorFeatures = Partial<Record<ImageCharacteristicField, number>>;
 

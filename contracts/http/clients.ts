@@ -16,3 +16,15 @@ export const clientAssignmentAnswerSchema = z
 
 export type CreatedClientAnswer = z.infer<typeof createdClientAnswerSchema>;
 export type ClientListAnswer = z.infer<typeof clientListAnswerSchema>;
+
+/** `GET /clients/me`, with a rover's own token: who it is and which deployment and version it belongs to. */
+export const clientSelfAnswerSchema = z
+  .object({
+    client: z.object({ id: z.string(), name: z.string() }),
+    deployment: z
+      .object({ id: z.string(), modelName: z.string(), currentVersion: z.number().int().nullable() })
+      .nullable()
+      .meta({ description: 'null: not assigned to a deployment yet' }),
+  })
+  .meta({ id: 'ClientSelfAnswer' });
+export type ClientSelfAnswer = z.infer<typeof clientSelfAnswerSchema>;

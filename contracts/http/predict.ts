@@ -15,7 +15,24 @@ export const predictFieldsSchema = z.object({
       description:
         'the laser reading in mm (the label); left out when the sensor dropped out. Error codes and values outside 0..2000 mm are stored as sent, marked, and never a label',
     }),
+  frame_age_ms: z
+    .string()
+    .regex(/^\d{1,12}$/, 'must be whole milliseconds')
+    .transform(Number)
+    .optional()
+    .meta({
+      description:
+        'how long ago the rover took the frame, in ms, as it sends it (a frame kept while the API was unreachable): its record is dated at its capture. Relative, so a rover without a set clock dates it right',
+    }),
 });
+
+/**
+ * The header that makes a frame's upload safe to repeat: the API stores a frame sent twice with the same key (per
+ * client) once, and answers the repeat as it answered the first (IETF draft-ietf-httpapi-idempotency-key-header).
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+/** Set on an answer given again for a key already answered. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** The whole multipart body as the API description shows it: the image file and the fields. */
 export const predictFormSchema = predictFieldsSchema

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runParking, speedTier, type EdgeFrame, type FrameResult, type SendOutcome } from '../../edge/parkingRun.js';
+import { runParking, type EdgeFrame, type FrameResult, type SendOutcome } from '../../edge/parkingRun.js';
+import { speedTier } from '../../edge/speedTiers.js';
 import { eventually } from '../support/eventually.js';
 
 const echoSensor = async (frame: EdgeFrame): Promise<SendOutcome> => ({ ok: true, predictionMm: frame.sensorMm ?? frame.trueMm });
