@@ -71,6 +71,20 @@ describe('VL53L0X driver on the simulated register map', () => {
     }
   });
 
+  it('serves reads that overlap one after the other (their page selects and polls do not interleave)', async () => {
+    for (const mode of ['single', 'continuous'] as const) {
+      const { sensor } = rig({ mode });
+      await sensor.init();
+      const readings = await Promise.all([sensor.read(), sensor.read(), sensor.read()]);
+      expect(readings).toEqual([
+        { ok: true, mm: 500 },
+        { ok: true, mm: 500 },
+        { ok: true, mm: 500 },
+      ]);
+      await sensor.close();
+    }
+  });
+
   it('reads the laser noise of edge/laser.ts around the distance', async () => {
     const { sensor } = rig({}, { rng: createRng(7), laser: { dropoutRate: 0 } });
     await sensor.init();
@@ -172,6 +186,29 @@ describe('VL53L0X driver on the simulated register map', () => {
     clock = 6000;
     expect(await sensor.read()).toEqual({ ok: true, mm: 500 });
     expect(await sensor.read()).toEqual({ ok: true, mm: 500 });
+  });
+
+  it('recovers from a glitch on the bus that left the sensor on another register page', async () => {
+    let clock = 0;
+    const { distance, chip, sensor } = rig({ now: () => clock });
+    await sensor.init();
+    chip.glitch(2); // a single shot starts: power force, page 1, then this write fails with page 1 selected
+    expect(await sensor.read()).toMatchObject({ ok: false, reason: 'unplugged', detail: expect.stringMatching(/EIO/) });
+    clock = 1000;
+    distance.mm = 420;
+    expect(await sensor.read()).toEqual({ ok: true, mm: 420 });
+  });
+
+  it('initialises a sensor an agent that died left ranging continuously on register page 1', async () => {
+    const { distance, chip, sensor: before } = rig({ mode: 'continuous' });
+    await before.init();
+    await chip.writeByte(ADDRESS, 0x80, 0x01);
+    await chip.writeByte(ADDRESS, 0xff, 0x01);
+    const after = new Vl53l0x(chip, { timeoutMs: 200 });
+    await after.init();
+    distance.mm = 640;
+    expect(await after.read()).toEqual({ ok: true, mm: 640 });
+    expect(await after.read()).toEqual({ ok: true, mm: 640 });
   });
 
   it('a continuous sensor plugged back in is ranging continuously again', async () => {
