@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/random.js';
 import { I2cBusUnavailableError, openI2cBus } from '../../edge/hardware/i2cBus.js';
@@ -14,6 +20,7 @@ function rig(options: Vl53l0xOptions = {}, simOptions: Partial<SimulatedVl53l0xO
 }
 
 const ADDRESS = 0x29;
+const execFileAsync = promisify(execFile);
 
 /** Waits (wall clock) until the simulated chip flags a sample, or gives up after `ms`. */
 async function sampleFlagged(chip: SimulatedVl53l0x, ms = 50): Promise<boolean> {
@@ -297,5 +304,26 @@ describe('openI2cBus', () => {
   it('says clearly that a bus that does not exist is not there', async () => {
     await expect(openI2cBus(99)).rejects.toThrow(I2cBusUnavailableError);
     await expect(openI2cBus(99)).rejects.toThrow(/\/dev\/i2c-99 does not exist: enable I2C/);
+  });
+
+  it('says clearly that the i2c-bus package is missing (bundled and run where it is not installed)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'i2c-bus-missing-'));
+    try {
+      const outfile = join(dir, 'i2cBus.mjs');
+      await build({
+        entryPoints: ['edge/hardware/i2cBus.ts'],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        external: ['i2c-bus'],
+        outfile,
+        logLevel: 'silent',
+      });
+      const script = `import(${JSON.stringify(outfile)}).then((m) => m.openI2cBus(1)).catch((err) => console.log(err.message));`;
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir });
+      expect(stdout).toMatch(/the i2c-bus package could not be loaded .*npm install i2c-bus/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
