@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -311,7 +312,7 @@ describe('openI2cBus', () => {
     try {
       const outfile = join(dir, 'i2cBus.mjs');
       await build({
-        entryPoints: ['edge/hardware/i2cBus.ts'],
+        entryPoints: [fileURLToPath(new URL('../../edge/hardware/i2cBus.ts', import.meta.url))],
         bundle: true,
         platform: 'node',
         format: 'esm',
