@@ -56,9 +56,6 @@ const SIGNAL_RATE_LIMIT_Q9_7 = Math.round(0.25 * 128);
 const FIRST_APERTURE_SPAD = 12;
 const REF_SPADS = 48;
 
-/** The steps a measurement runs after init: DSS, pre-range, final range (MSRC and TCC off, as ST's StaticInit leaves them). */
-const RANGING_STEPS = STEP.DSS | STEP.PRE_RANGE | STEP.FINAL_RANGE;
-
 /** How often a wait looks at the sensor. */
 const POLL_MS = 1;
 
@@ -111,6 +108,8 @@ export class Vl53l0x implements RangeSensor {
   private readonly reinitIntervalMs: number;
   private readonly now: () => number;
   private stopVariable = 0;
+  /** The sequence steps a measurement runs, restored after each reference calibration. */
+  private rangingSteps = 0;
   private initialised = false;
   private lastInitAt = Number.NEGATIVE_INFINITY;
   /** The operation on the bus now: each waits for the one before (a read selects pages and polls for a while). */
@@ -246,7 +245,9 @@ export class Vl53l0x implements RangeSensor {
     const mux = await this.readU8(REG.GPIO_HV_MUX_ACTIVE_HIGH);
     await this.writeU8(REG.GPIO_HV_MUX_ACTIVE_HIGH, mux & ~0x10); // interrupt pin active low
     await this.writeU8(REG.SYSTEM_INTERRUPT_CLEAR, 0x01);
-    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, RANGING_STEPS);
+    // MSRC and TCC off, the other steps as the tuning left them (ST's StaticInit).
+    this.rangingSteps = (await this.readU8(REG.SYSTEM_SEQUENCE_CONFIG)) & ~(STEP.MSRC | STEP.TCC);
+    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, this.rangingSteps);
     await this.setTimingBudget(this.timingBudgetUs);
   }
 
@@ -300,7 +301,7 @@ export class Vl53l0x implements RangeSensor {
     await this.singleReferenceCalibration('VHV calibration', RANGE_MODE.VHV_INIT);
     await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, STEP.PHASE);
     await this.singleReferenceCalibration('phase calibration', 0);
-    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, RANGING_STEPS);
+    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, this.rangingSteps);
   }
 
   private async singleReferenceCalibration(what: string, vhvInit: number): Promise<void> {
@@ -450,7 +451,7 @@ export class Vl53l0x implements RangeSensor {
  * other status but range complete is an error code. `raw` is set only when the range register holds one of the
  * sensor's codes: a distance-looking value next to a failed status is no distance and must not pass for one.
  */
-export function readingOf({ deviceStatus, mm }: RawResult): RangeReading {
+function readingOf({ deviceStatus, mm }: RawResult): RangeReading {
   const status = `device range status ${deviceStatus} (${DEVICE_RANGE_STATUS[deviceStatus] ?? 'unknown'})`;
   const raw = OUT_OF_RANGE_VALUES.includes(mm) ? { raw: mm } : {};
   if (OUT_OF_RANGE_VALUES.includes(mm) || NOTHING_IN_RANGE_STATUSES.includes(deviceStatus)) {

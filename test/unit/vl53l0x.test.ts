@@ -118,6 +118,12 @@ describe('VL53L0X driver on the simulated register map', () => {
     expect(() => rig({ timingBudgetUs: 10000 })).toThrow(RangeError);
   });
 
+  it("leaves the sequence steps as ST's StaticInit does: those the tuning set, less MSRC and TCC (0xe8)", async () => {
+    const { chip, sensor } = rig();
+    await sensor.init();
+    expect(await chip.readByte(ADDRESS, REG.SYSTEM_SEQUENCE_CONFIG)).toBe(0xe8);
+  });
+
   it('encodes sequence step timeouts as (LSB * 2^MSB) + 1 macro periods', () => {
     for (const mclks of [1, 2, 255, 256, 257, 1000, 4000, 65535]) {
       const decoded = decodeTimeout(encodeTimeout(mclks));
