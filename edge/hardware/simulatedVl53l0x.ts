@@ -109,6 +109,11 @@ export class SimulatedVl53l0x implements I2cBus {
     this.powerOn();
   }
 
+  /** A brown-out (say, the motor's inrush): the chip restarts with its power-on registers, still answering on the bus. */
+  reset(): void {
+    this.powerOn();
+  }
+
   /** Every result from now on carries this device range status (null: back to normal). */
   injectStatus(status: number | null): void {
     this.injectedStatus = status;
