@@ -34,7 +34,7 @@ export interface Vl53l0xOptions {
   mode?: 'single' | 'continuous';
   /** Continuous mode: ms between measurements; 0 back to back (default 0). */
   continuousPeriodMs?: number;
-  /** Least time between two attempts to initialise a sensor that stopped answering (default 1000). */
+  /** Least time between two attempts to initialise a sensor whose read failed: unplugged, reset, timed out (default 1000). */
   reinitIntervalMs?: number;
   /** The clock `reinitIntervalMs` is measured on (tests). */
   now?: () => number;
