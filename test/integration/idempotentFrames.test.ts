@@ -3,7 +3,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameFingerprint } from '../../control/idempotentFrames.js';
 import { frameImageKey } from '../../core/stores/objectKeys.js';
-import { createServedAndFreshDeployments, startApi, type ApiHarness } from '../support/apiHarness.js';
+import type { RegistryStore } from '../../core/stores/registry.js';
+import { createServedAndFreshDeployments, startApiOn, type ApiHarness } from '../support/apiHarness.js';
+import { openTempStores } from '../support/embeddedStores.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 
 const noTemporal = () => Promise.reject(new Error('Temporal is not part of this test'));
@@ -19,9 +21,23 @@ const rovers: { id: string; token: string; deployment: 'served' | 'fresh' }[] = 
 describe('POST /predict with an Idempotency-Key', () => {
   let api: ApiHarness;
   let jpeg: Buffer;
+  /** The registry's Idempotency-Key calls the API made. */
+  const keyCalls: string[] = [];
 
   beforeAll(async () => {
-    api = await startApi(noTemporal);
+    const temp = await openTempStores();
+    const counted = new Proxy(temp.stores.registry, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof property === 'string' && /IdempotencyKey/.test(property) && typeof value === 'function')
+          return (...args: unknown[]) => {
+            keyCalls.push(property);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        return value;
+      },
+    }) as RegistryStore;
+    api = await startApiOn({ ...temp.stores, registry: counted }, temp.dir, noTemporal, { cleanup: () => temp.cleanup() });
     await createServedAndFreshDeployments(api.stores, rovers, 'run-idempotent');
     jpeg = await syntheticFrame(120, 160, 120);
   });
@@ -54,6 +70,16 @@ describe('POST /predict with an Idempotency-Key', () => {
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(first.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('writes nothing to the registry for a frame without a key', async () => {
+    const before = keyCalls.length;
+    expect((await predict({ sensor: '140' })).status).toBe(200);
+    expect((await predict({ sensor: '140' })).status).toBe(200);
+    expect(keyCalls.slice(before)).toEqual([]);
+    expect((await storedFrames('served')).filter((f) => f.sensorValue === 140)).toHaveLength(2);
+    expect((await predict({ key: 'frame-0040', sensor: '141' })).status).toBe(200);
+    expect(keyCalls.slice(before)).toEqual(['claimIdempotencyKey', 'settleIdempotencyKey']);
   });
 
   it('stores concurrent sends of one frame with one key once: the others are answered again or told to wait', async () => {
