@@ -170,11 +170,14 @@ export class RoverAgent {
         log.info({ client: answer.answer.client.id, deployment: answer.answer.deployment }, 'the API knows this rover');
         return;
       }
-      if (answer.status === 401 || answer.status === 403)
-        throw new Error(`the API refused this rover's token (${answer.status} ${answer.code}): check the credentials file`);
-      this.setApi(false, `${answer.code}: ${answer.message}`);
       if (!isRetryableFailure(answer) || Date.now() >= deadline || this.aborting.signal.aborted) {
-        log.warn({ code: answer.code, message: answer.message }, 'driving without knowing the deployment');
+        // Still safe to drive: without answers the rover steers by the laser. A refused token is said loudly.
+        const refused = answer.status === 401 || answer.status === 403;
+        log[refused ? 'error' : 'warn'](
+          { status: answer.status, code: answer.code, message: answer.message },
+          refused ? 'the API refused this rover’s token: check the credentials file' : 'driving without knowing the deployment',
+        );
+        this.setApi(answer.status !== null, `${answer.code}: ${answer.message}`);
         return;
       }
       await sleep(1000);
