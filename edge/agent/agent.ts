@@ -49,6 +49,8 @@ export interface RoverAgentOptions {
   blindTimeoutMs?: number;
   /** Wait for a camera frame (default 2 s); without one the tick steers by the laser alone. */
   cameraTimeoutMs?: number;
+  /** How long a finished run waits for the answers to its last frames (default 2 s). */
+  answerWaitMs?: number;
   /** How long to keep asking the API who the rover is before driving without knowing (default 10 s). */
   whoAmIDeadlineMs?: number;
   /**
@@ -98,6 +100,7 @@ export class RoverAgent {
   private readonly maxInFlight: number;
   private readonly blindTimeoutMs: number;
   private readonly cameraTimeoutMs: number;
+  private readonly answerWaitMs: number;
   private readonly aborting = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly health?: HealthFile;
@@ -115,6 +118,7 @@ export class RoverAgent {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
     this.blindTimeoutMs = options.blindTimeoutMs ?? 2000;
     this.cameraTimeoutMs = options.cameraTimeoutMs ?? 2000;
+    this.answerWaitMs = options.answerWaitMs ?? 2000;
     if (options.healthFile) this.health = new HealthFile(options.healthFile, () => this.healthSnapshot());
   }
 
@@ -153,7 +157,7 @@ export class RoverAgent {
       throw err;
     } finally {
       drive.stopNow();
-      await Promise.allSettled([...this.inFlight]);
+      await this.settleInFlight();
       await Promise.allSettled([camera.stop(), laser.close(), drive.close(), outbox.stop()]);
       await this.health?.stop();
     }
@@ -267,8 +271,8 @@ export class RoverAgent {
       this.setState('stopped');
     }
 
-    // Answers still on their way count for the run's model version; then the rover stands and ranges the wall once more.
-    await Promise.allSettled([...this.inFlight]);
+    // Answers still on their way (for a moment) count for the run's model version; then the rover ranges the wall again.
+    await this.settleInFlight();
     const final = await laser.read();
     this.lastLaser = final;
     const finalLaserMm = final.ok ? final.mm : null;
@@ -328,6 +332,14 @@ export class RoverAgent {
         } else log.warn({ key, status: result.status, code: result.code, message: result.message }, 'frame refused by the API');
       });
     this.track(task);
+  }
+
+  /** Waits for the frames in flight, at most `answerWaitMs`: a hanging API must not hold the rover. */
+  private async settleInFlight(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.answerWaitMs)));
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    clearTimeout(timer);
   }
 
   private track(task: Promise<unknown>): void {
