@@ -69,7 +69,8 @@ export class PiCamera implements Camera {
     this.args = [
       ...(options.programArgs ?? []),
       ...['-t', '0', '--codec', 'mjpeg', '--framerate', String(framerate), '--width', String(width), '--height', String(height)],
-      ...['--nopreview', '-o', '-'],
+      // --flush: without it the camera's stdio buffer holds each frame's tail until the next frame pushes it out.
+      ...['--nopreview', '--flush', '-o', '-'],
     ];
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.log = options.log ?? silentLog;
