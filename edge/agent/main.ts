@@ -154,32 +154,50 @@ async function openDevices(cmd: AgentCommand, log: Logger): Promise<Devices> {
   return openRealDevices(cmd.real, log);
 }
 
-/** `--check`: each device once, as the install's check script asks for. */
-async function checkDevices(devices: Devices): Promise<number> {
-  let failed = false;
-  try {
-    await devices.laser.init();
-    console.log(`laser: ${JSON.stringify(await devices.laser.read())}`);
-  } catch (err) {
-    failed = true;
-    console.log(`laser: failed: ${(err as Error).message}`);
-  }
-  try {
-    await devices.camera.start();
-    const frame = await devices.camera.nextFrame(10_000);
-    console.log(`camera: a ${frame.jpeg.length} byte JPEG`);
-  } catch (err) {
-    failed = true;
-    console.log(`camera: failed: ${(err as Error).message}`);
-  }
-  devices.drive.stopNow();
-  await Promise.allSettled([devices.camera.stop(), devices.laser.close(), devices.drive.close()]);
-  return failed ? 1 : 0;
+/** `--check`: each device once, as the install's check script asks for; exit 1 when one of them failed. */
+async function checkDevices(cmd: AgentCommand, log: Logger): Promise<number> {
+  const failures: string[] = [];
+  const check = async (name: string, probe: () => Promise<string>) => {
+    try {
+      console.log(`${name}: ${await probe()}`);
+    } catch (err) {
+      failures.push(name);
+      console.log(`${name}: FAILED: ${(err as Error).message}`);
+    }
+  };
+  const simulated = cmd.simulate ? await openDevices(cmd, log) : undefined;
+  const real = simulated ? undefined : await import('./realRover.js');
+  await check('drive', async () => {
+    const drive = simulated?.drive ?? (await real!.realDevice.drive(cmd.real, log));
+    drive.stopNow();
+    await drive.close();
+    return 'stopped';
+  });
+  await check('laser', async () => {
+    const laser = simulated?.laser ?? (await real!.realDevice.laser(cmd.real));
+    try {
+      await laser.init();
+      return JSON.stringify(await laser.read());
+    } finally {
+      await laser.close();
+    }
+  });
+  await check('camera', async () => {
+    const camera = simulated?.camera ?? real!.realDevice.camera(cmd.real, log);
+    try {
+      await camera.start();
+      const frame = await camera.nextFrame(10_000);
+      return `a ${frame.jpeg.length} byte JPEG`;
+    } finally {
+      await camera.stop();
+    }
+  });
+  return failures.length ? 1 : 0;
 }
 
 export async function runAgent(cmd: AgentCommand, log: Logger = pino({ name: 'rover-agent' })): Promise<number> {
+  if (cmd.check) return checkDevices(cmd, log);
   const devices = await openDevices(cmd, log);
-  if (cmd.check) return checkDevices(devices);
   let credentials;
   try {
     credentials = await readCredentials(cmd.credentials);
