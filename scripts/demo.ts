@@ -21,6 +21,7 @@ import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftRe
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { ArchitectureName } from '../core/ml/architectures.js';
 import { apiClient, startedRun, waitForRecords, type Wire } from './apiClient.js';
+import { parkingTrial, tallyCell, type ParkingTally } from './demoParking.js';
 import { outcomeLine, waitForTrainingRun } from './trainingProgress.js';
 import { OperatorError, parseCommandLine, runCommand } from '../core/commandLine.js';
 
@@ -39,6 +40,8 @@ const settings = {
   control: env.DEMO_CONTROL !== '0',
   runsPerPhase: Number(env.DEMO_RUNS ?? 20),
   validationRuns: Number(env.DEMO_VALIDATION_RUNS ?? 8),
+  /** Parking runs of the agent per table cell (laser alone, model before and after the retrain); 0: none. */
+  parkingRuns: Number(env.DEMO_PARKING_RUNS ?? 8),
   architecture: env.DEMO_ARCHITECTURE ?? 'compact',
   width: Number(env.DEMO_WIDTH ?? 64),
   height: Number(env.DEMO_HEIGHT ?? 48),
@@ -158,6 +161,23 @@ async function drive(deployment: string, preset: string, runs: number, seed: num
   await waitForRecords(api, deployment, before + recorded, 60_000);
   return summary;
 }
+
+/**
+ * Parking success: the agent drives runs at the camera's 4 frames/s, steered by `mode`, and every report must be
+ * stored by the API (its summary since the cell began counts them all).
+ */
+async function park(deployment: string, preset: string, mode: 'model' | 'laser', seed: number, tokens: string[]) {
+  const since = new Date().toISOString();
+  const rovers = clientIds.map((clientId, i) => ({ clientId, token: tokens[i] }));
+  const tally = await parkingTrial({ apiUrl, rovers, preset, mode, runs: settings.parkingRuns, seed });
+  const { groups } = await api('GET', `/deployments/${deployment}/parking?since=${encodeURIComponent(since)}`);
+  const stored = groups.filter((g) => g.mode === mode).reduce((sum, g) => sum + g.runs, 0);
+  if (stored !== tally.runs) throw new Error(`${deployment}: ${tally.runs} ${mode}-steered parking runs driven, ${stored} stored`);
+  return tally;
+}
+
+const versionCell = (t: ParkingTally | null) =>
+  t === null ? '-' : `${t.versions.length ? `v${t.versions.join(', v')}: ` : 'no model: '}${tallyCell(t)}`;
 
 /**
  * Deployments on `latest` load a new version in the background and swap it in; until then the
@@ -354,6 +374,7 @@ async function main() {
   );
 
   const rows: string[][] = [];
+  const parkingRows: string[][] = [];
   const detections: string[][] = [];
   const rollouts: string[][] = [];
   let passed = true;
@@ -373,6 +394,20 @@ async function main() {
     const deployment = deployments[i];
     if (n > 1) await deploy(deployment);
     await moveRovers(deployment);
+    // Before any frame of the new world: the version that served the last one parks here (laser alone beside it).
+    const parking = settings.parkingRuns
+      ? {
+          laser: await timed(`phase ${n}: park ${settings.parkingRuns} runs by the laser`, () =>
+            park(deployment, phase.preset, 'laser', n * 1000 + 300, tokens),
+          ),
+          before:
+            n === 1
+              ? null
+              : await timed(`phase ${n}: park ${settings.parkingRuns} runs by the model`, () =>
+                  park(deployment, phase.preset, 'model', n * 1000 + 400, tokens),
+                ),
+        }
+      : null;
     const collectSince = Date.now();
     await annotate(`phase ${n}: ${phase.change}: the rovers drive ${phase.preset}`, deployment);
     const collected = await timed(`phase ${n}: drive ${settings.runsPerPhase} runs (${phase.preset})`, () =>
@@ -432,6 +467,15 @@ async function main() {
       }
     }
     const after = await validate(n, deployment, phase.preset, version);
+    if (parking) {
+      const parkedAfter = await timed(`phase ${n}: park ${settings.parkingRuns} runs by v${version}`, () =>
+        park(deployment, phase.preset, 'model', n * 1000 + 600, tokens),
+      );
+      parkingRows.push([String(n), phase.preset, tallyCell(parking.laser), versionCell(parking.before), versionCell(parkedAfter)]);
+      console.log(
+        `demo: phase ${n}: parking by the laser ${tallyCell(parking.laser)}; by the model before ${versionCell(parking.before)}, after ${versionCell(parkedAfter)}`,
+      );
+    }
     const improved = before === null || (after.meanError !== null && before.meanError !== null && after.meanError < before.meanError);
     passed &&= improved;
     rows.push([
@@ -537,6 +581,11 @@ async function main() {
   ];
   console.log(`\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  if (parkingRows.length) {
+    const parkingHeader = ['phase', 'world', 'parked by the laser alone', 'by the model before the retrain', 'by the model after'];
+    console.log(`\n| ${parkingHeader.join(' | ')} |\n| ${parkingHeader.map(() => '---').join(' | ')} |`);
+    for (const row of parkingRows) console.log(`| ${row.join(' | ')} |`);
+  }
   const detectionHeader = ['phase', 'drift type', 'check that fired', 'deciding statistic', 'frames to detect', 'time to detect'];
   console.log(`\n| ${detectionHeader.join(' | ')} |\n| ${detectionHeader.map(() => '---').join(' | ')} |`);
   for (const row of detections) console.log(`| ${row.join(' | ')} |`);

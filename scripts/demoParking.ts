@@ -1,0 +1,78 @@
+/**
+ * Parking success in the demo: each rover drives parking runs with the real agent (edge/agent/) on a simulated rover
+ * (the renderer as its camera, the real VL53L0X driver on the simulated register map, the simulated drive), at the
+ * camera's real 4 frames/s, steered by its model (the laser backing it up) or by the laser alone. Every run's report
+ * goes to the API (POST /parking-runs) as on a real rover; the tally is read back from the API.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { SteeringMode } from '../core/parking/parkingOutcome.js';
+import { forwardThrough, RoverAgent } from '../edge/agent/agent.js';
+import { Outbox } from '../edge/agent/outbox.js';
+import { SimulatedRover } from '../edge/agent/simulatedRover.js';
+import { RoverClient } from '../edge/roverClient.js';
+
+export interface ParkingTally {
+  runs: number;
+  parked: number;
+  hit: number;
+  early: number;
+  /** The versions that answered the model-steered runs (most of each run's frames). */
+  versions: number[];
+}
+
+export interface ParkingTrial {
+  apiUrl: string;
+  rovers: { clientId: string; token: string }[];
+  preset: string;
+  mode: SteeringMode;
+  runs: number;
+  seed: number;
+}
+
+/** Drives `runs` parking runs shared among the rovers (each its own agent, at the same time) and tallies the outcomes. */
+export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
+  const log = pino({ level: 'silent' });
+  const dir = await mkdtemp(path.join(tmpdir(), 'demo-parking-'));
+  try {
+    const share = (i: number) => Math.floor(trial.runs / trial.rovers.length) + (i < trial.runs % trial.rovers.length ? 1 : 0);
+    const reports = await Promise.all(
+      trial.rovers.map(async ({ clientId, token }, i) => {
+        if (share(i) === 0) return [];
+        const client = new RoverClient({ apiUrl: trial.apiUrl, clientId, token, retries: 0, retryAfterBudgetMs: 2000 });
+        const rover = new SimulatedRover({ preset: trial.preset, seed: trial.seed * 31 + i });
+        const outbox = await Outbox.open({ dir: path.join(dir, clientId), maxBytes: 64 * 1024 * 1024, send: forwardThrough(client) });
+        const agent = new RoverAgent({
+          clientId,
+          camera: rover.camera,
+          laser: rover.laser,
+          drive: rover.drive,
+          client,
+          outbox,
+          mode: trial.mode,
+          log,
+          secondsPerFrame: rover.secondsPerFrame,
+          simulated: rover.simulated,
+        });
+        const runs = await agent.drive(share(i));
+        const unsent = runs.filter((run) => run.reported !== 'api');
+        if (unsent.length) throw new Error(`${clientId}: ${unsent.length} parking reports did not reach the API`);
+        return runs.map((run) => run.report);
+      }),
+    );
+    const all = reports.flat();
+    const count = (outcome: string) => all.filter((r) => r.outcome === outcome).length;
+    const versions = [...new Set(all.flatMap((r) => (r.mode === 'model' && r.modelVersion !== null ? [r.modelVersion] : [])))].sort();
+    return { runs: all.length, parked: count('parked'), hit: count('hit'), early: count('early'), versions };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** "6/8 parked (1 hit, 1 early)". */
+export function tallyCell(t: ParkingTally | null): string {
+  if (t === null) return '-';
+  return `${t.parked}/${t.runs} parked (${t.hit} hit, ${t.early} early)`;
+}
