@@ -310,7 +310,9 @@ export class RoverAgent {
   /** Sends a frame without waiting; a frame beyond the in-flight bound, or one the API did not take, is kept. */
   private send(key: string, frame: CameraFrame, reading: RangeReading, onAnswer: (result: PredictResult) => void): void {
     const { client, outbox, log } = this.options;
-    const sensorMm = reading.ok ? reading.mm : (reading.raw ?? null);
+    // No reading is no label: a healthy laser's occasional 8190 (signal too weak) sent as a value would read as a
+    // faulty sensor's error codes to the API's sensor health check; sent as nothing, it counts as a dropout.
+    const sensorMm = reading.ok ? reading.mm : null;
     const keep = () =>
       outbox
         .addFrame({ key, jpeg: frame.jpeg, capturedAt: frame.capturedAt, sensorMm })

@@ -16,7 +16,7 @@ export interface StoredFrame {
   jpeg: Buffer;
   /** Epoch ms when it was taken: sent as its age (`frame_age_ms`). */
   capturedAt: number;
-  /** What goes as `sensor_value` (a distance, or the sensor's raw error code); null: none. */
+  /** What goes as `sensor_value` (a distance); null: no reading. */
   sensorMm: number | null;
 }
 

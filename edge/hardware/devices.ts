@@ -24,9 +24,8 @@ export class CameraTimeoutError extends Error {
 }
 
 /**
- * Why a range sensor gave no distance. `error-code` and `out-of-range` carry the raw value the sensor sent
- * (VL53L0X: 8190/8191 out of range, 65535 timeout), which the rover still reports as its `sensor_value` so the API
- * can mark and count it (core/sensors/laserSpec.ts).
+ * Why a range sensor gave no distance. `raw` is the value the sensor sent (VL53L0X: 8190/8191 out of range, 65535
+ * timeout), for logs and the health file; the agent sends no reading as no `sensor_value` at all.
  */
 export type NoReadingReason = 'out-of-range' | 'error-code' | 'timeout' | 'unplugged';
 

@@ -73,6 +73,21 @@ describe('rover agent loop', () => {
     expect(run.report.outcome).toBe('early');
   });
 
+  it('sends a frame without a sensor value when the laser has no reading (its out-of-range code is never a label)', async () => {
+    // Every measurement a dropout: the chip reports 8190 (signal too weak), the driver "no reading".
+    const r = new SimulatedRover({ preset: 'beige-350', seed: 2, frameIntervalMs: 0, startMm: 300, laser: { dropoutRate: 1 } });
+    const sent: PredictInput[] = [];
+    const client = fakeApi(async (input) => {
+      sent.push(input);
+      return answer(r.world.trueMm);
+    });
+    const { agent } = await agentFor(r, client, 'model');
+    const [run] = await agent.drive(1);
+    expect(run.report.stopReason).toBe('model');
+    expect(sent.length).toBeGreaterThan(5);
+    expect(sent.filter((input) => input.sensorMm !== null && input.sensorMm !== undefined)).toEqual([]);
+  });
+
   it('steers by the laser when the answers come too late to be fresh (a slow API)', async () => {
     // At the camera's own pace (4 frames/s), so answers do arrive while the rover drives.
     const r = rover(5, 250);
