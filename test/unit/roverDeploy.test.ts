@@ -1,0 +1,198 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RUNTIME_PACKAGES } from '../../scripts/buildRoverAgent.js';
+
+/*
+ * deploy/rover/: what a Raspberry Pi runs to install and stop the agent. These run the scripts for real where they can
+ * (a config.txt and a PWM sysfs tree in temp folders); test/integration/roverAgentPackage.test.ts installs the kit.
+ */
+
+const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const DEPLOY = path.join(REPO_DIR, 'deploy/rover');
+const read = (file: string) => fs.readFileSync(path.join(REPO_DIR, file), 'utf8');
+const json = (file: string) => JSON.parse(read(file));
+
+const temps: string[] = [];
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rover-deploy-'));
+  temps.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const SCRIPTS = fs.readdirSync(DEPLOY).filter((file) => file.endsWith('.sh'));
+
+describe('the shell scripts', () => {
+  it.each(SCRIPTS)('%s parses (bash -n) and is executable in git', (script) => {
+    const check = spawnSync('bash', ['-n', path.join(DEPLOY, script)], { encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    const mode = execFileSync('git', ['ls-files', '--stage', `deploy/rover/${script}`], { cwd: REPO_DIR, encoding: 'utf8' }).split(' ')[0];
+    expect(mode).toBe('100755');
+  });
+});
+
+/** A config.txt as Raspberry Pi OS Bookworm ships it (shortened), with a conditional section last. */
+const STOCK_CONFIG = `# For more options and information see http://rptl.io/configtxt
+#dtparam=i2c_arm=on
+dtparam=audio=on
+camera_auto_detect=1
+display_auto_detect=1
+auto_initramfs=1
+dtoverlay=vc4-kms-v3d
+arm_64bit=1
+
+[cm4]
+otg_mode=1
+
+[all]
+`;
+
+const bootConfig = (file: string, ...flags: string[]) =>
+  execFileSync('bash', [path.join(DEPLOY, 'boot-config.sh'), ...flags, file], { encoding: 'utf8' }).trim();
+
+describe('boot-config.sh', () => {
+  it('writes the rover lines once, after every section, and changes nothing when run again', () => {
+    const file = path.join(tempDir(), 'config.txt');
+    fs.writeFileSync(file, STOCK_CONFIG);
+    expect(bootConfig(file, '--dry-run')).toMatch(/^changed \(dry run/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(STOCK_CONFIG);
+
+    expect(bootConfig(file)).toBe('changed');
+    const once = fs.readFileSync(file, 'utf8');
+    expect(once.startsWith(STOCK_CONFIG.trimEnd())).toBe(true);
+    const block = once.slice(once.indexOf('# rover-agent: begin'));
+    expect(block.split('\n').filter((line) => line && !line.startsWith('#'))).toEqual([
+      '[all]',
+      'dtparam=i2c_arm=on',
+      'dtoverlay=pwm,pin=18,func=2',
+      'dtparam=audio=off',
+      'gpio=23=op,dh',
+      'camera_auto_detect=1',
+    ]);
+    expect(fs.readFileSync(`${file}.before-rover`, 'utf8')).toBe(STOCK_CONFIG);
+
+    expect(bootConfig(file)).toBe('unchanged');
+    expect(fs.readFileSync(file, 'utf8')).toBe(once);
+  });
+
+  it('replaces an older rover block and keeps what the owner added around it', () => {
+    const file = path.join(tempDir(), 'config.txt');
+    fs.writeFileSync(file, STOCK_CONFIG);
+    bootConfig(file);
+    const older = fs.readFileSync(file, 'utf8').replace('gpio=23=op,dh', 'gpio=24=op,dh');
+    fs.writeFileSync(file, `${older}# mine\nhdmi_safe=1\n`);
+    expect(bootConfig(file)).toBe('changed');
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toContain('hdmi_safe=1');
+    expect(text).not.toContain('gpio=24');
+    expect(text.match(/# rover-agent: begin/g)).toHaveLength(1);
+    expect(text.trimEnd().endsWith('# rover-agent: end')).toBe(true);
+    expect(bootConfig(file)).toBe('unchanged');
+  });
+});
+
+describe('stop-drive.sh', () => {
+  /** The kernel's PWM sysfs files for one exported channel, in a temp folder. */
+  function pwmSysfs({ exported }: { exported: boolean }) {
+    const root = tempDir();
+    const chip = path.join(root, 'pwmchip0');
+    fs.mkdirSync(chip);
+    fs.writeFileSync(path.join(chip, 'npwm'), '2\n');
+    const pwm = path.join(chip, 'pwm0');
+    if (exported) {
+      fs.mkdirSync(pwm);
+      fs.writeFileSync(path.join(pwm, 'period'), '50000\n');
+      fs.writeFileSync(path.join(pwm, 'duty_cycle'), '35000\n');
+      fs.writeFileSync(path.join(pwm, 'enable'), '1\n');
+    }
+    return { root, pwm };
+  }
+  const stopDrive = (root: string, env: Record<string, string> = {}) =>
+    spawnSync(path.join(DEPLOY, 'stop-drive.sh'), [], { encoding: 'utf8', env: { PATH: process.env.PATH, ROVER_PWM_SYSFS: root, ...env } });
+
+  it('sets the duty cycle to 0 and disables the channel', () => {
+    const { root, pwm } = pwmSysfs({ exported: true });
+    const run = stopDrive(root);
+    expect(run.status).toBe(0);
+    expect(fs.readFileSync(path.join(pwm, 'duty_cycle'), 'utf8').trim()).toBe('0');
+    expect(fs.readFileSync(path.join(pwm, 'enable'), 'utf8').trim()).toBe('0');
+  });
+
+  it('succeeds when the channel was never exported (no signal, nothing to stop)', () => {
+    const { root } = pwmSysfs({ exported: false });
+    const run = stopDrive(root);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/not exported/);
+  });
+
+  it('stops the channel the agent was given', () => {
+    const { root } = pwmSysfs({ exported: false });
+    const pwm1 = path.join(root, 'pwmchip0/pwm1');
+    fs.mkdirSync(pwm1);
+    fs.writeFileSync(path.join(pwm1, 'duty_cycle'), '35000\n');
+    fs.writeFileSync(path.join(pwm1, 'enable'), '1\n');
+    expect(stopDrive(root, { ROVER_PWM_CHANNEL: '1' }).status).toBe(0);
+    expect(fs.readFileSync(path.join(pwm1, 'duty_cycle'), 'utf8').trim()).toBe('0');
+  });
+
+  it('fails loudly when it cannot write', () => {
+    const { root, pwm } = pwmSysfs({ exported: true });
+    // A folder where the file should be makes the write fail even for root.
+    fs.rmSync(path.join(pwm, 'enable'));
+    fs.mkdirSync(path.join(pwm, 'enable'));
+    const run = stopDrive(root);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/could not stop/);
+  });
+});
+
+const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+describe('rover-agent.service', () => {
+  const unit = read('deploy/rover/rover-agent.service');
+
+  it.runIf(systemdAnalyze)('passes systemd-analyze verify without a warning', () => {
+    // verify wants the commands to exist: point the unit at a temp folder holding the scripts it runs.
+    const dir = tempDir();
+    fs.copyFileSync(path.join(DEPLOY, 'stop-drive.sh'), path.join(dir, 'stop-drive.sh'));
+    fs.writeFileSync(path.join(dir, 'rover-agent.service'), unit.replaceAll('/opt/rover-agent', dir));
+    const verify = spawnSync('systemd-analyze', ['verify', path.join(dir, 'rover-agent.service')], { encoding: 'utf8' });
+    expect(verify.stderr + verify.stdout).toBe('');
+    expect(verify.status).toBe(0);
+  });
+
+  it('stops the motor after every end of the agent, as root, and keeps /sys writable for the PWM', () => {
+    expect(unit).toMatch(/^ExecStopPost=\+\/opt\/rover-agent\/stop-drive\.sh$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^ProtectSystem=strict$/m);
+    expect(unit).not.toMatch(/^(ProtectKernelTunables|PrivateDevices)=yes/m);
+    expect(unit).toMatch(/^SupplementaryGroups=i2c video gpio$/m);
+  });
+});
+
+describe('deploy/rover/package.json', () => {
+  const rover = json('deploy/rover/package.json');
+  const lock = json('deploy/rover/package-lock.json');
+  const root = json('package.json');
+
+  it('holds exactly the packages the bundle leaves out, at the versions the repo uses', () => {
+    expect(Object.keys(rover.dependencies).sort()).toEqual([...RUNTIME_PACKAGES].sort());
+    const repo = { ...root.dependencies, ...root.optionalDependencies };
+    for (const [name, range] of Object.entries(rover.dependencies))
+      if (name in repo) expect(`${name}@${range}`).toBe(`${name}@${repo[name]}`);
+    expect(rover.allowScripts).toEqual({ 'i2c-bus': true });
+  });
+
+  it('has a lockfile made from it', () => {
+    expect(lock.packages[''].dependencies).toEqual(rover.dependencies);
+    const forbidden = Object.keys(lock.packages).filter((p) => /node_modules\/(sharp|@tensorflow|@img)\b/.test(p));
+    expect(forbidden).toEqual([]);
+  });
+});
