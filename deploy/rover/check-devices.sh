@@ -15,9 +15,13 @@ case "${1:-}" in
   *) echo "check-devices: unknown option $1" >&2; exit 2 ;;
 esac
 
-# The unit's settings, so the checks look where the agent will.
-# shellcheck disable=SC1091
-[ -r /etc/rover-agent/agent.env ] && set -a && . /etc/rover-agent/agent.env && set +a
+# The unit's settings, so the checks look where the agent will. ROVER_ENV_FILE, ROVER_DEV and ROVER_PWM_SYSFS replace
+# /etc/rover-agent/agent.env, /dev and /sys/class/pwm (tests).
+env_file=${ROVER_ENV_FILE:-/etc/rover-agent/agent.env}
+# shellcheck disable=SC1090
+[ -r "$env_file" ] && set -a && . "$env_file" && set +a
+dev=${ROVER_DEV:-/dev}
+sysfs=${ROVER_PWM_SYSFS:-/sys/class/pwm}
 bus=${ROVER_I2C_BUS:-1}
 chip=${ROVER_PWM_CHIP:-0}
 channel=${ROVER_PWM_CHANNEL:-0}
@@ -32,9 +36,9 @@ as_agent() {
   if [ "$(id -u)" = 0 ] && id rover-agent >/dev/null 2>&1; then runuser -u rover-agent -- "$@"; else "$@"; fi
 }
 
-echo "== laser: VL53L0X at 0x$address on I2C bus $bus (/dev/i2c-$bus)"
-if [ ! -e "/dev/i2c-$bus" ]; then
-  bad "/dev/i2c-$bus is missing: dtparam=i2c_arm=on in config.txt, i2c-dev loaded, rebooted?"
+echo "== laser: VL53L0X at 0x$address on I2C bus $bus ($dev/i2c-$bus)"
+if [ ! -e "$dev/i2c-$bus" ]; then
+  bad "$dev/i2c-$bus is missing: dtparam=i2c_arm=on in config.txt, i2c-dev loaded, rebooted?"
 elif ! command -v i2cdetect >/dev/null; then
   bad "i2cdetect is missing: sudo apt-get install i2c-tools"
 else
@@ -54,7 +58,7 @@ else
 fi
 
 echo "== drive: PWM chip $chip channel $channel, direction GPIO$direction_gpio"
-pwmchip=/sys/class/pwm/pwmchip$chip
+pwmchip=$sysfs/pwmchip$chip
 if [ ! -d "$pwmchip" ]; then
   bad "$pwmchip is missing: dtoverlay=pwm,pin=18,func=2 in config.txt, rebooted?"
 elif [ "$(cat "$pwmchip/npwm")" -le "$channel" ]; then

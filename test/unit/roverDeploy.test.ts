@@ -153,6 +153,83 @@ describe('stop-drive.sh', () => {
   });
 });
 
+describe('check-devices.sh', () => {
+  // What the Pi's tools print (i2c-tools 4.3, rpicam-apps 1.5, pinctrl on Bookworm), played by stand-ins on PATH.
+  const I2CDETECT = (found: boolean) => `     0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f
+00:
+10:
+20:                            ${found ? '29' : '--'}
+30:
+`;
+  const CAMERAS = `Available cameras
+-----------------
+0 : imx708_wide [4608x2592 10-bit RGGB] (/base/soc/i2c0mux/i2c@1/imx708@1a)
+    Modes: 'SRGGB10_CSI2P' : 1536x864 [120.13 fps - (768, 432)/3072x1728 crop]
+`;
+  const NO_CAMERA = 'No cameras available!\n';
+  const PIN_HIGH = '23: op dh pd | hi // GPIO23 = output\n';
+  const PIN_INPUT = '23: ip    pd | lo // GPIO23 = input\n';
+
+  function rover({ laser = true, camera = true, pin = PIN_HIGH, agentExit = 0 } = {}) {
+    const dir = tempDir();
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    const stub = (name: string, output: string, exit = 0) =>
+      fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho "$0 $*" >> ${dir}/calls\ncat <<'OUT'\n${output}OUT\nexit ${exit}\n`, {
+        mode: 0o755,
+      });
+    stub('i2cdetect', I2CDETECT(laser));
+    stub('rpicam-hello', camera ? CAMERAS : NO_CAMERA);
+    stub('pinctrl', pin);
+    stub('agent', agentExit === 0 ? '{"mm":412}\n' : 'no reading: unplugged\n', agentExit);
+    fs.mkdirSync(path.join(dir, 'dev'));
+    fs.writeFileSync(path.join(dir, 'dev/i2c-1'), '');
+    fs.mkdirSync(path.join(dir, 'pwm/pwmchip0'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'pwm/pwmchip0/npwm'), '2\n');
+    fs.writeFileSync(path.join(dir, 'pwm/pwmchip0/export'), '');
+    const run = spawnSync('bash', [path.join(DEPLOY, 'check-devices.sh'), '--agent', path.join(bin, 'agent')], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`,
+        ROVER_ENV_FILE: path.join(dir, 'none.env'),
+        ROVER_DEV: path.join(dir, 'dev'),
+        ROVER_PWM_SYSFS: path.join(dir, 'pwm'),
+      },
+    });
+    return { ...run, calls: fs.readFileSync(path.join(dir, 'calls'), 'utf8') };
+  }
+
+  it('passes a rover whose devices all answer, asking the agent for one laser reading', () => {
+    const run = rover();
+    expect(run.stdout.split('\n').filter((line) => /^(OK|FAIL)/.test(line))).toEqual([
+      'OK    a device answers at 0x29',
+      'OK    camera 0 found',
+      `OK    ${run.stdout.match(/OK {4}(\/\S+pwmchip0), channel 0/)![1]}, channel 0, writable by the agent`,
+      'OK    GPIO23 is an output, high: reverse',
+      'OK    the agent reads the laser',
+    ]);
+    expect(run.status).toBe(0);
+    expect(run.calls).toMatch(/i2cdetect -y 1 0x29 0x29/);
+    expect(run.calls).toMatch(/agent --check --i2c-bus 1/);
+  });
+
+  it('names each device that does not answer and exits with how many failed', () => {
+    const run = rover({ laser: false, camera: false, pin: PIN_INPUT, agentExit: 1 });
+    expect(
+      run.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('FAIL'))
+        .map((line) => line.split(':')[0]),
+    ).toEqual([
+      'FAIL  nothing at 0x29',
+      'FAIL  no camera',
+      'FAIL  GPIO23 is not an output driven high',
+      'FAIL  the agent could not read the laser (above',
+    ]);
+    expect(run.status).toBe(4);
+  });
+});
+
 const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('rover-agent.service', () => {
