@@ -26,6 +26,9 @@ afterAll(() => {
 
 /** Only what a Pi has: no NODE_PATH, no repo on the way up from the kit. */
 const piEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME });
+/** This process's environment without what an enclosing `npm test` set for the repo's own package. */
+const npmEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_(package_|lifecycle_|config_(local_prefix|prefix)$)/i.test(key)));
 const node = (kit: string, args: string[]) =>
   spawnSync(process.execPath, args, { cwd: kit, encoding: 'utf8', env: piEnv(), timeout: 60_000 });
 
@@ -39,7 +42,7 @@ describe('the rover kit', () => {
     const npm = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: kit.outDir,
       encoding: 'utf8',
-      env: { ...process.env, npm_config_loglevel: 'warn' },
+      env: { ...npmEnv(), npm_config_loglevel: 'warn' },
       timeout: 300_000,
     });
     installed = { status: npm.status, output: `${npm.stdout}\n${npm.stderr}` };
