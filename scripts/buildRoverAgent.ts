@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_ENTRY = path.join(ROOT, 'edge/agent/main.ts');
 export const DEFAULT_OUT_DIR = path.join(ROOT, '.tools/rover-agent');
-export const BUNDLE_FILE = 'rover-agent.mjs';
+export const BUNDLE_FILE = 'rover-agent.js';
 /** Installed on the rover by npm from deploy/rover/package.json. */
 export const RUNTIME_PACKAGES = ['i2c-bus', 'pino'];
 /** deploy/rover files the kit carries, and docs/ROVER.md (the unit's Documentation=). */

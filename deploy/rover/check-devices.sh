@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Checks the rover's devices one by one from the command line, as the agent will use them: the laser on I2C, the
-# camera, the PWM channel and the direction pin, then one laser reading through the agent's own driver.
+# camera, the PWM channel and the direction pin, then one laser reading and one frame through the agent's own drivers.
 # Run on the Pi after install.sh and a reboot: /opt/rover-agent/check-devices.sh (as root, it checks as the service's
 # user, so missing group rights show here). Exit status: the number of failed checks.
-# usage: check-devices.sh [--agent "COMMAND"]   (default: node /opt/rover-agent/rover-agent.mjs; in a checkout:
+# usage: check-devices.sh [--agent "COMMAND"]   (default: node /opt/rover-agent/rover-agent.js; in a checkout:
 #                                              --agent "npm run --silent rover -- agent")
 set -uo pipefail
 
-agent="node $(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/rover-agent.mjs"
+agent="node $(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/rover-agent.js"
 case "${1:-}" in
   --agent) agent=${2:?--agent needs a command} ;;
   -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -78,9 +78,9 @@ fi
 echo "$pin"
 if grep -Eq 'op.*\| hi|level=1.*OUTPUT' <<<"$pin"; then ok "GPIO$direction_gpio is an output, high: reverse"; else bad "GPIO$direction_gpio is not an output driven high: gpio=$direction_gpio=op,dh in config.txt, rebooted?"; fi
 
-echo "== one laser reading through the agent's driver"
+echo "== one laser reading and one camera frame through the agent's drivers"
 # shellcheck disable=SC2086
-if as_agent $agent --check --i2c-bus "$bus"; then ok "the agent reads the laser"; else bad "the agent could not read the laser (above: why)"; fi
+if as_agent $agent --check --i2c-bus "$bus"; then ok "the agent reads the laser and the camera"; else bad "the agent could not read the laser or the camera (above: why)"; fi
 
 echo
 if [ "$failures" = 0 ]; then echo "all devices OK"; else echo "$failures check(s) failed"; fi

@@ -28,7 +28,7 @@ UNIT=/etc/systemd/system/rover-agent.service
 SERVICE_USER=rover-agent
 GROUPS_NEEDED=(i2c video gpio)
 APT_PACKAGES=(build-essential python3 i2c-tools)
-KIT_FILES=(rover-agent.mjs rover-agent.mjs.map package.json package-lock.json stop-drive.sh check-devices.sh boot-config.sh install.sh ROVER.md)
+KIT_FILES=(rover-agent.js rover-agent.js.map package.json package-lock.json stop-drive.sh check-devices.sh boot-config.sh install.sh ROVER.md)
 
 dry_run=0
 api_url=
@@ -68,7 +68,7 @@ put() {
 # --- checks -----------------------------------------------------------------------------------------------------------
 
 [ "$dry_run" = 1 ] || [ "$(id -u)" = 0 ] || fail "run it as root: sudo $0 ..."
-[ -f "$KIT/rover-agent.mjs" ] || fail "$KIT has no rover-agent.mjs: build the kit with \`npm run rover:bundle\` and copy .tools/rover-agent to the Pi"
+[ -f "$KIT/rover-agent.js" ] || fail "$KIT has no rover-agent.js: build the kit with \`npm run rover:bundle\` and copy .tools/rover-agent to the Pi"
 [ -z "$credentials" ] || [ -f "$credentials" ] || fail "$credentials does not exist"
 
 arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
@@ -147,7 +147,7 @@ if [ "$(cat "$PREFIX/node_modules/.rover-agent-installed" 2>/dev/null)" != "$sta
 else
   say "$PREFIX/node_modules up to date"
 fi
-[ "$dry_run" = 1 ] || node "$PREFIX/rover-agent.mjs" --help >/dev/null || fail "the installed agent does not start: node $PREFIX/rover-agent.mjs --help"
+[ "$dry_run" = 1 ] || node "$PREFIX/rover-agent.js" --help >/dev/null || fail "the installed agent does not start: node $PREFIX/rover-agent.js --help"
 
 # --- settings and credentials -----------------------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ ROVER_API_URL=${api_url:-http://localhost:3000}
 #ROVER_I2C_BUS=1
 #ROVER_PWM_CHIP=0
 #ROVER_PWM_CHANNEL=0
-#ROVER_OUTBOX_MAX_BYTES=268435456
+#ROVER_OUTBOX_MAX_BYTES=200000000
 #ROVER_EXTRA_ARGS="
   if [ "$dry_run" = 1 ]; then echo "[dry-run] write $ETC/agent.env"; else printf '%s\n' "$env_text" >"$ETC/agent.env"; fi
 elif [ -n "$api_url" ] && ! grep -qx "ROVER_API_URL=$api_url" "$ETC/agent.env"; then

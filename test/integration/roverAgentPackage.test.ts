@@ -73,16 +73,16 @@ describe('the rover kit', () => {
   });
 
   it('starts from the kit alone: --help answers', () => {
-    const help = node(kit.outDir, ['rover-agent.mjs', '--help']);
+    const help = node(kit.outDir, ['rover-agent.js', '--help']);
     expect(help.stderr).toBe('');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/usage/i);
   });
 
   it('is given only options the agent knows, by the unit and by check-devices.sh', () => {
-    const help = node(kit.outDir, ['rover-agent.mjs', '--help']).stdout;
+    const help = node(kit.outDir, ['rover-agent.js', '--help']).stdout;
     // The agent's own arguments: what follows the bundle on the unit's command line.
-    const execStart = /^ExecStart=.*?rover-agent\.mjs([\s\S]*?[^\\])$/m.exec(
+    const execStart = /^ExecStart=.*?rover-agent\.js([\s\S]*?[^\\])$/m.exec(
       fs.readFileSync(path.join(kit.outDir, 'rover-agent.service'), 'utf8'),
     )![1]!;
     const checkDevices = /\$agent (--check[^;]*);/.exec(fs.readFileSync(path.join(kit.outDir, 'check-devices.sh'), 'utf8'))![1]!;
@@ -122,7 +122,7 @@ describe('the rover kit', () => {
     const entry = path.join(dir, 'entry.ts');
     fs.writeFileSync(entry, `await import(${JSON.stringify(path.join(REPO_DIR, 'edge/hardware/simulatedWorld.js'))});\n`);
     await buildRoverAgent({ entry, outDir: dir });
-    const run = node(dir, ['rover-agent.mjs']);
+    const run = node(dir, ['rover-agent.js']);
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain(LEFT_OUT_MESSAGE);
   });

@@ -206,7 +206,7 @@ describe('check-devices.sh', () => {
       'OK    camera 0 found',
       `OK    ${run.stdout.match(/OK {4}(\/\S+pwmchip0), channel 0/)![1]}, channel 0, writable by the agent`,
       'OK    GPIO23 is an output, high: reverse',
-      'OK    the agent reads the laser',
+      'OK    the agent reads the laser and the camera',
     ]);
     expect(run.status).toBe(0);
     expect(run.calls).toMatch(/i2cdetect -y 1 0x29 0x29/);
@@ -224,7 +224,7 @@ describe('check-devices.sh', () => {
       'FAIL  nothing at 0x29',
       'FAIL  no camera',
       'FAIL  GPIO23 is not an output driven high',
-      'FAIL  the agent could not read the laser (above',
+      'FAIL  the agent could not read the laser or the camera (above',
     ]);
     expect(run.status).toBe(4);
   });
