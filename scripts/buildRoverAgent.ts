@@ -56,9 +56,11 @@ const roverOnly: Plugin = {
       if (args.kind !== 'entry-point' && SIMULATED.test(args.path)) return { path: args.path, namespace: 'left-out' };
       return undefined;
     });
+    // An OperatorError: the agent's command line prints its message alone, not a stack.
     b.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
-      contents: `throw new Error(${JSON.stringify(LEFT_OUT_MESSAGE)});`,
-      loader: 'js',
+      contents: `import { OperatorError } from './core/commandLine.js';\nthrow new OperatorError(${JSON.stringify(LEFT_OUT_MESSAGE)});\n`,
+      loader: 'ts',
+      resolveDir: ROOT,
     }));
   },
 };

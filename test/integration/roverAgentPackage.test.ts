@@ -51,9 +51,9 @@ describe('the rover kit', () => {
     );
   });
 
-  it('bundles the agent and its devices, without sharp, TensorFlow.js, the stores or the simulated devices', () => {
+  it('bundles the agent and its devices, without sharp, TensorFlow.js, the models or the simulated devices', () => {
     expect(kit.inputs).toContain('edge/agent/main.ts');
-    expect(kit.inputs.filter((input) => /(^|\/)simulated[A-Z]|^edge\/camera\.ts$|^core\/(ml|stores)\//.test(input))).toEqual([]);
+    expect(kit.inputs.filter((input) => /(^|\/)simulated[A-Z]|^edge\/camera\.ts$|^core\/ml\//.test(input))).toEqual([]);
     const bundle = fs.readFileSync(kit.bundle, 'utf8');
     expect(bundle).not.toMatch(/from ["'](sharp|@tensorflow\/[\w-]+)["']|require\(["'](sharp|@tensorflow\/[\w-]+)["']\)/);
   });
