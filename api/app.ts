@@ -27,7 +27,10 @@ import { deploymentReadRoutes } from './routes/deploymentReads.js';
 import { sensorFaultRoutes } from './routes/sensorFaults.js';
 import { accessLog } from './accessLog.js';
 import { accessRoutes } from './routes/access.js';
+import { roverRoutes } from './routes/rover.js';
+import { parkingRunReadRoutes } from './routes/parkingRuns.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { IdempotentFrames } from '../control/idempotentFrames.js';
 
 export interface AppDeps {
   config: { api: Config['api']; temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'> };
@@ -41,6 +44,24 @@ export interface AppDeps {
   log: Logger;
   /** The Prometheus metrics; the server shares them with the model server and the analysis it built. */
   metrics?: ApiMetrics;
+  /** Frames' Idempotency-Keys; the server shares them with its pruning loop. */
+  idempotentFrames?: IdempotentFrames;
+}
+
+/** Beyond its upload's deadline, how long a frame's handling may take (predict and spool) before it counts as dead. */
+const FRAME_HANDLING_SECONDS = 20;
+
+/** The API's Idempotency-Keys of frames, with its settings. */
+export function idempotentFramesOf(deps: Pick<AppDeps, 'config' | 'stores' | 'log'>): IdempotentFrames {
+  const { api } = deps.config;
+  return new IdempotentFrames(
+    deps.stores.registry,
+    {
+      pendingDeadlineMs: ((api.uploadTimeoutSeconds ?? 10) + FRAME_HANDLING_SECONDS) * 1000,
+      ttlMs: (api.idempotencyKeyTtlHours ?? 24) * 3600 * 1000,
+    },
+    deps.log,
+  );
 }
 
 /** What the retrain routes and the pending-retrain retrier need. */
@@ -104,8 +125,12 @@ export function createApp(deps: AppDeps): express.Express {
       imageLimits: config.api.imageLimits,
       log: deps.log,
       metrics,
+      idempotentFrames: deps.idempotentFrames ?? idempotentFramesOf(deps),
+      frameMaxAgeMs: config.api.frameMaxAgeHours && config.api.frameMaxAgeHours * 3600 * 1000,
     }),
   );
+  // Before the admin routes: a rover's own token reaches these.
+  app.use(roverRoutes({ lookups, registry: stores.registry, metrics }));
   // The admin token, or a viewer token on a GET (api/access.ts).
   const access = new AdminAccess(config.api.adminToken, stores.registry);
   const admin = access.adminOrReader;
@@ -142,6 +167,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(admin, sensorFaultRoutes({ registry: stores.registry }));
+  app.use(admin, parkingRunReadRoutes({ registry: stores.registry }));
 
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));

@@ -47,6 +47,13 @@ export function createApiMetrics() {
     registers,
   });
 
+  const parkingRuns = new Counter({
+    name: 'parking_runs_total',
+    help: 'Parking runs the rovers reported (each run once), by deployment, steering mode and outcome (parked, hit, early)',
+    labelNames: ['deployment', 'mode', 'outcome'] as const,
+    registers,
+  });
+
   const observed: { parts?: ObservedParts } = {};
   /** A counter kept by the module itself, copied at each scrape. */
   const counterOf = (name: string, help: string, read: (parts: ObservedParts) => number) =>
@@ -154,6 +161,9 @@ export function createApiMetrics() {
       return router;
     },
     frameReceived: () => framesReceived.inc(),
+    /** A parking run stored for the first time (a deployment of none is labelled `none`). */
+    parkingRunRecorded: (run: { deployment: string | null; mode: string; outcome: string }) =>
+      parkingRuns.inc({ deployment: run.deployment ?? 'none', mode: run.mode, outcome: run.outcome }),
     /** Reads spool, analysis and model cache figures from these at each scrape. */
     observe(parts: ObservedParts) {
       observed.parts = parts;

@@ -5,7 +5,7 @@ import { loadConfig } from '../core/config.js';
 import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { lazyTemporalClient } from '../control/temporal/client.js';
-import { createApp, retrainDepsOf } from './app.js';
+import { createApp, idempotentFramesOf, retrainDepsOf } from './app.js';
 import { exposureProblems } from './exposure.js';
 import { keepRetryingPendingRetrains } from '../control/retrainRequests.js';
 import { FrameAnalysis } from '../ingest/frameAnalysis.js';
@@ -13,6 +13,8 @@ import { createHttpServer } from './httpServer.js';
 import { ModelServer } from '../serving/modelServer.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { createApiMetrics } from './metrics.js';
+
+const IDEMPOTENCY_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
 parseCommandLineOrExit(
   `usage: npm run api
@@ -63,7 +65,21 @@ await analysis.ready();
 
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
 const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
-const app = createApp({ config, stores, models, analysis, temporal, backend: backend.name, monitorSchedules, log, metrics });
+const idempotentFrames = idempotentFramesOf({ config, stores, log });
+const app = createApp({
+  config,
+  stores,
+  models,
+  analysis,
+  temporal,
+  backend: backend.name,
+  monitorSchedules,
+  log,
+  metrics,
+  idempotentFrames,
+});
+// Expired Idempotency-Keys are forgotten in the background, never on a frame's path.
+const keyPruning = idempotentFrames.keepPruning(IDEMPOTENCY_PRUNE_INTERVAL_MS);
 // Retrain asks recorded while Temporal was unreachable are handed to it once it answers again; drift monitor
 // schedules are set up at start-up and follow registry changes made while it was unreachable.
 const pendingRetrains = keepRetryingPendingRetrains(retrainDeps);
@@ -92,6 +108,7 @@ async function shutdown() {
   await analysis.close();
   models.dispose();
   pendingRetrains.stop();
+  keyPruning.stop();
   await closeTemporal();
   await closeStores(stores);
   process.exit(0);

@@ -15,7 +15,7 @@ export class ControlError extends Error {
     readonly kind: ControlErrorKind,
     readonly code: string,
     message: string,
-    /** For `unavailable`: seconds after which trying again makes sense. */
+    /** Seconds after which trying again makes sense (`unavailable`, or a `conflict` that passes by itself). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);

@@ -184,6 +184,18 @@ export const envSchema = z.object({
     .min(0)
     .default(5000)
     .describe("How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it."),
+  IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(24)
+    .describe(
+      "How long `/predict` keeps a frame's `Idempotency-Key` and its answer: a repeat within it is answered again, not stored again.",
+    ),
+  FRAME_MAX_AGE_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(168)
+    .describe('Oldest frame `/predict` takes by its `frame_age_ms` (7 days); older is `400 frame_too_old`.'),
   SWEEP_PARALLELISM: z.coerce
     .number()
     .int()
@@ -276,6 +288,10 @@ export interface Config {
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
+    /** How long a frame's Idempotency-Key and its answer are kept (default 24 h). */
+    idempotencyKeyTtlHours?: number;
+    /** Oldest frame /predict takes by its frame_age_ms (default 7 days); older is 400 frame_too_old. */
+    frameMaxAgeHours?: number;
   };
   /** Trials a training worker runs at once; unset: floor(cores / threads per trial). */
   sweepParallelism?: number;
@@ -341,6 +357,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxAspectRatio: e.IMAGE_MAX_ASPECT_RATIO,
       },
       registryCacheTtlMs: e.REGISTRY_CACHE_TTL_MS,
+      idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
+      frameMaxAgeHours: e.FRAME_MAX_AGE_HOURS,
     },
     sweepParallelism: e.SWEEP_PARALLELISM,
     mlThreadsPerTrial: e.ML_THREADS_PER_TRIAL,

@@ -114,6 +114,7 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
 
 export const USAGE = `usage: npm run rover -- drive --api URL --client-id ID --preset ID --runs N [options]
        npm run rover -- render --preset ID --distance MM [--angle DEG] [--seed 1] --out FILE.jpg
+       npm run rover -- agent --credentials FILE --api URL [options]   (the rover agent: agent --help)
 
 drive: parking runs against the inference API (POST /predict), one line per run, then a JSON summary.
   The rover's token comes from ROVER_TOKEN, or from a file (--token-file); --token TOKEN works too but
@@ -273,6 +274,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The agent has its own entry (edge/agent/main.ts, bundled alone for the Pi); this CLI only hands over to it.
+  if (argv[0] === 'agent') return (await import('./agent/main.js')).main(argv.slice(1));
   try {
     return await run(parseCli(argv));
   } catch (err) {

@@ -1,10 +1,18 @@
 /**
- * Typed HTTP client for the inference API (`POST /predict`), on Node's global fetch.
- * Never throws for HTTP or network errors: every call resolves to a PredictResult.
+ * Typed HTTP client for the rover's routes of the API (`POST /predict`, `GET /clients/me`, `POST /parking-runs`),
+ * on Node's global fetch. Never throws for HTTP or network errors: every call resolves to a result.
  */
 import { z } from 'zod';
+import { clientSelfAnswerSchema, type ClientSelfAnswer } from '../contracts/http/clients.js';
 import { errorBodySchema } from '../contracts/http/common.js';
-import { predictAnswerSchema, type PredictAnswer, type predictFormSchema } from '../contracts/http/predict.js';
+import { parkingRunAnswerSchema, type ParkingRunReport } from '../contracts/http/parking.js';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  predictAnswerSchema,
+  type PredictAnswer,
+  type predictFormSchema,
+} from '../contracts/http/predict.js';
 import { unreachableReason } from '../core/commandLine.js';
 
 export interface RoverClientOptions {
@@ -29,6 +37,10 @@ export interface PredictInput {
   jpeg: Uint8Array;
   /** Laser reading in mm, the reference label; omitted when the sensor dropped out. */
   sensorMm?: number | null;
+  /** Makes the upload safe to repeat: the API stores a frame sent twice with one key once. */
+  idempotencyKey?: string;
+  /** How old the frame was when predict() was called (a frame kept while the API was away); retries add their wait. */
+  frameAgeMs?: number;
 }
 
 export type PredictResult =
@@ -40,6 +52,8 @@ export type PredictResult =
       model: PredictAnswer['model'];
       requestId: PredictAnswer['request_id'];
       attempts: number;
+      /** The API had already answered this idempotency key: the frame was stored by an earlier upload. */
+      replayed?: true;
     }
   | {
       ok: false;
@@ -57,12 +71,26 @@ export type PredictResult =
 type FormField = keyof z.input<typeof predictFormSchema>;
 const field = (name: FormField) => name;
 
-type Failure = Extract<PredictResult, { ok: false }>;
+export type Failure = Extract<PredictResult, { ok: false }>;
+
+export type WhoAmIResult = { ok: true; answer: ClientSelfAnswer } | Failure;
+export type ReportRunResult = { ok: true; status: number; replayed: boolean } | Failure;
+
+/**
+ * Whether a failed upload may be tried again later (store and forward): no answer, the API busy or refusing for now
+ * (429, 5xx, a repeat of a key still in progress). `no_model` recorded the frame, and other 4xx will not change.
+ */
+export function isRetryableFailure(failure: Pick<Failure, 'status' | 'code'>): boolean {
+  if (failure.status === null) return true;
+  if (failure.code === 'no_model') return false;
+  return failure.status >= 500 || failure.status === 429 || failure.code === 'idempotency_in_progress';
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RoverClient {
   private readonly url: string;
+  private readonly base: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
@@ -70,7 +98,8 @@ export class RoverClient {
   private readonly retryAfterBudgetMs: number;
 
   constructor(private readonly options: RoverClientOptions) {
-    this.url = `${options.apiUrl.replace(/\/+$/, '')}/predict`;
+    this.base = options.apiUrl.replace(/\/+$/, '');
+    this.url = `${this.base}/predict`;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.retries = Math.max(0, options.retries ?? 2);
     this.backoffMs = options.backoffMs ?? 100;
@@ -81,8 +110,10 @@ export class RoverClient {
   async predict(input: PredictInput): Promise<PredictResult> {
     let retries = 0;
     let waitedMs = 0;
+    const calledAt = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const { result, retryable, retryAfterMs } = await this.attempt(input, attempt);
+      const frameAgeMs = input.frameAgeMs === undefined ? undefined : input.frameAgeMs + (Date.now() - calledAt);
+      const { result, retryable, retryAfterMs } = await this.attempt({ ...input, frameAgeMs }, attempt);
       if (result.ok || !retryable) return result;
       if (retryAfterMs !== undefined) {
         // The API said when to come back: wait that long if the budget allows, else report it.
@@ -95,6 +126,38 @@ export class RoverClient {
       await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** retries));
       retries++;
     }
+  }
+
+  /** `GET /clients/me`: who this token belongs to and which deployment (and version) the rover serves. */
+  async whoAmI(): Promise<WhoAmIResult> {
+    const sent = await this.request('GET', '/clients/me');
+    if (!('response' in sent)) return sent;
+    const parsed = sent.response.status === 200 ? clientSelfAnswerSchema.safeParse(parseJson(sent.text)) : undefined;
+    if (parsed?.success) return { ok: true, answer: parsed.data };
+    return parsed ? badResponse(sent.text) : errorAnswer(sent.response, sent.text);
+  }
+
+  /** `POST /parking-runs`: a run's outcome; reporting one run twice stores it once (`replayed`). */
+  async reportParkingRun(report: ParkingRunReport): Promise<ReportRunResult> {
+    const sent = await this.request('POST', '/parking-runs', report);
+    if (!('response' in sent)) return sent;
+    const { status } = sent.response;
+    if (status !== 200 && status !== 201) return errorAnswer(sent.response, sent.text);
+    const parsed = parkingRunAnswerSchema.safeParse(parseJson(sent.text));
+    return parsed.success ? { ok: true, status, replayed: parsed.data.replayed } : badResponse(sent.text);
+  }
+
+  /** One JSON request with this client's token; a network failure or a timeout as a Failure. */
+  private async request(method: string, route: string, body?: unknown): Promise<{ response: Response; text: string } | Failure> {
+    return this.send(`${this.base}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.options.token}`,
+        'x-client-id': this.options.clientId,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   }
 
   /**
@@ -116,15 +179,26 @@ export class RoverClient {
   }
 
   /** One POST /predict of `form` with this client's token; a network failure or a timeout as a Failure. */
-  private async post(form: FormData, attempts: number): Promise<{ response: Response; text: string } | Failure> {
-    try {
-      const response = await fetch(this.url, {
+  private post(form: FormData, attempts: number, idempotencyKey?: string): Promise<{ response: Response; text: string } | Failure> {
+    return this.send(
+      this.url,
+      {
         method: 'POST',
         // The id travels as a header too, so the API authenticates before it reads the body.
-        headers: { authorization: `Bearer ${this.options.token}`, 'x-client-id': this.options.clientId },
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          'x-client-id': this.options.clientId,
+          ...(idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey }),
+        },
         body: form,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      },
+      attempts,
+    );
+  }
+
+  private async send(url: string, init: RequestInit, attempts = 1): Promise<{ response: Response; text: string } | Failure> {
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
       return { response, text: await response.text() };
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
@@ -140,9 +214,10 @@ export class RoverClient {
     const form = new FormData();
     form.set(field('client_id'), this.options.clientId);
     if (input.sensorMm !== undefined && input.sensorMm !== null) form.set(field('sensor_value'), String(input.sensorMm));
+    if (input.frameAgeMs !== undefined) form.set(field('frame_age_ms'), String(Math.max(0, Math.round(input.frameAgeMs))));
     form.set(field('image'), new Blob([new Uint8Array(input.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
 
-    const sent = await this.post(form, attempts);
+    const sent = await this.post(form, attempts, input.idempotencyKey);
     if (!('response' in sent)) return { result: sent, retryable: true };
     const { response, text } = sent;
 
@@ -160,6 +235,7 @@ export class RoverClient {
             model: body.model,
             requestId: body.request_id,
             attempts,
+            ...(response.headers.get(IDEMPOTENT_REPLAYED_HEADER) === 'true' ? { replayed: true as const } : {}),
           },
           retryable: false,
         };
@@ -174,11 +250,31 @@ export class RoverClient {
     const code = parsedError.success ? parsedError.data.error.code : `http_${response.status}`;
     const message = parsedError.success ? parsedError.data.error.message : text.slice(0, 200) || response.statusText;
     // no_model: the API recorded the frame but has nothing to predict with; retrying would record it twice.
-    const retryable = (response.status >= 500 || response.status === 429) && code !== 'no_model';
+    const retryable = isRetryableFailure({ status: response.status, code });
     const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     return { result: { ok: false, status: response.status, code, message, attempts }, retryable, retryAfterMs };
   }
 }
+
+/** A non-2xx answer as a Failure, with the API's error code when it sent one. */
+function errorAnswer(response: Response, text: string): Failure {
+  const parsed = errorBodySchema.safeParse(parseJson(text));
+  return {
+    ok: false,
+    status: response.status,
+    code: parsed.success ? parsed.data.error.code : `http_${response.status}`,
+    message: parsed.success ? parsed.data.error.message : text.slice(0, 200) || response.statusText,
+    attempts: 1,
+  };
+}
+
+const badResponse = (text: string): Failure => ({
+  ok: false,
+  status: 200,
+  code: 'bad_response',
+  message: `unexpected success body: ${text.slice(0, 200)}`,
+  attempts: 1,
+});
 
 const describeError = (err: unknown) =>
   err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);

@@ -12,8 +12,15 @@ import type {
   clientAnswerSchema,
   clientAssignmentAnswerSchema,
   clientListAnswerSchema,
+  clientSelfAnswerSchema,
   createdClientAnswerSchema,
 } from '../contracts/http/clients.js';
+import type {
+  parkingRunAnswerSchema,
+  parkingRunListAnswerSchema,
+  parkingRunReportSchema,
+  parkingSummaryAnswerSchema,
+} from '../contracts/http/parking.js';
 import type {
   deploymentAnswerSchema,
   deploymentDetailAnswerSchema,
@@ -117,6 +124,10 @@ export interface ApiRoutes {
   'GET /sensor-faults': Route<typeof sensorFaultListAnswerSchema>;
   'POST /sensor-faults/:id/clear': Route<typeof sensorFaultAnswerSchema, typeof clearing>;
   'GET /deployments/:id/sensors': Route<typeof deploymentSensorsAnswerSchema>;
+  'GET /clients/me': Route<typeof clientSelfAnswerSchema>;
+  'POST /parking-runs': Route<typeof parkingRunAnswerSchema, typeof parkingRunReportSchema>;
+  'GET /parking-runs': Route<typeof parkingRunListAnswerSchema>;
+  'GET /deployments/:id/parking': Route<typeof parkingSummaryAnswerSchema>;
 }
 
 /** `/deployments/${string}/stats?since=1` as path segments, `['', 'deployments', string, 'stats']`. */

@@ -7,6 +7,7 @@ import { describePredictRoutes } from './predict.js';
 import { describeReadRoutes } from './reads.js';
 import { describeDeploymentReadRoutes } from './deploymentReads.js';
 import { describeSensorFaultRoutes } from './sensorFaults.js';
+import { describeRoverRoutes } from './rover.js';
 import { describeRetrainRoutes } from './retrain.js';
 import { describeRolloutRoutes } from './rollout.js';
 import { describeRoute, SECURITY_SCHEMES } from './routeDoc.js';
@@ -56,6 +57,7 @@ export function openApiDocument(): OpenApiDocument {
   });
   describeHealthRoutes(registry);
   describePredictRoutes(registry);
+  describeRoverRoutes(registry);
   describeRetrainRoutes(registry);
   describeAdminRoutes(registry);
   describeMonitorRoutes(registry);

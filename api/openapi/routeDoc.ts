@@ -68,6 +68,8 @@ export interface RouteDoc {
   /** Path parameters; by default each `:name` of the path is a string. */
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** Request headers the route reads beside the token. */
+  headers?: z.ZodObject;
   /** A JSON body. */
   body?: z.ZodType;
   /** A multipart/form-data body. */
@@ -123,6 +125,7 @@ export function describeRoute(registry: OpenAPIRegistry, tag: string, doc: Route
     request: {
       params: doc.params ?? pathParams(doc.path),
       query: doc.query,
+      headers: doc.headers,
       ...(doc.body && { body: { required: true, content: json(doc.body) } }),
       ...(doc.form && { body: { required: true, content: json(doc.form, 'multipart/form-data') } }),
     },

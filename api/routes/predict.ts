@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
-import { predictFieldsSchema } from '../../contracts/http/predict.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, predictFieldsSchema } from '../../contracts/http/predict.js';
+import { frameFingerprint, type IdempotentFrames } from '../../control/idempotentFrames.js';
 import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
 import { InvalidImageError } from '../../core/ml/imagePixels.js';
-import type { RegisteredClient } from '../../core/stores/registry.js';
-import { bearerToken, hashToken, sameSecret } from '../auth.js';
+import type { Deployment, RegisteredClient } from '../../core/stores/registry.js';
+import type { PredictAnswer } from '../../contracts/http/predict.js';
+import { authenticateRover } from '../roverAuth.js';
 import { ApiError, multipartError, validate } from '../errors.js';
 import { SpoolFullError, type FrameAnalysis, type FrameToAnalyse } from '../../ingest/frameAnalysis.js';
 import { ModelUnavailableError, type ModelServer } from '../../serving/modelServer.js';
@@ -32,6 +34,10 @@ export interface PredictDeps {
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
   /** Told of each frame whose upload arrived in full (the API's metrics). */
   metrics?: { frameReceived(): void };
+  /** Frames sent with an Idempotency-Key; without it, the header is refused (400). */
+  idempotentFrames?: IdempotentFrames;
+  /** Oldest frame taken by its frame_age_ms (default 7 days). */
+  frameMaxAgeMs?: number;
 }
 
 /** Room for the form fields and part headers around the image. */
@@ -39,6 +45,18 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const OVERLOADED_RETRY_AFTER_S = 1;
 const DEFAULT_UPLOAD_TIMEOUT_S = 10;
 const UNAVAILABLE_RETRY_AFTER_S = 5;
+const DEFAULT_FRAME_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** 1..255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The frame's Idempotency-Key, if it has one. */
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get(IDEMPOTENCY_KEY_HEADER);
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new ApiError(400, 'invalid_idempotency_key', `${IDEMPOTENCY_KEY_HEADER} must be 1 to 255 printable ASCII characters`);
+  return key;
+}
 
 /**
  * POST /predict: authenticates the rover from its headers, admits the upload within the
@@ -59,18 +77,14 @@ export function predictRoutes(deps: PredictDeps): Router {
   });
   const uploadTimeoutSeconds = deps.uploadTimeoutSeconds ?? DEFAULT_UPLOAD_TIMEOUT_S;
   const limits = deps.imageLimits ?? DEFAULT_IMAGE_LIMITS;
+  const { idempotentFrames } = deps;
+  const frameMaxAgeMs = deps.frameMaxAgeMs ?? DEFAULT_FRAME_MAX_AGE_MS;
   let lastModelLookupFailure: string | undefined;
 
   const authenticate: RequestHandler = async (req, res, next) => {
     // As for a refused upload (admit): the body of an unauthenticated one is not read.
     res.setHeader('Connection', 'close');
-    const token = bearerToken(req);
-    if (!token) throw new ApiError(401, 'missing_token', 'send the client token as Authorization: Bearer <token>');
-    const tokenHash = hashToken(token);
-    const clientId = req.get('x-client-id');
-    const client = clientId ? await deps.lookups.client(clientId) : await deps.lookups.clientByTokenHash(tokenHash);
-    if (!client || !sameSecret(tokenHash, client.tokenHash)) throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
-    res.locals.client = client;
+    res.locals.client = await authenticateRover(req, deps.lookups);
     next();
   };
 
@@ -137,9 +151,13 @@ export function predictRoutes(deps: PredictDeps): Router {
     const started = performance.now();
     deps.metrics?.frameReceived();
     const client = res.locals.client as RegisteredClient;
+    const key = idempotencyKeyOf(req);
     const fields = validate(predictFieldsSchema, req.body ?? {}, 'form fields');
     if (fields.client_id !== undefined && fields.client_id !== client.id)
       throw new ApiError(401, 'invalid_token', 'unknown client id or wrong token');
+    const ageMs = fields.frame_age_ms ?? 0;
+    if (ageMs > frameMaxAgeMs)
+      throw new ApiError(400, 'frame_too_old', `the frame is ${ageMs} ms old; the API takes frames up to ${frameMaxAgeMs} ms old`);
     const image = req.file?.buffer;
     if (!image) throw new ApiError(400, 'missing_image', 'send the frame as a multipart file field named "image"');
     await checkFrame(image, limits).catch((err: unknown) => {
@@ -149,7 +167,67 @@ export function predictRoutes(deps: PredictDeps): Router {
     const deployment = await deps.lookups.deployment(client.deploymentId);
     if (!deployment) throw new ApiError(404, 'no_deployment', `deployment "${client.deploymentId}" does not exist`);
 
-    const routing = await deps.models.route(deployment, client.id).catch((err) => {
+    const frame = {
+      requestId: randomUUID(),
+      time: Date.now() - ageMs,
+      deployment: deployment.id,
+      client: client.id,
+      sensorValue: fields.sensor_value ?? null,
+      image,
+    };
+    if (key === undefined) {
+      const answer = await handle(deployment, frame, started, res);
+      if (answer) res.json(answer);
+      return;
+    }
+    if (!idempotentFrames)
+      throw new ApiError(400, 'invalid_idempotency_key', `this API does not take frames with an ${IDEMPOTENCY_KEY_HEADER}`);
+    const claim = await idempotentFrames.claim({
+      client: client.id,
+      key,
+      fingerprint: frameFingerprint(image, frame.sensorValue),
+      requestId: frame.requestId,
+      frameTime: frame.time,
+    });
+    if (claim.kind === 'replay') {
+      res.set(IDEMPOTENT_REPLAYED_HEADER, 'true').status(claim.answer.status).json(claim.answer.body);
+      return;
+    }
+    // A take-over stores the frame as the handling that died would have: overwritten in the stores, not doubled.
+    const claimed = { ...frame, requestId: claim.requestId, time: claim.frameTime };
+    const recorded = { now: false };
+    try {
+      const answer = await handle(deployment, claimed, started, res, recorded);
+      if (!answer) {
+        await idempotentFrames.release(claim);
+        return;
+      }
+      await idempotentFrames.settle(claim, { status: 200, body: answer });
+      res.json(answer);
+    } catch (err) {
+      // An answer that promises the frame is kept (503 no_model) is given again; a frame not stored frees its key.
+      if (recorded.now && err instanceof ApiError)
+        await idempotentFrames.settle(claim, { status: err.status, body: { error: { code: err.code, message: err.message } } });
+      else if (!recorded.now) await idempotentFrames.release(claim);
+      throw err;
+    }
+  });
+
+  type Frame = { requestId: string; time: number; deployment: string; client: string; sensorValue: number | null; image: Buffer };
+
+  /**
+   * Predicts the frame with its deployment's model and makes it durable in the spool; `recorded.now` is set once it
+   * is (its answer, 200 or 503 no_model, then promises the frame is kept). Undefined when the rover hung up first.
+   */
+  async function handle(
+    deployment: Deployment,
+    frame: Frame,
+    started: number,
+    res: Response,
+    recorded = { now: false },
+  ): Promise<PredictAnswer | undefined> {
+    const { image } = frame;
+    const routing = await deps.models.route(deployment, frame.client).catch((err) => {
       if (err instanceof ModelUnavailableError) throw new ApiError(503, 'model_unavailable', err.message, UNAVAILABLE_RETRY_AFTER_S);
       const reason = (err as Error).message;
       // One line per distinct failure, not one per request while it lasts.
@@ -158,15 +236,6 @@ export function predictRoutes(deps: PredictDeps): Router {
       throw new ApiError(503, 'model_unavailable', 'the model cannot be looked up right now; try again shortly', UNAVAILABLE_RETRY_AFTER_S);
     });
     lastModelLookupFailure = undefined;
-    const requestId = randomUUID();
-    const frame = {
-      requestId,
-      time: Date.now(),
-      deployment: deployment.id,
-      client: client.id,
-      sensorValue: fields.sensor_value ?? null,
-      image,
-    };
     // Decoded once, at the analysis's size, by the decode every later one uses: a frame that fails here is refused,
     // and a frame that passes is one the analysis can read. The model starts from these pixels when they are the frame's own.
     const decode = () =>
@@ -184,6 +253,7 @@ export function predictRoutes(deps: PredictDeps): Router {
         shadowVersion: null,
         latencyMs: performance.now() - started,
       });
+      recorded.now = true;
       throw new ApiError(
         503,
         'no_model',
@@ -196,7 +266,7 @@ export function predictRoutes(deps: PredictDeps): Router {
     let prediction: number;
     let pixels: AnalysisPixels;
     try {
-      if (roverHungUp(res)) return;
+      if (roverHungUp(res)) return undefined;
       pixels = await decode();
       prediction = await lease.predictMm(forModel(pixels));
     } catch (err) {
@@ -213,16 +283,17 @@ export function predictRoutes(deps: PredictDeps): Router {
       lease.release();
     }
     const latencyMs = performance.now() - started;
-    if (roverHungUp(res)) return;
+    if (roverHungUp(res)) return undefined;
     // A rollout's shadow predicts during the frame's analysis, after this answer.
     await record({ ...frame, pixels, modelName: version.modelName, modelVersion: version.version, prediction, shadowVersion, latencyMs });
-    res.json({
+    recorded.now = true;
+    return {
       prediction_mm: prediction,
       deployment: deployment.id,
       model: { name: version.modelName, version: version.version },
-      request_id: requestId,
-    });
-  });
+      request_id: frame.requestId,
+    };
+  }
 
   /**
    * A rover that hung up has no answer and will send the frame again: predicting it costs the others' time, and

@@ -590,5 +590,20 @@ export interface DeploymentSensorsAnswer {
   deployment: string;
   rovers: { client: string; status: 'healthy' | 'suspect'; fault: SensorFault | null }[];
 }
+/** GET /deployments/:id/parking: parking success by what steered and the model version that answered (contracts/http/parking.ts). */
+export interface ParkingSummaryAnswer {
+  deployment: string;
+  since: string | null;
+  groups: {
+    mode: 'model' | 'laser';
+    modelVersion: number | null;
+    runs: number;
+    parked: number;
+    hit: number;
+    early: number;
+    successRate: number;
+    meanFinalMm: number | null;
+  }[];
+}
 /** A rollout's stages (core/stores/registry.ts ROLLOUT_STAGES). */
 export type RolloutStage = 'shadow' | 'canary' | 'ab' | 'bandit';

@@ -1,5 +1,6 @@
 /** The registry contract: clients, deployments, models, versions, trials, retrain requests, viewers, annotations. */
 import type { MonitorConfig } from '../drift/monitorConfig.js';
+import type { ParkingOutcome, SteeringMode } from '../parking/parkingOutcome.js';
 import type { PairedComparison } from '../rollout/pairedTest.js';
 import type { SensorFaultKind } from '../sensors/sensorHealth.js';
 import type { DeploymentStrategy, RolloutPolicy } from '../rollout/rolloutPolicy.js';
@@ -355,6 +356,72 @@ export interface SensorFault {
 
 export type NewSensorFault = Pick<SensorFault, 'client' | 'deployment' | 'kinds' | 'evidence' | 'summary' | 'since'>;
 
+/**
+ * A client's Idempotency-Key of a frame (POST /predict): the one handling of the frame that holds it, and once done
+ * the answer it gave, which a repeat of the key gets again. Unique per client and key.
+ */
+export interface IdempotencyClaim {
+  client: string;
+  key: string;
+  /** The frame's request id and record time: a take-over stores the frame under the same ones (overwritten, not doubled). */
+  requestId: string;
+  frameTime: number;
+  /** What the frame was (sha-256 of its image and laser reading): the same key on another frame is refused. */
+  fingerprint: string;
+  state: 'pending' | 'done';
+  /** Once done: the answer's status and body. */
+  answer: { status: number; body: unknown } | null;
+  /** The handling holding it while pending (a take-over is a new holder): only it settles or releases the claim. */
+  holder: string;
+  /** Epoch ms: when its holder claimed it (a take-over claims it again). */
+  claimedAt: number;
+  createdAt: string;
+}
+
+export type NewIdempotencyClaim = Pick<IdempotencyClaim, 'client' | 'key' | 'requestId' | 'frameTime' | 'fingerprint' | 'holder'>;
+
+/**
+ * What became of a claim: `claimed` (the key is new, or its claim expired), `taken-over` (a pending claim of the same
+ * frame whose holder went quiet: the caller holds it now, with its request id and frame time), `held` (someone else's:
+ * done, pending and recent, or of another frame).
+ */
+export type IdempotencyClaimOutcome = 'claimed' | 'taken-over' | 'held';
+
+/** One parking run as a rover reported it (POST /parking-runs), stored once per client and run id. */
+export interface ParkingRun {
+  runId: string;
+  client: string;
+  /** The client's deployment when it reported the run; null: none. */
+  deployment: string | null;
+  mode: SteeringMode;
+  startedAt: string;
+  endedAt: string;
+  frames: number;
+  steered: { model: number; laser: number; stopped: number };
+  outcome: ParkingOutcome;
+  finalLaserMm: number | null;
+  finalTrueMm: number | null;
+  modelVersion: number | null;
+  stopReason: string;
+  simulated: boolean;
+  preset: string | null;
+  receivedAt: string;
+}
+
+/** A deployment's runs of one steering mode and model version: how many ended each way. */
+export interface ParkingSuccess {
+  mode: SteeringMode;
+  modelVersion: number | null;
+  runs: number;
+  parked: number;
+  hit: number;
+  early: number;
+  /** parked / runs */
+  successRate: number;
+  /** Mean final distance (the true one of a simulated run, else the laser's); null: no run reported one. */
+  meanFinalMm: number | null;
+}
+
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt' | 'referenceProfile'>;
 export type NewRetrainRequest = Pick<RetrainRequest, 'modelName' | 'trigger' | 'payload' | 'dedupeKey'>;
 
@@ -491,6 +558,30 @@ export interface RegistryStore {
   getSensorFault(id: number): Promise<SensorFault | undefined>;
   /** Clears an open fault; a fault cleared already is returned as it is (its first clearing kept), undefined when none. */
   clearSensorFault(id: number, clearing: { by: string; reason: string }): Promise<SensorFault | undefined>;
+
+  /**
+   * Claims a client's key for a frame: a new claim when the key is new or its claim was created before `expiredBefore`
+   * (ISO 8601); a pending claim of the same fingerprint claimed before `staleBefore` (epoch ms) is taken over (the new
+   * holder, its request id and frame time kept); else the claim holding the key is returned as it is. Concurrent
+   * claims of one key: one wins.
+   */
+  claimIdempotencyKey(
+    claim: NewIdempotencyClaim,
+    options: { staleBefore: number; expiredBefore: string },
+  ): Promise<{ claim: IdempotencyClaim; outcome: IdempotencyClaimOutcome }>;
+  /** Marks the holder's pending claim done with its answer; false when the holder no longer holds it. */
+  settleIdempotencyKey(client: string, key: string, holder: string, answer: { status: number; body: unknown }): Promise<boolean>;
+  /** Gives up the holder's pending claim (the frame was not stored): the key is free again. */
+  releaseIdempotencyKey(client: string, key: string, holder: string): Promise<boolean>;
+  /** Deletes claims created before `createdBefore` (ISO 8601); returns how many. */
+  pruneIdempotencyKeys(createdBefore: string): Promise<number>;
+
+  /** Stores a run once per client and run id: a repeat returns the stored run, `created` false. */
+  recordParkingRun(run: Omit<ParkingRun, 'receivedAt'>): Promise<{ run: ParkingRun; created: boolean }>;
+  /** Newest received first; `since` (ISO 8601): received at or after it. */
+  listParkingRuns(filter?: { deployment?: string; client?: string; since?: string; limit?: number }): Promise<ParkingRun[]>;
+  /** A deployment's runs (received since `since`, ISO 8601) by steering mode and model version, ordered by both (null versions first). */
+  parkingSuccess(deployment: string, since?: string): Promise<ParkingSuccess[]>;
 
   close(): Promise<void>;
 }

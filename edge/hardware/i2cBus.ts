@@ -28,17 +28,6 @@ export async function openI2cBus(busNumber: number): Promise<I2cBus> {
   if (!Number.isInteger(busNumber) || busNumber < 0) {
     throw new I2cBusUnavailableError(`I2C bus number must be a whole number >= 0, got ${busNumber}`);
   }
-  const device = `/dev/i2c-${busNumber}`;
-  try {
-    await access(device, constants.R_OK | constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new I2cBusUnavailableError(
-      code === 'EACCES' || code === 'EPERM'
-        ? `no right to read and write ${device}: add this user to the group that owns it (on Raspberry Pi OS: i2c)`
-        : `${device} does not exist: enable I2C (dtparam=i2c_arm=on in /boot/firmware/config.txt, then reboot) or pick another bus`,
-    );
-  }
   let i2c: I2cBusModule;
   try {
     // No @types for i2c-bus here: the string cast keeps TypeScript from looking for them; I2cBus types the result.
@@ -48,6 +37,18 @@ export async function openI2cBus(busNumber: number): Promise<I2cBus> {
     throw new I2cBusUnavailableError(
       `the i2c-bus package could not be loaded (${(err as Error).message}): install it beside the agent ` +
         '(npm install i2c-bus; it builds with node-gyp, so it needs build-essential)',
+    );
+  }
+  // i2c-bus opens the device file only at the first transaction: check it now so a missing bus fails here.
+  const device = `/dev/i2c-${busNumber}`;
+  try {
+    await access(device, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new I2cBusUnavailableError(
+      code === 'EACCES' || code === 'EPERM'
+        ? `no right to read and write ${device}: add this user to the group that owns it (on Raspberry Pi OS: i2c)`
+        : `${device} does not exist: enable I2C (dtparam=i2c_arm=on in /boot/firmware/config.txt, then reboot) or pick another bus`,
     );
   }
   return i2c.openPromisified(busNumber);

@@ -41,9 +41,14 @@ const STATUS_NO_VHV_VALUE = 3;
 const STATUS_VCSEL_CONTINUITY_FAILURE = 1;
 const STATUS_NO_TARGET = 4;
 
-function i2cError(code: 'EREMOTEIO' | 'EBADF', syscall: string): Error {
-  const errno = code === 'EREMOTEIO' ? 121 : 9;
-  const text = code === 'EREMOTEIO' ? 'Remote I/O error' : 'Bad file descriptor';
+const ERRNO = {
+  EREMOTEIO: { errno: 121, text: 'Remote I/O error' },
+  EIO: { errno: 5, text: 'Input/output error' },
+  EBADF: { errno: 9, text: 'Bad file descriptor' },
+};
+
+function i2cError(code: keyof typeof ERRNO, syscall: string): Error {
+  const { errno, text } = ERRNO[code];
   return Object.assign(new Error(`${code}, ${text}, ${syscall}`), { code, errno, syscall });
 }
 
@@ -78,6 +83,7 @@ export class SimulatedVl53l0x implements I2cBus {
   private hung = false;
   private closed = false;
   private injectedStatus: number | null = null;
+  private glitchIn: number | null = null;
 
   constructor(private readonly options: SimulatedVl53l0xOptions) {
     this.address = options.address ?? 0x29;
@@ -106,6 +112,11 @@ export class SimulatedVl53l0x implements I2cBus {
   /** Every result from now on carries this device range status (null: back to normal). */
   injectStatus(status: number | null): void {
     this.injectedStatus = status;
+  }
+
+  /** One transaction fails (EIO, a glitch on the wires) after `afterTransactions` more succeed; the chip keeps its state. */
+  glitch(afterTransactions = 0): void {
+    this.glitchIn = afterTransactions;
   }
 
   /** No measurement or calibration completes until `hang(false)`. */
@@ -183,6 +194,10 @@ export class SimulatedVl53l0x implements I2cBus {
     this.accesses++;
     if (this.closed) throw i2cError('EBADF', syscall);
     if (this.unplugged || address !== this.address) throw i2cError('EREMOTEIO', syscall);
+    if (this.glitchIn !== null && this.glitchIn-- === 0) {
+      this.glitchIn = null;
+      throw i2cError('EIO', syscall);
+    }
     this.advance();
   }
 

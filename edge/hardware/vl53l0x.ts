@@ -56,9 +56,6 @@ const SIGNAL_RATE_LIMIT_Q9_7 = Math.round(0.25 * 128);
 const FIRST_APERTURE_SPAD = 12;
 const REF_SPADS = 48;
 
-/** The steps a measurement runs after init: DSS, pre-range, final range (MSRC and TCC off, as ST's StaticInit leaves them). */
-const RANGING_STEPS = STEP.DSS | STEP.PRE_RANGE | STEP.FINAL_RANGE;
-
 /** How often a wait looks at the sensor. */
 const POLL_MS = 1;
 
@@ -111,8 +108,12 @@ export class Vl53l0x implements RangeSensor {
   private readonly reinitIntervalMs: number;
   private readonly now: () => number;
   private stopVariable = 0;
+  /** The sequence steps a measurement runs, restored after each reference calibration. */
+  private rangingSteps = 0;
   private initialised = false;
   private lastInitAt = Number.NEGATIVE_INFINITY;
+  /** The operation on the bus now: each waits for the one before (a read selects pages and polls for a while). */
+  private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly bus: I2cBus,
@@ -130,9 +131,40 @@ export class Vl53l0x implements RangeSensor {
     }
   }
 
-  async init(): Promise<void> {
+  init(): Promise<void> {
+    return this.exclusive(() => this.initialise());
+  }
+
+  /** One distance or why there is none; any failure of the bus or of re-initialising reads as unplugged. */
+  read(): Promise<RangeReading> {
+    return this.exclusive(() => this.range());
+  }
+
+  /** Stops continuous ranging and closes the bus (the sensor owns the bus it was given). */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.initialised && this.mode === 'continuous') {
+        await this.stopContinuous().catch(() => undefined);
+      }
+      this.initialised = false;
+      await this.bus.close();
+    });
+  }
+
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.busy.then(operation);
+    this.busy = result.catch(() => undefined);
+    return result;
+  }
+
+  private async initialise(): Promise<void> {
     this.initialised = false;
     this.lastInitAt = this.now();
+    // A sensor that stayed powered through a bus fault or an agent restart may be left on another register page,
+    // forced on, or ranging: back to page 0 and idle first, or even its model id reads wrong.
+    await this.writeU8(REG.PAGE_SELECT, 0x00);
+    await this.writeU8(REG.POWER_MANAGEMENT_GO1_POWER_FORCE, 0x00);
+    await this.writeU8(REG.SYSRANGE_START, RANGE_MODE.STOP);
     const modelId = await this.readU8(REG.IDENTIFICATION_MODEL_ID);
     if (modelId !== MODEL_ID) {
       throw new Error(
@@ -146,14 +178,14 @@ export class Vl53l0x implements RangeSensor {
     this.initialised = true;
   }
 
-  async read(): Promise<RangeReading> {
+  private async range(): Promise<RangeReading> {
     try {
       if (!this.initialised) {
         const waitMs = this.lastInitAt + this.reinitIntervalMs - this.now();
         if (waitMs > 0) {
           return { ok: false, reason: 'unplugged', detail: `not initialised; next attempt in ${Math.ceil(waitMs)} ms` };
         }
-        await this.init();
+        await this.initialise();
       }
       if (this.mode === 'single') await this.startSingleShot();
       return readingOf(await this.takeResult());
@@ -165,17 +197,12 @@ export class Vl53l0x implements RangeSensor {
     }
   }
 
-  /** Stops continuous ranging and closes the bus (the sensor owns the bus it was given). */
-  async close(): Promise<void> {
-    if (this.initialised && this.mode === 'continuous') {
-      await this.stopContinuous().catch(() => undefined);
-    }
-    this.initialised = false;
-    await this.bus.close();
+  /** The measurement timing budget the sensor is set to, from its sequence steps and their timeouts (µs). */
+  measurementTimingBudgetUs(): Promise<number> {
+    return this.exclusive(() => this.timingBudgetOfSteps());
   }
 
-  /** The measurement timing budget the sensor is set to, from its sequence steps and their timeouts (µs). */
-  async measurementTimingBudgetUs(): Promise<number> {
+  private async timingBudgetOfSteps(): Promise<number> {
     const steps = await this.sequenceSteps();
     const timeouts = await this.stepTimeouts(steps);
     let budget = this.budgetBeforeFinalRange(steps, timeouts);
@@ -184,8 +211,7 @@ export class Vl53l0x implements RangeSensor {
   }
 
   /** Gives the final range step whatever the budget leaves after the other steps (ST: set_measurement_timing_budget). */
-  async setMeasurementTimingBudgetUs(budgetUs: number): Promise<void> {
-    if (budgetUs < MIN_TIMING_BUDGET_US) throw new RangeError(`timing budget must be at least ${MIN_TIMING_BUDGET_US} µs`);
+  private async setTimingBudget(budgetUs: number): Promise<void> {
     const steps = await this.sequenceSteps();
     if (!steps.finalRange) return;
     const timeouts = await this.stepTimeouts(steps);
@@ -219,8 +245,10 @@ export class Vl53l0x implements RangeSensor {
     const mux = await this.readU8(REG.GPIO_HV_MUX_ACTIVE_HIGH);
     await this.writeU8(REG.GPIO_HV_MUX_ACTIVE_HIGH, mux & ~0x10); // interrupt pin active low
     await this.writeU8(REG.SYSTEM_INTERRUPT_CLEAR, 0x01);
-    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, RANGING_STEPS);
-    await this.setMeasurementTimingBudgetUs(this.timingBudgetUs);
+    // MSRC and TCC off, the other steps as the tuning left them (ST's StaticInit).
+    this.rangingSteps = (await this.readU8(REG.SYSTEM_SEQUENCE_CONFIG)) & ~(STEP.MSRC | STEP.TCC);
+    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, this.rangingSteps);
+    await this.setTimingBudget(this.timingBudgetUs);
   }
 
   /** The reference SPAD count and whether they are aperture SPADs, read out of the sensor's NVM (pages 6 and 7). */
@@ -273,7 +301,7 @@ export class Vl53l0x implements RangeSensor {
     await this.singleReferenceCalibration('VHV calibration', RANGE_MODE.VHV_INIT);
     await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, STEP.PHASE);
     await this.singleReferenceCalibration('phase calibration', 0);
-    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, RANGING_STEPS);
+    await this.writeU8(REG.SYSTEM_SEQUENCE_CONFIG, this.rangingSteps);
   }
 
   private async singleReferenceCalibration(what: string, vhvInit: number): Promise<void> {
@@ -304,7 +332,7 @@ export class Vl53l0x implements RangeSensor {
   }
 
   private async stopContinuous(): Promise<void> {
-    await this.writeU8(REG.SYSRANGE_START, RANGE_MODE.SINGLE_SHOT);
+    await this.writeU8(REG.SYSRANGE_START, RANGE_MODE.STOP);
     await this.onStopVariablePage(() => this.writeU8(STOP_VARIABLE, 0x00));
   }
 
@@ -423,7 +451,7 @@ export class Vl53l0x implements RangeSensor {
  * other status but range complete is an error code. `raw` is set only when the range register holds one of the
  * sensor's codes: a distance-looking value next to a failed status is no distance and must not pass for one.
  */
-export function readingOf({ deviceStatus, mm }: RawResult): RangeReading {
+function readingOf({ deviceStatus, mm }: RawResult): RangeReading {
   const status = `device range status ${deviceStatus} (${DEVICE_RANGE_STATUS[deviceStatus] ?? 'unknown'})`;
   const raw = OUT_OF_RANGE_VALUES.includes(mm) ? { raw: mm } : {};
   if (OUT_OF_RANGE_VALUES.includes(mm) || NOTHING_IN_RANGE_STATUSES.includes(deviceStatus)) {

@@ -46,7 +46,10 @@ export const NVM = {
 
 export const MODEL_ID = 0xee;
 
-/** SYSRANGE_START values. */
+/**
+ * SYSRANGE_START values. ST calls 0x00 MODE_SINGLESHOT (no continuous ranging: what StopMeasurement writes) and 0x01
+ * MODE_START_STOP (start one measurement).
+ */
 export const RANGE_MODE = { STOP: 0x00, SINGLE_SHOT: 0x01, BACK_TO_BACK: 0x02, TIMED: 0x04, VHV_INIT: 0x40 } as const;
 
 /** SYSTEM_SEQUENCE_CONFIG bits: which steps a measurement runs. */

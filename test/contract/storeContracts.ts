@@ -562,6 +562,119 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       await r.close();
     });
 
+    it('holds one claim per client and Idempotency-Key: the first claims it, a repeat finds it, a stale one of the same frame is taken over', async () => {
+      const r = await open();
+      const client = `c-${randomUUID().slice(0, 8)}`;
+      const key = `key-${randomUUID()}`;
+      const long = 'k'.repeat(255);
+      const far = { staleBefore: 0, expiredBefore: new Date(0).toISOString() };
+      const claim = (holder: string, fingerprint = 'f'.repeat(64), k = key) =>
+        r.claimIdempotencyKey({ client, key: k, requestId: `req-${holder}`, frameTime: 1_700_000_000_123, fingerprint, holder }, far);
+
+      const first = await claim('h1');
+      expect(first.outcome).toBe('claimed');
+      expect(first.claim).toMatchObject({
+        client,
+        key,
+        requestId: 'req-h1',
+        frameTime: 1_700_000_000_123,
+        state: 'pending',
+        answer: null,
+        holder: 'h1',
+      });
+      expect(await claim('h2')).toMatchObject({ outcome: 'held', claim: { holder: 'h1', state: 'pending' } });
+      // Stale now: a handling of the same frame takes it over with the first request id and frame time; another frame does not.
+      const stale = { staleBefore: Date.now() + 1000, expiredBefore: new Date(0).toISOString() };
+      const other = await r.claimIdempotencyKey({ ...first.claim, requestId: 'req-x', fingerprint: 'e'.repeat(64), holder: 'hx' }, stale);
+      expect(other).toMatchObject({ outcome: 'held', claim: { holder: 'h1' } });
+      const taken = await r.claimIdempotencyKey({ ...first.claim, requestId: 'req-h3', holder: 'h3' }, stale);
+      expect(taken).toMatchObject({ outcome: 'taken-over', claim: { holder: 'h3', requestId: 'req-h1', frameTime: 1_700_000_000_123 } });
+      // Only the holder settles or releases it.
+      expect(await r.settleIdempotencyKey(client, key, 'h1', { status: 200, body: { a: 1 } })).toBe(false);
+      expect(await r.releaseIdempotencyKey(client, key, 'h1')).toBe(false);
+      expect(await r.settleIdempotencyKey(client, key, 'h3', { status: 200, body: { prediction_mm: 12.5, request_id: 'req-h1' } })).toBe(
+        true,
+      );
+      const done = await r.claimIdempotencyKey({ ...first.claim, holder: 'h4' }, stale);
+      expect(done).toMatchObject({
+        outcome: 'held',
+        claim: { state: 'done', answer: { status: 200, body: { prediction_mm: 12.5, request_id: 'req-h1' } } },
+      });
+      expect(await r.releaseIdempotencyKey(client, key, 'h3')).toBe(false);
+
+      // A released claim frees the key; keys are per client; a long key is kept whole.
+      expect((await claim('h5', 'f'.repeat(64), long)).outcome).toBe('claimed');
+      expect(await r.releaseIdempotencyKey(client, long, 'h5')).toBe(true);
+      expect((await claim('h6', 'd'.repeat(64), long)).outcome).toBe('claimed');
+      expect(
+        (await r.claimIdempotencyKey({ client: `${client}-b`, key, requestId: 'r', frameTime: 1, fingerprint: 'f', holder: 'h7' }, far))
+          .outcome,
+      ).toBe('claimed');
+
+      // Concurrent claims of a new key: one wins.
+      const racing = `key-${randomUUID()}`;
+      const outcomes = await Promise.all([1, 2, 3, 4].map((i) => claim(`race-${i}`, 'f'.repeat(64), racing)));
+      expect(outcomes.filter((o) => o.outcome === 'claimed')).toHaveLength(1);
+      expect(new Set(outcomes.map((o) => o.claim.holder)).size).toBe(1);
+
+      // An expired claim is replaced by a new one, and pruned.
+      const expired = { staleBefore: 0, expiredBefore: new Date(Date.now() + 1000).toISOString() };
+      const anew = await r.claimIdempotencyKey({ ...first.claim, requestId: 'req-new', holder: 'h8' }, expired);
+      expect(anew).toMatchObject({ outcome: 'claimed', claim: { requestId: 'req-new', state: 'pending' } });
+      expect(await r.pruneIdempotencyKeys(new Date(Date.now() + 1000).toISOString())).toBeGreaterThanOrEqual(4);
+      expect((await claim('h9')).outcome).toBe('claimed');
+      await r.close();
+    });
+
+    it('stores a parking run once per client and run id, lists them newest first, and sums a deployment by mode and version', async () => {
+      const r = await open();
+      const dep = `dep-${randomUUID().slice(0, 8)}`;
+      const client = `c-${randomUUID().slice(0, 8)}`;
+      const run = (runId: string, overrides: Partial<Parameters<RegistryStore['recordParkingRun']>[0]> = {}) => ({
+        runId,
+        client,
+        deployment: dep,
+        mode: 'model' as const,
+        startedAt: '2026-12-06T08:00:00.000Z',
+        endedAt: '2026-12-06T08:00:20.000Z',
+        frames: 80,
+        steered: { model: 70, laser: 9, stopped: 1 },
+        outcome: 'parked' as const,
+        finalLaserMm: 14,
+        finalTrueMm: 12.5,
+        modelVersion: 3,
+        stopReason: 'model',
+        simulated: true,
+        preset: 'green',
+        ...overrides,
+      });
+      const first = await r.recordParkingRun(run('run-a'));
+      expect(first.created).toBe(true);
+      expect(first.run).toEqual({ ...run('run-a'), receivedAt: expect.any(String) });
+      const again = await r.recordParkingRun(run('run-a', { outcome: 'hit' }));
+      expect(again).toEqual({ run: first.run, created: false });
+      await r.recordParkingRun(
+        run('run-b', { outcome: 'hit', finalLaserMm: 0, finalTrueMm: null, modelVersion: null, simulated: false, preset: null }),
+      );
+      await r.recordParkingRun(run('run-c', { mode: 'laser', outcome: 'early', finalLaserMm: 40, finalTrueMm: 42, stopReason: 'laser' }));
+      await r.recordParkingRun(run('run-d', { client: `${client}-b`, deployment: null }));
+
+      const listed = await r.listParkingRuns({ client });
+      expect(listed.map((x) => x.runId)).toEqual(['run-c', 'run-b', 'run-a']);
+      expect(listed[1]).toMatchObject({ modelVersion: null, finalTrueMm: null, simulated: false, preset: null });
+      expect(await r.listParkingRuns({ deployment: dep, limit: 1 })).toHaveLength(1);
+      expect(await r.listParkingRuns({ client, since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+
+      expect(await r.parkingSuccess(dep)).toEqual([
+        { mode: 'laser', modelVersion: 3, runs: 1, parked: 0, hit: 0, early: 1, successRate: 0, meanFinalMm: 42 },
+        { mode: 'model', modelVersion: null, runs: 1, parked: 0, hit: 1, early: 0, successRate: 0, meanFinalMm: 0 },
+        { mode: 'model', modelVersion: 3, runs: 1, parked: 1, hit: 0, early: 0, successRate: 1, meanFinalMm: 12.5 },
+      ]);
+      expect(await r.parkingSuccess(dep, new Date(Date.now() + 60_000).toISOString())).toEqual([]);
+      expect(await r.parkingSuccess(`${dep}-none`)).toEqual([]);
+      await r.close();
+    });
+
     it.runIf(server.restart)('keeps its data and answers again after the server restarts mid-suite', async () => {
       const r = await open();
       const dep = `dep-${randomUUID().slice(0, 8)}`;

@@ -141,6 +141,7 @@ describe('the console in a real browser', () => {
       'Distributions',
       'Recent frames',
       'Serving history',
+      'Parking success',
     ])
       await heading(admin, section, 2).waitFor();
     await shoot(admin, 'deployment');

@@ -56,6 +56,10 @@ const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'GET /sensor-faults': true,
   'POST /sensor-faults/:id/clear': true,
   'GET /deployments/:id/sensors': true,
+  'GET /clients/me': true,
+  'POST /parking-runs': true,
+  'GET /parking-runs': true,
+  'GET /deployments/:id/parking': true,
 };
 
 describe('the scripts’ API client (scripts/apiClient.ts)', () => {

@@ -7,6 +7,8 @@ import type * as Models from '../../contracts/http/models.js';
 import type * as Monitor from '../../contracts/http/monitor.js';
 import type * as Retrain from '../../contracts/http/retrain.js';
 import type * as Sensors from '../../contracts/http/sensors.js';
+import type * as Parking from '../../contracts/http/parking.js';
+import type { z } from 'zod';
 import type * as Console from '../../console/src/wire.js';
 
 /**
@@ -33,5 +35,6 @@ describe("the console's view of the API's answers", () => {
     expectTypeOf<Monitor.MonitorAnswer>().toExtend<Console.MonitorAnswer>();
     expectTypeOf<Retrain.RetrainAnswer>().toExtend<Console.RetrainAnswer>();
     expectTypeOf<Sensors.DeploymentSensorsAnswer>().toExtend<Console.DeploymentSensorsAnswer>();
+    expectTypeOf<z.infer<typeof Parking.parkingSummaryAnswerSchema>>().toExtend<Console.ParkingSummaryAnswer>();
   });
 });

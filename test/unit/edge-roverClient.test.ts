@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseRetryAfter, RoverClient } from '../../edge/roverClient.js';
+import { isRetryableFailure, parseRetryAfter, RoverClient } from '../../edge/roverClient.js';
 
 interface Recorded {
   method: string;
   url: string;
   authorization: string | undefined;
   clientIdHeader: string | undefined;
+  idempotencyKey: string | undefined;
   fields: Record<string, string>;
+  json?: unknown;
   image?: { name: string; type: string; bytes: Buffer };
 }
 
@@ -38,14 +40,18 @@ beforeAll(async () => {
   server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const { fields, image } = await parseMultipart(req, Buffer.concat(chunks));
+    const body = Buffer.concat(chunks);
+    const multipart = req.headers['content-type']?.startsWith('multipart/');
+    const { fields, image } = multipart ? await parseMultipart(req, body) : { fields: {}, image: undefined };
     recorded.push({
       method: req.method ?? '',
       url: req.url ?? '',
       authorization: req.headers.authorization,
       clientIdHeader: req.headers['x-client-id'] as string | undefined,
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
       fields,
       image,
+      ...(body.length && !multipart ? { json: JSON.parse(body.toString()) } : {}),
     });
     const reply = replies.shift() ?? { status: 500, body: { error: { code: 'test_exhausted', message: 'no reply scripted' } } };
     if (reply === 'hang') return; // never answer: the client must time out
@@ -185,5 +191,81 @@ describe('RoverClient', () => {
     replies = [{ status: 200, body: { prediction: null } }];
     const result = await client().predict({ jpeg, sensorMm: 10 });
     expect(result).toMatchObject({ ok: false, status: 200, code: 'bad_response' });
+  });
+});
+
+describe('RoverClient for the agent', () => {
+  const report = {
+    runId: 'run-0001-abcd',
+    mode: 'model' as const,
+    startedAt: '2026-12-06T08:00:00.000Z',
+    endedAt: '2026-12-06T08:00:10.000Z',
+    frames: 30,
+    steered: { model: 20, laser: 10, stopped: 0 },
+    outcome: 'parked' as const,
+    finalLaserMm: 14,
+    modelVersion: 3,
+    stopReason: 'laser' as const,
+  };
+  const storedRun = { ...report, client: 'rover-7', deployment: 'dep-a', receivedAt: '2026-12-06T08:00:11.000Z' };
+
+  it('sends the idempotency key as a header and the frame age as a form field, and reads a replayed answer', async () => {
+    replies = [{ ...ok, headers: { 'idempotent-replayed': 'true' } }];
+    const result = await client().predict({ jpeg, sensorMm: 50, idempotencyKey: 'run-1:7', frameAgeMs: 61_234 });
+    expect(result).toMatchObject({ ok: true, requestId: 'req-1', replayed: true });
+    expect(recorded[0].idempotencyKey).toBe('run-1:7');
+    expect(Number(recorded[0].fields.frame_age_ms)).toBeGreaterThanOrEqual(61_234);
+  });
+
+  it('counts the wait of a retry into the frame age', async () => {
+    replies = [err(500, 'internal'), ok];
+    await client({ backoffMs: 300 }).predict({ jpeg, sensorMm: 50, idempotencyKey: 'k', frameAgeMs: 1000 });
+    expect(recorded.map((r) => r.idempotencyKey)).toEqual(['k', 'k']);
+    expect(Number(recorded[1].fields.frame_age_ms)).toBeGreaterThanOrEqual(1300);
+  });
+
+  it('waits out a repeat of a key still in progress (409 with Retry-After)', async () => {
+    replies = [{ ...err(409, 'idempotency_in_progress'), headers: { 'retry-after': '1' } }, ok];
+    const result = await client().predict({ jpeg, sensorMm: 50, idempotencyKey: 'k' });
+    expect(result).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('asks the API who it is', async () => {
+    const answer = { client: { id: 'rover-7', name: 'Rover 7' }, deployment: { id: 'dep-a', modelName: 'distance', currentVersion: 3 } };
+    replies = [{ status: 200, body: answer }, err(401, 'unauthorized')];
+    expect(await client().whoAmI()).toEqual({ ok: true, answer });
+    expect(recorded[0]).toMatchObject({ method: 'GET', url: '/clients/me', authorization: 'Bearer s3cret', clientIdHeader: 'rover-7' });
+    expect(await client().whoAmI()).toMatchObject({ ok: false, status: 401, code: 'unauthorized' });
+  });
+
+  it('reports a parking run, and says when it was already stored', async () => {
+    replies = [
+      { status: 201, body: { run: storedRun, replayed: false } },
+      { status: 200, body: { run: storedRun, replayed: true } },
+    ];
+    expect(await client().reportParkingRun(report)).toEqual({ ok: true, status: 201, replayed: false });
+    expect(await client().reportParkingRun(report)).toEqual({ ok: true, status: 200, replayed: true });
+    expect(recorded[0]).toMatchObject({ method: 'POST', url: '/parking-runs', json: report });
+  });
+
+  it('never throws: a refused report, a malformed answer and an unreachable API are results', async () => {
+    replies = [err(422, 'invalid_body'), { status: 201, body: { nothing: true } }];
+    expect(await client().reportParkingRun(report)).toMatchObject({ ok: false, status: 422, code: 'invalid_body' });
+    expect(await client().reportParkingRun(report)).toMatchObject({ ok: false, code: 'bad_response' });
+    const away = new RoverClient({ apiUrl: 'http://127.0.0.1:9', clientId: 'c', token: 't' });
+    expect(await away.reportParkingRun(report)).toMatchObject({ ok: false, status: null, code: 'network_error' });
+    expect(await away.whoAmI()).toMatchObject({ ok: false, status: null, code: 'network_error' });
+  });
+
+  it.each([
+    [{ status: null, code: 'network_error' }, true],
+    [{ status: 503, code: 'spool_full' }, true],
+    [{ status: 429, code: 'rate_limited' }, true],
+    [{ status: 409, code: 'idempotency_in_progress' }, true],
+    [{ status: 503, code: 'no_model' }, false],
+    [{ status: 422, code: 'idempotency_key_reused' }, false],
+    [{ status: 400, code: 'frame_too_old' }, false],
+  ])('a failure %o is worth keeping for later: %s', (failure, keep) => {
+    expect(isRetryableFailure(failure)).toBe(keep);
   });
 });

@@ -1,5 +1,6 @@
 import { WhenVisible } from '../components/WhenVisible';
 import { RoverSensors } from '../components/RoverSensors';
+import { ParkingSuccess } from '../components/ParkingSuccess';
 import { Card } from '../components/Card';
 import { useMemo, useState } from 'preact/hooks';
 import { withQuery } from '../api';
@@ -313,6 +314,15 @@ export function DeploymentPage({ params: [id], query }: PageProps) {
         <RoverSensors id={id} pollMs={15_000} />
         <p class="muted chart-note">
           A suspect laser's frames stay stored but leave training sets, drift checks and rollout evidence until it is cleared.
+        </p>
+      </section>
+
+      <section class="panel" aria-labelledby="parking-h">
+        <h2 id="parking-h">Parking success</h2>
+        <ParkingSuccess id={id} pollMs={15_000} />
+        <p class="muted chart-note">
+          Runs the rovers reported, parked when they stopped 0-20 mm from the wall; the laser alone is the baseline the model is measured
+          against.
         </p>
       </section>
 

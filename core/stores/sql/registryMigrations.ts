@@ -266,4 +266,53 @@ export const registryMigrations: Migration[] = [
       await knex.schema.dropTableIfExists('sensor_faults');
     },
   },
+  {
+    // Frames' Idempotency-Keys per client (core/stores/registry.ts IdempotencyClaim), pruned once expired; and the
+    // rovers' parking runs (ParkingRun), one per client and run id.
+    name: '0010_idempotency_keys_and_parking_runs',
+    async up(knex) {
+      await knex.schema.createTable('idempotency_keys', (t) => {
+        t.string('client', 64).notNullable();
+        t.string('idem_key', 255).notNullable();
+        t.string('request_id', 64).notNullable();
+        t.bigInteger('frame_time').notNullable();
+        t.string('fingerprint', 64).notNullable();
+        t.string('state', 16).notNullable();
+        t.integer('answer_status').nullable();
+        t.text('answer_body').nullable();
+        t.string('holder', 64).notNullable();
+        t.bigInteger('claimed_at').notNullable();
+        t.string('created_at', 32).notNullable().index();
+        t.primary(['client', 'idem_key']);
+      });
+      await knex.schema.createTable('parking_runs', (t) => {
+        t.increments('id');
+        t.string('client', 64).notNullable();
+        t.string('run_id', 64).notNullable();
+        t.string('deployment', 64).nullable();
+        t.string('mode', 16).notNullable();
+        t.string('started_at', 32).notNullable();
+        t.string('ended_at', 32).notNullable();
+        t.integer('frames').notNullable();
+        t.integer('steered_model').notNullable();
+        t.integer('steered_laser').notNullable();
+        t.integer('steered_stopped').notNullable();
+        t.string('outcome', 16).notNullable();
+        t.double('final_laser_mm').nullable();
+        t.double('final_true_mm').nullable();
+        t.integer('model_version').nullable();
+        t.string('stop_reason', 16).notNullable();
+        t.boolean('simulated').notNullable();
+        t.string('preset', 64).nullable();
+        t.string('received_at', 32).notNullable();
+        t.unique(['client', 'run_id']);
+        t.index(['deployment', 'received_at']);
+        t.index(['received_at']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('parking_runs');
+      await knex.schema.dropTableIfExists('idempotency_keys');
+    },
+  },
 ];

@@ -28,6 +28,11 @@ import {
   type Annotation,
   type NewSensorFault,
   type SensorFault,
+  type IdempotencyClaim,
+  type IdempotencyClaimOutcome,
+  type NewIdempotencyClaim,
+  type ParkingRun,
+  type ParkingSuccess,
 } from '../registry.js';
 import { KeyedTurns } from './keyedTurns.js';
 import { knexFromUrl } from './knexFromUrl.js';
@@ -191,6 +196,40 @@ const toSensorFault = (r: Row): SensorFault => ({
   clearedAt: r.cleared_at ?? null,
   clearedBy: r.cleared_by ?? null,
   clearReason: r.clear_reason ?? null,
+});
+
+const toIdempotencyClaim = (r: Row): IdempotencyClaim => ({
+  client: r.client,
+  key: r.idem_key,
+  requestId: r.request_id,
+  frameTime: Number(r.frame_time),
+  fingerprint: r.fingerprint,
+  state: r.state,
+  answer: r.answer_status == null ? null : { status: Number(r.answer_status), body: parse(r.answer_body ?? null) },
+  holder: r.holder,
+  claimedAt: Number(r.claimed_at),
+  createdAt: r.created_at,
+});
+
+const numberOrNull = (v: unknown) => (v == null ? null : Number(v));
+
+const toParkingRun = (r: Row): ParkingRun => ({
+  runId: r.run_id,
+  client: r.client,
+  deployment: r.deployment ?? null,
+  mode: r.mode,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  frames: Number(r.frames),
+  steered: { model: Number(r.steered_model), laser: Number(r.steered_laser), stopped: Number(r.steered_stopped) },
+  outcome: r.outcome,
+  finalLaserMm: numberOrNull(r.final_laser_mm),
+  finalTrueMm: numberOrNull(r.final_true_mm),
+  modelVersion: numberOrNull(r.model_version),
+  stopReason: r.stop_reason,
+  simulated: Boolean(r.simulated),
+  preset: r.preset ?? null,
+  receivedAt: r.received_at,
 });
 
 /** Who a fault is open for: one rover in one deployment (a rover moved elsewhere is judged there afresh). */
@@ -926,6 +965,148 @@ export class SqlRegistry implements RegistryStore {
       await trx('sensor_faults').where({ id }).update(change);
       return toSensorFault({ ...row, ...change });
     });
+  }
+
+  async claimIdempotencyKey(
+    claim: NewIdempotencyClaim,
+    options: { staleBefore: number; expiredBefore: string },
+  ): Promise<{ claim: IdempotencyClaim; outcome: IdempotencyClaimOutcome }> {
+    const at = Date.now();
+    const row: Row = {
+      client: claim.client,
+      idem_key: claim.key,
+      request_id: claim.requestId,
+      frame_time: claim.frameTime,
+      fingerprint: claim.fingerprint,
+      state: 'pending',
+      answer_status: null,
+      answer_body: null,
+      holder: claim.holder,
+      claimed_at: at,
+      created_at: new Date(at).toISOString(),
+    };
+    const where = { client: claim.client, idem_key: claim.key };
+    // The primary key decides concurrent claims; each step below changes a row only if it is still as it was read.
+    for (;;) {
+      try {
+        await this.db('idempotency_keys').insert(row);
+        return { claim: toIdempotencyClaim(row), outcome: 'claimed' };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+      const held = await this.db('idempotency_keys').where(where).first();
+      if (!held) continue;
+      if (held.created_at < options.expiredBefore) {
+        await this.db('idempotency_keys')
+          .where({ ...where, holder: held.holder, created_at: held.created_at })
+          .delete();
+        continue;
+      }
+      const stale = held.state === 'pending' && held.fingerprint === claim.fingerprint && Number(held.claimed_at) < options.staleBefore;
+      if (!stale) return { claim: toIdempotencyClaim(held), outcome: 'held' };
+      const taken = await this.db('idempotency_keys')
+        .where({ ...where, state: 'pending', holder: held.holder })
+        .update({ holder: claim.holder, claimed_at: at });
+      if (taken > 0) return { claim: toIdempotencyClaim({ ...held, holder: claim.holder, claimed_at: at }), outcome: 'taken-over' };
+    }
+  }
+
+  async settleIdempotencyKey(client: string, key: string, holder: string, answer: { status: number; body: unknown }) {
+    const settled = await this.db('idempotency_keys')
+      .where({ client, idem_key: key, holder, state: 'pending' })
+      .update({ state: 'done', answer_status: answer.status, answer_body: json(answer.body) });
+    return settled > 0;
+  }
+
+  async releaseIdempotencyKey(client: string, key: string, holder: string) {
+    return (await this.db('idempotency_keys').where({ client, idem_key: key, holder, state: 'pending' }).delete()) > 0;
+  }
+
+  async pruneIdempotencyKeys(createdBefore: string) {
+    return this.db('idempotency_keys').where('created_at', '<', createdBefore).delete();
+  }
+
+  async recordParkingRun(run: Omit<ParkingRun, 'receivedAt'>): Promise<{ run: ParkingRun; created: boolean }> {
+    const row: Row = {
+      client: run.client,
+      run_id: run.runId,
+      deployment: run.deployment,
+      mode: run.mode,
+      started_at: run.startedAt,
+      ended_at: run.endedAt,
+      frames: run.frames,
+      steered_model: run.steered.model,
+      steered_laser: run.steered.laser,
+      steered_stopped: run.steered.stopped,
+      outcome: run.outcome,
+      final_laser_mm: run.finalLaserMm,
+      final_true_mm: run.finalTrueMm,
+      model_version: run.modelVersion,
+      stop_reason: run.stopReason,
+      simulated: run.simulated,
+      preset: run.preset,
+      received_at: now(),
+    };
+    try {
+      await this.db('parking_runs').insert(row);
+      return { run: toParkingRun(row), created: true };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    const stored = await this.db('parking_runs').where({ client: run.client, run_id: run.runId }).first();
+    if (!stored) throw new StoreError('unavailable', `parking run "${run.runId}" of client "${run.client}" vanished while being stored`);
+    return { run: toParkingRun(stored), created: false };
+  }
+
+  async listParkingRuns(filter: Parameters<RegistryStore['listParkingRuns']>[0] = {}): Promise<ParkingRun[]> {
+    const q = this.db('parking_runs');
+    if (filter.deployment) q.where({ deployment: filter.deployment });
+    if (filter.client) q.where({ client: filter.client });
+    if (filter.since) q.where('received_at', '>=', filter.since);
+    if (filter.limit) q.limit(filter.limit);
+    return (
+      await q.orderBy([
+        { column: 'received_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+    ).map(toParkingRun);
+  }
+
+  async parkingSuccess(deployment: string, since?: string): Promise<ParkingSuccess[]> {
+    const q = this.db('parking_runs')
+      .where({ deployment })
+      .select('mode', 'model_version', 'outcome')
+      .count({ runs: '*' })
+      .sum({ final_sum: this.db.raw('coalesce(final_true_mm, final_laser_mm)') })
+      .count({ finals: this.db.raw('coalesce(final_true_mm, final_laser_mm)') })
+      .groupBy('mode', 'model_version', 'outcome');
+    if (since) q.where('received_at', '>=', since);
+    const groups = new Map<string, ParkingSuccess & { finalSum: number; finals: number }>();
+    for (const r of (await q) as Row[]) {
+      const modelVersion = numberOrNull(r.model_version);
+      const id = `${r.mode}/${modelVersion}`;
+      const group = groups.get(id) ?? {
+        mode: r.mode,
+        modelVersion,
+        runs: 0,
+        parked: 0,
+        hit: 0,
+        early: 0,
+        successRate: 0,
+        meanFinalMm: null,
+        finalSum: 0,
+        finals: 0,
+      };
+      const runs = Number(r.runs);
+      group.runs += runs;
+      group[r.outcome as 'parked' | 'hit' | 'early'] += runs;
+      group.finalSum += Number(r.final_sum ?? 0);
+      group.finals += Number(r.finals);
+      groups.set(id, group);
+    }
+    return [...groups.values()]
+      .map(({ finalSum, finals, ...g }) => ({ ...g, successRate: g.parked / g.runs, meanFinalMm: finals > 0 ? finalSum / finals : null }))
+      .sort((a, b) => a.mode.localeCompare(b.mode) || (a.modelVersion ?? -1) - (b.modelVersion ?? -1));
   }
 
   async close() {
