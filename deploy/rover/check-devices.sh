@@ -75,8 +75,12 @@ elif command -v raspi-gpio >/dev/null; then
 else
   pin=
 fi
-echo "$pin"
-if grep -Eq 'op.*\| hi|level=1.*OUTPUT' <<<"$pin"; then ok "GPIO$direction_gpio is an output, high: reverse"; else bad "GPIO$direction_gpio is not an output driven high: gpio=$direction_gpio=op,dh in config.txt, rebooted?"; fi
+if [ -z "$pin" ]; then
+  bad "cannot read GPIO$direction_gpio: pinctrl (raspi-utils) or raspi-gpio is missing"
+else
+  echo "$pin"
+  if grep -Eq 'op.*\| hi|level=1.*OUTPUT' <<<"$pin"; then ok "GPIO$direction_gpio is an output, high: reverse"; else bad "GPIO$direction_gpio is not an output driven high: gpio=$direction_gpio=op,dh in config.txt, rebooted?"; fi
+fi
 
 echo "== one laser reading and one camera frame through the agent's drivers"
 # shellcheck disable=SC2086
