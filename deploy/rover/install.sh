@@ -89,7 +89,7 @@ fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = 'install ok installed' ] || missing+=("$pkg")
 done
 command -v rpicam-vid >/dev/null || command -v libcamera-vid >/dev/null || missing+=(rpicam-apps-lite)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -122,8 +122,9 @@ if ! getent passwd "$SERVICE_USER" >/dev/null; then
   say "user $SERVICE_USER"
   run useradd --system --user-group --home-dir /var/lib/rover-agent --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
 fi
+member_of=" $(id -nG "$SERVICE_USER" 2>/dev/null || true) "
 for group in "${GROUPS_NEEDED[@]}"; do
-  id -nG "$SERVICE_USER" 2>/dev/null | tr ' ' '\n' | grep -qx "$group" || run usermod -aG "$group" "$SERVICE_USER"
+  [[ "$member_of" == *" $group "* ]] || run usermod -aG "$group" "$SERVICE_USER"
 done
 
 # --- the agent: /opt/rover-agent, then its packages (i2c-bus is compiled here) -----------------------------------------
