@@ -74,9 +74,11 @@ put() {
 arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
 [ "$arch" = arm64 ] || say "WARNING: this is $arch, not arm64: the agent is made for Raspberry Pi OS 64-bit"
 
-command -v node >/dev/null || fail "Node.js 20 or newer is needed (Debian's nodejs is older): install it from https://nodejs.org or NodeSource, then run this again"
+command -v node >/dev/null || fail "Node.js 20.19 or newer is needed (Debian's nodejs is older): install it from https://nodejs.org or NodeSource, then run this again"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || fail "Node.js $(node -v) is too old: the agent needs Node.js 20 or newer"
+# The repo's engines (package.json): node:util parseEnv, for one, is 20.12+.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  fail "Node.js $(node -v) is too old: the agent needs Node.js 20.19 or newer"
 command -v npm >/dev/null || fail "npm is missing (it comes with Node.js)"
 say "Node.js $(node -v) on $arch"
 

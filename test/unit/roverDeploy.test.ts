@@ -267,6 +267,7 @@ describe('deploy/rover/package.json', () => {
     for (const [name, range] of Object.entries(rover.dependencies)) expect(`${name}@${range}`).toBe(`${name}@${repo[name]}`);
     expect(rover.allowScripts).toEqual({ 'i2c-bus': true });
     expect(root.allowScripts['i2c-bus']).toBe(true);
+    expect(rover.engines.node).toBe(root.engines.node);
   });
 
   it('has a lockfile made from it', () => {
