@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRoverAgent, LEFT_OUT_MESSAGE, type RoverBundle } from '../../scripts/buildRoverAgent.js';
+import { buildRoverAgent, LEFT_OUT_MESSAGE, RUNTIME_PACKAGES, type RoverBundle } from '../../scripts/buildRoverAgent.js';
 
 /*
  * "CI checks that the agent's dependencies install and import on this machine": the rover's install kit is built as
@@ -55,6 +55,9 @@ describe('the rover kit', () => {
     expect(kit.inputs).toContain('edge/agent/main.ts');
     expect(kit.inputs.filter((input) => /(^|\/)simulated[A-Z]|^edge\/camera\.ts$|^core\/ml\//.test(input))).toEqual([]);
     const bundle = fs.readFileSync(kit.bundle, 'utf8');
+    // What it loads at run time: Node's own modules and the kit's packages, nothing else.
+    const loaded = new Set([...bundle.matchAll(/(?:^import .* from |\bimport\()["']([^"']+)["']/gm)].map(([, name]) => name!));
+    expect([...loaded].filter((name) => !name.startsWith('node:')).sort()).toEqual([...RUNTIME_PACKAGES].sort());
     expect(bundle).not.toMatch(/from ["'](sharp|@tensorflow\/[\w-]+)["']|require\(["'](sharp|@tensorflow\/[\w-]+)["']\)/);
   });
 
