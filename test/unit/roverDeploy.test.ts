@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +123,25 @@ describe('stop-drive.sh', () => {
     expect(run.status).toBe(0);
     expect(fs.readFileSync(path.join(pwm, 'duty_cycle'), 'utf8').trim()).toBe('0');
     expect(fs.readFileSync(path.join(pwm, 'enable'), 'utf8').trim()).toBe('0');
+  });
+
+  it("stops the agent's motor after a SIGKILL, which the drive's own handlers cannot see (the unit's ExecStopPost)", async () => {
+    const { root, pwm } = pwmSysfs({ exported: true });
+    // The real PwmDrive driving 'fast' in a child process (test/fixtures/pwmDriveChild.ts, Part C's fixture).
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_DIR, 'test/fixtures/pwmDriveChild.ts'), root, 'wait'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('running') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const driving = fs.readFileSync(path.join(pwm, 'duty_cycle'), 'utf8').trim();
+    expect(Number(driving)).toBeGreaterThan(0);
+
+    expect(stopDrive(root).status).toBe(0);
+    expect([
+      fs.readFileSync(path.join(pwm, 'duty_cycle'), 'utf8').trim(),
+      fs.readFileSync(path.join(pwm, 'enable'), 'utf8').trim(),
+    ]).toEqual(['0', '0']);
   });
 
   it('succeeds when the channel was never exported (no signal, nothing to stop)', () => {
