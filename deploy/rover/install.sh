@@ -22,9 +22,12 @@ USAGE
 }
 
 KIT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PREFIX=/opt/rover-agent
-ETC=/etc/rover-agent
-UNIT=/etc/systemd/system/rover-agent.service
+# ROVER_INSTALL_ROOT puts every file this writes under another root (tests; preparing an SD card image).
+ROOT=${ROVER_INSTALL_ROOT:-}
+PREFIX=$ROOT/opt/rover-agent
+ETC=$ROOT/etc/rover-agent
+UNIT=$ROOT/etc/systemd/system/rover-agent.service
+MODULES=$ROOT/etc/modules-load.d/rover-agent.conf
 SERVICE_USER=rover-agent
 GROUPS_NEEDED=(i2c video gpio)
 APT_PACKAGES=(build-essential python3 i2c-tools)
@@ -83,7 +86,7 @@ command -v npm >/dev/null || fail "npm is missing (it comes with Node.js)"
 say "Node.js $(node -v) on $arch"
 
 if [ -z "$boot_config" ]; then
-  if [ -f /boot/firmware/config.txt ]; then boot_config=/boot/firmware/config.txt; else boot_config=/boot/config.txt; fi
+  if [ -f "$ROOT/boot/firmware/config.txt" ]; then boot_config=$ROOT/boot/firmware/config.txt; else boot_config=$ROOT/boot/config.txt; fi
 fi
 [ -f "$boot_config" ] || fail "no $boot_config: is this Raspberry Pi OS? (--boot-config FILE names another)"
 
@@ -109,9 +112,9 @@ case "$(bash "$KIT/boot-config.sh" "${boot_args[@]}" "$boot_config")" in
   changed*) reboot_needed=1; say "$boot_config: rover lines written (a reboot applies them)" ;;
   *) say "$boot_config: rover lines already there" ;;
 esac
-if [ "$(cat /etc/modules-load.d/rover-agent.conf 2>/dev/null)" != i2c-dev ]; then
+if [ "$(cat "$MODULES" 2>/dev/null)" != i2c-dev ]; then
   say "loading i2c-dev at boot (/dev/i2c-1)"
-  if [ "$dry_run" = 1 ]; then echo "[dry-run] echo i2c-dev > /etc/modules-load.d/rover-agent.conf"; else echo i2c-dev >/etc/modules-load.d/rover-agent.conf; fi
+  if [ "$dry_run" = 1 ]; then echo "[dry-run] echo i2c-dev > $MODULES"; else mkdir -p "$(dirname "$MODULES")" && echo i2c-dev >"$MODULES"; fi
   run modprobe i2c-dev || true
 fi
 
@@ -132,7 +135,7 @@ done
 # --- the agent: /opt/rover-agent, then its packages (i2c-bus is compiled here) -----------------------------------------
 
 changed_files=0
-run install -d -m 0755 -o root -g root "$PREFIX"
+[ -d "$PREFIX" ] || run install -d -m 0755 -o root -g root "$PREFIX"
 for file in "${KIT_FILES[@]}"; do
   [ -f "$KIT/$file" ] || continue
   case "$file" in *.sh) mode=0755 ;; *) mode=0644 ;; esac
@@ -151,10 +154,12 @@ else
   say "$PREFIX/node_modules up to date"
 fi
 [ "$dry_run" = 1 ] || node "$PREFIX/rover-agent.js" --help >/dev/null || fail "the installed agent does not start: node $PREFIX/rover-agent.js --help"
+# A running agent is left alone (it may be parking): the new one runs from the next start.
+[ "$changed_files" = 0 ] || say "$PREFIX: new agent files (used from the next start of rover-agent)"
 
 # --- settings and credentials -----------------------------------------------------------------------------------------
 
-run install -d -m 0755 -o root -g root "$ETC"
+[ -d "$ETC" ] || run install -d -m 0755 -o root -g root "$ETC"
 if [ ! -f "$ETC/agent.env" ]; then
   say "$ETC/agent.env (the unit's settings; edit and \`systemctl restart rover-agent\`)"
   env_text="# Settings of rover-agent.service (its defaults are in /etc/systemd/system/rover-agent.service).
@@ -182,6 +187,7 @@ fi
 # --- the unit ---------------------------------------------------------------------------------------------------------
 
 changed_files=0
+[ -d "$(dirname "$UNIT")" ] || run install -d -m 0755 "$(dirname "$UNIT")"
 put "$KIT/rover-agent.service" "$UNIT" 0644
 [ "$changed_files" = 0 ] || run systemctl daemon-reload
 if [ "$enable" = 1 ] && ! systemctl is-enabled --quiet rover-agent.service 2>/dev/null; then

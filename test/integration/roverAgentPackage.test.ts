@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +112,84 @@ describe('the rover kit', () => {
     expect(run.stdout).toMatch(/\[dry-run\] \(cd \/opt\/rover-agent && npm ci --omit=dev\)/);
     expect(fs.readFileSync(config, 'utf8')).toBe('dtparam=audio=on\n');
     expect(['/opt/rover-agent', '/etc/rover-agent'].map((p) => fs.existsSync(p))).toEqual(before);
+  });
+
+  it('install.sh installs the kit under a root, and a second run changes nothing', () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'root');
+    fs.mkdirSync(path.join(root, 'boot/firmware'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'boot/firmware/config.txt'), 'dtparam=audio=on\n');
+    const credentials = path.join(dir, 'rover.credentials');
+    fs.writeFileSync(credentials, 'CLIENT_ID=rover-1\nTOKEN=t0k\n', { mode: 0o600 });
+    // Stand-ins for what changes the system outside the root: users, groups, apt and systemd. Each logs its call
+    // and keeps its state in files, so a second run sees what the first one did.
+    const bin = path.join(dir, 'bin');
+    const state = path.join(dir, 'state');
+    fs.mkdirSync(bin);
+    fs.mkdirSync(state);
+    fs.writeFileSync(path.join(state, 'groups'), 'i2c\nvideo\ngpio\n');
+    for (const file of ['users', 'members', 'packages', 'enabled', 'calls']) fs.writeFileSync(path.join(state, file), '');
+    const stub = (name: string, body: string) =>
+      fs.writeFileSync(path.join(bin, name), `#!/bin/bash\nS=${state}\necho "${name} $*" >> $S/calls\n${body}\n`, { mode: 0o755 });
+    stub('getent', 'grep -qx "$2" "$S/$([ "$1" = passwd ] && echo users || echo groups)"');
+    stub('id', '[ "$1" = -nG ] && { grep "^$2 " "$S/members" | cut -d" " -f2 | tr "\\n" " "; exit 0; }; exec /usr/bin/id "$@"');
+    stub('useradd', 'echo "${@: -1}" >> $S/users');
+    stub('groupadd', 'echo "${@: -1}" >> $S/groups');
+    stub('usermod', 'echo "$3 $2" >> $S/members');
+    stub('dpkg-query', 'grep -qx "${@: -1}" $S/packages && printf "install ok installed"');
+    stub(
+      'apt-get',
+      `[ "$1" = install ] && for p in "$@"; do echo "$p" >> $S/packages; done; [[ " $* " == *" rpicam-apps-lite "* ]] && touch ${bin}/rpicam-vid && chmod +x ${bin}/rpicam-vid; true`,
+    );
+    stub('modprobe', 'true');
+    stub('systemctl', 'case "$1" in is-enabled) grep -qx "${@: -1}" $S/enabled ;; enable) echo "${@: -1}" >> $S/enabled ;; esac');
+    const install = () => {
+      fs.writeFileSync(path.join(state, 'calls'), '');
+      const run = spawnSync('bash', [path.join(kit.outDir, 'install.sh'), '--api', 'http://api:3000', '--credentials', credentials], {
+        encoding: 'utf8',
+        env: { ...npmEnv(), PATH: `${bin}:${process.env.PATH}`, ROVER_INSTALL_ROOT: root },
+      });
+      const changes = fs
+        .readFileSync(path.join(state, 'calls'), 'utf8')
+        .split('\n')
+        .filter((call) => /^(useradd|usermod|groupadd|apt-get|modprobe|systemctl (enable|daemon-reload))/.test(call));
+      return { ...run, changes };
+    };
+
+    const first = install();
+    expect(first.stderr.replace(/^npm warn.*\n/gm, '')).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.changes).toEqual([
+      'apt-get update',
+      expect.stringMatching(/^apt-get install .*\bi2c-tools\b/),
+      'modprobe i2c-dev',
+      expect.stringMatching(/^useradd --system .*rover-agent$/),
+      'usermod -aG i2c rover-agent',
+      'usermod -aG video rover-agent',
+      'usermod -aG gpio rover-agent',
+      'systemctl daemon-reload',
+      'systemctl enable rover-agent.service',
+    ]);
+    const at = (p: string) => path.join(root, p);
+    expect(fs.readFileSync(at('boot/firmware/config.txt'), 'utf8')).toContain('dtoverlay=pwm,pin=18,func=2');
+    expect(fs.readFileSync(at('etc/modules-load.d/rover-agent.conf'), 'utf8').trim()).toBe('i2c-dev');
+    expect(fs.statSync(at('etc/rover-agent/credentials')).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(at('etc/rover-agent/agent.env'), 'utf8')).toMatch(/^ROVER_API_URL=http:\/\/api:3000$/m);
+    expect(fs.statSync(at('opt/rover-agent/stop-drive.sh')).mode & 0o777).toBe(0o755);
+    expect(fs.existsSync(at('opt/rover-agent/node_modules/i2c-bus'))).toBe(true);
+    expect(fs.readFileSync(at('etc/systemd/system/rover-agent.service'), 'utf8')).toBe(
+      fs.readFileSync(path.join(kit.outDir, 'rover-agent.service'), 'utf8'),
+    );
+    const files = () =>
+      execFileSync('find', [root, '-type', 'f', '-not', '-path', '*/node_modules/*', '-printf', '%p %s %m\\n'], { encoding: 'utf8' });
+    const installed = files();
+
+    const second = install();
+    expect(second.status).toBe(0);
+    expect(second.changes).toEqual([]);
+    expect(second.stdout).toMatch(/rover lines already there/);
+    expect(second.stdout).toMatch(/node_modules up to date/);
+    expect(files()).toBe(installed);
   });
 
   it('refuses to bundle sharp, naming who imported it', async () => {
