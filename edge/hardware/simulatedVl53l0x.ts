@@ -36,6 +36,11 @@ type Measurement = { kind: 'vhv' | 'phase' | 'range' | 'stalled'; readyAt: numbe
 /** Oscillator ticks per ms in OSC_CALIBRATE_VAL (the inter-measurement period register counts these). */
 const OSC_TICKS_PER_MS = 0x00a5;
 const OUT_OF_RANGE_MM = 8190;
+/**
+ * The factory's map of good reference SPADs (48 bits, SPAD 0 = bit 0 of the first byte): SPADs 2, 13 and 14 are bad,
+ * so a driver that enables the first ones of a type without looking at the map enables bad ones.
+ */
+const FACTORY_GOOD_SPADS = [0xfb, 0x9f, 0xff, 0xff, 0xff, 0xff];
 /** Device statuses the simulation writes for an uncalibrated sensor and a wrong reference SPAD map. */
 const STATUS_NO_VHV_VALUE = 3;
 const STATUS_VCSEL_CONTINUITY_FAILURE = 1;
@@ -109,6 +114,11 @@ export class SimulatedVl53l0x implements I2cBus {
     this.powerOn();
   }
 
+  /** A brown-out (say, the motor's inrush): the chip restarts with its power-on registers, still answering on the bus. */
+  reset(): void {
+    this.powerOn();
+  }
+
   /** Every result from now on carries this device range status (null: back to normal). */
   injectStatus(status: number | null): void {
     this.injectedStatus = status;
@@ -165,8 +175,7 @@ export class SimulatedVl53l0x implements I2cBus {
     page0[REG.GPIO_HV_MUX_ACTIVE_HIGH] = 0x11;
     page0[REG.OSC_CALIBRATE_VAL] = OSC_TICKS_PER_MS >> 8;
     page0[REG.OSC_CALIBRATE_VAL + 1] = OSC_TICKS_PER_MS & 0xff;
-    // The factory's map of good reference SPADs: all 48 good here; the driver must pick `spadCount` of them.
-    page0.fill(0xff, REG.GLOBAL_CONFIG_SPAD_ENABLES_REF_0, REG.GLOBAL_CONFIG_SPAD_ENABLES_REF_0 + 6);
+    page0.set(FACTORY_GOOD_SPADS, REG.GLOBAL_CONFIG_SPAD_ENABLES_REF_0);
     this.registers(1)[0x00] = 0x01;
     this.page = 0;
     this.powerForce = 0;
@@ -330,17 +339,16 @@ export class SimulatedVl53l0x implements I2cBus {
     this.result = this.injectedStatus === null ? measured : { status: this.injectedStatus, mm: measured.mm };
   }
 
-  /** Exactly `spadCount` reference SPADs enabled, none below the first aperture SPAD when they are aperture ones. */
+  /** Exactly `spadCount` good reference SPADs enabled, all aperture ones (from SPAD 12) if the NVM says so. */
   private referenceSpadsRight(): boolean {
     const map = this.registers(0).subarray(REG.GLOBAL_CONFIG_SPAD_ENABLES_REF_0, REG.GLOBAL_CONFIG_SPAD_ENABLES_REF_0 + 6);
     let enabled = 0;
-    let belowFirstAperture = 0;
     for (let spad = 0; spad < 48; spad++) {
-      if (map[spad >> 3] & (1 << (spad % 8))) {
-        enabled++;
-        if (spad < 12) belowFirstAperture++;
-      }
+      const bit = 1 << (spad % 8);
+      if (!(map[spad >> 3] & bit)) continue;
+      if (!(FACTORY_GOOD_SPADS[spad >> 3] & bit) || (this.spadAperture && spad < 12)) return false;
+      enabled++;
     }
-    return enabled === this.spadCount && (!this.spadAperture || belowFirstAperture === 0);
+    return enabled === this.spadCount;
   }
 }

@@ -34,7 +34,7 @@ export interface Vl53l0xOptions {
   mode?: 'single' | 'continuous';
   /** Continuous mode: ms between measurements; 0 back to back (default 0). */
   continuousPeriodMs?: number;
-  /** Least time between two attempts to initialise a sensor that stopped answering (default 1000). */
+  /** Least time between two attempts to initialise a sensor whose read failed: unplugged, reset, timed out (default 1000). */
   reinitIntervalMs?: number;
   /** The clock `reinitIntervalMs` is measured on (tests). */
   now?: () => number;
@@ -93,6 +93,8 @@ interface StepTimeouts {
   finalRangeUs: number;
 }
 
+type NoReading = Extract<RangeReading, { ok: false }>;
+
 /** One finished measurement as the sensor reported it. */
 interface RawResult {
   deviceStatus: number;
@@ -112,6 +114,7 @@ export class Vl53l0x implements RangeSensor {
   private rangingSteps = 0;
   private initialised = false;
   private lastInitAt = Number.NEGATIVE_INFINITY;
+  private lastFailure: NoReading = { ok: false, reason: 'unplugged', detail: 'not initialised' };
   /** The operation on the bus now: each waits for the one before (a read selects pages and polls for a while). */
   private busy: Promise<unknown> = Promise.resolve();
 
@@ -178,22 +181,28 @@ export class Vl53l0x implements RangeSensor {
     this.initialised = true;
   }
 
+  /**
+   * A failed read leaves the sensor to be initialised again: unplugged and plugged back in, or reset by a brown-out
+   * (it then answers but never measures), it has lost its settings. Until the next attempt is due, reads repeat why.
+   */
   private async range(): Promise<RangeReading> {
     try {
       if (!this.initialised) {
         const waitMs = this.lastInitAt + this.reinitIntervalMs - this.now();
         if (waitMs > 0) {
-          return { ok: false, reason: 'unplugged', detail: `not initialised; next attempt in ${Math.ceil(waitMs)} ms` };
+          return { ...this.lastFailure, detail: `${this.lastFailure.detail}; next attempt in ${Math.ceil(waitMs)} ms` };
         }
         await this.initialise();
       }
       if (this.mode === 'single') await this.startSingleShot();
       return readingOf(await this.takeResult());
     } catch (err) {
-      if (err instanceof Vl53l0xTimeoutError) return { ok: false, reason: 'timeout', raw: TIMEOUT_VALUE, detail: err.message };
       this.initialised = false;
-      const detail = isI2cBusError(err) ? `I2C: ${(err as Error).message}` : (err as Error).message;
-      return { ok: false, reason: 'unplugged', detail };
+      this.lastFailure =
+        err instanceof Vl53l0xTimeoutError
+          ? { ok: false, reason: 'timeout', raw: TIMEOUT_VALUE, detail: err.message }
+          : { ok: false, reason: 'unplugged', detail: isI2cBusError(err) ? `I2C: ${(err as Error).message}` : (err as Error).message };
+      return this.lastFailure;
     }
   }
 

@@ -172,14 +172,16 @@ describe('VL53L0X driver on the simulated register map', () => {
     expect(await droppingOut.sensor.read()).toMatchObject(outOfRange);
   });
 
-  it('a measurement that never completes is a timeout (raw 65535), and ranging resumes after', async () => {
+  it('a measurement that never completes is a timeout (raw 65535); ranging resumes after the sensor is re-initialised', async () => {
     for (const mode of ['single', 'continuous'] as const) {
-      const { chip, sensor } = rig({ mode, timeoutMs: 50 });
+      let clock = 0;
+      const { chip, sensor } = rig({ mode, timeoutMs: 50, now: () => clock });
       await sensor.init();
       chip.hang();
-      expect(await sensor.read()).toMatchObject({ ok: false, reason: 'timeout', raw: 65535 });
+      expect(await sensor.read(), mode).toMatchObject({ ok: false, reason: 'timeout', raw: 65535 });
       chip.hang(false);
-      expect(await sensor.read()).toEqual({ ok: true, mm: 500 });
+      clock = 1000;
+      expect(await sensor.read(), mode).toEqual({ ok: true, mm: 500 });
     }
   });
 
@@ -230,6 +232,24 @@ describe('VL53L0X driver on the simulated register map', () => {
     distance.mm = 640;
     expect(await after.read()).toEqual({ ok: true, mm: 640 });
     expect(await after.read()).toEqual({ ok: true, mm: 640 });
+  });
+
+  it('re-initialises a sensor that stopped measuring after a brown-out reset, at most once a second', async () => {
+    for (const mode of ['single', 'continuous'] as const) {
+      let clock = 0;
+      const { distance, chip, sensor } = rig({ mode, timeoutMs: 50, now: () => clock });
+      await sensor.init();
+      chip.reset();
+      expect(await sensor.read(), mode).toMatchObject({ ok: false, reason: 'timeout', raw: 65535 });
+      clock = 500;
+      const before = chip.accesses;
+      expect(await sensor.read(), mode).toMatchObject({ ok: false, reason: 'timeout', raw: 65535 });
+      expect(chip.accesses, mode).toBe(before);
+      clock = 1000;
+      distance.mm = 730;
+      expect(await sensor.read(), mode).toEqual({ ok: true, mm: 730 });
+      expect(await sensor.read(), mode).toEqual({ ok: true, mm: 730 });
+    }
   });
 
   it('a continuous sensor plugged back in is ranging continuously again', async () => {
