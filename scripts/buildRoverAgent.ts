@@ -5,7 +5,8 @@
  * (docs/ROVER.md).
  *
  * Left out of the bundle on purpose:
- * - i2c-bus (a native module, built on the Pi by npm) and pino (kept a package, as its docs advise for bundlers);
+ * - i2c-bus (a native module, built on the Pi by npm) and pino (bundled, its worker-thread transports would need files
+ *   of their own beside the bundle);
  * - the simulated devices: they render frames with sharp. A module whose name starts with `simulated` is replaced by
  *   one that throws when loaded, so `--simulate` says it needs the repository instead of the bundle needing sharp;
  * - sharp, TensorFlow.js and the server's stores: reaching one of them fails the build, naming who imported it.
@@ -42,13 +43,8 @@ const roverOnly: Plugin = {
   name: 'rover-only',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
-      const bare =
-        args.path.startsWith('.') || path.isAbsolute(args.path)
-          ? null
-          : args.path
-              .split('/')
-              .slice(0, args.path.startsWith('@') ? 2 : 1)
-              .join('/');
+      // A package's name: `name` or `@scope/name`, without a path inside it; null for a file.
+      const bare = /^[^./]/.test(args.path) ? /^(@[^/]+\/)?[^/]+/.exec(args.path)![0] : null;
       if (bare && REFUSED.test(bare)) {
         const from = path.relative(ROOT, args.importer);
         return { errors: [{ text: `${bare} must not reach the rover bundle (imported by ${from})` }] };
@@ -83,6 +79,8 @@ export async function buildRoverAgent({ entry = DEFAULT_ENTRY, outDir = DEFAULT_
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    // Input paths in the metafile relative to the repo, whatever the caller's folder.
+    absWorkingDir: ROOT,
     // Bundled CommonJS packages call require(): give the module one.
     banner: { js: "import { createRequire as __roverRequire } from 'node:module'; const require = __roverRequire(import.meta.url);" },
     external: RUNTIME_PACKAGES,
@@ -109,7 +107,13 @@ const USAGE = `usage: npm run rover:bundle -- [--entry FILE] [--out DIR]
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { entry: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  let values: { entry?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { entry: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   if (values.help) {
     console.log(USAGE);
   } else {
