@@ -83,8 +83,15 @@ else
 fi
 
 echo "== one laser reading and one camera frame through the agent's drivers"
+if systemctl is-active --quiet rover-agent.service 2>/dev/null; then
+  # Two processes on one camera and one motor: never.
+  bad "rover-agent is running: stop it first (sudo systemctl stop rover-agent), then check again"
 # shellcheck disable=SC2086
-if as_agent $agent --check --i2c-bus "$bus"; then ok "the agent reads the laser and the camera"; else bad "the agent could not read the laser or the camera (above: why)"; fi
+elif as_agent $agent --check --i2c-bus "$bus"; then
+  ok "the agent reads the laser and the camera"
+else
+  bad "the agent could not read the laser or the camera (above: why)"
+fi
 
 echo
 if [ "$failures" = 0 ]; then echo "all devices OK"; else echo "$failures check(s) failed"; fi

@@ -189,7 +189,7 @@ describe('check-devices.sh', () => {
   const PIN_HIGH = '23: op dh pd | hi // GPIO23 = output\n';
   const PIN_INPUT = '23: ip    pd | lo // GPIO23 = input\n';
 
-  function rover({ laser = true, camera = true, pin = PIN_HIGH, agentExit = 0 } = {}) {
+  function rover({ laser = true, camera = true, pin = PIN_HIGH, agentExit = 0, serviceRunning = false } = {}) {
     const dir = tempDir();
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
@@ -200,6 +200,7 @@ describe('check-devices.sh', () => {
     stub('i2cdetect', I2CDETECT(laser));
     stub('rpicam-hello', camera ? CAMERAS : NO_CAMERA);
     stub('pinctrl', pin);
+    stub('systemctl', '', serviceRunning ? 0 : 3);
     stub('agent', agentExit === 0 ? '{"mm":412}\n' : 'no reading: unplugged\n', agentExit);
     fs.mkdirSync(path.join(dir, 'dev'));
     fs.writeFileSync(path.join(dir, 'dev/i2c-1'), '');
@@ -246,6 +247,13 @@ describe('check-devices.sh', () => {
       'FAIL  the agent could not read the laser or the camera (above',
     ]);
     expect(run.status).toBe(4);
+  });
+
+  it('does not open the devices through a second agent while the service drives', () => {
+    const run = rover({ serviceRunning: true });
+    expect(run.stdout).toMatch(/^FAIL {2}rover-agent is running: stop it first/m);
+    expect(run.calls).not.toMatch(/agent --check/);
+    expect(run.status).toBe(1);
   });
 });
 
