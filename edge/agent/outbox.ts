@@ -6,7 +6,7 @@
  * When the bound is reached the oldest frames are dropped first (and counted); run reports are dropped only when no
  * frame is left to drop.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ParkingRunReport } from '../../contracts/http/parking.js';
 
@@ -237,8 +237,15 @@ export class Outbox {
   }
 }
 
+/** Write, flush to the card, rename: a rover's battery running out must not leave a named but empty file. */
 async function writeAtomic(file: string, data: Buffer): Promise<void> {
   const temp = `${file}.tmp`;
-  await writeFile(temp, data);
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(temp, file);
 }

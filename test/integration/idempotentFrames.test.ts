@@ -23,6 +23,8 @@ describe('POST /predict with an Idempotency-Key', () => {
   let jpeg: Buffer;
   /** The registry's Idempotency-Key calls the API made. */
   const keyCalls: string[] = [];
+  /** Idempotency-Key calls that fail as a registry refusing connections does. */
+  const failing = new Set<string>();
 
   beforeAll(async () => {
     const temp = await openTempStores();
@@ -32,6 +34,8 @@ describe('POST /predict with an Idempotency-Key', () => {
         if (typeof property === 'string' && /IdempotencyKey/.test(property) && typeof value === 'function')
           return (...args: unknown[]) => {
             keyCalls.push(property);
+            if (failing.has(property))
+              return Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:13306'), { code: 'ECONNREFUSED' }));
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         return value;
@@ -185,6 +189,29 @@ describe('POST /predict with an Idempotency-Key', () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ time: frameTime, imageKey: frameImageKey('served', 'request-of-dead-api') });
     expect((await predict({ key: 'frame-0010', sensor: '130' })).headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('refuses a frame with a key while the registry cannot be reached (503, Retry-After), storing nothing; keeps a frame it stored when only the answer could not be kept', async () => {
+    failing.add('claimIdempotencyKey');
+    try {
+      const refused = await predict({ key: 'frame-0050', sensor: '150' });
+      expect(refused).toMatchObject({ status: 503, body: { error: { code: 'registry_unavailable' } } });
+      expect(refused.headers.get('retry-after')).toBe('5');
+    } finally {
+      failing.delete('claimIdempotencyKey');
+    }
+    expect((await storedFrames('served')).filter((f) => f.sensorValue === 150)).toHaveLength(0);
+    expect((await predict({ key: 'frame-0050', sensor: '150' })).status).toBe(200);
+
+    // The frame is stored and answered; its claim stays pending, so a repeat waits rather than store it again.
+    failing.add('settleIdempotencyKey');
+    try {
+      expect((await predict({ key: 'frame-0051', sensor: '151' })).status).toBe(200);
+    } finally {
+      failing.delete('settleIdempotencyKey');
+    }
+    expect((await predict({ key: 'frame-0051', sensor: '151' })).body.error.code).toBe('idempotency_in_progress');
+    expect((await storedFrames('served')).filter((f) => [150, 151].includes(f.sensorValue!))).toHaveLength(2);
   });
 
   it('dates a frame by its frame_age_ms, and refuses one older than FRAME_MAX_AGE_HOURS (400 frame_too_old)', async () => {

@@ -56,8 +56,8 @@ async function agentFor(rover: SimulatedRover, client: AgentClient, mode: 'model
   return { agent, outbox };
 }
 
-const rover = (seed: number) =>
-  new SimulatedRover({ preset: 'beige-350', seed, frameIntervalMs: 0, startMm: 300, laser: { dropoutRate: 0 } });
+const rover = (seed: number, frameIntervalMs = 0) =>
+  new SimulatedRover({ preset: 'beige-350', seed, frameIntervalMs, startMm: 300, laser: { dropoutRate: 0 } });
 
 describe('rover agent loop', () => {
   it('steers by fresh predictions in model mode, and stops when the model says the stop zone', async () => {
@@ -71,6 +71,21 @@ describe('rover agent loop', () => {
     expect(run.report.modelVersion).toBe(4);
     expect(run.report.finalTrueMm).toBeGreaterThan(20);
     expect(run.report.outcome).toBe('early');
+  });
+
+  it('steers by the laser when the answers come too late to be fresh (a slow API)', async () => {
+    // At the camera's own pace (4 frames/s), so answers do arrive while the rover drives.
+    const r = rover(5, 250);
+    // Right answers, but 700 ms after their frame: older than the 500 ms a prediction may be to steer by.
+    const client = fakeApi(async () => {
+      const mm = r.world.trueMm;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return answer(mm);
+    });
+    const { agent } = await agentFor(r, client, 'model', 8);
+    const [run] = await agent.drive(1);
+    expect(run.report).toMatchObject({ stopReason: 'laser', steered: { model: 0, stopped: 0 }, modelVersion: 4 });
+    expect(run.report.steered.laser).toBe(run.report.frames);
   });
 
   it('ignores the model in laser mode: the baseline', async () => {
