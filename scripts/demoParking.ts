@@ -15,10 +15,14 @@ import { SimulatedRover } from '../edge/agent/simulatedRover.js';
 import { RoverClient } from '../edge/roverClient.js';
 
 export interface ParkingTally {
+  mode: SteeringMode;
   runs: number;
   parked: number;
   hit: number;
   early: number;
+  /** Model-steered runs the model itself stopped in the stop zone, and those the laser had to stop. */
+  parkedByModel: number;
+  laserStops: number;
   /** The versions that answered the model-steered runs (most of each run's frames). */
   versions: number[];
 }
@@ -65,14 +69,28 @@ export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
     const all = reports.flat();
     const count = (outcome: string) => all.filter((r) => r.outcome === outcome).length;
     const versions = [...new Set(all.flatMap((r) => (r.mode === 'model' && r.modelVersion !== null ? [r.modelVersion] : [])))].sort();
-    return { runs: all.length, parked: count('parked'), hit: count('hit'), early: count('early'), versions };
+    const byModel = all.filter((r) => r.mode === 'model');
+    return {
+      mode: trial.mode,
+      runs: all.length,
+      parked: count('parked'),
+      hit: count('hit'),
+      early: count('early'),
+      parkedByModel: byModel.filter((r) => r.stopReason === 'model' && r.outcome === 'parked').length,
+      laserStops: byModel.filter((r) => r.stopReason === 'laser').length,
+      versions,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** "6/8 parked (1 hit, 1 early)". */
+/**
+ * "6/8 parked (1 early, 1 hit)" for the laser; for the model, its own success: "3/8 parked by the model (4 stopped by
+ * the laser, 1 early, 0 hit)" (a run the laser stopped is one the camera would have driven on).
+ */
 export function tallyCell(t: ParkingTally | null): string {
   if (t === null) return '-';
-  return `${t.parked}/${t.runs} parked (${t.hit} hit, ${t.early} early)`;
+  if (t.mode === 'laser') return `${t.parked}/${t.runs} parked (${t.early} early, ${t.hit} hit)`;
+  return `${t.parkedByModel}/${t.runs} parked by the model (${t.laserStops} stopped by the laser, ${t.early} early, ${t.hit} hit)`;
 }

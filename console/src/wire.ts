@@ -602,6 +602,8 @@ export interface ParkingSummaryAnswer {
     hit: number;
     early: number;
     successRate: number;
+    parkedByModel: number;
+    laserStops: number;
     meanFinalMm: number | null;
   }[];
 }

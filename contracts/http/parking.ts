@@ -64,6 +64,10 @@ export const parkingSuccessSchema = z
     hit: z.number().int(),
     early: z.number().int(),
     successRate: z.number().meta({ description: 'parked / runs' }),
+    parkedByModel: z.number().int().meta({
+      description: 'model-steered runs the model itself stopped in the stop zone (the camera’s own success; the laser backs it up)',
+    }),
+    laserStops: z.number().int().meta({ description: 'model-steered runs the laser had to stop: the camera would have driven on' }),
     meanFinalMm: z.number().nullable(),
   })
   .meta({ id: 'ParkingSuccess' });

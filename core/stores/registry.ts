@@ -418,6 +418,13 @@ export interface ParkingSuccess {
   early: number;
   /** parked / runs */
   successRate: number;
+  /**
+   * Model-steered runs the model itself stopped in the stop zone: the camera's own success. A run the laser had to
+   * stop (it saw the stop zone while the camera did not) is parked, but not by the model.
+   */
+  parkedByModel: number;
+  /** Model-steered runs the laser stopped: the camera would have driven on. */
+  laserStops: number;
   /** Mean final distance (the true one of a simulated run, else the laser's); null: no run reported one. */
   meanFinalMm: number | null;
 }

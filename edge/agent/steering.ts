@@ -1,6 +1,7 @@
 /**
  * The agent's safety rules, as one pure decision per frame:
- * - stop when the laser or a fresh prediction says the wall is within the stop zone (<= 20 mm);
+ * - stop when the laser or a fresh prediction says the wall is within the stop zone (<= 20 mm); when both do, the
+ *   stop is the model's;
  * - mode `model` steers by a fresh prediction, moved forward by the travel commanded since its frame was taken;
  *   without one (a slow or unreachable API), by the laser;
  * - mode `laser` (the baseline) steers by the laser alone: predictions are neither used nor able to stop it;
@@ -49,8 +50,10 @@ export function freshPredictionMm(prediction: Prediction | null, now: number, fr
 export function steer(input: SteeringInput): SteeringDecision {
   const laserMm = input.laser.ok ? input.laser.mm : null;
   const modelMm = input.mode === 'model' ? freshPredictionMm(input.prediction, input.now, input.freshMs) : null;
-  if (laserMm !== null && laserMm <= STOP_ZONE_MM) return { tier: 'stop', by: 'laser', stop: 'laser', distanceMm: laserMm };
+  // The model first: a stop both call is the camera's, so `stop: 'laser'` in model mode means the laser saved a run the
+  // camera would have driven on (what the model's parking success is judged by).
   if (modelMm !== null && modelMm <= STOP_ZONE_MM) return { tier: 'stop', by: 'model', stop: 'model', distanceMm: modelMm };
+  if (laserMm !== null && laserMm <= STOP_ZONE_MM) return { tier: 'stop', by: 'laser', stop: 'laser', distanceMm: laserMm };
   if (modelMm !== null) return { tier: speedTier(modelMm), by: 'model', distanceMm: modelMm };
   if (laserMm !== null) return { tier: speedTier(laserMm), by: 'laser', distanceMm: laserMm };
   return { tier: 'stop', by: 'stopped', stop: 'blind', distanceMm: null };

@@ -658,6 +658,8 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       );
       await r.recordParkingRun(run('run-c', { mode: 'laser', outcome: 'early', finalLaserMm: 40, finalTrueMm: 42, stopReason: 'laser' }));
       await r.recordParkingRun(run('run-d', { client: `${client}-b`, deployment: null }));
+      // Parked, but the laser stopped it: the camera would have driven on.
+      await r.recordParkingRun(run('run-e', { client: `${client}-c`, finalTrueMm: 17.5, stopReason: 'laser' }));
 
       const listed = await r.listParkingRuns({ client });
       expect(listed.map((x) => x.runId)).toEqual(['run-c', 'run-b', 'run-a']);
@@ -666,9 +668,42 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       expect(await r.listParkingRuns({ client, since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
 
       expect(await r.parkingSuccess(dep)).toEqual([
-        { mode: 'laser', modelVersion: 3, runs: 1, parked: 0, hit: 0, early: 1, successRate: 0, meanFinalMm: 42 },
-        { mode: 'model', modelVersion: null, runs: 1, parked: 0, hit: 1, early: 0, successRate: 0, meanFinalMm: 0 },
-        { mode: 'model', modelVersion: 3, runs: 1, parked: 1, hit: 0, early: 0, successRate: 1, meanFinalMm: 12.5 },
+        {
+          mode: 'laser',
+          modelVersion: 3,
+          runs: 1,
+          parked: 0,
+          hit: 0,
+          early: 1,
+          successRate: 0,
+          parkedByModel: 0,
+          laserStops: 0,
+          meanFinalMm: 42,
+        },
+        {
+          mode: 'model',
+          modelVersion: null,
+          runs: 1,
+          parked: 0,
+          hit: 1,
+          early: 0,
+          successRate: 0,
+          parkedByModel: 0,
+          laserStops: 0,
+          meanFinalMm: 0,
+        },
+        {
+          mode: 'model',
+          modelVersion: 3,
+          runs: 2,
+          parked: 2,
+          hit: 0,
+          early: 0,
+          successRate: 1,
+          parkedByModel: 1,
+          laserStops: 1,
+          meanFinalMm: 15,
+        },
       ]);
       expect(await r.parkingSuccess(dep, new Date(Date.now() + 60_000).toISOString())).toEqual([]);
       expect(await r.parkingSuccess(`${dep}-none`)).toEqual([]);

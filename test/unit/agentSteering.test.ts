@@ -24,6 +24,11 @@ describe('steering safety rules', () => {
     expect(steer(input({ laser: laser(300), prediction: predicted(18) }))).toMatchObject({ tier: 'stop', by: 'model', stop: 'model' });
   });
 
+  it('credits the model with a stop both call at once: the laser only saves the rover when the camera would drive on', () => {
+    expect(steer(input({ laser: laser(19), prediction: predicted(17) }))).toMatchObject({ tier: 'stop', by: 'model', stop: 'model' });
+    expect(steer(input({ laser: laser(19), prediction: predicted(23) }))).toMatchObject({ tier: 'stop', by: 'laser', stop: 'laser' });
+  });
+
   it('moves a prediction forward by the travel commanded since its frame', () => {
     expect(steer(input({ prediction: predicted(40, 100, 25) }))).toMatchObject({ tier: 'stop', stop: 'model', distanceMm: 15 });
     expect(steer(input({ prediction: predicted(400, 100, 60) }))).toMatchObject({ tier: 'slow', by: 'model', distanceMm: 340 });

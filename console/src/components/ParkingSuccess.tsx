@@ -17,6 +17,9 @@ export function ParkingSuccess({ id, pollMs }: { id: string; pollMs: number }) {
     { label: 'Version', cell: (g: Group) => version(g.modelVersion) },
     { label: 'Runs', numeric: true, cell: (g: Group) => g.runs },
     { label: 'Parked', numeric: true, cell: (g: Group) => pct(g.successRate) },
+    // The camera's own success: the model stopped the rover in the stop zone, the laser did not have to.
+    { label: 'Parked by the model', numeric: true, cell: (g: Group) => (g.mode === 'model' ? pct(g.parkedByModel / g.runs) : '-') },
+    { label: 'Stopped by the laser', numeric: true, cell: (g: Group) => (g.mode === 'model' ? g.laserStops : '-') },
     { label: 'Hit the wall', numeric: true, cell: (g: Group) => g.hit },
     { label: 'Stopped early', numeric: true, cell: (g: Group) => g.early },
     { label: 'Mean final distance', numeric: true, cell: (g: Group) => mm(g.meanFinalMm) },

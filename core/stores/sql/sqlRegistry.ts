@@ -1075,11 +1075,11 @@ export class SqlRegistry implements RegistryStore {
   async parkingSuccess(deployment: string, since?: string): Promise<ParkingSuccess[]> {
     const q = this.db('parking_runs')
       .where({ deployment })
-      .select('mode', 'model_version', 'outcome')
+      .select('mode', 'model_version', 'outcome', 'stop_reason')
       .count({ runs: '*' })
       .sum({ final_sum: this.db.raw('coalesce(final_true_mm, final_laser_mm)') })
       .count({ finals: this.db.raw('coalesce(final_true_mm, final_laser_mm)') })
-      .groupBy('mode', 'model_version', 'outcome');
+      .groupBy('mode', 'model_version', 'outcome', 'stop_reason');
     if (since) q.where('received_at', '>=', since);
     const groups = new Map<string, ParkingSuccess & { finalSum: number; finals: number }>();
     for (const r of (await q) as Row[]) {
@@ -1093,6 +1093,8 @@ export class SqlRegistry implements RegistryStore {
         hit: 0,
         early: 0,
         successRate: 0,
+        parkedByModel: 0,
+        laserStops: 0,
         meanFinalMm: null,
         finalSum: 0,
         finals: 0,
@@ -1100,6 +1102,8 @@ export class SqlRegistry implements RegistryStore {
       const runs = Number(r.runs);
       group.runs += runs;
       group[r.outcome as 'parked' | 'hit' | 'early'] += runs;
+      if (r.mode === 'model' && r.stop_reason === 'model' && r.outcome === 'parked') group.parkedByModel += runs;
+      if (r.mode === 'model' && r.stop_reason === 'laser') group.laserStops += runs;
       group.finalSum += Number(r.final_sum ?? 0);
       group.finals += Number(r.finals);
       groups.set(id, group);
