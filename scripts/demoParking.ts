@@ -23,6 +23,8 @@ export interface ParkingTally {
   /** Model-steered runs the model itself stopped in the stop zone, and those the laser had to stop. */
   parkedByModel: number;
   laserStops: number;
+  /** Median true distance to the wall where the runs ended, mm. */
+  medianFinalMm: number;
   /** The versions that answered the model-steered runs (most of each run's frames). */
   versions: number[];
 }
@@ -78,6 +80,7 @@ export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
       early: count('early'),
       parkedByModel: byModel.filter((r) => r.stopReason === 'model' && r.outcome === 'parked').length,
       laserStops: byModel.filter((r) => r.stopReason === 'laser').length,
+      medianFinalMm: median(all.map((r) => r.finalTrueMm ?? r.finalLaserMm ?? 0)),
       versions,
     };
   } finally {
@@ -91,6 +94,13 @@ export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
  */
 export function tallyCell(t: ParkingTally | null): string {
   if (t === null) return '-';
-  if (t.mode === 'laser') return `${t.parked}/${t.runs} parked (${t.early} early, ${t.hit} hit)`;
-  return `${t.parkedByModel}/${t.runs} parked by the model (${t.laserStops} stopped by the laser, ${t.early} early, ${t.hit} hit)`;
+  const final = `, median final ${t.medianFinalMm.toFixed(1)} mm`;
+  if (t.mode === 'laser') return `${t.parked}/${t.runs} parked (${t.early} early, ${t.hit} hit${final})`;
+  return `${t.parkedByModel}/${t.runs} parked by the model (${t.laserStops} stopped by the laser, ${t.early} early, ${t.hit} hit${final})`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
