@@ -20,8 +20,9 @@ export interface ParkingTally {
   parked: number;
   hit: number;
   early: number;
-  /** Model-steered runs the model itself stopped in the stop zone, and those the laser had to stop. */
+  /** Model-steered runs by who stopped them: the model in the stop zone, the model early, the laser (the camera drove on). */
   parkedByModel: number;
+  earlyByModel: number;
   laserStops: number;
   /** Median true distance to the wall where the runs ended, mm. */
   medianFinalMm: number;
@@ -79,6 +80,7 @@ export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
       hit: count('hit'),
       early: count('early'),
       parkedByModel: byModel.filter((r) => r.stopReason === 'model' && r.outcome === 'parked').length,
+      earlyByModel: byModel.filter((r) => r.stopReason === 'model' && r.outcome === 'early').length,
       laserStops: byModel.filter((r) => r.stopReason === 'laser').length,
       medianFinalMm: median(all.map((r) => r.finalTrueMm ?? r.finalLaserMm ?? 0)),
       versions,
@@ -89,14 +91,14 @@ export async function parkingTrial(trial: ParkingTrial): Promise<ParkingTally> {
 }
 
 /**
- * "6/8 parked (1 early, 1 hit)" for the laser; for the model, its own success: "3/8 parked by the model (4 stopped by
- * the laser, 1 early, 0 hit)" (a run the laser stopped is one the camera would have driven on).
+ * "6/8 parked (2 early, 0 hit, ...)" for the laser; for the model, who stopped each run: "3/8 parked by the model (1
+ * stopped early by it, 4 by the laser, 0 hit, ...)" (a run the laser stopped is one the camera would have driven on).
  */
 export function tallyCell(t: ParkingTally | null): string {
   if (t === null) return '-';
   const final = `, median final ${t.medianFinalMm.toFixed(1)} mm`;
   if (t.mode === 'laser') return `${t.parked}/${t.runs} parked (${t.early} early, ${t.hit} hit${final})`;
-  return `${t.parkedByModel}/${t.runs} parked by the model (${t.laserStops} stopped by the laser, ${t.early} early, ${t.hit} hit${final})`;
+  return `${t.parkedByModel}/${t.runs} parked by the model (${t.earlyByModel} stopped early by it, ${t.laserStops} by the laser, ${t.hit} hit${final})`;
 }
 
 function median(values: number[]): number {
