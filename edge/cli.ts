@@ -36,6 +36,11 @@ export interface DriveOptions {
   log?: (line: string) => void;
   /** Replaces the HTTP client (tests, in-process demos). */
   client?: { predict(input: PredictInput): Promise<PredictResult> };
+  /**
+   * One client per rover: run `concurrency` (default: one per rover) runs at once, each rover driving one run at a
+   * time, so a rover's frames are one run after another as a real rover's are.
+   */
+  rovers?: { predict(input: PredictInput): Promise<PredictResult> }[];
 }
 
 export interface DriveSummary {
@@ -71,7 +76,8 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
   const summaries: ParkingRunSummary[] = new Array(options.runs);
   let next = 0;
 
-  const worker = async () => {
+  const worker = async (rover: number) => {
+    const roverClient = options.rovers?.[rover] ?? client;
     while (next < options.runs) {
       const i = next++;
       const run = await runParking({
@@ -81,7 +87,7 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
         steerBy: options.steerBy,
         maxInFlight: options.maxInFlight,
         laserFault: options.laserFault,
-        send: (frame) => client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }),
+        send: (frame) => roverClient.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }),
       });
       summaries[i] = run;
       log(
@@ -91,7 +97,8 @@ export async function driveParkingRuns(options: DriveOptions): Promise<DriveSumm
       );
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, options.runs)) }, worker));
+  const concurrency = options.rovers ? options.rovers.length : (options.concurrency ?? 1);
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, options.runs)) }, (_, rover) => worker(rover)));
 
   const errors: Record<string, number> = {};
   for (const run of summaries) for (const [code, n] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + n;

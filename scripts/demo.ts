@@ -15,7 +15,7 @@ import { createRng } from '../core/random.js';
 import { renderFrame } from '../edge/camera.js';
 import { driveParkingRuns } from '../edge/cli.js';
 import { getPreset } from '../edge/presets.js';
-import { RoverClient, type PredictInput } from '../edge/roverClient.js';
+import { RoverClient } from '../edge/roverClient.js';
 import { deploymentStrategySchema, type RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
@@ -142,17 +142,16 @@ async function waitUntilReady() {
 async function drive(deployment: string, preset: string, runs: number, seed: number, tokens: string[]) {
   const before = (await api('GET', `/deployments/${deployment}/stats`)).stats.count as number;
   const rovers = clientIds.map((clientId, i) => new RoverClient({ apiUrl, clientId, token: tokens[i] }));
-  let turn = 0;
-  const client = { predict: (input: PredictInput) => rovers[turn++ % rovers.length].predict(input) };
+  // Each rover drives one run at a time: frames of two runs taking turns on one rover read as a laser jumping back and
+  // forth (the sensor health check flagged a healthy rover as spiking on green, which held back the canary's evidence).
   const summary = await driveParkingRuns({
     apiUrl,
     clientId: clientIds[0],
     token: tokens[0],
-    client,
+    rovers,
     preset,
     runs,
     seed,
-    concurrency: 2,
     log: () => {},
   });
   const recorded = summary.answered + (summary.errors.no_model ?? 0);

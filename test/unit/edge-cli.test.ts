@@ -128,6 +128,32 @@ describe('rover CLI', () => {
     expect(new Set(summary.runSummaries.map((r) => r.seed)).size).toBe(5);
   });
 
+  it("with one client per rover, each rover's frames are one run after another (never two runs taking turns)", async () => {
+    const readings: number[][] = [[], []];
+    const rover = (i: number) => ({
+      predict: async (input: PredictInput): Promise<PredictResult> => {
+        if (input.sensorMm !== undefined && input.sensorMm !== null) readings[i].push(input.sensorMm);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return { ok: true, status: 200, predictionMm: 100, deployment: 'd', model: { name: 'm', version: 1 }, requestId: 'r', attempts: 1 };
+      },
+    });
+    const summary = await driveParkingRuns({
+      apiUrl: 'http://unused',
+      clientId: 'c',
+      token: 't',
+      preset: 'beige-350',
+      runs: 6,
+      seed: 4,
+      rovers: [rover(0), rover(1)],
+      log: () => {},
+    });
+    // A reading far above the one before is the start of the rover's next run; two runs taking turns jump every frame.
+    const restarts = readings.map((r) => r.filter((mm, i) => i > 0 && mm - r[i - 1] > 60).length);
+    expect(restarts[0] + restarts[1]).toBe(summary.runs - 2);
+    expect(readings[0].length).toBeGreaterThan(20);
+    expect(readings[1].length).toBeGreaterThan(20);
+  });
+
   it('takes the token from ROVER_TOKEN when no flag gives it', () => {
     const argv = [...base.slice(0, 5), ...base.slice(7)];
     expect(parseCli(argv, { ROVER_TOKEN: 'from-env' })).toMatchObject({ options: { token: 'from-env' } });
