@@ -37,8 +37,8 @@ export interface DriveOptions {
   /** Replaces the HTTP client (tests, in-process demos). */
   client?: { predict(input: PredictInput): Promise<PredictResult> };
   /**
-   * One client per rover: run `concurrency` (default: one per rover) runs at once, each rover driving one run at a
-   * time, so a rover's frames are one run after another as a real rover's are.
+   * One client per rover: as many runs at once as rovers (`concurrency` is then not used), each rover driving one run
+   * at a time, so a rover's frames are one run after another as a real rover's are.
    */
   rovers?: { predict(input: PredictInput): Promise<PredictResult> }[];
 }
