@@ -46,6 +46,8 @@ export interface AppDeps {
   metrics?: ApiMetrics;
   /** Frames' Idempotency-Keys; the server shares them with its pruning loop. */
   idempotentFrames?: IdempotentFrames;
+  /** True once the process was told to stop: `/readyz/replica` answers 503 from then on. */
+  shuttingDown?: () => boolean;
 }
 
 /** Beyond its upload's deadline, how long a frame's handling may take (predict and spool) before it counts as dead. */
@@ -97,6 +99,7 @@ export function createApp(deps: AppDeps): express.Express {
       namespace: config.temporal.namespace,
       adminToken: config.api.adminToken,
       checkTimeoutSeconds: config.api.readyCheckTimeoutSeconds,
+      shuttingDown: deps.shuttingDown,
     }),
   );
   app.use(landingRoutes({ temporalUiUrl: config.temporal.uiUrl }));

@@ -32,7 +32,7 @@ import type {
   rolloutStatusAnswerSchema,
   servingHistoryAnswerSchema,
 } from '../contracts/http/deployments.js';
-import type { livenessAnswerSchema, readinessAnswerSchema } from '../contracts/http/health.js';
+import type { livenessAnswerSchema, readinessAnswerSchema, replicaReadinessAnswerSchema } from '../contracts/http/health.js';
 import type {
   deploymentStatsAnswerSchema,
   driftChecksAnswerSchema,
@@ -75,6 +75,7 @@ type Route<Answer extends z.ZodType, Body extends z.ZodType | undefined = undefi
 export interface ApiRoutes {
   'GET /healthz': Route<typeof livenessAnswerSchema>;
   'GET /readyz': Route<typeof readinessAnswerSchema>;
+  'GET /readyz/replica': Route<typeof replicaReadinessAnswerSchema>;
   'POST /models/:name/retrain': Route<typeof retrainAnswerSchema, typeof manualRequest>;
   'POST /webhooks/grafana': Route<typeof webhookAnswerSchema, typeof grafanaWebhook>;
   'POST /models/:name/versions/:version/rerun': Route<typeof rerunAnswerSchema, typeof rerunRequest>;

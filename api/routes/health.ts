@@ -15,6 +15,8 @@ export interface HealthDeps {
   adminToken: string;
   /** Each check's deadline; the checks run in parallel. */
   checkTimeoutSeconds: number;
+  /** True once the process was told to stop (SIGTERM): it takes no more frames. */
+  shuttingDown?: () => boolean;
 }
 
 interface CheckResult {
@@ -89,6 +91,15 @@ export function healthRoutes(deps: HealthDeps): Router {
         analysis: { ...deps.analysis.status(), spooled: await deps.analysis.spooledCount() },
       }),
     });
+  });
+
+  // What a load balancer asks: can this replica take frames now? Not whether the stores, Temporal and the workers
+  // answer: every replica shares them, so an outage of one would take every replica out of rotation and refuse
+  // the frames their spools would have kept (routes that need Temporal answer 503 with Retry-After on their own).
+  router.get('/readyz/replica', (_req, res) => {
+    const reason = deps.shuttingDown?.() ? 'shutting_down' : deps.analysis.spoolFull() ? 'spool_full' : undefined;
+    if (reason) res.locals.errorCode = 'not_ready';
+    res.status(reason ? 503 : 200).json(reason ? { status: 'not_ready', reason } : { status: 'ready' });
   });
   return router;
 }

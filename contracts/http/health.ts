@@ -18,3 +18,13 @@ export const readinessAnswerSchema = z
       .meta({ description: 'with the admin token: the frame analysis queue and spool' }),
   })
   .meta({ id: 'ReadinessAnswer' });
+
+export const replicaReadinessAnswerSchema = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    reason: z
+      .enum(['shutting_down', 'spool_full'])
+      .optional()
+      .meta({ description: 'why not: the process is stopping (SIGTERM), or its spool is at SPOOL_MAX_BYTES' }),
+  })
+  .meta({ id: 'ReplicaReadinessAnswer' });

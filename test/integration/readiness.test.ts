@@ -127,6 +127,19 @@ describe('readiness (/readyz)', () => {
     }
   });
 
+  it('tells a load balancer this replica takes frames while the stores, Temporal and the workers it shares are down', async () => {
+    temporalState.down = true;
+    api.objects.down = true;
+    try {
+      expect((await readyz()).status).toBe(503);
+      const replica = await fetch(`${api.url}/readyz/replica`);
+      expect({ status: replica.status, body: await replica.json() }).toEqual({ status: 200, body: { status: 'ready' } });
+    } finally {
+      temporalState.down = false;
+      api.objects.down = false;
+    }
+  });
+
   it('is ready once workers poll both task queues', async () => {
     const started = await createWorkers({
       connection: env.nativeConnection,

@@ -276,8 +276,9 @@ async function registerNamespace(temporalAddress: string, namespace: string): Pr
 }
 
 /**
- * HAProxy's config: round robin over the APIs, each checked with GET /readyz every 500 ms (250 ms while its state
- * changes): 2 failed checks take it out of rotation, 2 passed ones bring it back. A request whose connection to a
+ * HAProxy's config: round robin over the APIs, each checked with GET /readyz/replica (this replica takes frames; not
+ * the shared stores and Temporal, whose outage would take every replica out at once) every 500 ms (250 ms while its
+ * state changes): 2 failed checks take it out of rotation, 2 passed ones bring it back. A request whose connection to a
  * replica fails (nothing sent yet) is retried once on the other (`retries` + `option redispatch`); a request that
  * reached a replica is never retried, as the replica may have acted on it (a frame spooled, a registration made).
  */
@@ -302,7 +303,7 @@ frontend apis
 
 backend apis
   balance roundrobin
-  option httpchk GET /readyz
+  option httpchk GET /readyz/replica
   http-check expect status 200
   default-server check inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2
 ${apis.map((api) => `  server ${api.name} 127.0.0.1:${api.port}`).join('\n')}

@@ -7,6 +7,7 @@ import type { ApiRoutes } from '../../scripts/apiClient.js';
 const CLIENT_ROUTES: Record<keyof ApiRoutes, true> = {
   'GET /healthz': true,
   'GET /readyz': true,
+  'GET /readyz/replica': true,
   'POST /models/:name/retrain': true,
   'POST /webhooks/grafana': true,
   'POST /models/:name/versions/:version/rerun': true,
