@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { parseCommandLineOrExit } from '../core/commandLine.js';
 import { loadConfig } from '../core/config.js';
@@ -50,11 +51,12 @@ const models = new ModelServer({
   log,
   metrics: metrics.serving,
 });
+const spoolDir = path.join(config.dataDir, 'spool');
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
   objects: stores.objects,
   measurements: stores.measurements,
-  spoolDir: path.join(config.dataDir, 'spool'),
+  spoolDir,
   queueLimit: config.api.analysisQueueLimit,
   queueMaxBytes: config.api.analysisQueueMaxBytes,
   spoolMaxBytes: config.api.spoolMaxBytes,
@@ -66,6 +68,7 @@ await analysis.ready();
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
 const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
 const idempotentFrames = idempotentFramesOf({ config, stores, log });
+let shuttingDown = false;
 const app = createApp({
   config,
   stores,
@@ -77,6 +80,7 @@ const app = createApp({
   log,
   metrics,
   idempotentFrames,
+  shuttingDown: () => shuttingDown,
 });
 // Expired Idempotency-Keys are forgotten in the background, never on a frame's path.
 const keyPruning = idempotentFrames.keepPruning(IDEMPOTENCY_PRUNE_INTERVAL_MS);
@@ -101,17 +105,38 @@ server.listen(config.api.port, config.api.host, () => {
   log.info({ url: `http://${config.api.host}:${config.api.port}`, mlBackend: backend.name }, 'API listening');
 });
 
+/**
+ * A stop for good (a scale-down) as much as a restart: the process may never run on this DATA_DIR again. No new
+ * connections; requests under way finish (their frames reach the spool); then every spooled frame is stored, a
+ * failing store tried again, for up to SHUTDOWN_DRAIN_SECONDS in all. Frames still spooled then stay on the volume
+ * (exit 1): a process started on it stores them.
+ */
 async function shutdown() {
-  server.close();
-  // Every accepted frame is in the spool already: draining is a courtesy, bounded in time.
-  await Promise.race([analysis.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-  await analysis.close();
-  models.dispose();
+  if (shuttingDown) return;
+  shuttingDown = true;
+  const drainMs = (config.api.shutdownDrainSeconds ?? 25) * 1000;
+  const deadline = Date.now() + drainMs;
+  clearInterval(scheduleCatchUp);
   pendingRetrains.stop();
   keyPruning.stop();
+  const closed = new Promise((resolve) => server.close(resolve));
+  // A kept-alive connection closes as soon as its request is answered.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
+  await Promise.race([closed, sleep(drainMs)]);
+  clearInterval(closeIdle);
+  server.closeAllConnections();
+  const left = await analysis.drain(Math.max(0, deadline - Date.now()) / 1000);
+  if (left > 0)
+    log.error(
+      { frames: left, spool: spoolDir },
+      `${left} acknowledged ${left === 1 ? 'frame is' : 'frames are'} left in the spool, not stored within SHUTDOWN_DRAIN_SECONDS: ` +
+        'an API started on this DATA_DIR stores them',
+    );
+  await analysis.close();
+  models.dispose();
   await closeTemporal();
   await closeStores(stores);
-  process.exit(0);
+  process.exit(left > 0 ? 1 : 0);
 }
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);

@@ -72,6 +72,13 @@ export const envSchema = z.object({
     .default(1000)
     .describe('Frames the analysis holds in memory; the rest wait in the spool on disk.'),
   READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2).describe('Deadline of each `GET /readyz` check.'),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(25)
+    .describe(
+      "After SIGTERM, how long the API keeps storing its spooled frames before it exits (1, with the count in the log, when some are left on its volume); below the orchestrator's grace (Kubernetes: 30 s).",
+    ),
   JSON_MAX_DEPTH: z.coerce
     .number()
     .int()
@@ -258,6 +265,8 @@ export interface Config {
     analysisQueueLimit: number;
     /** Deadline of each `/readyz` check. */
     readyCheckTimeoutSeconds: number;
+    /** After SIGTERM, how long the spool is stored before the process exits with what is left. */
+    shutdownDrainSeconds?: number;
     /** JSON bodies nested deeper, or with more keys and array items, are refused before any route. */
     jsonMaxDepth: number;
     jsonMaxKeys: number;
@@ -336,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageBytes: e.MAX_IMAGE_BYTES,
       analysisQueueLimit: e.ANALYSIS_QUEUE_LIMIT,
       readyCheckTimeoutSeconds: e.READY_CHECK_TIMEOUT_SECONDS,
+      shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
       jsonMaxDepth: e.JSON_MAX_DEPTH,
       jsonMaxKeys: e.JSON_MAX_KEYS,
       analysisQueueMaxBytes: e.ANALYSIS_QUEUE_MAX_BYTES,

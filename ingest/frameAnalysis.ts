@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
 import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
@@ -67,6 +68,9 @@ interface Queued {
 
 /** Records of frames analysed close together go to the measurement store in one write. */
 const RECORD_BATCH = { maxItems: 64, windowMs: 20 };
+
+/** How often `drain` looks whether the spool is empty. */
+const DRAIN_POLL_MS = 100;
 
 const heldBytesOf = (item: Queued) => (item.image?.length ?? 0) + (item.pixels?.data.length ?? 0);
 
@@ -183,6 +187,20 @@ export class FrameAnalysis {
   async idle(): Promise<void> {
     if (this.isIdle()) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stores every frame of the spool, those waiting on disk after a store failure too (a failing store is tried again
+   * every retry pause), until none is left or `seconds` have passed; resolves with how many are left. For a process
+   * that stops for good: its spool may never be opened again.
+   */
+  async drain(seconds: number): Promise<number> {
+    const deadline = Date.now() + seconds * 1000;
+    const spool = await this.opened;
+    while ((spool.pending > 0 || this.appending > 0) && Date.now() < deadline) {
+      await sleep(Math.min(DRAIN_POLL_MS, deadline - Date.now()));
+    }
+    return spool.pending;
   }
 
   /** Frames in the spool whose object and record are not stored yet. */
