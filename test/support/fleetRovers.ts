@@ -2,6 +2,10 @@ import { IDEMPOTENCY_KEY_HEADER } from '../../contracts/http/predict.js';
 import { hashToken } from '../../api/auth.js';
 import type { Stores } from '../../core/stores/index.js';
 
+/** Idempotency-Keys of this test process: unique whatever the frames' readings. */
+const KEY_PREFIX = `frame-${process.pid}-${Date.now()}`;
+let keys = 0;
+
 /** A rover of the fleet tests: its token and the deployment it belongs to. */
 export interface FleetRover {
   id: string;
@@ -99,7 +103,7 @@ export class FleetDrive {
     while (!this.stopped) {
       const rover = this.rovers[n++ % this.rovers.length];
       const sensor = this.nextSensor();
-      const frame: SentFrame = { rover, sensor, key: `${rover.deployment}-frame-${sensor}`, attempts: [] };
+      const frame: SentFrame = { rover, sensor, key: `${KEY_PREFIX}-${++keys}`, attempts: [] };
       this.frames.push(frame);
       const answer = await attempt(this.url, frame, this.jpeg);
       // A refusal asks for a pause; no answer at all (a replica gone) is tried again soon by the resend.
