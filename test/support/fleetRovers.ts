@@ -6,6 +6,9 @@ import type { Stores } from '../../core/stores/index.js';
 const KEY_PREFIX = `frame-${process.pid}-${Date.now()}`;
 let keys = 0;
 
+/** A laser reading that is frame `n`'s id in the measurement store: in the laser's range (100-200 mm) for 100,000 frames. */
+export const laserReadingOf = (n: number) => 100 + n / 1000;
+
 /** A rover of the fleet tests: its token and the deployment it belongs to. */
 export interface FleetRover {
   id: string;
@@ -13,7 +16,7 @@ export interface FleetRover {
   deployment: string;
 }
 
-/** One frame a rover sent: its laser reading is its id in the measurement store, its Idempotency-Key its id at the API. */
+/** One frame a rover sent: its laser reading is its id in the measurement store (`laserReadingOf`), its Idempotency-Key its id at the API. */
 export interface SentFrame {
   rover: FleetRover;
   sensor: number;

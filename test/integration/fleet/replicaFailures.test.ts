@@ -14,6 +14,7 @@ import {
   FleetDrive,
   sendFrame,
   sendUntilAcknowledged,
+  laserReadingOf,
   type FleetRover,
   type SentFrame,
 } from '../../support/fleetRovers.js';
@@ -61,7 +62,7 @@ describe.runIf(topologyAvailable())('API replicas killed and scaled down', () =>
   let rovers: FleetRover[];
   let jpeg: Buffer;
   let sensor = 0;
-  const nextSensor = () => ++sensor;
+  const nextSensor = () => laserReadingOf(++sensor);
 
   beforeAll(async () => {
     const urls = productionUrls()!;
@@ -109,7 +110,7 @@ describe.runIf(topologyAvailable())('API replicas killed and scaled down', () =>
     for (const api of topology.apis) {
       await eventually(
         async () => {
-          const frame: SentFrame = { rover: rovers[0], sensor: nextSensor(), key: `warm-${sensor}`, attempts: [] };
+          const frame: SentFrame = { rover: rovers[0], sensor: nextSensor(), key: `warm-${sensor}-${Date.now()}`, attempts: [] };
           const answer = await sendFrame(api.url!, frame, jpeg);
           expect(answer.status, JSON.stringify(answer.body)).toBe(200);
         },
