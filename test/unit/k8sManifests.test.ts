@@ -47,7 +47,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-function toolsInstalled(): string[] {
+/** What the installer puts in .tools that is not there. */
+function missingTools(): string[] {
   return [KUBECONFORM, KUSTOMIZE, ...KUBERNETES_VERSIONS.map((v) => path.join(SCHEMAS, `v${v}-local-strict`))].filter(
     (file) => !fs.existsSync(file),
   );
@@ -358,7 +359,7 @@ function securityProblems(objects: K8sObject[]): string[] {
 describe('deploy/k8s', () => {
   let rendered: { text: string; objects: K8sObject[] };
   beforeAll(() => {
-    expect(toolsInstalled(), `run: bash ${INSTALLER} (scripts/setup.sh does)`).toEqual([]);
+    expect(missingTools(), `run: bash ${INSTALLER} (scripts/setup.sh does)`).toEqual([]);
     rendered = render();
   });
 
@@ -439,6 +440,29 @@ describe('deploy/k8s', () => {
     expect(settingsProblems(changed)).toEqual([
       'worker gets EXTRA_SETTING, which docker compose does not give it',
       `INFLIGHT_MAX_FRAMES is "64" for the API, "${envExample.INFLIGHT_MAX_FRAMES}" in .env.example`,
+    ]);
+  });
+
+  it('leaves out of .env.example only the settings of the servers that are external here', () => {
+    // Every name .env.example has, also those it leaves empty or comments out (as composeFile.test.ts reads it).
+    const names = [...read('.env.example').matchAll(/^\s*#?\s*([A-Z][A-Z0-9_]*)=/gm)].map(([, name]) => name!);
+    const here = environmentOf(rendered.objects, containerOf(api(rendered.objects)));
+    expect(names.filter((name) => !(name in here)).sort()).toEqual([
+      // Grafana's, and the users and passwords of the stores' and Temporal's own administrators
+      'GRAFANA_ADMIN_PASSWORD',
+      'GRAFANA_ADMIN_USER',
+      'GRAFANA_INFLUXDB_PASSWORD',
+      'GRAFANA_INFLUXDB_USER',
+      'GRAFANA_MYSQL_PASSWORD',
+      'GRAFANA_MYSQL_USER',
+      'GRAFANA_PORT',
+      'INFLUXDB_ADMIN_PASSWORD',
+      'INFLUXDB_ADMIN_USER',
+      'MYSQL_ROOT_PASSWORD',
+      'TEMPORAL_POSTGRES_PASSWORD',
+      'TEMPORAL_POSTGRES_USER',
+      // compose builds TEMPORAL_UI_URL from it; config.env sets TEMPORAL_UI_URL itself
+      'TEMPORAL_UI_PORT',
     ]);
   });
 
