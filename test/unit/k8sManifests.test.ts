@@ -90,6 +90,7 @@ function kubeconform(text: string, kubernetesVersion: string): KubeconformResult
     ],
     { input: text, encoding: 'utf8' },
   );
+  if (run.error || !run.stdout.startsWith('{')) throw new Error(`kubeconform did not run: ${run.error?.message ?? run.stderr}`);
   const { resources } = JSON.parse(run.stdout) as { resources: KubeconformResult[] };
   const failed = resources.some((r) => r.status !== 'statusValid');
   expect(run.status, run.stderr).toBe(failed ? 1 : 0);
@@ -172,8 +173,9 @@ function settingsProblems(objects: K8sObject[]): string[] {
       if (!(name in composeAppEnv)) problems.push(`${component} gets ${name}, which docker compose does not give it`);
     }
   }
-  const config = dataOf(objects, 'ConfigMap', containerOf(api(objects)).envFrom?.[0]?.configMapRef?.name) ?? {};
-  const secrets = dataOf(objects, 'Secret', containerOf(api(objects)).envFrom?.[1]?.secretRef?.name) ?? {};
+  const sources = containerOf(api(objects)).envFrom ?? [];
+  const config = dataOf(objects, 'ConfigMap', sources.find((s: any) => s.configMapRef)?.configMapRef.name) ?? {};
+  const secrets = dataOf(objects, 'Secret', sources.find((s: any) => s.secretRef)?.secretRef.name) ?? {};
   const apiEnv = environmentOf(objects, containerOf(api(objects)));
   for (const [name, composeValue] of Object.entries(composeAppEnv)) {
     const fromEnvExample = /^\$\{([A-Z0-9_]+)\}$/.exec(String(composeValue))?.[1];
