@@ -363,6 +363,12 @@ describe('the settings docker compose gives the stores', () => {
     });
   });
 
+  it('run the InfluxDB the tests run: the version scripts/services/influxdb.sh builds', () => {
+    const version = read('scripts/services/influxdb.sh').match(/^INFLUXDB_VERSION=(\S+)$/m)?.[1];
+    expect(version).toMatch(/^2\.\d+\.\d+$/);
+    expect(compose.services.influxdb!.image).toBe(`influxdb:${version}`);
+  });
+
   it('run the S3 server the tests run: versitygw at the version scripts/services/versitygw.sh builds, on its volume', () => {
     const script = read('scripts/services/versitygw.sh');
     const version = script.match(/^VERSITYGW_VERSION=(\S+)$/m)?.[1];
