@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -361,6 +361,17 @@ describe('the settings docker compose gives the stores', () => {
       ROOT_ACCESS_KEY_ID: e.MINIO_ROOT_USER,
       ROOT_SECRET_ACCESS_KEY: e.MINIO_ROOT_PASSWORD,
     });
+  });
+
+  it("run MariaDB, the server the tests run (Debian's mariadb-server)", () => {
+    expect(read('scripts/services/mariadb.sh')).toMatch(/apt_install mariadb-server/);
+    expect(compose.services.mysql!.image).toMatch(/^mariadb:\d+\.\d+$/);
+  });
+
+  // Where the test server is installed (scripts/services/up.sh ran), its version is the image's.
+  const testServerVersion = spawnSync('mariadbd', ['--version'], { encoding: 'utf8' }).stdout?.match(/Ver (\d+\.\d+)\./)?.[1];
+  it.runIf(testServerVersion)('run the MariaDB version of the test server', () => {
+    expect(compose.services.mysql!.image).toBe(`mariadb:${testServerVersion}`);
   });
 
   it('run the InfluxDB the tests run: the version scripts/services/influxdb.sh builds', () => {
