@@ -6,6 +6,7 @@
 #   load balancer  http://127.0.0.1:18080  (HAProxy's view of the replicas: /haproxy-stats)
 #   API replicas   http://127.0.0.1:18081, http://127.0.0.1:18082  (DATA_DIR, the spool: .services/topology/api-N/data)
 #   worker metrics http://127.0.0.1:18091/metrics, http://127.0.0.1:18092/metrics
+#   Temporal's Web UI http://127.0.0.1:18233 (scripts/services/temporal-ui.sh)
 # Logs and pid files under $SERVICES_DIR/topology/<process>/. The processes get the settings of
 # .env.example, as compose's containers do, with ADMIN_TOKEN and WEBHOOK_TOKEN from the environment
 # when set. Running again starts what is not running; scripts/topology/down.sh stops it all.
@@ -27,6 +28,9 @@ TOPOLOGY_DIR="$SERVICES_DIR/topology"
 READY_TIMEOUT_SECONDS="${READY_TIMEOUT_SECONDS:-180}"
 
 bash "$REPO_DIR/scripts/services/up.sh"
+# The Web UI on Temporal's server (not needed by the tests, so not in scripts/services/up.sh).
+bash "$REPO_DIR/scripts/services/temporal-ui.sh" install
+bash "$REPO_DIR/scripts/services/temporal-ui.sh" start
 # shellcheck source=/dev/null
 source "$SERVICES_DIR/env"
 
@@ -37,6 +41,7 @@ app_env=(
   OBJECTS_URL="$PRODUCTION_OBJECTS_URL"
   TEMPORAL_ADDRESS="$TEMPORAL_SERVER_ADDRESS"
   TEMPORAL_NAMESPACE="$TEMPORAL_SERVER_NAMESPACE"
+  TEMPORAL_UI_URL="$(bash "$REPO_DIR/scripts/services/temporal-ui.sh" url)"
 )
 ADMIN_TOKEN="${given_admin_token:-$ADMIN_TOKEN}"
 WEBHOOK_TOKEN="${given_webhook_token:-$WEBHOOK_TOKEN}"
@@ -83,5 +88,5 @@ SERVICE=topology/haproxy SERVER_COMMAND=haproxy wait_until 30 "every replica UP 
 
 SERVICE=topology
 log "up in $(seconds_since "$started") s: load balancer http://127.0.0.1:$LB_PORT (stats /haproxy-stats), APIs ${API_PORTS[*]}, worker metrics ${WORKER_METRICS_PORTS[*]}"
-log "admin token: $ADMIN_TOKEN; Temporal's frontend $TEMPORAL_SERVER_ADDRESS, namespace $TEMPORAL_SERVER_NAMESPACE"
+log "admin token: $ADMIN_TOKEN; Temporal's frontend $TEMPORAL_SERVER_ADDRESS, namespace $TEMPORAL_SERVER_NAMESPACE, Web UI http://127.0.0.1:18233"
 log "stop it with: bash scripts/topology/down.sh"
