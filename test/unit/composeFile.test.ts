@@ -374,6 +374,16 @@ describe('the settings docker compose gives the stores', () => {
     expect(compose.services.mysql!.image).toBe(`mariadb:${testServerVersion}`);
   });
 
+  it("run the Temporal server, admin tools and Web UI of the versions the tests' servers build", () => {
+    const version = (script: string, name: string) => read(`scripts/services/${script}`).match(new RegExp(`^${name}=v(\\S+)$`, 'm'))?.[1];
+    const server = version('temporal.sh', 'TEMPORAL_VERSION');
+    expect(server).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(compose.services.temporal!.image).toBe(`temporalio/server:${server}`);
+    expect(compose.services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${server}`);
+    expect(compose.services['temporal-init']!.image).toBe(`temporalio/admin-tools:${server}`);
+    expect(compose.services['temporal-ui']!.image).toBe(`temporalio/ui:${version('temporal-ui.sh', 'UI_VERSION')}`);
+  });
+
   it('run the InfluxDB the tests run: the version scripts/services/influxdb.sh builds', () => {
     const version = read('scripts/services/influxdb.sh').match(/^INFLUXDB_VERSION=(\S+)$/m)?.[1];
     expect(version).toMatch(/^2\.\d+\.\d+$/);
