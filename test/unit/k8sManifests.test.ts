@@ -259,7 +259,10 @@ function referenceProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-// --- The API: probes on /healthz and /readyz, its spool on its own volume, time to drain, memory for its caches. ---
+// --- The API: probes on /healthz and the load balancer's check, its spool on its own volume, time to drain, memory. ---
+
+/** The check that takes an API replica out of rotation in the tested topology (HAProxy's, scripts/topology/). */
+const BALANCER_CHECK_PATH = read('scripts/topology/haproxy-config.sh').match(/^\s*option httpchk GET (\S+)$/m)![1]!;
 
 const probeWindowSeconds = (probe: Record<string, number> | undefined) => (probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3);
 
@@ -274,14 +277,14 @@ function apiProblems(objects: K8sObject[]): string[] {
   for (const [probe, expectedPath] of [
     ['startupProbe', '/healthz'],
     ['livenessProbe', '/healthz'],
-    ['readinessProbe', '/readyz'],
+    ['readinessProbe', BALANCER_CHECK_PATH],
   ] as const) {
     const get = container[probe]?.httpGet;
     if (get?.path !== expectedPath || get?.port !== 'http') problems.push(`the API's ${probe} is not GET ${expectedPath} on port http`);
   }
   if (!(container.readinessProbe?.timeoutSeconds > Number(env.READY_CHECK_TIMEOUT_SECONDS))) {
     problems.push(
-      `the readiness probe gives up before /readyz's own checks do (READY_CHECK_TIMEOUT_SECONDS ${env.READY_CHECK_TIMEOUT_SECONDS})`,
+      `the readiness probe gives up before the API's own checks do (READY_CHECK_TIMEOUT_SECONDS ${env.READY_CHECK_TIMEOUT_SECONDS})`,
     );
   }
   if (!(probeWindowSeconds(container.startupProbe) > Number(env.MIGRATION_LOCK_TIMEOUT_SECONDS))) {
@@ -513,7 +516,8 @@ describe('deploy/k8s', () => {
     );
   });
 
-  it('runs the API as a StatefulSet: probes on /healthz and /readyz, the spool on its own volume, time to drain it', () => {
+  it("runs the API as a StatefulSet: probes on /healthz and the tested load balancer's check, the spool on its own volume, time to drain it", () => {
+    expect(BALANCER_CHECK_PATH).toMatch(/^\/readyz/);
     expect(apiProblems(rendered.objects)).toEqual([]);
 
     const broken = copyOf(rendered.objects);
@@ -525,8 +529,8 @@ describe('deploy/k8s', () => {
     container.volumeMounts[0].mountPath = '/data';
     container.resources.limits.memory = '1Gi';
     expect(apiProblems(broken)).toEqual([
-      "the API's readinessProbe is not GET /readyz on port http",
-      "the readiness probe gives up before /readyz's own checks do (READY_CHECK_TIMEOUT_SECONDS 2)",
+      `the API's readinessProbe is not GET ${BALANCER_CHECK_PATH} on port http`,
+      "the readiness probe gives up before the API's own checks do (READY_CHECK_TIMEOUT_SECONDS 2)",
       'the startup probe gives up before a start waiting MIGRATION_LOCK_TIMEOUT_SECONDS for the migration lock',
       expect.stringMatching(/^terminationGracePeriodSeconds 30 leaves no time for preStop, a request's .* and the drain/),
       "the API's DATA_DIR /app/data is not on its own volume (volumeClaimTemplates)",
