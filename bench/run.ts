@@ -21,6 +21,7 @@ import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
 import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSensorHealth, sensorHealthTables } from './sensorHealth.js';
+import { benchmarkStoreWrites, storeWritesTable } from './storeWrites.js';
 import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, type ServerUnderLoad } from './servingLoad.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { thesisStageCost } from './thesisHarness.js';
@@ -387,6 +388,21 @@ try {
       ].join('\n'),
     );
     emit(['### Sensor health: cost of one assessment of a full 5-minute window', '', tables.cost].join('\n'));
+  }
+
+  if (settings.parts.includes('store-writes')) {
+    const plan = settings.storeWrites;
+    const found = await benchmarkStoreWrites(plan, log);
+    raw.storeWrites = found;
+    emit(
+      [
+        '### Store writes: what each frame writes, per second from one writer',
+        '',
+        storeWritesTable(found),
+        '',
+        `One process, ${plan.concurrency} writes in flight, against the servers of scripts/services/up.sh on this machine (the same cores run the writer). A frame writes one inference record (in the API's batches of ${plan.recordBatch}), one JPEG, and with an \`Idempotency-Key\` a claim and a settlement in the registry.${plan.urls.measurements ? '' : ' Production stores not measured: source .services/env.'}`,
+      ].join('\n'),
+    );
   }
 
   emit(`Total ${((performance.now() - t0) / 60_000).toFixed(1)} min; load average at the end (1, 5, 15 min): ${loadAverage()}.`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DatasetPipelinePlan } from './datasetPipeline.js';
 import type { SensorHealthBenchSettings } from './sensorHealth.js';
+import type { StoreWritePlan } from './storeWrites.js';
 
 /**
  * Benchmark knobs, read once from the environment. BENCH_QUICK=1 shrinks every default
@@ -47,6 +48,10 @@ const envSchema = z.object({
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
   /** The production object store (S3); with PRODUCTION_MEASUREMENTS_URL, the dataset pipeline is also measured on them. */
   PRODUCTION_OBJECTS_URL: z.string().optional(),
+  /** The production registry (MySQL/MariaDB); the store-writes part measures idempotency-key writes on it. */
+  PRODUCTION_REGISTRY_URL: z.string().optional(),
+  BENCH_STORE_RECORDS: z.coerce.number().int().positive().optional(),
+  BENCH_STORE_CONCURRENCY: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_RECORDS: positiveList.optional(),
   BENCH_DATASET_ALL_UP_TO: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_SAMPLE: z.coerce.number().int().positive().optional(),
@@ -64,6 +69,7 @@ export const BENCH_PARTS = [
   'predict-paths',
   'dataset-pipeline',
   'sensor-health',
+  'store-writes',
 ] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
@@ -177,6 +183,7 @@ export interface BenchSettings {
   frameCost: FrameCostSettings;
   predictPaths: PredictPathsSettings;
   sensorHealth: SensorHealthBenchSettings;
+  storeWrites: StoreWritePlan;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -280,6 +287,14 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       healthyMinutes: e.BENCH_SENSOR_MINUTES ?? (quick ? 10 : 60),
       maxFaultFrames: quick ? 400 : 1200,
       costRovers: [3, 32],
+    },
+    storeWrites: {
+      records: e.BENCH_STORE_RECORDS ?? (quick ? 2_000 : 50_000),
+      recordBatch: 64,
+      claims: quick ? 500 : 5_000,
+      objects: quick ? 500 : 5_000,
+      concurrency: e.BENCH_STORE_CONCURRENCY ?? 16,
+      urls: { registry: e.PRODUCTION_REGISTRY_URL, measurements: e.PRODUCTION_MEASUREMENTS_URL, objects: e.PRODUCTION_OBJECTS_URL },
     },
   };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is needed, serve the stack in the background
 # (fresh data folder), run the closed-loop demo against it, stop the stack.
-# DEMO_STORES=production runs it on MySQL (MariaDB), InfluxDB and S3 (MinIO) instead of the
+# DEMO_STORES=production runs it on MySQL (MariaDB), InfluxDB and S3 (Versity's S3 gateway) instead of the
 # embedded SQLite and folder stores: scripts/services/up.sh installs and starts them on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."

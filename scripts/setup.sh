@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: npm packages, the temporal CLI,
-# the console's bundle, Debian's Chromium (for browser tests), and native TensorFlow for tfjs-node (built from PyPI's wheel; pure JS if that fails).
+# the console's bundle, Debian's Chromium (for browser tests), the validator of deploy/k8s, and native TensorFlow for tfjs-node (built from PyPI's wheel; pure JS if that fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,8 @@ echo "[setup] Chromium for the console's browser tests"
 if ! bash scripts/install-chromium.sh >/dev/null; then
   echo "[setup] WARNING: Chromium could not be installed; the console's browser tests will fail." >&2
 fi
+echo "[setup] Kubernetes manifest validator (kustomize, kubeconform, schemas)"
+bash scripts/install-k8s-validator.sh
 echo "[setup] console"
 npx tsx scripts/buildConsole.ts --if-stale
 echo "[setup] done"

@@ -1,6 +1,6 @@
 /**
  * The store URLs of the API and worker containers, built from the separate settings docker-compose.yml passes
- * (the same names the MySQL, InfluxDB and MinIO containers take), with every user, password, token and name
+ * (the same names the MySQL and InfluxDB containers take, and MINIO_ROOT_* for S3), with every user, password, token and name
  * percent-encoded: a secret may hold any character, `/ @ # ? % & $ :` included. A `*_URL` that is already set is
  * left as it is (a store outside compose). deploy/app/entrypoint.sh exports what this prints, then runs the command.
  */

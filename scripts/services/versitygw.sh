@@ -2,7 +2,7 @@
 # The S3 object store (s3://) for tests: Versity's S3 gateway (Apache-2.0) over a plain folder,
 # built from its Go module into .tools/bin, on 127.0.0.1:19000 with throwaway data under
 # $SERVICES_DIR/versitygw and the MinIO root credentials of .env.example as its root access key.
-# Production runs MinIO (docker compose); the minio npm client speaks S3 to both.
+# docker compose runs the same version's image (versity/versitygw, its `s3` service); the minio npm client speaks S3.
 # Usage: versitygw.sh install|start|stop|restart|status|url
 set -euo pipefail
 SERVICE=versitygw

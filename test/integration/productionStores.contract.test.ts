@@ -5,7 +5,7 @@ import { SqlRegistry } from '../../core/stores/sql/sqlRegistry.js';
 import { measurementsContract, objectsContract, registryContract } from '../contract/storeContracts.js';
 import { productionUrls, restartService } from '../support/productionServices.js';
 
-// The same suites as the embedded stores, against the real MariaDB, InfluxDB and MinIO that
+// The same suites as the embedded stores, against the real MariaDB, InfluxDB and S3 gateway that
 // scripts/services/up.sh starts on loopback.
 const urls = productionUrls();
 if (urls) {

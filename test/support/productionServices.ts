@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-// The S3 server for tests is Versity's gateway (Apache-2.0); docker compose runs MinIO.
+// The S3 server for tests is Versity's gateway (Apache-2.0), as in docker compose.
 export type ServiceName = 'mariadb' | 'influxdb' | 'versitygw';
 
 /** URLs of the real servers `scripts/services/up.sh` started (it exports them in `.services/env`). */

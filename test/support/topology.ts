@@ -23,6 +23,8 @@ import { spawnWorker } from './workerProcess.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TEMPORAL_SCRIPT = path.join(ROOT, 'scripts/services/temporal.sh');
+/** HAProxy's config, as scripts/topology/up.sh runs it: GET /readyz/replica checks, retries only of requests no replica received. */
+const HAPROXY_CONFIG_SCRIPT = path.join(ROOT, 'scripts/topology/haproxy-config.sh');
 /** A process not ready within this long fails the start (a busy 2-core machine starts a TensorFlow API in ~10-30 s). */
 const READY_DEADLINE_MS = 180_000;
 /** SIGTERM drains the spool first: a stop that takes longer than this is SIGKILLed and reported. */
@@ -275,46 +277,6 @@ async function registerNamespace(temporalAddress: string, namespace: string): Pr
   });
 }
 
-/**
- * HAProxy's config: round robin over the APIs, each checked with GET /readyz/replica (this replica takes frames; not
- * the shared stores and Temporal, whose outage would take every replica out at once) every 500 ms (250 ms while its
- * state changes): 2 failed checks take it out of rotation, 2 passed ones bring it back. A request whose connection to a
- * replica fails (nothing sent yet) is retried once on the other (`retries` + `option redispatch`); a request that
- * reached a replica is never retried, as the replica may have acted on it (a frame spooled, a registration made).
- */
-function haproxyConfig(port: number, statsPort: number, apis: { name: string; port: number }[]): string {
-  return `# Written by test/support/topology.ts
-global
-  maxconn 2048
-
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 180s
-  timeout server 180s
-  timeout http-request 30s
-  retries 1
-  option redispatch
-  option forwardfor
-
-frontend apis
-  bind 127.0.0.1:${port}
-  default_backend apis
-
-backend apis
-  balance roundrobin
-  option httpchk GET /readyz/replica
-  http-check expect status 200
-  default-server check inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2
-${apis.map((api) => `  server ${api.name} 127.0.0.1:${api.port}`).join('\n')}
-
-listen stats
-  bind 127.0.0.1:${statsPort}
-  stats enable
-  stats uri /stats
-`;
-}
-
 /** Starts a topology: workers first (an API is ready only once workers poll), then the APIs, then the load balancer. */
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
   const shared = sharedServers();
@@ -334,6 +296,19 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     cleanups.push(() => objects.drop());
     const namespace = `topology-${id}`;
     await registerNamespace(shared.temporalAddress, namespace);
+    // Every namespace costs the server's worker service pollers of its own: the shared server keeps only live ones.
+    cleanups.push(async () => {
+      await run(path.join(ROOT, '.tools/bin/temporal'), [
+        'operator',
+        'namespace',
+        'delete',
+        '--address',
+        shared.temporalAddress,
+        '--namespace',
+        namespace,
+        '--yes',
+      ]);
+    });
 
     const adminToken = `admin-${randomBytes(12).toString('hex')}`;
     const env: Record<string, string> = {
@@ -391,21 +366,16 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     await Promise.all(workers.map((worker) => worker.start()));
     await Promise.all(apis.map((api) => api.start()));
 
-    const [lbPort, statsPort] = [await freePort(), await freePort()];
+    const lbPort = await freePort();
+    const lbUrl = `http://127.0.0.1:${lbPort}`;
     const configFile = path.join(root, 'haproxy.cfg');
-    await fs.writeFile(
-      configFile,
-      haproxyConfig(
-        lbPort,
-        statsPort,
-        apis.map((api, i) => ({ name: api.name, port: apiPorts[i] })),
-      ),
-    );
+    const replicas = apis.map((api, i) => `${api.name}=${apiPorts[i]}`);
+    await fs.writeFile(configFile, (await run('bash', [HAPROXY_CONFIG_SCRIPT, String(lbPort), ...replicas])).stdout);
     const haproxy = new ManagedProcess(
       'haproxy',
       path.join(root, 'haproxy', 'data'),
       () => spawn(shared.haproxy, ['-db', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      async () => Object.values(await serverStates(statsPort)).every((state) => state === 'UP'),
+      async () => Object.values(await serverStates(lbUrl)).every((state) => state === 'UP'),
     );
     cleanups.push(() => haproxy.close());
     await haproxy.start();
@@ -418,7 +388,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       });
     };
     return {
-      url: `http://127.0.0.1:${lbPort}`,
+      url: lbUrl,
       apis,
       workers,
       env,
@@ -428,7 +398,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         stopFrontend: () => temporalScript('stop-frontend'),
         startFrontend: () => temporalScript('start-frontend'),
       },
-      balancer: { serverStates: () => serverStates(statsPort) },
+      balancer: { serverStates: () => serverStates(lbUrl) },
       close: cleanUp,
     };
   } catch (err) {
@@ -438,8 +408,8 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
 }
 
 /** Each backend server's status from HAProxy's CSV stats (pxname, svname, ..., status is the 18th column). */
-async function serverStates(statsPort: number): Promise<Record<string, string>> {
-  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
+async function serverStates(lbUrl: string): Promise<Record<string, string>> {
+  const csv = await (await fetch(`${lbUrl}/haproxy-stats;csv`)).text();
   const states: Record<string, string> = {};
   for (const line of csv.split('\n')) {
     const columns = line.split(',');

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,7 +151,7 @@ const DATA_PATHS: Record<string, string> = {
   'temporal-postgres': '/var/lib/postgresql/data',
   mysql: '/var/lib/mysql',
   influxdb: '/var/lib/influxdb2',
-  minio: '/data',
+  s3: '/data',
   grafana: '/var/lib/grafana',
   api: '/app/data',
 };
@@ -348,16 +348,58 @@ describe('the settings docker compose gives the stores', () => {
     }
   });
 
-  it('point objects at MinIO with its root credentials and the bucket of .env.example', () => {
+  it("point objects at Versity's S3 gateway with the MINIO_ROOT_* credentials and the bucket of .env.example", () => {
     expect(parseS3Url(appEnv.OBJECTS_URL!)).toMatchObject({
-      endPoint: 'minio',
+      endPoint: 's3',
       port: 9000,
       useSSL: false,
       accessKey: e.MINIO_ROOT_USER,
       secretKey: e.MINIO_ROOT_PASSWORD,
       bucket: e.S3_BUCKET,
     });
-    expect(environmentOf(compose, 'minio', e)).toEqual({ MINIO_ROOT_USER: e.MINIO_ROOT_USER, MINIO_ROOT_PASSWORD: e.MINIO_ROOT_PASSWORD });
+    expect(environmentOf(compose, 's3', e)).toEqual({
+      ROOT_ACCESS_KEY_ID: e.MINIO_ROOT_USER,
+      ROOT_SECRET_ACCESS_KEY: e.MINIO_ROOT_PASSWORD,
+    });
+  });
+
+  it("run MariaDB, the server the tests run (Debian's mariadb-server)", () => {
+    expect(read('scripts/services/mariadb.sh')).toMatch(/apt_install mariadb-server/);
+    expect(compose.services.mysql!.image).toMatch(/^mariadb:\d+\.\d+$/);
+  });
+
+  // Where the test server is installed (scripts/services/up.sh ran), its version is the image's.
+  const testServerVersion = spawnSync('mariadbd', ['--version'], { encoding: 'utf8' }).stdout?.match(/Ver (\d+\.\d+)\./)?.[1];
+  it.runIf(testServerVersion)('run the MariaDB version of the test server', () => {
+    expect(compose.services.mysql!.image).toBe(`mariadb:${testServerVersion}`);
+  });
+
+  it("run the Temporal server, admin tools and Web UI of the versions the tests' servers build", () => {
+    const version = (script: string, name: string) => read(`scripts/services/${script}`).match(new RegExp(`^${name}=v(\\S+)$`, 'm'))?.[1];
+    const server = version('temporal.sh', 'TEMPORAL_VERSION');
+    expect(server).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(compose.services.temporal!.image).toBe(`temporalio/server:${server}`);
+    expect(compose.services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${server}`);
+    expect(compose.services['temporal-init']!.image).toBe(`temporalio/admin-tools:${server}`);
+    expect(compose.services['temporal-ui']!.image).toBe(`temporalio/ui:${version('temporal-ui.sh', 'UI_VERSION')}`);
+  });
+
+  it('run the InfluxDB the tests run: the version scripts/services/influxdb.sh builds', () => {
+    const version = read('scripts/services/influxdb.sh').match(/^INFLUXDB_VERSION=(\S+)$/m)?.[1];
+    expect(version).toMatch(/^2\.\d+\.\d+$/);
+    expect(compose.services.influxdb!.image).toBe(`influxdb:${version}`);
+  });
+
+  it('run the S3 server the tests run: versitygw at the version scripts/services/versitygw.sh builds, on its volume', () => {
+    const script = read('scripts/services/versitygw.sh');
+    const version = script.match(/^VERSITYGW_VERSION=(\S+)$/m)?.[1];
+    expect(version).toMatch(/^v\d+\.\d+\.\d+$/);
+    const s3 = compose.services.s3!;
+    expect(s3.image).toBe(`versity/versitygw:${version}`);
+    // the same backend and health endpoint as the test server's command line
+    expect(s3.command).toEqual(['--port', ':9000', '--health', '/health', 'posix', '/data']);
+    expect(script).toMatch(/--health \/health .*posix "\$DIR\/data"/);
+    expect(s3.healthcheck!.test).toEqual(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9000/health']);
   });
 
   it('carry secrets with any character: every parser gets back what .env holds', () => {
@@ -390,7 +432,7 @@ describe('the settings docker compose gives the stores', () => {
     const attempts = [
       () => mysqlConnection(`mysql://${raw.user}:${raw.password}@mysql:3306/mlops`),
       () => parseInfluxUrl(`influxdb://${raw.user}:${raw.password}@influxdb:8086/mlops`),
-      () => parseS3Url(`s3://${raw.user}:${raw.password}@minio:9000/mlops`),
+      () => parseS3Url(`s3://${raw.user}:${raw.password}@s3:9000/mlops`),
       () => mysqlConnection('mysql://mlops:100%sure@mysql:3306/mlops'),
     ];
     for (const attempt of attempts) {
@@ -409,7 +451,7 @@ describe('the settings docker compose gives the stores', () => {
     const roles = [
       { script: /mariadb|mysql/, service: 'mysql', url: 'REGISTRY_URL' },
       { script: /influx/, service: 'influxdb', url: 'MEASUREMENTS_URL' },
-      { script: /versitygw|minio|s3/, service: 'minio', url: 'OBJECTS_URL' },
+      { script: /versitygw|minio|s3/, service: 's3', url: 'OBJECTS_URL' },
     ];
     const problems = roles.flatMap(({ script: pattern, service, url }) => {
       const script = scripts.find((file) => pattern.test(file));

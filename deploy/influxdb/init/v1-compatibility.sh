@@ -3,7 +3,7 @@
 # database INFLUXDB_DATABASE / retention policy INFLUXDB_RETENTION_POLICY to the bucket the image's
 # setup mode created, gives the v1 user INFLUXDB_USER (the API) read and write access to it, and
 # GRAFANA_INFLUXDB_USER (Grafana's datasource) read access only.
-# The influxdb:2.7 image runs this once, after its first-start setup, with the influx CLI
+# The influxdb:2.8 image runs this once, after its first-start setup, with the influx CLI
 # configured as the admin (DOCKER_INFLUXDB_INIT_*). Idempotent all the same.
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Grafana's MySQL user: SELECT on the registry database and nothing else, so no dashboard, Explore query
-# or Editor can change retrain_requests or model_versions. The mysql image runs this once, on the first
+# or Editor can change retrain_requests or model_versions. The mariadb image runs this once, on the first
 # start, after it has created MYSQL_DATABASE and set the root password; idempotent, so on an older volume:
 #   docker compose exec mysql bash /docker-entrypoint-initdb.d/grafana-reader.sh
 # Runs in a subshell: the image may source this file into its own entrypoint.
