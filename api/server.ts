@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -92,6 +93,18 @@ const scheduleCatchUp = setInterval(() => {
 }, 5000);
 scheduleCatchUp.unref();
 const server = createHttpServer(app, config.api);
+// Answers still to come once the process stops say `Connection: close`: a load balancer must not send another
+// request on a connection the replica is closing.
+const answering = new Set<http.ServerResponse>();
+const closeAfterAnswer = (res: http.ServerResponse) => {
+  res.shouldKeepAlive = false;
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+};
+server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+  if (shuttingDown) closeAfterAnswer(res);
+  answering.add(res);
+  res.once('close', () => answering.delete(res));
+});
 server.once('error', (err: NodeJS.ErrnoException) => {
   const where = `${config.api.host}:${config.api.port}`;
   log.fatal(
@@ -119,6 +132,7 @@ async function shutdown() {
   clearInterval(scheduleCatchUp);
   pendingRetrains.stop();
   keyPruning.stop();
+  answering.forEach(closeAfterAnswer);
   const closed = new Promise((resolve) => server.close(resolve));
   // A kept-alive connection closes as soon as its request is answered.
   const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
