@@ -1,0 +1,182 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeStores, type Stores } from '../../../core/stores/index.js';
+import { monitorScheduleIdFor } from '../../../workflows/checkDrift/contract.js';
+import { trainWorkflowIdFor, type RetrainAsk, type TrainAndRegisterRequest } from '../../../workflows/trainAndRegister/contract.js';
+import { eventually } from '../../support/eventually.js';
+import { adminOn, openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
+import { startTopology, type Topology } from '../../support/topology.js';
+
+/** Models with something to monitor (a training config and a deployment), and one without a training config. */
+const MONITORED = ['drift', 'spare'];
+const UNMONITORED = 'idle';
+/** Asks recorded while nothing could take them, for the replicas to hand over. */
+const PENDING_ASKS = 30;
+
+/**
+ * However many API replicas start, restart, sync schedules or take a drift's asks at once: one drift-monitor schedule
+ * per model, one TrainAndRegister run per drift (every ask coalesced into it), and each pending ask handed to Temporal
+ * once. The workers are stopped for the asks, so the run they start waits, open, for the test to count what reached it.
+ */
+describe('drift schedules and retrains across API replicas', () => {
+  let topology: Topology;
+  let stores: Stores;
+  let temporal: Awaited<ReturnType<typeof topologyTemporal>>;
+  let urls: string[];
+
+  const admin = (url: string, method: string, route: string, body?: unknown) => adminOn(url, topology.adminToken, method, route, body);
+  /** The namespace's schedules, as Temporal lists them (its list is eventually consistent: read until it settles). */
+  const scheduleIds = async () => {
+    const ids: string[] = [];
+    for await (const schedule of temporal.client.schedule.list()) ids.push(schedule.scheduleId);
+    return ids.sort();
+  };
+  const expectedSchedules = MONITORED.map(monitorScheduleIdFor).sort();
+  /** Every run of a model's TrainAndRegister workflow id, and the asks its history received by signal. */
+  const runsOf = async (modelName: string) => {
+    const runs: string[] = [];
+    for await (const run of temporal.client.workflow.list({ query: `WorkflowId = "${trainWorkflowIdFor(modelName)}"` }))
+      runs.push(run.runId);
+    return runs;
+  };
+  const signalledRequestIds = async (modelName: string) => {
+    const history = await temporal.client.workflow.getHandle(trainWorkflowIdFor(modelName)).fetchHistory();
+    return (history.events ?? []).flatMap((event) => {
+      const payload = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+      if (!payload) return [];
+      const asks = defaultPayloadConverter.fromPayload(payload) as RetrainAsk | RetrainAsk[];
+      return (Array.isArray(asks) ? asks : [asks]).map((ask) => ask.trigger.requestId!);
+    });
+  };
+
+  beforeAll(async () => {
+    topology = await startTopology({ name: 'drift-replicas', apis: 3 });
+    urls = topology.apis.map((api) => api.url!);
+    stores = await openTopologyStores(topology.env);
+    temporal = await topologyTemporal(topology.env);
+    for (const [deployment, model] of [
+      ['north', 'drift'],
+      ['south', 'spare'],
+      ['east', UNMONITORED],
+    ])
+      expect((await admin(urls[0], 'POST', '/deployments', { id: deployment, modelName: model })).status).toBe(201);
+    for (const [model, deployment] of [
+      ['drift', 'north'],
+      ['spare', 'south'],
+    ])
+      expect((await admin(urls[1], 'PUT', `/models/${model}/training-config`, { deployments: [deployment] })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const model of MONITORED)
+      await temporal?.client.workflow
+        .getHandle(trainWorkflowIdFor(model))
+        .terminate('test over')
+        .catch(() => undefined);
+    await temporal?.close();
+    if (stores) await closeStores(stores);
+    await topology?.close();
+  });
+
+  it('one schedule per monitored model when every replica starts at once, and when one restarts', async () => {
+    await Promise.all(topology.apis.map((api) => api.stop()));
+    // A namespace without schedules: every replica's start-up sync races the others to create them.
+    for (const id of await scheduleIds())
+      await temporal.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch((err) => {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
+    await eventually(async () => expect(await scheduleIds()).toEqual([]));
+    await Promise.all(topology.apis.map((api) => api.start()));
+    await eventually(async () => expect(await scheduleIds()).toEqual(expectedSchedules), { timeoutMs: 60_000 });
+
+    // One replica restarts while another changes a monitor: the schedule follows the registry's last word.
+    const restarted = topology.apis[1];
+    await restarted.stop();
+    const [changed] = await Promise.all([
+      admin(urls[0], 'PUT', '/models/drift/monitor', { intervalSeconds: 120 }),
+      restarted.start(),
+      admin(urls[2], 'PUT', '/models/spare/monitor', { enabled: false }),
+    ]);
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    await eventually(async () => expect(await scheduleIds()).toEqual(expectedSchedules), { timeoutMs: 60_000 });
+    // The restarted replica's start-up sync (within 5 s of its start) has run by now: it kept the registry's settings.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    const drift = await temporal.client.schedule.getHandle(monitorScheduleIdFor('drift')).describe();
+    expect(drift.spec.intervals?.[0]?.every).toBe(120_000);
+    const spare = await temporal.client.schedule.getHandle(monitorScheduleIdFor('spare')).describe();
+    expect(spare.state.paused).toBe(true);
+    expect(await scheduleIds()).toEqual(expectedSchedules);
+    for (const api of topology.apis) expect(api.log()).not.toMatch(/drift monitor schedules? not (set up|updated) yet/);
+    console.log(
+      `drift-monitor schedules after ${topology.apis.length} replicas started at once and one restarted: ${(await scheduleIds()).join(', ')}`,
+    );
+  });
+
+  it('one run per drift when its asks reach every replica at once: the alert, its repeats and manual asks', async () => {
+    await Promise.all(topology.workers.map((worker) => worker.stop()));
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'LaserErrorHigh', deployment: 'north' },
+      startsAt: new Date().toISOString(),
+      fingerprint: 'north-laser-error',
+    };
+    const hook = (url: string) =>
+      fetch(`${url}/webhooks/grafana`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${topology.env.WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'firing', alerts: [alert] }),
+      }).then(async (res) => ({ status: res.status, answer: (await res.json()).results?.[0] }));
+    const manual = (url: string) =>
+      admin(url, 'POST', '/models/drift/retrain', { by: 'fleet test' }).then(({ status, body }) => ({ status, answer: body }));
+    const answers = await Promise.all(urls.flatMap((url) => [hook(url), manual(url)]));
+    for (const { status, answer } of answers) expect([200, 202], JSON.stringify(answer)).toContain(status);
+    const outcomes = answers.map(({ answer }) => answer.outcome as string);
+    expect(outcomes.filter((o) => o === 'started')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(urls.length - 1);
+    expect(outcomes.filter((o) => o === 'joined')).toHaveLength(urls.length);
+    expect(new Set(answers.map(({ answer }) => answer.runId))).toEqual(new Set([answers[0].answer.runId]));
+    const runs = await eventually(async () => {
+      const listed = await runsOf('drift');
+      expect(listed).toHaveLength(1);
+      return listed;
+    });
+    console.log(
+      `retrains per drift with ${urls.length} replicas: ${runs.length} TrainAndRegister run for ${answers.length} asks (${outcomes.join(', ')})`,
+    );
+  });
+
+  it('pending asks are handed over once, however many replicas try', async () => {
+    const request: TrainAndRegisterRequest = { modelName: 'spare', deployments: ['south'], trigger: { kind: 'manual', by: 'fleet test' } };
+    const recorded = await stores.registry.recordRetrainRequests(
+      Array.from({ length: PENDING_ASKS }, (_, i) => ({
+        modelName: 'spare',
+        trigger: 'manual',
+        payload: { ask: { by: `ask ${i}` }, request, observedAt: Date.now() },
+        dedupeKey: null,
+      })),
+    );
+    const ids = recorded.map((r) => r.request.id).sort((x, y) => x - y);
+    const started = Date.now();
+    const settled = await eventually(
+      async () => {
+        const requests = await stores.registry.listRetrainRequests({ modelName: 'spare' });
+        expect(requests.filter((r) => r.outcome === 'pending')).toEqual([]);
+        return requests;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(settled.map((r) => r.id).sort((x, y) => x - y)).toEqual(ids);
+    expect(new Set(settled.map((r) => r.runId)).size).toBe(1);
+    expect(settled.filter((r) => r.outcome === 'started').length).toBeLessThanOrEqual(1);
+    expect(await runsOf('spare')).toHaveLength(1);
+    const signalled = await signalledRequestIds('spare');
+    expect(signalled.sort((x, y) => x - y)).toEqual(ids);
+    console.log(
+      `${PENDING_ASKS} pending asks handed over by ${urls.length} replicas in ${Date.now() - started} ms: ${signalled.length} signalled (each once), 1 run`,
+    );
+  });
+});
