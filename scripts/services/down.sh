@@ -5,7 +5,7 @@ SERVICE=down
 source "$(dirname "$0")/lib.sh"
 SCRIPTS_DIR="$REPO_DIR/scripts/services"
 
-services=(mariadb versitygw)
+services=(mariadb versitygw temporal)
 [ -f "$SCRIPTS_DIR/influxdb.sh" ] && services+=(influxdb)
 
 declare -A stop_pid
@@ -13,6 +13,13 @@ for service in "${services[@]}"; do
   bash "$SCRIPTS_DIR/$service.sh" stop &
   stop_pid[$service]=$!
 done
+# PostgreSQL once Temporal, which keeps its data there, has stopped.
+(
+  while process_running "${stop_pid[temporal]}"; do sleep 0.2; done
+  bash "$SCRIPTS_DIR/postgres.sh" stop
+) &
+stop_pid[postgres]=$!
+services+=(postgres)
 failed=()
 for service in "${services[@]}"; do
   wait "${stop_pid[$service]}" || failed+=("$service")
