@@ -183,7 +183,9 @@ export const envSchema = z.object({
     .int()
     .min(0)
     .default(5000)
-    .describe("How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it."),
+    .describe(
+      "How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it; a canary stage's rovers move 1 s after it.",
+    ),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
     .number()
     .positive()
