@@ -36,14 +36,24 @@ export type MonitorSchedule =
  */
 export async function syncMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
-  const monitored = await monitoredModel(deps.registry, modelName);
-  if ('reason' in monitored) {
-    await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
-    return { scheduleId, state: 'absent', reason: monitored.reason };
+  const until = Date.now() + SYNC_SETTLE_DEADLINE_MS;
+  let monitored = await monitoredModel(deps.registry, modelName);
+  // API replicas sync one model at once: the schedule holds whichever write landed last, perhaps from an older read.
+  // So each writer reads the registry again after writing, and writes again if it changed meanwhile: the last write
+  // is then followed by a read of the registry's last word. Past the deadline, the changes' own syncs follow them.
+  for (;;) {
+    const wanted = monitored;
+    if ('reason' in wanted) await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
+    else await callTemporal(deps, (client) => upsertSchedule(client, modelName, wanted.config));
+    monitored = await monitoredModel(deps.registry, modelName);
+    if (JSON.stringify(monitored) === JSON.stringify(wanted) || Date.now() > until) break;
   }
-  await callTemporal(deps, (client) => upsertSchedule(client, modelName, monitored.config));
+  if ('reason' in monitored) return { scheduleId, state: 'absent', reason: monitored.reason };
   return describeMonitorSchedule(deps, modelName);
 }
+
+/** How long one sync keeps following a model's monitor changes made meanwhile (through other replicas). */
+const SYNC_SETTLE_DEADLINE_MS = 10_000;
 
 /** The monitor config of a model with something to monitor, or why it has nothing. */
 async function monitoredModel(registry: RegistryStore, modelName: string): Promise<{ config: MonitorConfig } | { reason: string }> {
