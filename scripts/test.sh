@@ -10,7 +10,7 @@ npx tsc --noEmit -p .
 npx tsc --noEmit -p console
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; echo "[test] formatting differs: run npm run format" >&2; exit 1; }
-echo "[test] real servers: MariaDB, InfluxDB, an S3 gateway (any that fails to start fails the run)"
+echo "[test] real servers: MariaDB, InfluxDB, an S3 gateway, PostgreSQL and Temporal's server; HAProxy installed (any that fails to start fails the run)"
 bash scripts/services/up.sh
 [[ "${KEEP_SERVICES:-}" == 1 ]] || trap 'bash scripts/services/down.sh' EXIT
 source .services/env

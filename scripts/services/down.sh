@@ -5,7 +5,8 @@ SERVICE=down
 source "$(dirname "$0")/lib.sh"
 SCRIPTS_DIR="$REPO_DIR/scripts/services"
 
-services=(mariadb versitygw temporal)
+# temporal-ui: started by scripts/topology/up.sh only ("not running" otherwise).
+services=(mariadb versitygw temporal temporal-ui)
 [ -f "$SCRIPTS_DIR/influxdb.sh" ] && services+=(influxdb)
 
 declare -A stop_pid

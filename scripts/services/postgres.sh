@@ -14,7 +14,6 @@ SERVICE_PORT=15432
 source "$(dirname "$0")/lib.sh"
 
 DIR="$(service_dir "$SERVICE")"
-DATA_DIR="$DIR/data"
 
 # Debian's binaries (/usr/lib/postgresql/<major>/bin), newest major first; not whatever `postgres`
 # is on PATH, which may be a link to another install.
@@ -47,19 +46,29 @@ if [ "$(id -u)" -eq 0 ]; then
   as_server_user=(setpriv --reuid="$(server_user)" --regid="$(id -g "$(server_user)")" --init-groups --)
 fi
 
-# The first start initialises the cluster: TCP logins need the password; the server's OS user
-# logs in through the socket (in $DIR, not /var/run/postgresql) without one.
+# The server user must reach its data folder. $DIR/data it is, unless a folder above $DIR is closed
+# to that user (a checkout under /root, say): then the cluster lives in a folder of its own under
+# ${TMPDIR:-/tmp}, named after $DIR, and $DIR/data links to it.
+resolve_data_dir() {
+  if [ ${#as_server_user[@]} -eq 0 ] || "${as_server_user[@]}" test -x "$DIR"; then
+    DATA_DIR="$DIR/data"
+    return 0
+  fi
+  DATA_DIR="${TMPDIR:-/tmp}/edge-mlops-postgres-$(printf '%s' "$DIR" | sha256sum | cut -c1-12)"
+  [ -e "$DIR/data" ] || [ -L "$DIR/data" ] || ln -s "$DATA_DIR" "$DIR/data"
+}
+
+# The first start initialises the cluster; every login needs the password (TCP only: no socket).
 initialise_data() {
-  local bin="$1" password_file="$DIR/initdb-password"
+  local bin="$1" password_file="$DATA_DIR.password"
   log "initialising $DATA_DIR (as $(server_user))"
   rm -rf "$DATA_DIR.partial"
   mkdir -p "$DATA_DIR.partial"
   printf '%s\n' "$TEMPORAL_POSTGRES_PASSWORD" >"$password_file"
   chmod 600 "$password_file"
-  chown "$(server_user)" "$DIR" "$DATA_DIR.partial" "$password_file"
+  chown "$(server_user)" "$DATA_DIR.partial" "$password_file"
   run_logged "$DIR/initdb.log" "${as_server_user[@]}" "$bin/initdb" --pgdata="$DATA_DIR.partial" \
-    --username="$TEMPORAL_POSTGRES_USER" --pwfile="$password_file" --auth-host=scram-sha-256 --auth-local=trust \
-    --encoding=UTF8 --locale=C
+    --username="$TEMPORAL_POSTGRES_USER" --pwfile="$password_file" --auth=scram-sha-256 --encoding=UTF8 --locale=C
   rm -f "$password_file"
   mv "$DATA_DIR.partial" "$DATA_DIR"
 }
@@ -72,11 +81,11 @@ is_healthy() {
 start_service() {
   local bin
   bin="$(postgres_bin_dir)" || fail_with_log "no PostgreSQL under /usr/lib/postgresql: run '$0 install' first"
+  resolve_data_dir
   [ -f "$DATA_DIR/PG_VERSION" ] || initialise_data "$bin"
-  chown "$(server_user)" "$DIR"
   # Throwaway data: a commit is not fsynced, but survives the server process being killed.
   launch_server "${as_server_user[@]}" "$bin/postgres" -D "$DATA_DIR" -c listen_addresses=127.0.0.1 -c port="$SERVICE_PORT" \
-    -c unix_socket_directories="$DIR" -c synchronous_commit=off -c max_connections=200
+    -c unix_socket_directories= -c synchronous_commit=off -c max_connections=200
   wait_until "${START_TIMEOUT_SECONDS:-60}" "login as $TEMPORAL_POSTGRES_USER on port $SERVICE_PORT" is_healthy
 }
 

@@ -296,6 +296,19 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     cleanups.push(() => objects.drop());
     const namespace = `topology-${id}`;
     await registerNamespace(shared.temporalAddress, namespace);
+    // Every namespace costs the server's worker service pollers of its own: the shared server keeps only live ones.
+    cleanups.push(async () => {
+      await run(path.join(ROOT, '.tools/bin/temporal'), [
+        'operator',
+        'namespace',
+        'delete',
+        '--address',
+        shared.temporalAddress,
+        '--namespace',
+        namespace,
+        '--yes',
+      ]);
+    });
 
     const adminToken = `admin-${randomBytes(12).toString('hex')}`;
     const env: Record<string, string> = {
