@@ -2,9 +2,15 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryPendingRetrains } from '../../../control/retrainRequests.js';
+import { driftDedupeKey } from '../../../core/drift/driftReport.js';
+import { referenceProfileOf } from '../../../core/drift/referenceProfile.js';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../../core/features/fields.js';
+import { createRng } from '../../../core/random.js';
+import type { InferenceRecord } from '../../../core/stores/measurements.js';
 import { closeStores, type Stores } from '../../../core/stores/index.js';
 import { monitorScheduleIdFor } from '../../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type RetrainAsk, type TrainAndRegisterRequest } from '../../../workflows/trainAndRegister/contract.js';
+import { attachReferenceProfile, registerUntrainedVersion } from '../../support/apiHarness.js';
 import { eventually } from '../../support/eventually.js';
 import { adminOn, openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
 import { startTopology, type Topology } from '../../support/topology.js';
@@ -12,6 +18,32 @@ import { startTopology, type Topology } from '../../support/topology.js';
 /** Models with something to monitor (a training config and a deployment), and one without a training config. */
 const MONITORED = ['drift', 'spare'];
 const UNMONITORED = 'idle';
+/** The model the drift monitor watches: one deployment like its reference, one drifted away from it. */
+const WATCHED = 'watch';
+const rng = createRng(25);
+/** A frame's characteristics around `centre` (each feature on its own scale), as in test/integration/driftMonitor.test.ts. */
+const characteristics = (centre: number) =>
+  Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, i * 100 + rng.gaussian(centre, 5)])) as ImageCharacteristics;
+function frames(deployment: string, count: number, centre: number): InferenceRecord[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => {
+    const sensorValue = rng.uniform(0, 250);
+    const prediction = sensorValue + rng.gaussian(0, 5);
+    return {
+      time: now - (count - i) * 50,
+      deployment,
+      client: 'rover',
+      modelName: WATCHED,
+      modelVersion: 1,
+      prediction,
+      sensorValue,
+      error: Math.abs(prediction - sensorValue),
+      latencyMs: 5,
+      imageKey: `features/${deployment}/${now}-${i}.jpg`,
+      characteristics: characteristics(centre),
+    };
+  });
+}
 /** Asks recorded while nothing could take them, for the replicas to hand over. */
 const PENDING_ASKS = 30;
 
@@ -70,7 +102,7 @@ describe('drift schedules and retrains across API replicas', () => {
   });
 
   afterAll(async () => {
-    for (const model of MONITORED)
+    for (const model of [...MONITORED, WATCHED])
       await temporal?.client.workflow
         .getHandle(trainWorkflowIdFor(model))
         .terminate('test over')
@@ -115,6 +147,57 @@ describe('drift schedules and retrains across API replicas', () => {
     for (const api of topology.apis) expect(api.log()).not.toMatch(/drift monitor schedules? not (set up|updated) yet/);
     console.log(
       `drift-monitor schedules after ${topology.apis.length} replicas started at once and one restarted: ${(await scheduleIds()).join(', ')}`,
+    );
+  });
+
+  it("one run per drift when the monitor's checks are asked through every replica at once", async () => {
+    for (const id of ['steady', 'shifted'])
+      expect((await admin(urls[0], 'POST', '/deployments', { id, modelName: WATCHED })).status).toBe(201);
+    const version = await registerUntrainedVersion(stores, WATCHED, 'watch-v1');
+    await attachReferenceProfile(
+      stores,
+      referenceProfileOf({
+        modelName: WATCHED,
+        version: version.version,
+        source: { manifestKey: 'runs/test/dataset/manifest.json', workflowId: 'test', runId: 'watch-v1' },
+        rows: Array.from({ length: 2000 }, () => ({ sensorValue: rng.uniform(0, 250), characteristics: characteristics(50) })),
+        labelMaxMm: 350,
+        testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
+      }),
+    );
+    await stores.measurements.write([...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
+    const configured = await admin(urls[1], 'PUT', `/models/${WATCHED}/training-config`, {
+      deployments: ['steady'],
+      width: 20,
+      height: 15,
+    });
+    expect(configured.status).toBe(200);
+
+    const since = Date.now();
+    const checks = await Promise.all(urls.map((url) => admin(url, 'POST', `/models/${WATCHED}/monitor/check`)));
+    for (const check of checks) expect(check.status, JSON.stringify(check.body)).toBe(202);
+    // Every replica's check ran and found the drift: one asked, the others are duplicates of its ask.
+    await eventually(
+      async () => expect((await stores.measurements.driftChecks('shifted', { since })).length).toBeGreaterThanOrEqual(urls.length),
+      { timeoutMs: 90_000 },
+    );
+    const requests = await eventually(async () => {
+      const listed = await stores.registry.listRetrainRequests({ modelName: WATCHED, limit: 100 });
+      expect(listed.filter((r) => r.outcome === 'pending')).toEqual([]);
+      expect(listed.length).toBeGreaterThanOrEqual(urls.length);
+      return listed;
+    });
+    const acting = requests.filter((r) => r.outcome !== 'duplicate');
+    expect(acting).toHaveLength(1);
+    expect(acting[0]).toMatchObject({ trigger: 'drift-monitor', dedupeKey: driftDedupeKey('shifted', version.version) });
+    expect(requests.filter((r) => r.outcome === 'duplicate').every((r) => r.duplicateOf === acting[0].id)).toBe(true);
+    const runs = await eventually(async () => {
+      const listed = await runsOf(WATCHED);
+      expect(listed).toHaveLength(1);
+      return listed;
+    });
+    console.log(
+      `drift monitor checks asked through ${urls.length} replicas at once: ${requests.length} asks for the drift, ${runs.length} TrainAndRegister run`,
     );
   });
 
