@@ -67,7 +67,7 @@ const analysis = new FrameAnalysis({
 await analysis.ready();
 
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
-const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
+const monitorSchedules = new MonitorScheduleKeeper(retrainDeps, (config.api.monitorResyncSeconds ?? 600) * 1000);
 const idempotentFrames = idempotentFramesOf({ config, stores, log });
 const app = createApp({
   config,

@@ -44,6 +44,8 @@ function frames(deployment: string, count: number, centre: number): InferenceRec
     };
   });
 }
+/** How often each replica makes every schedule match the registry again (production: every 10 minutes). */
+const RESYNC_SECONDS = 10;
 /** Asks recorded while nothing could take them, for the replicas to hand over. */
 const PENDING_ASKS = 30;
 
@@ -84,7 +86,7 @@ describe('drift schedules and retrains across API replicas', () => {
   };
 
   beforeAll(async () => {
-    topology = await startTopology({ name: 'drift-replicas', apis: 3 });
+    topology = await startTopology({ name: 'drift-replicas', apis: 3, env: { MONITOR_RESYNC_SECONDS: String(RESYNC_SECONDS) } });
     urls = topology.apis.map((api) => api.url!);
     stores = await openTopologyStores(topology.env);
     temporal = await topologyTemporal(topology.env);
@@ -134,7 +136,7 @@ describe('drift schedules and retrains across API replicas', () => {
     const restartedAt = new Date();
     await restarted.start();
     const describe = (model: string) => temporal.client.schedule.getHandle(monitorScheduleIdFor(model)).describe();
-    // Nothing else changes the schedules now: an update after the restart is the restarted replica's sync.
+    // An update after the restart is the restarted replica's start-up sync (or another replica's periodic one).
     await eventually(
       async () => {
         for (const model of MONITORED) expect((await describe(model)).info.lastUpdatedAt!.getTime()).toBeGreaterThan(restartedAt.getTime());
@@ -216,6 +218,27 @@ describe('drift schedules and retrains across API replicas', () => {
     }
     console.log(`${rounds} rounds of ${urls.length} monitor changes at once: ${mismatches.length} left the schedule unlike the registry`);
     expect(mismatches).toEqual([]);
+  });
+
+  it('a monitor change whose replica died before syncing it reaches the schedule through the replicas still up', async () => {
+    // As a replica records it while Temporal is unreachable and is then stopped for good: in the registry, not synced.
+    await stores.registry.setMonitorConfig('spare', {
+      ...(await stores.registry.getModel('spare'))!.monitorConfig!,
+      enabled: true,
+      intervalSeconds: 240,
+    });
+    const recordedAt = Date.now();
+    await eventually(
+      async () => {
+        const schedule = await temporal.client.schedule.getHandle(monitorScheduleIdFor('spare')).describe();
+        expect(schedule.state.paused).toBe(false);
+        expect(schedule.spec.intervals?.[0]?.every).toBe(240_000);
+      },
+      { timeoutMs: 60_000 },
+    );
+    console.log(
+      `a monitor change left unsynced reached its schedule after ${Date.now() - recordedAt} ms (resync every ${RESYNC_SECONDS} s)`,
+    );
   });
 
   it('one run per drift when its asks reach every replica at once: the alert, its repeats and manual asks', async () => {
