@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   // Before the admin routes: a rover's own token reaches these.
-  app.use(roverRoutes({ lookups, registry: stores.registry, metrics }));
+  app.use(roverRoutes({ lookups, registry: stores.registry, metrics, candidateOpensAfterMs: deps.models.candidateOpensAfterMs }));
   // The admin token, or a viewer token on a GET (api/access.ts).
   const access = new AdminAccess(config.api.adminToken, stores.registry);
   const admin = access.adminOrReader;

@@ -13,6 +13,7 @@ import { keepRetryingPendingRetrains } from '../control/retrainRequests.js';
 import { FrameAnalysis } from '../ingest/frameAnalysis.js';
 import { createHttpServer } from './httpServer.js';
 import { ModelServer } from '../serving/modelServer.js';
+import { candidateOpensAfterMs } from '../core/rollout/candidateArm.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { createApiMetrics } from './metrics.js';
 
@@ -45,6 +46,8 @@ const models = new ModelServer({
   registry: stores.registry,
   objects: stores.objects,
   tf: backend.tf,
+  // Replicas each cache deployments: a rover moves to a canary's candidate once all of them have read the stage.
+  candidateOpensAfterMs: candidateOpensAfterMs(config.api.registryCacheTtlMs ?? 5000),
   batch: config.api.predictBatch,
   graph: config.api.predictGraph,
   cacheMaxBytes: config.api.modelCacheMaxBytes,
@@ -67,7 +70,7 @@ const analysis = new FrameAnalysis({
 await analysis.ready();
 
 const retrainDeps = retrainDepsOf({ config, stores, temporal, log });
-const monitorSchedules = new MonitorScheduleKeeper(retrainDeps);
+const monitorSchedules = new MonitorScheduleKeeper(retrainDeps, (config.api.monitorResyncSeconds ?? 600) * 1000);
 const idempotentFrames = idempotentFramesOf({ config, stores, log });
 let shuttingDown = false;
 const app = createApp({

@@ -36,14 +36,27 @@ export type MonitorSchedule =
  */
 export async function syncMonitorSchedule(deps: MonitorScheduleDeps, modelName: string): Promise<MonitorSchedule> {
   const scheduleId = monitorScheduleIdFor(modelName);
-  const monitored = await monitoredModel(deps.registry, modelName);
-  if ('reason' in monitored) {
-    await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
-    return { scheduleId, state: 'absent', reason: monitored.reason };
+  const until = Date.now() + SYNC_SETTLE_DEADLINE_MS;
+  let monitored = await monitoredModel(deps.registry, modelName);
+  // API replicas sync one model at once: the schedule holds whichever write landed last, perhaps from an older read.
+  // So each writer reads the registry again after writing, and writes again if it changed meanwhile: the last write
+  // is then followed by a read of the registry's last word. Past the deadline, the changes' own syncs follow them.
+  for (;;) {
+    const wanted = monitored;
+    if ('reason' in wanted) await callTemporal(deps, (client) => deleteIfPresent(client, scheduleId));
+    else await callTemporal(deps, (client) => upsertSchedule(client, modelName, wanted.config));
+    monitored = await monitoredModel(deps.registry, modelName);
+    if (JSON.stringify(monitored) === JSON.stringify(wanted) || Date.now() > until) break;
   }
-  await callTemporal(deps, (client) => upsertSchedule(client, modelName, monitored.config));
+  if ('reason' in monitored) return { scheduleId, state: 'absent', reason: monitored.reason };
   return describeMonitorSchedule(deps, modelName);
 }
+
+/** MONITOR_RESYNC_SECONDS' default. */
+const DEFAULT_RESYNC_EVERY_MS = 600_000;
+
+/** How long one sync keeps following a model's monitor changes made meanwhile (through other replicas). */
+const SYNC_SETTLE_DEADLINE_MS = 10_000;
 
 /** The monitor config of a model with something to monitor, or why it has nothing. */
 async function monitoredModel(registry: RegistryStore, modelName: string): Promise<{ config: MonitorConfig } | { reason: string }> {
@@ -176,14 +189,20 @@ async function deleteIfPresent(client: Client, scheduleId: string): Promise<void
 /**
  * Keeps every model's schedule in step with the registry from the API: at start-up (monitoring is on by default),
  * and after each change of a model's training config, monitor config or deployments. A change made while Temporal
- * is unreachable is kept in the registry and applied by `catchUp`, which the API calls every few seconds.
+ * is unreachable is kept in the registry and applied by `catchUp`, which the API calls every few seconds. Every
+ * `resyncEveryMs` each API syncs every model again: a change whose API stopped before it could sync it (Temporal
+ * unreachable, then a scale-down) reaches its schedule through the APIs still running.
  */
 export class MonitorScheduleKeeper {
   private readonly unsynced = new Set<string>();
-  private startedUp = false;
+  /** Epoch ms of the last sync of every model; undefined until the start-up sync has run. */
+  private syncedAllAt?: number;
   private catchingUp?: Promise<void>;
 
-  constructor(private readonly deps: MonitorScheduleDeps) {}
+  constructor(
+    private readonly deps: MonitorScheduleDeps,
+    private readonly resyncEveryMs = DEFAULT_RESYNC_EVERY_MS,
+  ) {}
 
   /** After a registry change: never fails the change itself. */
   async modelChanged(modelName: string): Promise<void> {
@@ -203,9 +222,10 @@ export class MonitorScheduleKeeper {
   }
 
   private async syncOutstanding(): Promise<void> {
-    if (!this.startedUp) {
+    if (this.syncedAllAt === undefined || Date.now() - this.syncedAllAt >= this.resyncEveryMs) {
+      const startedAt = Date.now();
       await syncAllMonitorSchedules(this.deps);
-      this.startedUp = true;
+      this.syncedAllAt = startedAt;
     }
     for (const modelName of [...this.unsynced]) {
       await syncMonitorSchedule(this.deps, modelName);

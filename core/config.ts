@@ -190,7 +190,17 @@ export const envSchema = z.object({
     .int()
     .min(0)
     .default(5000)
-    .describe("How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it."),
+    .describe(
+      "How long `/predict` trusts its cached client and deployment lookups; other processes' changes take effect within it; a canary stage's rovers move 1 s after it.",
+    ),
+  MONITOR_RESYNC_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(600)
+    .describe(
+      "How often each API makes every drift monitor's schedule match the registry again: a change whose API stopped before syncing it.",
+    ),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
     .number()
     .positive()
@@ -297,6 +307,8 @@ export interface Config {
     imageLimits?: ImageLimits;
     /** How long client and deployment lookups of /predict are trusted before the registry is asked again. */
     registryCacheTtlMs?: number;
+    /** How often every drift monitor's schedule is made to match the registry again (default 10 minutes). */
+    monitorResyncSeconds?: number;
     /** How long a frame's Idempotency-Key and its answer are kept (default 24 h). */
     idempotencyKeyTtlHours?: number;
     /** Oldest frame /predict takes by its frame_age_ms (default 7 days); older is 400 frame_too_old. */
@@ -367,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxAspectRatio: e.IMAGE_MAX_ASPECT_RATIO,
       },
       registryCacheTtlMs: e.REGISTRY_CACHE_TTL_MS,
+      monitorResyncSeconds: e.MONITOR_RESYNC_SECONDS,
       idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
       frameMaxAgeHours: e.FRAME_MAX_AGE_HOURS,
     },

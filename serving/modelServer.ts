@@ -8,6 +8,7 @@ import { pixelsToTensor } from '../core/ml/train.js';
 import type { ObjectStore } from '../core/stores/objects.js';
 import { MicroBatcher, type MicroBatchSettings } from './microBatcher.js';
 import { fixedVersionOf, type Deployment, type ModelVersion, type RegistryStore } from '../core/stores/registry.js';
+import { candidateAnswers } from '../core/rollout/candidateArm.js';
 
 interface LoadedModel {
   version: ModelVersion;
@@ -58,6 +59,11 @@ export interface ModelServerOptions {
   /** How long a resolved `latest` is trusted before the registry is asked again. */
   latestTtlMs?: number;
   /**
+   * How long after a canary, ab or bandit stage starts its rovers get the candidate (default 0); API replicas set it
+   * past their lookup TTL (core/rollout/candidateArm.ts), so that a rover's version changes on all of them at once.
+   */
+  candidateOpensAfterMs?: number;
+  /**
    * Bytes of model weights kept loaded, over every model and version (default 1 GiB). Beyond it the least recently
    * used versions leave first; the one serving `latest` and one being swapped in never do.
    */
@@ -100,18 +106,24 @@ export class ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {}
 
+  /** How long into a canary, ab or bandit stage its rovers get the candidate (`/clients/me` says the same). */
+  get candidateOpensAfterMs(): number {
+    return this.options.candidateOpensAfterMs ?? 0;
+  }
+
   /**
    * The version that answers this client of the deployment, and the one that shadows it. During a rollout's
    * canary, ab or bandit stage the candidate answers the stage's clients and the current version shadows them; everyone else
-   * gets the current version, shadowed by the candidate. A candidate that cannot load never answers: the current
-   * version does, with no shadow. Undefined when the deployment's model has no version yet.
+   * gets the current version, shadowed by the candidate (so do the stage's clients until `candidateOpensAfterMs`
+   * into it). A candidate that cannot load never answers: the current version does, with no shadow. Undefined when
+   * the deployment's model has no version yet.
    */
   async route(deployment: Deployment, clientId: string): Promise<Routing | undefined> {
     const current = await this.acquire(deployment);
     const rollout = deployment.rollout;
     if (!current || !rollout || rollout.candidateVersion === current.version.version)
       return current && { lease: current, shadowVersion: null };
-    if (rollout.stage === 'shadow' || !rollout.canaryClients.includes(clientId))
+    if (!candidateAnswers(rollout, clientId, Date.now(), this.candidateOpensAfterMs))
       return { lease: current, shadowVersion: rollout.candidateVersion };
     try {
       const candidate = await this.acquireVersion(deployment.modelName, rollout.candidateVersion);

@@ -74,10 +74,11 @@ export class RegistryLookups {
       return hit;
     }
     const generation = this.generation;
+    const at = Date.now();
     try {
       const clients = await this.withDeadline(this.registry.listClients());
       const value = new Map(clients.map((c) => [c.tokenHash, c]));
-      this.tokenIndex = { value, at: Date.now(), generation };
+      this.tokenIndex = { value, at, generation };
       this.recovered();
       this.options.metrics?.lookup('token', 'miss');
       return value.get(hash);
@@ -121,10 +122,12 @@ export class RegistryLookups {
       return hit.value;
     }
     const generation = this.generation;
+    // Aged from when the read began: a change committed while it ran is then seen within the TTL of committing.
+    const at = Date.now();
     try {
       const value = await this.withDeadline(load());
       if (cache.size >= MAX_ENTRIES) cache.clear();
-      cache.set(key, { value, at: Date.now(), generation });
+      cache.set(key, { value, at, generation });
       this.recovered();
       this.options.metrics?.lookup(lookup, 'miss');
       return value;

@@ -10,6 +10,8 @@ import { roverOnly } from '../roverAuth.js';
 export interface RoverRouteDeps {
   lookups: Pick<RegistryLookups, 'client' | 'clientByTokenHash'>;
   registry: Pick<RegistryStore, 'getDeployment' | 'getModelVersion' | 'getLatestModelVersion' | 'recordParkingRun'>;
+  /** As the model server's: how long into a canary stage its rovers get the candidate. */
+  candidateOpensAfterMs?: number;
   /** Told of each run stored (the API's metrics). */
   metrics?: { parkingRunRecorded(run: { deployment: string | null; mode: string; outcome: string }): void };
 }
@@ -19,7 +21,7 @@ export function roverRoutes(deps: RoverRouteDeps): Router {
   const router = Router();
   const rover = roverOnly(deps.lookups);
   router.get('/clients/me', rover, async (_req, res) => {
-    res.json(await clientSelf(deps.registry, res.locals.client as RegisteredClient));
+    res.json(await clientSelf(deps.registry, res.locals.client as RegisteredClient, deps.candidateOpensAfterMs));
   });
   router.post('/parking-runs', rover, async (req, res) => {
     const report = validate(parkingRunReportSchema, req.body ?? {}, 'parking run');

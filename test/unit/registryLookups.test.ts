@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RegistryLookups, RegistryUnavailableError } from '../../serving/registryLookups.js';
 import type { RegisteredClient, RegistryStore } from '../../core/stores/registry.js';
 
@@ -39,6 +39,33 @@ describe('registry lookups of /predict', () => {
     expect((await lookups.client('r1'))?.deploymentId).toBe('a');
     await sleep(200);
     expect((await lookups.client('r1'))?.deploymentId).toBe('b');
+  });
+
+  it('ages an answer from when its read began: a change committed during a slow read is seen one TTL after the read began', async () => {
+    vi.useFakeTimers();
+    try {
+      const fake = fakeRegistry();
+      fake.add('r1', 'a');
+      const snapshotThenSlow = fake.registry.getClient;
+      // The registry answers as of when it was asked, 150 ms later.
+      fake.registry.getClient = async (id: string) => {
+        const answer = await snapshotThenSlow(id);
+        await new Promise((r) => setTimeout(r, 150));
+        return answer;
+      };
+      const lookups = new RegistryLookups(fake.registry, { ttlMs: 200, log: quiet });
+      const first = lookups.client('r1');
+      await fake.registry.assignClient('r1', 'b');
+      await vi.advanceTimersByTimeAsync(150);
+      expect((await first)?.deploymentId).toBe('a');
+      // 250 ms after the read began, 100 ms after it ended: past the TTL of what it read.
+      await vi.advanceTimersByTimeAsync(100);
+      const second = lookups.client('r1');
+      await vi.advanceTimersByTimeAsync(150);
+      expect((await second)?.deploymentId).toBe('b');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('sees a change through the wrapped registry at once', async () => {
