@@ -273,6 +273,8 @@ export interface SummaryCostPlan {
   deployments: number;
   /** API processes counting the frames (each writes its own row of every minute). */
   writers: number;
+  /** Which stores: 'sqlite', 'influxdb' (InfluxDB only with influxUrl). */
+  stores: string[];
   influxUrl?: string;
 }
 
@@ -304,8 +306,14 @@ const WINDOW_SECONDS = 270;
 /** Simulated frames (edge/simulatedFleet.ts: floor characteristics plus noise, no rendering) and a profile of another run. */
 export function simulatedTemplates(): { templates: TemplateFrame[]; profile: ReferenceProfile } {
   const rovers = Array.from({ length: 8 }, (_, i) => ({ client: `rover-${i}` }));
+  // The simulated floors set some characteristics; the others get values of their own so every field is stored and checked.
+  const rng = createRng(5);
+  const complete = (features: Partial<ImageCharacteristics>) =>
+    Object.fromEntries(
+      IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, features[f] ?? (i + 1) * 10 + rng.gaussian(0, 2)]),
+    ) as ImageCharacteristics;
   const toTemplate = (f: ReturnType<typeof simulateDeployment>[number]): TemplateFrame => ({
-    characteristics: f.features as ImageCharacteristics,
+    characteristics: complete(f.features),
     sensorMm: f.sensorValue,
     predictionMm: f.prediction ?? 0,
   });
@@ -314,7 +322,7 @@ export function simulatedTemplates(): { templates: TemplateFrame[]; profile: Ref
     modelName: SUMMARY_MODEL,
     version: 1,
     source: { manifestKey: 'bench', workflowId: 'bench', runId: 'bench' },
-    rows: learned.map((f) => ({ sensorValue: f.sensorValue!, characteristics: f.features })),
+    rows: learned.map((f) => ({ sensorValue: f.sensorValue!, characteristics: complete(f.features) })),
     labelMaxMm: 350,
     testErrorsMm: learned.slice(0, 1000).map((f) => Math.abs(f.prediction! - f.sensorValue!)),
   });
@@ -525,7 +533,7 @@ export async function benchmarkSummaryCost(
       }),
     });
   }
-  for (const { name, open } of stores) {
+  for (const { name, open } of stores.filter((s) => plan.stores.some((wanted) => s.name.toLowerCase().startsWith(wanted)))) {
     for (const [w, frames] of plan.windows.entries()) {
       const { store, file, done } = await open();
       const now = Date.now();
@@ -537,7 +545,7 @@ export async function benchmarkSummaryCost(
         const rows = [...new Map(filled.written.map((r) => [`${r.minute}/${r.writer}`, r])).values()];
         log(`drift summaries: ${name}: ${frames} frames in ${filled.fillSeconds.toFixed(1)} s, ${rows.length} summary rows; checking`);
         const measured = await measureBeforeAfter(store, deployment, now, profile, frames, plan.repetitions);
-        windows.push({
+        const row: SummaryCost = {
           store: name,
           windowFrames: frames,
           fillSeconds: filled.fillSeconds,
@@ -545,11 +553,14 @@ export async function benchmarkSummaryCost(
           rows: rows.length,
           rowBytes: rows.reduce((n, r) => n + r.summary.length, 0),
           ...measured,
-        });
+        };
+        windows.push(row);
+        log(`drift summaries: measured ${JSON.stringify(row)}`);
         if (w === 0 && plan.deployments > 0) {
           log(`drift summaries: ${name}: ${plan.deployments} deployments checked once`);
           const found = await measureFleet(store, rows, deployment, plan.deployments, now, profile);
           fleet.push({ store: name, deployments: plan.deployments, windowFrames: frames, ...found });
+          log(`drift summaries: measured ${JSON.stringify(fleet[fleet.length - 1])}`);
         }
       } finally {
         await store.close();
@@ -631,6 +642,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     repetitions: Number(env.BENCH_SUMMARY_REPETITIONS ?? 3),
     deployments: Number(env.BENCH_SUMMARY_DEPLOYMENTS ?? 1000),
     writers: Number(env.BENCH_SUMMARY_WRITERS ?? 2),
+    stores: (env.BENCH_SUMMARY_STORES ?? 'sqlite,influxdb').split(','),
     influxUrl: env.PRODUCTION_MEASUREMENTS_URL,
   };
   const result = await benchmarkSummaryCost(plan, (line) => console.error(`[${new Date().toISOString()}] ${line}`));

@@ -16,6 +16,7 @@ import { cellOf, gridOf, type SketchGrid, type StreamCounts } from './windowSumm
 
 /** The stream's counts as a dense array, one entry per cell of the grid. */
 function denseCounts(grid: SketchGrid, stream: StreamCounts): Float64Array {
+  if (stream.dense) return stream.dense;
   const counts = new Float64Array(grid.aboveCell + 1);
   for (const [cell, count] of stream.cells) counts[cell] = count;
   return counts;

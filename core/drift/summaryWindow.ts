@@ -1,6 +1,6 @@
 import type { MeasurementStore } from '../stores/measurements.js';
 import type { ReferenceProfile } from './referenceProfile.js';
-import { decodeSummary, emptySummary, mergeInto, subtractFrom, summaryOfWindow, type WindowSummary } from './windowSummary.js';
+import { emptySummary, mergeEncodedInto, subtractFrom, summaryOfWindow, type WindowSummary } from './windowSummary.js';
 
 export interface SummaryWindowQuery {
   deployment: string;
@@ -35,7 +35,7 @@ export async function summaryWindow(
     let minuteFrames = 0;
     while (end < rows.length && rows[end].minute === minute) minuteFrames += rows[end++].frames;
     if (frames > 0 && frames + minuteFrames > query.maxFrames) break;
-    for (; i < end; i++) mergeInto(merged, decodeSummary(rows[i].summary));
+    for (; i < end; i++) mergeEncodedInto(merged, rows[i].summary, profile);
     frames += minuteFrames;
     oldestMinute = minute;
   }

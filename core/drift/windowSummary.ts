@@ -26,6 +26,8 @@ export interface StreamCounts {
   outOfRange: number;
   /** Cell index (see cellOf) to count; cells with no values are absent. */
   cells: Map<number, number>;
+  /** When set, the counts of every cell of the grid instead of `cells` (a window merged from many rows for a check). */
+  dense?: Float64Array;
 }
 
 export interface WindowSummary {
@@ -208,6 +210,19 @@ export function subtractFrom(from: WindowSummary, part: WindowSummary): WindowSu
 }
 
 function settle(own: StreamCounts, part: StreamCounts): void {
+  if (own.dense) {
+    const dense = own.dense;
+    own.sum -= part.sum;
+    own.belowSum -= part.belowSum;
+    own.aboveSum -= part.aboveSum;
+    own.outOfRange = Math.max(0, own.outOfRange - part.outOfRange);
+    for (const [cell, count] of part.cells) dense[cell] = Math.max(0, dense[cell] - count);
+    let total = 0;
+    for (let i = 0; i < dense.length; i++) total += dense[i];
+    own.n = total;
+    if (total === 0) Object.assign(own, emptyStream(), { dense: undefined });
+    return;
+  }
   addStream(own, part, -1);
   let n = 0;
   for (const count of own.cells.values()) n += count;
@@ -259,6 +274,35 @@ export function encodeSummary(summary: WindowSummary): string {
     if (stream) encoded.features[field] = encodeStream(stream);
   }
   return JSON.stringify(encoded);
+}
+
+/**
+ * Adds a stored summary to a window being merged for a check, each stream's cells into one dense array over its
+ * sketch's grid: many rows merge at the cost of adding arrays, without building a map per row.
+ */
+export function mergeEncodedInto(into: WindowSummary, text: string, profile: ReferenceProfile): WindowSummary {
+  const encoded = JSON.parse(text) as EncodedSummary;
+  if (encoded.v !== 1) throw new Error(`drift summary format ${String(encoded.v)} is not known here`);
+  into.frames += encoded.frames;
+  if (encoded.start !== null && (into.windowStart === null || encoded.start < into.windowStart)) into.windowStart = encoded.start;
+  if (encoded.end !== null && (into.windowEnd === null || encoded.end > into.windowEnd)) into.windowEnd = encoded.end;
+  const add = (stream: StreamCounts, sketch: ReferenceSketch, e: EncodedStream) => {
+    const dense = (stream.dense ??= new Float64Array(gridOf(sketch).aboveCell + 1));
+    stream.n += e[0];
+    stream.sum += e[1];
+    stream.belowSum += e[2];
+    stream.aboveSum += e[3];
+    stream.outOfRange += e[4];
+    for (let i = 5; i < e.length; i += 2) dense[e[i]] += e[i + 1];
+  };
+  for (const field of IMAGE_CHARACTERISTIC_FIELDS) {
+    const e = encoded.features[field];
+    const sketch = profile.features[field];
+    if (e && sketch) add((into.features[field] ??= emptyStream()), sketch, e);
+  }
+  add(into.labels, profile.labels, encoded.labels);
+  add(into.errors, profile.testErrors, encoded.errors);
+  return into;
 }
 
 export function decodeSummary(text: string): WindowSummary {

@@ -3,7 +3,15 @@ import { checkDrift, checkDriftOfSummary, type DriftWindow } from '../../core/dr
 import type { DriftReport } from '../../core/drift/driftReport.js';
 import { DEFAULT_MONITOR_CONFIG } from '../../core/drift/monitorConfig.js';
 import { referenceProfileOf, type ReferenceProfile } from '../../core/drift/referenceProfile.js';
-import { decodeSummary, encodeSummary, mergeInto, emptySummary, subtractFrom, summaryOfWindow } from '../../core/drift/windowSummary.js';
+import {
+  decodeSummary,
+  encodeSummary,
+  mergeEncodedInto,
+  mergeInto,
+  emptySummary,
+  subtractFrom,
+  summaryOfWindow,
+} from '../../core/drift/windowSummary.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import { createRng, type Rng } from '../../core/random.js';
 
