@@ -154,5 +154,14 @@ describe('drift summaries', () => {
     expect(checkDriftOfSummary(profile, merged, DEFAULT_MONITOR_CONFIG)).toEqual(
       checkDriftOfSummary(profile, whole, DEFAULT_MONITOR_CONFIG),
     );
+    // Stored rows merged for a check add into dense arrays: the same report, and a part subtracted from them the same rest.
+    const dense = mergeEncodedInto(mergeEncodedInto(emptySummary(), encodeSummary(second), profile), encodeSummary(first), profile);
+    expect(checkDriftOfSummary(profile, dense, DEFAULT_MONITOR_CONFIG)).toEqual(
+      checkDriftOfSummary(profile, merged, DEFAULT_MONITOR_CONFIG),
+    );
+    const denseRest = subtractFrom(mergeEncodedInto(emptySummary(), encodeSummary(whole), profile), first);
+    expect(checkDriftOfSummary(profile, { ...denseRest, windowStart: null, windowEnd: null }, DEFAULT_MONITOR_CONFIG)).toEqual(
+      checkDriftOfSummary(profile, { ...rest, windowStart: null, windowEnd: null }, DEFAULT_MONITOR_CONFIG),
+    );
   });
 });
