@@ -234,7 +234,11 @@ function settle(own: StreamCounts, part: StreamCounts): void {
 // ---------------------------------------------------------------------------------------------------------------
 // JSON: what a measurement store keeps per minute and writer
 
-/** [n, sum, belowSum, aboveSum, outOfRange, cell, count, cell, count, ...] with the cells in ascending order. */
+/**
+ * [n, sum, belowSum, aboveSum, outOfRange, ...cells]: sparse, `cell, count, cell, count, ...` in ascending order; or,
+ * when at least a third of the cells between the first and the last are counted, dense, `-1 - first, count, count, ...` (a count per cell
+ * from the first on), which is then shorter (a sparse cell takes about 8 characters, a dense one 2 or 3).
+ */
 type EncodedStream = number[];
 
 interface EncodedSummary {
@@ -249,13 +253,28 @@ interface EncodedSummary {
 
 function encodeStream(s: StreamCounts): EncodedStream {
   const out = [s.n, s.sum, s.belowSum, s.aboveSum, s.outOfRange];
-  for (const cell of [...s.cells.keys()].sort((a, b) => a - b)) out.push(cell, s.cells.get(cell)!);
+  const cells = [...s.cells.keys()].sort((a, b) => a - b);
+  if (cells.length === 0) return out;
+  const first = cells[0];
+  const span = cells[cells.length - 1] - first + 1;
+  if (cells.length * 3 > span) {
+    out.push(-1 - first);
+    for (let cell = first; cell < first + span; cell++) out.push(s.cells.get(cell) ?? 0);
+  } else for (const cell of cells) out.push(cell, s.cells.get(cell)!);
   return out;
+}
+
+/** Calls `add(cell, count)` for every counted cell of an encoded stream. */
+function forEachEncodedCell(e: EncodedStream, add: (cell: number, count: number) => void): void {
+  if (e.length > 5 && e[5] < 0) {
+    const first = -1 - e[5];
+    for (let i = 6; i < e.length; i++) if (e[i] !== 0) add(first + i - 6, e[i]);
+  } else for (let i = 5; i < e.length; i += 2) add(e[i], e[i + 1]);
 }
 
 function decodeStream(e: EncodedStream): StreamCounts {
   const cells = new Map<number, number>();
-  for (let i = 5; i < e.length; i += 2) cells.set(e[i], e[i + 1]);
+  forEachEncodedCell(e, (cell, count) => cells.set(cell, count));
   return { n: e[0], sum: e[1], belowSum: e[2], aboveSum: e[3], outOfRange: e[4], cells };
 }
 
@@ -293,7 +312,10 @@ export function mergeEncodedInto(into: WindowSummary, text: string, profile: Ref
     stream.belowSum += e[2];
     stream.aboveSum += e[3];
     stream.outOfRange += e[4];
-    for (let i = 5; i < e.length; i += 2) dense[e[i]] += e[i + 1];
+    if (e.length > 5 && e[5] < 0) {
+      const first = -1 - e[5];
+      for (let i = 6; i < e.length; i++) dense[first + i - 6] += e[i];
+    } else for (let i = 5; i < e.length; i += 2) dense[e[i]] += e[i + 1];
   };
   for (const field of IMAGE_CHARACTERISTIC_FIELDS) {
     const e = encoded.features[field];
