@@ -273,6 +273,8 @@ export interface SummaryCostPlan {
   deployments: number;
   /** API processes counting the frames (each writes its own row of every minute). */
   writers: number;
+  /** Larger windows are measured on summaries only (the raw read of a million frames takes minutes). */
+  rawMaxFrames: number;
   /** Which stores: 'sqlite', 'influxdb' (InfluxDB only with influxUrl). */
   stores: string[];
   influxUrl?: string;
@@ -440,6 +442,7 @@ async function measureBeforeAfter(
   profile: ReferenceProfile,
   windowFrames: number,
   repetitions: number,
+  raw: boolean,
 ) {
   const config = { ...DEFAULT_MONITOR_CONFIG, windowMaxFrames: windowFrames };
   const query = {
@@ -459,6 +462,7 @@ async function measureBeforeAfter(
     after.checkMs.push(performance.now() - t1);
     after.readMs.push(t1 - t0);
     [after.verdict, after.frames] = [summaryReport.verdict, summaryReport.windowFrames];
+    if (!raw) continue;
     t0 = performance.now();
     const window = await store.driftWindow(query);
     t1 = performance.now();
@@ -544,7 +548,7 @@ export async function benchmarkSummaryCost(
         // A row is rewritten at each flush: the last one written of each minute and writer is what the store holds.
         const rows = [...new Map(filled.written.map((r) => [`${r.minute}/${r.writer}`, r])).values()];
         log(`drift summaries: ${name}: ${frames} frames in ${filled.fillSeconds.toFixed(1)} s, ${rows.length} summary rows; checking`);
-        const measured = await measureBeforeAfter(store, deployment, now, profile, frames, plan.repetitions);
+        const measured = await measureBeforeAfter(store, deployment, now, profile, frames, plan.repetitions, frames <= plan.rawMaxFrames);
         const row: SummaryCost = {
           store: name,
           windowFrames: frames,
@@ -576,7 +580,7 @@ const medianOf = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-const ms = (values: number[]) => `${Math.round(values[0])} / ${Math.round(medianOf(values))} ms`;
+const ms = (values: number[]) => (values.length ? `${Math.round(values[0])} / ${Math.round(medianOf(values))} ms` : 'not measured');
 
 export function summaryCostTables(result: { windows: SummaryCost[]; fleet: FleetCost[] }) {
   const windows = markdownTable(
@@ -601,11 +605,13 @@ export function summaryCostTables(result: { windows: SummaryCost[]; fleet: Fleet
         `${c.rows} (${(c.rowBytes / 1024).toFixed(0)} KiB)`,
         `${c.countMicros.toFixed(1)} µs/frame`,
         ms(c.before.readMs),
-        `${Math.round(medianOf(c.before.checkMs))} ms`,
+        c.before.checkMs.length ? `${Math.round(medianOf(c.before.checkMs))} ms` : '-',
         ms(c.after.readMs),
         `${Math.round(medianOf(c.after.checkMs))} ms`,
-        `${Math.round(beforeTotal)} / ${Math.round(afterTotal)} ms (x${(beforeTotal / afterTotal).toFixed(0)})`,
-        `${c.before.verdict} (${c.before.frames.toLocaleString('en-US')}) / ${c.after.verdict} (${c.after.frames.toLocaleString('en-US')})`,
+        c.before.readMs.length
+          ? `${Math.round(beforeTotal)} / ${Math.round(afterTotal)} ms (x${(beforeTotal / afterTotal).toFixed(0)})`
+          : `- / ${Math.round(afterTotal)} ms`,
+        `${c.before.verdict || '-'} (${c.before.frames.toLocaleString('en-US')}) / ${c.after.verdict} (${c.after.frames.toLocaleString('en-US')})`,
       ];
     }),
   );
@@ -643,6 +649,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     deployments: Number(env.BENCH_SUMMARY_DEPLOYMENTS ?? 1000),
     writers: Number(env.BENCH_SUMMARY_WRITERS ?? 2),
     stores: (env.BENCH_SUMMARY_STORES ?? 'sqlite,influxdb').split(','),
+    rawMaxFrames: Number(env.BENCH_SUMMARY_RAW_MAX ?? Infinity),
     influxUrl: env.PRODUCTION_MEASUREMENTS_URL,
   };
   const result = await benchmarkSummaryCost(plan, (line) => console.error(`[${new Date().toISOString()}] ${line}`));
