@@ -1,6 +1,7 @@
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { clipLabel } from '../ml/labels.js';
 import type { CovariateEvidence, DriftKind, DriftReport, FeatureEvidence, LabelEvidence, PerformanceEvidence } from './driftReport.js';
+import type { DriftWindow } from './driftWindow.js';
 import type { MonitorConfig } from './monitorConfig.js';
 import type { ReferenceProfile } from './referenceProfile.js';
 import { sketchQuantile, sortedQuantile, type ReferenceSketch } from './referenceSketch.js';
@@ -21,18 +22,7 @@ import {
 } from './summaryStatistics.js';
 import { LABEL_RANGE_TOLERANCE, type WindowSummary } from './windowSummary.js';
 
-/** The frames of one deployment's window, by column: what a check compares with the reference. */
-export interface DriftWindow {
-  frames: number;
-  windowStart: number | null;
-  windowEnd: number | null;
-  /** Per characteristic, the values of the frames that have it. */
-  features: Partial<Record<ImageCharacteristicField, Float64Array>>;
-  /** Laser readings of the labelled frames (mm, unclipped). */
-  labels: Float64Array;
-  /** |prediction - laser| of the frames that have both (mm). */
-  errors: Float64Array;
-}
+export type { DriftWindow } from './driftWindow.js';
 
 /** A window value is outside the reference when below its 0.5% or above its 99.5% quantile (1% of training frames are). */
 const OUTSIDE_TAIL = 0.005;

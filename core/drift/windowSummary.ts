@@ -1,6 +1,6 @@
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { clipLabel } from '../ml/labels.js';
-import type { DriftWindow } from './driftCheck.js';
+import type { DriftWindow } from './driftWindow.js';
 import type { ReferenceProfile } from './referenceProfile.js';
 import type { ReferenceSketch } from './referenceSketch.js';
 
