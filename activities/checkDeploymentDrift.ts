@@ -1,9 +1,8 @@
-import { checkDrift } from '../core/drift/driftCheck.js';
+import { checkDriftOfSummary } from '../core/drift/driftCheck.js';
 import type { DriftCheckRecord, SuspectRover } from '../core/drift/driftReport.js';
 import { monitorConfigSchema } from '../core/drift/monitorConfig.js';
-import type { ReferenceProfile } from '../core/drift/referenceProfile.js';
-import { sha256 } from '../core/ml/dataset.js';
-import type { ObjectStore } from '../core/stores/objects.js';
+import { ProfileCache } from '../core/drift/profileCache.js';
+import { summaryWindow } from '../core/drift/summaryWindow.js';
 import { resolveServedVersion, type ModelVersion } from '../core/stores/registry.js';
 import type { ActivityContext } from './context.js';
 
@@ -15,8 +14,8 @@ export interface CheckDeploymentDriftInput {
 }
 
 /**
- * One drift check of one deployment: its frames of the version it serves, from the last window, against that
- * version's reference profile. Writes the result to the measurement store (the `drift_check` series) and
+ * One drift check of one deployment: its frames of the version it serves, from the last window (the per-minute
+ * summaries the API keeps, core/drift/summaryWindow.ts), against that version's reference profile. Writes the result to the measurement store (the `drift_check` series) and
  * returns it. A store that fails makes the activity fail (and Temporal retry it), never report drift.
  */
 export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
@@ -47,7 +46,7 @@ export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
       record = noReference(`v${version.version} has no reference profile (registered before profiles were kept)`, version.version);
     } else {
       const profile = await profiles.get(version.referenceProfile);
-      const window = await measurements.driftWindow({
+      const window = await summaryWindow(measurements, profile, {
         deployment: deploymentId,
         modelName,
         modelVersion: version.version,
@@ -55,7 +54,7 @@ export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
         maxFrames: config.windowMaxFrames,
         excludeClients: suspects?.map((s) => s.client),
       });
-      record = { ...base, modelVersion: version.version, ...checkDrift(profile, window, config) };
+      record = { ...base, modelVersion: version.version, ...checkDriftOfSummary(profile, window, config) };
     }
     if (suspects) record = withSuspects(record, suspects);
     await measurements.writeDriftCheck(record);
@@ -88,24 +87,4 @@ async function servingVersion(
   // During a rollout every rover outside the canary is answered by the current version: that is what is watched.
   const { version } = await resolveServedVersion(registry, deployment);
   return version ?? `deployment "${deploymentId}" serves no version of "${modelName}" yet`;
-}
-
-/** Profiles never change once stored: each is read and verified once per worker. */
-class ProfileCache {
-  private readonly profiles = new Map<string, ReferenceProfile>();
-  private static readonly KEPT = 64;
-
-  constructor(private readonly objects: ObjectStore) {}
-
-  async get({ key, sha256: expected }: { key: string; sha256: string }): Promise<ReferenceProfile> {
-    const cached = this.profiles.get(key);
-    if (cached) return cached;
-    const bytes = await this.objects.get(key);
-    const actual = sha256(bytes);
-    if (actual !== expected) throw new Error(`reference profile ${key} has sha256 ${actual}, the registry says ${expected}`);
-    const profile = JSON.parse(bytes.toString('utf8')) as ReferenceProfile;
-    if (this.profiles.size >= ProfileCache.KEPT) this.profiles.delete(this.profiles.keys().next().value!);
-    this.profiles.set(key, profile);
-    return profile;
-  }
 }

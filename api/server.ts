@@ -60,6 +60,7 @@ const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
   objects: stores.objects,
   measurements: stores.measurements,
+  registry: stores.registry,
   spoolDir,
   queueLimit: config.api.analysisQueueLimit,
   queueMaxBytes: config.api.analysisQueueMaxBytes,

@@ -5,7 +5,8 @@
  * fed to checkDrift as the monitor would read them, check by check.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import { checkDrift, type DriftWindow } from '../core/drift/driftCheck.js';
+import { checkDrift as checkRawWindow, checkDriftOfSummary, type DriftWindow } from '../core/drift/driftCheck.js';
+import { summaryOfWindow } from '../core/drift/windowSummary.js';
 import type { DriftReport } from '../core/drift/driftReport.js';
 import type { MonitorConfig } from '../core/drift/monitorConfig.js';
 import { referenceProfileOf, type ReferenceProfile } from '../core/drift/referenceProfile.js';
@@ -134,6 +135,24 @@ export function windowOf(stream: AnsweredStream, indices: ArrayLike<number>, sta
 
 const range = (from: number, to: number) => Int32Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
 const FRAMES_PER_SECOND = 1000 / FRAME_INTERVAL_MS;
+
+/** Checks whose raw window and summary path disagreed on the verdict or the kinds (the benchmark reports it; 0 expected). */
+export const pathAgreement = { checks: 0, disagreements: [] as string[] };
+
+/**
+ * A check as the monitor runs it: on the window's counts over the reference grid (core/drift/windowSummary.ts).
+ * The raw window's check runs beside it and any difference in verdict or kinds is recorded.
+ */
+function checkDrift(profile: ReferenceProfile, window: DriftWindow, config: MonitorConfig): DriftReport {
+  const summary = checkDriftOfSummary(profile, summaryOfWindow(profile, window), config);
+  const raw = checkRawWindow(profile, window, config);
+  pathAgreement.checks++;
+  if (raw.verdict !== summary.verdict || raw.kinds.join() !== summary.kinds.join())
+    pathAgreement.disagreements.push(
+      `${profile.version}: raw ${raw.verdict} [${raw.kinds}] vs summary ${summary.verdict} [${summary.kinds}] (${window.frames} frames)`,
+    );
+  return summary;
+}
 
 /**
  * The fewest frames of the phase, in one rover's arrival order, after which a check finds drift

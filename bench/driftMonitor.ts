@@ -17,6 +17,7 @@ import {
   type BenchVersion,
   type FalseAlarmResult,
   type ScheduledDetection,
+  pathAgreement,
 } from './driftDetection.js';
 import { labelledOf, recordAnalysedFrames, type PresetRecording } from './driftFrames.js';
 import { duration, fixed, markdownTable, mib } from './markdownTable.js';
@@ -62,6 +63,8 @@ export interface DriftBenchResult {
   detection: PhaseDetection[];
   falseAlarms: (FalseAlarmResult & { preset: string; reference: string })[];
   cost: CheckCost[];
+  /** Checks run on summaries and on raw windows, and where they differed (bench/driftDetection.ts). */
+  paths: { checks: number; disagreements: string[] };
 }
 
 export async function benchmarkDriftMonitor(settings: DriftBenchSettings, log: (line: string) => void): Promise<DriftBenchResult> {
@@ -162,6 +165,7 @@ export async function benchmarkDriftMonitor(settings: DriftBenchSettings, log: (
     detection,
     falseAlarms: alarms,
     cost,
+    paths: { checks: pathAgreement.checks, disagreements: [...pathAgreement.disagreements] },
   };
 }
 

@@ -1,7 +1,12 @@
 import { parseInfluxUrl } from '../core/stores/influx/influxLocation.js';
 
-/** Removes a benchmark's points from the shared InfluxDB with the v2 delete API: `inference` points matching `tag` (e.g. `model="x"`) in the range. */
-export async function deleteInfluxPoints(url: string, range: { start: number; stop: number }, tag: string): Promise<void> {
+/** Removes a benchmark's points from the shared InfluxDB with the v2 delete API: points of `measurement` matching `tag` (e.g. `model="x"`) in the range. */
+export async function deleteInfluxPoints(
+  url: string,
+  range: { start: number; stop: number },
+  tag: string,
+  measurement = 'inference',
+): Promise<void> {
   const where = parseInfluxUrl(url);
   const response = await fetch(
     `${where.url}/api/v2/delete?org=${encodeURIComponent(where.org)}&bucket=${encodeURIComponent(where.bucket)}`,
@@ -11,7 +16,7 @@ export async function deleteInfluxPoints(url: string, range: { start: number; st
       body: JSON.stringify({
         start: new Date(range.start).toISOString(),
         stop: new Date(range.stop).toISOString(),
-        predicate: `_measurement="inference" AND ${tag}`,
+        predicate: `_measurement="${measurement}" AND ${tag}`,
       }),
     },
   );

@@ -341,6 +341,8 @@ try {
         tables.falseAlarms,
         '',
         'Windows of consecutive frames evenly spaced over the recording; "overlap" is how much of a window its neighbour shares (neighbouring windows are not independent trials). Largest values over all windows of the row.',
+        '',
+        `Every check above ran as the monitor runs it, on the window's counts over the reference grid (core/drift/windowSummary.ts); the raw window's check ran beside it: ${found.paths.disagreements.length} of ${found.paths.checks} checks differed in verdict or kinds${found.paths.disagreements.length ? ` (${found.paths.disagreements.slice(0, 5).join('; ')})` : ''}.`,
       ].join('\n'),
     );
     emit(

@@ -12,6 +12,8 @@ import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
 import { MicroBatcher } from '../serving/microBatcher.js';
 import { readingStatus } from '../core/sensors/laserSpec.js';
+import type { RegistryStore } from '../core/stores/registry.js';
+import { DriftSummaries } from './driftSummaries.js';
 
 /** What /predict hands over: everything one measurement record needs. */
 export type FrameToAnalyse = Omit<InferenceRecord, 'error' | 'imageKey' | 'characteristics' | 'shadow'> & {
@@ -33,6 +35,10 @@ export { SpoolFullError };
 export interface FrameAnalysisOptions {
   objects: ObjectStore;
   measurements: MeasurementStore;
+  /** With it, stored frames are counted into the drift monitor's per-minute summaries (ingest/driftSummaries.ts). */
+  registry?: Pick<RegistryStore, 'getModelVersion'>;
+  /** How often those summaries are written (default 10 s). */
+  driftSummaryFlushMs?: number;
   /** The write-ahead spool: every accepted frame is here until its object and record are stored. */
   spoolDir: string;
   /** Frames whose image is held in memory for analysis (beyond that they wait on disk only). */
@@ -104,6 +110,8 @@ export class FrameAnalysis {
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
   private lastShadowFailure: string | undefined;
+  /** The drift monitor's per-minute summaries of the stored frames (with a registry). */
+  readonly driftSummaries: DriftSummaries | undefined;
   /**
    * `failed` counts every analysis that threw (store failures, unreadable spool entries); `rejected` counts frames
    * stored without characteristics (their image could not be decoded); `refused` counts frames refused at a full spool;
@@ -113,9 +121,19 @@ export class FrameAnalysis {
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads);
+    this.driftSummaries = options.registry
+      ? new DriftSummaries({
+          registry: options.registry,
+          objects: options.objects,
+          measurements: options.measurements,
+          flushIntervalMs: options.driftSummaryFlushMs,
+          log: options.log,
+        })
+      : undefined;
     this.records = new MicroBatcher(
       async (records) => {
         await options.measurements.write(records);
+        await this.driftSummaries?.add(records);
         return records.map(() => undefined);
       },
       RECORD_BATCH,
@@ -248,6 +266,7 @@ export class FrameAnalysis {
     clearInterval(this.replayTimer);
     clearTimeout(this.retryTimer);
     clearInterval(this.statsTimer);
+    await this.driftSummaries?.close();
     await this.images.close();
     await (await this.opened.catch(() => undefined))?.close();
   }

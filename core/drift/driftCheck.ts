@@ -1,9 +1,10 @@
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristicField } from '../features/fields.js';
 import { clipLabel } from '../ml/labels.js';
 import type { CovariateEvidence, DriftKind, DriftReport, FeatureEvidence, LabelEvidence, PerformanceEvidence } from './driftReport.js';
+import type { DriftWindow } from './driftWindow.js';
 import type { MonitorConfig } from './monitorConfig.js';
 import type { ReferenceProfile } from './referenceProfile.js';
-import { sketchQuantile, sortedQuantile } from './referenceSketch.js';
+import { sketchQuantile, sortedQuantile, type ReferenceSketch } from './referenceSketch.js';
 import {
   benjaminiHochberg,
   compareWithSketch,
@@ -11,19 +12,17 @@ import {
   mannWhitneyGreaterAgainstSketch,
   wassersteinAgainstSketch,
 } from './statistics.js';
+import {
+  compareCountsWithSketch,
+  ksOfCounts,
+  mannWhitneyGreaterOfCounts,
+  quantileOfCounts,
+  shareOutsideOfCounts,
+  wassersteinOfCounts,
+} from './summaryStatistics.js';
+import { LABEL_RANGE_TOLERANCE, type WindowSummary } from './windowSummary.js';
 
-/** The frames of one deployment's window, by column: what a check compares with the reference. */
-export interface DriftWindow {
-  frames: number;
-  windowStart: number | null;
-  windowEnd: number | null;
-  /** Per characteristic, the values of the frames that have it. */
-  features: Partial<Record<ImageCharacteristicField, Float64Array>>;
-  /** Laser readings of the labelled frames (mm, unclipped). */
-  labels: Float64Array;
-  /** |prediction - laser| of the frames that have both (mm). */
-  errors: Float64Array;
-}
+export type { DriftWindow } from './driftWindow.js';
 
 /** A window value is outside the reference when below its 0.5% or above its 99.5% quantile (1% of training frames are). */
 const OUTSIDE_TAIL = 0.005;
@@ -34,8 +33,30 @@ function shareOutside(values: ArrayLike<number>, low: number, high: number): num
   return outside / values.length;
 }
 
-/** Readings this far outside the reference's label range, as a share of the range, still count as inside it. */
-const LABEL_RANGE_TOLERANCE = 0.02;
+type FeatureStatistics = Omit<FeatureEvidence, 'adjustedP' | 'drifted'>;
+type LabelStatistics = Omit<LabelEvidence, 'drifted'>;
+interface ErrorStatistics {
+  n: number;
+  liveMean: number;
+  liveMedian: number;
+  pValue: number;
+}
+
+/**
+ * What a check needs to know of a window, whether it holds the raw values (DriftWindow) or their counts over the
+ * reference's grid (WindowSummary): each stream's statistics against its reference sketch, and how many values it has.
+ */
+export interface WindowStatistics {
+  frames: number;
+  windowStart: number | null;
+  windowEnd: number | null;
+  featureCount(field: ImageCharacteristicField): number;
+  feature(field: ImageCharacteristicField, sketch: ReferenceSketch): FeatureStatistics;
+  labelCount: number;
+  labels(reference: ReferenceProfile['labels']): LabelStatistics;
+  errorCount: number;
+  errors(reference: ReferenceSketch): ErrorStatistics;
+}
 
 /**
  * Compares a window with the serving version's reference profile: every image characteristic (KS with
@@ -43,6 +64,15 @@ const LABEL_RANGE_TOLERANCE = 0.02;
  * a negligible difference drift), the laser labels, and the live error against the version's test error.
  */
 export function checkDrift(profile: ReferenceProfile, window: DriftWindow, config: MonitorConfig): DriftReport {
+  return checkStatistics(profile, rawStatistics(window), config);
+}
+
+/** The same check on a window's counts over the version's reference grid (core/drift/windowSummary.ts). */
+export function checkDriftOfSummary(profile: ReferenceProfile, summary: WindowSummary, config: MonitorConfig): DriftReport {
+  return checkStatistics(profile, summaryStatistics(summary), config);
+}
+
+export function checkStatistics(profile: ReferenceProfile, window: WindowStatistics, config: MonitorConfig): DriftReport {
   const base = { windowFrames: window.frames, windowStart: window.windowStart, windowEnd: window.windowEnd };
   if (window.frames < config.minFrames) {
     return {
@@ -56,8 +86,8 @@ export function checkDrift(profile: ReferenceProfile, window: DriftWindow, confi
     };
   }
   const covariate = covariateDrift(profile, window, config);
-  const label = window.labels.length >= config.minFrames ? labelShift(profile, window.labels, config) : null;
-  const performance = window.errors.length >= config.minFrames ? performanceDrift(profile, window.errors, config) : null;
+  const label = window.labelCount >= config.minFrames ? labelShift(profile, window, config) : null;
+  const performance = window.errorCount >= config.minFrames ? performanceDrift(profile, window, config) : null;
   const kinds: DriftKind[] = [];
   if (performance?.drifted) kinds.push('performance');
   if (label?.drifted) kinds.push('label');
@@ -73,21 +103,93 @@ export function checkDrift(profile: ReferenceProfile, window: DriftWindow, confi
   };
 }
 
-function covariateDrift(profile: ReferenceProfile, window: DriftWindow, config: MonitorConfig): CovariateEvidence {
-  const tested: (Omit<FeatureEvidence, 'adjustedP' | 'drifted'> & { field: ImageCharacteristicField })[] = [];
+/** Statistics of the raw values: each stream sorted once. */
+function rawStatistics(window: DriftWindow): WindowStatistics {
+  return {
+    frames: window.frames,
+    windowStart: window.windowStart,
+    windowEnd: window.windowEnd,
+    featureCount: (field) => window.features[field]?.length ?? 0,
+    feature(field, sketch) {
+      const values = window.features[field]!;
+      const found = compareWithSketch(values, sketch);
+      return {
+        ks: found.ks.statistic,
+        pValue: found.ks.pValue,
+        wasserstein: found.normalizedWasserstein,
+        psi: found.psi,
+        outsideShare: shareOutside(values, sketchQuantile(sketch, OUTSIDE_TAIL), sketchQuantile(sketch, 1 - OUTSIDE_TAIL)),
+      };
+    },
+    labelCount: window.labels.length,
+    labels(reference) {
+      const labels = window.labels.map((v) => clipLabel(v, reference.labelMaxMm));
+      const tolerance = LABEL_RANGE_TOLERANCE * Math.max(reference.max - reference.min, 1);
+      let outside = 0;
+      for (const v of labels) if (v > reference.max + tolerance || v < reference.min - tolerance) outside++;
+      const ks = ksAgainstSketch(labels, reference);
+      const wasserstein = reference.std > 0 ? wassersteinAgainstSketch(labels, reference) / reference.std : 0;
+      return { n: labels.length, outOfRangeShare: outside / labels.length, ks: ks.statistic, pValue: ks.pValue, wasserstein };
+    },
+    errorCount: window.errors.length,
+    errors(reference) {
+      const errors = window.errors;
+      let sum = 0;
+      for (const e of errors) sum += e;
+      return {
+        n: errors.length,
+        liveMean: sum / errors.length,
+        liveMedian: sortedQuantile(Float64Array.from(errors).sort(), 0.5),
+        pValue: mannWhitneyGreaterAgainstSketch(errors, reference).pValue,
+      };
+    },
+  };
+}
+
+/** Statistics of the counts: cost O(reference quantiles) per stream, whatever the window's size. */
+function summaryStatistics(summary: WindowSummary): WindowStatistics {
+  return {
+    frames: summary.frames,
+    windowStart: summary.windowStart,
+    windowEnd: summary.windowEnd,
+    featureCount: (field) => summary.features[field]?.n ?? 0,
+    feature(field, sketch) {
+      const stream = summary.features[field]!;
+      const found = compareCountsWithSketch(stream, sketch);
+      return {
+        ks: found.ks.statistic,
+        pValue: found.ks.pValue,
+        wasserstein: found.normalizedWasserstein,
+        psi: found.psi,
+        outsideShare: shareOutsideOfCounts(stream, sketch, sketchQuantile(sketch, OUTSIDE_TAIL), sketchQuantile(sketch, 1 - OUTSIDE_TAIL)),
+      };
+    },
+    labelCount: summary.labels.n,
+    labels(reference) {
+      const stream = summary.labels;
+      const ks = ksOfCounts(stream, reference);
+      const wasserstein = reference.std > 0 ? wassersteinOfCounts(stream, reference) / reference.std : 0;
+      return { n: stream.n, outOfRangeShare: stream.outOfRange / stream.n, ks: ks.statistic, pValue: ks.pValue, wasserstein };
+    },
+    errorCount: summary.errors.n,
+    errors(reference) {
+      const stream = summary.errors;
+      return {
+        n: stream.n,
+        liveMean: stream.sum / stream.n,
+        liveMedian: quantileOfCounts(stream, reference, 0.5),
+        pValue: mannWhitneyGreaterOfCounts(stream, reference).pValue,
+      };
+    },
+  };
+}
+
+function covariateDrift(profile: ReferenceProfile, window: WindowStatistics, config: MonitorConfig): CovariateEvidence {
+  const tested: (FeatureStatistics & { field: ImageCharacteristicField })[] = [];
   for (const field of IMAGE_CHARACTERISTIC_FIELDS) {
     const sketch = profile.features[field];
-    const values = window.features[field];
-    if (!sketch || !values || values.length < config.minFrames) continue;
-    const found = compareWithSketch(values, sketch);
-    tested.push({
-      field,
-      ks: found.ks.statistic,
-      pValue: found.ks.pValue,
-      wasserstein: found.normalizedWasserstein,
-      psi: found.psi,
-      outsideShare: shareOutside(values, sketchQuantile(sketch, OUTSIDE_TAIL), sketchQuantile(sketch, 1 - OUTSIDE_TAIL)),
-    });
+    if (!sketch || window.featureCount(field) < config.minFrames) continue;
+    tested.push({ field, ...window.feature(field, sketch) });
   }
   const adjusted = benjaminiHochberg(tested.map((t) => t.pValue));
   const features: CovariateEvidence['features'] = {};
@@ -110,39 +212,30 @@ function covariateDrift(profile: ReferenceProfile, window: DriftWindow, config: 
   };
 }
 
-function labelShift(profile: ReferenceProfile, readings: Float64Array, config: MonitorConfig): LabelEvidence {
-  const reference = profile.labels;
-  const labels = readings.map((v) => clipLabel(v, reference.labelMaxMm));
-  const tolerance = LABEL_RANGE_TOLERANCE * Math.max(reference.max - reference.min, 1);
-  let outside = 0;
-  for (const v of labels) if (v > reference.max + tolerance || v < reference.min - tolerance) outside++;
-  const outOfRangeShare = outside / labels.length;
-  const ks = ksAgainstSketch(labels, reference);
-  const wasserstein = reference.std > 0 ? wassersteinAgainstSketch(labels, reference) / reference.std : 0;
+function labelShift(profile: ReferenceProfile, window: WindowStatistics, config: MonitorConfig): LabelEvidence {
+  const found = window.labels(profile.labels);
   const drifted =
-    outOfRangeShare > config.label.maxOutOfRangeShare || (ks.pValue < config.alpha && wasserstein >= config.label.minWasserstein);
-  return { n: labels.length, outOfRangeShare, ks: ks.statistic, pValue: ks.pValue, wasserstein, drifted };
+    found.outOfRangeShare > config.label.maxOutOfRangeShare ||
+    (found.pValue < config.alpha && found.wasserstein >= config.label.minWasserstein);
+  return { ...found, drifted };
 }
 
-function performanceDrift(profile: ReferenceProfile, errors: Float64Array, config: MonitorConfig): PerformanceEvidence {
+function performanceDrift(profile: ReferenceProfile, window: WindowStatistics, config: MonitorConfig): PerformanceEvidence {
   const reference = profile.testErrors;
-  let sum = 0;
-  for (const e of errors) sum += e;
-  const liveMean = sum / errors.length;
-  const test = mannWhitneyGreaterAgainstSketch(errors, reference);
+  const { n, liveMean, liveMedian, pValue } = window.errors(reference);
   const errorRatio = reference.mean > 0 ? liveMean / reference.mean : liveMean > 0 ? Infinity : 1;
   const drifted =
-    test.pValue < config.alpha &&
+    pValue < config.alpha &&
     errorRatio >= config.performance.minErrorRatio &&
     liveMean - reference.mean >= config.performance.minErrorIncreaseMm;
   return {
-    n: errors.length,
+    n,
     liveMeanErrorMm: liveMean,
     referenceMeanErrorMm: reference.mean,
-    liveMedianErrorMm: sortedQuantile(Float64Array.from(errors).sort(), 0.5),
+    liveMedianErrorMm: liveMedian,
     referenceMedianErrorMm: sketchQuantile(reference, 0.5),
     errorRatio,
-    pValue: test.pValue,
+    pValue,
     drifted,
   };
 }

@@ -50,9 +50,13 @@ export function sketchProbability(count: number, index: number): number {
   return index === count - 1 ? 1 : index * (1 / (count - 1));
 }
 
-/** The probabilities of all `count` quantiles of a sketch. */
+const probabilities = new Map<number, Float64Array>();
+
+/** The probabilities of all `count` quantiles of a sketch (one shared array per count: do not write to it). */
 export function sketchProbabilities(count: number): Float64Array {
-  return Float64Array.from({ length: count }, (_, i) => sketchProbability(count, i));
+  let found = probabilities.get(count);
+  if (!found) probabilities.set(count, (found = Float64Array.from({ length: count }, (_, i) => sketchProbability(count, i))));
+  return found;
 }
 
 /** numpy's `quantile(sorted, p)` with the default 'linear' method: virtual index (n-1)p, interpolated between neighbours. */

@@ -134,7 +134,7 @@ function ksStatisticOfSorted(x: Float64Array, y: Float64Array): number {
 }
 
 /** scipy's effective size: np.round(n*m/(n+m)) (half to even), at least 1. */
-function effectiveSize(n: number, m: number): number {
+export function effectiveSize(n: number, m: number): number {
   return Math.max(1, roundHalfEven((n * m) / (n + m)));
 }
 

@@ -123,8 +123,12 @@ export interface MeasurementStore {
   deploymentStats(deployment: string, range?: TimeRange): Promise<DeploymentStats>;
   histogram(deployment: string, field: NumericField, bins: HistogramBins, range?: TimeRange): Promise<HistogramBin[]>;
   windowedMeans(deployment: string, field: NumericField, windowMs: number, range?: TimeRange): Promise<WindowMean[]>;
-  /** The newest frames one version answered on one deployment: a drift check's window. */
+  /** The newest frames one version answered on one deployment: the raw drift window (a suspect rover's frames, benchmarks). */
   driftWindow(query: DriftWindowQuery): Promise<DriftWindow>;
+  /** Writes each row, replacing the row of the same deployment, model, version, minute and writer. */
+  writeDriftSummaries(rows: DriftSummaryRow[]): Promise<void>;
+  /** One version's summary rows on one deployment whose newest frame is at or after `since`, newest minute first. */
+  driftSummaries(query: DriftSummaryQuery): Promise<DriftSummaryRow[]>;
   writeDriftCheck(check: DriftCheckRecord): Promise<void>;
   /** A deployment's drift checks, newest first. */
   driftChecks(deployment: string, options?: { since?: number; limit?: number }): Promise<DriftCheckRecord[]>;
@@ -270,10 +274,51 @@ export interface DriftWindowQuery {
   modelVersion: number;
   /** Epoch ms, inclusive. */
   since: number;
+  /** Epoch ms, inclusive; absent: up to now. */
+  until?: number;
   /** At most this many frames, the newest. */
   maxFrames: number;
   /** Rovers whose frames are left out (suspect lasers). */
   excludeClients?: string[];
+  /** Only these rovers' frames (a suspect rover's, to take out of the window's summaries). */
+  onlyClients?: string[];
+}
+
+/**
+ * One writer's counts of one minute of one version's frames on one deployment (core/drift/windowSummary.ts): a drift
+ * check merges the rows of its window. A writer (one API process) rewrites its row of a minute as the minute fills.
+ */
+export interface DriftSummaryRow {
+  deployment: string;
+  modelName: string;
+  modelVersion: number;
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  writer: string;
+  frames: number;
+  /** Epoch ms of the row's oldest and newest frame. */
+  firstTime: number;
+  lastTime: number;
+  /** The counts as core/drift/windowSummary.ts encodeSummary writes them; the store keeps the text as it is. */
+  summary: string;
+}
+
+export interface DriftSummaryQuery {
+  deployment: string;
+  modelName: string;
+  modelVersion: number;
+  /** Epoch ms: rows whose newest frame is at or after it. */
+  since: number;
+}
+
+/** Refuses rows no store can key: integer times, a minute on a minute boundary, a writer. */
+export function assertDriftSummaryRow(row: DriftSummaryRow): void {
+  if (!Number.isSafeInteger(row.minute) || row.minute % 60_000 !== 0)
+    throw new Error(`minute must be epoch ms on a minute, got ${row.minute}`);
+  if (!Number.isSafeInteger(row.firstTime) || !Number.isSafeInteger(row.lastTime))
+    throw new Error(`firstTime and lastTime must be integer epoch ms, got ${row.firstTime}..${row.lastTime}`);
+  if (!row.writer) throw new Error('a drift summary row needs a writer');
+  if (!Number.isSafeInteger(row.modelVersion)) throw new Error(`modelVersion must be an integer, got ${row.modelVersion}`);
 }
 
 /** Columns a drift window reads of each frame (`sensor_status`: an invalid reading is no label). */

@@ -4,7 +4,7 @@ import { DEFAULT_MONITOR_CONFIG } from '../../core/drift/monitorConfig.js';
 import { DEFAULT_ROLLOUT_POLICY } from '../../core/rollout/rolloutPolicy.js';
 import type { DriftCheckRecord } from '../../core/drift/driftReport.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
-import type { InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
+import type { DriftSummaryRow, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../core/stores/objects.js';
 import type { NewModelVersion, RegistryStore } from '../../core/stores/registry.js';
 
@@ -971,6 +971,29 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
         expect([...window.labels].sort((x, y) => x - y)).toEqual([100, 120]);
         const none = await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10, excludeClients: [] });
         expect(none.frames).toBe(3);
+        // A suspect's own frames, to take out of the window's summaries; up to a time.
+        const only = await m.driftWindow({
+          deployment: d,
+          modelName: 'm',
+          modelVersion: 2,
+          since: t0,
+          maxFrames: 10,
+          onlyClients: ['b', 'c'],
+        });
+        expect([...only.labels].sort((x, y) => x - y)).toEqual([50, 120]);
+        const upTo = await m.driftWindow({
+          deployment: d,
+          modelName: 'm',
+          modelVersion: 2,
+          since: t0,
+          until: t0 + 1,
+          maxFrames: 10,
+          onlyClients: ['b', 'c'],
+        });
+        expect([...upTo.labels]).toEqual([50]);
+        expect(
+          (await m.driftWindow({ deployment: d, modelName: 'm', modelVersion: 2, since: t0, maxFrames: 10, onlyClients: [] })).frames,
+        ).toBe(0);
         const query = { deployment: d, modelName: 'm', currentVersion: 2, candidateVersion: 3, since: t0, maxPairs: 10 };
         const evidence = await m.rolloutEvidence({ ...query, excludeClients: ['b', 'c'] });
         expect(evidence).toMatchObject({ frames: 1, labelled: 1 });
@@ -978,6 +1001,48 @@ export function measurementsContract(name: string, open: () => Promise<Measureme
         expect((await m.rolloutEvidence(query)).frames).toBe(3);
         await m.close();
       });
+    });
+
+    it("keeps drift summaries: one row per minute and writer, a writer's row replaced as its minute fills, newest minute first", async () => {
+      const m = await open();
+      const d = `d-${randomUUID().slice(0, 8)}`;
+      const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
+      // Longer than one InfluxDB string field holds.
+      const big = JSON.stringify({ v: 1, cells: Array.from({ length: 20_000 }, (_, i) => i) });
+      const row = (at: number, writer: string, frames: number, summary = `{"frames":${frames}}`): DriftSummaryRow => ({
+        deployment: d,
+        modelName: 'm',
+        modelVersion: 2,
+        minute: at,
+        writer,
+        frames,
+        firstTime: at + 1_000,
+        lastTime: at + 1_000 + frames,
+        summary,
+      });
+      await m.writeDriftSummaries([row(minute, 'api-1', 10), row(minute, 'api-2', 5, big), row(minute + 60_000, 'api-1', 7)]);
+      await m.writeDriftSummaries([
+        row(minute, 'api-1', 12),
+        { ...row(minute, 'api-1', 3), modelVersion: 3 },
+        { ...row(minute, 'api-1', 4), deployment: `${d}-other` },
+      ]);
+      const rows = await m.driftSummaries({ deployment: d, modelName: 'm', modelVersion: 2, since: minute });
+      expect(rows.map((r) => [r.minute, r.writer, r.frames])).toEqual([
+        [minute + 60_000, 'api-1', 7],
+        [minute, 'api-1', 12],
+        [minute, 'api-2', 5],
+      ]);
+      expect(rows[1]).toEqual(row(minute, 'api-1', 12));
+      expect(rows[2].summary).toBe(big);
+      // Rows whose newest frame is older than `since` are left out.
+      const later = await m.driftSummaries({ deployment: d, modelName: 'm', modelVersion: 2, since: minute + 1_000 + 11 });
+      expect(later.map((r) => [r.minute, r.writer])).toEqual([
+        [minute + 60_000, 'api-1'],
+        [minute, 'api-1'],
+      ]);
+      expect(await m.driftSummaries({ deployment: d, modelName: 'm', modelVersion: 9, since: minute })).toEqual([]);
+      await expect(m.writeDriftSummaries([{ ...row(minute, 'api-1', 1), minute: minute + 1 }])).rejects.toThrow(/minute/);
+      await m.close();
     });
 
     it('keeps drift checks with their evidence, newest first', async () => {

@@ -13,6 +13,7 @@ import { trainWorkflowIdFor, type TrainAndRegisterRequest } from '../../workflow
 import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { storeFrames } from '../support/storeFrames.js';
 
 const MODEL = 'distance';
 const rng = createRng(9);
@@ -76,7 +77,7 @@ describe('drift monitor', () => {
       testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
     });
     await attachReferenceProfile(stores, profile);
-    await stores.measurements.write([...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
+    await storeFrames(stores, [...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
 
     worker = await createOrchestrationWorker({
       connection: env.nativeConnection,

@@ -20,6 +20,7 @@ import { openTempStores } from '../support/embeddedStores.js';
 import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { storeFrames } from '../support/storeFrames.js';
 
 const MODEL = 'distance';
 const rng = createRng(23);
@@ -52,7 +53,7 @@ async function writeShiftedFrames(api: ApiHarness, count: number): Promise<void>
       characteristics: characteristics(90),
     });
   }
-  await api.stores.measurements.write(records);
+  await storeFrames(api.stores, records);
 }
 
 /**

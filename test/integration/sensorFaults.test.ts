@@ -16,6 +16,7 @@ import { TASK_QUEUES, WORKFLOW_TYPES } from '../../workflows/shared.js';
 import { trainWorkflowIdFor } from '../../workflows/trainAndRegister/contract.js';
 import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
 import { startTemporal } from '../support/temporalEnv.js';
+import { storeFrames } from '../support/storeFrames.js';
 
 const MODEL = 'distance';
 /** Each rover's healthy frames before the fault (4 minutes at 4 frames/s): the check reads the last 5 minutes. */
@@ -106,7 +107,7 @@ describe('sensor faults', () => {
     // Set in the registry, not through the API: no schedule, the test runs the monitor's checks itself.
     await stores.registry.setTrainingConfig(MODEL, { deployments: ['healthy'], width: 20, height: 15 });
 
-    await stores.measurements.write(recordsOf('healthy', simulateDeployment({ rovers: rovers(), frames: HEALTHY_FRAMES + 100, seed: 3 })));
+    await storeFrames(stores, recordsOf('healthy', simulateDeployment({ rovers: rovers(), frames: HEALTHY_FRAMES + 100, seed: 3 })));
     for (const [i, { deployment, fault, frames }] of FAULTS.entries()) {
       const simulated = simulateDeployment({
         rovers: rovers({ fault, faultFromFrame: HEALTHY_FRAMES }),
@@ -118,10 +119,11 @@ describe('sensor faults', () => {
         deployment,
         simulated.map((f, j) => ({ ...f, time: records[j].time })).filter((f) => f.faulty),
       );
-      await stores.measurements.write(records);
+      await storeFrames(stores, records);
     }
     for (const [i, { deployment, phase }] of SHIFTS.entries())
-      await stores.measurements.write(
+      await storeFrames(
+        stores,
         recordsOf(deployment, simulateDeployment({ rovers: rovers(), frames: HEALTHY_FRAMES + 100, phase, seed: 30 + i })),
       );
 

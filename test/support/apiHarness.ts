@@ -99,6 +99,7 @@ export async function startApiOn(
     shadow: (modelName, version, image) => models.predictWith(modelName, version, image),
     objects,
     measurements: stores.measurements,
+    registry: stores.registry,
     spoolDir: path.join(dir, 'spool'),
     queueLimit: settings.analysisQueueLimit,
     queueMaxBytes: settings.analysisQueueMaxBytes,

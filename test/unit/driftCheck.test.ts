@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkDrift, type DriftWindow } from '../../core/drift/driftCheck.js';
+import { checkDrift as checkRaw, checkDriftOfSummary, type DriftWindow } from '../../core/drift/driftCheck.js';
+import type { MonitorConfig } from '../../core/drift/monitorConfig.js';
+import { summaryOfWindow } from '../../core/drift/windowSummary.js';
 import { DEFAULT_MONITOR_CONFIG, monitorConfigSchema } from '../../core/drift/monitorConfig.js';
 import { referenceProfileOf, type ReferenceProfile } from '../../core/drift/referenceProfile.js';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
@@ -37,7 +39,14 @@ function windowOf(rng: Rng, frames: number, { centre = 50, maxMm = 250, errorSd 
   };
 }
 
-describe('checkDrift', () => {
+/** The raw path (the window's values) and the summary path (their counts over the reference's grid) must say the same. */
+const PATHS = {
+  raw: checkRaw,
+  summary: (profile: ReferenceProfile, window: DriftWindow, config: MonitorConfig) =>
+    checkDriftOfSummary(profile, summaryOfWindow(profile, window), config),
+};
+
+describe.each(Object.entries(PATHS))('checkDrift (%s)', (_path, checkDrift) => {
   const rng = createRng(42);
   const beige = profileOf(rng, [{ centre: 50, frames: 2000 }]);
 

@@ -18,6 +18,9 @@ import {
   DRIFT_WINDOW_COLUMNS,
   driftWindowOf,
   type DriftWindowQuery,
+  type DriftSummaryQuery,
+  type DriftSummaryRow,
+  assertDriftSummaryRow,
   assertNumericField,
   binValues,
   characteristicsOf,
@@ -47,6 +50,9 @@ const INFERENCE = 'inference';
 /** Points a dataset query reads at once. */
 const DATASET_PAGE_POINTS = 50_000;
 const ANALYSIS = 'api_analysis';
+const DRIFT_SUMMARY = 'drift_summary';
+/** InfluxDB keeps a string field up to 64 KB: a summary's text goes in parts this long (JSON is ASCII). */
+const SUMMARY_PART_CHARS = 32_000;
 
 /**
  * A point's identity in InfluxDB is measurement + tags + timestamp, so a record written twice
@@ -104,6 +110,15 @@ function deploymentsClause(deployments: string[]) {
     params: Object.fromEntries(deployments.map((d, i) => [`d${i}`, d])),
   };
 }
+
+/** ` AND ("client" = $o0 OR ...)`: the only rovers a query reads (none given: every rover). */
+function onlyClause(clients?: string[]): string {
+  if (!clients) return '';
+  if (clients.length === 0) return ' AND "client" = \'\' AND "client" != \'\'';
+  return ` AND (${clients.map((_, i) => `"client" = $o${i}`).join(' OR ')})`;
+}
+
+const onlyParams = (clients?: string[]) => Object.fromEntries((clients ?? []).map((c, i) => [`o${i}`, c]));
 
 /** ` AND "client" != $x0 ...` with its bound parameters: the rovers a query leaves out. */
 function excludeClause(clients: string[] = []) {
@@ -279,10 +294,65 @@ export class InfluxMeasurements implements MeasurementStore {
     const { without, params } = excludeClause(query.excludeClients);
     const series = await this.influxql.query(
       `SELECT ${columns.join(', ')} FROM "${INFERENCE}" WHERE "deployment" = $deployment AND "model" = $model AND "model_version" = $version` +
-        `${without}${timeClause({ since: query.since })} ORDER BY time DESC LIMIT ${query.maxFrames}`,
-      { ...params, deployment: query.deployment, model: query.modelName, version: String(query.modelVersion) },
+        `${without}${onlyClause(query.onlyClients)}${timeClause({ since: query.since, until: query.until === undefined ? undefined : query.until + 1 })}` +
+        ` ORDER BY time DESC LIMIT ${query.maxFrames}`,
+      {
+        ...params,
+        ...onlyParams(query.onlyClients),
+        deployment: query.deployment,
+        model: query.modelName,
+        version: String(query.modelVersion),
+      },
     );
     return driftWindowOf(rowsOf(series));
+  }
+
+  async writeDriftSummaries(rows: DriftSummaryRow[]): Promise<void> {
+    rows.forEach(assertDriftSummaryRow);
+    if (rows.length === 0) return;
+    const points = rows.map((r) => {
+      const point = new Point(DRIFT_SUMMARY)
+        .tag('deployment', r.deployment)
+        .tag('model', r.modelName)
+        .tag('model_version', String(r.modelVersion))
+        .tag('writer', r.writer)
+        .intField('frames', r.frames)
+        .intField('first_time', r.firstTime)
+        .intField('last_time', r.lastTime)
+        .timestamp(`${BigInt(r.minute) * 1_000_000n}`);
+      const parts = Math.max(1, Math.ceil(r.summary.length / SUMMARY_PART_CHARS));
+      point.intField('summary_parts', parts);
+      for (let i = 0; i < parts; i++)
+        point.stringField(`summary_${i}`, r.summary.slice(i * SUMMARY_PART_CHARS, (i + 1) * SUMMARY_PART_CHARS));
+      return point;
+    });
+    await this.send(points);
+  }
+
+  async driftSummaries(query: DriftSummaryQuery): Promise<DriftSummaryRow[]> {
+    if (!Number.isSafeInteger(query.since)) throw new Error(`since must be integer epoch ms, got ${query.since}`);
+    // A row's minute holds its frames, so rows with frames since `since` start no earlier than since's minute.
+    const fromMinute = Math.floor(query.since / 60_000) * 60_000;
+    const series = await this.influxql.query(
+      `SELECT * FROM "${DRIFT_SUMMARY}" WHERE "deployment" = $deployment AND "model" = $model AND "model_version" = $version` +
+        ` AND "last_time" >= ${query.since}${timeClause({ since: fromMinute })} ORDER BY time DESC`,
+      { deployment: query.deployment, model: query.modelName, version: String(query.modelVersion) },
+    );
+    const rows = rowsOf(series).map((r) => {
+      const parts = Number(r.summary_parts ?? 1);
+      return {
+        deployment: query.deployment,
+        modelName: query.modelName,
+        modelVersion: query.modelVersion,
+        minute: Number(r.time),
+        writer: String(r.writer),
+        frames: Number(r.frames),
+        firstTime: Number(r.first_time),
+        lastTime: Number(r.last_time),
+        summary: Array.from({ length: parts }, (_, i) => String(r[`summary_${i}`] ?? '')).join(''),
+      };
+    });
+    return rows.sort((a, b) => b.minute - a.minute || (a.writer < b.writer ? -1 : a.writer > b.writer ? 1 : 0));
   }
 
   async writeDriftCheck(check: DriftCheckRecord): Promise<void> {

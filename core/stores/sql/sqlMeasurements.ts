@@ -9,6 +9,8 @@ import type {
   SeriesPoint,
   StoredFrame,
   DriftWindowQuery,
+  DriftSummaryQuery,
+  DriftSummaryRow,
   DatasetRow,
   DeploymentStats,
   HistogramBin,
@@ -24,6 +26,7 @@ import type {
 } from '../measurements.js';
 import {
   assertBucketWindow,
+  assertDriftSummaryRow,
   seriesPointOf,
   assertNumericField,
   assertRolloutEvidenceQuery,
@@ -47,6 +50,7 @@ import { migrateToLatest, type MigrateOptions, type Migration } from './migratio
 const TABLE = 'inference';
 const STATS_TABLE = 'api_analysis';
 const DRIFT_TABLE = 'drift_check';
+const SUMMARY_TABLE = 'drift_summary';
 
 const migrations: Migration[] = [
   {
@@ -162,6 +166,27 @@ const migrations: Migration[] = [
         t.dropIndex(['deployment', 'client', 'time']);
         t.dropColumn('sensor_status');
       });
+    },
+  },
+  {
+    // Per-minute counts of each version's frames over its reference grid, one row per writer: what a drift check merges.
+    name: '0008_drift_summary',
+    async up(knex: Knex) {
+      await knex.schema.createTable(SUMMARY_TABLE, (t) => {
+        t.string('deployment', 64).notNullable();
+        t.string('model_name', 128).notNullable();
+        t.integer('model_version').notNullable();
+        t.bigInteger('minute').notNullable();
+        t.string('writer', 64).notNullable();
+        t.integer('frames').notNullable();
+        t.bigInteger('first_time').notNullable();
+        t.bigInteger('last_time').notNullable();
+        t.text('summary', 'mediumtext').notNullable();
+        t.primary(['deployment', 'model_name', 'model_version', 'minute', 'writer']);
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.dropTableIfExists(SUMMARY_TABLE);
     },
   },
 ];
@@ -301,9 +326,11 @@ export class SqlMeasurements implements MeasurementStore {
       .select(...DRIFT_WINDOW_COLUMNS)
       .where({ deployment: query.deployment, model_name: query.modelName, model_version: query.modelVersion })
       .where('time', '>=', query.since)
+      .where('time', '<=', query.until ?? Number.MAX_SAFE_INTEGER)
       .whereNotIn('client', query.excludeClients ?? [])
       .orderBy('time', 'desc')
       .limit(query.maxFrames);
+    if (query.onlyClients) newest.whereIn('client', query.onlyClients);
     const row = await this.db
       .from(newest.as('newest'))
       .select(DRIFT_WINDOW_COLUMNS.map((column) => this.db.raw('json_group_array(??) as ??', [column, column])))
@@ -311,6 +338,49 @@ export class SqlMeasurements implements MeasurementStore {
     const columns = {} as Record<DriftWindowColumn, unknown[]>;
     for (const column of DRIFT_WINDOW_COLUMNS) columns[column] = JSON.parse(row[column]) as unknown[];
     return driftWindowOfColumns(columns);
+  }
+
+  async writeDriftSummaries(rows: DriftSummaryRow[]): Promise<void> {
+    rows.forEach(assertDriftSummaryRow);
+    for (let i = 0; i < rows.length; i += 50) {
+      await this.db(SUMMARY_TABLE)
+        .insert(
+          rows.slice(i, i + 50).map((r) => ({
+            deployment: r.deployment,
+            model_name: r.modelName,
+            model_version: r.modelVersion,
+            minute: r.minute,
+            writer: r.writer,
+            frames: r.frames,
+            first_time: r.firstTime,
+            last_time: r.lastTime,
+            summary: r.summary,
+          })),
+        )
+        .onConflict(['deployment', 'model_name', 'model_version', 'minute', 'writer'])
+        .merge(['frames', 'first_time', 'last_time', 'summary']);
+    }
+  }
+
+  async driftSummaries(query: DriftSummaryQuery): Promise<DriftSummaryRow[]> {
+    const rows = await this.db(SUMMARY_TABLE)
+      .where({ deployment: query.deployment, model_name: query.modelName, model_version: query.modelVersion })
+      .where('last_time', '>=', query.since)
+      .orderBy([
+        { column: 'minute', order: 'desc' },
+        { column: 'writer', order: 'asc' },
+      ]);
+    return rows.map((r) => ({
+      deployment: r.deployment,
+      modelName: r.model_name,
+      modelVersion: Number(r.model_version),
+      minute: Number(r.minute),
+      writer: r.writer,
+      frames: Number(r.frames),
+      firstTime: Number(r.first_time),
+      lastTime: Number(r.last_time),
+      summary: r.summary,
+    }));
   }
 
   async writeDriftCheck(check: DriftCheckRecord): Promise<void> {
