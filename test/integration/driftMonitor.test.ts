@@ -4,43 +4,20 @@ import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import { createRng } from '../../core/random.js';
-import type { InferenceRecord } from '../../core/stores/measurements.js';
 import { createOrchestrationWorker } from '../../workers/createWorkers.js';
 import { monitorScheduleIdFor } from '../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
 import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApi, type ApiHarness } from '../support/apiHarness.js';
+import { characteristicsAround, recordsAround } from '../support/driftRecords.js';
 import { eventually } from '../support/eventually.js';
 import { startTemporal } from '../support/temporalEnv.js';
 import { storeFrames } from '../support/storeFrames.js';
 
 const MODEL = 'distance';
 const rng = createRng(9);
-/** A frame's characteristics around `centre` (each feature on its own scale), a label and an error like the reference's. */
-const characteristics = (centre: number) =>
-  Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, i * 100 + rng.gaussian(centre, 5)])) as ImageCharacteristics;
-
-function frames(deployment: string, count: number, centre: number): InferenceRecord[] {
-  const now = Date.now();
-  return Array.from({ length: count }, (_, i) => {
-    const sensorValue = rng.uniform(0, 250);
-    const prediction = sensorValue + rng.gaussian(0, 5);
-    return {
-      time: now - (count - i) * 50,
-      deployment,
-      client: 'rover',
-      modelName: MODEL,
-      modelVersion: 1,
-      prediction,
-      sensorValue,
-      error: Math.abs(prediction - sensorValue),
-      latencyMs: 5,
-      imageKey: `features/${deployment}/${now}-${i}.jpg`,
-      characteristics: characteristics(centre),
-    };
-  });
-}
+const characteristics = (centre: number) => characteristicsAround(rng, centre);
+const frames = (deployment: string, count: number, centre: number) => recordsAround(rng, { deployment, modelName: MODEL, count, centre });
 
 /**
  * The monitor end to end on a real Temporal dev server: the API sets up the model's schedule, the schedule runs

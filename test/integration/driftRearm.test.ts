@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftDedupeKey } from '../../core/drift/driftReport.js';
 import { rearmDedupeKey } from '../../core/drift/rearm.js';
 import { referenceProfileOf } from '../../core/drift/referenceProfile.js';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../core/features/fields.js';
 import { createRng } from '../../core/random.js';
 import type { InferenceRecord } from '../../core/stores/measurements.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
@@ -17,6 +16,7 @@ import {
 } from '../../workflows/trainAndRegister/contract.js';
 import { adminCall, attachReferenceProfile, registerUntrainedVersion, startApiOn, type ApiHarness } from '../support/apiHarness.js';
 import { openTempStores } from '../support/embeddedStores.js';
+import { characteristicsAround } from '../support/driftRecords.js';
 import { eventually } from '../support/eventually.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 import { startTemporal } from '../support/temporalEnv.js';
@@ -24,8 +24,7 @@ import { storeFrames } from '../support/storeFrames.js';
 
 const MODEL = 'distance';
 const rng = createRng(23);
-const characteristics = (centre: number) =>
-  Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, i * 100 + rng.gaussian(centre, 5)])) as ImageCharacteristics;
+const characteristics = (centre: number) => characteristicsAround(rng, centre);
 
 /**
  * Labelled frames of the deployment up to now, with their images, their characteristics far from the reference's

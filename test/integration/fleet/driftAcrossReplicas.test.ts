@@ -4,13 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryPendingRetrains } from '../../../control/retrainRequests.js';
 import { driftDedupeKey } from '../../../core/drift/driftReport.js';
 import { referenceProfileOf } from '../../../core/drift/referenceProfile.js';
-import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../../../core/features/fields.js';
 import { createRng } from '../../../core/random.js';
-import type { InferenceRecord } from '../../../core/stores/measurements.js';
 import { closeStores, type Stores } from '../../../core/stores/index.js';
 import { monitorScheduleIdFor } from '../../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type RetrainAsk, type TrainAndRegisterRequest } from '../../../workflows/trainAndRegister/contract.js';
 import { attachReferenceProfile, registerUntrainedVersion } from '../../support/apiHarness.js';
+import { characteristicsAround, recordsAround } from '../../support/driftRecords.js';
 import { eventually } from '../../support/eventually.js';
 import { adminOn, openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
 import { startTopology, type Topology } from '../../support/topology.js';
@@ -21,29 +20,8 @@ const UNMONITORED = 'idle';
 /** The model the drift monitor watches: one deployment like its reference, one drifted away from it. */
 const WATCHED = 'watch';
 const rng = createRng(25);
-/** A frame's characteristics around `centre` (each feature on its own scale), as in test/integration/driftMonitor.test.ts. */
-const characteristics = (centre: number) =>
-  Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((f, i) => [f, i * 100 + rng.gaussian(centre, 5)])) as ImageCharacteristics;
-function frames(deployment: string, count: number, centre: number): InferenceRecord[] {
-  const now = Date.now();
-  return Array.from({ length: count }, (_, i) => {
-    const sensorValue = rng.uniform(0, 250);
-    const prediction = sensorValue + rng.gaussian(0, 5);
-    return {
-      time: now - (count - i) * 50,
-      deployment,
-      client: 'rover',
-      modelName: WATCHED,
-      modelVersion: 1,
-      prediction,
-      sensorValue,
-      error: Math.abs(prediction - sensorValue),
-      latencyMs: 5,
-      imageKey: `features/${deployment}/${now}-${i}.jpg`,
-      characteristics: characteristics(centre),
-    };
-  });
-}
+const characteristics = (centre: number) => characteristicsAround(rng, centre);
+const frames = (deployment: string, count: number, centre: number) => recordsAround(rng, { deployment, modelName: WATCHED, count, centre });
 /** How often each replica makes every schedule match the registry again (production: every 10 minutes). */
 const RESYNC_SECONDS = 10;
 /** Asks recorded while nothing could take them, for the replicas to hand over. */

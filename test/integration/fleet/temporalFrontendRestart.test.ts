@@ -1,10 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStores, openStores, type Stores } from '../../../core/stores/index.js';
+import { closeStores, type Stores } from '../../../core/stores/index.js';
 import { monitorScheduleIdFor } from '../../../workflows/checkDrift/contract.js';
 import { trainWorkflowIdFor, type TrainAndRegisterResult } from '../../../workflows/trainAndRegister/contract.js';
 import { registerUntrainedVersion } from '../../support/apiHarness.js';
 import { eventually } from '../../support/eventually.js';
+import { openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
 import { acknowledgedVsStored, createRovers, FleetDrive, laserReadingOf } from '../../support/fleetRovers.js';
 import { storeLabelledFrames, syntheticFrame } from '../../support/syntheticFrames.js';
 import { startTopology, topologyAvailable, type Topology } from '../../support/topology.js';
@@ -22,7 +23,7 @@ const OUTAGE_MS = 12_000;
 describe.runIf(topologyAvailable())("Temporal's frontend restarted under load", () => {
   let topology: Topology;
   let stores: Stores;
-  let connection: Connection;
+  let temporal: Awaited<ReturnType<typeof topologyTemporal>>;
   let client: Client;
 
   const admin = async (method: string, route: string, body?: unknown) => {
@@ -46,17 +47,13 @@ describe.runIf(topologyAvailable())("Temporal's frontend restarted under load", 
     const started = Date.now();
     topology = await startTopology({ name: 'temporal-restart', env: { REGISTRY_CACHE_TTL_MS: '500' } });
     console.log(`[temporal] topology ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    stores = await openStores({
-      registryUrl: topology.env.REGISTRY_URL,
-      measurementsUrl: topology.env.MEASUREMENTS_URL,
-      objectsUrl: topology.env.OBJECTS_URL,
-    });
-    connection = await Connection.connect({ address: topology.env.TEMPORAL_ADDRESS });
-    client = new Client({ connection, namespace: topology.env.TEMPORAL_NAMESPACE });
+    stores = await openTopologyStores(topology.env);
+    temporal = await topologyTemporal(topology.env);
+    client = temporal.client;
   });
 
   afterAll(async () => {
-    await connection?.close();
+    await temporal?.close();
     if (stores) await closeStores(stores);
     await topology?.close();
   });

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRollouts } from '../../../activities/startRollouts.js';
 import type { TrialProgress } from '../../../core/ml/trialRunner.js';
 import { rolloutPolicySchema } from '../../../core/rollout/rolloutPolicy.js';
-import { closeStores, openStores, type Stores } from '../../../core/stores/index.js';
+import { closeStores, type Stores } from '../../../core/stores/index.js';
 import { rolloutWorkflowIdFor, type RolloutResult } from '../../../workflows/rollout/contract.js';
 import { TASK_QUEUES } from '../../../workflows/shared.js';
 import { TrainAndRegister } from '../../../workflows/trainAndRegister/workflow.js';
 import { registerUntrainedVersion } from '../../support/apiHarness.js';
 import { eventually } from '../../support/eventually.js';
+import { openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
 import { createRovers, FleetDrive } from '../../support/fleetRovers.js';
 import { storeLabelledFrames, syntheticFrame } from '../../support/syntheticFrames.js';
 import { startTopology, topologyAvailable, type AppProcess, type Topology } from '../../support/topology.js';
@@ -33,24 +34,20 @@ const FAST = rolloutPolicySchema.parse({
 describe.runIf(topologyAvailable())('a worker killed mid-run', () => {
   let topology: Topology;
   let stores: Stores;
-  let connection: Connection;
+  let temporal: Awaited<ReturnType<typeof topologyTemporal>>;
   let client: Client;
 
   beforeAll(async () => {
     const started = Date.now();
     topology = await startTopology({ name: 'worker-failures', env: { REGISTRY_CACHE_TTL_MS: '500' } });
     console.log(`[workers] topology ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    stores = await openStores({
-      registryUrl: topology.env.REGISTRY_URL,
-      measurementsUrl: topology.env.MEASUREMENTS_URL,
-      objectsUrl: topology.env.OBJECTS_URL,
-    });
-    connection = await Connection.connect({ address: topology.env.TEMPORAL_ADDRESS });
-    client = new Client({ connection, namespace: topology.env.TEMPORAL_NAMESPACE });
+    stores = await openTopologyStores(topology.env);
+    temporal = await topologyTemporal(topology.env);
+    client = temporal.client;
   });
 
   afterAll(async () => {
-    await connection?.close();
+    await temporal?.close();
     if (stores) await closeStores(stores);
     await topology?.close();
   });
