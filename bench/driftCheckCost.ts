@@ -130,23 +130,7 @@ function fillSqlite(file: string, total: number, deployment: string, runId: stri
   const started = performance.now();
   const db = new Database(file);
   try {
-    const columns = [
-      'time',
-      'deployment',
-      'client',
-      'model_name',
-      'model_version',
-      'prediction',
-      'sensor_value',
-      'error',
-      'latency_ms',
-      'image_key',
-      ...IMAGE_CHARACTERISTIC_FIELDS,
-    ];
-    const insert = db.prepare(`INSERT INTO inference (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-    const insertBatch = db.transaction((batch: InferenceRecord[]) => {
-      for (const r of batch) insert.run(inferenceRowOf(r));
-    });
+    const insertBatch = sqliteInserter(db);
     const records = syntheticRecords(total, deployment, runId, now, templates, total);
     let next = records.next();
     while (!next.done) {

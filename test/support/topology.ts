@@ -244,21 +244,7 @@ function freshS3Bucket(objectsUrl: string, name: string): { url: string; drop():
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    async drop() {
-      const s3 = new MinioClient({
-        endPoint: url.hostname,
-        port: Number(url.port),
-        useSSL: url.searchParams.get('tls') === 'true',
-        accessKey: decodeURIComponent(url.username),
-        secretKey: decodeURIComponent(url.password),
-        pathStyle: true,
-      });
-      if (!(await s3.bucketExists(name))) return;
-      const keys: string[] = [];
-      for await (const item of s3.listObjectsV2(name, '', true)) if (item.name) keys.push(item.name);
-      if (keys.length > 0) await s3.removeObjects(name, keys);
-      await s3.removeBucket(name);
-    },
+    drop: () => dropS3Bucket(url),
   };
 }
 
@@ -416,4 +402,22 @@ async function serverStates(lbUrl: string): Promise<Record<string, string>> {
     if (columns[0] === 'apis' && columns[1] !== 'BACKEND' && columns[1] !== 'FRONTEND' && columns[17]) states[columns[1]] = columns[17];
   }
   return states;
+}
+
+/** Empties and removes the bucket an `s3://` URL names (nothing when it does not exist). */
+export async function dropS3Bucket(url: URL): Promise<void> {
+  const name = url.pathname.slice(1);
+  const s3 = new MinioClient({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: url.searchParams.get('tls') === 'true',
+    accessKey: decodeURIComponent(url.username),
+    secretKey: decodeURIComponent(url.password),
+    pathStyle: true,
+  });
+  if (!(await s3.bucketExists(name))) return;
+  const keys: string[] = [];
+  for await (const item of s3.listObjectsV2(name, '', true)) if (item.name) keys.push(item.name);
+  if (keys.length > 0) await s3.removeObjects(name, keys);
+  await s3.removeBucket(name);
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as MinioClient } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeStores, openStores, type Stores } from '../../../core/stores/index.js';
 import { FrameSpool } from '../../../ingest/frameSpool.js';
@@ -21,7 +20,7 @@ import {
 import { productionUrls } from '../../support/productionServices.js';
 import { SwitchableProxy } from '../../support/switchableProxy.js';
 import { syntheticFrame } from '../../support/syntheticFrames.js';
-import { startTopology, topologyAvailable, type AppProcess, type Topology } from '../../support/topology.js';
+import { dropS3Bucket, startTopology, topologyAvailable, type AppProcess, type Topology } from '../../support/topology.js';
 
 /** How long a replica stopped with SIGTERM keeps storing its spool before it exits with what is left. */
 const DRAIN_SECONDS = 15;
@@ -102,7 +101,7 @@ describe.runIf(topologyAvailable())('API replicas killed and scaled down', () =>
     await topology?.close();
     await objectsProxy?.down();
     if (stores) await closeStores(stores);
-    if (bucketUrl) await dropBucket(bucketUrl);
+    if (bucketUrl) await dropS3Bucket(bucketUrl);
   });
 
   /** Every replica has the model loaded (from the object store): a frame it answers needs no store but its spool. */
@@ -232,21 +231,3 @@ describe.runIf(topologyAvailable())('API replicas killed and scaled down', () =>
     expect(await segmentFiles(leaving.dataDir)).toEqual([]);
   });
 });
-
-/** Empties and removes the test's bucket. */
-async function dropBucket(url: URL): Promise<void> {
-  const name = url.pathname.slice(1);
-  const s3 = new MinioClient({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: url.searchParams.get('tls') === 'true',
-    accessKey: decodeURIComponent(url.username),
-    secretKey: decodeURIComponent(url.password),
-    pathStyle: true,
-  });
-  if (!(await s3.bucketExists(name))) return;
-  const keys: string[] = [];
-  for await (const item of s3.listObjectsV2(name, '', true)) if (item.name) keys.push(item.name);
-  if (keys.length > 0) await s3.removeObjects(name, keys);
-  await s3.removeBucket(name);
-}
