@@ -14,7 +14,7 @@ export interface DriftSummariesOptions {
   flushIntervalMs?: number;
   /** This process in the rows it writes (default host, pid and a random suffix: a restarted process never rewrites a dead one's rows). */
   writer?: string;
-  log: { warn(obj: unknown, msg?: string): void };
+  log: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
 interface Minute {
@@ -44,6 +44,7 @@ export class DriftSummaries {
   private flushing: Promise<void> | undefined;
   /** Frames not counted because their version's profile could not be read. */
   uncounted = 0;
+  private profileOutage = false;
 
   constructor(private readonly options: DriftSummariesOptions) {
     this.profiles = new VersionProfiles(options.registry, options.objects);
@@ -61,12 +62,17 @@ export class DriftSummaries {
         profile = await this.profiles.get(record.modelName, record.modelVersion);
       } catch (err) {
         this.uncounted++;
-        this.options.log.warn(
-          { err: (err as Error).message, model: record.modelName, version: record.modelVersion },
-          'drift summary: profile unreadable; frame not counted',
-        );
+        // Once per outage, not once per frame: a registry that is down fails every frame of an unknown version. At info:
+        // the store's own outage is the warning (the lookups log it); this says what it costs the drift summaries.
+        if (!this.profileOutage)
+          this.options.log.info?.(
+            { err: (err as Error).message, model: record.modelName, version: record.modelVersion },
+            'drift summary: profile unreadable; frames not counted until it can be read',
+          );
+        this.profileOutage = true;
         continue;
       }
+      this.profileOutage = false;
       if (!profile) continue;
       const minute = Math.floor(record.time / MINUTE_MS) * MINUTE_MS;
       const key = JSON.stringify([record.deployment, record.modelName, record.modelVersion, minute]);

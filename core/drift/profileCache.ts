@@ -42,8 +42,15 @@ export class VersionProfiles {
     const key = `${modelName}@${version}`;
     const known = this.found.get(key);
     if (known && (known.profile || Date.now() - known.at < NO_PROFILE_RECHECK_MS)) return known.profile;
-    const reference = (await this.registry.getModelVersion(modelName, version))?.referenceProfile;
-    const profile = reference ? await this.cache.get(reference) : null;
+    let profile: ReferenceProfile | null;
+    try {
+      const reference = (await this.registry.getModelVersion(modelName, version))?.referenceProfile;
+      profile = reference ? await this.cache.get(reference) : null;
+    } catch (err) {
+      // A re-check that fails (the registry or object store down) keeps what was known: no profile until it answers.
+      if (known) return known.profile;
+      throw err;
+    }
     this.found.set(key, { profile, at: Date.now() });
     return profile;
   }
