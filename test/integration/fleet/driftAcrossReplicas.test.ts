@@ -10,6 +10,7 @@ import { monitorScheduleIdFor } from '../../../workflows/checkDrift/contract.js'
 import { trainWorkflowIdFor, type RetrainAsk, type TrainAndRegisterRequest } from '../../../workflows/trainAndRegister/contract.js';
 import { attachReferenceProfile, registerUntrainedVersion } from '../../support/apiHarness.js';
 import { characteristicsAround, recordsAround } from '../../support/driftRecords.js';
+import { storeFrames } from '../../support/storeFrames.js';
 import { eventually } from '../../support/eventually.js';
 import { adminOn, openTopologyStores, topologyTemporal } from '../../support/fleetClient.js';
 import { startTopology, type Topology } from '../../support/topology.js';
@@ -145,7 +146,7 @@ describe('drift schedules and retrains across API replicas', () => {
         testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
       }),
     );
-    await stores.measurements.write([...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
+    await storeFrames(stores, [...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
     const configured = await admin(urls[1], 'PUT', `/models/${WATCHED}/training-config`, {
       deployments: ['steady'],
       width: 20,
