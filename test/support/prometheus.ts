@@ -62,8 +62,10 @@ function parseSample(line: string): Sample {
   const [value, timestamp, ...rest] = line.slice(at).trim().split(/\s+/);
   if (value === undefined || rest.length > 0 || (timestamp !== undefined && !Number.isFinite(Number(timestamp))))
     throw new Error('expected a value and an optional timestamp');
-  const number = value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : Number(value);
-  if (Number.isNaN(number) && value !== 'NaN') throw new Error(`bad value "${value}"`);
+  // As Prometheus parses a value (Go's ParseFloat): NaN and Inf in any case; prom-client writes NaN as "Nan".
+  const special: Record<string, number> = { nan: NaN, '+inf': Infinity, inf: Infinity, '-inf': -Infinity };
+  const number = value.toLowerCase() in special ? special[value.toLowerCase()] : Number(value);
+  if (Number.isNaN(number) && value.toLowerCase() !== 'nan') throw new Error(`bad value "${value}"`);
   return { name, labels, value: number };
 }
 

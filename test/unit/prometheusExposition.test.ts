@@ -31,6 +31,11 @@ describe('parseExposition', () => {
     expect(value('h_seconds_bucket', { outcome: 'failed', le: '+Inf' })).toEqual([1]);
   });
 
+  it('reads NaN and Inf in any case, as Prometheus does (prom-client writes a gauge\'s NaN as "Nan")', () => {
+    const values = parseExposition('a Nan\nb NaN\nc +Inf\nd -inf\n').samples.map((s) => s.value);
+    expect(values).toEqual([NaN, NaN, Infinity, -Infinity]);
+  });
+
   it('refuses a line that is not a sample', () => {
     expect(() => parseExposition('x{a="1"} 1\nx{a="1} 2\n')).toThrow(/line 2/);
     expect(() => parseExposition('x one\n')).toThrow(/bad value/);
