@@ -155,17 +155,22 @@ describe('drift schedules and retrains across API replicas', () => {
     expect(configured.status).toBe(200);
 
     const since = Date.now();
-    const checks = await Promise.all(urls.map((url) => admin(url, 'POST', `/models/${WATCHED}/monitor/check`)));
-    for (const check of checks) expect(check.status, JSON.stringify(check.body)).toBe(202);
-    // Every replica's check ran and found the drift: one asked, the others are duplicates of its ask.
-    await eventually(
-      async () => expect((await stores.measurements.driftChecks('shifted', { since })).length).toBeGreaterThanOrEqual(urls.length),
+    const asked = await Promise.all(urls.map((url) => admin(url, 'POST', `/models/${WATCHED}/monitor/check`)));
+    for (const answer of asked) expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    // Triggers of one schedule in the same second start one workflow (its id carries the second), so the replicas'
+    // checks may be one run or several: however many found the drift, one asked and the others are its duplicates.
+    const checks = await eventually(
+      async () => {
+        const found = await stores.measurements.driftChecks('shifted', { since });
+        expect(found.filter((c) => c.verdict === 'drift').length).toBeGreaterThanOrEqual(1);
+        return found;
+      },
       { timeoutMs: 90_000 },
     );
     const requests = await eventually(async () => {
       const listed = await stores.registry.listRetrainRequests({ modelName: WATCHED, limit: 100 });
       expect(listed.filter((r) => r.outcome === 'pending')).toEqual([]);
-      expect(listed.length).toBeGreaterThanOrEqual(urls.length);
+      expect(listed.length).toBeGreaterThanOrEqual(1);
       return listed;
     });
     const acting = requests.filter((r) => r.outcome !== 'duplicate');
@@ -178,7 +183,7 @@ describe('drift schedules and retrains across API replicas', () => {
       return listed;
     });
     console.log(
-      `drift monitor checks asked through ${urls.length} replicas at once: ${requests.length} asks for the drift, ${runs.length} TrainAndRegister run`,
+      `drift monitor checks asked through ${urls.length} replicas at once: ${checks.length} checks, ${requests.length} asks for the drift, ${runs.length} TrainAndRegister run`,
     );
   });
 
