@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from '../core/features/fields.js';
 import { createRng } from '../core/random.js';
 import { openMeasurements, openObjects, openRegistry } from '../core/stores/index.js';
 import type { InferenceRecord } from '../core/stores/measurements.js';
+import { withFreshMysqlDatabase } from '../test/support/freshMysqlDatabase.js';
 import { fixed } from './markdownTable.js';
 
 export interface StoreWritePlan {
@@ -167,26 +167,6 @@ async function claimWrites(url: string, store: string, plan: StoreWritePlan): Pr
   }
 }
 
-/** A database of its own on the MySQL server of `registryUrl`, dropped afterwards. */
-async function withOwnDatabase<T>(registryUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const url = new URL(registryUrl);
-  const database = `${url.pathname.slice(1)}_test_bench_${randomUUID().slice(0, 8)}`;
-  const admin = await mysql.createConnection({
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
-  await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-  try {
-    url.pathname = `/${database}`;
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE \`${database}\``);
-    await admin.end();
-  }
-}
-
 export async function benchmarkStoreWrites(plan: StoreWritePlan, log: (line: string) => void): Promise<StoreWriteResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-writes-'));
   const results: StoreWriteResult[] = [];
@@ -203,7 +183,7 @@ export async function benchmarkStoreWrites(plan: StoreWritePlan, log: (line: str
     if (plan.urls.objects) await run('S3', () => objectWrites(plan.urls.objects!, 'S3 (Versity gateway, posix)', plan));
     await run('SQLite registry', () => claimWrites(`sqlite:${path.join(dir, 'registry.db')}`, 'SQLite (embedded)', plan));
     if (plan.urls.registry)
-      await run('MySQL registry', () => withOwnDatabase(plan.urls.registry!, (url) => claimWrites(url, 'MariaDB', plan)));
+      await run('MySQL registry', () => withFreshMysqlDatabase(plan.urls.registry!, (url) => claimWrites(url, 'MariaDB', plan)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
