@@ -7,6 +7,7 @@ import { closeStores, openStores, type Stores } from '../../../core/stores/index
 import { FrameSpool } from '../../../ingest/frameSpool.js';
 import { registerUntrainedVersion } from '../../support/apiHarness.js';
 import { eventually } from '../../support/eventually.js';
+import { Scrape } from '../../support/prometheus.js';
 import {
   acknowledgedVsStored,
   createRovers,
@@ -43,8 +44,7 @@ const segmentFiles = async (dataDir: string) =>
 
 /** The replica's own count of spooled frames not stored yet (its /metrics). */
 async function spooledOn(api: AppProcess): Promise<number> {
-  const exposition = await (await fetch(`${api.url}/metrics`)).text();
-  return Number(/^api_spool_frames (\S+)$/m.exec(exposition)?.[1] ?? 0);
+  return (await Scrape.of(`${api.url}/metrics`)).value('api_spool_frames');
 }
 
 /**

@@ -4,7 +4,7 @@ import { closeStores, openStores, type Stores } from '../../../core/stores/index
 import { WORKFLOW_TYPES } from '../../../workflows/shared.js';
 import { createServedAndFreshDeployments } from '../../support/apiHarness.js';
 import { eventually } from '../../support/eventually.js';
-import { parseExposition } from '../../support/prometheus.js';
+import { Scrape } from '../../support/prometheus.js';
 import { syntheticFrame } from '../../support/syntheticFrames.js';
 import { startTopology, topologyAvailable, type AppProcess, type Topology } from '../../support/topology.js';
 
@@ -62,8 +62,7 @@ describe.runIf(topologyAvailable())('the replicated topology', () => {
 
   /** Frames the replica received in full since it started (its /metrics). */
   async function framesReceived(api: AppProcess): Promise<number> {
-    const { samples } = parseExposition(await (await fetch(`${api.url}/metrics`)).text());
-    return samples.find((sample) => sample.name === 'api_frames_received_total')?.value ?? 0;
+    return (await Scrape.of(`${api.url}/metrics`)).value('api_frames_received_total');
   }
 
   const counts = () => Promise.all(topology.apis.map(framesReceived));
