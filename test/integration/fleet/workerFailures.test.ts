@@ -153,25 +153,26 @@ describe.runIf(topologyAvailable())('a worker killed mid-run', () => {
     expect(started).toMatchObject({ deploymentId: deployment });
     const handle = client.workflow.getHandle(rolloutWorkflowIdFor(deployment));
 
+    // In its shadow stage, with a look taken: the worker that ran its newest workflow task is killed. No frame flows
+    // yet, so the rollout cannot leave its shadow stage before the kill, however fast or slow the machine.
+    await eventually(
+      async () => {
+        expect((await stores.registry.getDeployment(deployment))?.rollout?.stage).toBe('shadow');
+        const looks = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskCompletedEventAttributes).length;
+        expect(looks).toBeGreaterThanOrEqual(3);
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    const killed = workerOf(await workflowHolder(handle));
+    await killed.kill('SIGKILL');
+    const killedAt = Date.now();
+    console.log(`[workers] mid-rollout: killed ${killed.name}, which held the rollout in its shadow stage`);
+
     // Rovers' laser reads 90-110 mm: v2 (100 mm) beats v1 (150 mm) on every frame.
     const jpeg = await syntheticFrame(100);
     let frame = 0;
     const drive = new FleetDrive(topology.url, rovers, jpeg, () => 90 + (frame++ % 21), 2);
     try {
-      // In its shadow stage, with a look taken: the worker that ran its newest workflow task is killed.
-      await eventually(
-        async () => {
-          expect((await stores.registry.getDeployment(deployment))?.rollout?.stage).toBe('shadow');
-          const looks = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskCompletedEventAttributes).length;
-          expect(looks).toBeGreaterThanOrEqual(3);
-        },
-        { timeoutMs: 120_000, intervalMs: 500 },
-      );
-      const killed = workerOf(await workflowHolder(handle));
-      await killed.kill('SIGKILL');
-      const killedAt = Date.now();
-      console.log(`[workers] mid-rollout: killed ${killed.name}, which held the rollout in its shadow stage`);
-
       const result = (await handle.result()) as RolloutResult;
       const finishedSeconds = (Date.now() - killedAt) / 1000;
       await killed.start();
