@@ -22,7 +22,8 @@ import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSensorHealth, sensorHealthTables } from './sensorHealth.js';
 import { benchmarkStoreWrites, storeWritesTable } from './storeWrites.js';
-import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, type ServerUnderLoad } from './servingLoad.js';
+import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, targetLines, type ServerUnderLoad } from './servingLoad.js';
+import { startBusyProcesses } from './busyMachine.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { thesisStageCost } from './thesisHarness.js';
 import { benchmarkTrainingError, trainingErrorTable } from './trainingError.js';
@@ -61,6 +62,7 @@ const loadAverage = () =>
     .map((l) => l.toFixed(2))
     .join(', ');
 const cpu = os.cpus();
+const busy = startBusyProcesses(settings.busy);
 emit(
   [
     `## Benchmarks ${startedAt.toISOString()}${settings.quick ? ' (BENCH_QUICK=1: smoke run, numbers not representative)' : ''}`,
@@ -68,6 +70,9 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
+    settings.busy > 0
+      ? `- **busy machine**: BENCH_BUSY=${settings.busy}: ${settings.busy} CPU-burning processes (\`node -e 'for (;;) {}'\`, normal priority) ran beside the whole bench`
+      : '- BENCH_BUSY=0: no CPU-burning processes beside the bench (other work on the machine shows in the load averages)',
     ...(settings.parts.some((p) => p === 'training' || p === 'stack' || p === 'rollout')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
@@ -252,7 +257,11 @@ try {
           '',
           loadTable(levelsOf(api)),
           '',
-          `Rows: one rover sending ${cost.repetitions} frames one after the other, the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(api)}. ${cpuNote(api, 'API')} The rovers run in the bench process on the same 2 cores (${fixed(api.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${api.cpu.framesPerSecond} frames/s).`,
+          `Rows: one rover sending ${cost.repetitions} frames one after the other, the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(api)}. ${cpuNote(api, 'API')} The rovers run in the bench process on the same 2 cores (${fixed(api.cpu.clientCpuMsPerFrame, 2)} ms CPU per frame at ${api.cpu.framesPerSecond} frames/s, ${cost.roverClient === 'http' ? 'bodies built once, node:http keep-alive' : "the edge's RoverClient: fetch, a FormData per frame"}; BENCH_ROVER_CLIENT). The longest event-loop stall is the API's \`api_event_loop_stall_max_seconds\` (its longest stall since the last scrape), scraped at each level's start and once its last record was stored.`,
+          '',
+          `Issue 26's targets (meant for a quiet machine${settings.busy > 0 ? `; this run had BENCH_BUSY=${settings.busy}` : ''}; load average now ${loadAverage()}):`,
+          '',
+          ...targetLines(api).map((line) => `- ${line}`),
         ].join('\n'),
       );
       if (!thesis) {
@@ -417,5 +426,6 @@ try {
   );
   log(`wrote ${base}.md and ${base}.json`);
 } finally {
+  busy.stop();
   fs.rmSync(workDir, { recursive: true, force: true });
 }
