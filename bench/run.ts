@@ -15,6 +15,7 @@ import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { benchmarkFrameCost, frameCostTable, LABEL_MAX_MM, WARM_UP_CALLS } from './frameCost.js';
 import { ensureKerasVenv } from './kerasReference.js';
 import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
+import { benchmarkRequestOverhead, requestOverheadTable } from './requestOverhead.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
@@ -223,7 +224,18 @@ try {
         '',
         frameCostTable(stages),
         '',
-        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict of the frozen graph as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict of the frozen graph as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out Express routing, the HTTP server and the answer (the next table); the header check and authentication count in the sum of now only. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+      ].join('\n'),
+    );
+    const overhead = await benchmarkRequestOverhead(cost.requestOverhead, frames, log);
+    raw.requestOverhead = overhead;
+    emit(
+      [
+        "### Where a frame's CPU goes around the model: HTTP, Express, the API's middleware, multer, authentication and the header check (one server process per rung, its own CPU per request)",
+        '',
+        requestOverheadTable(overhead),
+        '',
+        `Each rung is /predict built up to it in a process of its own (bench/requestOverheadServer.ts, the API's own middleware and handlers), answering a fixed prediction: no model, spool or analysis. The bench's rovers send the recorded frames ${overhead.concurrency} at a time over keep-alive connections; the rungs take turns over ${overhead.rounds} rounds after ${100} untimed requests each. CPU is the server's process.cpuUsage (every thread, so sharp's pool counts) over the requests. The real API has more routers in front of /predict and its in-flight budget, so its overhead is a little higher. Load average (1, 5, 15 min) at the start ${overhead.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${overhead.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
     if (cost.thesis) {

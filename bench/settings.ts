@@ -47,6 +47,7 @@ const envSchema = z.object({
   BENCH_LOAD_STEP_SECONDS: z.coerce.number().int().positive().optional(),
   BENCH_ROVER_CLIENT: z.enum(['http', 'rover-client']).default('http'),
   BENCH_BUSY: z.coerce.number().int().min(0).default(0),
+  BENCH_OVERHEAD_REQUESTS: z.coerce.number().int().min(8).optional(),
   /** The production measurement store (InfluxDB) of `source .services/env`; without it only SQLite is measured. */
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
   /** The production object store (S3); with PRODUCTION_MEASUREMENTS_URL, the dataset pipeline is also measured on them. */
@@ -149,6 +150,8 @@ export interface FrameCostSettings {
   timeoutMs: number;
   /** How the bench's rovers send: prepared bodies over node:http keep-alive, or the edge's RoverClient (fetch, FormData per frame). */
   roverClient: RoverClientKind;
+  /** bench/requestOverhead.ts: requests per rung (split over the rounds), sent this many at once. */
+  requestOverhead: { requests: number; concurrency: number; rounds: number };
 }
 
 export interface PredictPathsSettings {
@@ -281,6 +284,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       stepSeconds: e.BENCH_LOAD_STEP_SECONDS ?? (quick ? 5 : 20),
       timeoutMs: 10_000,
       roverClient: e.BENCH_ROVER_CLIENT,
+      requestOverhead: { requests: e.BENCH_OVERHEAD_REQUESTS ?? (quick ? 400 : 4000), concurrency: 8, rounds: quick ? 2 : 4 },
     },
     predictPaths: {
       frames: quick ? 40 : 200,
