@@ -42,7 +42,7 @@ export interface RequestOverheadResults {
   loadAverage: { start: number[]; end: number[] };
 }
 
-const WARM_UP_REQUESTS = 100;
+export const WARM_UP_REQUESTS = 100;
 const serverEntry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'requestOverheadServer.ts');
 
 interface RungServer {

@@ -15,7 +15,7 @@ import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { benchmarkFrameCost, frameCostTable, LABEL_MAX_MM, WARM_UP_CALLS } from './frameCost.js';
 import { ensureKerasVenv } from './kerasReference.js';
 import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
-import { benchmarkRequestOverhead, requestOverheadTable } from './requestOverhead.js';
+import { benchmarkRequestOverhead, requestOverheadTable, WARM_UP_REQUESTS as OVERHEAD_WARM_UP } from './requestOverhead.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
@@ -235,7 +235,7 @@ try {
         '',
         requestOverheadTable(overhead),
         '',
-        `Each rung is /predict built up to it in a process of its own (bench/requestOverheadServer.ts, the API's own middleware and handlers), answering a fixed prediction: no model, spool or analysis. The bench's rovers send the recorded frames ${overhead.concurrency} at a time over keep-alive connections; the rungs take turns over ${overhead.rounds} rounds after ${100} untimed requests each. CPU is the server's process.cpuUsage (every thread, so sharp's pool counts) over the requests. The real API has more routers in front of /predict and its in-flight budget, so its overhead is a little higher. Load average (1, 5, 15 min) at the start ${overhead.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${overhead.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `Each rung is /predict built up to it in a process of its own (bench/requestOverheadServer.ts, the API's own middleware and handlers), answering a fixed prediction: no model, spool or analysis. The bench's rovers send the recorded frames ${overhead.concurrency} at a time over keep-alive connections; the rungs take turns over ${overhead.rounds} rounds after ${OVERHEAD_WARM_UP} untimed requests each. CPU is the server's process.cpuUsage (every thread, so sharp's pool counts) over the requests. The real API has more routers in front of /predict and its in-flight budget, so its overhead is a little higher. Load average (1, 5, 15 min) at the start ${overhead.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${overhead.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
     if (cost.thesis) {
