@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import multer from 'multer';
+import sharp from 'sharp';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { FrameSpool } from '../ingest/frameSpool.js';
 import type { ImageCharacteristics } from '../core/features/fields.js';
@@ -25,6 +26,12 @@ import { FolderObjects } from '../core/stores/folderObjects.js';
 import type { InferenceRecord } from '../core/stores/measurements.js';
 import { openMeasurements } from '../core/stores/index.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
+import { hashToken } from '../api/auth.js';
+import { authenticateRover } from '../api/roverAuth.js';
+import { checkFrame } from '../core/features/imageGate.js';
+import type { RegisteredClient, RegistryStore } from '../core/stores/registry.js';
+import { RegistryLookups } from '../serving/registryLookups.js';
+import { multipartBody } from './frameSender.js';
 import { fixed, markdownTable } from './markdownTable.js';
 import { percentile } from './roverReplay.js';
 import type { FrameCostSettings } from './settings.js';
@@ -55,14 +62,7 @@ const NOW = ['now'];
 const BOTH = ['before', 'now'];
 
 /** The multipart body RoverClient sends, as bytes and its content type. */
-async function multipartOf(frame: EdgeFrame): Promise<{ body: Buffer; contentType: string }> {
-  const form = new FormData();
-  form.set('client_id', 'rover-1');
-  if (frame.sensorMm !== null) form.set('sensor_value', String(frame.sensorMm));
-  form.set('image', new Blob([new Uint8Array(frame.jpeg)], { type: 'image/jpeg' }), 'frame.jpg');
-  const request = new Request('http://localhost/predict', { method: 'POST', body: form });
-  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
-}
+const multipartOf = (frame: EdgeFrame) => multipartBody(frame, { clientId: 'rover-1' });
 
 /** multer as /predict configures it, on a request stream carrying the body (no socket, no HTTP parser). */
 function multipartParser() {
@@ -174,6 +174,23 @@ export async function benchmarkFrameCost(
     await run('multipart parse (multer, memory storage)', { calls, sums: BOTH }, (i) => {
       const { body, contentType } = bodies[i % bodies.length];
       return parse(body, contentType);
+    });
+    await run("image header check by sharp (checkFrame until issue 26: sharp metadata, in libuv's pool)", { calls, sums: [] }, (i) =>
+      sharp(Buffer.from(frameAt(i).jpeg), { limitInputPixels: false }).metadata(),
+    );
+    const jpegs = frames.map((f) => Buffer.from(f.jpeg));
+    await run("image header check (checkFrame: the JPEG's segments read on the main thread)", { calls, sums: NOW }, (i) =>
+      checkFrame(jpegs[i % jpegs.length]),
+    );
+    const token = 'bench-cost-token-0123456789';
+    const client = { id: 'rover-1', tokenHash: hashToken(token), deploymentId: 'bench' } as RegisteredClient;
+    const registry = { getClient: async () => client, listClients: async () => [client], getDeployment: async () => ({ id: 'bench' }) };
+    const lookups = new RegistryLookups(registry as unknown as RegistryStore, { ttlMs: 3_600_000, log: console });
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    const request = { get: (name: string) => headers[name.toLowerCase()] } as unknown as ExpressRequest;
+    await run('rover authentication and deployment lookup (token hash, RegistryLookups from its cache)', { calls, sums: NOW }, async () => {
+      await authenticateRover(request, lookups);
+      await lookups.deployment('bench');
     });
     await run(`JPEG decode + resize to ${width}x${height} in one pipeline (imageToPixels, sharp)`, { calls, sums: BEFORE }, (i) =>
       imageToPixels(frameAt(i).jpeg, settings.input),

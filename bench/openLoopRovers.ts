@@ -4,7 +4,7 @@
  * frames are the recorded ones with their laser readings, taken in turn.
  */
 import type { EdgeFrame } from '../edge/parkingRun.js';
-import { RoverClient } from '../edge/roverClient.js';
+import { roverClientSender, type FrameAnswer, type FrameSender } from './frameSender.js';
 import type { RoverIdentity } from './roverReplay.js';
 
 export interface SentFrame {
@@ -13,7 +13,7 @@ export interface SentFrame {
   sentAt: number;
   latencyMs: number;
   /** The version that answered, or the error code. */
-  answer: { version: number } | { error: string };
+  answer: FrameAnswer;
 }
 
 export interface OpenLoopDrive {
@@ -31,8 +31,11 @@ export function driveOpenLoop(options: {
   periodMs: number;
   /** A rover gives up on an answer after this (default 60 s). */
   timeoutMs?: number;
+  /** How the frames go out (default: the edge's RoverClient). */
+  sender?: FrameSender;
 }): OpenLoopDrive {
   const { rovers, frames, periodMs } = options;
+  const sender = options.sender ?? roverClientSender({ apiUrl: options.apiUrl, frames, timeoutMs: options.timeoutMs ?? 60_000 });
   const sent: SentFrame[] = [];
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
@@ -40,28 +43,14 @@ export function driveOpenLoop(options: {
   const started = Date.now();
 
   const roverLoop = async (rover: RoverIdentity, index: number) => {
-    const client = new RoverClient({
-      apiUrl: options.apiUrl,
-      clientId: rover.clientId,
-      token: rover.token,
-      retries: 0,
-      // Open loop: a refused frame is counted as refused, not sent again on top of the fixed rate.
-      retryAfterBudgetMs: 0,
-      timeoutMs: options.timeoutMs ?? 60_000,
-    });
     for (let k = 0; ; k++) {
       const due = started + (index * periodMs) / rovers.length + k * periodMs;
       await sleep(Math.max(0, due - Date.now()));
       if (stopped) return;
-      const frame = frames[next++ % frames.length];
+      const frame = next++ % frames.length;
       const sentAt = Date.now();
-      const request = client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm }).then((result) => {
-        sent.push({
-          clientId: rover.clientId,
-          sentAt,
-          latencyMs: Date.now() - sentAt,
-          answer: result.ok ? { version: result.model.version } : { error: result.code },
-        });
+      const request = sender.send(rover, frame).then((answer) => {
+        sent.push({ clientId: rover.clientId, sentAt, latencyMs: Date.now() - sentAt, answer });
       });
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));

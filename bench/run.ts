@@ -15,6 +15,7 @@ import { benchmarkDriftMonitor, driftTables } from './driftMonitor.js';
 import { benchmarkFrameCost, frameCostTable, LABEL_MAX_MM, WARM_UP_CALLS } from './frameCost.js';
 import { ensureKerasVenv } from './kerasReference.js';
 import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
+import { benchmarkRequestOverhead, requestOverheadTable, WARM_UP_REQUESTS as OVERHEAD_WARM_UP } from './requestOverhead.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
@@ -22,7 +23,8 @@ import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
 import { benchmarkSensorHealth, sensorHealthTables } from './sensorHealth.js';
 import { benchmarkStoreWrites, storeWritesTable } from './storeWrites.js';
-import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, type ServerUnderLoad } from './servingLoad.js';
+import { benchmarkServingLoad, levelsOf, loadTable, sideBySideTable, targetLines, type ServerUnderLoad } from './servingLoad.js';
+import { startBusyProcesses } from './busyMachine.js';
 import { benchmarkSystem, systemTables } from './systemBenchmark.js';
 import { thesisStageCost } from './thesisHarness.js';
 import { benchmarkTrainingError, trainingErrorTable } from './trainingError.js';
@@ -61,6 +63,7 @@ const loadAverage = () =>
     .map((l) => l.toFixed(2))
     .join(', ');
 const cpu = os.cpus();
+const busy = startBusyProcesses(settings.busy);
 emit(
   [
     `## Benchmarks ${startedAt.toISOString()}${settings.quick ? ' (BENCH_QUICK=1: smoke run, numbers not representative)' : ''}`,
@@ -68,6 +71,9 @@ emit(
     `- command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
     `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; revision ${gitRevision()}`,
     `- load average at start (1, 5, 15 min): ${loadAverage()}`,
+    settings.busy > 0
+      ? `- **busy machine**: BENCH_BUSY=${settings.busy}: ${settings.busy} CPU-burning processes (\`node -e 'for (;;) {}'\`, normal priority) ran beside the whole bench`
+      : '- BENCH_BUSY=0: no CPU-burning processes beside the bench (other work on the machine shows in the load averages)',
     ...(settings.parts.some((p) => p === 'training' || p === 'stack' || p === 'rollout')
       ? [
           `- data: ${settings.frames} labelled frames from the edge simulator (beige-350 parking runs), ${Math.round(settings.testFraction * 100)} % held out as the sweep's test split`,
@@ -218,7 +224,18 @@ try {
         '',
         frameCostTable(stages),
         '',
-        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict of the frozen graph as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out authentication, Express routing, the HTTP server and the answer. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+        `One call after the other, after ${WARM_UP_CALLS} untimed calls per stage. CPU is process.cpuUsage around each call: every thread of the process (TensorFlow's, libuv's for sharp and file writes, the analysis pool's), so it can exceed the wall time. Batched rows divide the call by its frames. Two sums: the stages the API ran for every frame before issue 11's cuts (one decode and resize for the model, a batch-1 predict, the analysis decoding the JPEG again, one record per write), and the stages it runs now (one decode for both, the resize from its pixels, a batch-8 predict of the frozen graph as micro-batching gives under load, the characteristics of those pixels, records written 32 at a time). Both leave out Express routing, the HTTP server and the answer (the next table); the header check and authentication count in the sum of now only. Load average (1, 5, 15 min) at the start ${stages.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${stages.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
+      ].join('\n'),
+    );
+    const overhead = await benchmarkRequestOverhead(cost.requestOverhead, frames, log);
+    raw.requestOverhead = overhead;
+    emit(
+      [
+        "### Where a frame's CPU goes around the model: HTTP, Express, the API's middleware, multer, authentication and the header check (one server process per rung, its own CPU per request)",
+        '',
+        requestOverheadTable(overhead),
+        '',
+        `Each rung is /predict built up to it in a process of its own (bench/requestOverheadServer.ts, the API's own middleware and handlers), answering a fixed prediction: no model, spool or analysis. The bench's rovers send the recorded frames ${overhead.concurrency} at a time over keep-alive connections; the rungs take turns over ${overhead.rounds} rounds after ${OVERHEAD_WARM_UP} untimed requests each. CPU is the server's process.cpuUsage (every thread, so sharp's pool counts) over the requests. The real API has more routers in front of /predict and its in-flight budget, so its overhead is a little higher. Load average (1, 5, 15 min) at the start ${overhead.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}, at the end ${overhead.loadAverage.end.map((l) => l.toFixed(2)).join(', ')}.`,
       ].join('\n'),
     );
     if (cost.thesis) {
@@ -252,7 +269,11 @@ try {
           '',
           loadTable(levelsOf(api)),
           '',
-          `Rows: one rover sending ${cost.repetitions} frames one after the other, the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(api)}. ${cpuNote(api, 'API')} The rovers run in the bench process on the same 2 cores (${fixed(api.cpu.clientCpuMsPerFrame)} ms CPU per frame at ${api.cpu.framesPerSecond} frames/s).`,
+          `Rows: one rover sending ${cost.repetitions} frames one after the other, the steady rate the API's CPU per frame is read at, the step rates (${cost.stepSeconds} s each), then 128 and 256 frames/s. Highest step rate with p99 < 100 ms and every frame answered: ${sustainable(api)}. ${cpuNote(api, 'API')} The rovers run in the bench process on the same 2 cores (${fixed(api.cpu.clientCpuMsPerFrame, 2)} ms CPU per frame at ${api.cpu.framesPerSecond} frames/s, ${cost.roverClient === 'http' ? 'bodies built once, node:http keep-alive' : "the edge's RoverClient: fetch, a FormData per frame"}; BENCH_ROVER_CLIENT). The longest event-loop stall is the API's \`api_event_loop_stall_max_seconds\` (its longest stall since the last scrape), scraped at each level's start and once its last record was stored.`,
+          '',
+          `Issue 26's targets (meant for a quiet machine${settings.busy > 0 ? `; this run had BENCH_BUSY=${settings.busy}` : ''}; load average now ${loadAverage()}):`,
+          '',
+          ...targetLines(api).map((line) => `- ${line}`),
         ].join('\n'),
       );
       if (!thesis) {
@@ -417,5 +438,6 @@ try {
   );
   log(`wrote ${base}.md and ${base}.json`);
 } finally {
+  busy.stop();
   fs.rmSync(workDir, { recursive: true, force: true });
 }

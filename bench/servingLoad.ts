@@ -18,9 +18,9 @@ import { FolderObjects } from '../core/stores/folderObjects.js';
 import { openRegistry } from '../core/stores/index.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
 import { apiClient, type ApiCall } from '../scripts/apiClient.js';
-import { RoverClient } from '../edge/roverClient.js';
 import { LABEL_MAX_MM } from './frameCost.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
+import { frameSender, type FrameSender } from './frameSender.js';
 import { driveOpenLoop, type SentFrame } from './openLoopRovers.js';
 import { percentile, replayFrames, type RoverIdentity } from './roverReplay.js';
 import type { FrameCostSettings } from './settings.js';
@@ -32,6 +32,8 @@ const FRAMES_PER_SECOND_PER_ROVER = 4;
 const DRAIN_DEADLINE_MS = 180_000;
 const IDLE_SAMPLE_MS = 5_000;
 const WARM_UP_FRAMES = 40;
+/** The API's longest event-loop stall since the last scrape of its /metrics (docs/METRICS.md). */
+export const STALL_GAUGE = 'api_event_loop_stall_max_seconds';
 
 export interface LoadLevel {
   /** The rate sent at; for one sender, the rate its answers allowed. */
@@ -44,6 +46,8 @@ export interface LoadLevel {
   answered: number;
   /** Error code -> frames (503s by their code; `timeout` when the rover gave up). */
   errors: Record<string, number>;
+  /** Frames neither answered nor refused with a 503: timed out, network errors, other statuses. */
+  lost: number;
   p50: number;
   p99: number;
   max: number;
@@ -53,8 +57,10 @@ export interface LoadLevel {
   stored: number;
   /** Server process CPU (all threads) from the first frame until no more records are stored, minus its idle rate, per stored frame. */
   serverCpuMsPerFrame: number;
-  /** The same for this process (the rovers' client side), for scale. */
+  /** This process's CPU (the rovers' client side) from the first frame sent to the last answer, per frame sent. */
   clientCpuMsPerFrame: number;
+  /** The server's longest event-loop stall from the level's start until its last record was stored (undefined: it does not say). */
+  stallMs: number | undefined;
   loadAverage: number[];
 }
 
@@ -133,6 +139,16 @@ interface ServingTarget {
   url: string;
   pid: number;
   countStored(since: number): number;
+  /** Its Prometheus metrics, if it has the stall gauge. */
+  metricsUrl?: string;
+}
+
+/** The gauge's value in ms at a scrape (which starts its next period), or undefined when the server does not export it. */
+async function longestStallMs(metricsUrl: string | undefined): Promise<number | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await fetch(metricsUrl).then((r) => (r.ok ? r.text() : ''));
+  const line = text.split('\n').find((l) => l.startsWith(`${STALL_GAUGE} `));
+  return line === undefined ? undefined : 1000 * Number(line.slice(STALL_GAUGE.length + 1));
 }
 
 async function waitForStored(target: ServingTarget, count: number): Promise<void> {
@@ -140,20 +156,13 @@ async function waitForStored(target: ServingTarget, count: number): Promise<void
 }
 
 /** One rover sending its next frame when the previous one is answered. */
-function driveOneSender(url: string, rover: RoverIdentity, frames: EdgeFrame[], count: number, timeoutMs: number) {
-  const client = new RoverClient({ apiUrl: url, clientId: rover.clientId, token: rover.token, retries: 0, timeoutMs });
+function driveOneSender(sender: FrameSender, rover: RoverIdentity, count: number) {
   return async (): Promise<SentFrame[]> => {
     const sent: SentFrame[] = [];
     for (let k = 0; k < count; k++) {
-      const frame = frames[k % frames.length];
       const sentAt = Date.now();
-      const result = await client.predict({ jpeg: frame.jpeg, sensorMm: frame.sensorMm });
-      sent.push({
-        clientId: rover.clientId,
-        sentAt,
-        latencyMs: Date.now() - sentAt,
-        answer: result.ok ? { version: result.model.version } : { error: result.code },
-      });
+      const answer = await sender.send(rover, k);
+      sent.push({ clientId: rover.clientId, sentAt, latencyMs: Date.now() - sentAt, answer });
     }
     return sent;
   };
@@ -169,6 +178,7 @@ async function loadServer(
   log: (line: string) => void,
 ): Promise<ServerUnderLoad> {
   const hz = clockTicksPerSecond();
+  const sender = await frameSender({ apiUrl: target.url, frames, timeoutMs: settings.timeoutMs, kind: settings.roverClient });
   const idleFrom = processTicks(target.pid);
   await sleep(IDLE_SAMPLE_MS);
   const idleCores = (processTicks(target.pid) - idleFrom) / hz / (IDLE_SAMPLE_MS / 1000);
@@ -178,12 +188,15 @@ async function loadServer(
     drive: () => Promise<SentFrame[]>,
   ): Promise<LoadLevel> => {
     const loadAverage = os.loadavg();
+    await longestStallMs(target.metricsUrl);
     const since = Date.now();
     const ticksFrom = processTicks(target.pid);
     const clientFrom = process.cpuUsage();
     const started = performance.now();
     const sent = await drive();
     const lastAnswer = performance.now();
+    // The rovers' own CPU: while they send, not while this process waits for the records.
+    const client = process.cpuUsage(clientFrom);
     const driveSeconds = (lastAnswer - started) / 1000;
     const answered = sent.filter((s) => 'version' in s.answer);
     let stored = target.countStored(since);
@@ -200,7 +213,7 @@ async function loadServer(
     }
     const elapsedSeconds = (performance.now() - started) / 1000;
     const serverSeconds = (processTicks(target.pid) - ticksFrom) / hz - idleCores * elapsedSeconds;
-    const client = process.cpuUsage(clientFrom);
+    const stallMs = await longestStallMs(target.metricsUrl);
     const errors: Record<string, number> = {};
     for (const s of sent) if ('error' in s.answer) errors[s.answer.error] = (errors[s.answer.error] ?? 0) + 1;
     const latencies = answered.map((s) => s.latencyMs);
@@ -212,6 +225,7 @@ async function loadServer(
       sent: sent.length,
       answered: answered.length,
       errors,
+      lost: sent.filter((s) => 'error' in s.answer && s.answer.status !== 503).length,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       max: latencies.length ? Math.max(...latencies) : NaN,
@@ -219,10 +233,11 @@ async function loadServer(
       stored,
       serverCpuMsPerFrame: (1000 * serverSeconds) / Math.max(1, stored),
       clientCpuMsPerFrame: (client.user + client.system) / 1000 / Math.max(1, sent.length),
+      stallMs,
       loadAverage,
     };
     log(
-      `serving load (${name}): ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, ${fixed(level.serverCpuMsPerFrame)} ms CPU/frame`,
+      `serving load (${name}): ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, ${fixed(level.serverCpuMsPerFrame)} ms CPU/frame, longest stall ${fixed(stallMs)} ms, rovers ${fixed(level.clientCpuMsPerFrame, 2)} ms CPU/frame`,
     );
     return level;
   };
@@ -238,7 +253,7 @@ async function loadServer(
         rovers: rovers.slice(0, count),
         frames,
         periodMs: (1000 * count) / framesPerSecond,
-        timeoutMs: settings.timeoutMs,
+        sender,
       });
       await sleep(seconds * 1000);
       return drive.stop();
@@ -248,7 +263,7 @@ async function loadServer(
   log(`serving load (${name}): one sender, ${settings.repetitions} frames one after the other`);
   const single = await measure(
     { framesPerSecond: NaN, rovers: 1, seconds: NaN, oneSender: true },
-    driveOneSender(target.url, rovers[0], frames, settings.repetitions, settings.timeoutMs),
+    driveOneSender(sender, rovers[0], settings.repetitions),
   );
   const cpu = await runLevel(settings.cpuFramesPerSecond, settings.cpuSeconds);
   const steps: LoadLevel[] = [];
@@ -256,6 +271,7 @@ async function loadServer(
   const sustainable = steps.filter((s) => s.p99 < 100 && s.answered === s.sent).map((s) => s.framesPerSecond);
   const levels: LoadLevel[] = [];
   for (const level of settings.openLoop) levels.push(await runLevel(level.rovers * FRAMES_PER_SECOND_PER_ROVER, level.seconds));
+  sender.close();
   return {
     idleCores,
     single,
@@ -298,6 +314,7 @@ export async function benchmarkServingLoad(
       url: stack.apiUrl,
       pid: stack.pids.api,
       countStored: (since) => (storedSince.get(deployment, since) as { n: number }).n,
+      metricsUrl: `${stack.apiUrl}/metrics`,
     };
     // The warm-up's analysis drains before anything is measured.
     await waitForStored(target, WARM_UP_FRAMES);
@@ -365,6 +382,8 @@ export function loadTable(levels: LoadLevel[], server = 'API'): string {
       'analysis stored every answered frame',
       'stored in the end',
       `${server} CPU per stored frame`,
+      'longest event-loop stall',
+      "bench rovers' CPU per sent frame",
       'load average at start',
     ],
     levels.map((l) => [
@@ -382,6 +401,8 @@ export function loadTable(levels: LoadLevel[], server = 'API'): string {
         : `${duration(l.drainSeconds)} after the last answer`,
       String(l.stored),
       `${fixed(l.serverCpuMsPerFrame)} ms`,
+      l.stallMs === undefined ? '-' : `${fixed(l.stallMs)} ms`,
+      `${fixed(l.clientCpuMsPerFrame, 2)} ms`,
       l.loadAverage.map((a) => a.toFixed(2)).join(', '),
     ]),
   );
@@ -426,4 +447,35 @@ export function sideBySideTable(api: ServerUnderLoad, thesis: ServerUnderLoad): 
       ];
     }),
   );
+}
+
+/** The issue's targets (issue 26), on a quiet machine: what the run's 128 frames/s level and its stalls are held to. */
+export const TARGETS = { framesPerSecond: 128, seconds: 60, cpuMsPerFrame: 4, p99Ms: 50, stallMs: 20 };
+
+/** One line per target: PASS or FAIL and the figures it was judged on. */
+export function targetLines(api: ServerUnderLoad): string[] {
+  const atRate = levelsOf(api).filter((l) => !l.oneSender && l.framesPerSecond === TARGETS.framesPerSecond);
+  const level = atRate.sort((a, b) => b.seconds - a.seconds)[0];
+  const verdict = (pass: boolean) => (pass ? '**PASS**' : '**FAIL**');
+  const lines: string[] = [];
+  if (!level) lines.push(`**NOT MEASURED**: no level ran at ${TARGETS.framesPerSecond} frames/s (BENCH_LOAD_STEPS, the open-loop levels).`);
+  else {
+    const at = `at ${TARGETS.framesPerSecond} frames/s (${fixed(level.seconds, 0)} s)`;
+    lines.push(
+      `${verdict(level.serverCpuMsPerFrame <= TARGETS.cpuMsPerFrame)} API CPU per frame <= ${TARGETS.cpuMsPerFrame} ms ${at}: ${fixed(level.serverCpuMsPerFrame, 2)} ms`,
+    );
+    const refused = level.sent - level.answered - level.lost;
+    lines.push(
+      `${verdict(level.p99 <= TARGETS.p99Ms && level.lost === 0 && level.seconds >= TARGETS.seconds)} p99 <= ${TARGETS.p99Ms} ms ${at}, for at least ${TARGETS.seconds} s, every frame answered or refused with a 503: p99 ${fixed(level.p99)} ms; ${level.answered} of ${level.sent} answered, ${refused} refused with a 503, ${level.lost} timed out or otherwise lost${level.seconds < TARGETS.seconds ? `; ran only ${fixed(level.seconds, 0)} s` : ''}`,
+    );
+  }
+  const stalls = levelsOf(api)
+    .map((l) => l.stallMs)
+    .filter((ms): ms is number => ms !== undefined);
+  lines.push(
+    stalls.length === 0
+      ? `**NOT MEASURED** longest event-loop stall < ${TARGETS.stallMs} ms: the API exports no ${STALL_GAUGE}`
+      : `${verdict(Math.max(...stalls) < TARGETS.stallMs)} longest event-loop stall during the run < ${TARGETS.stallMs} ms: ${fixed(Math.max(...stalls))} ms`,
+  );
+  return lines;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DatasetPipelinePlan } from './datasetPipeline.js';
+import type { RoverClientKind } from './frameSender.js';
 import type { SensorHealthBenchSettings } from './sensorHealth.js';
 import type { StoreWritePlan } from './storeWrites.js';
 
@@ -44,6 +45,9 @@ const envSchema = z.object({
   BENCH_LOAD_SECONDS: z.coerce.number().int().positive().optional(),
   BENCH_LOAD_STEPS: positiveList.optional(),
   BENCH_LOAD_STEP_SECONDS: z.coerce.number().int().positive().optional(),
+  BENCH_ROVER_CLIENT: z.enum(['http', 'rover-client']).default('http'),
+  BENCH_BUSY: z.coerce.number().int().min(0).default(0),
+  BENCH_OVERHEAD_REQUESTS: z.coerce.number().int().min(8).optional(),
   /** The production measurement store (InfluxDB) of `source .services/env`; without it only SQLite is measured. */
   PRODUCTION_MEASUREMENTS_URL: z.string().optional(),
   /** The production object store (S3); with PRODUCTION_MEASUREMENTS_URL, the dataset pipeline is also measured on them. */
@@ -144,6 +148,10 @@ export interface FrameCostSettings {
   stepSeconds: number;
   /** A rover gives up on an answer after this (the frame counts as timed out). */
   timeoutMs: number;
+  /** How the bench's rovers send: prepared bodies over node:http keep-alive, or the edge's RoverClient (fetch, FormData per frame). */
+  roverClient: RoverClientKind;
+  /** bench/requestOverhead.ts: requests per rung (split over the rounds), sent this many at once. */
+  requestOverhead: { requests: number; concurrency: number; rounds: number };
 }
 
 export interface PredictPathsSettings {
@@ -158,6 +166,8 @@ export interface PredictPathsSettings {
 
 export interface BenchSettings {
   quick: boolean;
+  /** CPU-burning processes run beside the whole bench (the reproducible busy machine); 0 for none. */
+  busy: number;
   parts: BenchPart[];
   /** Labelled frames rendered by the edge simulator; the sweep trains on 80 % of them. */
   frames: number;
@@ -197,6 +207,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown part(s) ${unknown.join(', ')} (known: ${BENCH_PARTS.join(', ')})`);
   return {
     quick,
+    busy: e.BENCH_BUSY,
     parts: parts as BenchPart[],
     frames: e.BENCH_FRAMES ?? (quick ? 200 : 1500),
     testFraction: 0.2,
@@ -272,6 +283,8 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       steps: e.BENCH_LOAD_STEPS ?? (quick ? [32, 64] : [32, 64, 96, 128]),
       stepSeconds: e.BENCH_LOAD_STEP_SECONDS ?? (quick ? 5 : 20),
       timeoutMs: 10_000,
+      roverClient: e.BENCH_ROVER_CLIENT,
+      requestOverhead: { requests: e.BENCH_OVERHEAD_REQUESTS ?? (quick ? 400 : 4000), concurrency: 8, rounds: quick ? 2 : 4 },
     },
     predictPaths: {
       frames: quick ? 40 : 200,

@@ -44,16 +44,73 @@ export class ImageRejectedError extends Error {
   }
 }
 
+/** Markers without a length (TEM, RST0-7): nothing to skip. */
+const standalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7);
+/** Start of frame, every coding (SOF0-3, 5-7, 9-11, 13-15); 0xc4, 0xc8 and 0xcc share the range but are not frames. */
+const startOfFrame = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+
+/** A camera's JPEG has a few dozen segments and fill bytes before its first scan; beyond this, sharp reads the header. */
+export const HEADER_STEPS_IN_THREAD = 4096;
+
 /**
- * The one gate in front of every decode of a frame: reads only the image header (sharp's
- * metadata) and refuses what is not a JPEG, what declares more pixels, width or height than
+ * A JPEG's size from its frame header, read in this thread: the segments from the start of the image to its first
+ * scan, each one's length checked against the bytes there are. Throws on a header libjpeg would not read: no frame
+ * header before the first scan, a segment cut short, a length below 2, a zero width or height. Undefined when the
+ * header has more than HEADER_STEPS_IN_THREAD segments and fill bytes: a hostile upload cannot hold the event loop.
+ */
+export function jpegFrameSize(image: Uint8Array): { width: number; height: number } | undefined {
+  const fail = (why: string): never => {
+    throw new Error(why);
+  };
+  let size: { width: number; height: number } | undefined;
+  let steps = 0;
+  for (let at = 2; ;) {
+    if (at >= image.length) fail('the JPEG ends before its first scan');
+    if (image[at] !== 0xff) fail(`no marker at byte ${at}`);
+    while (image[at] === 0xff) {
+      at++; // fill bytes
+      if (++steps > HEADER_STEPS_IN_THREAD) return undefined;
+    }
+    if (at >= image.length) fail('the JPEG ends before its first scan');
+    const marker = image[at++];
+    if (standalone(marker)) continue;
+    if (marker === 0xd8 || marker === 0xd9) fail('an image start or end before the first scan');
+    if (at + 2 > image.length) fail('a segment cut short');
+    const length = (image[at] << 8) | image[at + 1];
+    if (length < 2 || at + length > image.length) fail('a segment cut short or of a length below 2');
+    if (marker === 0xda) {
+      if (!size) fail('a scan before the frame header');
+      return size!;
+    }
+    if (startOfFrame(marker)) {
+      if (size) fail('two frame headers');
+      if (length < 8) fail('a frame header cut short');
+      size = { height: (image[at + 3] << 8) | image[at + 4], width: (image[at + 5] << 8) | image[at + 6] };
+      if (!size.width || !size.height) fail(`a frame of ${size.width}x${size.height}`);
+    }
+    at += length;
+  }
+}
+
+const isJpeg = (image: Uint8Array) => image.length >= 3 && image[0] === 0xff && image[1] === 0xd8 && image[2] === 0xff;
+
+/** What a header says: a JPEG's read in this thread; anything else, or a JPEG too long to read here, by sharp's metadata. */
+async function headerOf(image: Buffer): Promise<Pick<Metadata, 'format' | 'width' | 'height'>> {
+  const size = isJpeg(image) ? jpegFrameSize(image) : undefined;
+  if (size) return { format: 'jpeg', ...size };
+  return sharp(image, { limitInputPixels: false }).metadata();
+}
+
+/**
+ * The one gate in front of every decode of a frame: reads only the image header (a JPEG's segments up to its first
+ * scan, jpegFrameSize) and refuses what is not a JPEG, what declares more pixels, width or height than
  * the limits allow (413), and what is too narrow for its height or the other way round (422).
  * A header that cannot be read is 400 invalid_image, as a frame that fails to decode.
  */
 export async function checkFrame(image: Buffer, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<{ width: number; height: number }> {
-  let metadata: Metadata;
+  let metadata: Pick<Metadata, 'format' | 'width' | 'height'>;
   try {
-    metadata = await sharp(image, { limitInputPixels: false }).metadata();
+    metadata = await headerOf(image);
   } catch (err) {
     // The same answer as a frame that fails to decode later: 400 invalid_image.
     throw new ImageRejectedError(400, 'invalid_image', `the image header cannot be read: ${(err as Error).message}`);

@@ -1,6 +1,6 @@
 import sharp, { type JpegOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { checkFrame, DEFAULT_IMAGE_LIMITS } from '../../core/features/imageGate.js';
+import { checkFrame, DEFAULT_IMAGE_LIMITS, HEADER_STEPS_IN_THREAD, jpegFrameSize } from '../../core/features/imageGate.js';
 import { computeImageCharacteristics, decodeForAnalysis } from '../../core/features/imageCharacteristics.js';
 import { decodeImage, imageToPixels } from '../../core/ml/imagePixels.js';
 
@@ -42,6 +42,61 @@ describe('image gate', () => {
       [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]), 400, 'invalid_image'],
     ];
     for (const [image, status, code] of cases) await expect(checkFrame(image)).rejects.toMatchObject({ status, code });
+  });
+
+  it('reads a JPEG header in this thread with the outcome sharp gave: every prefix and byte change of the header passes, or is refused by the gate or the decode, as before', async () => {
+    const bySharp = (image: Buffer) =>
+      sharp(image, { limitInputPixels: false })
+        .metadata()
+        .then(
+          (m) => (m.format === 'jpeg' && m.width && m.height ? `${m.width}x${m.height}` : 'refused'),
+          () => 'refused',
+        );
+    const byThisThread = (image: Buffer) => {
+      try {
+        const size = jpegFrameSize(image);
+        return size ? `${size.width}x${size.height}` : 'left to sharp';
+      } catch {
+        return 'refused';
+      }
+    };
+    const inputs: Buffer[] = [];
+    for (const image of [await jpeg(160, 120), await jpeg(64, 48, { progressive: true })]) {
+      const sos = image.findIndex((b, i) => b === 0xff && image[i + 1] === 0xda);
+      const headerEnd = sos + 2 + image.readUInt16BE(sos + 2);
+      for (let n = 3; n <= headerEnd + 4; n++)
+        inputs.push(image.subarray(0, n), Buffer.concat([image.subarray(0, n), Buffer.from([0xff, 0xd9])]));
+      for (let i = 3; i < headerEnd; i++)
+        for (const value of [0x00, 0x01, 0xc0, 0xd9, 0xda, 0xff, (image[i] + 1) & 0xff]) {
+          const changed = Buffer.from(image);
+          changed[i] = value;
+          inputs.push(changed);
+        }
+    }
+    const differences: string[] = [];
+    let differ = 0;
+    for (const image of inputs) {
+      const [before, now] = [await bySharp(image), byThisThread(image)];
+      if (before === now) continue;
+      differ++;
+      // Where the two header reads differ, the frame is one the decode refuses: /predict answers 400 invalid_image either way.
+      const decoded = await decodeImage(image).then(
+        () => 'decoded',
+        (err: { code?: string }) => err.code,
+      );
+      if (decoded !== 'invalid_image') differences.push(`${image.length} bytes: sharp ${before}, now ${now}, decode ${decoded}`);
+    }
+    console.log(`${inputs.length} headers; the reads differ on ${differ}, each one the decode refuses`);
+    expect(differences).toEqual([]);
+  });
+
+  it('leaves a header of more segments than a camera writes to sharp, which reads it off the event loop', async () => {
+    const image = await jpeg(160, 120);
+    const comments = Buffer.alloc(4 * (HEADER_STEPS_IN_THREAD + 1));
+    for (let at = 0; at < comments.length; at += 4) comments.set([0xff, 0xfe, 0x00, 0x02], at);
+    const padded = Buffer.concat([image.subarray(0, 2), comments, image.subarray(2)]);
+    expect(jpegFrameSize(padded)).toBeUndefined();
+    expect(await checkFrame(padded)).toEqual({ width: 160, height: 120 });
   });
 
   it('takes its limits as settings', async () => {
