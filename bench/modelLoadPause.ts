@@ -61,7 +61,7 @@ for (let run = 1; run <= LOADS; run++) {
     recordCount: 1,
     comparison: null,
   });
-  const server = new ModelServer({ registry: stores.registry, objects: stores.objects, tf });
+  const server = new ModelServer({ registry: stores.registry, objects: stores.objects });
   let last = performance.now();
   let longest = 0;
   const ticker = setInterval(() => {

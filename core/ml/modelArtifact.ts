@@ -81,9 +81,18 @@ export async function putModel(objects: ObjectStore, prefix: string, serialized:
   await objects.put(keys.modelJson, serialized.modelJson, 'application/json');
 }
 
-export async function getModelFiles(objects: ObjectStore, prefix: string): Promise<SerializedModel> {
+/** A saved model's two objects as stored. */
+export type ModelFiles = Omit<SerializedModel, 'sha256'>;
+
+/** A saved model's objects, unhashed (whoever deserializes them checks them against the registered sha256). */
+export async function fetchModelFiles(objects: ObjectStore, prefix: string): Promise<ModelFiles> {
   const keys = modelKeys(prefix);
   const [modelJson, weights] = await Promise.all([objects.get(keys.modelJson), objects.get(keys.weights)]);
+  return { modelJson, weights };
+}
+
+export async function getModelFiles(objects: ObjectStore, prefix: string): Promise<SerializedModel> {
+  const { modelJson, weights } = await fetchModelFiles(objects, prefix);
   return { modelJson, weights, sha256: sha256(Buffer.concat([modelJson, weights])) };
 }
 

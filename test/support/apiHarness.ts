@@ -69,7 +69,7 @@ export async function startApiOn(
   const maxImageBytes = options.maxImageBytes ?? 200_000;
   const objects = new SwitchableObjects(base.objects);
   const stores = { ...base, objects };
-  const { tf, name } = await loadBackend('auto');
+  const { name } = await loadBackend('auto');
   const log = options.log ?? pino({ level: 'silent' });
   const settings = {
     port: 0,
@@ -90,7 +90,6 @@ export async function startApiOn(
     metrics: metrics.serving,
     registry: stores.registry,
     objects,
-    tf,
     latestTtlMs: 0,
     batch: settings.predictBatch,
     graph: settings.predictGraph,
