@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Router, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FrameAnalysis } from '../ingest/frameAnalysis.js';
@@ -11,6 +12,9 @@ export interface ObservedParts {
 
 /** A label for requests that matched no route (404s, and requests refused before routing: body parsing, admin auth). */
 export const UNMATCHED_ROUTE = 'unmatched';
+
+/** How often the stall gauge's timer ticks: a stall reads at most this much longer than it was (a tick costs ~7 us of CPU). */
+export const STALL_RESOLUTION_MS = 5;
 
 /**
  * The API's Prometheus metrics, in a registry of its own (docs/METRICS.md lists them). The HTTP layer counts requests,
@@ -100,6 +104,17 @@ export function createApiMetrics() {
   gaugeOf('api_analysis_lag_seconds', 'Age of the oldest frame not stored yet (0 when none waits)', (p) => {
     const oldest = p.analysis.oldestUnstoredTime();
     return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+  });
+  const loopDelay = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS });
+  loopDelay.enable();
+  new Gauge({
+    name: 'api_event_loop_stall_max_seconds',
+    help: `Longest event-loop stall since the previous scrape: the longest time between two ticks of a ${STALL_RESOLUTION_MS} ms timer (at least ${STALL_RESOLUTION_MS} ms, at most ${STALL_RESOLUTION_MS} ms more than the stall)`,
+    registers,
+    collect() {
+      this.set(loopDelay.count > 0 ? loopDelay.max / 1e9 : 0);
+      loopDelay.reset();
+    },
   });
   gaugeOf('api_model_cache_versions', 'Model versions loaded in memory', (p) => p.models.cacheSize().versions);
   gaugeOf(
