@@ -59,10 +59,35 @@ export interface JpegCompileOptions extends Pick<CompileOptions, 'artifactSha256
   resize?: JpegResize;
 }
 
-type JpegSavedModel = { predict(x: NamedTensorMap | Tensor): NamedTensorMap | Tensor; dispose(): void };
+export type JpegSavedModel = { predict(x: NamedTensorMap | Tensor): NamedTensorMap | Tensor; dispose(): void };
+export type JpegTf = NodeTf & { node?: { encodeJpeg(image: Tensor3D): Promise<Uint8Array> } };
 
 /** TensorFlow's messages for a JPEG its decode refuses (jpeg_mem.cc, decode_image_op.cc). */
-const DECODE_FAILURE = /jpeg|image|decode/i;
+const DECODE_FAILURE = /jpeg|image|decode|input is empty/i;
+
+/** Pads a short batch: an 8x8 frame decodes and resizes in microseconds. */
+export async function fillerJpeg(tf: JpegTf): Promise<Uint8Array> {
+  const gray = tf.fill([8, 8, 3], 128, 'int32') as Tensor3D;
+  return tf.node!.encodeJpeg(gray).finally(() => gray.dispose());
+}
+
+/** Runs the signature of the smallest batch shape that holds the JPEGs, padded with `filler`; the caller disposes the outputs. */
+export function runPadded(tf: Tf, sessionsBySize: Map<number, JpegSavedModel>, jpegs: Uint8Array[], filler: Uint8Array): NamedTensorMap {
+  const n = jpegs.length;
+  const sizes = [...sessionsBySize.keys()].sort((a, b) => a - b);
+  const b = sizes.find((size) => size >= n);
+  if (b === undefined) throw new RangeError(`a batch holds at most ${sizes.at(-1)} frames, got ${n}`);
+  const input = tf.tensor([...jpegs, ...Array<Uint8Array>(b - n).fill(filler)] as never, [b], 'string');
+  try {
+    return sessionsBySize.get(b)!.predict({ [JPEG_INPUT]: input }) as NamedTensorMap;
+  } catch (err) {
+    const message = (err as Error).message;
+    if (DECODE_FAILURE.test(message)) throw new InvalidImageError(`cannot decode image: ${message.trim()}`);
+    throw err;
+  } finally {
+    input.dispose();
+  }
+}
 
 /** An int32 output holding uint8 bytes (jpegGraph's asWords) as those bytes. */
 function bytesOf(words: Tensor, length: number): Uint8Array {
@@ -83,7 +108,7 @@ export async function compileJpegServing(
   metadata: ModelMetadata,
   options: JpegCompileOptions = {},
 ): Promise<JpegServingPredictor> {
-  const nodeTf = tf as NodeTf & { node?: { encodeJpeg(image: Tensor3D): Promise<Uint8Array> } };
+  const nodeTf = tf as JpegTf;
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     throw new UnsupportedModelError(`backend ${tf.getBackend()} has no TensorFlow sessions`);
   if (metadata.preprocessing !== GRAPH_PREPROCESSING)
@@ -127,24 +152,10 @@ export async function compileJpegServing(
   }
 
   // Pads a short batch: an 8x8 frame decodes and resizes in microseconds.
-  const gray = tf.fill([8, 8, 3], 128, 'int32') as Tensor3D;
-  const filler = await nodeTf.node!.encodeJpeg(gray).finally(() => gray.dispose());
-
+  const filler = await fillerJpeg(nodeTf);
   const run = (sessionsBySize: Map<number, JpegSavedModel>, jpegs: Uint8Array[]) => {
     if (sessions.length === 0) throw new Error('this JPEG serving predictor was disposed');
-    const n = jpegs.length;
-    const b = batchSizes.find((size) => size >= n);
-    if (b === undefined) throw new RangeError(`a batch holds at most ${batchSizes.at(-1)} frames, got ${n}`);
-    const input = tf.tensor([...jpegs, ...Array<Uint8Array>(b - n).fill(filler)] as never, [b], 'string');
-    try {
-      return sessionsBySize.get(b)!.predict({ [JPEG_INPUT]: input }) as NamedTensorMap;
-    } catch (err) {
-      const message = (err as Error).message;
-      if (DECODE_FAILURE.test(message)) throw new InvalidImageError(`cannot decode image: ${message.trim()}`);
-      throw err;
-    } finally {
-      input.dispose();
-    }
+    return runPadded(tf, sessionsBySize, jpegs, filler);
   };
 
   const predictor: JpegServingPredictor = {

@@ -11,6 +11,16 @@ import { sha256 } from './dataset.js';
 export const GRAPH_PREPROCESSING = 'graph-v1';
 export type Preprocessing = typeof GRAPH_PREPROCESSING;
 
+/**
+ * The preprocessing version (cache key of core/ml/preprocessedFrames.ts, a dataset manifest's preprocessingVersion)
+ * of frames made by the JPEG graph. Version 1 (imagePixels.ts PREPROCESSING_VERSION) is sharp's.
+ */
+export const GRAPH_PREPROCESSING_VERSION = 2;
+
+/** What a model trained on a dataset of this preprocessing version records in its metadata. */
+export const preprocessingOfVersion = (version: number | undefined): Preprocessing | undefined =>
+  version === GRAPH_PREPROCESSING_VERSION ? GRAPH_PREPROCESSING : undefined;
+
 /** What travels with every saved model so serving preprocesses exactly as training did. */
 export interface ModelMetadata {
   architecture: string;
