@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { RgbImage } from '../core/features/imageCharacteristics.js';
 import type { BackendPreference } from '../core/ml/backend.js';
 import { InvalidImageError } from '../core/ml/imagePixels.js';
 import type { ModelFiles } from '../core/ml/modelArtifact.js';
@@ -32,6 +33,12 @@ export class InferenceError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A frame's prediction in mm, with the frame decoded at its own size when the model decoded its JPEG. */
+export interface FramePrediction {
+  mm: number;
+  rgb?: RgbImage;
 }
 
 /** A model version loaded in the thread; it lives until unloaded or until the thread it was loaded in stops. */
@@ -149,17 +156,18 @@ export class InferenceEngine {
   }
 
   /**
-   * One call of the model for a micro-batch: one message, one native call in the thread, an answer per frame (mm, or
-   * the error of that frame alone: InvalidImageError for a frame that cannot be decoded).
+   * One call of the model for a micro-batch: one message, one native call in the thread, an answer per frame (its
+   * prediction, with its decode from a JPEG graph, or the error of that frame alone: InvalidImageError for a frame
+   * that cannot be decoded).
    */
-  async predict(model: EngineModel, frames: FrameInput[]): Promise<{ mm: (number | Error)[]; calls: number }> {
+  async predict(model: EngineModel, frames: FrameInput[]): Promise<{ frames: (FramePrediction | Error)[]; calls: number }> {
     if (model.generation !== this.generation)
       throw new InferenceThreadStoppedError('the inference thread this model was loaded in has stopped');
     const answer = await this.call<PredictAnswer>({ kind: 'predict', model: model.id, frames });
     return {
       calls: answer.calls,
-      mm: answer.frames.map((frame) => {
-        if ('mm' in frame) return frame.mm;
+      frames: answer.frames.map((frame) => {
+        if (!('error' in frame)) return frame;
         const { code, message } = frame.error;
         return code === 'invalid_image' ? new InvalidImageError(message) : new InferenceError(message, code);
       }),

@@ -45,12 +45,19 @@ export type InferenceRequest = LoadRequest | PredictRequest | UnloadRequest | Ba
 
 export interface LoadAnswer {
   metadata: ModelMetadata;
-  path: 'graph' | 'layers';
+  /**
+   * 'jpeg': JPEG bytes in, decode and resize inside the graph (models trained on preprocessing 'graph-v1'); 'graph': the
+   * frozen graph from pixels sharp made; 'layers': the layers model op by op.
+   */
+  path: 'jpeg' | 'graph' | 'layers';
   fallbackReason?: string;
 }
 
-/** One per frame: its prediction in mm, or why it failed (`invalid_image`: the frame, not the model). */
-export type FrameAnswer = { mm: number } | { error: { code: string; message: string } };
+/**
+ * One per frame: its prediction in mm (with, from a JPEG graph, the frame decoded at its own size), or why it failed
+ * (`invalid_image`: the frame, not the model).
+ */
+export type FrameAnswer = { mm: number; rgb?: RgbImage } | { error: { code: string; message: string } };
 
 export interface PredictAnswer {
   frames: FrameAnswer[];

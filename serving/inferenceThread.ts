@@ -1,11 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { RgbImage } from '../core/features/imageCharacteristics.js';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
 import { loadBackend, type Tf } from '../core/ml/backend.js';
 import { sha256 } from '../core/ml/dataset.js';
 import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
 import { pixelsForModel, type DecodedFrame } from '../core/ml/imagePixels.js';
+import { compileJpegServing, type JpegServingPredictor } from '../core/ml/jpegServing.js';
 import { unscaleLabel } from '../core/ml/labels.js';
-import { deserializeModel, type ModelMetadata } from '../core/ml/modelArtifact.js';
+import { deserializeModel, GRAPH_PREPROCESSING, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import { pixelsToTensor } from '../core/ml/train.js';
 import {
   batchShapes,
@@ -23,7 +25,9 @@ import {
 } from './inferenceProtocol.js';
 
 interface ThreadModel {
-  predictor: ServingPredictor;
+  /** JPEG bytes in: decode, resize and the model in one session call (models trained on 'graph-v1'). */
+  jpeg?: JpegServingPredictor;
+  predictor?: ServingPredictor;
   /** Kept only while the predictor runs it (the graph holds its own copy of the weights). */
   model: LayersModel | undefined;
   metadata: ModelMetadata;
@@ -49,8 +53,25 @@ export function serveInference() {
     if (sha256(Buffer.concat([modelJson, weights])) !== request.artifactSha256)
       throw new Error('its artifact does not match the registered sha256');
     const { model, metadata } = await deserializeModel(tf, modelJson, weights);
+    let jpegRefused: string | undefined;
+    if (metadata.preprocessing === GRAPH_PREPROCESSING) {
+      try {
+        // Every batch shape is warmed as it compiles.
+        const jpeg = await compileJpegServing(tf, model, metadata, {
+          artifactSha256: request.artifactSha256,
+          batchSizes: request.warmShapes,
+        });
+        model.dispose();
+        models.set(request.model, { jpeg, model: undefined, metadata });
+        return { metadata, path: 'jpeg' };
+      } catch (err) {
+        // Served from sharp's pixels instead: close to what it was trained on, not the same bytes.
+        jpegRefused = `its JPEG graph cannot serve (${(err as Error).message}): served from sharp's pixels`;
+      }
+    }
     const predictor = await compileForServing(tf, model, { artifactSha256: request.artifactSha256, layersOnly: request.layersOnly });
     if (predictor.path === 'graph') model.dispose();
+    const fallbackReason = [jpegRefused, predictor.fallbackReason].filter(Boolean).join('; ') || undefined;
     try {
       // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
       for (const frames of request.warmShapes) {
@@ -64,7 +85,7 @@ export function serveInference() {
       throw err;
     }
     models.set(request.model, { predictor, model: predictor.path === 'graph' ? undefined : model, metadata });
-    return { metadata, path: predictor.path, fallbackReason: predictor.fallbackReason };
+    return { metadata, path: predictor.path, fallbackReason };
   }
 
   /** One graph call for the frames that decoded; if it fails, one call per frame, so a frame the model cannot take fails alone. */
@@ -72,7 +93,8 @@ export function serveInference() {
     const { tf } = await backend;
     const entry = models.get(request.model);
     if (!entry) throw Object.assign(new Error('this model version is not loaded in the inference thread'), { code: 'model_unavailable' });
-    const { metadata } = entry;
+    const { metadata, predictor, jpeg } = entry;
+    if (jpeg) return predictJpegs(jpeg, metadata, request.frames);
     const pixels = await Promise.allSettled(request.frames.map((frame) => pixelsForModel(frameImage(frame), metadata)));
     const answers: FrameAnswer[] = pixels.map((p) => (p.status === 'fulfilled' ? { mm: NaN } : { error: errorOf(p.reason) }));
     const decoded = pixels.flatMap((p, i) => (p.status === 'fulfilled' ? [{ i, pixels: p.value }] : []));
@@ -81,7 +103,8 @@ export function serveInference() {
     try {
       const units = runBatch(
         tf,
-        entry,
+        predictor!,
+        metadata,
         decoded.map((d) => d.pixels),
       );
       decoded.forEach((d, k) => (answers[d.i] = { mm: unscaleLabel(units[k], metadata.labelMaxMm) }));
@@ -89,7 +112,7 @@ export function serveInference() {
       for (const d of decoded) {
         calls++;
         try {
-          answers[d.i] = { mm: unscaleLabel(runBatch(tf, entry, [d.pixels])[0], metadata.labelMaxMm) };
+          answers[d.i] = { mm: unscaleLabel(runBatch(tf, predictor!, metadata, [d.pixels])[0], metadata.labelMaxMm) };
         } catch (err) {
           answers[d.i] = { error: errorOf(err) };
         }
@@ -107,7 +130,8 @@ export function serveInference() {
       case 'unload': {
         const entry = models.get(message.model);
         models.delete(message.model);
-        entry?.predictor.dispose();
+        entry?.jpeg?.dispose();
+        entry?.predictor?.dispose();
         entry?.model?.dispose();
         return null;
       }
@@ -120,7 +144,8 @@ export function serveInference() {
 
   port.on('message', ({ id, message }: Envelope<InferenceRequest>) => {
     handle(message).then(
-      (value) => port.postMessage({ id, value } satisfies Reply),
+      // The decoded frames move to the API's thread, not copied.
+      (value) => port.postMessage({ id, value } satisfies Reply, decodesOf(value)),
       (err: unknown) => port.postMessage({ id, error: errorOf(err) } satisfies Reply),
     );
   });
@@ -137,9 +162,41 @@ function errorOf(err: unknown): { message: string; code: string } {
   return { message: message ?? String(err), code: typeof code === 'string' ? code : 'error' };
 }
 
+/**
+ * One session call for the batch: JPEGs in, predictions and each frame's decode out. A JPEG TensorFlow cannot decode
+ * fails the call: then each frame is tried alone, so it fails alone.
+ */
+function predictJpegs(jpeg: JpegServingPredictor, metadata: ModelMetadata, frames: FrameInput[]): PredictAnswer {
+  const answer = (units: Float32Array, rgb: RgbImage[]): FrameAnswer[] =>
+    rgb.map((image, i) => ({
+      mm: unscaleLabel(units[i], metadata.labelMaxMm),
+      // Its own buffer, to be moved to the API's thread.
+      rgb: { width: image.width, height: image.height, data: image.data.slice() },
+    }));
+  try {
+    const { units, rgb } = jpeg.predictJpegs(frames.map((f) => f.jpeg));
+    return { frames: answer(units, rgb), calls: 1 };
+  } catch {
+    const answers = frames.map((frame): FrameAnswer => {
+      try {
+        const { units, rgb } = jpeg.predictJpegs([frame.jpeg]);
+        return answer(units, rgb)[0];
+      } catch (err) {
+        return { error: errorOf(err) };
+      }
+    });
+    return { frames: answers, calls: 1 + frames.length };
+  }
+}
+
+/** The buffers of the frames a JPEG graph decoded, in an answer. */
+function decodesOf(value: unknown): ArrayBuffer[] {
+  const frames = (value as Partial<PredictAnswer> | null)?.frames;
+  return (frames ?? []).flatMap((f) => ('rgb' in f && f.rgb ? [f.rgb.data.buffer as ArrayBuffer] : []));
+}
+
 /** The model's outputs in 0..1 for these frames, padded with blank frames to one of the warmed batch shapes. */
-function runBatch(tf: Tf, entry: ThreadModel, frames: Uint8Array[]): Float32Array {
-  const { metadata, predictor } = entry;
+function runBatch(tf: Tf, predictor: ServingPredictor, metadata: ModelMetadata, frames: Uint8Array[]): Float32Array {
   const shape = batchShapes(frames.length).at(-1)!;
   const pixels = shape === 1 ? frames[0] : concatBytes(frames, shape);
   const out = tf.tidy(() => {

@@ -5,7 +5,13 @@ import type { ObjectStore } from '../core/stores/objects.js';
 import { ItemFailure, MicroBatcher, type MicroBatchSettings } from './microBatcher.js';
 import { fixedVersionOf, type Deployment, type ModelVersion, type RegistryStore } from '../core/stores/registry.js';
 import { candidateAnswers } from '../core/rollout/candidateArm.js';
-import { InferenceEngine, InferenceThreadStoppedError, ModelUnavailableError, type EngineModel } from './inferenceEngine.js';
+import {
+  InferenceEngine,
+  InferenceThreadStoppedError,
+  ModelUnavailableError,
+  type EngineModel,
+  type FramePrediction,
+} from './inferenceEngine.js';
 import { batchShapes, type FrameInput } from './inferenceProtocol.js';
 
 export { ModelUnavailableError } from './inferenceEngine.js';
@@ -16,7 +22,7 @@ interface LoadedModel {
   model: EngineModel;
   metadata: ModelMetadata;
   /** Frames to predict, gathered into one call of the model. */
-  batcher: MicroBatcher<FrameInput, number>;
+  batcher: MicroBatcher<FrameInput, FramePrediction>;
   /** Bytes of its weights: what the cache's bound counts. */
   bytes: number;
   /** Requests predicting with this model right now. */
@@ -31,8 +37,15 @@ interface LoadedModel {
 /** A model held for one request: it stays loaded until released, whatever swaps happen meanwhile. */
 export interface ModelLease {
   readonly version: ModelVersion;
+  /**
+   * The model decodes JPEGs itself (in its graph, as it was trained): give it the JPEG alone, and take the frame's
+   * decode from `predict`'s answer instead of decoding it again.
+   */
+  readonly takesJpeg: boolean;
   /** The prediction in mm for one image (a JPEG, with its pixels if decoded already), preprocessed exactly as the model was trained. */
   predictMm(image: FrameImage): Promise<number>;
+  /** As predictMm, with the frame decoded at its own size when the model decoded it (`takesJpeg`). */
+  predict(image: FrameImage): Promise<FramePrediction>;
   release(): void;
 }
 
@@ -329,10 +342,10 @@ export class ModelServer {
         version,
         model,
         metadata: model.metadata,
-        batcher: new MicroBatcher<FrameInput, number>(
+        batcher: new MicroBatcher<FrameInput, FramePrediction>(
           async (frames) => {
-            const { mm } = await this.engine.predict(model, frames);
-            return mm.map((out) => (out instanceof Error ? new ItemFailure(out) : out));
+            const answer = await this.engine.predict(model, frames);
+            return answer.frames.map((out) => (out instanceof Error ? new ItemFailure(out) : out));
           },
           batch,
           this.options.metrics?.batchRun,
@@ -356,7 +369,9 @@ export class ModelServer {
     let released = false;
     return {
       version: entry.version,
-      predictMm: (image) => this.predictMm(entry, image),
+      takesJpeg: entry.model.path === 'jpeg',
+      predictMm: async (image) => (await this.predict(entry, image)).mm,
+      predict: (image) => this.predict(entry, image),
       release: () => {
         if (released) return;
         released = true;
@@ -367,8 +382,8 @@ export class ModelServer {
   }
 
   /** A frame that cannot be decoded fails alone (InvalidImageError), never its batch mates. */
-  private predictMm(entry: LoadedModel, image: FrameImage): Promise<number> {
-    return entry.batcher.submit(frameInput(image));
+  private predict(entry: LoadedModel, image: FrameImage): Promise<FramePrediction> {
+    return entry.batcher.submit(frameInput(image, entry.model.path === 'jpeg'));
   }
 
   /** Calls of the models and the frames they predicted, since the server started (models still loaded). */
@@ -414,8 +429,9 @@ export class ModelServer {
 }
 
 /** What the inference thread gets of a frame: its JPEG, and its pixels when decoded at its own size already. */
-function frameInput(image: FrameImage): FrameInput {
+function frameInput(image: FrameImage, jpegOnly: boolean): FrameInput {
   if (Buffer.isBuffer(image)) return { jpeg: image };
+  if (jpegOnly) return { jpeg: image.jpeg };
   const { width, height, data } = image.rgb;
   return { jpeg: image.jpeg, rgb: { width, height, data } };
 }
