@@ -81,7 +81,7 @@ export async function startApiOn(
     readyCheckTimeoutSeconds: 2,
     jsonMaxDepth: 32,
     jsonMaxKeys: 50_000,
-    // Model loads block this process's event loop for a second on a busy machine; only the shedding test sheds.
+    // A busy machine delays this process's event loop (the tests' own work shares it); only the shedding test sheds.
     overloadDelayMs: 5_000,
     ...options.api,
   };
