@@ -80,6 +80,8 @@ export class InferenceEngine {
 
   private start() {
     this.generation++;
+    // TensorFlow reads its log level from the process's environment, which a worker thread's process.env only copies.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     const worker = new Worker(threadEntry, { workerData: { backend: this.options.backend ?? 'auto' } satisfies InferenceThreadData });
     // A thread waiting for work keeps no process alive (a closed API, a test's end).
     worker.unref();
