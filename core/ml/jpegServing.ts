@@ -48,8 +48,8 @@ export interface JpegServingPredictor {
    * find it.
    */
   predictJpegs(jpegs: Uint8Array[]): JpegPredictions;
-  /** The uint8 model input [n, height, width, 3] the same graph computes for these JPEGs (for checks). */
-  modelInput(jpegs: Uint8Array[]): Uint8Array;
+  /** The uint8 model input [n, height, width, 3] the same graph computes for these JPEGs (for checks; loads its signatures on first use). */
+  modelInput(jpegs: Uint8Array[]): Promise<Uint8Array>;
   dispose(): void;
 }
 
@@ -140,8 +140,7 @@ export async function compileJpegServing(
     sessions.push(frozen);
     for (const b of batchSizes) {
       jpegSessions.set(b, await load(jpegSignature(b)));
-      pixelSessions.set(b, await load(pixelsSignature(b)));
-      sessions.push(jpegSessions.get(b)!, pixelSessions.get(b)!);
+      sessions.push(jpegSessions.get(b)!);
     }
     const difference = differenceFromLayers(tf, model, frozen as never, frameShape);
     if (!(difference <= MAX_ABS_DIFFERENCE))
@@ -158,6 +157,7 @@ export async function compileJpegServing(
     return runPadded(tf, sessionsBySize, jpegs, filler);
   };
 
+  let pixelsLoaded: Promise<void> | undefined;
   const predictor: JpegServingPredictor = {
     savedModelDir: dir,
     batchSizes,
@@ -175,7 +175,14 @@ export async function compileJpegServing(
         tf.dispose(Object.values(out));
       }
     },
-    modelInput(jpegs) {
+    async modelInput(jpegs) {
+      await (pixelsLoaded ??= (async () => {
+        for (const b of batchSizes) {
+          const session = await load(pixelsSignature(b));
+          sessions.push(session);
+          pixelSessions.set(b, session);
+        }
+      })());
       const out = run(pixelSessions, jpegs);
       try {
         return bytesOf(out[PIXELS_OUTPUT], jpegs.length * height * width * 3).slice();

@@ -110,11 +110,11 @@ describe('training through the JPEG graph', () => {
     expect(byLabel.has(recorded.length + 1)).toBe(true);
     for (const [i, frame] of recorded.entries()) {
       const trained = byLabel.get(i)!;
-      expect(Buffer.from(trained).equals(Buffer.from(serving.modelInput([frame.jpeg]))), frame.name).toBe(true);
+      expect(Buffer.from(trained).equals(Buffer.from(await serving.modelInput([frame.jpeg]))), frame.name).toBe(true);
       // A batch's frames are made one by one: the same bytes in a batch of 16 as alone.
       const batch = recorded.slice(0, 16).map((f) => f.jpeg);
       if (i < 16) {
-        const together = serving.modelInput(batch);
+        const together = await serving.modelInput(batch);
         const frameBytes = width * height * 3;
         expect(Buffer.from(together.subarray(i * frameBytes, (i + 1) * frameBytes)).equals(Buffer.from(trained)), frame.name).toBe(true);
       }
