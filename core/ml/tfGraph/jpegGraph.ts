@@ -7,7 +7,7 @@ import { SERVING_SIGNATURE, SIGNATURE_INPUT, SIGNATURE_OUTPUT, type Signature } 
 export type JpegResize = 'bilinear' | 'area' | 'lanczos3';
 
 /** The resize of preprocessing 'graph-v1': see docs/ARCHITECTURE.md (the JPEG graph) for the measurements behind it. */
-export const GRAPH_V1_RESIZE: JpegResize = 'area';
+export const GRAPH_V1_RESIZE: JpegResize = 'lanczos3';
 
 /** Batch shapes a graph has a signature for; a batch of another size is padded up to the next one. */
 export const JPEG_BATCH_SIZES = [1, 2, 4, 8, 16] as const;
