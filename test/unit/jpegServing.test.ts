@@ -98,7 +98,8 @@ describe('compileJpegServing', () => {
       expect(together.rgb.at(-1)).toMatchObject({ width: 320, height: 240 });
       for (const [i, jpeg] of jpegs.entries()) {
         const alone = predictor.predictJpegs([jpeg]);
-        expect(alone.units[0]).toBe(together.units[i]);
+        // Kernels block a batch of 16 otherwise than one frame: float rounding, no more.
+        expect(Math.abs(alone.units[0] - together.units[i])).toBeLessThanOrEqual(1e-6);
         expect(Buffer.from(alone.rgb[0].data).equals(Buffer.from(together.rgb[i].data))).toBe(true);
       }
       expect(() => predictor.predictJpegs(Array(17).fill(recorded[0].jpeg))).toThrow(RangeError);
