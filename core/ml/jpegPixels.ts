@@ -85,11 +85,14 @@ export async function jpegPixelsInThread(task: {
   jpegs: Uint8Array[];
   width: number;
   height: number;
+  cacheDir: string;
 }): Promise<{ pixels: (Uint8Array | { error: { message: string; code: string } })[] }> {
   const key = `${task.width}x${task.height}`;
   let session = compiled.get(key);
   if (!session) {
-    session = loadBackend('tensorflow').then(({ tf }) => compileJpegPixels(tf, { width: task.width, height: task.height }));
+    session = loadBackend('tensorflow').then(({ tf }) =>
+      compileJpegPixels(tf, { width: task.width, height: task.height }, { cacheDir: task.cacheDir }),
+    );
     compiled.set(key, session);
     session.catch(() => compiled.delete(key));
   }
