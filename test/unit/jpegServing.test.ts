@@ -41,7 +41,7 @@ function randomizeBiases(model: LayersModel, seed: number) {
 beforeAll(async () => {
   tf = (await loadBackend('tensorflow')).tf;
   cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jpeg-serving-test-'));
-});
+}, 60_000);
 
 afterAll(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
@@ -61,7 +61,7 @@ describe('compileJpegServing', () => {
       model = buildModel(tf, architecture, { width, height, dropout: 0.2, learningRate: 1e-3, seed: 3 });
       randomizeBiases(model, 7);
       predictor = await compileJpegServing(tf, model, metadataOf(architecture, width, height), { cacheDir });
-    });
+    }, 120_000);
 
     afterAll(() => {
       predictor.dispose();
