@@ -6,7 +6,7 @@ import { ownCacheDir, writeSavedModelOnce } from './fastPredict.js';
 import { InvalidImageError, type InputSize } from './imagePixels.js';
 import { fillerJpeg, runPadded, type JpegSavedModel, type JpegTf } from './jpegServing.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
-import { JPEG_BATCH_SIZES, PIXELS_OUTPUT, pixelsSignature, preprocessingGraph } from './tfGraph/jpegGraph.js';
+import { JPEG_BATCH_SIZES, PIXELS_OUTPUT, pixelsSignature, preprocessingGraph, type JpegResize } from './tfGraph/jpegGraph.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
 
 export { GRAPH_PREPROCESSING_VERSION } from './modelArtifact.js';
@@ -21,12 +21,16 @@ export interface JpegPixels {
 }
 
 /** The preprocessing graph for one model size, loaded in a TensorFlow session (tfjs-node). Synchronous calls. */
-export async function compileJpegPixels(tf: Tf, size: InputSize, options: { cacheDir?: string } = {}): Promise<JpegPixels> {
+export async function compileJpegPixels(
+  tf: Tf,
+  size: InputSize,
+  options: { cacheDir?: string; /** Only for measuring the alternatives. */ resize?: JpegResize } = {},
+): Promise<JpegPixels> {
   const nodeTf = tf as JpegTf;
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     throw new UnsupportedModelError(`backend ${tf.getBackend()} has no TensorFlow sessions`);
   const encoded = (() => {
-    const graph = preprocessingGraph(size);
+    const graph = preprocessingGraph(size, JPEG_BATCH_SIZES, options.resize);
     return encodeGraphSavedModel(graph.nodes, graph.signatures);
   })();
   const dir = path.join(options.cacheDir ?? ownCacheDir(), `mlops-jpeg-pixels-${size.width}x${size.height}-${sha256(encoded)}`);
@@ -81,11 +85,14 @@ export async function jpegPixelsInThread(task: {
   jpegs: Uint8Array[];
   width: number;
   height: number;
+  cacheDir: string;
 }): Promise<{ pixels: (Uint8Array | { error: { message: string; code: string } })[] }> {
   const key = `${task.width}x${task.height}`;
   let session = compiled.get(key);
   if (!session) {
-    session = loadBackend('tensorflow').then(({ tf }) => compileJpegPixels(tf, { width: task.width, height: task.height }));
+    session = loadBackend('tensorflow').then(({ tf }) =>
+      compileJpegPixels(tf, { width: task.width, height: task.height }, { cacheDir: task.cacheDir }),
+    );
     compiled.set(key, session);
     session.catch(() => compiled.delete(key));
   }

@@ -15,6 +15,7 @@ import { InvalidImageError } from './imagePixels.js';
 import { GRAPH_PREPROCESSING, type ModelMetadata } from './modelArtifact.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
 import {
+  INIT_SIGNATURE,
   JPEG_BATCH_SIZES,
   JPEG_INPUT,
   jpegServingGraph,
@@ -29,7 +30,7 @@ import {
 import { encodeGraphSavedModel, SERVING_SIGNATURE, SERVING_TAG } from './tfGraph/savedModel.js';
 
 /** Bumped whenever jpegServingGraph writes a different graph for the same artifact. */
-const JPEG_GRAPH_FORMAT = 'j1';
+const JPEG_GRAPH_FORMAT = 'j2';
 
 export interface JpegPredictions {
   /** The model's outputs (0..1, before scaling to mm), one per frame in order. */
@@ -48,8 +49,8 @@ export interface JpegServingPredictor {
    * find it.
    */
   predictJpegs(jpegs: Uint8Array[]): JpegPredictions;
-  /** The uint8 model input [n, height, width, 3] the same graph computes for these JPEGs (for checks). */
-  modelInput(jpegs: Uint8Array[]): Uint8Array;
+  /** The uint8 model input [n, height, width, 3] the same graph computes for these JPEGs (for checks; loads its signatures on first use). */
+  modelInput(jpegs: Uint8Array[]): Promise<Uint8Array>;
   dispose(): void;
 }
 
@@ -121,11 +122,9 @@ export async function compileJpegServing(
     throw new UnsupportedModelError(`the model's input is ${width}x${height}, its metadata says ${metadata.width}x${metadata.height}`);
   const batchSizes = [...(options.batchSizes ?? JPEG_BATCH_SIZES)].sort((a, b) => a - b);
 
+  const graph = jpegServingGraph(model, batchSizes, options.resize);
   let encoded: Uint8Array | undefined;
-  const encode = () => {
-    const graph = jpegServingGraph(model, batchSizes, options.resize);
-    return (encoded ??= encodeGraphSavedModel(graph.nodes, graph.signatures));
-  };
+  const encode = () => (encoded ??= encodeGraphSavedModel(graph.nodes, graph.signatures));
   const variant = `${JPEG_GRAPH_FORMAT}-${options.resize ?? 'v1'}-b${batchSizes.join('.')}`;
   const dir = path.join(options.cacheDir ?? ownCacheDir(), `mlops-jpeg-graph-${variant}-${options.artifactSha256 ?? sha256(encode())}`);
   writeSavedModelOnce(dir, encode);
@@ -140,8 +139,15 @@ export async function compileJpegServing(
     sessions.push(frozen);
     for (const b of batchSizes) {
       jpegSessions.set(b, await load(jpegSignature(b)));
-      pixelSessions.set(b, await load(pixelsSignature(b)));
-      sessions.push(jpegSessions.get(b)!, pixelSessions.get(b)!);
+      sessions.push(jpegSessions.get(b)!);
+    }
+    const init = await load(INIT_SIGNATURE);
+    sessions.push(init);
+    const weights = Object.fromEntries(Object.entries(graph.weights).map(([input, w]) => [input, tf.tensor(w.values, w.shape, 'float32')]));
+    try {
+      tf.dispose(Object.values(init.predict(weights) as NamedTensorMap));
+    } finally {
+      tf.dispose(Object.values(weights));
     }
     const difference = differenceFromLayers(tf, model, frozen as never, frameShape);
     if (!(difference <= MAX_ABS_DIFFERENCE))
@@ -158,6 +164,7 @@ export async function compileJpegServing(
     return runPadded(tf, sessionsBySize, jpegs, filler);
   };
 
+  let pixelsLoaded: Promise<void> | undefined;
   const predictor: JpegServingPredictor = {
     savedModelDir: dir,
     batchSizes,
@@ -175,7 +182,14 @@ export async function compileJpegServing(
         tf.dispose(Object.values(out));
       }
     },
-    modelInput(jpegs) {
+    async modelInput(jpegs) {
+      await (pixelsLoaded ??= (async () => {
+        for (const b of batchSizes) {
+          const session = await load(pixelsSignature(b));
+          sessions.push(session);
+          pixelSessions.set(b, session);
+        }
+      })());
       const out = run(pixelSessions, jpegs);
       try {
         return bytesOf(out[PIXELS_OUTPUT], jpegs.length * height * width * 3).slice();

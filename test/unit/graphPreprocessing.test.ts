@@ -10,6 +10,7 @@ import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend, type Tf } from '../../core/ml/backend.js';
 import { readSplit, type DatasetManifestV2 } from '../../core/ml/dataset.js';
 import { imageToPixels, PREPROCESSING_VERSION } from '../../core/ml/imagePixels.js';
+import { JpegPixelsPool } from '../../core/ml/jpegPixelsPool.js';
 import { compileJpegServing, type JpegServingPredictor } from '../../core/ml/jpegServing.js';
 import { GRAPH_PREPROCESSING, GRAPH_PREPROCESSING_VERSION, preprocessingOfVersion } from '../../core/ml/modelArtifact.js';
 import { PRESET_IDS } from '../../edge/presets.js';
@@ -110,15 +111,29 @@ describe('training through the JPEG graph', () => {
     expect(byLabel.has(recorded.length + 1)).toBe(true);
     for (const [i, frame] of recorded.entries()) {
       const trained = byLabel.get(i)!;
-      expect(Buffer.from(trained).equals(Buffer.from(serving.modelInput([frame.jpeg]))), frame.name).toBe(true);
+      expect(Buffer.from(trained).equals(Buffer.from(await serving.modelInput([frame.jpeg]))), frame.name).toBe(true);
       // A batch's frames are made one by one: the same bytes in a batch of 16 as alone.
       const batch = recorded.slice(0, 16).map((f) => f.jpeg);
       if (i < 16) {
-        const together = serving.modelInput(batch);
+        const together = await serving.modelInput(batch);
         const frameBytes = width * height * 3;
         expect(Buffer.from(together.subarray(i * frameBytes, (i + 1) * frameBytes)).equals(Buffer.from(trained)), frame.name).toBe(true);
       }
     }
+  });
+
+  it('runs on a thread of its own that leaves no folder behind once closed, and answers each frame on its own', async () => {
+    const pool = new JpegPixelsPool();
+    const made = await pool.pixelsOf([recorded[0].jpeg, cut, recorded[1].jpeg], { width, height });
+    expect(made.map((m) => (m instanceof Uint8Array ? m.length : (m as { code: string }).code))).toEqual([
+      width * height * 3,
+      'invalid_image',
+      width * height * 3,
+    ]);
+    expect(Buffer.from(made[2] as Uint8Array).equals(Buffer.from(await serving.modelInput([recorded[1].jpeg])))).toBe(true);
+    expect(fs.readdirSync(pool.cacheDir)).toHaveLength(1);
+    await pool.close();
+    expect(fs.existsSync(pool.cacheDir)).toBe(false);
   });
 
   it("keeps sharp's pixels under their own version where TensorFlow is not used (ML_BACKEND=cpu)", async () => {

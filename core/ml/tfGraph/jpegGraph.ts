@@ -7,7 +7,7 @@ import { SERVING_SIGNATURE, SIGNATURE_INPUT, SIGNATURE_OUTPUT, type Signature } 
 export type JpegResize = 'bilinear' | 'area' | 'lanczos3';
 
 /** The resize of preprocessing 'graph-v1': see docs/ARCHITECTURE.md (the JPEG graph) for the measurements behind it. */
-export const GRAPH_V1_RESIZE: JpegResize = 'area';
+export const GRAPH_V1_RESIZE: JpegResize = 'lanczos3';
 
 /** Batch shapes a graph has a signature for; a batch of another size is padded up to the next one. */
 export const JPEG_BATCH_SIZES = [1, 2, 4, 8, 16] as const;
@@ -180,19 +180,43 @@ export function preprocessingGraph(size: ModelSize, batchSizes: readonly number[
   return { nodes: g.nodes, signatures };
 }
 
+/** The serving graph, and the weights its `init` signature must be fed (by input name) before anything else runs. */
+export interface JpegServingGraph extends JpegGraph {
+  weights: Record<string, { shape: number[]; values: Float32Array }>;
+}
+
+export const INIT_SIGNATURE = 'init';
+
 /**
  * A layers model served from JPEG bytes: per batch shape b, `jpeg_<b>` takes JPEGs [b] and gives `predictions` [b]
  * and `rgb_<i>` (frame i's decode), and `pixels_<b>` the uint8 model input the same nodes computed. Each batch shape
- * has its own copy of the model's compute nodes, all reading the same weight constants. `serving_default` is the
- * frozen model on float frames (as layersToGraph's), to check the graph against the layers model.
+ * has its own copy of the model's compute nodes, all reading the same weights. `serving_default` is the model on float
+ * frames (as layersToGraph's), to check the graph against the layers model.
+ * The weights are session variables that `init` sets from its inputs, not constants: a session keeps a copy of every
+ * constant per signature it runs (each runs its own executor), variables once; and the SavedModel stays small.
  */
-export function jpegServingGraph(model: LayersModel, batchSizes: readonly number[] = JPEG_BATCH_SIZES, resize?: JpegResize): JpegGraph {
+export function jpegServingGraph(
+  model: LayersModel,
+  batchSizes: readonly number[] = JPEG_BATCH_SIZES,
+  resize?: JpegResize,
+): JpegServingGraph {
   const g = new GraphBuilder();
-  const weights = new Map<string, string>();
+  const variables = new Map<string, string>();
+  const initInputs: Signature['inputs'] = {};
+  const initialWeights: JpegServingGraph['weights'] = {};
+  const assigned: string[] = [];
   const weight = (scope: string, w: LayerWeight) => {
     const key = `${scope}/${w.name}`;
-    let node = weights.get(key);
-    if (node === undefined) weights.set(key, (node = g.constant(`${scope}/${w.name.split('/').pop()}`, w.shape, w.values)));
+    let node = variables.get(key);
+    if (node === undefined) {
+      node = g.variable(`${scope}/${w.name.split('/').pop()}`, w.shape);
+      const value = g.add(`${INIT_SIGNATURE}/${node}`, 'Placeholder', [], { dtype: FLOAT, shape: { shape: shapeAttr(w.shape) } });
+      assigned.push(g.assign(`${node}/Assign`, node, value));
+      const input = `w${variables.size}`;
+      initInputs[input] = { name: value, shape: w.shape };
+      initialWeights[input] = { shape: w.shape, values: w.values };
+      variables.set(key, node);
+    }
     return node;
   };
   const dropout = (_scope: string, x: string) => x;
@@ -234,5 +258,9 @@ export function jpegServingGraph(model: LayersModel, batchSizes: readonly number
       outputs: { [PIXELS_OUTPUT]: { name: asWords(g, `${scope}/pixels`, pixels).words, shape: [-1], dtype: DT_INT32 } },
     };
   }
-  return { nodes: g.nodes, signatures };
+  signatures[INIT_SIGNATURE] = {
+    inputs: initInputs,
+    outputs: { done: { name: g.scalar(`${INIT_SIGNATURE}/done`, 1, assigned), shape: [] } },
+  };
+  return { nodes: g.nodes, signatures, weights: initialWeights };
 }
