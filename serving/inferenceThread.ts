@@ -44,6 +44,8 @@ export function serveInference() {
   const port = parentPort!;
   const { backend: preference } = workerData as InferenceThreadData;
   const backend = loadBackend(preference);
+  // A backend that cannot load fails each call that needs it, not the thread (which would be restarted, and fail again).
+  backend.catch(() => undefined);
   const models = new Map<number, ThreadModel>();
 
   async function load(request: LoadRequest): Promise<LoadAnswer> {
