@@ -4,11 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { InvalidImageError, type InputSize } from './imagePixels.js';
-import type { FramePixels } from './jpegPixels.js';
+import type { FramePixels, ThreadPixels } from './jpegPixels.js';
 
 const threadEntry = fileURLToPath(new URL('./jpegPixelsThread.mjs', import.meta.url));
 
-type ThreadAnswer = { pixels: (Uint8Array | { error: { message: string; code: string } })[] };
+/** Frames a task carries: small messages, so neither thread spends long (de)serialising one. */
+const FRAMES_PER_TASK = 128;
 
 /**
  * The JPEG graph's preprocessing (core/ml/jpegPixels.ts) on a worker thread of its own, so the Temporal worker's event
@@ -21,8 +22,22 @@ export class JpegPixelsPool {
 
   /** The model input of each JPEG at `size`, in order; a JPEG TensorFlow cannot decode gives an InvalidImageError. */
   async pixelsOf(jpegs: Uint8Array[], size: InputSize): Promise<FramePixels[]> {
-    const answer = (await this.pool.run({ jpegs, width: size.width, height: size.height, cacheDir: this.cacheDir })) as ThreadAnswer;
-    return answer.pixels.map((p) => (p instanceof Uint8Array ? p : new InvalidImageError(p.error.message)));
+    const frameBytes = size.width * size.height * 3;
+    const result: FramePixels[] = [];
+    for (let start = 0; start < jpegs.length; start += FRAMES_PER_TASK) {
+      const chunk = jpegs.slice(start, start + FRAMES_PER_TASK);
+      const task = { jpegs: chunk, width: size.width, height: size.height, cacheDir: this.cacheDir };
+      const { pixels, failed } = (await this.pool.run(task)) as ThreadPixels;
+      const failures = new Map(failed.map((f) => [f.index, f.message]));
+      let at = 0;
+      chunk.forEach((_, i) => {
+        const failure = failures.get(i);
+        if (failure !== undefined) return result.push(new InvalidImageError(failure));
+        result.push(pixels.subarray(at, at + frameBytes));
+        at += frameBytes;
+      });
+    }
+    return result;
   }
 
   async close(): Promise<void> {
