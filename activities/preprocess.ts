@@ -116,6 +116,8 @@ export const preprocess =
       const reason = skipReason(err);
       skipped[reason] = (skipped[reason] ?? 0) + 1;
     };
+    // Loading TensorFlow on the graph's thread takes seconds: meanwhile the first frames are fetched.
+    if (toDecode.length > 0) frameMaker.prepare(size);
     try {
       for (let start = 0; start < toDecode.length; start += cache.framesPerPack) {
         const batch = toDecode.slice(start, start + cache.framesPerPack);

@@ -142,8 +142,7 @@ async function errorTable(tf: Tf, frames: EdgeFrame[], runOf: number[]) {
   const labelled = frames.map((f, i) => ({ f, run: runOf[i] })).filter(({ f }) => f.sensorMm !== null);
   // Whole runs on one side: frames of one run look alike.
   const isTest = (run: number) => run % 5 === 4;
-  const width = 64;
-  const height = 48;
+  const [width, height] = (process.env.JPEG_BENCH_SIZE ?? '64x48').split('x').map(Number);
   const size = { width, height };
   const epochs = Number(process.env.JPEG_BENCH_EPOCHS ?? 8);
   const seeds = (process.env.JPEG_BENCH_SEEDS ?? '1,2').split(',').map(Number);

@@ -3,7 +3,7 @@ import { mapLimit } from '../mapLimit.js';
 import type { BackendPreference } from './backend.js';
 import { imageToPixels, InvalidImageError, PREPROCESSING_VERSION, type InputSize } from './imagePixels.js';
 import type { FramePixels } from './jpegPixels.js';
-import { JpegPixelsPool } from './jpegPixelsPool.js';
+import { sharedJpegPixelsPool } from './jpegPixelsPool.js';
 import { GRAPH_PREPROCESSING, GRAPH_PREPROCESSING_VERSION, type Preprocessing } from './modelArtifact.js';
 
 /** How training makes a frame's model input from its JPEG. */
@@ -14,6 +14,8 @@ export interface FramePreprocessing {
   readonly preprocessing?: Preprocessing;
   /** The model input of each JPEG, in order; a JPEG that cannot be decoded gives an InvalidImageError. */
   pixelsOf(jpegs: Buffer[], size: InputSize): Promise<FramePixels[]>;
+  /** Frames are coming: get ready for them meanwhile (starts the graph's thread). */
+  prepare(size: InputSize): void;
   close(): Promise<void>;
 }
 
@@ -30,17 +32,19 @@ function sharpPreprocessing(): FramePreprocessing {
           throw err;
         }),
       ),
+    prepare: () => {},
     close: async () => {},
   };
 }
 
 function graphPreprocessing(): FramePreprocessing {
-  let pool: JpegPixelsPool | undefined;
   return {
     version: GRAPH_PREPROCESSING_VERSION,
     preprocessing: GRAPH_PREPROCESSING,
-    pixelsOf: (jpegs, size) => (pool ??= new JpegPixelsPool()).pixelsOf(jpegs, size),
-    close: async () => pool?.close(),
+    pixelsOf: (jpegs, size) => sharedJpegPixelsPool().pixelsOf(jpegs, size),
+    prepare: (size) => sharedJpegPixelsPool().warm(size),
+    // The thread stays for the next preprocess step a while (sharedJpegPixelsPool).
+    close: async () => {},
   };
 }
 

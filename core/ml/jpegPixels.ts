@@ -77,16 +77,23 @@ export async function compileJpegPixels(
 
 const compiled = new Map<string, Promise<JpegPixels>>();
 
+/** What the thread answers: the frames made, back to back in one buffer (moved, not copied), and those that failed. */
+export interface ThreadPixels {
+  pixels: Uint8Array;
+  failed: { index: number; message: string }[];
+}
+
 /**
- * The entry of the preprocessing thread (jpegPixelsThread.mjs): the model input of each JPEG at `size`, or the reason
- * it failed as data (a thrown error would lose its code crossing the thread). Loads tfjs-node and the graph once per size.
+ * The entry of the preprocessing thread (jpegPixelsThread.mjs): the model input of each JPEG at `size` (a failed frame
+ * takes no room in `pixels`), and why frames failed, as data (a thrown error would lose its code crossing the thread).
+ * Loads tfjs-node and the graph once per size.
  */
 export async function jpegPixelsInThread(task: {
   jpegs: Uint8Array[];
   width: number;
   height: number;
   cacheDir: string;
-}): Promise<{ pixels: (Uint8Array | { error: { message: string; code: string } })[] }> {
+}): Promise<ThreadPixels> {
   const key = `${task.width}x${task.height}`;
   let session = compiled.get(key);
   if (!session) {
@@ -97,7 +104,13 @@ export async function jpegPixelsInThread(task: {
     session.catch(() => compiled.delete(key));
   }
   const results = (await session).pixelsOf(task.jpegs);
-  return {
-    pixels: results.map((r) => (r instanceof InvalidImageError ? { error: { message: r.message, code: r.code } } : r.slice())),
-  };
+  const made = results.filter((r) => r instanceof Uint8Array);
+  const pixels = new Uint8Array(made.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of made) {
+    pixels.set(r, at);
+    at += r.length;
+  }
+  const failed = results.flatMap((r, index) => (r instanceof InvalidImageError ? [{ index, message: r.message }] : []));
+  return { pixels, failed };
 }
