@@ -12,7 +12,7 @@ import {
 } from '../core/ml/dataset.js';
 import { DEFAULT_DATASET_POLICY, frameHash, isTestFrame, selectRows, type DatasetPolicy } from '../core/ml/datasetPolicy.js';
 import { CorruptRecordsError, forgetRecordsHead, readRecordRows } from '../core/ml/datasetRecords.js';
-import { imageToPixels, PREPROCESSING_VERSION } from '../core/ml/imagePixels.js';
+import { framePreprocessing } from '../core/ml/framePreprocessing.js';
 import { clipLabel } from '../core/ml/labels.js';
 import { PreprocessedFrames, type CacheFault, type FrameLocation, type PackRef } from '../core/ml/preprocessedFrames.js';
 import { mapLimit } from '../core/mapLimit.js';
@@ -55,17 +55,19 @@ export interface PreprocessResult extends DatasetSummary {
   bytes?: { read: number; written: number };
 }
 
-/** JPEGs fetched and decoded at once: sharp decodes on libuv's thread pool, fetches wait on the object store. */
-const DECODE_CONCURRENCY = 4;
+/** JPEGs fetched at once: fetches wait on the object store. */
+const FETCH_CONCURRENCY = 8;
 
 /**
  * Resizes the frames the dataset policy keeps to the model input (from the preprocessing cache, decoding only frames it
  * lacks), clips labels and splits train/test by a hash of each frame's image key, so a frame keeps its split across retrains.
  */
 export const preprocess =
-  ({ stores }: ActivityContext) =>
+  ({ stores, mlBackend }: ActivityContext) =>
   async (input: PreprocessInput): Promise<PreprocessResult> => {
     const { objects } = stores;
+    // Its thread (the JPEG graph's) starts with the first frame to decode.
+    const frameMaker = framePreprocessing(mlBackend);
     const size = { width: input.width, height: input.height };
     const policy = input.datasetPolicy ?? DEFAULT_DATASET_POLICY;
     const records = await readRecordRows(objects, input.datasetKey).catch(async (err) => {
@@ -77,7 +79,7 @@ export const preprocess =
     const rows = selectRows(records.rows, policy);
     const bytes = { read: records.bytesRead, written: 0 };
 
-    const cache = new PreprocessedFrames(objects, size, PREPROCESSING_VERSION);
+    const cache = new PreprocessedFrames(objects, size, frameMaker.version);
     const packs = await cache.packs();
     const { locations, unreadable } = await cache.locate(packs);
     const faults = new Map<string, CacheFault>(unreadable.map((p) => [p.key, 'pack_keys_unreadable']));
@@ -110,26 +112,46 @@ export const preprocess =
 
     const skipped: Record<string, number> = {};
     const added: PackRef[] = [];
-    for (let start = 0; start < toDecode.length; start += cache.framesPerPack) {
-      const batch = toDecode.slice(start, start + cache.framesPerPack);
-      const decoded = await mapLimit(batch, DECODE_CONCURRENCY, async (row, i) => {
-        if (i % 100 === 0) heartbeat({ decoding: start + i, of: toDecode.length });
-        try {
-          const jpeg = await objects.get(row.imageKey);
-          bytes.read += jpeg.byteLength;
-          return { imageKey: row.imageKey, pixels: await imageToPixels(jpeg, size) };
-        } catch (err) {
-          const reason = skipReason(err);
-          skipped[reason] = (skipped[reason] ?? 0) + 1;
-          return undefined;
-        }
-      });
-      const usable = decoded.filter((f) => f !== undefined);
-      if (usable.length === 0) continue;
-      frames.decoded += usable.length;
-      const pack = await cache.writePack(usable);
-      usable.forEach((f, index) => placed.set(f.imageKey, { pack, index }));
-      added.push(pack);
+    const skip = (err: unknown) => {
+      const reason = skipReason(err);
+      skipped[reason] = (skipped[reason] ?? 0) + 1;
+    };
+    // Loading TensorFlow on the graph's thread takes seconds: meanwhile the first frames are fetched.
+    if (toDecode.length > 0) frameMaker.prepare(size);
+    try {
+      for (let start = 0; start < toDecode.length; start += cache.framesPerPack) {
+        const batch = toDecode.slice(start, start + cache.framesPerPack);
+        const fetched = await mapLimit(batch, FETCH_CONCURRENCY, async (row, i) => {
+          if (i % 100 === 0) heartbeat({ fetching: start + i, of: toDecode.length });
+          try {
+            const jpeg = await objects.get(row.imageKey);
+            bytes.read += jpeg.byteLength;
+            return { imageKey: row.imageKey, jpeg };
+          } catch (err) {
+            skip(err);
+            return undefined;
+          }
+        });
+        const found = fetched.filter((f) => f !== undefined);
+        heartbeat({ decoding: start, of: toDecode.length });
+        const pixels = await frameMaker.pixelsOf(
+          found.map((f) => f.jpeg),
+          size,
+        );
+        const usable = found.flatMap(({ imageKey }, i) => {
+          const made = pixels[i];
+          if (made instanceof Uint8Array) return [{ imageKey, pixels: made }];
+          skip(made);
+          return [];
+        });
+        if (usable.length === 0) continue;
+        frames.decoded += usable.length;
+        const pack = await cache.writePack(usable);
+        usable.forEach((f, index) => placed.set(f.imageKey, { pack, index }));
+        added.push(pack);
+      }
+    } finally {
+      await frameMaker.close();
     }
     await cache.addToIndex(
       added,
@@ -164,7 +186,7 @@ export const preprocess =
       seed: input.seed,
       testFraction: input.testFraction,
       policy,
-      preprocessingVersion: PREPROCESSING_VERSION,
+      preprocessingVersion: frameMaker.version,
       split: 'frame-hash',
       test: await writeSplit('test', test),
       train: await writeSplit('train', train),

@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { parseCommandLineOrExit } from '../core/commandLine.js';
 import { loadConfig } from '../core/config.js';
-import { loadBackend } from '../core/ml/backend.js';
 import { closeStores, openStores } from '../core/stores/index.js';
 import { lazyTemporalClient } from '../control/temporal/client.js';
 import { createApp, idempotentFramesOf, retrainDepsOf } from './app.js';
@@ -37,7 +36,6 @@ if (exposure.length > 0) {
   process.exit(1);
 }
 const stores = await openStores(config);
-const backend = await loadBackend(config.mlBackend);
 
 const { temporal, close: closeTemporal } = lazyTemporalClient(config);
 const metrics = createApiMetrics();
@@ -45,7 +43,8 @@ const metrics = createApiMetrics();
 const models = new ModelServer({
   registry: stores.registry,
   objects: stores.objects,
-  tf: backend.tf,
+  // Models load and run on a thread of their own: the event loop never runs a TensorFlow call.
+  backend: config.mlBackend,
   // Replicas each cache deployments: a rover moves to a canary's candidate once all of them have read the stage.
   candidateOpensAfterMs: candidateOpensAfterMs(config.api.registryCacheTtlMs ?? 5000),
   batch: config.api.predictBatch,
@@ -55,6 +54,7 @@ const models = new ModelServer({
   log,
   metrics: metrics.serving,
 });
+const backend = await models.backend();
 const spoolDir = path.join(config.dataDir, 'spool');
 const analysis = new FrameAnalysis({
   shadow: (modelName, version, image) => models.predictWith(modelName, version, image),

@@ -7,11 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { FrameSpool } from '../ingest/frameSpool.js';
 import type { ImageCharacteristics } from '../core/features/fields.js';
 import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
@@ -22,6 +23,8 @@ import { compileForServing } from '../core/ml/fastPredict.js';
 import { decodeImage, imageToPixels, pixelsForModel } from '../core/ml/imagePixels.js';
 import { unscaleLabel } from '../core/ml/labels.js';
 import { pixelsToTensor } from '../core/ml/train.js';
+import { GRAPH_PREPROCESSING, serializeModel, type ModelMetadata } from '../core/ml/modelArtifact.js';
+import { InferenceEngine } from '../serving/inferenceEngine.js';
 import { FolderObjects } from '../core/stores/folderObjects.js';
 import type { InferenceRecord } from '../core/stores/measurements.js';
 import { openMeasurements } from '../core/stores/index.js';
@@ -107,6 +110,64 @@ async function timeStage(
     cpu.push((used.user + used.system) / 1000 / batch);
   }
   return { stage, batch, calls: options.calls, wallMs: summary(wall), cpuMs: summary(cpu), sums: options.sums };
+}
+
+/**
+ * The model server's path since issue 26: a micro-batch is one message to the inference thread and one native call
+ * there. Process CPU counts both threads; the log line beside each row gives the API thread's own share (its event
+ * loop's active time per frame, performance.eventLoopUtilization).
+ */
+async function inferenceThreadStages(
+  model: LayersModel,
+  size: { width: number; height: number },
+  frames: EdgeFrame[],
+  calls: number,
+  run: (...args: Parameters<typeof timeStage>) => Promise<void>,
+  log: (line: string) => void,
+) {
+  const { tf, name } = await loadBackend();
+  const engine = new InferenceEngine();
+  try {
+    const meta: ModelMetadata = { architecture: 'thesis-inception', ...size, labelMaxMm: LABEL_MAX_MM, backend: name };
+    const options = { label: 'bench', layersOnly: false, warmShapes: [1, 2, 4, 8] };
+    const load = async (metadata: ModelMetadata) => {
+      const files = await serializeModel(tf, model, metadata);
+      return engine.load(files, { ...options, artifactSha256: files.sha256 });
+    };
+    const pixelModel = await load(meta);
+    const jpegModel = await load({ ...meta, preprocessing: GRAPH_PREPROCESSING });
+    const batchOf = (i: number, n: number) => Array.from({ length: n }, (_, k) => ({ jpeg: frames[(i * n + k) % frames.length].jpeg }));
+    const rows = [
+      {
+        model: jpegModel,
+        batch: 8,
+        stage: `inference thread, ${jpegModel.path} path: JPEG decode + resize + predict in one call, batch 8`,
+      },
+      {
+        model: jpegModel,
+        batch: 1,
+        stage: `inference thread, ${jpegModel.path} path: JPEG decode + resize + predict in one call, batch 1`,
+      },
+      {
+        model: pixelModel,
+        batch: 8,
+        stage: `inference thread, ${pixelModel.path} path: sharp decode + resize in the thread, then the graph, batch 8`,
+      },
+    ];
+    for (const row of rows) {
+      const before = nodePerformance.eventLoopUtilization();
+      const n = row.batch === 1 ? calls * 8 : calls;
+      await run(`${row.stage} (per frame; both threads)`, { calls: n, batch: row.batch, sums: [] }, (i) =>
+        engine.predict(row.model, batchOf(i, row.batch)),
+      );
+      const used = nodePerformance.eventLoopUtilization(before);
+      // The warm-up calls ran too: the API thread's time is over every call of the row.
+      const frameCount = (n + WARM_UP_CALLS) * row.batch;
+      log(`frame cost: ${row.stage}: the API thread's own time ${fixed(used.active / frameCount, 3)} ms per frame`);
+    }
+  } finally {
+    await engine.close();
+  }
 }
 
 function recordOf(frame: EdgeFrame, i: number, characteristics: ImageCharacteristics): InferenceRecord {
@@ -218,6 +279,7 @@ export async function benchmarkFrameCost(
       { calls: batched8.length, batch: 8, sums: NOW },
       (i) => predictGraph(batched8[i % batched8.length], 8),
     );
+    await inferenceThreadStages(model, settings.input, frames, batched8.length, run, log);
     const batched32 = Array.from({ length: Math.max(4, Math.ceil(calls / 32)) }, (_, i) => batchOf(i, 32));
     await run('tensor + predict + read, batch 32 (per frame)', { calls: batched32.length, batch: 32, sums: [] }, (i) =>
       predict(batched32[i % batched32.length], 32),

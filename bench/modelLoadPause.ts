@@ -2,7 +2,8 @@
  * How long a model load pauses the API's event loop (`npx tsx bench/modelLoadPause.ts`): the model server loads
  * BENCH_LOADS versions of the thesis CNN at 100x75 (untrained weights), one after the other, while a 5 ms timer
  * ticks; prints the timer's largest gap during each load (the first load, which also starts TensorFlow, is left
- * out). BENCH_API_ROOT measures another checkout's model server (e.g. the code before a change).
+ * out). BENCH_API_ROOT measures another checkout's model server (e.g. the code before a change). Where models load
+ * in the inference thread, one thread serves every load and starts before the first.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import type * as Architectures from '../core/ml/architectures.js';
 import type * as Backend from '../core/ml/backend.js';
 import type * as ModelArtifact from '../core/ml/modelArtifact.js';
 import type * as StoreIndex from '../core/stores/index.js';
+import type * as InferenceEngineModule from '../serving/inferenceEngine.js';
 import type { Deployment } from '../core/stores/registry.js';
 
 const root = path.resolve(process.env.BENCH_API_ROOT ?? '.');
@@ -32,6 +34,12 @@ const stores = await openStores({
   objectsUrl: `file:${path.join(dir, 'objects')}`,
 });
 const { tf, name } = await loadBackend('auto');
+// One inference thread for every load, started before the first (a checkout from before it has none).
+const engineModule = fs.existsSync(path.join(root, 'serving/inferenceEngine.ts'))
+  ? await from<typeof InferenceEngineModule>('serving/inferenceEngine.ts')
+  : undefined;
+const engine = engineModule && new engineModule.InferenceEngine();
+await engine?.backend();
 const pauses: number[] = [];
 for (let run = 1; run <= LOADS; run++) {
   const meta = { architecture: 'thesis-inception', width: 100, height: 75, labelMaxMm: 350, backend: name };
@@ -61,7 +69,8 @@ for (let run = 1; run <= LOADS; run++) {
     recordCount: 1,
     comparison: null,
   });
-  const server = new ModelServer({ registry: stores.registry, objects: stores.objects, tf });
+  // `tf` for a checkout from before the inference thread, whose model server ran the models on this thread.
+  const server = new ModelServer({ registry: stores.registry, objects: stores.objects, engine, ...{ tf } });
   let last = performance.now();
   let longest = 0;
   const ticker = setInterval(() => {
@@ -75,6 +84,7 @@ for (let run = 1; run <= LOADS; run++) {
   server.dispose();
   if (run > 1) pauses.push(longest);
 }
+await engine?.close();
 await closeStores(stores);
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`${root}: longest pause of the event loop per load: ${pauses.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`);

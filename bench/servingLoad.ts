@@ -13,7 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
-import { putModel, serializeModel } from '../core/ml/modelArtifact.js';
+import { GRAPH_PREPROCESSING, putModel, serializeModel } from '../core/ml/modelArtifact.js';
 import { FolderObjects } from '../core/stores/folderObjects.js';
 import { openRegistry } from '../core/stores/index.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
@@ -103,11 +103,21 @@ function processTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-/** An untrained thesis CNN (a prediction costs the same as a trained one's) as v1 of a new model in the stack's stores. */
+/**
+ * An untrained thesis CNN (a prediction costs the same as a trained one's) as v1 of a new model in the stack's stores,
+ * made as training makes it: on the JPEG graph's preprocessing where native TensorFlow runs (served JPEG-in).
+ */
 async function registerUntrainedModel(stack: Stack, modelName: string, input: { width: number; height: number }): Promise<void> {
   const { tf, name: backend } = await loadBackend();
   const model = buildModel(tf, 'thesis-inception', { ...input, dropout: 0.1, learningRate: 1e-3, seed: 1 });
-  const serialized = await serializeModel(tf, model, { architecture: 'thesis-inception', ...input, labelMaxMm: LABEL_MAX_MM, backend });
+  const preprocessing = backend === 'tensorflow' ? GRAPH_PREPROCESSING : undefined;
+  const serialized = await serializeModel(tf, model, {
+    architecture: 'thesis-inception',
+    ...input,
+    labelMaxMm: LABEL_MAX_MM,
+    backend,
+    preprocessing,
+  });
   model.dispose();
   const artifactKey = `bench/${modelName}/model`;
   await putModel(new FolderObjects(path.join(stack.dataDir, 'objects')), artifactKey, serialized);

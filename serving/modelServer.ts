@@ -1,24 +1,28 @@
-import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
-import type { Tf } from '../core/ml/backend.js';
-import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
-import { pixelsForModel, type DecodedFrame } from '../core/ml/imagePixels.js';
-import { unscaleLabel } from '../core/ml/labels.js';
-import { deserializeModel, getModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
-import { pixelsToTensor } from '../core/ml/train.js';
+import type { BackendPreference } from '../core/ml/backend.js';
+import type { DecodedFrame } from '../core/ml/imagePixels.js';
+import { fetchModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import type { ObjectStore } from '../core/stores/objects.js';
-import { MicroBatcher, type MicroBatchSettings } from './microBatcher.js';
+import { ItemFailure, MicroBatcher, type MicroBatchSettings } from './microBatcher.js';
 import { fixedVersionOf, type Deployment, type ModelVersion, type RegistryStore } from '../core/stores/registry.js';
 import { candidateAnswers } from '../core/rollout/candidateArm.js';
+import {
+  InferenceEngine,
+  InferenceThreadStoppedError,
+  ModelUnavailableError,
+  type EngineModel,
+  type FramePrediction,
+} from './inferenceEngine.js';
+import { batchShapes, type FrameInput } from './inferenceProtocol.js';
+
+export { ModelUnavailableError } from './inferenceEngine.js';
 
 interface LoadedModel {
   version: ModelVersion;
-  /** Runs the model: as one TensorFlow graph where it can, else the layers model. */
-  predictor: ServingPredictor;
-  /** Kept only while the predictor runs it (the graph holds its own copy of the weights). */
-  model: LayersModel | undefined;
+  /** The model in the inference thread: one TensorFlow graph where it can, else the layers model. */
+  model: EngineModel;
   metadata: ModelMetadata;
   /** Frames to predict, gathered into one call of the model. */
-  batcher: MicroBatcher<Uint8Array, number>;
+  batcher: MicroBatcher<FrameInput, FramePrediction>;
   /** Bytes of its weights: what the cache's bound counts. */
   bytes: number;
   /** Requests predicting with this model right now. */
@@ -33,8 +37,15 @@ interface LoadedModel {
 /** A model held for one request: it stays loaded until released, whatever swaps happen meanwhile. */
 export interface ModelLease {
   readonly version: ModelVersion;
+  /**
+   * The model decodes JPEGs itself (in its graph, as it was trained): give it the JPEG alone, and take the frame's
+   * decode from `predict`'s answer instead of decoding it again.
+   */
+  readonly takesJpeg: boolean;
   /** The prediction in mm for one image (a JPEG, with its pixels if decoded already), preprocessed exactly as the model was trained. */
   predictMm(image: FrameImage): Promise<number>;
+  /** As predictMm, with the frame decoded at its own size when the model decoded it (`takesJpeg`). */
+  predict(image: FrameImage): Promise<FramePrediction>;
   release(): void;
 }
 
@@ -48,14 +59,15 @@ export interface Routing {
   shadowVersion: number | null;
 }
 
-export class ModelUnavailableError extends Error {
-  readonly code = 'model_unavailable';
-}
-
 export interface ModelServerOptions {
   registry: RegistryStore;
   objects: ObjectStore;
-  tf: Tf;
+  /**
+   * The inference thread that runs the models (default: one of this server's own, on `backend`, closed by dispose).
+   */
+  engine?: InferenceEngine;
+  /** The ML backend of a thread of its own (default 'auto': native TensorFlow if it loads). */
+  backend?: BackendPreference;
   /** How long a resolved `latest` is trusted before the registry is asked again. */
   latestTtlMs?: number;
   /**
@@ -70,7 +82,7 @@ export interface ModelServerOptions {
   cacheMaxBytes?: number;
   /** A loaded version no request used for this long leaves the cache (default 10 minutes). */
   idleMs?: number;
-  /** Frames predicted together by one call of a model (default: up to 16, gathered for 2 ms). */
+  /** Frames predicted together by one call of a model (default: up to 16, gathered for 2 ms, one batch in flight per version). */
   batch?: MicroBatchSettings;
   /** Run models as frozen TensorFlow graphs where the backend can (default true); false runs the layers models. */
   graph?: boolean;
@@ -79,7 +91,7 @@ export interface ModelServerOptions {
   metrics?: { batchRun(frames: number): void; modelLoaded(seconds: number, outcome: 'loaded' | 'failed'): void };
 }
 
-export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2 };
+export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2, maxInFlight: 1 };
 const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
 const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
 
@@ -103,8 +115,19 @@ export class ModelServer {
   private readonly latest = new Map<string, { serving: LoadedModel; target: number; checkedAt: number }>();
   private readonly swaps = new Map<string, Promise<void>>();
   private readonly failedLoads = new Map<string, { at: number; error: unknown }>();
+  private readonly engine: InferenceEngine;
+  private readonly ownsEngine: boolean;
 
-  constructor(private readonly options: ModelServerOptions) {}
+  constructor(private readonly options: ModelServerOptions) {
+    this.ownsEngine = !options.engine;
+    this.engine = options.engine ?? new InferenceEngine({ backend: options.backend, log: options.log });
+    this.engine.onRestart(() => this.forgetAll());
+  }
+
+  /** The backend the models run on ('tensorflow' or 'cpu'). */
+  async backend(): Promise<{ name: string; fallbackReason?: string }> {
+    return this.engine.backend();
+  }
 
   /** How long into a canary, ab or bandit stage its rovers get the candidate (`/clients/me` says the same). */
   get candidateOpensAfterMs(): number {
@@ -199,6 +222,20 @@ export class ModelServer {
     this.loaded.clear();
     this.loading.clear();
     this.latest.clear();
+    if (this.ownsEngine) void this.engine.close();
+  }
+
+  /**
+   * The inference thread stopped, and every model in it: requests holding one fail (503), and the next ones load
+   * their versions again in the new thread.
+   */
+  private forgetAll() {
+    for (const entry of [...this.loaded.values(), ...this.retiring]) entry.disposed = true;
+    this.loaded.clear();
+    this.retiring.clear();
+    this.loading.clear();
+    this.latest.clear();
+    this.failedLoads.clear();
   }
 
   private async refreshLatest(modelName: string): Promise<void> {
@@ -272,7 +309,8 @@ export class ModelServer {
       });
       entry.catch((error: unknown) => {
         this.loading.delete(key);
-        this.failedLoads.set(key, { at: Date.now(), error });
+        // A load the thread's crash cut short is not the version's fault: the next request loads it again.
+        if (!(error instanceof InferenceThreadStoppedError)) this.failedLoads.set(key, { at: Date.now(), error });
       });
       this.loading.set(key, entry);
     }
@@ -280,42 +318,35 @@ export class ModelServer {
   }
 
   /**
-   * Fetches, deserializes, compiles and warms a version. A load pauses the event loop for its longest TensorFlow call
-   * (40-85 ms for the thesis CNN on a quiet 2-core machine, `bench/modelLoadPause.ts`); splitting it further with turns
-   * of the event loop did not shorten that (measured), so a version loads once and stays while it is in use.
+   * Fetches a version's files and has the inference thread check, deserialize, compile and warm it: the event loop
+   * waits for it without running any of it, so a load never stalls the requests served meanwhile.
    */
   private async loadAndWarm(version: ModelVersion): Promise<LoadedModel> {
-    const { tf, objects } = this.options;
     const started = performance.now();
     const loaded = (outcome: 'loaded' | 'failed') => this.options.metrics?.modelLoaded((performance.now() - started) / 1000, outcome);
+    const batch = { ...DEFAULT_PREDICT_BATCH, ...this.options.batch };
     try {
-      const files = await getModelFiles(objects, version.artifactKey);
-      if (files.sha256 !== version.artifactSha256) throw new Error('its artifact does not match the registered sha256');
-      const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
-      const predictor = await compileForServing(tf, model, {
+      const files = await fetchModelFiles(this.options.objects, version.artifactKey);
+      const model = await this.engine.load(files, {
+        label: keyOf(version),
         artifactSha256: version.artifactSha256,
         layersOnly: this.options.graph === false,
+        warmShapes: batchShapes(batch.maxItems),
       });
-      if (predictor.path === 'graph') model.dispose();
       this.options.log?.info(
-        { model: version.modelName, version: version.version, path: predictor.path, fallbackReason: predictor.fallbackReason },
+        { model: version.modelName, version: version.version, path: model.path, fallbackReason: model.fallbackReason },
         'model loaded',
       );
-      const batch = this.options.batch ?? DEFAULT_PREDICT_BATCH;
-      // The first prediction of each batch shape builds its kernels and buffers: pay for them here, not in a request.
-      for (const frames of batchShapes(batch.maxItems)) {
-        const warm = tf.tidy(() => predictor.predict(tf.zeros([frames, metadata.height, metadata.width, 3]) as Tensor4D));
-        await warm.data();
-        warm.dispose();
-      }
       loaded('loaded');
       return {
         version,
-        predictor,
-        model: predictor.path === 'graph' ? undefined : model,
-        metadata,
-        batcher: new MicroBatcher<Uint8Array, number>(
-          (pixels) => this.predictBatch(predictor, metadata, pixels),
+        model,
+        metadata: model.metadata,
+        batcher: new MicroBatcher<FrameInput, FramePrediction>(
+          async (frames) => {
+            const answer = await this.engine.predict(model, frames);
+            return answer.frames.map((out) => (out instanceof Error ? new ItemFailure(out) : out));
+          },
           batch,
           this.options.metrics?.batchRun,
         ),
@@ -327,6 +358,7 @@ export class ModelServer {
       };
     } catch (err) {
       loaded('failed');
+      if (err instanceof InferenceThreadStoppedError) throw err;
       throw new ModelUnavailableError(`model ${version.modelName} v${version.version} cannot serve: ${(err as Error).message}`);
     }
   }
@@ -337,7 +369,9 @@ export class ModelServer {
     let released = false;
     return {
       version: entry.version,
-      predictMm: (image) => this.predictMm(entry, image),
+      takesJpeg: entry.model.path === 'jpeg',
+      predictMm: async (image) => (await this.predict(entry, image)).mm,
+      predict: (image) => this.predict(entry, image),
       release: () => {
         if (released) return;
         released = true;
@@ -347,26 +381,9 @@ export class ModelServer {
     };
   }
 
-  /** A frame that cannot be decoded fails here, alone, before it joins a batch. */
-  private async predictMm(entry: LoadedModel, image: FrameImage): Promise<number> {
-    const pixels = await pixelsForModel(image, entry.metadata);
-    return entry.batcher.submit(pixels);
-  }
-
-  private async predictBatch(predictor: ServingPredictor, metadata: ModelMetadata, frames: Uint8Array[]): Promise<number[]> {
-    const { tf } = this.options;
-    // Padded with blank frames to one of a few shapes, all warmed when the model loaded.
-    const shape = batchShapes(frames.length).at(-1)!;
-    const pixels = shape === 1 ? frames[0] : concatBytes(frames, shape);
-    const out = tf.tidy(() => {
-      const x = pixelsToTensor(tf, pixels, shape, metadata.height, metadata.width) as Tensor4D;
-      return predictor.predict(x).reshape([-1]);
-    });
-    try {
-      return Array.from((await out.data()).subarray(0, frames.length), (unit) => unscaleLabel(unit, metadata.labelMaxMm));
-    } finally {
-      out.dispose();
-    }
+  /** A frame that cannot be decoded fails alone (InvalidImageError), never its batch mates. */
+  private predict(entry: LoadedModel, image: FrameImage): Promise<FramePrediction> {
+    return entry.batcher.submit(frameInput(image, entry.model.path === 'jpeg'));
   }
 
   /** Calls of the models and the frames they predicted, since the server started (models still loaded). */
@@ -407,28 +424,14 @@ export class ModelServer {
     this.retiring.delete(entry);
     if (entry.disposed) return;
     entry.disposed = true;
-    entry.predictor.dispose();
-    entry.model?.dispose();
+    this.engine.unload(entry.model).catch((err: Error) => this.options.log?.warn({ err: err.message }, 'model could not be unloaded'));
   }
 }
 
-/**
- * The batch sizes a model is called with, up to the one that holds `frames`: powers of two, so a batch costs at most
- * twice its frames (a graph call's cost is mostly fixed) and a model needs only a few shapes warmed.
- */
-function batchShapes(frames: number): number[] {
-  const shapes = [1];
-  while (shapes.at(-1)! < frames) shapes.push(shapes.at(-1)! * 2);
-  return shapes;
-}
-
-/** The frames one after the other, then blank frames up to `count`. */
-function concatBytes(parts: Uint8Array[], count: number): Uint8Array {
-  const out = new Uint8Array(parts[0].length * count);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+/** What the inference thread gets of a frame: its JPEG, and its pixels when decoded at its own size already. */
+function frameInput(image: FrameImage, jpegOnly: boolean): FrameInput {
+  if (Buffer.isBuffer(image)) return { jpeg: image };
+  if (jpegOnly) return { jpeg: image.jpeg };
+  const { width, height, data } = image.rgb;
+  return { jpeg: image.jpeg, rgb: { width, height, data } };
 }

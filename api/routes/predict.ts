@@ -3,7 +3,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import multer from 'multer';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, predictFieldsSchema } from '../../contracts/http/predict.js';
 import { frameFingerprint, type IdempotentFrames } from '../../control/idempotentFrames.js';
-import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels } from '../../core/features/imageCharacteristics.js';
+import { decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH, type AnalysisPixels, type RgbImage } from '../../core/features/imageCharacteristics.js';
 import { checkFrame, DEFAULT_IMAGE_LIMITS, ImageRejectedError, type ImageLimits } from '../../core/features/imageGate.js';
 import { InvalidImageError } from '../../core/ml/imagePixels.js';
 import type { Deployment, RegisteredClient } from '../../core/stores/registry.js';
@@ -243,6 +243,10 @@ export function predictRoutes(deps: PredictDeps): Router {
         throw new ApiError(400, 'invalid_image', `cannot decode image: ${(err.cause as Error | undefined)?.message ?? err.message}`);
       });
     const forModel = (pixels: AnalysisPixels) => (pixels.ownSize ? { jpeg: image, rgb: pixels } : image);
+    // The analysis reads a frame at most DEFAULT_ANALYSIS_WIDTH wide: a narrower decode is its own; a wider frame's
+    // JPEG goes to the analysis, which decodes it shrunk as ever.
+    const forAnalysis = (rgb: RgbImage | undefined): AnalysisPixels | undefined =>
+      rgb && rgb.width <= DEFAULT_ANALYSIS_WIDTH ? { ...rgb, ownSize: true } : undefined;
     if (!routing) {
       await record({
         ...frame,
@@ -264,11 +268,18 @@ export function predictRoutes(deps: PredictDeps): Router {
     const { lease, shadowVersion } = routing;
     const { version } = lease;
     let prediction: number;
-    let pixels: AnalysisPixels;
+    let pixels: AnalysisPixels | undefined;
     try {
       if (roverHungUp(res)) return undefined;
-      pixels = await decode();
-      prediction = await lease.predictMm(forModel(pixels));
+      if (lease.takesJpeg) {
+        // The model's graph decodes the JPEG (a frame it cannot decode is refused) and gives back its pixels.
+        const answer = await lease.predict(image);
+        prediction = answer.mm;
+        pixels = forAnalysis(answer.rgb);
+      } else {
+        pixels = await decode();
+        prediction = await lease.predictMm(forModel(pixels));
+      }
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // The model's input is decoded at its own size, which may read more of a damaged JPEG than the analysis did.

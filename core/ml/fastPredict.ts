@@ -55,8 +55,8 @@ export interface CompileOptions {
   layersOnly?: boolean;
 }
 
-type SavedModel = { predict(x: Tensor): Tensor | Tensor[]; dispose(): void };
-type NodeTf = Tf & { node?: { loadSavedModel(dir: string, tags?: string[], signature?: string): Promise<SavedModel> } };
+export type SavedModel = { predict(x: Tensor): Tensor | Tensor[]; dispose(): void };
+export type NodeTf = Tf & { node?: { loadSavedModel(dir: string, tags?: string[], signature?: string): Promise<SavedModel> } };
 
 function checkInput(x: Tensor4D, frameShape: number[]) {
   if (x.dtype !== 'float32' || x.rank !== 4 || x.shape.slice(1).some((d, i) => d !== frameShape[i]))
@@ -64,7 +64,7 @@ function checkInput(x: Tensor4D, frameShape: number[]) {
 }
 
 /** Writes saved_model.pb into `dir` unless it is there; a rename makes it appear whole or not at all. */
-function writeSavedModelOnce(dir: string, bytes: () => Uint8Array) {
+export function writeSavedModelOnce(dir: string, bytes: () => Uint8Array) {
   if (fs.existsSync(path.join(dir, 'saved_model.pb'))) return;
   const staging = `${dir}.${randomUUID()}.tmp`;
   fs.mkdirSync(staging, { recursive: true });
@@ -80,7 +80,7 @@ function writeSavedModelOnce(dir: string, bytes: () => Uint8Array) {
 
 let processCacheDir: string | undefined;
 
-function ownCacheDir(): string {
+export function ownCacheDir(): string {
   if (!processCacheDir || !fs.existsSync(processCacheDir)) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-serving-graphs-'));
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -100,14 +100,14 @@ async function loadGraph(tf: NodeTf, model: LayersModel, options: CompileOptions
 }
 
 /** Outputs of the graph and of the layers model may differ by float rounding (TensorFlow fuses some ops in a graph), no more. */
-const MAX_ABS_DIFFERENCE = 1e-5;
+export const MAX_ABS_DIFFERENCE = 1e-5;
 
 /**
  * Runs the graph once on one frame and once on two (its first calls build the executor and its
  * buffers: about 0.3 s for the thesis CNN, paid here instead of by a request) and returns the
  * largest difference from the layers model's outputs on the same seeded noise.
  */
-function differenceFromLayers(tf: Tf, model: LayersModel, saved: SavedModel, frameShape: number[]): number {
+export function differenceFromLayers(tf: Tf, model: LayersModel, saved: SavedModel, frameShape: number[]): number {
   const { util } = tf;
   return tf.tidy(() => {
     const x = tf.randomUniform([2, ...frameShape], 0, 1, 'float32', 1);

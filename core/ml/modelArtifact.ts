@@ -3,6 +3,24 @@ import type { ObjectStore } from '../stores/objects.js';
 import type { Tf } from './backend.js';
 import { sha256 } from './dataset.js';
 
+/**
+ * How a model's training frames were made from their JPEGs, so serving makes its inputs the same way:
+ * 'graph-v1' is TensorFlow's decode and resize (core/ml/tfGraph/jpegGraph.ts), served from JPEG bytes by one graph.
+ * Models saved without it were trained on sharp's pixels (core/ml/imagePixels.ts imageToPixels) and serve from those.
+ */
+export const GRAPH_PREPROCESSING = 'graph-v1';
+export type Preprocessing = typeof GRAPH_PREPROCESSING;
+
+/**
+ * The preprocessing version (cache key of core/ml/preprocessedFrames.ts, a dataset manifest's preprocessingVersion)
+ * of frames made by the JPEG graph. Version 1 (imagePixels.ts PREPROCESSING_VERSION) is sharp's.
+ */
+export const GRAPH_PREPROCESSING_VERSION = 2;
+
+/** What a model trained on a dataset of this preprocessing version records in its metadata. */
+export const preprocessingOfVersion = (version: number | undefined): Preprocessing | undefined =>
+  version === GRAPH_PREPROCESSING_VERSION ? GRAPH_PREPROCESSING : undefined;
+
 /** What travels with every saved model so serving preprocesses exactly as training did. */
 export interface ModelMetadata {
   architecture: string;
@@ -10,6 +28,8 @@ export interface ModelMetadata {
   height: number;
   labelMaxMm: number;
   backend: string;
+  /** Unset: sharp's pixels (every model saved before the JPEG graph). */
+  preprocessing?: Preprocessing;
 }
 
 export interface SerializedModel {
@@ -81,9 +101,18 @@ export async function putModel(objects: ObjectStore, prefix: string, serialized:
   await objects.put(keys.modelJson, serialized.modelJson, 'application/json');
 }
 
-export async function getModelFiles(objects: ObjectStore, prefix: string): Promise<SerializedModel> {
+/** A saved model's two objects as stored. */
+export type ModelFiles = Omit<SerializedModel, 'sha256'>;
+
+/** A saved model's objects, unhashed (whoever deserializes them checks them against the registered sha256). */
+export async function fetchModelFiles(objects: ObjectStore, prefix: string): Promise<ModelFiles> {
   const keys = modelKeys(prefix);
   const [modelJson, weights] = await Promise.all([objects.get(keys.modelJson), objects.get(keys.weights)]);
+  return { modelJson, weights };
+}
+
+export async function getModelFiles(objects: ObjectStore, prefix: string): Promise<SerializedModel> {
+  const { modelJson, weights } = await fetchModelFiles(objects, prefix);
   return { modelJson, weights, sha256: sha256(Buffer.concat([modelJson, weights])) };
 }
 

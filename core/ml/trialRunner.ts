@@ -1,7 +1,7 @@
 import { openObjects } from '../stores/index.js';
 import { loadBackend, type BackendPreference } from './backend.js';
 import { DATASET_FORMAT_V2, parseManifest, readSplit, readSplits, type AnyDatasetManifest } from './dataset.js';
-import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
+import { deserializeModel, getModelFiles, preprocessingOfVersion, putModel, serializeModel, type ModelMetadata } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { deploymentMetrics } from '../training/distanceBands.js';
 import type { ObjectStore } from '../stores/objects.js';
@@ -50,7 +50,15 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   const objects = await openObjects(job.objectsUrl);
   const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
   const { train, test } = await readSplits(objects, manifest, ['train', 'test']);
-  const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
+  const preprocessing = preprocessingOfVersion('preprocessingVersion' in manifest ? manifest.preprocessingVersion : undefined);
+  const meta: ModelMetadata = {
+    architecture: job.architecture,
+    width: manifest.width,
+    height: manifest.height,
+    labelMaxMm: manifest.labelMaxMm,
+    backend,
+    ...(preprocessing && { preprocessing }),
+  };
   const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
 
   let resume;

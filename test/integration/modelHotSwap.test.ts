@@ -67,10 +67,10 @@ describe('model hot swap', () => {
   beforeAll(async () => {
     t = await openTempStores();
     objects = new GatedObjects(t.stores.objects);
-    const { tf, name } = await loadBackend('auto');
+    const { name } = await loadBackend('auto');
     const log = pino({ level: 'silent' });
     // A cache with room for nothing but what serves: a replaced model is disposed as soon as no request holds it.
-    models = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0, cacheMaxBytes: 1 });
+    models = new ModelServer({ registry: t.stores.registry, objects, latestTtlMs: 0, cacheMaxBytes: 1 });
     analysis = new FrameAnalysis({
       objects,
       measurements: t.stores.measurements,

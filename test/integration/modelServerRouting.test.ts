@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelServer } from '../../serving/modelServer.js';
-import { loadBackend } from '../../core/ml/backend.js';
 import type { ObjectStore } from '../../core/stores/objects.js';
 import type { Deployment } from '../../core/stores/registry.js';
 import { registerUntrainedVersion } from '../support/apiHarness.js';
@@ -34,8 +33,7 @@ describe('model server routing during a rollout', () => {
   beforeAll(async () => {
     t = await openTempStores();
     objects = new CountingObjects(t.stores.objects);
-    const { tf } = await loadBackend('auto');
-    models = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0 });
+    models = new ModelServer({ registry: t.stores.registry, objects, latestTtlMs: 0 });
     jpeg = await syntheticFrame(120);
     await t.stores.registry.createDeployment({ id: 'fleet', modelName: 'distance', modelVersion: 'latest', strategy: 'canary' });
     await registerUntrainedVersion(t.stores, 'distance', 'run-1', 100);
@@ -95,8 +93,7 @@ describe('model server routing during a rollout', () => {
 
   it('keeps three versions of one model loaded while a fleet uses them all: no reload between frames', async () => {
     // A fresh server: the other tests' loads and failures are not this one's.
-    const { tf } = await loadBackend('auto');
-    const server = new ModelServer({ registry: t.stores.registry, objects, tf, latestTtlMs: 0 });
+    const server = new ModelServer({ registry: t.stores.registry, objects, latestTtlMs: 0 });
     try {
       await t.stores.registry.createDeployment({ id: 'pinned', modelName: 'distance', modelVersion: 1, strategy: 'direct' });
       const pinned = (await t.stores.registry.getDeployment('pinned'))!;
@@ -132,20 +129,19 @@ describe('model server routing during a rollout', () => {
   });
 
   it('unloads the least recently used version beyond its bound in bytes, and a version idle for too long', async () => {
-    const { tf } = await loadBackend('auto');
     const weightBytes = (await t.stores.objects.get('runs/test/run-1/trials/0/model/weights.bin')).length;
     const lease = async (server: ModelServer, version: number) => {
       const routing = (await server.route({ ...deployment, modelVersion: version, rollout: null }, 'rover-x'))!;
       routing.lease.release();
     };
-    const bounded = new ModelServer({ registry: t.stores.registry, objects, tf, cacheMaxBytes: 2 * weightBytes });
+    const bounded = new ModelServer({ registry: t.stores.registry, objects, cacheMaxBytes: 2 * weightBytes });
     try {
       for (const version of [1, 2, 1, 4]) await lease(bounded, version);
       expect(bounded.loadedVersions()).toEqual(['distance@1', 'distance@4']);
     } finally {
       bounded.dispose();
     }
-    const forgetful = new ModelServer({ registry: t.stores.registry, objects, tf, idleMs: 50 });
+    const forgetful = new ModelServer({ registry: t.stores.registry, objects, idleMs: 50 });
     try {
       await lease(forgetful, 1);
       await new Promise((resolve) => setTimeout(resolve, 100));

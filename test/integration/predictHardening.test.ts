@@ -1,3 +1,4 @@
+import type { FrameImage } from '../../serving/modelServer.js';
 import http from 'node:http';
 import pino from 'pino';
 import sharp from 'sharp';
@@ -441,7 +442,9 @@ describe('/predict under hostile input, outages and load', () => {
         const watched = {
           version: lease.version,
           release: () => lease.release(),
-          predictMm: (image: Buffer) => ((predicted = true), lease.predictMm(image)),
+          takesJpeg: lease.takesJpeg,
+          predictMm: (image: FrameImage) => ((predicted = true), lease.predictMm(image)),
+          predict: (image: FrameImage) => ((predicted = true), lease.predict(image)),
         };
         return { ...routing, lease: watched };
       });

@@ -5,6 +5,7 @@ import { preprocess } from '../../activities/preprocess.js';
 import { trainTrial, type TrainTrialInput } from '../../activities/trainTrial.js';
 import type { ActivityContext } from '../../activities/context.js';
 import { DATASET_FORMAT, labelsToBuffer, parseManifest, readSplit, sha256, type DatasetManifest } from '../../core/ml/dataset.js';
+import { getModelMetadata, GRAPH_PREPROCESSING } from '../../core/ml/modelArtifact.js';
 import type { TrialProgress } from '../../core/ml/trialRunner.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { storeLabelledFrames } from '../support/syntheticFrames.js';
@@ -53,6 +54,8 @@ describe('trainTrial activity', () => {
     const fresh = (await first.run(trainTrial(ctx), input)) as Awaited<ReturnType<ReturnType<typeof trainTrial>>>;
     expect(beats.map((b) => b.epoch)).toEqual([1, 2, 3]);
     expect(fresh.resumedFromEpoch).toBe(0);
+    // Trained on frames the JPEG graph made (tfjs-node is installed): served from JPEG bytes through the same nodes.
+    expect((await getModelMetadata(t.stores.objects, fresh.artifactKey)).preprocessing).toBe(GRAPH_PREPROCESSING);
 
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[beats.length - 1] });
     const resumed = (await retry.run(trainTrial(ctx), { ...input, params: { ...input.params, epochs: 5 } })) as typeof fresh;
@@ -95,5 +98,7 @@ describe('trainTrial activity', () => {
       params: { ...input.params, epochs: 1 },
     })) as Awaited<ReturnType<ReturnType<typeof trainTrial>>>;
     expect(Number.isFinite(trained.metrics.test_mae_mm)).toBe(true);
+    // A dataset from before the JPEG graph holds sharp's pixels: the model says nothing, and serves from pixels.
+    expect((await getModelMetadata(t.stores.objects, trained.artifactKey)).preprocessing).toBeUndefined();
   });
 });

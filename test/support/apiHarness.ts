@@ -69,7 +69,7 @@ export async function startApiOn(
   const maxImageBytes = options.maxImageBytes ?? 200_000;
   const objects = new SwitchableObjects(base.objects);
   const stores = { ...base, objects };
-  const { tf, name } = await loadBackend('auto');
+  const { name } = await loadBackend('auto');
   const log = options.log ?? pino({ level: 'silent' });
   const settings = {
     port: 0,
@@ -81,7 +81,7 @@ export async function startApiOn(
     readyCheckTimeoutSeconds: 2,
     jsonMaxDepth: 32,
     jsonMaxKeys: 50_000,
-    // Model loads block this process's event loop for a second on a busy machine; only the shedding test sheds.
+    // A busy machine delays this process's event loop (the tests' own work shares it); only the shedding test sheds.
     overloadDelayMs: 5_000,
     ...options.api,
   };
@@ -90,7 +90,6 @@ export async function startApiOn(
     metrics: metrics.serving,
     registry: stores.registry,
     objects,
-    tf,
     latestTtlMs: 0,
     batch: settings.predictBatch,
     graph: settings.predictGraph,

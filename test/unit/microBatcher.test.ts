@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher } from '../../serving/microBatcher.js';
+import { ItemFailure, MicroBatcher } from '../../serving/microBatcher.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,5 +62,38 @@ describe('MicroBatcher', () => {
   it('fails the batch when the call gives a wrong number of outputs', async () => {
     const batcher = new MicroBatcher<number, number>(async (items) => items.slice(1), { maxItems: 4, windowMs: 0 });
     await expect(Promise.all([1, 2].map((n) => batcher.submit(n)))).rejects.toThrow(/a batch of 2 gave 1 results/);
+  });
+
+  it('holds items arriving while a batch runs for the next one, with one batch in flight', async () => {
+    const calls: number[][] = [];
+    let finish!: () => void;
+    const running = new Promise<void>((resolve) => (finish = resolve));
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        calls.push(items);
+        if (calls.length === 1) await running;
+        return items.map((n) => n * 2);
+      },
+      { maxItems: 4, windowMs: 0, maxInFlight: 1 },
+    );
+    const first = batcher.submit(1);
+    await sleep(5);
+    // The first batch is still in its call: these wait, their window long closed, and run together once it ends.
+    const later = [2, 3, 4, 5, 6].map((n) => batcher.submit(n));
+    await sleep(20);
+    expect(calls).toEqual([[1]]);
+    finish();
+    expect(await Promise.all([first, ...later])).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(calls).toEqual([[1], [2, 3, 4, 5], [6]]);
+  });
+
+  it('fails an item whose output is an ItemFailure alone', async () => {
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => items.map((n) => (n === 3 ? new ItemFailure(new Error('cannot read 3')) : n * 2)),
+      { maxItems: 4, windowMs: 0 },
+    );
+    const answers = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.submit(n)));
+    expect(answers.map((a) => (a.status === 'fulfilled' ? a.value : (a.reason as Error).message))).toEqual([2, 4, 'cannot read 3', 8]);
+    expect(batcher.counters.batches).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ export interface GraphNode {
 export const DT_FLOAT = 1;
 export const DT_INT32 = 3;
 export const DT_UINT8 = 4;
+export const DT_STRING = 7;
 export const DT_BOOL = 10;
 export const FLOAT = { type: DT_FLOAT };
 

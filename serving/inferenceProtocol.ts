@@ -1,0 +1,85 @@
+import type { BackendPreference } from '../core/ml/backend.js';
+import type { RgbImage } from '../core/features/imageCharacteristics.js';
+import type { ModelMetadata } from '../core/ml/modelArtifact.js';
+
+/** What the inference thread is started with. */
+export interface InferenceThreadData {
+  backend: BackendPreference;
+}
+
+/** A frame as the thread gets it: its JPEG, with its pixels when the API decoded them at the frame's own size. */
+export interface FrameInput {
+  jpeg: Uint8Array;
+  rgb?: RgbImage;
+}
+
+export interface LoadRequest {
+  kind: 'load';
+  /** The thread's name for this load: unique per load, so a lease from before a restart cannot reach a newer copy. */
+  model: number;
+  label: string;
+  modelJson: Uint8Array;
+  weights: Uint8Array;
+  artifactSha256: string;
+  layersOnly: boolean;
+  /** Batch sizes to warm before the model serves. */
+  warmShapes: number[];
+}
+
+export interface PredictRequest {
+  kind: 'predict';
+  model: number;
+  frames: FrameInput[];
+}
+
+export interface UnloadRequest {
+  kind: 'unload';
+  model: number;
+}
+
+export interface BackendRequest {
+  kind: 'backend';
+}
+
+export type InferenceRequest = LoadRequest | PredictRequest | UnloadRequest | BackendRequest;
+
+export interface LoadAnswer {
+  metadata: ModelMetadata;
+  /**
+   * 'jpeg': JPEG bytes in, decode and resize inside the graph (models trained on preprocessing 'graph-v1'); 'graph': the
+   * frozen graph from pixels sharp made; 'layers': the layers model op by op.
+   */
+  path: 'jpeg' | 'graph' | 'layers';
+  fallbackReason?: string;
+}
+
+/**
+ * One per frame: its prediction in mm (with, from a JPEG graph, the frame decoded at its own size), or why it failed
+ * (`invalid_image`: the frame, not the model).
+ */
+export type FrameAnswer = { mm: number; rgb?: RgbImage } | { error: { code: string; message: string } };
+
+export interface PredictAnswer {
+  frames: FrameAnswer[];
+  /** Native calls of the model this batch took (1, or one per frame when the batch call failed). */
+  calls: number;
+}
+
+export interface BackendAnswer {
+  name: string;
+  fallbackReason?: string;
+}
+
+/** Messages carry an id; the answer carries it back, with its value or an error. */
+export type Envelope<T> = { id: number; message: T };
+export type Reply = { id: number; value: unknown } | { id: number; error: { message: string; code?: string } };
+
+/**
+ * The batch sizes a model is called with, up to the one that holds `frames`: powers of two, so a batch costs at most
+ * twice its frames (a graph call's cost is mostly fixed) and a model needs only a few shapes warmed.
+ */
+export function batchShapes(frames: number): number[] {
+  const shapes = [1];
+  while (shapes.at(-1)! < frames) shapes.push(shapes.at(-1)! * 2);
+  return shapes;
+}
