@@ -228,7 +228,9 @@ export const envSchema = z.object({
   ML_BACKEND: z
     .enum(['auto', 'tensorflow', 'cpu'])
     .default('auto')
-    .describe('`auto`: native TensorFlow where it loads, else pure JS; `tensorflow`: native or fail to start; `cpu`: pure JS.'),
+    .describe(
+      '`auto`: native TensorFlow where it loads, else pure JS; `tensorflow`: native or fail to start; `cpu`: pure JS (and training pixels from sharp, preprocessing version 1, instead of the JPEG graph).',
+    ),
   TRAIN_GRAPH: z
     .enum(['0', '1'])
     .default('1')
