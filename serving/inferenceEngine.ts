@@ -55,8 +55,16 @@ interface Pending {
 
 export interface InferenceEngineOptions {
   backend?: BackendPreference;
+  /**
+   * How long a load (default 120 s) and a micro-batch (default 30 s) may take. A TensorFlow call cannot be cancelled:
+   * past its deadline the thread is given up and replaced, and every call in it fails as if it had crashed.
+   */
+  deadlines?: { loadSeconds?: number; predictSeconds?: number };
   log?: { warn(obj: unknown, msg?: string): void };
 }
+
+const DEFAULT_LOAD_DEADLINE_S = 120;
+const DEFAULT_PREDICT_DEADLINE_S = 30;
 
 /**
  * The API's side of the inference thread (inferenceThread.ts): one worker thread that owns the ML backend and
@@ -117,14 +125,37 @@ export class InferenceEngine {
   private call<T>(message: InferenceRequest): Promise<T> {
     if (this.closed) return Promise.reject(new InferenceThreadStoppedError('the inference engine is closed'));
     const id = this.nextId++;
+    const worker = this.worker;
+    const deadlineSeconds = this.deadlineOf(message);
+    let deadline: NodeJS.Timeout | undefined;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       // Work posted, the thread is worth waiting for; idle again, it keeps no process alive.
-      if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ id, message } satisfies Envelope<InferenceRequest>);
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, message } satisfies Envelope<InferenceRequest>);
+      if (deadlineSeconds !== undefined)
+        deadline = setTimeout(
+          () => this.abandon(worker, `a ${message.kind} call passed its ${deadlineSeconds} s deadline`),
+          deadlineSeconds * 1000,
+        );
     }).finally(() => {
+      clearTimeout(deadline);
       if (this.pending.size === 0) this.worker.unref();
     });
+  }
+
+  private deadlineOf(message: InferenceRequest): number | undefined {
+    const { deadlines } = this.options;
+    if (message.kind === 'load') return deadlines?.loadSeconds ?? DEFAULT_LOAD_DEADLINE_S;
+    if (message.kind === 'predict') return deadlines?.predictSeconds ?? DEFAULT_PREDICT_DEADLINE_S;
+    return undefined;
+  }
+
+  /** A thread stuck in a native call may never reach the point where it can be terminated: a new one takes over now. */
+  private abandon(worker: Worker, reason: string) {
+    if (this.worker !== worker) return;
+    this.stopped(reason);
+    void worker.terminate();
   }
 
   /** Told when a thread stopped and a new one started: the models loaded before are gone. */

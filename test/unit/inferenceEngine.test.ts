@@ -177,4 +177,23 @@ describe('inference engine', () => {
     const { frames: out } = await engine.predict(after, [{ jpeg: frames[3] }]);
     expect((out[0] as FramePrediction).mm).toBeCloseTo(await expectedMm(frames[3]), 3);
   });
+
+  it('gives up on a call past its deadline: the thread is replaced, whatever hangs in it cannot hold requests', async () => {
+    // A fresh thread loads TensorFlow first (seconds): the first load cannot finish within 0.05 s.
+    const hurried = new InferenceEngine({ deadlines: { loadSeconds: 0.05 } });
+    const replaced: string[] = [];
+    hurried.onRestart((reason) => replaced.push(reason));
+    try {
+      const started = performance.now();
+      await expect(
+        hurried.load(files, { label: 'distance@1', artifactSha256: files.sha256, layersOnly: false, warmShapes: [1] }),
+      ).rejects.toBeInstanceOf(InferenceThreadStoppedError);
+      console.log(`[inference engine] a load past its 0.05 s deadline failed after ${((performance.now() - started) / 1000).toFixed(2)} s`);
+      expect(replaced).toEqual([expect.stringContaining('deadline')]);
+      expect(hurried.generation).toBe(2);
+      expect((await hurried.backend()).name).toBe((await engine.backend()).name);
+    } finally {
+      await hurried.close();
+    }
+  });
 });
