@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TrialParams, TrialSummary } from '../core/training/sweep.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
+import type { TrialStageSeconds } from '../core/ml/trialRunner.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { ARCHITECTURES, isArchitectureName } from '../core/ml/architectures.js';
 import type { TrainingEngine } from '../core/ml/train.js';
@@ -26,7 +27,9 @@ export interface TrainTrialInput {
  */
 export const trainTrial =
   ({ stores, objectsUrl, mlBackend, trainGraph, capacity }: ActivityContext) =>
-  async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string; engine?: TrainingEngine }> => {
+  async (
+    input: TrainTrialInput,
+  ): Promise<TrialSummary & { resumedFromEpoch: number; backend: string; engine?: TrainingEngine; seconds?: TrialStageSeconds }> => {
     if (!isArchitectureName(input.architecture)) {
       throw ApplicationFailure.nonRetryable(
         `unknown architecture "${input.architecture}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
@@ -75,6 +78,7 @@ export const trainTrial =
       resumedFromEpoch: outcome.resumedFromEpoch,
       backend: outcome.backend,
       engine: outcome.engine,
+      seconds: outcome.seconds,
     };
   };
 

@@ -121,9 +121,18 @@ export async function trainModel(tf: Tf, req: TrainRequest) {
     const fitOptions = { epochs: params.epochs, initialEpoch: startEpoch, batchSize: params.batchSize };
     engine = await fitWithEngine(tf, model, req, { ...fitOptions, onEpochEnd });
   }
+  const evaluating = performance.now();
   const test = await errorsMm(tf, model, req.test, height, width, labelMaxMm);
   const train = await evaluateMm(tf, model, req.train, height, width, labelMaxMm);
-  return { model, history, metrics: { ...testMetricsOf(test, req.test.labelsMm), train_mae_mm: train.mae_mm }, testErrors: test, engine };
+  const evaluateSeconds = (performance.now() - evaluating) / 1000;
+  return {
+    model,
+    history,
+    metrics: { ...testMetricsOf(test, req.test.labelsMm), train_mae_mm: train.mae_mm },
+    testErrors: test,
+    engine,
+    evaluateSeconds,
+  };
 }
 
 /** How a trial's epochs ran: a TensorFlow training graph, or tfjs's model.fit. */

@@ -40,12 +40,28 @@ export interface TrialOutcome {
   /** How the epochs ran: a TensorFlow training graph or tfjs's fit. */
   engine: TrainingEngine;
   resumedFromEpoch: number;
+  /** Wall seconds of the trial's stages in its process (the retrain benchmark's table). */
+  seconds?: TrialStageSeconds;
+}
+
+export interface TrialStageSeconds {
+  /** Loading the backend and reading the dataset's packs. */
+  read: number;
+  /** The epochs, checkpoints excluded. */
+  epochs: number;
+  /** Saving a checkpoint after every epoch. */
+  checkpoints: number;
+  /** The final errors on the test and train splits. */
+  evaluate: number;
+  /** Writing the trained model. */
+  save: number;
 }
 
 export const modelPrefixOf = (trialPrefix: string) => `${trialPrefix}/model`;
 
 /** Trains one trial from the stored dataset, checkpointing after every epoch and resuming from the last checkpoint. */
 export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => void): Promise<TrialOutcome> {
+  const clock = stageClock();
   const { tf, name: backend } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
   const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
@@ -60,6 +76,8 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     resume = { model: (await deserializeModel(tf, files.modelJson, files.weights)).model, epochsDone: checkpoint.epochsDone };
   }
 
+  const read = clock.lap();
+  let checkpointSeconds = 0;
   const result = await trainModel(tf, {
     architecture: job.architecture,
     width: manifest.width,
@@ -72,16 +90,20 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     resume,
     graph: job.graph,
     onEpochEnd: async (epoch, logs, model) => {
+      const started = performance.now();
       const saved = await checkpoints.save(epoch + 1, await serializeModel(tf, model, meta, { includeOptimizer: true }));
+      checkpointSeconds += (performance.now() - started) / 1000;
       onProgress({ epoch: epoch + 1, epochs: job.params.epochs, logs, checkpointPrefix: saved.prefix });
     },
   });
+  const trained = clock.lap();
   const byDeployment = deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), result.testErrors);
   const serialized = await serializeModel(tf, result.model, meta);
   const artifactKey = modelPrefixOf(job.trialPrefix);
   await putModel(objects, artifactKey, serialized);
   result.model.dispose();
   await objects.close();
+  const save = clock.lap();
   return {
     metrics: { ...result.metrics, ...byDeployment },
     history: result.history,
@@ -90,6 +112,26 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     backend,
     engine: result.engine,
     resumedFromEpoch: resume?.epochsDone ?? 0,
+    seconds: {
+      read,
+      epochs: trained - checkpointSeconds - result.evaluateSeconds,
+      checkpoints: checkpointSeconds,
+      evaluate: result.evaluateSeconds,
+      save,
+    },
+  };
+}
+
+/** Seconds since the last lap (or since the clock started). */
+function stageClock() {
+  let last = performance.now();
+  return {
+    lap() {
+      const now = performance.now();
+      const seconds = (now - last) / 1000;
+      last = now;
+      return seconds;
+    },
   };
 }
 
