@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TrialParams, TrialSummary } from '../core/training/sweep.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
-import type { TrialStageSeconds } from '../core/ml/trialRunner.js';
+import type { EarlyStopping, TrialStageSeconds } from '../core/ml/trialRunner.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { ARCHITECTURES, isArchitectureName } from '../core/ml/architectures.js';
 import type { TrainingEngine } from '../core/ml/train.js';
@@ -18,6 +18,10 @@ export interface TrainTrialInput {
   architecture: string;
   params: TrialParams;
   seed: number;
+  /** Hold frames out of the training set and stop on a plateau of their MAE (core/ml/trialRunner.ts). */
+  earlyStopping?: EarlyStopping;
+  /** Start from the model's latest registered version when it has this architecture and input size. */
+  warmStart?: boolean;
 }
 
 /**
@@ -29,7 +33,17 @@ export const trainTrial =
   ({ stores, objectsUrl, mlBackend, trainGraph, capacity }: ActivityContext) =>
   async (
     input: TrainTrialInput,
-  ): Promise<TrialSummary & { resumedFromEpoch: number; backend: string; engine?: TrainingEngine; seconds?: TrialStageSeconds }> => {
+  ): Promise<
+    TrialSummary & {
+      resumedFromEpoch: number;
+      backend: string;
+      engine?: TrainingEngine;
+      epochsRun?: number;
+      stoppedEarly?: boolean;
+      warmStartedFrom?: string;
+      seconds?: TrialStageSeconds;
+    }
+  > => {
     if (!isArchitectureName(input.architecture)) {
       throw ApplicationFailure.nonRetryable(
         `unknown architecture "${input.architecture}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
@@ -37,6 +51,8 @@ export const trainTrial =
       );
     }
     const trialId = `${input.runId}-t${input.trialIndex}`;
+    const latest = input.warmStart ? await stores.registry.getLatestModelVersion(input.modelName) : undefined;
+    const warmStartPrefix = latest?.architecture === input.architecture ? latest.artifactKey : undefined;
     const outcome = await heartbeatWhile((report) =>
       runMlJob(
         {
@@ -51,6 +67,8 @@ export const trainTrial =
             params: input.params,
             seed: input.seed,
             trialPrefix: trialPrefix(input.workflowId, input.runId, input.trialIndex),
+            earlyStopping: input.earlyStopping,
+            warmStartPrefix,
           },
         },
         report,
@@ -62,7 +80,12 @@ export const trainTrial =
       workflowId: input.workflowId,
       runId: input.runId,
       modelName: input.modelName,
-      params: { ...input.params, architecture: input.architecture, engine: outcome.engine },
+      params: {
+        ...input.params,
+        architecture: input.architecture,
+        engine: outcome.engine,
+        ...(outcome.warmStartedFrom ? { warmStartedFrom: outcome.warmStartedFrom } : {}),
+      },
       metrics: outcome.metrics,
       history: outcome.history,
       artifactKey: outcome.artifactKey,
@@ -78,6 +101,9 @@ export const trainTrial =
       resumedFromEpoch: outcome.resumedFromEpoch,
       backend: outcome.backend,
       engine: outcome.engine,
+      epochsRun: outcome.epochsRun,
+      stoppedEarly: outcome.stoppedEarly,
+      ...(outcome.warmStartedFrom ? { warmStartedFrom: outcome.warmStartedFrom } : {}),
       seconds: outcome.seconds,
     };
   };

@@ -1,6 +1,14 @@
 import { openObjects } from '../stores/index.js';
-import { loadBackend, type BackendPreference } from './backend.js';
-import { DATASET_FORMAT_V2, parseManifest, readSplit, readSplits, type AnyDatasetManifest } from './dataset.js';
+import { loadBackend, type BackendPreference, type Tf } from './backend.js';
+import {
+  DATASET_FORMAT_V2,
+  parseManifest,
+  readSplit,
+  readSplits,
+  seededPermutation,
+  type AnyDatasetManifest,
+  type Split,
+} from './dataset.js';
 import { deserializeModel, getModelFiles, putModel, serializeModel } from './modelArtifact.js';
 import type { TrialParams } from '../training/sweep.js';
 import { deploymentMetrics } from '../training/distanceBands.js';
@@ -22,6 +30,15 @@ export interface TrialJob {
   trialPrefix: string;
   /** Train in a TensorFlow graph where the backend and the architecture allow. */
   graph?: boolean;
+  /** Hold `validationFraction` of the training frames out and stop after `patience` epochs without a better MAE on them. */
+  earlyStopping?: EarlyStopping;
+  /** A stored model of the same architecture and input to start from instead of fresh weights (when no checkpoint is resumed). */
+  warmStartPrefix?: string;
+}
+
+export interface EarlyStopping {
+  patience: number;
+  validationFraction: number;
 }
 
 export interface TrialProgress {
@@ -40,6 +57,12 @@ export interface TrialOutcome {
   /** How the epochs ran: a TensorFlow training graph or tfjs's fit. */
   engine: TrainingEngine;
   resumedFromEpoch: number;
+  /** Epochs this job trained (a resumed trial's earlier ones not counted). */
+  epochsRun: number;
+  /** Early stopping ended the trial before its epochs. */
+  stoppedEarly: boolean;
+  /** The stored model the trial started from (warm start), if any. */
+  warmStartedFrom?: string;
   /** Wall seconds of the trial's stages in its process (the retrain benchmark's table). */
   seconds?: TrialStageSeconds;
 }
@@ -65,7 +88,11 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   const { tf, name: backend } = await loadBackend(job.backend);
   const objects = await openObjects(job.objectsUrl);
   const manifest = parseManifest(await objects.get(job.manifestKey), job.manifestKey);
-  const { train, test } = await readSplits(objects, manifest, ['train', 'test']);
+  const { train: stored, test } = await readSplits(objects, manifest, ['train', 'test']);
+  const frameBytes = manifest.width * manifest.height * 3;
+  const { train, validation } = job.earlyStopping
+    ? holdOut(stored, job.earlyStopping.validationFraction, manifest.seed, frameBytes)
+    : { train: stored, validation: undefined };
   const meta = { architecture: job.architecture, width: manifest.width, height: manifest.height, labelMaxMm: manifest.labelMaxMm, backend };
   const checkpoints = new TrialCheckpoints(objects, job.trialPrefix);
 
@@ -75,6 +102,7 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     const files = await getModelFiles(objects, checkpoint.prefix);
     resume = { model: (await deserializeModel(tf, files.modelJson, files.weights)).model, epochsDone: checkpoint.epochsDone };
   }
+  const warmStart = !resume && job.warmStartPrefix ? await weightsOf(tf, objects, job.warmStartPrefix, meta) : undefined;
 
   const read = clock.lap();
   let checkpointSeconds = 0;
@@ -88,6 +116,9 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     test,
     seed: job.seed,
     resume,
+    initialWeights: warmStart?.weights,
+    validation,
+    earlyStopping: job.earlyStopping,
     graph: job.graph,
     onEpochEnd: async (epoch, logs, model) => {
       const started = performance.now();
@@ -98,6 +129,7 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
   });
   const trained = clock.lap();
   const byDeployment = deploymentMetrics(await testDeploymentsOf(objects, manifest, test.count), result.testErrors);
+  tf.dispose(warmStart?.weights ?? []);
   const serialized = await serializeModel(tf, result.model, meta);
   const artifactKey = modelPrefixOf(job.trialPrefix);
   await putModel(objects, artifactKey, serialized);
@@ -112,6 +144,9 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
     backend,
     engine: result.engine,
     resumedFromEpoch: resume?.epochsDone ?? 0,
+    epochsRun: result.epochsRun,
+    stoppedEarly: result.stoppedEarly,
+    ...(warmStart ? { warmStartedFrom: job.warmStartPrefix } : {}),
     seconds: {
       read,
       epochs: trained - checkpointSeconds - result.evaluateSeconds,
@@ -120,6 +155,39 @@ export async function runTrial(job: TrialJob, onProgress: (p: TrialProgress) => 
       save,
     },
   };
+}
+
+/**
+ * The training frames split in two by a seeded shuffle (the dataset's seed, so every trial of a sweep holds out the same
+ * frames): `fraction` of them, at least one, for validation, the rest to train on.
+ */
+export function holdOut(split: Split, fraction: number, seed: number, frameBytes: number): { train: Split; validation: Split } {
+  const order = seededPermutation(split.count, seed);
+  const held = Math.min(split.count - 1, Math.max(1, Math.round(split.count * fraction)));
+  const pick = (indices: number[]): Split => {
+    const pixels = new Uint8Array(indices.length * frameBytes);
+    indices.forEach((from, to) => pixels.set(split.pixels.subarray(from * frameBytes, (from + 1) * frameBytes), to * frameBytes));
+    return { pixels, labelsMm: Float32Array.from(indices, (i) => split.labelsMm[i]), count: indices.length };
+  };
+  // Ascending order keeps the training frames in the order the split stored them.
+  return { validation: pick(order.slice(0, held).sort((a, b) => a - b)), train: pick(order.slice(held).sort((a, b) => a - b)) };
+}
+
+/** A stored model's weights; undefined (a fresh start) unless it has the trial's architecture and input size. */
+async function weightsOf(tf: Tf, objects: ObjectStore, prefix: string, want: { architecture: string; width: number; height: number }) {
+  const files = await getModelFiles(objects, prefix);
+  const { model, metadata } = await deserializeModel(tf, files.modelJson, files.weights);
+  try {
+    if (metadata.architecture !== want.architecture || metadata.width !== want.width || metadata.height !== want.height) {
+      console.warn(
+        `no warm start from ${prefix}: ${metadata.architecture} ${metadata.width}x${metadata.height}, the trial trains ${want.architecture} ${want.width}x${want.height}`,
+      );
+      return undefined;
+    }
+    return { weights: model.getWeights().map((w) => w.clone()) };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Seconds since the last lap (or since the clock started). */
