@@ -29,6 +29,8 @@ export interface RetrainStagesPlan {
   sweep: { batchSizes: number[]; dropouts: number[] };
   /** Training-config fields added to every run's request (the switches under test). */
   config: Partial<TrainAndRegisterRequest>;
+  /** A second retrain on the same stores after `frames` labelled frames of `preset` arrived (drift), with its own extra config. */
+  second?: { preset: string; frames: number; config: Partial<TrainAndRegisterRequest> };
 }
 
 export interface TrialRow {
@@ -37,11 +39,16 @@ export interface TrialRow {
   ranSeconds?: number;
   epochsRun?: number;
   seconds?: Record<string, number>;
+  warmStartedFrom?: string;
 }
 
 export interface RetrainStagesRun {
+  /** Which retrain of the stores: the first, or the second after the drifted frames arrived. */
+  retrain: 'first' | 'second';
   frames: number;
   seed: number;
+  /** The version the run replaced, measured on the run's test set (second retrains). */
+  previousTestMaeMm?: number;
   loadAverage: { start: number[]; end: number[] };
   setupSeconds: number;
   timeline: WorkflowTimeline;
@@ -61,7 +68,7 @@ export async function benchmarkRetrainStages(plan: RetrainStagesPlan, log: (line
     for (const frames of plan.frames) {
       log(`retrain stages: rendering parking runs until ${frames} frames carry a laser reading`);
       const recorded = await recordParkingRuns('beige-350', frames);
-      for (const seed of plan.seeds) runs.push(await measureRetrain(env, plan, recorded, seed, log));
+      for (const seed of plan.seeds) runs.push(...(await measureRetrain(env, plan, recorded, seed, log)));
     }
   } finally {
     await env.teardown();
@@ -75,30 +82,13 @@ async function measureRetrain(
   recorded: RecordedFrames,
   seed: number,
   log: (line: string) => void,
-): Promise<RetrainStagesRun> {
+): Promise<RetrainStagesRun[]> {
   const t = await openTempStores();
-  const setupStarted = performance.now();
   try {
-    const labelled = recorded.runs.flatMap((run) => run.frames.filter((f) => f.sensorMm !== null));
-    const t0 = Date.now() - labelled.length * 250;
-    const records: InferenceRecord[] = labelled.map((frame, i) => ({
-      time: t0 + i * 250,
-      deployment: DEPLOYMENT,
-      client: 'bench-rover',
-      modelName: null,
-      modelVersion: null,
-      prediction: null,
-      sensorValue: frame.sensorMm,
-      error: null,
-      latencyMs: 1,
-      imageKey: `features/${DEPLOYMENT}/${i}-${randomUUID()}.jpg`,
-      characteristics: zeros,
-    }));
-    await mapLimit(records, 16, (r, i) => t.stores.objects.put(r.imageKey, labelled[i].jpeg, 'image/jpeg'));
-    for (let i = 0; i < records.length; i += 5000) await t.stores.measurements.write(records.slice(i, i + 5000));
-    const setupSeconds = (performance.now() - setupStarted) / 1000;
-    log(`retrain stages: ${records.length} labelled records and JPEGs stored in ${setupSeconds.toFixed(0)} s; retrain with seed ${seed}`);
-
+    const setupSeconds = await storeFrames(t, recorded, 'features/first');
+    log(
+      `retrain stages: ${recorded.labelled} labelled records and JPEGs stored in ${setupSeconds.toFixed(0)} s; retrain with seed ${seed}`,
+    );
     const workers = await createWorkers({
       connection: env.nativeConnection,
       namespace: 'default',
@@ -107,54 +97,14 @@ async function measureRetrain(
     });
     const running = Promise.all(workers.map((w) => w.run()));
     try {
-      const loadStart = os.loadavg();
-      const workflowId = `retrain-bench-${randomUUID()}`;
-      const handle = await env.client.workflow.start(TrainAndRegister, {
-        taskQueue: TASK_QUEUES.orchestration,
-        workflowId,
-        args: [
-          {
-            modelName: 'retrain-bench',
-            deployments: [DEPLOYMENT],
-            trigger: { kind: 'manual', by: 'bench' },
-            architecture: 'thesis-inception',
-            width: 100,
-            height: 75,
-            seed,
-            sweep: { epochs: [plan.epochs], ...plan.sweep },
-            registerPolicy: 'always',
-            ...plan.config,
-          },
-        ],
-      });
-      const result = (await handle.result()) as TrainAndRegisterResult;
-      const timeline = workflowTimeline(await handle.fetchHistory());
-      const trialSteps = timeline.steps.filter((s) => s.activity === 'trainTrial' && s.outcome === 'completed');
-      const trials: TrialRow[] = result.trials.map((trial, i) => {
-        const step = trialSteps.find((s) => (s.input as { trialIndex?: number })?.trialIndex === i);
-        const extra = trial as unknown as { seconds?: Record<string, number>; epochsRun?: number };
-        return {
-          params: trial.params as unknown as Record<string, unknown>,
-          testMaeMm: trial.metrics.test_mae_mm,
-          ranSeconds: step?.closedAt !== undefined && step.startedAt !== undefined ? (step.closedAt - step.startedAt) / 1000 : undefined,
-          epochsRun: extra.epochsRun,
-          seconds: extra.seconds,
-        };
-      });
-      const best = result.selection.best;
-      const run: RetrainStagesRun = {
-        frames: result.dataset.recordCount,
-        seed,
-        loadAverage: { start: loadStart, end: os.loadavg() },
-        setupSeconds,
-        timeline,
-        trials,
-        selected: { trialId: best.trialId, testMaeMm: best.metrics.test_mae_mm, params: best.params as unknown as Record<string, unknown> },
-        trainCount: result.dataset.trainCount,
-        testCount: result.dataset.testCount,
-      };
-      log(`retrain stages: ${JSON.stringify({ ...run, timeline: undefined })}`);
-      return run;
+      const runs = [await retrain(env, plan, plan.config, 'first', seed, setupSeconds, log)];
+      if (plan.second) {
+        log(`retrain stages: rendering ${plan.second.frames} labelled ${plan.second.preset} frames for the second retrain`);
+        const drifted = await recordParkingRuns(plan.second.preset, plan.second.frames, seed + 1000);
+        const more = await storeFrames(t, drifted, 'features/second');
+        runs.push(await retrain(env, plan, { ...plan.config, ...plan.second.config }, 'second', seed, more, log));
+      }
+      return runs;
     } finally {
       workers.forEach((w) => w.shutdown());
       await running;
@@ -162,6 +112,97 @@ async function measureRetrain(
   } finally {
     await t.cleanup();
   }
+}
+
+/** The labelled frames as the API leaves them: a record each and its JPEG. Seconds taken. */
+async function storeFrames(t: Awaited<ReturnType<typeof openTempStores>>, recorded: RecordedFrames, prefix: string): Promise<number> {
+  const started = performance.now();
+  const labelled = recorded.runs.flatMap((run) => run.frames.filter((f) => f.sensorMm !== null));
+  const t0 = Date.now() - labelled.length * 250;
+  const records: InferenceRecord[] = labelled.map((frame, i) => ({
+    time: t0 + i * 250,
+    deployment: DEPLOYMENT,
+    client: 'bench-rover',
+    modelName: null,
+    modelVersion: null,
+    prediction: null,
+    sensorValue: frame.sensorMm,
+    error: null,
+    latencyMs: 1,
+    imageKey: `${prefix}/${DEPLOYMENT}/${i}-${randomUUID()}.jpg`,
+    characteristics: zeros,
+  }));
+  await mapLimit(records, 16, (r, i) => t.stores.objects.put(r.imageKey, labelled[i].jpeg, 'image/jpeg'));
+  for (let i = 0; i < records.length; i += 5000) await t.stores.measurements.write(records.slice(i, i + 5000));
+  return (performance.now() - started) / 1000;
+}
+
+async function retrain(
+  env: Awaited<ReturnType<typeof startTemporal>>,
+  plan: RetrainStagesPlan,
+  config: Partial<TrainAndRegisterRequest>,
+  which: 'first' | 'second',
+  seed: number,
+  setupSeconds: number,
+  log: (line: string) => void,
+): Promise<RetrainStagesRun> {
+  const loadStart = os.loadavg();
+  const handle = await env.client.workflow.start(TrainAndRegister, {
+    taskQueue: TASK_QUEUES.orchestration,
+    workflowId: `retrain-bench-${randomUUID()}`,
+    args: [
+      {
+        modelName: 'retrain-bench',
+        deployments: [DEPLOYMENT],
+        trigger: { kind: 'manual', by: 'bench' },
+        architecture: 'thesis-inception',
+        width: 100,
+        height: 75,
+        seed,
+        sweep: { epochs: [plan.epochs], ...plan.sweep },
+        registerPolicy: 'always',
+        ...config,
+      },
+    ],
+  });
+  const result = (await handle.result()) as TrainAndRegisterResult;
+  const timeline = workflowTimeline(await handle.fetchHistory());
+  const trialSteps = timeline.steps.filter((s) => s.activity === 'trainTrial' && s.outcome === 'completed');
+  const trials: TrialRow[] = result.trials.map((trial, i) => {
+    const steps = trialSteps.filter((s) => (s.input as { trialIndex?: number })?.trialIndex === i);
+    const extra = trial as unknown as {
+      seconds?: Record<string, number>;
+      epochsRun?: number;
+      resumedFromEpoch?: number;
+      warmStartedFrom?: string;
+    };
+    return {
+      params: trial.params as unknown as Record<string, unknown>,
+      testMaeMm: trial.metrics.test_mae_mm,
+      ranSeconds: steps.reduce((sum, s) => sum + ((s.closedAt ?? NaN) - (s.startedAt ?? NaN)) / 1000, 0),
+      // A trial halving trained on ran twice: it resumed from the first job's checkpoint.
+      epochsRun: extra.epochsRun === undefined ? undefined : extra.epochsRun + (extra.resumedFromEpoch ?? 0),
+      seconds: extra.seconds,
+      warmStartedFrom: extra.warmStartedFrom,
+    };
+  });
+  const best = result.selection.best;
+  const run: RetrainStagesRun = {
+    retrain: which,
+    frames: result.dataset.recordCount,
+    seed,
+    previousTestMaeMm: (result as unknown as { registration: { comparison?: { metrics?: Record<string, number> } | null } }).registration
+      .comparison?.metrics?.test_mae_mm,
+    loadAverage: { start: loadStart, end: os.loadavg() },
+    setupSeconds,
+    timeline,
+    trials,
+    selected: { trialId: best.trialId, testMaeMm: best.metrics.test_mae_mm, params: best.params as unknown as Record<string, unknown> },
+    trainCount: result.dataset.trainCount,
+    testCount: result.dataset.testCount,
+  };
+  log(`retrain stages: ${JSON.stringify({ ...run, timeline: undefined, config })}`);
+  return run;
 }
 
 const STAGES: [string, string][] = [
@@ -182,7 +223,7 @@ const ranSeconds = (timeline: WorkflowTimeline, activity: string): number | unde
 
 /** One column per run: each stage's wall time, the sweep's, the trials' inner stages summed, the selected trial's error. */
 export function retrainStagesTable(runs: RetrainStagesRun[]): string {
-  const columns = runs.map((r) => `${r.frames} frames, seed ${r.seed}`);
+  const columns = runs.map((r) => `${r.retrain === 'second' ? 'second retrain, ' : ''}${r.frames} frames, seed ${r.seed}`);
   const rows: string[][] = [];
   const row = (label: string, cell: (r: RetrainStagesRun) => string) => rows.push([label, ...runs.map(cell)]);
   row('split (train / test)', (r) => `${r.trainCount} / ${r.testCount}`);
@@ -194,26 +235,27 @@ export function retrainStagesTable(runs: RetrainStagesRun[]): string {
   });
   row('  trial activities (sum of their run times)', (r) => duration(ranSeconds(r.timeline, 'trainTrial')));
   for (const [key, label] of [
-    ['read', '  in trials: backend load + pack reads'],
-    ['epochs', '  in trials: epochs'],
-    ['checkpoints', '  in trials: checkpoints'],
-    ['evaluate', '  in trials: evaluation (test + train)'],
-    ['save', '  in trials: model write'],
+    ['read', '  in trials (last job of each): backend load + pack reads'],
+    ['epochs', '  in trials (last job of each): epochs'],
+    ['checkpoints', '  in trials (last job of each): checkpoints'],
+    ['evaluate', '  in trials (last job of each): evaluation (test + train)'],
+    ['save', '  in trials (last job of each): model write'],
   ] as const)
     row(label, (r) =>
       r.trials.some((t) => t.seconds?.[key] !== undefined) ? duration(r.trials.reduce((sum, t) => sum + (t.seconds?.[key] ?? 0), 0)) : '-',
     );
-  row('  epochs run (all trials)', (r) =>
-    r.trials.every((t) => t.epochsRun !== undefined)
-      ? String(r.trials.reduce((sum, t) => sum + t.epochsRun!, 0))
-      : `${r.trials.length} x ${String(r.trials[0]?.params.epochs)}`,
-  );
+  row('  trials warm started', (r) => `${r.trials.filter((t) => t.warmStartedFrom).length} of ${r.trials.length}`);
+  row('  epochs each trial trained', (r) => r.trials.map((t) => String(t.epochsRun ?? t.params.epochs)).join(' / '));
   for (const [activity, label] of STAGES.slice(2)) row(label, (r) => duration(ranSeconds(r.timeline, activity)));
   row('**workflow total**', (r) => `**${duration((r.timeline.totalMs ?? NaN) / 1000)}**`);
   row(
     'selected trial: test MAE',
     (r) => `${fixed(r.selected.testMaeMm, 2)} mm (batch ${r.selected.params.batchSize}, dropout ${r.selected.params.dropout})`,
   );
+  if (runs.some((r) => r.previousTestMaeMm !== undefined))
+    row('version it replaced: test MAE on the same test set', (r) =>
+      r.previousTestMaeMm === undefined ? '-' : `${fixed(r.previousTestMaeMm, 2)} mm`,
+    );
   row('every trial: test MAE (mm)', (r) => r.trials.map((t) => fixed(t.testMaeMm, 2)).join(' / '));
   row('load average at start / end', (r) => `${fixed(r.loadAverage.start[0], 2)} / ${fixed(r.loadAverage.end[0], 2)}`);
   return markdownTable(['stage', ...columns], rows);

@@ -320,7 +320,7 @@ try {
         '',
         retrainStagesTable(runs),
         '',
-        `Labelled beige-350 parking frames (edge simulator) stored as the API would (SQLite + folder, no characteristics), then one TrainAndRegister on a Temporal dev server with the workers in this process (training capacity from the cores: ${os.availableParallelism()}). Stage times are activity run times from the run's history; "in trials" rows are the trials' own stage clocks summed over trials (trials run in parallel, so they exceed the sweep's wall time). Extra training config: \`${JSON.stringify(plan.config)}\`.`,
+        `Labelled beige-350 parking frames (edge simulator) stored as the API would (SQLite + folder, no characteristics), then one TrainAndRegister on a Temporal dev server with the workers in this process (training capacity from the cores: ${os.availableParallelism()}). Stage times are activity run times from the run's history; "in trials" rows are the trials' own stage clocks summed over trials (trials run in parallel, so they exceed the sweep's wall time). Extra training config: \`${JSON.stringify(plan.config)}\`.${plan.second ? ` Second retrain: ${plan.second.frames} labelled ${plan.second.preset} frames added, extra config \`${JSON.stringify(plan.second.config)}\`.` : ''} "in trials" rows count each trial's last job only (a trial halving trained on ran two); its epochs include the validation MAE after each epoch.`,
       ].join('\n'),
     );
   }

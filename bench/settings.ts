@@ -65,6 +65,11 @@ const envSchema = z.object({
     .string()
     .transform((text) => JSON.parse(text) as Record<string, unknown>)
     .optional(),
+  /** JSON {"preset", "frames", "config"}: a second retrain on the same stores after that many labelled frames of a preset arrived. */
+  BENCH_RETRAIN_SECOND: z
+    .string()
+    .transform((text) => JSON.parse(text) as { preset: string; frames: number; config?: Record<string, unknown> })
+    .optional(),
   BENCH_SENSOR_SEEDS: z.coerce.number().int().positive().optional(),
   BENCH_SENSOR_MINUTES: z.coerce.number().int().min(5).optional(),
 });
@@ -261,6 +266,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       seeds: e.BENCH_RETRAIN_SEEDS ?? [1],
       sweep: { batchSizes: [32, 64], dropouts: [0.1, 0.2] },
       config: e.BENCH_RETRAIN_CONFIG ?? {},
+      second: e.BENCH_RETRAIN_SECOND && { ...e.BENCH_RETRAIN_SECOND, config: e.BENCH_RETRAIN_SECOND.config ?? {} },
     },
     datasetPipeline: {
       records: e.BENCH_DATASET_RECORDS ?? (quick ? [2_000] : [10_000, 100_000, 1_000_000]),
