@@ -75,6 +75,8 @@ export const trainTrial =
         Context.current().cancellationSignal,
       ),
     );
+    // A resumed trial started from its first attempt's warm start (the version the same lookup found).
+    const warmStartedFrom = outcome.warmStartedFrom ?? (outcome.resumedFromEpoch > 0 ? warmStartPrefix : undefined);
     await stores.registry.saveTrial({
       id: trialId,
       workflowId: input.workflowId,
@@ -84,7 +86,7 @@ export const trainTrial =
         ...input.params,
         architecture: input.architecture,
         engine: outcome.engine,
-        ...(outcome.warmStartedFrom ? { warmStartedFrom: outcome.warmStartedFrom } : {}),
+        ...(warmStartedFrom ? { warmStartedFrom } : {}),
       },
       metrics: outcome.metrics,
       history: outcome.history,
@@ -103,7 +105,7 @@ export const trainTrial =
       engine: outcome.engine,
       epochsRun: outcome.epochsRun,
       stoppedEarly: outcome.stoppedEarly,
-      ...(outcome.warmStartedFrom ? { warmStartedFrom: outcome.warmStartedFrom } : {}),
+      ...(warmStartedFrom ? { warmStartedFrom } : {}),
       seconds: outcome.seconds,
     };
   };
