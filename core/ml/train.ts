@@ -2,6 +2,7 @@ import { bandMetrics } from '../training/distanceBands.js';
 import type { TrialParams } from '../training/sweep.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './architectures.js';
+import { clipLabel } from './labels.js';
 import type { Tf } from './backend.js';
 import type { Split } from './dataset.js';
 import { fitInGraph, UnsupportedModelError } from './graphTraining.js';
@@ -76,17 +77,29 @@ export async function evaluateMm(
   return errorMetricsOf(await errorsMm(tf, model, split, height, width, labelMaxMm));
 }
 
+/** Frames turned into a float tensor at once when a split is measured: memory stays bounded (a 60k-frame split at 100x75 as one float tensor is 4 GB, 13 GB with its copies on the way). */
+const PREDICT_CHUNK_FRAMES = 1024;
+
+/** A model's predictions in mm for every frame of a split, chunk by chunk. */
+export async function predictSplitMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number) {
+  const frameBytes = height * width * 3;
+  const predicted = new Float32Array(split.count);
+  for (let start = 0; start < split.count; start += PREDICT_CHUNK_FRAMES) {
+    const end = Math.min(start + PREDICT_CHUNK_FRAMES, split.count);
+    const x = pixelsToTensor(tf, split.pixels.subarray(start * frameBytes, end * frameBytes), end - start, height, width);
+    try {
+      predicted.set(await predictMm(tf, model, x, labelMaxMm), start);
+    } finally {
+      x.dispose();
+    }
+  }
+  return predicted;
+}
+
 /** The absolute error (mm) of a model on every frame of a split, against its label clipped as the model learned it. */
 export async function errorsMm(tf: Tf, model: LayersModel, split: Split, height: number, width: number, labelMaxMm: number) {
-  const x = pixelsToTensor(tf, split.pixels, split.count, height, width);
-  const clipped = tf.tidy(() => tf.tensor1d(split.labelsMm).clipByValue(0, labelMaxMm));
-  try {
-    const [predicted, labels] = [await predictMm(tf, model, x, labelMaxMm), (await clipped.data()) as Float32Array];
-    return Float64Array.from(predicted, (p, i) => Math.abs(p - labels[i]));
-  } finally {
-    x.dispose();
-    clipped.dispose();
-  }
+  const predicted = await predictSplitMm(tf, model, split, height, width, labelMaxMm);
+  return Float64Array.from(predicted, (p, i) => Math.abs(p - clipLabel(split.labelsMm[i], labelMaxMm)));
 }
 
 /** Mean, root mean square and largest of absolute errors. */

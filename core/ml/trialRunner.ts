@@ -14,8 +14,7 @@ import type { TrialParams } from '../training/sweep.js';
 import { deploymentMetrics } from '../training/distanceBands.js';
 import type { ObjectStore } from '../stores/objects.js';
 import { deploymentOfImageKey } from '../stores/objectKeys.js';
-import { clipLabel } from './labels.js';
-import { errorsMm, pixelsToTensor, predictMm, testMetricsOf, trainModel, type TrainingEngine } from './train.js';
+import { errorsMm, testMetricsOf, trainModel, type TrainingEngine } from './train.js';
 import { TrialCheckpoints } from './trialCheckpoints.js';
 
 /** Everything one trial needs, as keys: the runner reads and writes the object store itself. */
@@ -285,12 +284,9 @@ export async function pairedTestErrorsOfStoredModels(job: EvaluationJob & { cand
 /** The absolute error in mm of a stored model on every frame of a stored dataset's test split. */
 export async function testErrorsOfStoredModel(job: EvaluationJob): Promise<number[]> {
   const { tf, model, metadata, manifest, test, release } = await loadForTest(job);
-  const x = pixelsToTensor(tf, test.pixels, test.count, manifest.height, manifest.width);
   try {
-    const predicted = await predictMm(tf, model, x, metadata.labelMaxMm);
-    return Array.from(predicted, (p, i) => Math.abs(p - clipLabel(test.labelsMm[i], metadata.labelMaxMm)));
+    return Array.from(await errorsMm(tf, model, test, manifest.height, manifest.width, metadata.labelMaxMm));
   } finally {
-    x.dispose();
     await release();
   }
 }

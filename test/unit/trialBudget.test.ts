@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../core/ml/architectures.js';
 import { loadBackend } from '../../core/ml/backend.js';
 import type { Split } from '../../core/ml/dataset.js';
-import { trainModel } from '../../core/ml/train.js';
+import { errorsMm, pixelsToTensor, predictMm, predictSplitMm, trainModel } from '../../core/ml/train.js';
 import { holdOut } from '../../core/ml/trialRunner.js';
 
 const { tf } = await loadBackend('tensorflow');
@@ -82,5 +82,17 @@ describe('a trial within a budget: early stopping, warm start, the validation ho
     ];
     expect(new Set(sides)).toEqual(all);
     expect(sides).toHaveLength(stored.count);
+  });
+
+  it('measures a split larger than a chunk frame by frame as one call on all of it would', async () => {
+    const model = buildModel(tf, 'compact', { width, height, dropout: 0.1, learningRate: 0.001, seed: 7 });
+    const frames = split(1100, 6);
+    const x = pixelsToTensor(tf, frames.pixels, frames.count, height, width);
+    const whole = await predictMm(tf, model, x, 350);
+    x.dispose();
+    expect(Array.from(await predictSplitMm(tf, model, frames, height, width, 350))).toEqual(Array.from(whole));
+    const errors = await errorsMm(tf, model, frames, height, width, 350);
+    expect(errors[1050]).toBeCloseTo(Math.abs(whole[1050] - Math.min(350, frames.labelsMm[1050])), 6);
+    model.dispose();
   });
 });
