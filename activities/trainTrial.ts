@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TrialParams, TrialSummary } from '../core/training/sweep.js';
 import { runMlJob } from '../core/ml/runMlJob.js';
+import type { EarlyStopping, TrialStageSeconds } from '../core/ml/trialRunner.js';
 import { trainingCapacity, type TrainingCapacity } from '../core/ml/trainingCapacity.js';
 import { ARCHITECTURES, isArchitectureName } from '../core/ml/architectures.js';
 import type { TrainingEngine } from '../core/ml/train.js';
@@ -17,6 +18,10 @@ export interface TrainTrialInput {
   architecture: string;
   params: TrialParams;
   seed: number;
+  /** Hold frames out of the training set and stop on a plateau of their MAE (core/ml/trialRunner.ts). */
+  earlyStopping?: EarlyStopping;
+  /** Start from the model's latest registered version when it has this architecture and input size. */
+  warmStart?: boolean;
 }
 
 /**
@@ -26,7 +31,19 @@ export interface TrainTrialInput {
  */
 export const trainTrial =
   ({ stores, objectsUrl, mlBackend, trainGraph, capacity }: ActivityContext) =>
-  async (input: TrainTrialInput): Promise<TrialSummary & { resumedFromEpoch: number; backend: string; engine?: TrainingEngine }> => {
+  async (
+    input: TrainTrialInput,
+  ): Promise<
+    TrialSummary & {
+      resumedFromEpoch: number;
+      backend: string;
+      engine?: TrainingEngine;
+      epochsRun?: number;
+      stoppedEarly?: boolean;
+      warmStartedFrom?: string;
+      seconds?: TrialStageSeconds;
+    }
+  > => {
     if (!isArchitectureName(input.architecture)) {
       throw ApplicationFailure.nonRetryable(
         `unknown architecture "${input.architecture}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
@@ -34,6 +51,8 @@ export const trainTrial =
       );
     }
     const trialId = `${input.runId}-t${input.trialIndex}`;
+    const latest = input.warmStart ? await stores.registry.getLatestModelVersion(input.modelName) : undefined;
+    const warmStartPrefix = latest?.architecture === input.architecture ? latest.artifactKey : undefined;
     const outcome = await heartbeatWhile((report) =>
       runMlJob(
         {
@@ -48,18 +67,27 @@ export const trainTrial =
             params: input.params,
             seed: input.seed,
             trialPrefix: trialPrefix(input.workflowId, input.runId, input.trialIndex),
+            earlyStopping: input.earlyStopping,
+            warmStartPrefix,
           },
         },
         report,
         Context.current().cancellationSignal,
       ),
     );
+    // A resumed trial started from its first attempt's warm start (the version the same lookup found).
+    const warmStartedFrom = outcome.warmStartedFrom ?? (outcome.resumedFromEpoch > 0 ? warmStartPrefix : undefined);
     await stores.registry.saveTrial({
       id: trialId,
       workflowId: input.workflowId,
       runId: input.runId,
       modelName: input.modelName,
-      params: { ...input.params, architecture: input.architecture, engine: outcome.engine },
+      params: {
+        ...input.params,
+        architecture: input.architecture,
+        engine: outcome.engine,
+        ...(warmStartedFrom ? { warmStartedFrom } : {}),
+      },
       metrics: outcome.metrics,
       history: outcome.history,
       artifactKey: outcome.artifactKey,
@@ -75,6 +103,10 @@ export const trainTrial =
       resumedFromEpoch: outcome.resumedFromEpoch,
       backend: outcome.backend,
       engine: outcome.engine,
+      epochsRun: outcome.epochsRun,
+      stoppedEarly: outcome.stoppedEarly,
+      ...(warmStartedFrom ? { warmStartedFrom } : {}),
+      seconds: outcome.seconds,
     };
   };
 

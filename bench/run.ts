@@ -18,6 +18,7 @@ import { benchmarkPredictPaths, predictPathsTable } from './predictPaths.js';
 import { benchmarkRequestOverhead, requestOverheadTable, WARM_UP_REQUESTS as OVERHEAD_WARM_UP } from './requestOverhead.js';
 import { recordParkingRuns, writeTrainingSet, type DatasetFiles } from './parkingFrames.js';
 import { duration, fixed } from './markdownTable.js';
+import { benchmarkRetrainStages, retrainStagesTable } from './retrainStages.js';
 import { benchmarkRollout, rolloutTables } from './rolloutLatency.js';
 import { promotionTables } from './rolloutPromotion.js';
 import { loadBenchSettings } from './settings.js';
@@ -326,6 +327,21 @@ try {
         datasetPipelineTable(runs),
         '',
         `Synthetic labelled records over ${plan.deployments} deployments and 160x120 JPEGs (gradient and noise, about 6 KB; a pool of 32 reused under every key), preprocessed to ${plan.input.width}x${plan.input.height}; activities run in this process (MockActivityEnvironment). Above ${plan.allUpTo} records the policy is a reservoir of ${plan.sample} records in all and only the frames it selects in either retrain have a JPEG. read/written: bytes of preprocess (records, cache index, packs, JPEGs; split files, manifest).${plan.production ? '' : ' Production not measured: PRODUCTION_MEASUREMENTS_URL or PRODUCTION_OBJECTS_URL unset (source .services/env).'}`,
+      ].join('\n'),
+    );
+  }
+
+  if (settings.parts.includes('retrain')) {
+    const plan = settings.retrain;
+    const runs = await benchmarkRetrainStages(plan, log);
+    raw.retrain = runs;
+    emit(
+      [
+        `### Retrain by stage: thesis-inception at 100x75, sweep batch ${plan.sweep.batchSizes.join('/')} x dropout ${plan.sweep.dropouts.join('/')} x ${plan.epochs} epochs`,
+        '',
+        retrainStagesTable(runs),
+        '',
+        `Labelled beige-350 parking frames (edge simulator) stored as the API would (SQLite + folder, no characteristics), then one TrainAndRegister on a Temporal dev server with the workers in this process (training capacity from the cores: ${os.availableParallelism()}). Stage times are activity run times from the run's history; "in trials" rows are the trials' own stage clocks summed over trials (trials run in parallel, so they exceed the sweep's wall time). Extra training config: \`${JSON.stringify(plan.config)}\`.${plan.second ? ` Second retrain: ${plan.second.frames} labelled ${plan.second.preset} frames added, extra config \`${JSON.stringify(plan.second.config)}\`.` : ''} "in trials" rows count each trial's last job only (a trial halving trained on ran two); its epochs include the validation MAE after each epoch.`,
       ].join('\n'),
     );
   }

@@ -1,3 +1,4 @@
+import type { RetrainStagesPlan } from './retrainStages.js';
 import { z } from 'zod';
 import type { RolloutPolicyInput } from '../core/rollout/rolloutPolicy.js';
 import type { DatasetPipelinePlan } from './datasetPipeline.js';
@@ -60,6 +61,19 @@ const envSchema = z.object({
   BENCH_DATASET_ALL_UP_TO: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_SAMPLE: z.coerce.number().int().positive().optional(),
   BENCH_DATASET_STORES: z.enum(['embedded', 'production', 'both']).default('both'),
+  BENCH_RETRAIN_FRAMES: positiveList.optional(),
+  BENCH_RETRAIN_EPOCHS: z.coerce.number().int().positive().optional(),
+  BENCH_RETRAIN_SEEDS: positiveList.optional(),
+  /** JSON training-config fields added to every retrain's request (the switches under test). */
+  BENCH_RETRAIN_CONFIG: z
+    .string()
+    .transform((text) => JSON.parse(text) as Record<string, unknown>)
+    .optional(),
+  /** JSON {"preset", "frames", "config"}: a second retrain on the same stores after that many labelled frames of a preset arrived. */
+  BENCH_RETRAIN_SECOND: z
+    .string()
+    .transform((text) => JSON.parse(text) as { preset: string; frames: number; config?: Record<string, unknown> })
+    .optional(),
   BENCH_SENSOR_SEEDS: z.coerce.number().int().positive().optional(),
   BENCH_SENSOR_MINUTES: z.coerce.number().int().min(5).optional(),
 });
@@ -72,6 +86,7 @@ export const BENCH_PARTS = [
   'frame-cost',
   'predict-paths',
   'dataset-pipeline',
+  'retrain',
   'sensor-health',
   'store-writes',
 ] as const;
@@ -190,6 +205,7 @@ export interface BenchSettings {
   rollout: RolloutBenchSettings;
   drift: DriftBenchSettings;
   datasetPipeline: DatasetPipelinePlan;
+  retrain: RetrainStagesPlan;
   frameCost: FrameCostSettings;
   predictPaths: PredictPathsSettings;
   sensorHealth: SensorHealthBenchSettings;
@@ -254,6 +270,14 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
       storedFrames: e.BENCH_DRIFT_STORED ?? (quick ? [10_000] : [10_000, 1_000_000]),
       costRepetitions: e.BENCH_DRIFT_REPETITIONS ?? (quick ? 2 : 5),
       influxUrl: e.PRODUCTION_MEASUREMENTS_URL,
+    },
+    retrain: {
+      frames: e.BENCH_RETRAIN_FRAMES ?? (quick ? [300] : [6_000, 60_000]),
+      epochs: e.BENCH_RETRAIN_EPOCHS ?? (quick ? 1 : 15),
+      seeds: e.BENCH_RETRAIN_SEEDS ?? [1],
+      sweep: { batchSizes: [32, 64], dropouts: [0.1, 0.2] },
+      config: e.BENCH_RETRAIN_CONFIG ?? {},
+      second: e.BENCH_RETRAIN_SECOND && { ...e.BENCH_RETRAIN_SECOND, config: e.BENCH_RETRAIN_SECOND.config ?? {} },
     },
     datasetPipeline: {
       records: e.BENCH_DATASET_RECORDS ?? (quick ? [2_000] : [10_000, 100_000, 1_000_000]),

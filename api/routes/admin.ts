@@ -77,6 +77,9 @@ export const trainingConfigSchema = strictObject({
   selectionMetric: z.string().min(1),
   registerPolicy: z.enum(['always', 'if-better']),
   parallelism: z.number().int().min(1).max(64),
+  earlyStopping: strictObject({ patience: z.number().int().min(1).max(1000), validationFraction: z.number().gt(0).lt(0.5).optional() }),
+  halving: strictObject({ rungEpochs: z.number().int().min(1).max(1000) }),
+  warmStart: z.boolean(),
 }).partial();
 
 export interface AdminHooks {

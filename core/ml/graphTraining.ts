@@ -149,8 +149,8 @@ export interface GraphFitOptions {
   batchSize: number;
   /** Seeds the dropout masks and each epoch's order of the frames. */
   seed: number;
-  /** After each epoch, with the model holding that epoch's weights and Adam state: the mean loss and MAE of its batches. */
-  onEpochEnd: (epoch: number, logs: { loss: number; mae: number }) => Promise<void>;
+  /** After each epoch, with the model holding that epoch's weights and Adam state: the mean loss and MAE of its batches. Resolves true to stop there. */
+  onEpochEnd: (epoch: number, logs: { loss: number; mae: number }) => Promise<boolean | void>;
 }
 
 /**
@@ -182,7 +182,7 @@ export async function fitInGraph(
       const [loss, mae] = Array.from(await sums.data(), (sum) => sum / count);
       tf.dispose([sums, ...weighted]);
       await trainer.copyTo(model);
-      await options.onEpochEnd(epoch, { loss, mae });
+      if (await options.onEpochEnd(epoch, { loss, mae })) break;
     }
   } finally {
     trainer.dispose();

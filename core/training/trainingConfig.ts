@@ -24,7 +24,16 @@ export interface TrainingConfig {
   registerPolicy?: RegisterPolicy;
   /** Most trials training at once; unset, the training worker's slots (derived from its cores) decide. */
   parallelism?: number;
+  /** Stop a trial after `patience` epochs without a better MAE on `validationFraction` of its training frames (unset: every epoch runs). */
+  earlyStopping?: { patience: number; validationFraction?: number };
+  /** Successive halving: every trial trains `rungEpochs` epochs, then only the better half trains on to its epochs (unset: all do). */
+  halving?: { rungEpochs: number };
+  /** Start every trial from the latest registered version's weights when it has the same architecture and input (default false). */
+  warmStart?: boolean;
 }
+
+/** Held out of the training frames for early stopping when the config does not say. */
+export const DEFAULT_VALIDATION_FRACTION = 0.1;
 
 export const DEFAULT_TRAINING = {
   architecture: 'compact',

@@ -7,6 +7,7 @@ import type { InferenceRecord } from '../../core/stores/measurements.js';
 import type { DatasetManifestV2 } from '../../core/ml/dataset.js';
 import { isTestFrame } from '../../core/ml/datasetPolicy.js';
 import { retrainRequestedSignal, type TrainAndRegisterRequest } from '../../workflows/trainAndRegister/contract.js';
+import type { TrialSummary } from '../../core/training/sweep.js';
 import { trainingCapacity } from '../../core/ml/trainingCapacity.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { TrainAndRegister } from '../../workflows/trainAndRegister/workflow.js';
@@ -223,5 +224,30 @@ describe('TrainAndRegister on a real Temporal dev server', () => {
       (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
     );
     expect(failedAttempts.length).toBeGreaterThan(0);
+  });
+  it('starts every trial from the latest version, holds frames out for early stopping and halves the sweep at the rung', async () => {
+    const run = (overrides: Partial<TrainAndRegisterRequest>) =>
+      env.client.workflow.execute(TrainAndRegister, {
+        taskQueue: TASK_QUEUES.orchestration,
+        workflowId: `budget-${randomUUID()}`,
+        args: [request({ modelName: 'warm', registerPolicy: 'always', ...overrides })],
+      });
+    const cold = await run({ sweep: { epochs: [2], batchSizes: [32], dropouts: [0.1] } });
+    if (!cold.registration.registered) throw new Error('the cold run registered nothing');
+    const { artifactKey } = cold.registration;
+    const result = await run({
+      reuseDataset: { manifestKey: cold.dataset.manifestKey },
+      sweep: { epochs: [4], batchSizes: [16, 32], dropouts: [0.1] },
+      earlyStopping: { patience: 3, validationFraction: 0.2 },
+      halving: { rungEpochs: 1 },
+      warmStart: true,
+    });
+    const trials = result.trials as (TrialSummary & { warmStartedFrom?: string; epochsRun?: number })[];
+    expect(trials.map((tr) => tr.warmStartedFrom)).toEqual([artifactKey, artifactKey]);
+    // One trial ends at the rung, the other trains on to its epochs.
+    expect(trials.map((tr) => tr.params.epochs).sort()).toEqual([1, 4]);
+    for (const trial of trials) expect(trial.metrics.val_mae_mm).toBeGreaterThan(0);
+    const stored = await t.stores.registry.listTrials({ modelName: 'warm' });
+    expect(stored.filter((tr) => tr.params.warmStartedFrom === artifactKey)).toHaveLength(2);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import { registerModelVersion } from '../../activities/registerModelVersion.js';
 import type { PreprocessInput } from '../../activities/preprocess.js';
+import type { TrainTrialInput } from '../../activities/trainTrial.js';
 import type { TrialSummary } from '../../core/training/sweep.js';
 import { workflowsPath } from '../../workers/createWorkers.js';
 import {
@@ -46,7 +47,10 @@ interface Scenario {
   previousMetrics?: Record<string, number>;
   /** Run the real registration activity (on temp stores) instead of a stub. */
   realRegistration?: boolean;
+  /** Each trial's validation MAE, by trial index (trials report none without it). */
+  valMaeMm?: number[];
   calls: {
+    trains: Pick<TrainTrialInput, 'trialIndex' | 'params' | 'earlyStopping' | 'warmStart'>[];
     assemble: string[][];
     capacity: number;
     maxConcurrentTrials: number;
@@ -58,7 +62,7 @@ interface Scenario {
 }
 
 const fresh = (): Scenario => ({
-  calls: { assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [], rollouts: [], preprocess: [] },
+  calls: { trains: [], assemble: [], capacity: 0, maxConcurrentTrials: 0, assembleAttempts: 0, profiles: [], rollouts: [], preprocess: [] },
 });
 let scenario: Scenario = fresh();
 let runningTrials = 0;
@@ -134,7 +138,17 @@ describe('TrainAndRegister with stub activities', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await scenario.trainGate;
       runningTrials--;
-      return { ...trial(input.trialIndex), resumedFromEpoch: 0, backend: 'stub' };
+      const { trialIndex, params, earlyStopping, warmStart } = input;
+      scenario.calls.trains.push({ trialIndex, params, earlyStopping, warmStart });
+      const stub = trial(trialIndex);
+      const val = scenario.valMaeMm?.[trialIndex];
+      return {
+        ...stub,
+        params,
+        metrics: { ...stub.metrics, ...(val === undefined ? {} : { val_mae_mm: val }) },
+        resumedFromEpoch: 0,
+        backend: 'stub',
+      };
     },
     describeTrainingCapacity: async () => {
       scenario.calls.capacity++;
@@ -231,6 +245,41 @@ describe('TrainAndRegister with stub activities', () => {
         historyToJSON(await handle.fetchHistory()),
       );
     }
+  });
+
+  it('halves the sweep at the rung: every trial trains rungEpochs, the better half by validation MAE trains on to its epochs', async () => {
+    scenario = fresh();
+    scenario.valMaeMm = [30, 10, 20, 40];
+    const handle = await env.client.workflow.start(TrainAndRegister, {
+      taskQueue: TASK_QUEUES.orchestration,
+      workflowId: `halving-${randomUUID()}`,
+      args: [
+        request({
+          sweep: { epochs: [6], batchSizes: [16, 32], dropouts: [0.1, 0.2] },
+          parallelism: 2,
+          halving: { rungEpochs: 2 },
+          earlyStopping: { patience: 3 },
+          warmStart: true,
+        }),
+      ],
+    });
+    const result = await handle.result();
+    const trains = scenario.calls.trains;
+    expect(trains.slice(0, 4).map((t) => t.params.epochs)).toEqual([2, 2, 2, 2]);
+    expect(trains.slice(4).map((t) => [t.trialIndex, t.params.epochs])).toEqual(
+      expect.arrayContaining([
+        [1, 6],
+        [2, 6],
+      ]),
+    );
+    expect(trains).toHaveLength(6);
+    // Every trial call carries the early stopping (the default validation split) and the warm start.
+    expect(trains.every((t) => t.warmStart === true && t.earlyStopping?.patience === 3 && t.earlyStopping.validationFraction === 0.1)).toBe(
+      true,
+    );
+    // The worse half ends at the rung, the better half at its own epochs.
+    expect(result.trials.map((t) => t.params.epochs)).toEqual([2, 6, 6, 2]);
+    expect(await handle.query(progressQuery)).toMatchObject({ step: 'done', trialsDone: 4, trialsTotal: 4 });
   });
 
   it('sizes the sweep from the training worker when the request does not say (the patched branch)', async () => {

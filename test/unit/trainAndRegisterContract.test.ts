@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { selectBestTrial, sweepCombinations, type TrialSummary } from '../../core/training/sweep.js';
+import { trainingConfigSchema } from '../../api/routes/admin.js';
 import { resolveRequest } from '../../workflows/trainAndRegister/contract.js';
 import { DEFAULT_TRAINING } from '../../core/training/trainingConfig.js';
 
@@ -62,5 +63,28 @@ describe('request defaults', () => {
     expect(r.height).toBe(DEFAULT_TRAINING.height);
     expect(r.registerPolicy).toBe('if-better');
     expect(r.reuseDataset).toBeUndefined();
+  });
+});
+
+describe('the training budget switches', () => {
+  const base = { modelName: 'm', deployments: [], trigger: { kind: 'manual' as const, by: 't' } };
+
+  it('are off unless the config sets them; early stopping holds out a tenth of the training frames by default', () => {
+    expect(resolveRequest(base)).toMatchObject({ earlyStopping: undefined, halving: undefined, warmStart: undefined });
+    expect(resolveRequest({ ...base, earlyStopping: { patience: 3 }, halving: { rungEpochs: 4 }, warmStart: true })).toMatchObject({
+      earlyStopping: { patience: 3, validationFraction: 0.1 },
+      halving: { rungEpochs: 4 },
+      warmStart: true,
+    });
+  });
+
+  it('are validated where the training config is set', () => {
+    const ok = (fields: unknown) => trainingConfigSchema.safeParse(fields).success;
+    expect(ok({ earlyStopping: { patience: 3, validationFraction: 0.2 }, halving: { rungEpochs: 2 }, warmStart: false })).toBe(true);
+    expect(ok({ earlyStopping: { patience: 0 } })).toBe(false);
+    expect(ok({ earlyStopping: { patience: 3, validationFraction: 0.5 } })).toBe(false);
+    expect(ok({ earlyStopping: { patience: 3, extra: 1 } })).toBe(false);
+    expect(ok({ halving: {} })).toBe(false);
+    expect(ok({ warmStart: 'yes' })).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ModelVersion } from '../../core/stores/registry.js';
 import type { RetrainTrigger, TriggerKind } from '../../core/training/retrainTrigger.js';
 import type { SweepSpec, TrialSummary } from '../../core/training/sweep.js';
-import { DEFAULT_TRAINING, type TrainingConfig } from '../../core/training/trainingConfig.js';
+import { DEFAULT_TRAINING, DEFAULT_VALIDATION_FRACTION, type TrainingConfig } from '../../core/training/trainingConfig.js';
 import { MODEL_NAME_ATTRIBUTE, TRIGGER_ATTRIBUTE } from '../shared.js';
 
 /** One id per model: a second ask while a run is going joins it instead of starting another. */
@@ -27,9 +27,15 @@ export interface TrainAndRegisterRequest extends TrainingConfig {
 }
 
 export type ResolvedRequest = Required<
-  Omit<TrainAndRegisterRequest, 'reuseDataset' | 'sweep' | 'parallelism' | 'continuedFrom' | 'datasetPolicy'>
+  Omit<
+    TrainAndRegisterRequest,
+    'reuseDataset' | 'sweep' | 'parallelism' | 'continuedFrom' | 'datasetPolicy' | 'earlyStopping' | 'halving' | 'warmStart'
+  >
 > &
-  Pick<TrainAndRegisterRequest, 'reuseDataset' | 'parallelism' | 'continuedFrom' | 'datasetPolicy'> & { sweep: SweepSpec };
+  Pick<TrainAndRegisterRequest, 'reuseDataset' | 'parallelism' | 'continuedFrom' | 'datasetPolicy' | 'halving' | 'warmStart'> & {
+    sweep: SweepSpec;
+    earlyStopping?: { patience: number; validationFraction: number };
+  };
 
 export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
   const d = DEFAULT_TRAINING;
@@ -53,6 +59,12 @@ export function resolveRequest(r: TrainAndRegisterRequest): ResolvedRequest {
     selectionMetric: r.selectionMetric ?? d.selectionMetric,
     registerPolicy: r.registerPolicy ?? d.registerPolicy,
     parallelism: r.parallelism,
+    earlyStopping: r.earlyStopping && {
+      patience: r.earlyStopping.patience,
+      validationFraction: r.earlyStopping.validationFraction ?? DEFAULT_VALIDATION_FRACTION,
+    },
+    halving: r.halving,
+    warmStart: r.warmStart,
     reuseDataset: r.reuseDataset,
     continuedFrom: r.continuedFrom,
   };

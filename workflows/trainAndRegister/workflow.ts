@@ -1,7 +1,7 @@
 import { continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities/index.js';
 import { mapLimit } from '../../core/mapLimit.js';
-import { sweepCombinations } from '../../core/training/sweep.js';
+import { sweepCombinations, type TrialParams, type TrialSummary } from '../../core/training/sweep.js';
 import { AskLedger, normalizeAsks } from './askLedger.js';
 import {
   askCoverageQuery,
@@ -9,6 +9,7 @@ import {
   progressQuery,
   resolveRequest,
   retrainRequestedSignal,
+  type ResolvedRequest,
   type DatasetSummary,
   type SweepParallelism,
   type TrainAndRegisterRequest,
@@ -78,8 +79,8 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   report({ step: 'training' });
   const parallelism = await chooseParallelism(request.parallelism);
   report({ parallelism: parallelism.value });
-  const trials = await mapLimit(combos, parallelism.value, async (params, trialIndex) => {
-    const trial = await trainTrial({
+  const train = async (params: TrialParams, trialIndex: number) =>
+    trainTrial({
       workflowId,
       runId,
       modelName: request.modelName,
@@ -88,7 +89,11 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
       architecture: request.architecture,
       params,
       seed: request.seed,
+      // Unset fields leave the activity's input as it was before these switches.
+      earlyStopping: request.earlyStopping,
+      warmStart: request.warmStart,
     });
+  const finished = (trial: TrialSummary) => {
     const value = trial.metrics[request.selectionMetric];
     const better = Number.isFinite(value) && !(progress.best && progress.best.value <= value);
     report({
@@ -96,7 +101,12 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
       ...(better ? { best: { trialId: trial.trialId, metric: request.selectionMetric, value } } : {}),
     });
     return trial;
-  });
+  };
+  // Histories recorded before successive halving trained every trial to its epochs.
+  const trials =
+    request.halving && patched('successive-halving')
+      ? await halvingSweep(combos, request, parallelism.value, train, finished)
+      : await mapLimit(combos, parallelism.value, async (params, trialIndex) => finished(await train(params, trialIndex)));
 
   report({ step: 'selecting' });
   const selection = await selectBest({ trials, metric: request.selectionMetric });
@@ -148,6 +158,35 @@ export async function TrainAndRegister(input: TrainAndRegisterRequest): Promise<
   const outcome = outcomeLine(request.modelName, registration, request.selectionMetric, selection.best.metrics[request.selectionMetric]);
   setCurrentDetails(outcome);
   return { outcome, registration, selection, rollouts, referenceProfile, dataset, parallelism, requests: asks.summary, trials };
+}
+
+type TrialResult = Awaited<ReturnType<TrainingActivities['trainTrial']>>;
+
+/**
+ * Successive halving (one rung): every trial trains `rungEpochs` epochs, they are ranked by the validation MAE (or, without
+ * early stopping's validation split, by the selection metric), and the better half trains on to its own epochs, resuming
+ * from its checkpoint. The worse half ends at the rung, measured there; a trial early stopping ended is not trained on.
+ */
+async function halvingSweep(
+  combos: TrialParams[],
+  request: ResolvedRequest,
+  parallelism: number,
+  train: (params: TrialParams, trialIndex: number) => Promise<TrialResult>,
+  finished: (trial: TrialSummary) => TrialSummary,
+): Promise<TrialSummary[]> {
+  const rungEpochs = request.halving!.rungEpochs;
+  const rung = await mapLimit(combos, parallelism, (params, trialIndex) =>
+    train(params.epochs > rungEpochs ? { ...params, epochs: rungEpochs } : params, trialIndex),
+  );
+  const metric = request.earlyStopping ? 'val_mae_mm' : request.selectionMetric;
+  const valueOf = (i: number) => (Number.isFinite(rung[i].metrics[metric]) ? rung[i].metrics[metric] : Infinity);
+  const contenders = combos.map((_, i) => i).filter((i) => combos[i].epochs > rungEpochs && !rung[i].stoppedEarly);
+  const survivors = new Set([...contenders].sort((a, b) => valueOf(a) - valueOf(b) || a - b).slice(0, Math.ceil(contenders.length / 2)));
+  rung.forEach((trial, i) => survivors.has(i) || finished(trial));
+  const onward = await mapLimit([...survivors], parallelism, async (i) => ({ i, trial: finished(await train(combos[i], i)) }));
+  const trials: TrialSummary[] = [...rung];
+  for (const { i, trial } of onward) trials[i] = trial;
+  return trials;
 }
 
 /** The request's parallelism wins; else as many trials as the training worker has slots for. */
