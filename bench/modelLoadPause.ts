@@ -15,10 +15,10 @@ import type * as ModelArtifact from '../core/ml/modelArtifact.js';
 import type * as StoreIndex from '../core/stores/index.js';
 import type * as InferenceEngineModule from '../serving/inferenceEngine.js';
 import type { Deployment } from '../core/stores/registry.js';
+import { watchLongestStall } from '../test/support/longestStall.js';
 
 const root = path.resolve(process.env.BENCH_API_ROOT ?? '.');
 const LOADS = Number(process.env.BENCH_LOADS ?? 4);
-const TICK_MS = 5;
 const from = <T>(file: string) => import(path.join(root, file)) as Promise<T>;
 
 const { ModelServer } = await from<{ ModelServer: typeof ModelServerClass }>('serving/modelServer.ts');
@@ -71,16 +71,10 @@ for (let run = 1; run <= LOADS; run++) {
   });
   // `tf` for a checkout from before the inference thread, whose model server ran the models on this thread.
   const server = new ModelServer({ registry: stores.registry, objects: stores.objects, engine, ...{ tf } });
-  let last = performance.now();
-  let longest = 0;
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last - TICK_MS);
-    last = now;
-  }, TICK_MS);
+  const stall = watchLongestStall();
   const pinned = { id: 'bench', modelName: 'distance', modelVersion: version.version, strategy: 'direct' } as Deployment;
   (await server.acquire(pinned))?.release();
-  clearInterval(ticker);
+  const longest = stall.stop();
   server.dispose();
   if (run > 1) pauses.push(longest);
 }

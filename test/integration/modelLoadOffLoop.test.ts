@@ -7,8 +7,7 @@ import { ModelServer, ModelUnavailableError } from '../../serving/modelServer.js
 import { InferenceEngine } from '../../serving/inferenceEngine.js';
 import { openTempStores, type TempStores } from '../support/embeddedStores.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
-
-const TICK_MS = 5;
+import { watchLongestStall } from '../support/longestStall.js';
 
 /**
  * Model loads and predictions run in the inference thread: the API's thread runs no TensorFlow kernel for them, and its
@@ -70,13 +69,7 @@ describe('model loads off the event loop', () => {
   it('loads and predicts without a TensorFlow kernel on this thread, and without stalling its event loop', async () => {
     const version = await registerThesisVersion('run-1');
     const models = new ModelServer({ registry: t.stores.registry, objects: t.stores.objects, engine });
-    let last = performance.now();
-    let longest = 0;
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last - TICK_MS);
-      last = now;
-    }, TICK_MS);
+    const stall = watchLongestStall();
     const started = performance.now();
     let loadedAfter = 0;
     const profile = await tf.profile(async () => {
@@ -90,7 +83,7 @@ describe('model loads off the event loop', () => {
       }
       return [];
     });
-    clearInterval(ticker);
+    const longest = stall.stop();
     console.log(
       `thesis CNN 100x75: loaded in ${loadedAfter.toFixed(0)} ms; longest event-loop stall during the load and 3 predictions: ${longest.toFixed(0)} ms`,
     );
