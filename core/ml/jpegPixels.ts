@@ -4,7 +4,7 @@ import { loadBackend, type Tf } from './backend.js';
 import { sha256 } from './dataset.js';
 import { ownCacheDir, writeSavedModelOnce } from './fastPredict.js';
 import { InvalidImageError, type InputSize } from './imagePixels.js';
-import { fillerJpeg, runPadded, type JpegSavedModel, type JpegTf } from './jpegServing.js';
+import { bytesOf, fillerJpeg, runPadded, type JpegSavedModel, type JpegTf } from './jpegServing.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
 import { JPEG_BATCH_SIZES, PIXELS_OUTPUT, pixelsSignature, preprocessingGraph, type JpegResize } from './tfGraph/jpegGraph.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
@@ -45,8 +45,7 @@ export async function compileJpegPixels(
   const batchPixels = (jpegs: Uint8Array[]): Uint8Array => {
     const out = runPadded(tf, sessions, jpegs, filler);
     try {
-      const words = (out[PIXELS_OUTPUT] as Tensor).dataSync() as Int32Array;
-      return new Uint8Array(words.buffer, words.byteOffset, jpegs.length * frameBytes);
+      return bytesOf(out[PIXELS_OUTPUT] as Tensor, jpegs.length * frameBytes);
     } finally {
       tf.dispose(Object.values(out));
     }

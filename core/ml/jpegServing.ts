@@ -91,7 +91,7 @@ export function runPadded(tf: Tf, sessionsBySize: Map<number, JpegSavedModel>, j
 }
 
 /** An int32 output holding uint8 bytes (jpegGraph's asWords) as those bytes. */
-function bytesOf(words: Tensor, length: number): Uint8Array {
+export function bytesOf(words: Tensor, length: number): Uint8Array {
   const data = words.dataSync() as Int32Array;
   return new Uint8Array(data.buffer, data.byteOffset, length);
 }
