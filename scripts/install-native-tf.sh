@@ -20,6 +20,10 @@
 #     only used by the Python bindings, never by the C API. We compile a tiny
 #     stub library defining them (functions abort() with a message if ever
 #     called) and add it as DT_NEEDED, so the library loads inside Node;
+#   * patch the addon's source (scripts/tfjs-node-config-proto.patch) so that the
+#     TFJS_NODE_CONFIG_PROTO environment variable (a serialized ConfigProto, hex)
+#     configures its TensorFlow context and sessions: serving turns the thread
+#     pools' spinning off with it (docs/ARCHITECTURE.md, "The inference thread");
 #   * build the addon with node-pre-gyp/node-gyp against those deps;
 #   * verify by loading it and running an op.
 #
@@ -60,14 +64,18 @@ verify() {
   ")
 }
 
-if [[ "${TFJS_NATIVE_FORCE:-0}" != "1" ]] && OUT="$(verify 2>/dev/null)"; then
+PATCH="$(cd "$(dirname "$0")" && pwd)/tfjs-node-config-proto.patch"
+# The binding that loads must also be the patched one (an older checkout built it without the patch).
+patched() { grep -q TFJS_NODE_CONFIG_PROTO "$PKG"/lib/napi-v*/tfjs_binding.node 2>/dev/null; }
+
+if [[ "${TFJS_NATIVE_FORCE:-0}" != "1" ]] && patched && OUT="$(verify 2>/dev/null)"; then
   log "binding already loads: $OUT — nothing to do (TFJS_NATIVE_FORCE=1 to rebuild)"
   exit 0
 fi
 
 [[ "$(uname -s)" == "Linux" ]] || die "only Linux is supported (got $(uname -s))"
 [[ "$(uname -m)" == "x86_64" ]] || die "only x86_64 is supported (got $(uname -m))"
-for t in python3 cc c++ make readelf; do
+for t in python3 cc c++ make readelf patch; do
   command -v "$t" >/dev/null || die "'$t' not found (needs python3+pip and a C/C++ toolchain: apt-get install build-essential python3-pip)"
 done
 python3 -m pip --version >/dev/null 2>&1 || die "python3 -m pip is not available"
@@ -164,7 +172,11 @@ done
 ln -s libtensorflow.so.2 "$PKG/deps/lib/libtensorflow.so"
 ln -s libtensorflow_framework.so.2 "$PKG/deps/lib/libtensorflow_framework.so"
 
-# --- 4. build the addon -------------------------------------------------------
+# --- 4. patch and build the addon ---------------------------------------------
+if ! grep -q TFJS_NODE_CONFIG_PROTO "$PKG/binding/tfjs_backend.cc"; then
+  log "patching the binding's source: TFJS_NODE_CONFIG_PROTO ($PATCH)"
+  patch -p1 -d "$PKG" <"$PATCH" >/dev/null || die "the patch does not apply to this tfjs-node's binding/tfjs_backend.cc"
+fi
 NPG="$(node -e "process.stdout.write(require.resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp', {paths: ['$PKG']}))" 2>/dev/null)" \
   || die "@mapbox/node-pre-gyp (a dependency of tfjs-node) not found"
 GYP_ARGS=()
@@ -180,6 +192,7 @@ if ! (cd "$PKG" && node "$NPG" install --build-from-source "${GYP_ARGS[@]}") >"$
 fi
 
 # --- 5. verify ----------------------------------------------------------------
+patched || die "the built binding does not have the TFJS_NODE_CONFIG_PROTO patch"
 if OUT="$(verify 2>&1)"; then
   log "$OUT"
 else

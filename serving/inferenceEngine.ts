@@ -60,8 +60,18 @@ export interface InferenceEngineOptions {
    * past its deadline the thread is given up and replaced, and every call in it fails as if it had crashed.
    */
   deadlines?: { loadSeconds?: number; predictSeconds?: number };
+  /** Nice levels the thread runs below the event loop (Linux), so that answering requests gets the cores first (default 0). */
+  nice?: number;
   log?: { warn(obj: unknown, msg?: string): void };
 }
+
+/**
+ * tensorflow.ConfigProto `{ experimental { disable_thread_spinning: true } }`, serialized and hex-encoded (field 16,
+ * 2 bytes long: field 9 = 1), for the patched tfjs-node binding (scripts/install-native-tf.sh). TensorFlow's thread
+ * pools otherwise spin for more work after every call: with a few milliseconds between micro-batches, as at a fleet's
+ * rate, that spinning cost more CPU than the batch-1 call itself (docs/ARCHITECTURE.md, "The inference thread").
+ */
+export const SERVING_TF_CONFIG = '8201024801';
 
 const DEFAULT_LOAD_DEADLINE_S = 120;
 const DEFAULT_PREDICT_DEADLINE_S = 30;
@@ -90,7 +100,10 @@ export class InferenceEngine {
     this.generation++;
     // TensorFlow reads its log level from the process's environment, which a worker thread's process.env only copies.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    const worker = new Worker(threadEntry, { workerData: { backend: this.options.backend ?? 'auto' } satisfies InferenceThreadData });
+    process.env.TFJS_NODE_CONFIG_PROTO ??= SERVING_TF_CONFIG;
+    const worker = new Worker(threadEntry, {
+      workerData: { backend: this.options.backend ?? 'auto', nice: this.options.nice } satisfies InferenceThreadData,
+    });
     // A thread waiting for work keeps no process alive (a closed API, a test's end).
     worker.unref();
     worker.on('message', (reply: Reply) => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import {
   InferenceEngine,
   InferenceError,
   InferenceThreadStoppedError,
+  SERVING_TF_CONFIG,
   type EngineModel,
   type FramePrediction,
 } from '../../serving/inferenceEngine.js';
@@ -195,5 +197,17 @@ describe('inference engine', () => {
     } finally {
       await hurried.close();
     }
+  });
+
+  it("turns TensorFlow's thread spinning off in its thread, through the patched tfjs-node binding", () => {
+    expect(process.env.TFJS_NODE_CONFIG_PROTO).toBe(SERVING_TF_CONFIG);
+    const loadBinding = (config: string) =>
+      spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], {
+        env: { ...process.env, TFJS_NODE_CONFIG_PROTO: config, TF_CPP_MIN_LOG_LEVEL: '2' },
+        encoding: 'utf8',
+      });
+    // The binding applies what the variable holds: bytes that are no ConfigProto stop it from starting.
+    expect(loadBinding('ffff').stderr).toMatch(/TFJS_NODE_CONFIG_PROTO is not a ConfigProto: Unparseable ConfigProto/);
+    expect(loadBinding(SERVING_TF_CONFIG)).toMatchObject({ status: 0, stderr: '' });
   });
 });
