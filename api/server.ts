@@ -48,6 +48,7 @@ const models = new ModelServer({
   // Replicas each cache deployments: a rover moves to a canary's candidate once all of them have read the stage.
   candidateOpensAfterMs: candidateOpensAfterMs(config.api.registryCacheTtlMs ?? 5000),
   batch: config.api.predictBatch,
+  nice: config.api.workThreadsNice,
   graph: config.api.predictGraph,
   cacheMaxBytes: config.api.modelCacheMaxBytes,
   idleMs: config.api.modelCacheIdleSeconds && config.api.modelCacheIdleSeconds * 1000,
@@ -63,6 +64,7 @@ const analysis = new FrameAnalysis({
   registry: stores.registry,
   spoolDir,
   queueLimit: config.api.analysisQueueLimit,
+  analysisNice: config.api.workThreadsNice,
   queueMaxBytes: config.api.analysisQueueMaxBytes,
   spoolMaxBytes: config.api.spoolMaxBytes,
   log,

@@ -71,6 +71,15 @@ export const envSchema = z.object({
     .positive()
     .default(1000)
     .describe('Frames the analysis holds in memory; the rest wait in the spool on disk.'),
+  WORK_THREADS_NICE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(5)
+    .describe(
+      "Nice levels the API's inference thread and analysis threads run below its event loop (Linux), so that answering requests gets the cores first; 0: the same priority.",
+    ),
   READY_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(2).describe('Deadline of each `GET /readyz` check.'),
   SHUTDOWN_DRAIN_SECONDS: z.coerce
     .number()
@@ -298,6 +307,8 @@ export interface Config {
     http?: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
     /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
     predictBatch?: { maxItems: number; windowMs: number };
+    /** Nice levels the inference thread and the analysis threads run below the event loop (Linux). */
+    workThreadsNice?: number;
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
     predictGraph?: boolean;
     /** Bytes of model weights the API keeps loaded (least recently used leave first; what serves `latest` stays). */
@@ -370,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadTimeoutSeconds: e.PREDICT_UPLOAD_TIMEOUT_SECONDS,
       http: { headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
+      workThreadsNice: e.WORK_THREADS_NICE,
       predictGraph: e.PREDICT_GRAPH === '1',
       modelCacheMaxBytes: e.MODEL_CACHE_MAX_BYTES,
       modelCacheIdleSeconds: e.MODEL_CACHE_IDLE_SECONDS,

@@ -54,6 +54,8 @@ export interface FrameAnalysisOptions {
   retryIntervalMs?: number;
   /** Worker threads computing image characteristics (default: all cores but one). */
   analysisThreads?: number;
+  /** Nice levels the analysis threads run below the event loop (Linux; default 0). */
+  analysisNice?: number;
   /** How often the pipeline's own stats are written to the measurement store (default 10 s). */
   statsIntervalMs?: number;
   /** This process in those stats (default host:pid). */
@@ -120,7 +122,7 @@ export class FrameAnalysis {
   readonly counters = { processed: 0, spooled: 0, replayed: 0, rejected: 0, failed: 0, refused: 0, unreadable: 0 };
 
   constructor(private readonly options: FrameAnalysisOptions) {
-    this.images = new ImageAnalysisPool(options.analysisThreads);
+    this.images = new ImageAnalysisPool(options.analysisThreads, options.analysisNice);
     this.driftSummaries = options.registry
       ? new DriftSummaries({
           registry: options.registry,

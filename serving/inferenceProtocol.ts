@@ -5,6 +5,8 @@ import type { ModelMetadata } from '../core/ml/modelArtifact.js';
 /** What the inference thread is started with. */
 export interface InferenceThreadData {
   backend: BackendPreference;
+  /** Nice levels the thread (and TensorFlow's pools, which it starts) runs below the event loop; 0 or unset: the same. */
+  nice?: number;
 }
 
 /** A frame as the thread gets it: its JPEG, with its pixels when the API decoded them at the frame's own size. */

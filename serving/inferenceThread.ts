@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { RgbImage } from '../core/features/imageCharacteristics.js';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs';
 import { loadBackend, type Tf } from '../core/ml/backend.js';
+import { lowerThreadPriority } from '../core/threadPriority.js';
 import { sha256 } from '../core/ml/dataset.js';
 import { compileForServing, type ServingPredictor } from '../core/ml/fastPredict.js';
 import { pixelsForModel, type DecodedFrame } from '../core/ml/imagePixels.js';
@@ -42,7 +43,9 @@ const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
  */
 export function serveInference() {
   const port = parentPort!;
-  const { backend: preference } = workerData as InferenceThreadData;
+  const { backend: preference, nice } = workerData as InferenceThreadData;
+  // Before TensorFlow starts its pools, which take this thread's priority over.
+  if (nice) lowerThreadPriority(nice);
   const backend = loadBackend(preference);
   // A backend that cannot load fails each call that needs it, not the thread (which would be restarted, and fail again).
   backend.catch(() => undefined);

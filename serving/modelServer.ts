@@ -68,6 +68,8 @@ export interface ModelServerOptions {
   engine?: InferenceEngine;
   /** The ML backend of a thread of its own (default 'auto': native TensorFlow if it loads). */
   backend?: BackendPreference;
+  /** Nice levels a thread of its own runs below the event loop (Linux; default 0). */
+  nice?: number;
   /** How long a resolved `latest` is trusted before the registry is asked again. */
   latestTtlMs?: number;
   /**
@@ -120,7 +122,7 @@ export class ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {
     this.ownsEngine = !options.engine;
-    this.engine = options.engine ?? new InferenceEngine({ backend: options.backend, log: options.log });
+    this.engine = options.engine ?? new InferenceEngine({ backend: options.backend, nice: options.nice, log: options.log });
     this.engine.onRestart(() => this.forgetAll());
   }
 
@@ -325,6 +327,8 @@ export class ModelServer {
     const started = performance.now();
     const loaded = (outcome: 'loaded' | 'failed') => this.options.metrics?.modelLoaded((performance.now() - started) / 1000, outcome);
     const batch = { ...DEFAULT_PREDICT_BATCH, ...this.options.batch };
+    // A batch waits for mates only while frames come within a window of each other: a lone rover's never waits.
+    batch.denseGapMs ??= batch.windowMs;
     try {
       const files = await fetchModelFiles(this.options.objects, version.artifactKey);
       const model = await this.engine.load(files, {

@@ -18,8 +18,9 @@ export const defaultAnalysisThreads = () => Math.max(1, os.availableParallelism(
 export class ImageAnalysisPool {
   private readonly pool: Piscina;
 
-  constructor(threads = defaultAnalysisThreads()) {
-    this.pool = new Piscina({ filename: threadEntry, minThreads: threads, maxThreads: threads });
+  /** `nice`: levels the threads run below the event loop (Linux), so that answering requests gets the cores first. */
+  constructor(threads = defaultAnalysisThreads(), nice = 0) {
+    this.pool = new Piscina({ filename: threadEntry, minThreads: threads, maxThreads: threads, workerData: { nice } });
   }
 
   async characteristicsOf(jpeg: Buffer): Promise<ImageCharacteristics> {

@@ -1,6 +1,10 @@
 // Worker-thread entry of the image-analysis pool (imageAnalysisPool.ts). Plain JavaScript: worker
 // threads on Node 20 do not inherit tsx's loader, so this file loads the TypeScript module through tsx.
+import { workerData } from 'node:worker_threads';
 import { tsImport } from 'tsx/esm/api';
+
+const { lowerThreadPriority } = await tsImport('../threadPriority.ts', import.meta.url);
+if (workerData?.nice) lowerThreadPriority(workerData.nice);
 
 const { computeImageCharacteristics, characteristicsOfRgb } = await tsImport('./imageCharacteristics.ts', import.meta.url);
 
