@@ -20,6 +20,7 @@ import { deploymentStrategySchema, type RolloutPolicyInput } from '../core/rollo
 import type { DriftCheckRecord as StoredDriftCheck } from '../core/drift/driftReport.js';
 import type { RolloutResult as WorkflowRolloutResult, StageCheck as WorkflowStageCheck } from '../workflows/rollout/contract.js';
 import type { ArchitectureName } from '../core/ml/architectures.js';
+import type { TrainingConfig } from '../core/training/trainingConfig.js';
 import { apiClient, startedRun, waitForRecords, type Wire } from './apiClient.js';
 import { parkingTrial, tallyCell, type ParkingTally } from './demoParking.js';
 import { outcomeLine, waitForTrainingRun } from './trainingProgress.js';
@@ -48,6 +49,8 @@ const settings = {
   epochs: (env.DEMO_EPOCHS ?? '30').split(',').map(Number),
   batchSizes: (env.DEMO_BATCH_SIZES ?? '32,64').split(',').map(Number),
   dropouts: (env.DEMO_DROPOUTS ?? '0.1,0.2').split(',').map(Number),
+  /** The training budget switches (earlyStopping, halving, warmStart), as JSON; unset: the training config's defaults. */
+  budget: env.DEMO_BUDGET ? (JSON.parse(env.DEMO_BUDGET) as Pick<TrainingConfig, 'earlyStopping' | 'halving' | 'warmStart'>) : {},
   /** Unset: the monitor's defaults (a check every 60 s). */
   monitorIntervalSeconds: env.DEMO_MONITOR_INTERVAL ? Number(env.DEMO_MONITOR_INTERVAL) : undefined,
   /** How long a phase waits for the monitor to ask. */
@@ -329,7 +332,7 @@ async function main() {
     `demo: model "${model}", ${settings.phases} phases${settings.control ? ' + a control phase' : ''}, ${settings.runsPerPhase} parking runs per phase + ${settings.validationRuns} to validate`,
   );
   console.log(
-    `demo: ${settings.architecture} CNN at ${settings.width}x${settings.height}, sweep epochs ${settings.epochs} x batch ${settings.batchSizes} x dropout ${settings.dropouts}`,
+    `demo: ${settings.architecture} CNN at ${settings.width}x${settings.height}, sweep epochs ${settings.epochs} x batch ${settings.batchSizes} x dropout ${settings.dropouts}${env.DEMO_BUDGET ? `, budget ${env.DEMO_BUDGET}` : ''}`,
   );
   const health = await (await fetch(`${apiUrl}/readyz`, { headers: { authorization: `Bearer ${adminToken}` } })).json();
   console.log(`demo: ML backend ${health.mlBackend}`);
@@ -360,6 +363,7 @@ async function main() {
       width: settings.width,
       height: settings.height,
       sweep,
+      ...settings.budget,
       registerPolicy: 'always',
       deployments: dataset,
     });
