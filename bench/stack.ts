@@ -134,7 +134,10 @@ export async function startStack(dataDir: string): Promise<Stack> {
       60_000,
       exited,
     );
-    const node = (entry: string): [string, string[]] => [process.execPath, ['--import', tsxLoader, path.join(repoRoot, entry)]];
+    const node = (entry: string, nodeArgs: string[] = []): [string, string[]] => [
+      process.execPath,
+      [...nodeArgs, '--import', tsxLoader, path.join(repoRoot, entry)],
+    ];
     // One after the other: both migrate the same SQLite registry on start-up, and two
     // processes migrating at once fail ("table registry_migrations already exists").
     start('workers', ...node('workers/main.ts'));
@@ -157,7 +160,9 @@ export async function startStack(dataDir: string): Promise<Stack> {
     } finally {
       await connection?.close();
     }
-    start('api', ...node('api/server.ts'));
+    // BENCH_API_PROFILE=<dir>: the API writes a V8 CPU profile of each of its threads there when it stops.
+    const profile = process.env.BENCH_API_PROFILE;
+    start('api', ...node('api/server.ts', profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []));
     await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).ok, 60_000, exited);
   } catch (err) {
     const failed = Object.keys(children).filter((name) => children[name].exitCode !== null || children[name].signalCode !== null);
