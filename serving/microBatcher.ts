@@ -8,6 +8,12 @@ export interface MicroBatchSettings {
    * together in the next one, however long the window: fewer, fuller calls when the model is the bottleneck.
    */
   maxInFlight?: number;
+  /**
+   * With it, the window opens only while items come close together: when the item before a batch's first one came
+   * less than this long before it. Otherwise the batch runs as with a window of 0, so a lone sender's item never
+   * waits for batch mates that are not coming, while at a fleet's rate a batch gathers several.
+   */
+  denseGapMs?: number;
 }
 
 /** Told the size of each batch as it runs (the API's metrics). */
@@ -35,6 +41,7 @@ export class MicroBatcher<I, O> {
   private running = 0;
   /** The window of the waiting items closed while the batches in flight were at their bound. */
   private due = false;
+  private lastSubmit = -Infinity;
   readonly counters = { batches: 0, items: 0, largest: 0 };
 
   constructor(
@@ -46,9 +53,15 @@ export class MicroBatcher<I, O> {
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
+      const now = performance.now();
+      const gap = now - this.lastSubmit;
+      this.lastSubmit = now;
       if (this.waiting.length >= this.settings.maxItems) this.flush();
-      else if (!this.timer && !this.due)
-        this.timer = this.settings.windowMs > 0 ? setTimeout(() => this.flush(), this.settings.windowMs) : setImmediate(() => this.flush());
+      else if (!this.timer && !this.due) {
+        const { windowMs, denseGapMs } = this.settings;
+        const hold = windowMs > 0 && (denseGapMs === undefined || gap < denseGapMs);
+        this.timer = hold ? setTimeout(() => this.flush(), windowMs) : setImmediate(() => this.flush());
+      }
     });
   }
 

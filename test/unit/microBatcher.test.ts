@@ -87,6 +87,30 @@ describe('MicroBatcher', () => {
     expect(calls).toEqual([[1], [2, 3, 4, 5], [6]]);
   });
 
+  it('holds a window open only while items come close together, with denseGapMs', async () => {
+    const calls: number[][] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        calls.push(items);
+        return items;
+      },
+      { maxItems: 8, windowMs: 200, denseGapMs: 50 },
+    );
+    // A lone item (nothing came before it) runs at once, not after the 200 ms window.
+    const started = performance.now();
+    await batcher.submit(1);
+    expect(performance.now() - started).toBeLessThan(150);
+    await sleep(80);
+    // Still alone: the one before came more than 50 ms earlier.
+    await batcher.submit(2);
+    // Dense now: the next item comes right after, so its batch waits the window for the third.
+    const dense = [batcher.submit(3)];
+    await sleep(20);
+    dense.push(batcher.submit(4));
+    await Promise.all(dense);
+    expect(calls).toEqual([[1], [2], [3, 4]]);
+  });
+
   it('fails an item whose output is an ItemFailure alone', async () => {
     const batcher = new MicroBatcher<number, number>(
       async (items) => items.map((n) => (n === 3 ? new ItemFailure(new Error('cannot read 3')) : n * 2)),
