@@ -14,7 +14,8 @@ export function knexFromUrl(url: string): Knex {
       connection: { filename },
       useNullAsDefault: true,
       pool: {
-        afterCreate: (conn: { pragma(s: string): void }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+          keepPreparedStatements(conn);
           conn.pragma('journal_mode = WAL');
           // Waiting for another connection's lock happens in the client, off SQLite's blocking busy handler.
           conn.pragma('busy_timeout = 0');
@@ -29,6 +30,33 @@ export function knexFromUrl(url: string): Knex {
     return knexFactory({ client: 'mysql2', connection: mysqlConnection(url), pool: { min: 0, max: 10 } });
   }
   throw new StoreUrlError(`unsupported SQL URL: use sqlite:<file> or ${MYSQL_FORM}`);
+}
+
+interface SqliteConnection {
+  pragma(s: string): void;
+  prepare(sql: string): unknown;
+}
+
+/** Statements a connection keeps compiled (the most recently used ones). */
+export const PREPARED_STATEMENTS_KEPT = 256;
+
+/**
+ * knex prepares every query it runs, and better-sqlite3 compiles the SQL again at each prepare (on the event loop):
+ * the connection keeps the statements it compiled, by their SQL. knex runs a statement to its end at once (`all` or
+ * `run`), so one statement never serves two queries at a time; SQLite compiles a kept statement again itself when
+ * the schema changed.
+ */
+function keepPreparedStatements(conn: SqliteConnection) {
+  const prepare = conn.prepare.bind(conn);
+  const kept = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = kept.get(sql);
+    if (statement !== undefined) kept.delete(sql);
+    else statement = prepare(sql);
+    kept.set(sql, statement);
+    if (kept.size > PREPARED_STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+    return statement;
+  };
 }
 
 const SETTING = 'REGISTRY_URL';
