@@ -151,8 +151,10 @@ export const envSchema = z.object({
     .number()
     .min(0)
     .max(1000)
-    .default(2)
-    .describe('How long a micro-batch gathers frames after its first one (0..1000 ms).'),
+    .default(10)
+    .describe(
+      'How long a micro-batch gathers frames after its first one (0..1000 ms), while frames come within this of each other; a lone frame never waits.',
+    ),
   PREDICT_GRAPH: z
     .enum(['0', '1'])
     .default('1')

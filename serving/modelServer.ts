@@ -93,7 +93,7 @@ export interface ModelServerOptions {
   metrics?: { batchRun(frames: number): void; modelLoaded(seconds: number, outcome: 'loaded' | 'failed'): void };
 }
 
-export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 2, maxInFlight: 1 };
+export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 10, maxInFlight: 1 };
 const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
 const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
 
