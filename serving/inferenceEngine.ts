@@ -69,7 +69,7 @@ export interface InferenceEngineOptions {
  * tensorflow.ConfigProto `{ experimental { disable_thread_spinning: true } }`, serialized and hex-encoded (field 16,
  * 2 bytes long: field 9 = 1), for the patched tfjs-node binding (scripts/install-native-tf.sh). TensorFlow's thread
  * pools otherwise spin for more work after every call: with a few milliseconds between micro-batches, as at a fleet's
- * rate, that spinning cost more CPU than the batch-1 call itself (docs/ARCHITECTURE.md, "The inference thread").
+ * rate, that spinning was a fifth to a quarter of a batch-1 call's CPU (bench/README.md, issue 26's second stop).
  */
 export const SERVING_TF_CONFIG = '8201024801';
 
