@@ -184,26 +184,26 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
       [HALL, FLOORS.before],
     ]);
     const roverClient = (id: string) => new RoverClient({ apiUrl, clientId: id, token: tokens.get(id)! });
-    /** Parking runs by the deployment's rovers in turn, until the API has stored every frame they sent. */
+    /** Parking runs by the deployment's rovers, until the API has stored every frame they sent. */
     const park = async (deploymentId: string, runs: number, seed: number) => {
       const before = (await api('GET', `/deployments/${deploymentId}/stats`)).stats.count;
-      const rovers = ROVERS[deploymentId].map(roverClient);
-      let turn = 0;
+      // Each rover drives its own runs, one at a time, as a rover does: one laser read from two runs at once (their
+      // frames interleaved) looks like spikes to the sensor-health check, whenever the model does not follow the laser.
+      const rovers = ROVERS[deploymentId].map(roverClient).map((rover) => ({
+        predict: async (input: Parameters<typeof rover.predict>[0]) => {
+          const answer = await rover.predict(input);
+          if (answer.ok) requestIds.push(answer.requestId);
+          return answer;
+        },
+      }));
       const summary = await driveParkingRuns({
         apiUrl,
         clientId: ROVERS[deploymentId][0],
         token: tokens.get(ROVERS[deploymentId][0])!,
-        client: {
-          predict: async (input) => {
-            const answer = await rovers[turn++ % rovers.length].predict(input);
-            if (answer.ok) requestIds.push(answer.requestId);
-            return answer;
-          },
-        },
+        rovers,
         preset: floors.get(deploymentId)!,
         runs,
         seed,
-        concurrency: 2,
         log: () => {},
       });
       const unexpected = Object.entries(summary.errors).filter(([code]) => code !== 'no_model');
