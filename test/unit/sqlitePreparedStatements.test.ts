@@ -42,6 +42,10 @@ describe('SQLite connections from knexFromUrl', () => {
     ]);
     expect(await withConnection((c) => c.prepare(selectAll))).toBe(kept);
 
+    // A query's own safeIntegers option does not carry over, with the kept statement, to the next one of the same SQL.
+    expect(await db('t').select('a').where('a', 2).options({ safeIntegers: true })).toEqual([{ a: 2n }]);
+    expect(await db('t').select('a').where('a', 2)).toEqual([{ a: 2 }]);
+
     await withConnection((c) => {
       for (let i = 0; i < PREPARED_STATEMENTS_KEPT; i++) c.prepare(`select ${i}`);
     });

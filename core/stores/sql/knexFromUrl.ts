@@ -32,9 +32,13 @@ export function knexFromUrl(url: string): Knex {
   throw new StoreUrlError(`unsupported SQL URL: use sqlite:<file> or ${MYSQL_FORM}`);
 }
 
+interface SqliteStatement {
+  safeIntegers(on: boolean): unknown;
+}
+
 interface SqliteConnection {
   pragma(s: string): void;
-  prepare(sql: string): unknown;
+  prepare(sql: string): SqliteStatement;
 }
 
 /** Statements a connection keeps compiled (the most recently used ones). */
@@ -44,15 +48,19 @@ export const PREPARED_STATEMENTS_KEPT = 256;
  * knex prepares every query it runs, and better-sqlite3 compiles the SQL again at each prepare (on the event loop):
  * the connection keeps the statements it compiled, by their SQL. knex runs a statement to its end at once (`all` or
  * `run`), so one statement never serves two queries at a time; SQLite compiles a kept statement again itself when
- * the schema changed.
+ * the schema changed; a query's own `safeIntegers` option is undone when its statement is used again.
  */
 function keepPreparedStatements(conn: SqliteConnection) {
   const prepare = conn.prepare.bind(conn);
-  const kept = new Map<string, unknown>();
+  const kept = new Map<string, SqliteStatement>();
   conn.prepare = (sql: string) => {
     let statement = kept.get(sql);
-    if (statement !== undefined) kept.delete(sql);
-    else statement = prepare(sql);
+    if (statement !== undefined) {
+      kept.delete(sql);
+      // knex sets a statement's safeIntegers only for a query that asks: the next query of the same SQL starts from
+      // the connection's default again (never changed here).
+      statement.safeIntegers(false);
+    } else statement = prepare(sql);
     kept.set(sql, statement);
     if (kept.size > PREPARED_STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
     return statement;
