@@ -65,7 +65,7 @@ export const checkDeploymentDrift = ({ stores }: ActivityContext) => {
 /** A check with the sensor check's suspects: `sensor-fault` when they are the only news, their summary first. */
 function withSuspects(record: DriftCheckRecord, suspects: SuspectRover[]): DriftCheckRecord {
   if (suspects.length === 0) return { ...record, sensors: { suspects } };
-  const quiet = record.verdict === 'no-drift' || record.verdict === 'insufficient-data';
+  const quiet = record.verdict === 'no-drift' || record.verdict === 'insufficient-data' || record.verdict === 'harmless-drift';
   const which = suspects.map((s) => `${s.client} (${s.kinds.join(', ')})`).join(', ');
   return {
     ...record,

@@ -311,7 +311,7 @@ export interface MonitorConfig {
   windowMaxFrames: number;
   minFrames: number;
   alpha: number;
-  covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number };
+  covariate: { minWasserstein: number; minOutsideShare: number; minDriftedShare: number; retrainWhenErrorHolds: boolean };
   label: { maxOutOfRangeShare: number; minWasserstein: number };
   performance: { minErrorRatio: number; minErrorIncreaseMm: number };
   rearm: { maxPerDay: number; newFramesRatio: number; backoffMinutes: number; maxBackoffMinutes: number };
@@ -383,7 +383,7 @@ export interface CreatedViewerAnswer {
 // into the console's type-check, which has no Node types. Mirrors core/drift/driftReport.ts and
 // workflows/rollout/contract.ts as JSON carries them.
 
-export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
+export type DriftVerdict = 'drift' | 'harmless-drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
 
 export interface FeatureEvidence {
   ks: number;

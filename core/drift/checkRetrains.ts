@@ -12,6 +12,7 @@ export type CheckRetrain =
   | { asked: false; reason: string };
 
 const NOT_ASKED: Record<Exclude<DriftCheckRecord['verdict'], 'drift'>, string> = {
+  'harmless-drift': 'covariate drift alone while the laser says the error holds: reported, not retrained',
   'no-drift': 'no drift found: nothing to retrain',
   'insufficient-data': 'too few frames to decide: nothing asked',
   'no-reference': 'nothing to compare with (no serving version or no reference profile): nothing asked',

@@ -92,11 +92,13 @@ export function checkStatistics(profile: ReferenceProfile, window: WindowStatist
   if (performance?.drifted) kinds.push('performance');
   if (label?.drifted) kinds.push('label');
   if (covariate.drifted) kinds.push('covariate');
+  const harmless = kinds.length === 1 && covariate.drifted && performance !== null && !config.covariate.retrainWhenErrorHolds;
+  const summary = summaryOf(window.frames, covariate, label, performance);
   return {
     ...base,
-    verdict: kinds.length > 0 ? 'drift' : 'no-drift',
+    verdict: kinds.length === 0 ? 'no-drift' : harmless ? 'harmless-drift' : 'drift',
     kinds,
-    summary: summaryOf(window.frames, covariate, label, performance),
+    summary: harmless ? `${summary}; the error holds on ${performance.n} labelled frames: no retrain` : summary,
     covariate,
     label,
     performance,

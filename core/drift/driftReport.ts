@@ -6,16 +6,28 @@ import type { SensorFaultKind } from '../sensors/sensorHealth.js';
  * measurement store as the `drift_check` series (Grafana's panels and alert rules read it) and carried in
  * the retrain ask it leads to.
  *
- * - `drift`: at least one of covariate, label or performance drift.
+ * - `drift`: performance or label drift, or covariate drift that the laser cannot vouch against (fewer labelled
+ *   frames than a check needs): a retrain is asked for.
+ * - `harmless-drift`: covariate drift alone while the laser says the serving version's error holds (performance
+ *   judged on enough labelled frames, no drift): reported with its evidence, never a retrain (unless the model's
+ *   monitor sets `covariate.retrainWhenErrorHolds`). A deployment that drives one part of what a version learned, or a
+ *   world that moved without hurting the model, is news for the charts, not work for the trainer.
  * - `no-drift`: enough frames, nothing found.
  * - `insufficient-data`: too few frames in the window to decide (never a guess).
  * - `no-reference`: the deployment serves no version, or the version has no reference profile.
  * - `sensor-fault`: some rovers' lasers are suspect (their frames were left out) and the other rovers showed no
  *   drift: the news is the sensors, never a retrain. Drift on the other rovers stays `drift`, with `sensors` beside it.
  */
-export type DriftVerdict = 'drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
+export type DriftVerdict = 'drift' | 'harmless-drift' | 'no-drift' | 'insufficient-data' | 'no-reference' | 'sensor-fault';
 
-export const DRIFT_VERDICTS: readonly DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference', 'sensor-fault'];
+export const DRIFT_VERDICTS: readonly DriftVerdict[] = [
+  'drift',
+  'harmless-drift',
+  'no-drift',
+  'insufficient-data',
+  'no-reference',
+  'sensor-fault',
+];
 
 /** A rover with an open sensor fault (core/stores/registry.ts SensorFault) when a check ran. */
 export interface SuspectRover {

@@ -86,6 +86,11 @@ export const monitorConfigSchema = z
         minOutsideShare: z.number().gt(0).max(1).default(0.1),
         /** The deployment drifts when at least this share of the tested features drift. */
         minDriftedShare: z.number().gt(0).max(1).default(0.2),
+        /**
+         * Covariate drift alone asks for a retrain only when the window's labelled error cannot judge the version
+         * (fewer than `minFrames` errors); when it can and holds, the verdict is `harmless-drift`. True: ask anyway.
+         */
+        retrainWhenErrorHolds: z.boolean().default(false),
       })
       .prefault({}),
     label: z

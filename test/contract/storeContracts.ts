@@ -106,7 +106,7 @@ export function registryContract(name: string, open: () => Promise<RegistryStore
       const monitor = {
         ...DEFAULT_MONITOR_CONFIG,
         intervalSeconds: 15,
-        covariate: { minWasserstein: 2, minOutsideShare: 0.2, minDriftedShare: 0.5 },
+        covariate: { minWasserstein: 2, minOutsideShare: 0.2, minDriftedShare: 0.5, retrainWhenErrorHolds: true },
       };
       expect((await r.setMonitorConfig(model, monitor)).monitorConfig).toEqual(monitor);
       // Null goes back to the defaults (DELETE /models/:name/monitor); set again for what follows.

@@ -92,8 +92,10 @@ describe('checkDeploymentDrift on summaries', () => {
   const now = Date.now();
   const framesOf = (deployment: string, count: number, centre: number): InferenceRecord[] =>
     Array.from({ length: count }, (_, i) => {
+      // Rover 2 drives where the world moved (`centre`), and there the model errs more.
+      const moved = i % 3 === 2 && centre !== 50;
       const sensorValue = rng.uniform(0, 250);
-      const prediction = sensorValue + rng.gaussian(0, 5);
+      const prediction = sensorValue + rng.gaussian(0, moved ? 20 : 5);
       return {
         time: now - 150_000 + i * 100,
         deployment,
@@ -106,7 +108,7 @@ describe('checkDeploymentDrift on summaries', () => {
         latencyMs: 5,
         imageKey: `features/${deployment}/${i}.jpg`,
         characteristics: Object.fromEntries(
-          IMAGE_CHARACTERISTIC_FIELDS.map((f, k) => [f, k * 10 + rng.gaussian(i % 3 === 2 ? centre : 50, 5)]),
+          IMAGE_CHARACTERISTIC_FIELDS.map((f, k) => [f, k * 10 + rng.gaussian(moved ? centre : 50, 5)]),
         ) as ImageCharacteristics,
       };
     });

@@ -17,12 +17,15 @@ import { storeFrames } from '../support/storeFrames.js';
 const MODEL = 'distance';
 const rng = createRng(9);
 const characteristics = (centre: number) => characteristicsAround(rng, centre);
-const frames = (deployment: string, count: number, centre: number) => recordsAround(rng, { deployment, modelName: MODEL, count, centre });
+/** Frames around `centre`, with the model's errors (its test error is 5 mm). */
+const frames = (deployment: string, count: number, centre: number, errorSd = 5) =>
+  recordsAround(rng, { deployment, modelName: MODEL, count, centre, errorSd });
 
 /**
  * The monitor end to end on a real Temporal dev server: the API sets up the model's schedule, the schedule runs
  * CheckDrift on the orchestration worker, a deployment whose frames moved away from the serving version's
- * reference profile starts exactly one TrainAndRegister run, and a deployment whose frames look like it fires nothing.
+ * reference profile, and where the model errs 4 times as much, starts exactly one TrainAndRegister run; a deployment
+ * whose frames look like it fires nothing, nor does one whose frames moved as far while the laser says the error holds.
  */
 describe('drift monitor', () => {
   let env: TestWorkflowEnvironment;
@@ -42,7 +45,8 @@ describe('drift monitor', () => {
     env = await startTemporal();
     api = await startApi(async () => env.client);
     const { stores } = api;
-    for (const id of ['steady', 'shifted']) expect((await admin('POST', '/deployments', { id, modelName: MODEL })).status).toBe(201);
+    for (const id of ['steady', 'shifted', 'harmless'])
+      expect((await admin('POST', '/deployments', { id, modelName: MODEL })).status).toBe(201);
 
     const version = await registerUntrainedVersion(stores, MODEL, 'run-1');
     const profile = referenceProfileOf({
@@ -54,7 +58,7 @@ describe('drift monitor', () => {
       testErrorsMm: Array.from({ length: 400 }, () => Math.abs(rng.gaussian(0, 5))),
     });
     await attachReferenceProfile(stores, profile);
-    await storeFrames(stores, [...frames('steady', 400, 50), ...frames('shifted', 400, 90)]);
+    await storeFrames(stores, [...frames('steady', 400, 50), ...frames('shifted', 400, 90, 20), ...frames('harmless', 400, 90)]);
 
     worker = await createOrchestrationWorker({
       connection: env.nativeConnection,
@@ -107,7 +111,7 @@ describe('drift monitor', () => {
     const checksSince = Date.now();
     await eventually(
       async () => {
-        for (const deployment of ['steady', 'shifted'])
+        for (const deployment of ['steady', 'shifted', 'harmless'])
           expect((await api.stores.measurements.driftChecks(deployment, { since: checksSince })).length).toBeGreaterThanOrEqual(3);
       },
       { timeoutMs: 90_000 },
@@ -121,6 +125,12 @@ describe('drift monitor', () => {
     expect(latest).toMatchObject({ verdict: 'drift', modelVersion: 1, windowFrames: 400 });
     expect(latest.kinds).toContain('covariate');
     expect(latest.covariate.driftedFeatures).toHaveLength(22);
+    // Moved as far, but the laser vouches for the model on all 400 frames: reported, never asked for.
+    const harmless = (await admin('GET', '/deployments/harmless/drift?limit=100')).body.checks;
+    expect(harmless.length).toBeGreaterThanOrEqual(3);
+    for (const c of harmless)
+      expect(c, c.summary).toMatchObject({ verdict: 'harmless-drift', kinds: ['covariate'], retrain: { asked: false } });
+    expect(harmless[0].summary).toMatch(/error holds on 400 labelled frames: no retrain/);
 
     // Every later check of the same drift on the same version is a duplicate of the first ask: one run only.
     const requests = await api.stores.registry.listRetrainRequests({ modelName: MODEL, limit: 100 });
@@ -143,6 +153,7 @@ describe('drift monitor', () => {
       throw new Error('no completed check that found the drift listed yet');
     });
     expect(check.details).toMatch(/steady: no-drift/);
+    expect(check.details).toMatch(/harmless: harmless-drift/);
     expect(check.details).toMatch(/shifted: drift \((.*, )?covariate.*\), retrain request \d+ (started|duplicate)/);
     expect(await check.described.staticSummary()).toBe(`drift check of ${MODEL}'s deployments (drift monitor schedule)`);
     const notMonitor: string[] = [];
@@ -169,6 +180,7 @@ describe('drift monitor', () => {
       body: { error: { code: 'monitor_disabled' } },
     });
     expect((await admin('DELETE', '/deployments/shifted')).status).toBe(204);
+    expect((await admin('DELETE', '/deployments/harmless')).status).toBe(204);
     expect((await admin('GET', `/models/${MODEL}/monitor`)).body.schedule.state).toBe('paused');
     expect((await admin('DELETE', '/deployments/steady')).status).toBe(204);
     const gone = await admin('GET', `/models/${MODEL}/monitor`);

@@ -8,17 +8,19 @@ export const characteristicsAround = (rng: Rng, centre: number) =>
 
 /**
  * `count` labelled frames of one rover of `deployment` answered by version 1 of `modelName`, 50 ms apart up to now:
- * readings 0..250 mm, errors like a 5 mm model's, characteristics around `centre`.
+ * readings 0..250 mm, errors like a model's with that standard deviation (5 mm: the reference profiles' test error),
+ * characteristics around `centre`. A world that moved hurts the model: give its frames a larger `errorSd`, or the
+ * laser vouches for the model and the check calls the moved characteristics `harmless-drift`.
  */
 export function recordsAround(
   rng: Rng,
-  frames: { deployment: string; modelName: string; count: number; centre: number },
+  frames: { deployment: string; modelName: string; count: number; centre: number; errorSd?: number },
 ): InferenceRecord[] {
-  const { deployment, modelName, count, centre } = frames;
+  const { deployment, modelName, count, centre, errorSd = 5 } = frames;
   const now = Date.now();
   return Array.from({ length: count }, (_, i) => {
     const sensorValue = rng.uniform(0, 250);
-    const prediction = sensorValue + rng.gaussian(0, 5);
+    const prediction = sensorValue + rng.gaussian(0, errorSd);
     return {
       time: now - (count - i) * 50,
       deployment,

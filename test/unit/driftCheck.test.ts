@@ -65,7 +65,8 @@ describe.each(Object.entries(PATHS))('checkDrift (%s)', (_path, checkDrift) => {
 
   it('finds covariate drift when the features move out of what the version learned, with per-feature evidence', () => {
     const report = checkDrift(beige, windowOf(rng, 300, { centre: 80 }), DEFAULT_MONITOR_CONFIG);
-    expect(report.verdict).toBe('drift');
+    // The laser says the version's error holds: the drift is reported, never a retrain.
+    expect(report.verdict).toBe('harmless-drift');
     expect(report.kinds).toEqual(['covariate']);
     expect(report.covariate!.driftedFeatures).toHaveLength(22);
     const hsv = report.covariate!.features.hsv_s!;
@@ -73,6 +74,26 @@ describe.each(Object.entries(PATHS))('checkDrift (%s)', (_path, checkDrift) => {
     expect(hsv.adjustedP).toBeLessThan(1e-10);
     expect(hsv.wasserstein).toBeGreaterThan(5);
     expect(hsv.outsideShare).toBeGreaterThan(0.9);
+  });
+
+  it('asks for a retrain on covariate drift alone only when the laser cannot vouch for the error', () => {
+    const moved = windowOf(rng, 300, { centre: 80 });
+    // Too few labelled frames to judge the error: the moved features are the only evidence.
+    const unlabelled = { ...moved, labels: moved.labels.subarray(0, 150), errors: moved.errors.subarray(0, 150) };
+    const blind = checkDrift(beige, unlabelled, DEFAULT_MONITOR_CONFIG);
+    expect(blind.performance).toBeNull();
+    expect(blind).toMatchObject({ verdict: 'drift', kinds: ['covariate'] });
+    // The error grew as well: drift.
+    const worse = checkDrift(beige, windowOf(rng, 300, { centre: 80, errorSd: 15 }), DEFAULT_MONITOR_CONFIG);
+    expect(worse).toMatchObject({ verdict: 'drift', kinds: ['performance', 'covariate'] });
+    // The error holds on 300 labelled frames: harmless, and the summary says why nothing is asked.
+    const holds = checkDrift(beige, moved, DEFAULT_MONITOR_CONFIG);
+    expect(holds).toMatchObject({ verdict: 'harmless-drift', kinds: ['covariate'] });
+    expect(holds.covariate!.drifted).toBe(true);
+    expect(holds.summary).toMatch(/error holds on 300 labelled frames: no retrain/);
+    // A model whose owner wants covariate drift retrained whatever the error says.
+    const eager = monitorConfigSchema.parse({ covariate: { retrainWhenErrorHolds: true } });
+    expect(checkDrift(beige, moved, eager)).toMatchObject({ verdict: 'drift', kinds: ['covariate'] });
   });
 
   it('does not call a window drawn from one part of a mixed reference drift (a version trained on two floors)', () => {

@@ -367,9 +367,11 @@ function DriftMonitor({ model, models, setModel }: { model: string; models: Mode
   const monitor = useApi<MonitorAnswer>(model ? `/models/${enc(model)}/monitor` : null);
   const [values, setValues] = useState<Record<string, string>>({});
   const [enabled, setEnabled] = useState(true);
+  const [retrainWhenErrorHolds, setRetrainWhenErrorHolds] = useState(false);
   useEffect(() => {
     if (!monitor.data) return;
     setEnabled(monitor.data.config.enabled);
+    setRetrainWhenErrorHolds(monitor.data.config.covariate.retrainWhenErrorHolds);
     setValues(Object.fromEntries(MONITOR_FIELDS.map((f) => [f.path.join('.'), monitorValue(monitor.data!.config, f.path)])));
   }, [monitor.data]);
   return (
@@ -390,7 +392,7 @@ function DriftMonitor({ model, models, setModel }: { model: string; models: Mode
           submit="Save monitor"
           class="inline"
           send={async () => {
-            const change: Record<string, unknown> = { enabled };
+            const change: Record<string, unknown> = { enabled, covariate: { retrainWhenErrorHolds } };
             for (const f of MONITOR_FIELDS) {
               const text = values[f.path.join('.')];
               const value = Number(text);
@@ -410,6 +412,15 @@ function DriftMonitor({ model, models, setModel }: { model: string; models: Mode
           <div class="check">
             <input id="monitor-enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
             <label for="monitor-enabled">Monitor on</label>
+          </div>
+          <div class="check">
+            <input
+              id="monitor-retrainWhenErrorHolds"
+              type="checkbox"
+              checked={retrainWhenErrorHolds}
+              onChange={(e) => setRetrainWhenErrorHolds(e.currentTarget.checked)}
+            />
+            <label for="monitor-retrainWhenErrorHolds">Retrain on covariate drift even while the labelled error holds</label>
           </div>
           {MONITOR_FIELDS.map((f) => {
             const key = f.path.join('.');

@@ -24,11 +24,17 @@ const POLL_MS = 5000;
 /** Checks the page reads (newest first); the heat map shows the newest of them. */
 const CHECKS = 120;
 
-export const VERDICTS: DriftVerdict[] = ['drift', 'no-drift', 'insufficient-data', 'no-reference', 'sensor-fault'];
-const VERDICT_COLORS = ['#b3261e', '#1d7a3a', '#9a6200', '#8a939e', '#6a3d9a'];
+export const VERDICTS: DriftVerdict[] = ['drift', 'harmless-drift', 'no-drift', 'insufficient-data', 'no-reference', 'sensor-fault'];
+const VERDICT_COLORS = ['#b3261e', '#d9822b', '#1d7a3a', '#9a6200', '#8a939e', '#6a3d9a'];
 const verdictColor = { domain: VERDICTS, range: VERDICT_COLORS, legend: true, label: 'verdict' };
 const toneOf = (v: DriftVerdict) =>
-  v === 'drift' ? 'bad' : v === 'no-drift' ? 'ok' : v === 'insufficient-data' || v === 'sensor-fault' ? 'warn' : 'muted';
+  v === 'drift'
+    ? 'bad'
+    : v === 'no-drift'
+      ? 'ok'
+      : v === 'insufficient-data' || v === 'sensor-fault' || v === 'harmless-drift'
+        ? 'warn'
+        : 'muted';
 
 const shortTime = (iso: string) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 

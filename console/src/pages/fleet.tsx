@@ -32,6 +32,7 @@ function Trend({ row }: { row: FleetRow }) {
 export function verdictTone(verdict: string | undefined): 'ok' | 'warn' | 'bad' | 'muted' {
   if (!verdict) return 'muted';
   if (verdict === 'ok' || verdict === 'no-drift') return 'ok';
+  if (verdict === 'harmless-drift') return 'warn';
   if (verdict.includes('drift') || verdict.includes('shift')) return 'bad';
   return 'warn';
 }

@@ -93,7 +93,10 @@ function MonitorFacts({ name }: { name: string }) {
           <dt>Covariate</dt>
           <dd>
             α {config.alpha}, Wasserstein ≥ {config.covariate.minWasserstein} std, ≥ {Math.round(config.covariate.minOutsideShare * 100)} %
-            outside, ≥ {Math.round(config.covariate.minDriftedShare * 100)} % of features
+            outside, ≥ {Math.round(config.covariate.minDriftedShare * 100)} % of features;{' '}
+            {config.covariate.retrainWhenErrorHolds
+              ? 'retrains even while the labelled error holds'
+              : 'retrains only when the labelled error cannot tell or grows'}
           </dd>
           <dt>Labels</dt>
           <dd>
