@@ -18,6 +18,13 @@ export const STOP_BAND = { key: 'stop', label: '<= 100 mm', maxMm: 100 } as cons
 /** Fewest stop-band pairs on which a gate may call a candidate worse there (the signed-rank test's normal approximation). */
 export const STOP_BAND_MIN_PAIRS = 20;
 
+/**
+ * Smallest rise of the stop band's mean error (mm) that a gate calls worse: below it a significant difference is
+ * inside the laser's own accuracy near the wall (VL53L0X: about 3 % of the distance, 3 mm at 100 mm), and a candidate
+ * far better on average was rolled back for 0.7 mm there (the thesis-scale demo, phase 2).
+ */
+export const STOP_BAND_MIN_WORSENING_MM = 2;
+
 /** Significance level of the registration's stop-band test (a rollout uses its policy's alpha). */
 export const STOP_BAND_ALPHA = 0.01;
 
@@ -87,11 +94,13 @@ export interface StopBandComparison {
 
 /**
  * Whether a candidate is significantly worse than the current version in the stop band (one-sided signed-rank
- * p < alpha, higher mean error, on at least STOP_BAND_MIN_PAIRS pairs); the reason names the band and the numbers.
+ * p < alpha, a mean error at least STOP_BAND_MIN_WORSENING_MM higher, on at least STOP_BAND_MIN_PAIRS pairs); the
+ * reason names the band and the numbers.
  */
 export function worseInStopBand(stopBand: StopBandComparison, alpha: number): string | null {
   const difference = stopBand.meanDifference ?? 0;
-  if (stopBand.pairs < STOP_BAND_MIN_PAIRS || !(stopBand.pCandidateWorse < alpha) || !(difference > 0)) return null;
+  if (stopBand.pairs < STOP_BAND_MIN_PAIRS || !(stopBand.pCandidateWorse < alpha) || !(difference >= STOP_BAND_MIN_WORSENING_MM))
+    return null;
   const mm = (v: number | null) => (v === null ? '?' : `${v.toFixed(1)} mm`);
   return (
     `worse than the current version in the stop band (laser ${STOP_BAND.label}): p = ${stopBand.pCandidateWorse.toPrecision(2)} < ${alpha} ` +
