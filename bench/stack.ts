@@ -161,8 +161,13 @@ export async function startStack(dataDir: string): Promise<Stack> {
       await connection?.close();
     }
     // BENCH_API_PROFILE=<dir>: the API writes a V8 CPU profile of each of its threads there when it stops.
+    // BENCH_API_NODE_ARGS: more Node options for the API alone (space-separated: --trace-gc, --import a preload, ...).
     const profile = process.env.BENCH_API_PROFILE;
-    start('api', ...node('api/server.ts', profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []));
+    const nodeArgs = [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []),
+      ...(process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ];
+    start('api', ...node('api/server.ts', nodeArgs));
     await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).ok, 60_000, exited);
   } catch (err) {
     const failed = Object.keys(children).filter((name) => children[name].exitCode !== null || children[name].signalCode !== null);
