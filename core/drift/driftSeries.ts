@@ -10,7 +10,7 @@ export const DRIFT_CHECK_MEASUREMENT = 'drift_check';
 
 export const DRIFT_CHECK_TAGS = ['deployment', 'model', 'model_version', 'verdict'] as const;
 
-/** 1 when the check found drift of that kind (any kind for `drift`), else 0. */
+/** 1 when the check found drift of that kind, else 0; `drift` is 1 for the verdict `drift` only (not `harmless-drift`). */
 export const DRIFT_VERDICT_FIELDS = {
   drift: 'drift',
   covariate: 'covariate_drift',

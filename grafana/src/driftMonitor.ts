@@ -63,7 +63,9 @@ function verdictsPanel(deploymentVariable: string) {
   );
   return checksPanel(DRIFT_VERDICTS_TITLE)
     .description(
-      '1 when a check in the bucket found it: drift is covariate, label or performance drift; insufficient data is too few frames ' +
+      '1 when a check in the bucket found it: drift is a check that asks for a retrain (performance or label drift, or covariate ' +
+        'drift the laser cannot judge); covariate drift alone while the labelled error holds is harmless-drift, which shows as ' +
+        'covariate drift with drift at 0; insufficient data is too few frames ' +
         `in the check's window to decide. The alert ${DRIFT_MONITOR_ALERT.alertName} fires per deployment, model and serving version ` +
         `when the last check of the last ${DRIFT_MONITOR_ALERT.windowMinutes} minutes found drift.`,
     )
