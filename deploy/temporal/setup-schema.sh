@@ -5,6 +5,7 @@
 # Runs in temporalio/admin-tools (POSIX sh, no bash; the password comes from SQL_PASSWORD);
 # docker compose service `temporal-schema`; scripts/services/temporal.sh runs it outside the image
 # with the tool, schema folder and port of its own install (the defaults are the image's).
+# TEMPORAL_DATABASE and TEMPORAL_VISIBILITY_DATABASE name the two databases (defaults temporal, temporal_visibility).
 set -eu
 
 : "${POSTGRES_SEEDS:?}" "${POSTGRES_USER:?}" "${SQL_PASSWORD:?}"
@@ -23,6 +24,6 @@ setup_database() { # database, folder of its versioned schema under $SCHEMA_DIR
   sql_tool --db "$1" update-schema -d "$SCHEMA_DIR/$2"
 }
 
-setup_database temporal temporal/versioned
-setup_database temporal_visibility visibility/versioned
+setup_database "${TEMPORAL_DATABASE:-temporal}" temporal/versioned
+setup_database "${TEMPORAL_VISIBILITY_DATABASE:-temporal_visibility}" visibility/versioned
 echo "[temporal-schema] done"

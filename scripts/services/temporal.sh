@@ -7,12 +7,20 @@
 # the worker service together. Each start runs compose's scripts as compose does: the schema by
 # deploy/temporal/setup-schema.sh, the namespace TEMPORAL_NAMESPACE and the search attributes of
 # compose's temporal-init by deploy/temporal/init-namespace.sh (.tools/bin/temporal is the CLI).
-# Usage: temporal.sh install|start|stop|restart|status|url|namespace|restart-frontend|stop-frontend|start-frontend
+# The frontend starts first and the backend once the frontend serves: on a fresh database each
+# process writes the cluster's first metadata record at start, and the one that loses that race
+# exits ("failed to initialize current cluster metadata"). Ready means the backend answers through
+# the frontend (a task queue described by matching, a workflow looked up by history), not only the
+# frontend's health.
+# TEMPORAL_PORT (default 17233) moves every port with it, TEMPORAL_DATABASE and
+# TEMPORAL_VISIBILITY_DATABASE (defaults temporal, temporal_visibility) name its databases: a
+# second server beside the first (test/integration/temporalServerStart.test.ts).
+# Usage: temporal.sh install|start|stop|restart|status|url|namespace|restart-frontend|stop-frontend|start-frontend|drop-databases
 set -euo pipefail
 shopt -s inherit_errexit
 SERVICE=temporal
 SERVER_COMMAND=server
-SERVICE_PORT=17233
+SERVICE_PORT="${TEMPORAL_PORT:-17233}"
 source "$(dirname "$0")/lib.sh"
 
 TEMPORAL_MODULE=go.temporal.io/server
@@ -22,11 +30,15 @@ SQL_TOOL="$TOOLS_BIN/sql"
 DIR="$(service_dir "$SERVICE")"
 POSTGRES_PORT=15432
 ADDRESS="127.0.0.1:$SERVICE_PORT"
-# Ports reserved for the other roles: 17234-17240 (gRPC, HTTP, metrics), 16933-16940 (membership).
-declare -A GRPC_PORT=([frontend]=17233 [history]=17234 [matching]=17235 [worker]=17239)
-declare -A MEMBERSHIP_PORT=([frontend]=16933 [history]=16934 [matching]=16935 [worker]=16939)
-FRONTEND_HTTP_PORT=17236
-declare -A METRICS_PORT=([frontend]=17237 [backend]=17238)
+# Ports reserved for the other roles, by default 17234-17240 (gRPC, HTTP, metrics) and 16933-16940
+# (membership): offsets from SERVICE_PORT.
+P="$SERVICE_PORT"
+declare -A GRPC_PORT=([frontend]=$P [history]=$((P + 1)) [matching]=$((P + 2)) [worker]=$((P + 6)))
+declare -A MEMBERSHIP_PORT=([frontend]=$((P - 300)) [history]=$((P - 299)) [matching]=$((P - 298)) [worker]=$((P - 294)))
+FRONTEND_HTTP_PORT=$((P + 3))
+declare -A METRICS_PORT=([frontend]=$((P + 4)) [backend]=$((P + 5)))
+DATABASE="${TEMPORAL_DATABASE:-temporal}"
+VISIBILITY_DATABASE="${TEMPORAL_VISIBILITY_DATABASE:-temporal_visibility}"
 # The roles each process runs: the frontend alone, the rest together.
 declare -A ROLES=([frontend]=frontend [backend]="history matching worker")
 # The search attributes compose's temporal-init registers (test/unit/composeFile.test.ts keeps them
@@ -63,6 +75,7 @@ setup_schema() {
   fi
   POSTGRES_SEEDS=127.0.0.1 POSTGRES_PORT="$POSTGRES_PORT" POSTGRES_USER="$TEMPORAL_POSTGRES_USER" \
     SQL_PASSWORD="$TEMPORAL_POSTGRES_PASSWORD" SCHEMA_DIR="$schema" SQL_TOOL="$SQL_TOOL" \
+    TEMPORAL_DATABASE="$DATABASE" TEMPORAL_VISIBILITY_DATABASE="$VISIBILITY_DATABASE" \
     run_logged "$DIR/schema.log" sh "$REPO_DIR/deploy/temporal/setup-schema.sh"
 }
 
@@ -83,7 +96,7 @@ persistence:
   visibilityStore: visibility
   datastores:
 EOF
-    for datastore in default:temporal:20 visibility:temporal_visibility:10; do
+    for datastore in "default:$DATABASE:20" "visibility:$VISIBILITY_DATABASE:10"; do
       IFS=: read -r name database connections <<<"$datastore"
       cat <<EOF
     $name:
@@ -144,6 +157,15 @@ EOF
 
 is_healthy() { "$TOOLS_BIN/temporal" operator cluster health --address "$ADDRESS" 2>/dev/null | grep -q SERVING; }
 
+# Matching describes a task queue, history answers that a workflow does not exist: both roles are
+# in the frontend's membership ring ("Not enough hosts to serve the request" otherwise).
+backend_answers() {
+  local cli=("$TOOLS_BIN/temporal" --address "$ADDRESS" --namespace temporal-system --command-timeout 5s) answer
+  "${cli[@]}" task-queue describe --task-queue readiness-probe >/dev/null 2>&1 || return 1
+  answer="$("${cli[@]}" workflow describe --workflow-id readiness-probe 2>&1)" && return 1
+  [[ "$answer" == *"workflow not found"* ]]
+}
+
 # start_process <process>: starts it unless it runs already.
 start_process() {
   PROCESS="$1"
@@ -154,10 +176,15 @@ start_process() {
   launch_server "$SERVER" --config-file "$DIR/$PROCESS.yaml" --allow-no-auth start "${role_flags[@]}"
 }
 
-# Starting, the frontend's log is the one wait_until shows.
+# Starting, the log of the process waited for is the one wait_until shows.
 wait_for_frontend() {
   PROCESS=frontend
   wait_until "${START_TIMEOUT_SECONDS:-120}" "SERVING from $ADDRESS" is_healthy
+}
+
+wait_for_backend() {
+  PROCESS=backend
+  wait_until "${START_TIMEOUT_SECONDS:-120}" "history and matching answering through $ADDRESS" backend_answers
 }
 
 init_namespace() {
@@ -173,13 +200,28 @@ start_service() {
   setup_schema
   log "schema ready in $(seconds_since "$started") s"
   started="$(now)"
-  start_process backend
   start_process frontend
   wait_for_frontend
-  log "server SERVING in $(seconds_since "$started") s"
+  start_process backend
+  wait_for_backend
+  log "server SERVING (frontend, history, matching) in $(seconds_since "$started") s"
   started="$(now)"
   init_namespace
   log "namespace $TEMPORAL_NAMESPACE and search attributes ready in $(seconds_since "$started") s"
+}
+
+# The server's two databases, dropped (its history and visibility gone): only while it is stopped.
+drop_databases() {
+  local process database
+  for process in backend frontend; do
+    PROCESS="$process"
+    if running_pid >/dev/null; then fail_with_log "the $process runs: stop the server before dropping its databases"; fi
+  done
+  for database in "$DATABASE" "$VISIBILITY_DATABASE"; do
+    SQL_PASSWORD="$TEMPORAL_POSTGRES_PASSWORD" run_logged "$DIR/drop-databases.log" "$SQL_TOOL" --plugin postgres12 \
+      --ep 127.0.0.1 -p "$POSTGRES_PORT" -u "$TEMPORAL_POSTGRES_USER" --db "$database" drop --force
+    log "dropped database $database"
+  done
 }
 
 stop_process() {
@@ -203,6 +245,7 @@ status() {
     log "$process running (pid $pid)"
   done
   is_healthy || { log "running but $ADDRESS does not answer SERVING"; return 1; }
+  backend_answers || { log "$ADDRESS serves but history or matching does not answer through it"; return 1; }
   log "$ADDRESS SERVING"
 }
 
@@ -225,6 +268,7 @@ case "${1:-}" in
   url) echo "$ADDRESS" ;;
   # namespace <name>: registers another namespace with the search attributes (the tests' own).
   namespace) init_namespace "${2:?usage: $0 namespace <name>}" ;;
+  drop-databases) drop_databases ;;
   stop-frontend) stop_process frontend ;;
   start-frontend) start_frontend ;;
   restart-frontend)
@@ -232,7 +276,7 @@ case "${1:-}" in
     start_frontend
     ;;
   *)
-    echo "usage: $0 install|start|stop|restart|status|url|namespace <name>|restart-frontend|stop-frontend|start-frontend" >&2
+    echo "usage: $0 install|start|stop|restart|status|url|namespace <name>|restart-frontend|stop-frontend|start-frontend|drop-databases" >&2
     exit 2
     ;;
 esac

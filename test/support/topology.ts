@@ -248,6 +248,21 @@ function freshS3Bucket(objectsUrl: string, name: string): { url: string; drop():
   };
 }
 
+/**
+ * Fails at once, with what `temporal.sh status` says, when the shared server's frontend or backend (history, matching)
+ * does not answer: every worker would otherwise wait its whole ready deadline on "Not enough hosts to serve the request".
+ */
+async function assertTemporalServes(shared: SharedServers): Promise<void> {
+  try {
+    await run('bash', [TEMPORAL_SCRIPT, 'status'], { cwd: ROOT, env: { ...process.env, SERVICES_DIR: shared.servicesDir } });
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    throw new Error(`Temporal's shared server does not serve (scripts/services/temporal.sh status):\n${stdout}${stderr}`, {
+      cause: err,
+    });
+  }
+}
+
 /** The namespace and the search attributes workflows/shared.ts declares, by the script compose runs (temporal-init). */
 async function registerNamespace(temporalAddress: string, namespace: string): Promise<void> {
   await run('sh', [path.join(ROOT, 'deploy/temporal/init-namespace.sh')], {
@@ -280,6 +295,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     cleanups.push(() => measurements.drop());
     const objects = freshS3Bucket(shared.urls.objectsUrl, `topology-${id}`.slice(0, 63));
     cleanups.push(() => objects.drop());
+    await assertTemporalServes(shared);
     const namespace = `topology-${id}`;
     await registerNamespace(shared.temporalAddress, namespace);
     // Every namespace costs the server's worker service pollers of its own: the shared server keeps only live ones.
