@@ -15,6 +15,10 @@ bash scripts/services/up.sh
 [[ "${KEEP_SERVICES:-}" == 1 ]] || trap 'bash scripts/services/down.sh' EXIT
 source .services/env
 echo "[test] vitest (unit + integration)"
-npx vitest run
+npx vitest run || {
+  echo "[test] vitest failed; the servers' state at the end:"
+  bash scripts/services/report.sh
+  exit 1
+}
 
 
