@@ -77,7 +77,14 @@ describe('no acknowledged frame is lost when the API is killed', () => {
     await Promise.all(Array.from({ length: loops }, (_, i) => loop(rovers[i % rovers.length])));
   }
 
-  /** Drives 6 rovers against a fresh API process and kills it (SIGKILL) once `killAfter` frames were acknowledged or after `maxMs`. */
+  const answered = (acks: Ack[]) => acks.filter((a) => a.requestId).length;
+  const noModel = (acks: Ack[]) => acks.filter((a) => !a.requestId).length;
+
+  /**
+   * Drives 6 rovers against a fresh API process and kills it (SIGKILL) once `killAfter` frames of each kind were
+   * acknowledged (answered with a prediction, and 503 no_model) or after `maxMs`. Counted by kind: the no_model answers
+   * come at once while the served deployment's first frames wait for its model, so a total could be nearly all of one kind.
+   */
   async function driveThenKill(killAfter: number, maxMs: number, onStarted?: () => void): Promise<Ack[]> {
     await start();
     onStarted?.();
@@ -85,7 +92,7 @@ describe('no acknowledged frame is lost when the API is killed', () => {
     const acks: Ack[] = [];
     const driving = drive(api.url, 6, stop, acks);
     const deadline = Date.now() + maxMs;
-    while (acks.length < killAfter && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (Math.min(answered(acks), noModel(acks)) < killAfter && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     stop.now = true;
     await api.kill9();
     await driving;
@@ -113,9 +120,9 @@ describe('no acknowledged frame is lost when the API is killed', () => {
   }
 
   it('keeps every frame answered before a kill -9 mid-stream', async () => {
-    const acks = await driveThenKill(80, 60_000);
-    expect(acks.filter((a) => a.requestId).length).toBeGreaterThan(10);
-    expect(acks.filter((a) => !a.requestId).length).toBeGreaterThan(10);
+    const acks = await driveThenKill(40, 60_000);
+    expect(answered(acks)).toBeGreaterThan(10);
+    expect(noModel(acks)).toBeGreaterThan(10);
     await start();
     await expectAllStored(acks);
     await api.stop();
@@ -127,7 +134,7 @@ describe('no acknowledged frame is lost when the API is killed', () => {
     lock.pragma('busy_timeout = 10000');
     let acks: Ack[];
     try {
-      acks = await driveThenKill(40, 10_000, () => lock.exec('BEGIN EXCLUSIVE'));
+      acks = await driveThenKill(20, 10_000, () => lock.exec('BEGIN EXCLUSIVE'));
     } finally {
       if (lock.inTransaction) lock.exec('ROLLBACK');
       lock.close();

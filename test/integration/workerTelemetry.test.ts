@@ -73,13 +73,15 @@ describe('a worker process', () => {
       workflowId: `worker-telemetry-${Date.now()}`,
       args: [{ modelName: 'unmonitored' }],
     });
+    // The worker counts the workflow completed once the server took its last task's completion, which can be after
+    // execute() returned: both counters are awaited.
     const after = await eventually(async () => {
       const scrape = await Scrape.of(metricsUrl);
       expect(scrape.value('temporal_activity_execution_latency_seconds_count', { activity_type: 'monitoredDeployments' })).toBe(1);
+      expect(scrape.value('temporal_workflow_completed_total', { workflow_type: 'CheckDrift' })).toBe(1);
       return scrape;
     });
     expect(after.types.get('temporal_activity_execution_latency_seconds')).toBe('histogram');
-    expect(after.value('temporal_workflow_completed_total', { workflow_type: 'CheckDrift' })).toBe(1);
 
     // Every line on stdout parses as JSON (lines() throws otherwise); debug lines come from the SDK, a workflow and an activity.
     await eventually(() => {
