@@ -34,6 +34,8 @@ const IDLE_SAMPLE_MS = 5_000;
 const WARM_UP_FRAMES = 40;
 /** The API's longest event-loop stall since the last scrape of its /metrics (docs/METRICS.md). */
 export const STALL_GAUGE = 'api_event_loop_stall_max_seconds';
+/** The API's micro-batch size histogram (frames per model call with batcher="predict"). */
+const BATCH_HISTOGRAM = 'api_micro_batch_size';
 
 export interface LoadLevel {
   /** The rate sent at; for one sender, the rate its answers allowed. */
@@ -57,10 +59,14 @@ export interface LoadLevel {
   stored: number;
   /** Server process CPU (all threads) from the first frame until no more records are stored, minus its idle rate, per stored frame. */
   serverCpuMsPerFrame: number;
+  /** Of it, the main thread's (the event loop's JavaScript, and what it does synchronously), idle rate not subtracted. */
+  serverMainThreadCpuMsPerFrame: number;
   /** This process's CPU (the rovers' client side) from the first frame sent to the last answer, per frame sent. */
   clientCpuMsPerFrame: number;
   /** The server's longest event-loop stall from the level's start until its last record was stored (undefined: it does not say). */
   stallMs: number | undefined;
+  /** Frames per model call over the level (its micro-batch histogram; undefined: it does not say). */
+  framesPerModelCall: number | undefined;
   loadAverage: number[];
 }
 
@@ -95,13 +101,18 @@ function clockTicksPerSecond(): number {
   }
 }
 
-/** utime + stime of a process in clock ticks, every thread included (/proc/<pid>/stat fields 14 and 15). */
-function processTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime in clock ticks (fields 14 and 15 of a stat file). */
+function statTicks(file: string): number {
+  const stat = fs.readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state).
   return Number(fields[11]) + Number(fields[12]);
 }
+
+/** A process's CPU in clock ticks, every thread included. */
+const processTicks = (pid: number) => statTicks(`/proc/${pid}/stat`);
+/** Its main thread's alone (the thread whose id is the pid): Node's event loop. */
+const mainThreadTicks = (pid: number) => statTicks(`/proc/${pid}/task/${pid}/stat`);
 
 /**
  * An untrained thesis CNN (a prediction costs the same as a trained one's) as v1 of a new model in the stack's stores,
@@ -161,6 +172,19 @@ async function longestStallMs(metricsUrl: string | undefined): Promise<number | 
   return line === undefined ? undefined : 1000 * Number(line.slice(STALL_GAUGE.length + 1));
 }
 
+/** The sum and count of the API's predict micro-batch sizes so far, or undefined when the server does not export them. */
+async function predictBatches(metricsUrl: string | undefined): Promise<{ sum: number; count: number } | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await fetch(metricsUrl).then((r) => (r.ok ? r.text() : ''));
+  const value = (suffix: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${BATCH_HISTOGRAM}_${suffix}{batcher="predict"} `));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const sum = value('sum');
+  const count = value('count');
+  return sum === undefined || count === undefined ? undefined : { sum, count };
+}
+
 async function waitForStored(target: ServingTarget, count: number): Promise<void> {
   for (const deadline = Date.now() + DRAIN_DEADLINE_MS; target.countStored(0) < count && Date.now() < deadline;) await sleep(100);
 }
@@ -199,8 +223,10 @@ async function loadServer(
   ): Promise<LoadLevel> => {
     const loadAverage = os.loadavg();
     await longestStallMs(target.metricsUrl);
+    const batchesFrom = await predictBatches(target.metricsUrl);
     const since = Date.now();
     const ticksFrom = processTicks(target.pid);
+    const mainTicksFrom = mainThreadTicks(target.pid);
     const clientFrom = process.cpuUsage();
     const started = performance.now();
     const sent = await drive();
@@ -223,7 +249,13 @@ async function loadServer(
     }
     const elapsedSeconds = (performance.now() - started) / 1000;
     const serverSeconds = (processTicks(target.pid) - ticksFrom) / hz - idleCores * elapsedSeconds;
+    const mainThreadSeconds = (mainThreadTicks(target.pid) - mainTicksFrom) / hz;
     const stallMs = await longestStallMs(target.metricsUrl);
+    const batchesTo = await predictBatches(target.metricsUrl);
+    const framesPerModelCall =
+      batchesFrom && batchesTo && batchesTo.count > batchesFrom.count
+        ? (batchesTo.sum - batchesFrom.sum) / (batchesTo.count - batchesFrom.count)
+        : undefined;
     const errors: Record<string, number> = {};
     for (const s of sent) if ('error' in s.answer) errors[s.answer.error] = (errors[s.answer.error] ?? 0) + 1;
     const latencies = answered.map((s) => s.latencyMs);
@@ -242,12 +274,14 @@ async function loadServer(
       drainSeconds,
       stored,
       serverCpuMsPerFrame: (1000 * serverSeconds) / Math.max(1, stored),
+      serverMainThreadCpuMsPerFrame: (1000 * mainThreadSeconds) / Math.max(1, stored),
       clientCpuMsPerFrame: (client.user + client.system) / 1000 / Math.max(1, sent.length),
       stallMs,
+      framesPerModelCall,
       loadAverage,
     };
     log(
-      `serving load (${name}): ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, ${fixed(level.serverCpuMsPerFrame)} ms CPU/frame, longest stall ${fixed(stallMs)} ms, rovers ${fixed(level.clientCpuMsPerFrame, 2)} ms CPU/frame`,
+      `serving load (${name}): ${level.answered}/${level.sent} answered, ${stored} stored, p99 ${fixed(level.p99)} ms, errors ${JSON.stringify(errors)}, drain ${duration(drainSeconds)}, ${fixed(level.serverCpuMsPerFrame)} ms CPU/frame (main thread ${fixed(level.serverMainThreadCpuMsPerFrame)}), longest stall ${fixed(stallMs)} ms, ${fixed(framesPerModelCall, 2)} frames per model call, rovers ${fixed(level.clientCpuMsPerFrame, 2)} ms CPU/frame`,
     );
     return level;
   };
@@ -392,7 +426,9 @@ export function loadTable(levels: LoadLevel[], server = 'API'): string {
       'analysis stored every answered frame',
       'stored in the end',
       `${server} CPU per stored frame`,
+      'of it, main thread',
       'longest event-loop stall',
+      'frames per model call',
       "bench rovers' CPU per sent frame",
       'load average at start',
     ],
@@ -411,7 +447,9 @@ export function loadTable(levels: LoadLevel[], server = 'API'): string {
         : `${duration(l.drainSeconds)} after the last answer`,
       String(l.stored),
       `${fixed(l.serverCpuMsPerFrame)} ms`,
+      `${fixed(l.serverMainThreadCpuMsPerFrame)} ms`,
       l.stallMs === undefined ? '-' : `${fixed(l.stallMs)} ms`,
+      l.framesPerModelCall === undefined ? '-' : fixed(l.framesPerModelCall, 2),
       `${fixed(l.clientCpuMsPerFrame, 2)} ms`,
       l.loadAverage.map((a) => a.toFixed(2)).join(', '),
     ]),
