@@ -151,7 +151,7 @@ export const envSchema = z.object({
     .number()
     .min(0)
     .max(1000)
-    .default(10)
+    .default(20)
     .describe(
       'How long a micro-batch gathers frames after its first one (0..1000 ms), while frames come within this of each other; a lone frame never waits.',
     ),
