@@ -18,6 +18,7 @@ import { FolderObjects } from '../core/stores/folderObjects.js';
 import { openRegistry } from '../core/stores/index.js';
 import type { EdgeFrame } from '../edge/parkingRun.js';
 import { apiClient, type ApiCall } from '../scripts/apiClient.js';
+import { Scrape } from '../test/support/prometheus.js';
 import { LABEL_MAX_MM } from './frameCost.js';
 import { duration, fixed, markdownTable } from './markdownTable.js';
 import { frameSender, type FrameSender } from './frameSender.js';
@@ -164,25 +165,25 @@ interface ServingTarget {
   metricsUrl?: string;
 }
 
-/** The gauge's value in ms at a scrape (which starts its next period), or undefined when the server does not export it. */
-async function longestStallMs(metricsUrl: string | undefined): Promise<number | undefined> {
-  if (!metricsUrl) return undefined;
-  const text = await fetch(metricsUrl).then((r) => (r.ok ? r.text() : ''));
-  const line = text.split('\n').find((l) => l.startsWith(`${STALL_GAUGE} `));
-  return line === undefined ? undefined : 1000 * Number(line.slice(STALL_GAUGE.length + 1));
+/** What the server's /metrics says at one moment: its longest stall since the previous scrape, its predict batches so far. */
+interface ServerScrape {
+  /** In ms; undefined when the server does not export the gauge. */
+  stallMs: number | undefined;
+  /** The sum and count of its predict micro-batch sizes; undefined when it does not export them. */
+  batches: { sum: number; count: number } | undefined;
 }
 
-/** The sum and count of the API's predict micro-batch sizes so far, or undefined when the server does not export them. */
-async function predictBatches(metricsUrl: string | undefined): Promise<{ sum: number; count: number } | undefined> {
-  if (!metricsUrl) return undefined;
-  const text = await fetch(metricsUrl).then((r) => (r.ok ? r.text() : ''));
-  const value = (suffix: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${BATCH_HISTOGRAM}_${suffix}{batcher="predict"} `));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+/** One scrape (which starts the stall gauge's next period), or nothing for a server without metrics. */
+async function scrapeServer(metricsUrl: string | undefined): Promise<ServerScrape> {
+  if (!metricsUrl) return { stallMs: undefined, batches: undefined };
+  const scrape = await Scrape.of(metricsUrl);
+  const stall = scrape.series(STALL_GAUGE);
+  const predict = { batcher: 'predict' };
+  const count = scrape.series(`${BATCH_HISTOGRAM}_count`, predict);
+  return {
+    stallMs: stall.length ? 1000 * stall[0].value : undefined,
+    batches: count.length ? { sum: scrape.value(`${BATCH_HISTOGRAM}_sum`, predict), count: count[0].value } : undefined,
   };
-  const sum = value('sum');
-  const count = value('count');
-  return sum === undefined || count === undefined ? undefined : { sum, count };
 }
 
 async function waitForStored(target: ServingTarget, count: number): Promise<void> {
@@ -222,8 +223,7 @@ async function loadServer(
     drive: () => Promise<SentFrame[]>,
   ): Promise<LoadLevel> => {
     const loadAverage = os.loadavg();
-    await longestStallMs(target.metricsUrl);
-    const batchesFrom = await predictBatches(target.metricsUrl);
+    const batchesFrom = (await scrapeServer(target.metricsUrl)).batches;
     const since = Date.now();
     const ticksFrom = processTicks(target.pid);
     const mainTicksFrom = mainThreadTicks(target.pid);
@@ -250,8 +250,7 @@ async function loadServer(
     const elapsedSeconds = (performance.now() - started) / 1000;
     const serverSeconds = (processTicks(target.pid) - ticksFrom) / hz - idleCores * elapsedSeconds;
     const mainThreadSeconds = (mainThreadTicks(target.pid) - mainTicksFrom) / hz;
-    const stallMs = await longestStallMs(target.metricsUrl);
-    const batchesTo = await predictBatches(target.metricsUrl);
+    const { stallMs, batches: batchesTo } = await scrapeServer(target.metricsUrl);
     const framesPerModelCall =
       batchesFrom && batchesTo && batchesTo.count > batchesFrom.count
         ? (batchesTo.sum - batchesFrom.sum) / (batchesTo.count - batchesFrom.count)
