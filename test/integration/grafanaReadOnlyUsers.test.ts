@@ -5,7 +5,7 @@ import { InfluxqlClient } from '../../core/stores/influx/influxqlClient.js';
 import { parseInfluxUrl, type InfluxLocation } from '../../core/stores/influx/influxLocation.js';
 import { knexFromUrl } from '../../core/stores/sql/knexFromUrl.js';
 import { SqlRegistry } from '../../core/stores/sql/sqlRegistry.js';
-import { productionUrls } from '../support/productionServices.js';
+import { productionUrls, serversMissing } from '../support/productionServices.js';
 
 /*
  * Grafana's datasources log in as read-only users (deploy/mysql/init/, deploy/influxdb/init/ for docker compose;
@@ -19,11 +19,7 @@ function grafanaUrls(): { registryUrl: string; measurementsUrl: string } | undef
     measurementsUrl: process.env.PRODUCTION_GRAFANA_MEASUREMENTS_URL,
   };
   if (urls.registryUrl && urls.measurementsUrl) return urls as { registryUrl: string; measurementsUrl: string };
-  const message =
-    'PRODUCTION_GRAFANA_REGISTRY_URL / PRODUCTION_GRAFANA_MEASUREMENTS_URL unset: start the servers with `bash scripts/services/up.sh && source .services/env`';
-  if (process.env.CI) throw new Error(message);
-  console.warn(`SKIPPING Grafana read-only user suite: ${message}`);
-  return undefined;
+  return serversMissing('Grafana read-only user suite', 'PRODUCTION_GRAFANA_REGISTRY_URL / PRODUCTION_GRAFANA_MEASUREMENTS_URL unset');
 }
 
 const app = productionUrls();

@@ -16,6 +16,17 @@ export interface ProductionUrls {
 }
 
 /**
+ * What a suite does when the servers `scripts/services/up.sh` starts are not there: in CI (where `npm test` starts them)
+ * it fails the run by throwing; elsewhere it says so loudly and the suite skips (undefined).
+ */
+export function serversMissing(suite: string, what: string): undefined {
+  const message = `${what}: start them with \`bash scripts/services/up.sh && source .services/env\``;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`SKIPPING ${suite}: ${message}`);
+  return undefined;
+}
+
+/**
  * The production store URLs, or undefined outside CI when the services are not running (the suites
  * then say so loudly and skip). In CI a missing service fails the run: `npm test` starts them.
  */
@@ -29,10 +40,7 @@ export function productionUrls(): ProductionUrls | undefined {
     .filter(([, v]) => !v)
     .map(([k]) => k);
   if (missing.length === 0) return urls as ProductionUrls;
-  const message = `production services are not running (${missing.join(', ')} unset): start them with \`bash scripts/services/up.sh && source .services/env\``;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`SKIPPING production-store suites: ${message}`);
-  return undefined;
+  return serversMissing('production-store suites', `production services are not running (${missing.join(', ')} unset)`);
 }
 
 /** Restarts one real server and waits until it answers again (data kept). */

@@ -11,7 +11,7 @@ import { queuesWithoutPoller } from '../../control/temporal/taskQueuePollers.js'
 import { SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
 import { freePort } from './apiProcess.js';
 import { createFreshMysqlDatabase } from './freshMysqlDatabase.js';
-import { productionUrls, type ProductionUrls } from './productionServices.js';
+import { productionUrls, serversMissing, type ProductionUrls } from './productionServices.js';
 import { spawnWorker } from './workerProcess.js';
 
 /**
@@ -101,10 +101,7 @@ function sharedServers(): SharedServers | undefined {
       haproxy: findHaproxy()!,
     };
   }
-  const message = `the topology's servers are not running (${missing.join(', ')} missing): start them with \`bash scripts/services/up.sh && source .services/env\``;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`SKIPPING topology suites: ${message}`);
-  return undefined;
+  return serversMissing('topology suites', `the topology's servers are not running (${missing.join(', ')} missing)`);
 }
 
 /** Whether a topology can start here; in CI a missing server fails (throws), elsewhere the suite says so and skips. */
@@ -248,13 +245,22 @@ function freshS3Bucket(objectsUrl: string, name: string): { url: string; drop():
   };
 }
 
+/** `scripts/services/temporal.sh <command>` on the shared server. */
+async function temporalScript(shared: SharedServers, command: string): Promise<void> {
+  await run('bash', [TEMPORAL_SCRIPT, command], {
+    cwd: ROOT,
+    env: { ...process.env, SERVICES_DIR: shared.servicesDir },
+    timeout: 180_000,
+  });
+}
+
 /**
  * Fails at once, with what `temporal.sh status` says, when the shared server's frontend or backend (history, matching)
  * does not answer: every worker would otherwise wait its whole ready deadline on "Not enough hosts to serve the request".
  */
 async function assertTemporalServes(shared: SharedServers): Promise<void> {
   try {
-    await run('bash', [TEMPORAL_SCRIPT, 'status'], { cwd: ROOT, env: { ...process.env, SERVICES_DIR: shared.servicesDir } });
+    await temporalScript(shared, 'status');
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
     throw new Error(`Temporal's shared server does not serve (scripts/services/temporal.sh status):\n${stdout}${stderr}`, {
@@ -382,13 +388,6 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     cleanups.push(() => haproxy.close());
     await haproxy.start();
 
-    const temporalScript = async (command: string) => {
-      await run('bash', [TEMPORAL_SCRIPT, command], {
-        cwd: ROOT,
-        env: { ...process.env, SERVICES_DIR: shared.servicesDir },
-        timeout: 180_000,
-      });
-    };
     return {
       url: lbUrl,
       apis,
@@ -396,9 +395,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       env,
       adminToken,
       temporal: {
-        restartFrontend: () => temporalScript('restart-frontend'),
-        stopFrontend: () => temporalScript('stop-frontend'),
-        startFrontend: () => temporalScript('start-frontend'),
+        restartFrontend: () => temporalScript(shared, 'restart-frontend'),
+        stopFrontend: () => temporalScript(shared, 'stop-frontend'),
+        startFrontend: () => temporalScript(shared, 'start-frontend'),
       },
       balancer: { serverStates: () => serverStates(lbUrl) },
       close: cleanUp,
