@@ -15,6 +15,7 @@ import { ModelServer } from '../serving/modelServer.js';
 import { candidateOpensAfterMs } from '../core/rollout/candidateArm.js';
 import { MonitorScheduleKeeper } from '../control/monitorSchedules.js';
 import { createApiMetrics } from './metrics.js';
+import { setThreadNice } from '../core/threadPriority.js';
 
 const IDEMPOTENCY_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -30,6 +31,13 @@ examples:
 );
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
+// Before any thread starts: the inference and analysis threads take the event loop's priority over, then lower it.
+if (config.api.eventLoopNice !== undefined) {
+  const priority = setThreadNice(config.api.eventLoopNice);
+  if (priority?.refused)
+    log.warn(`EVENT_LOOP_NICE=${config.api.eventLoopNice} refused (${priority.refused}); the event loop runs at nice ${priority.nice}`);
+  else if (priority) log.info({ nice: priority.nice }, 'event loop priority set');
+}
 const exposure = exposureProblems(config.api);
 if (exposure.length > 0) {
   log.fatal(`refusing to start: ${exposure.join('; ')}`);

@@ -71,6 +71,15 @@ export const envSchema = z.object({
     .positive()
     .default(1000)
     .describe('Frames the analysis holds in memory; the rest wait in the spool on disk.'),
+  EVENT_LOOP_NICE: z.coerce
+    .number()
+    .int()
+    .min(-20)
+    .max(19)
+    .optional()
+    .describe(
+      "Nice value the API's event loop asks for at start (Linux), e.g. -10: on a machine whose cores are busy, answering requests then gets a core first (bench/README: the longest event-loop stall at 128 frames/s was 18-42 ms at the same priority as the load, 13 ms at -10). Below the current value it needs CAP_SYS_NICE or an RLIMIT_NICE that allows it (Docker Compose `ulimits: nice: 30` allows down to -10); refused, the API logs a warning and runs as it is. Unset: unchanged. Work threads start from it, `WORK_THREADS_NICE` below.",
+    ),
   WORK_THREADS_NICE: z.coerce
     .number()
     .int()
@@ -309,6 +318,8 @@ export interface Config {
     http?: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
     /** Frames of one model version predicted by one call: up to `maxItems`, gathered for `windowMs` after the first. */
     predictBatch?: { maxItems: number; windowMs: number };
+    /** Nice value the event loop asks for at start (Linux); undefined: unchanged. */
+    eventLoopNice?: number;
     /** Nice levels the inference thread and the analysis threads run below the event loop (Linux). */
     workThreadsNice?: number;
     /** Models run as frozen TensorFlow graphs where the backend can; false runs the layers models. */
@@ -383,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadTimeoutSeconds: e.PREDICT_UPLOAD_TIMEOUT_SECONDS,
       http: { headersTimeoutSeconds: e.HTTP_HEADERS_TIMEOUT_SECONDS, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
       predictBatch: { maxItems: e.PREDICT_BATCH_MAX_FRAMES, windowMs: e.PREDICT_BATCH_WINDOW_MS },
+      eventLoopNice: e.EVENT_LOOP_NICE,
       workThreadsNice: e.WORK_THREADS_NICE,
       predictGraph: e.PREDICT_GRAPH === '1',
       modelCacheMaxBytes: e.MODEL_CACHE_MAX_BYTES,

@@ -10,10 +10,31 @@ import os from 'node:os';
 export function lowerThreadPriority(steps: number): number | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').at(-1));
+    const tid = threadId();
     os.setPriority(tid, Math.min(19, os.getPriority(tid) + steps));
     return os.getPriority(tid);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Sets the calling thread's nice value (Linux; -20..19). Below the value it has, Linux asks for CAP_SYS_NICE or an
+ * RLIMIT_NICE that allows it (Docker's `ulimits: nice`); refused, the thread keeps its value and `refused` says why.
+ * Threads started afterwards take the value over. Elsewhere: `undefined`, nothing changes.
+ */
+export function setThreadNice(nice: number): { nice: number; refused?: string } | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const tid = threadId();
+  try {
+    os.setPriority(tid, nice);
+    return { nice: os.getPriority(tid) };
+  } catch (err) {
+    return { nice: os.getPriority(tid), refused: (err as Error).message };
+  }
+}
+
+/** The calling thread's id (a Linux task id), which setpriority takes as a process id to change that thread alone. */
+function threadId(): number {
+  return Number(fs.readlinkSync('/proc/thread-self').split('/').at(-1));
 }
