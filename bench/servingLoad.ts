@@ -369,7 +369,7 @@ export async function benchmarkServingLoad(
   } finally {
     records?.close();
     await stack.close();
-    if (!failed) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!failed && !process.env.BENCH_KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
   let thesis: ServerUnderLoad | undefined;

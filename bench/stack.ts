@@ -50,6 +50,13 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
 }
 
+/**
+ * The nice value both servers under load ask for (`BENCH_SERVER_NICE`, default -10; the API through EVENT_LOOP_NICE,
+ * the thesis server's process directly): the rovers, Temporal and the workers share the cores, as they would not in
+ * the field. Not root (no CAP_SYS_NICE): refused, both run at the rovers' priority, and the API's log says so.
+ */
+export const BENCH_SERVER_NICE = Number(process.env.BENCH_SERVER_NICE ?? -10);
+
 /** Starts the three processes and resolves once the API is ready and both task queues have pollers. */
 export async function startStack(dataDir: string): Promise<Stack> {
   const binary = path.join(repoRoot, '.tools/bin/temporal');
@@ -79,6 +86,7 @@ export async function startStack(dataDir: string): Promise<Stack> {
         API_PORT: String(apiPort),
         API_HOST: '127.0.0.1',
         ADMIN_TOKEN,
+        EVENT_LOOP_NICE: String(BENCH_SERVER_NICE),
       },
     });
     fs.closeSync(log);

@@ -13,7 +13,7 @@ import type { EdgeFrame } from '../edge/parkingRun.js';
 import type { StageCost } from './frameCost.js';
 import { runPythonJob, venvPython } from './kerasReference.js';
 import type { RoverIdentity } from './roverReplay.js';
-import { freePort } from './stack.js';
+import { BENCH_SERVER_NICE, freePort } from './stack.js';
 
 const script = fileURLToPath(new URL('thesis_predict_server.py', import.meta.url));
 const READY_DEADLINE_MS = 180_000;
@@ -70,6 +70,12 @@ export async function startThesisHarness(options: {
   const log = fs.openSync(logPath, 'a');
   const child = spawn(venvPython, [script, JSON.stringify(config)], { stdio: ['ignore', log, log] });
   fs.closeSync(log);
+  // The same priority as the API's event loop (its request threads start from the process's main thread).
+  try {
+    os.setPriority(child.pid!, BENCH_SERVER_NICE);
+  } catch {
+    // refused as the API's is: both servers at the rovers' priority
+  }
   const logTail = (lines = 30) => {
     try {
       return fs.readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
