@@ -77,11 +77,16 @@ export type Envelope<T> = { id: number; message: T };
 export type Reply = { id: number; value: unknown } | { id: number; error: { message: string; code?: string } };
 
 /**
- * The batch sizes a model is called with, up to the one that holds `frames`: powers of two, so a batch costs at most
- * twice its frames (a graph call's cost is mostly fixed) and a model needs only a few shapes warmed.
+ * The batch sizes a model is compiled, warmed and called with, up to the one that holds `frames`: 1, 2, 3, 4, 6, 8,
+ * 12, 16, ... (powers of two and three times them), so a batch is padded by less than half of its frames and a model
+ * needs only a few shapes. A graph call's cost is mostly fixed but a padded frame is not free: powers of two alone
+ * padded the 3 frames a call of 128 frames/s to 4 (bench/README, issue 26's fifth stop).
  */
 export function batchShapes(frames: number): number[] {
   const shapes = [1];
-  while (shapes.at(-1)! < frames) shapes.push(shapes.at(-1)! * 2);
+  while (shapes.at(-1)! < frames) {
+    const last = shapes.at(-1)!;
+    shapes.push(last <= 2 ? last + 1 : Number.isInteger(Math.log2(last)) ? (last * 3) / 2 : (last * 4) / 3);
+  }
   return shapes;
 }
