@@ -89,14 +89,18 @@ describe('API start-up', () => {
   }, 150_000);
 
   // The event loop asks for EVENT_LOOP_NICE before any thread starts; the inference thread runs WORK_THREADS_NICE below it.
-  it.runIf(process.platform === 'linux')('sets the event loop to EVENT_LOOP_NICE, its work threads below it', async () => {
-    const nice = process.getuid?.() === 0 ? os.getPriority() - 3 : Math.min(19, os.getPriority() + 2);
-    const result = await startApiProcess({ API_HOST: '127.0.0.1', API_PORT: '0', EVENT_LOOP_NICE: String(nice), WORK_THREADS_NICE: '4' });
-    expect(result.listened).toBe(true);
-    const [main] = result.threads;
-    expect(main).toEqual({ name: 'node', nice });
-    // The inference thread and the TensorFlow pool it starts: four levels below the event loop.
-    expect(result.threads.filter((t) => t.nice === nice + 4).length).toBeGreaterThan(0);
-    expect(result.threads.every((t) => t.nice >= nice)).toBe(true);
-  }, 150_000);
+  it.runIf(process.platform === 'linux')(
+    'sets the event loop to EVENT_LOOP_NICE, its work threads below it',
+    async () => {
+      const nice = process.getuid?.() === 0 ? os.getPriority() - 3 : Math.min(19, os.getPriority() + 2);
+      const result = await startApiProcess({ API_HOST: '127.0.0.1', API_PORT: '0', EVENT_LOOP_NICE: String(nice), WORK_THREADS_NICE: '4' });
+      expect(result.listened).toBe(true);
+      const [main] = result.threads;
+      expect(main).toEqual({ name: 'node', nice });
+      // The inference thread and the TensorFlow pool it starts: four levels below the event loop.
+      expect(result.threads.filter((t) => t.nice === nice + 4).length).toBeGreaterThan(0);
+      expect(result.threads.every((t) => t.nice >= nice)).toBe(true);
+    },
+    150_000,
+  );
 });
