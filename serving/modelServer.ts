@@ -1,4 +1,5 @@
 import type { BackendPreference } from '../core/ml/backend.js';
+import { PREDICT_BATCH_DEFAULTS } from '../core/config.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { fetchModelFiles, type ModelMetadata } from '../core/ml/modelArtifact.js';
 import type { ObjectStore } from '../core/stores/objects.js';
@@ -93,9 +94,7 @@ export interface ModelServerOptions {
   metrics?: { batchRun(frames: number): void; modelLoaded(seconds: number, outcome: 'loaded' | 'failed'): void };
 }
 
-// A 20 ms window at 128 frames/s: 3 frames a model call instead of 2, 0.6-1.0 ms less API CPU a frame, p99 +5-14 ms
-// (bench/README.md "Issue 26, fourth stop").
-export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { maxItems: 16, windowMs: 20, maxInFlight: 1 };
+export const DEFAULT_PREDICT_BATCH: MicroBatchSettings = { ...PREDICT_BATCH_DEFAULTS, maxInFlight: 1 };
 const DEFAULT_MODEL_CACHE_MAX_BYTES = 1024 ** 3;
 const DEFAULT_MODEL_IDLE_MS = 10 * 60_000;
 
