@@ -47,7 +47,8 @@ export class SimulatedCamera implements Camera {
       await sleep(timeoutMs);
       throw new CameraTimeoutError(`no frame within ${timeoutMs} ms (the next is due in ${waitMs} ms)`);
     }
-    if (waitMs > 0) await sleep(waitMs);
+    // Timers run on a monotonic clock and can fire a millisecond before Date.now() reaches the due time: wait it out.
+    for (let left = waitMs; left > 0; left = this.lastFrameAt! + this.intervalMs - Date.now()) await sleep(left);
     if (!this.running) throw new Error('the simulated camera was stopped');
     this.world.advance(this.simulatedSecondsPerFrame);
     const { preset, trueMm, angleDeg, lateralMm } = this.world;

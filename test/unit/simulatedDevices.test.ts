@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CameraTimeoutError } from '../../edge/hardware/devices.js';
 import { SimulatedCamera } from '../../edge/hardware/simulatedCamera.js';
 import { SimulatedDrive } from '../../edge/hardware/simulatedDrive.js';
@@ -46,5 +46,22 @@ describe('simulated camera and drive', () => {
     await slow.nextFrame(5_000);
     await expect(slow.nextFrame(20)).rejects.toBeInstanceOf(CameraTimeoutError);
     await Promise.all([paced.stop(), slow.stop()]);
+  });
+
+  // Node's timers run on a monotonic clock and can fire a millisecond before Date.now() says they are due (CI saw
+  // frames 119 ms apart at intervalMs 120): timers firing 5 ms early make that certain.
+  it('keeps frames intervalMs apart by the wall clock when its timers fire early', async () => {
+    const realSetTimeout = globalThis.setTimeout;
+    vi.stubGlobal('setTimeout', (fn: () => void, ms = 0) => realSetTimeout(fn, Math.max(0, ms - 5)));
+    try {
+      const camera = new SimulatedCamera(new SimulatedWorld({ preset: 'beige-350', seed: 4 }), { intervalMs: 120 });
+      await camera.start();
+      const a = await camera.nextFrame(5_000);
+      const b = await camera.nextFrame(5_000);
+      await camera.stop();
+      expect(b.capturedAt - a.capturedAt).toBeGreaterThanOrEqual(120);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
