@@ -55,6 +55,10 @@ interface Segment {
   acksFailed?: boolean;
   /** Ack writes and the deletion of this segment happen one after another. */
   chain: Promise<void>;
+  /** Offsets acknowledged and not yet written: acks that come together (a batch of records) share one write. */
+  pendingAcks: number[];
+  /** The queued write that will take `pendingAcks`, while it has not started. */
+  ackWrite?: Promise<void>;
   deleted: boolean;
 }
 
@@ -118,6 +122,8 @@ export class FrameSpool<M> {
   private closed = false;
   /** fsyncs so far (group commit: fewer than appends under concurrency). */
   syncs = 0;
+  /** Writes of ack lines so far (acks that come together share one). */
+  ackWrites = 0;
 
   private constructor(
     private readonly options: FrameSpoolOptions,
@@ -204,19 +210,25 @@ export class FrameSpool<M> {
       if (segment === this.active) this.active = undefined;
       return this.deleteSegment(segment);
     }
-    return chained(segment, async () => {
-      if (segment.deleted || segment.acksFailed) return;
-      try {
-        segment.acks ??= await fs.open(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'a');
-        const line = Buffer.from(`${entry.offset}\n`);
-        // A line written in part must not run into the next one: recovery ignores an unfinished last line.
-        if ((await segment.acks.write(line)).bytesWritten !== line.length) throw new Error('ack line written in part');
-      } catch {
-        segment.acksFailed = true;
-        await segment.acks?.close().catch(() => undefined);
-        segment.acks = undefined;
-      }
-    });
+    segment.pendingAcks.push(entry.offset);
+    return (segment.ackWrite ??= chained(segment, () => this.writeAcks(segment)));
+  }
+
+  private async writeAcks(segment: Segment): Promise<void> {
+    segment.ackWrite = undefined;
+    const offsets = segment.pendingAcks.splice(0);
+    if (segment.deleted || segment.acksFailed || offsets.length === 0) return;
+    try {
+      segment.acks ??= await fs.open(`${segment.file.slice(0, -SEGMENT_SUFFIX.length)}${ACKS_SUFFIX}`, 'a');
+      const lines = Buffer.from(offsets.map((offset) => `${offset}\n`).join(''));
+      this.ackWrites++;
+      // A line written in part must not run into the next one: recovery ignores an unfinished last line.
+      if ((await segment.acks.write(lines)).bytesWritten !== lines.length) throw new Error('ack lines written in part');
+    } catch {
+      segment.acksFailed = true;
+      await segment.acks?.close().catch(() => undefined);
+      segment.acks = undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -298,7 +310,7 @@ export class FrameSpool<M> {
     await this.retireActive();
     const seq = this.nextSeq++;
     const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);
-    const segment: Segment = { seq, file, bytes: 0, entries: 0, acked: 0, chain: Promise.resolve(), deleted: false };
+    const segment: Segment = { seq, file, bytes: 0, entries: 0, acked: 0, chain: Promise.resolve(), pendingAcks: [], deleted: false };
     segment.handle = await fs.open(file, 'wx');
     this.segments.set(seq, segment);
     this.active = segment;
@@ -369,6 +381,7 @@ export class FrameSpool<M> {
       entries: records,
       acked: records - entries.length,
       chain: Promise.resolve(),
+      pendingAcks: [],
       deleted: false,
     };
     this.segments.set(seq, segment);

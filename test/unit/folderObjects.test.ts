@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderObjects } from '../../core/stores/folderObjects.js';
@@ -24,5 +25,22 @@ describe('folder objects on a full filesystem', () => {
     fs.rmSync(filler);
     await objects.put('features/a/2.jpg', Buffer.alloc(20_000, 2));
     expect(await objects.get('features/a/2.jpg')).toEqual(Buffer.alloc(20_000, 2));
+  });
+});
+
+describe('folder objects', () => {
+  it('makes the folders of a key when a put finds them missing, also after they were removed', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-objects-'));
+    try {
+      const objects = new FolderObjects(root);
+      await objects.put('features/a/1.jpg', Buffer.from('one'));
+      fs.rmSync(path.join(root, 'features'), { recursive: true });
+      await objects.put('features/a/2.jpg', Buffer.from('two'));
+      await objects.put('features/b/c/3.jpg', Buffer.from('three'));
+      expect(await objects.list('features/')).toEqual(['features/a/2.jpg', 'features/b/c/3.jpg']);
+      expect(await objects.get('features/a/2.jpg')).toEqual(Buffer.from('two'));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -49,6 +49,21 @@ describe('frame spool (write-ahead log)', () => {
     expect((await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 })).recovered.map((e) => e.meta.n)).toEqual([0, 1, 2, 3]);
   });
 
+  it('writes acks that come together in one write, each resolving once its line is on disk', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    const entries = await Promise.all(Array.from({ length: 30 }, (_, n) => spool.append({ n }, image(n))));
+    await Promise.all(entries.slice(0, 20).map((entry) => spool.ack(entry)));
+    expect(spool.ackWrites).toBeLessThan(20);
+    const [acks] = fs.readdirSync(dir).filter((f) => f.endsWith('.acks'));
+    expect(fs.readFileSync(path.join(dir, acks), 'utf8').trim().split('\n')).toEqual(entries.slice(0, 20).map((e) => String(e.offset)));
+    await spool.ack(entries[20]);
+    await spool.close();
+
+    const reopened = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    expect(reopened.recovered.map((e) => e.meta.n)).toEqual(Array.from({ length: 9 }, (_, i) => i + 21));
+    await reopened.spool.close();
+  });
+
   it('deletes segments once every frame in them is acknowledged', async () => {
     const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000, segmentBytes: 3000 });
     const entries = [];
