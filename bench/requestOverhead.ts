@@ -19,7 +19,7 @@ import { fixed, markdownTable } from './markdownTable.js';
 export const REQUEST_RUNGS = [
   'node:http: read the body, answer a fixed JSON',
   '+ Express: routing and res.json',
-  "+ the access log line (pino-http, the API's accessLog, to a file)",
+  "+ the access log line (the API's accessLog, pino, to a file)",
   "+ the rest of the API's middleware in front of every route: request metrics (prom-client), /metrics router, JSON body check",
   "+ multipart parse (multer, /predict's limits, memory storage)",
   "+ rover authentication and its deployment's lookup (token hash, RegistryLookups from its cache, constant-time comparison)",
