@@ -72,6 +72,8 @@ interface Queued {
   /** Absent when the frame waits on disk only. */
   image?: Buffer;
   pixels?: AnalysisPixels;
+  /** What it counts in `heldBytes` while queued or analysed (its pixels may move to an analysis thread meanwhile). */
+  heldBytes?: number;
 }
 
 /** Records of frames analysed close together go to the measurement store in one write. */
@@ -307,7 +309,7 @@ export class FrameAnalysis {
     const roomInMemory = this.queue.length < this.options.queueLimit && this.heldBytes + bytes <= this.queueMaxBytes;
     if (roomInMemory && this.parked.length === 0) {
       this.heldBytes += bytes;
-      this.queue.push(item);
+      this.queue.push({ ...item, heldBytes: bytes });
     } else {
       this.parked.push(item.entry);
     }
@@ -341,7 +343,7 @@ export class FrameAnalysis {
       void (item.image ? this.process(item, item.image) : this.processFromSpool(item)).finally(() => {
         this.inFlight--;
         this.analysing.delete(item.entry);
-        this.heldBytes -= heldBytesOf(item);
+        this.heldBytes -= item.heldBytes ?? 0;
         this.pump();
         this.notifyIfIdle();
       });
@@ -467,7 +469,9 @@ export class FrameAnalysis {
    */
   private async characteristicsOf(frame: FrameMeta, image: Buffer, pixels?: AnalysisPixels): Promise<ImageCharacteristics | null> {
     try {
-      return await (pixels ? this.images.characteristicsOfPixels(pixels) : this.images.characteristicsOf(image));
+      // Without a shadow prediction nothing reads the pixels after the analysis: they move to its thread, not copied.
+      const move = frame.shadowVersion == null;
+      return await (pixels ? this.images.characteristicsOfPixels(pixels, { move }) : this.images.characteristicsOf(image));
     } catch (err) {
       if ((err as { code?: string }).code !== 'invalid_image') throw err;
       this.counters.rejected++;

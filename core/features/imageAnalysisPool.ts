@@ -27,9 +27,14 @@ export class ImageAnalysisPool {
     return this.answerOf(await this.pool.run({ image: jpeg }));
   }
 
-  /** The characteristics of a frame decoded already (its pixels are copied to the thread). */
-  async characteristicsOfPixels(rgb: RgbImage): Promise<ImageCharacteristics> {
-    return this.answerOf(await this.pool.run({ pixels: rgb }));
+  /**
+   * The characteristics of a frame decoded already. Its pixels are copied to the thread, or with `move` transferred
+   * when they are the whole of their ArrayBuffer (the caller's view of them is then empty).
+   */
+  async characteristicsOfPixels(rgb: RgbImage, { move = false } = {}): Promise<ImageCharacteristics> {
+    const { buffer, byteOffset, byteLength } = rgb.data;
+    const movable = move && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
+    return this.answerOf(await this.pool.run({ pixels: rgb }, movable ? { transferList: [buffer] } : {}));
   }
 
   private answerOf(answer: ThreadAnswer): ImageCharacteristics {

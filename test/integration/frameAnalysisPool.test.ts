@@ -152,6 +152,23 @@ describe('frame analysis on worker threads', () => {
     expect(measurements.records.at(-1)!.characteristics).toEqual(await computeImageCharacteristics(wide));
   });
 
+  it('moves the pixels of a frame no shadow reads to the analysis thread instead of copying them', async () => {
+    const other = await syntheticFrame(60, 160, 120);
+    const decoded = await decodeForAnalysis(other, DEFAULT_ANALYSIS_WIDTH);
+    // As the inference thread hands them over: the whole of an ArrayBuffer of their own.
+    const own = () => ({ ...decoded, data: new Uint8Array(decoded.data) });
+    const moved = own();
+    const kept = own();
+    await analysis.enqueue({ ...frame(jpeg), pixels: moved });
+    await analysis.enqueue({ ...frame(jpeg), pixels: kept, shadowVersion: 2 });
+    await analysis.idle();
+    expect(moved.data.byteLength).toBe(0);
+    expect(kept.data.byteLength).toBe(decoded.data.length);
+    const expected = await computeImageCharacteristics(other);
+    expect(measurements.records.slice(-2).map((r) => r.characteristics)).toEqual([expected, expected]);
+    expect(await analysis.writeStats()).toMatchObject({ queueDepth: 0, queueBytes: 0 });
+  });
+
   it('writes the records of frames analysed together in one write', async () => {
     const writes = vi.spyOn(measurements, 'write');
     try {
