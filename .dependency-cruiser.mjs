@@ -52,6 +52,13 @@ export default {
       to: { path: ['^(control|serving|ingest|workers|edge)/', '^activities/'], dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'store-clients-load-when-named',
+      severity: 'error',
+      comment: 'the S3 and InfluxDB clients are imported when a store URL names them (core/stores/index.ts): an API on files and SQLite keeps them off its heap',
+      from: { path: '^(core|api|control|serving|ingest)/', pathNot: '^core/stores/(s3|influx)/' },
+      to: { path: '^core/stores/(s3|influx)/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
+    {
       name: 'contracts-are-leaves',
       severity: 'error',
       comment: 'a contract (and workflows/shared.ts) is read by every side: it imports only core/, shared.ts and other contracts',

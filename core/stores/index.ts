@@ -1,7 +1,5 @@
 import type { Config } from '../config.js';
 import { FolderObjects } from './folderObjects.js';
-import { InfluxMeasurements } from './influx/influxMeasurements.js';
-import { S3Objects } from './s3/s3Objects.js';
 import type { MeasurementStore } from './measurements.js';
 import type { ObjectStore } from './objects.js';
 import type { RegistryStore } from './registry.js';
@@ -15,7 +13,11 @@ export interface Stores {
   objects: ObjectStore;
 }
 
-/** Picks each store's implementation from its URL scheme, as MLflow does. */
+/**
+ * Picks each store's implementation from its URL scheme, as MLflow does. The S3 and InfluxDB clients are imported only
+ * when a URL names them: on files and SQLite the API's heap does not carry them (minio alone is 7.5 MB), and every
+ * major garbage collection marks that heap on the event loop (issue 26's longest stall).
+ */
 export async function openRegistry(url: string, options: MigrateOptions = {}): Promise<RegistryStore> {
   if (url.startsWith('sqlite:') || url.startsWith('mysql://')) return SqlRegistry.open(url, options);
   throw new Error(`unsupported REGISTRY_URL "${redact(url)}" (sqlite:<file> or mysql://user:password@host:port/database)`);
@@ -23,13 +25,13 @@ export async function openRegistry(url: string, options: MigrateOptions = {}): P
 
 export async function openMeasurements(url: string, options: MigrateOptions = {}): Promise<MeasurementStore> {
   if (url.startsWith('sqlite:')) return SqlMeasurements.open(url, options);
-  if (url.startsWith('influxdb://')) return InfluxMeasurements.open(url);
+  if (url.startsWith('influxdb://')) return (await import('./influx/influxMeasurements.js')).InfluxMeasurements.open(url);
   throw new Error(`unsupported MEASUREMENTS_URL "${redact(url)}" (sqlite:<file> or influxdb://user:password@host:port/database)`);
 }
 
 export async function openObjects(url: string): Promise<ObjectStore> {
   if (url.startsWith('file:')) return new FolderObjects(url.slice('file:'.length));
-  if (url.startsWith('s3://')) return S3Objects.open(url);
+  if (url.startsWith('s3://')) return (await import('./s3/s3Objects.js')).S3Objects.open(url);
   throw new Error(`unsupported OBJECTS_URL "${redact(url)}" (file:<folder> or s3://access:secret@host:port/bucket)`);
 }
 
