@@ -564,7 +564,11 @@ async function main() {
   }
 
   // Every rover drives a healthy laser: a sensor fault flagged in any phase is a false alarm.
-  const { faults } = await api('GET', '/sensor-faults');
+  // Only this demo's deployments: with DEMO_STORES=production the stores may hold other runs' (tests use the same services).
+  const ours = new Set(deployments);
+  const faults = ((await api('GET', '/sensor-faults')).faults as { client: string; deployment: string; summary: string }[]).filter((f) =>
+    ours.has(f.deployment),
+  );
   console.log(`demo: sensor health: ${faults.length} lasers flagged suspect (${clientIds.length} healthy rovers in every phase)`);
   for (const f of faults) {
     passed = false;
