@@ -54,7 +54,8 @@ export default {
     {
       name: 'store-clients-load-when-named',
       severity: 'error',
-      comment: 'the S3 and InfluxDB clients are imported when a store URL names them (core/stores/index.ts): an API on files and SQLite keeps them off its heap',
+      comment:
+        'the S3 and InfluxDB clients are imported when a store URL names them (core/stores/index.ts): an API on files and SQLite keeps them off its heap',
       from: { path: '^(core|api|control|serving|ingest)/', pathNot: '^core/stores/(s3|influx)/' },
       to: { path: '^core/stores/(s3|influx)/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
