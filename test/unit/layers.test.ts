@@ -78,6 +78,9 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
       'console/src/page.tsx': `import { retrain } from '../../control/decide.js';\nimport { answer } from '../../contracts/http/answer.js';\nexport const page = [retrain, answer];`,
       'console/src/typed.ts': `import type { answer } from '../../contracts/http/answer.js';\nexport type Typed = typeof answer;`,
       'api/serveConsole.ts': `import { page } from '../console/src/page.js';\nexport const served = page;`,
+      'core/stores/s3/s3Objects.ts': `export const s3 = 1;`,
+      'core/stores/influx/influxMeasurements.ts': `export const influx = 1;`,
+      'core/stores/index.ts': `import { s3 } from './s3/s3Objects.js';\nexport const open = async () => [s3, (await import('./influx/influxMeasurements.js')).influx];`,
     };
     for (const [file, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -111,12 +114,15 @@ describe('the layers (.dependency-cruiser.mjs)', () => {
         'console-is-a-browser-app: console/src/page.tsx -> control/decide.ts',
         'console-knows-the-wire-by-its-types: console/src/page.tsx -> contracts/http/answer.ts',
         'nothing-imports-the-console: api/serveConsole.ts -> console/src/page.tsx',
+        'store-clients-load-when-named: core/stores/index.ts -> core/stores/s3/s3Objects.ts',
       ]),
     );
     expect(pairs.some((p) => p.startsWith('no-circular: core/a.ts') || p.startsWith('no-circular: core/b.ts'))).toBe(true);
     expect(pairs).not.toContain('console-knows-the-wire-by-its-types: console/src/typed.ts -> contracts/http/answer.ts');
     // A workflow may know its activities by their types (proxyActivities), as the Temporal samples do.
     expect(pairs).not.toContain('workflows-import-contracts-and-pure-core: workflows/w/workflow.ts -> activities/step.ts');
+    // A store client imported when its URL names it (a dynamic import) is not on the heap of a server that never does.
+    expect(pairs).not.toContain('store-clients-load-when-named: core/stores/index.ts -> core/stores/influx/influxMeasurements.ts');
     expect(new Set(found.map((v) => v.rule.name))).toEqual(new Set(layers.default.forbidden!.map((rule) => rule.name)));
   }, 180_000);
 });
