@@ -7,16 +7,16 @@ export const DEV_ADMIN_TOKEN = 'dev-admin-token';
 export const DEV_WEBHOOK_TOKEN = 'dev-webhook-token';
 
 /**
- * Every setting of every process, read from the environment once and validated.
- * Store URLs follow MLflow's convention: the scheme picks the implementation.
- */
-/**
  * Micro-batching of /predict, when not configured: the config's defaults and the model server's. A 20 ms window at 128
  * frames/s: 3 frames a model call instead of 2, 0.6-1.0 ms less API CPU a frame, p99 +5-14 ms (bench/README.md
  * "Issue 26, fourth stop").
  */
 export const PREDICT_BATCH_DEFAULTS = { maxItems: 16, windowMs: 20 } as const;
 
+/**
+ * Every setting of every process, read from the environment once and validated.
+ * Store URLs follow MLflow's convention: the scheme picks the implementation.
+ */
 export const envSchema = z.object({
   DATA_DIR: z.string().default('./data').describe("Folder of the embedded stores, the frame spool and the dev server's history."),
   REGISTRY_URL: z
