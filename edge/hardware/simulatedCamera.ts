@@ -42,13 +42,14 @@ export class SimulatedCamera implements Camera {
 
   async nextFrame(timeoutMs: number): Promise<CameraFrame> {
     if (!this.running) throw new Error('the simulated camera is not started');
-    const waitMs = this.lastFrameAt === null ? 0 : Math.max(0, this.lastFrameAt + this.intervalMs - Date.now());
+    const dueAt = this.lastFrameAt === null ? 0 : this.lastFrameAt + this.intervalMs;
+    const waitMs = Math.max(0, dueAt - Date.now());
     if (waitMs > timeoutMs) {
       await sleep(timeoutMs);
       throw new CameraTimeoutError(`no frame within ${timeoutMs} ms (the next is due in ${waitMs} ms)`);
     }
     // Timers run on a monotonic clock and can fire a millisecond before Date.now() reaches the due time: wait it out.
-    for (let left = waitMs; left > 0; left = this.lastFrameAt! + this.intervalMs - Date.now()) await sleep(left);
+    for (let left = waitMs; left > 0; left = dueAt - Date.now()) await sleep(left);
     if (!this.running) throw new Error('the simulated camera was stopped');
     this.world.advance(this.simulatedSecondsPerFrame);
     const { preset, trueMm, angleDeg, lateralMm } = this.world;
