@@ -3,14 +3,18 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { decodeComponent, parseStoreUrl, singlePathSegment, StoreUrlError } from '../storeUrl.js';
 import { SQLITE_BUSY_DEADLINE_SECONDS, sqliteClientWithBusyDeadline } from './sqliteClient.js';
+import { withBackgroundCheckpoints } from './walCheckpoints.js';
 
 /** Opens a knex instance for `sqlite:<file>` or `mysql://user:pass@host:port/db`. */
-export function knexFromUrl(url: string): Knex {
+export function knexFromUrl(url: string, options: { checkpointEveryMs?: number } = {}): Knex {
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
     if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
     const db = knexFactory({
-      client: sqliteClientWithBusyDeadline(SQLITE_BUSY_DEADLINE_SECONDS) as unknown as typeof knexFactory.Client,
+      client: withBackgroundCheckpoints(
+        sqliteClientWithBusyDeadline(SQLITE_BUSY_DEADLINE_SECONDS),
+        options.checkpointEveryMs,
+      ) as unknown as typeof knexFactory.Client,
       connection: { filename },
       useNullAsDefault: true,
       pool: {

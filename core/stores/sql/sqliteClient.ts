@@ -13,6 +13,8 @@ type QueryObject = { sql: string };
 
 interface BetterSqlite3Client {
   _query(connection: Connection, obj: QueryObject): Promise<QueryObject>;
+  acquireRawConnection(): Promise<any>;
+  destroyRawConnection(connection: any): Promise<void>;
 }
 
 const require = createRequire(import.meta.url);
