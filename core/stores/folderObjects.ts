@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { FileWriterThread } from './fileWriterThread.js';
 import { assertValidKey, ObjectNotFoundError, type ObjectStore } from './objects.js';
 
-/** Objects as files under a root folder; writes go through a temp file and rename, so readers never see half an object. */
+/**
+ * Objects as files under a root folder. Writes go through a temp file and rename, so readers never see half an object,
+ * on a thread of their own (fileWriterThread.ts); reads use libuv's pool.
+ */
 export class FolderObjects implements ObjectStore {
+  private readonly writer = new FileWriterThread();
+
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): string {
@@ -14,20 +20,7 @@ export class FolderObjects implements ObjectStore {
 
   async put(key: string, data: Buffer): Promise<void> {
     const file = this.pathOf(key);
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    try {
-      // The folder is made only when the write finds it missing: a put is then one file call fewer (issue 26).
-      await fs.writeFile(tmp, data).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(tmp, data);
-      });
-      await fs.rename(tmp, file);
-    } catch (err) {
-      // A write that failed (a full disk) leaves no half object behind.
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await this.writer.write(file, `${file}.${randomUUID()}.tmp`, data);
   }
 
   async get(key: string): Promise<Buffer> {
@@ -70,5 +63,7 @@ export class FolderObjects implements ObjectStore {
     await fs.rm(this.pathOf(key), { force: true });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,26 @@ describe('folder objects', () => {
       expect(await objects.list('features/')).toEqual(['features/a/2.jpg', 'features/b/c/3.jpg']);
       expect(await objects.get('features/a/2.jpg')).toEqual(Buffer.from('two'));
     } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("writes while every thread of libuv's pool is held by something slow (a read of a hung disk, a DNS lookup)", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-objects-'));
+    // Opening a FIFO to read holds a pool thread until a writer opens it.
+    const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) }, (_, i) => path.join(root, `fifo-${i}`));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    const held = fifos.map((fifo) => fs.promises.open(fifo, 'r'));
+    try {
+      const objects = new FolderObjects(path.join(root, 'objects'));
+      const put = objects.put('features/a/1.jpg', Buffer.from('one')).then(() => 'stored');
+      expect(await Promise.race([put, new Promise((resolve) => setTimeout(resolve, 5000, 'waited for the pool'))])).toBe('stored');
+      expect(fs.readFileSync(path.join(root, 'objects/features/a/1.jpg'), 'utf8')).toBe('one');
+      await objects.close();
+    } finally {
+      const writers = fifos.map((fifo) => fs.openSync(fifo, fs.constants.O_RDWR));
+      for (const handle of await Promise.all(held)) await handle.close();
+      writers.forEach((fd) => fs.closeSync(fd));
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
