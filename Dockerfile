@@ -50,4 +50,4 @@ USER node
 EXPOSE 3000
 # Builds the store URLs from compose's separate settings (secrets percent-encoded), then execs the command.
 ENTRYPOINT ["/bin/sh", "/app/deploy/app/entrypoint.sh"]
-CMD ["node", "--import", "tsx", "api/server.ts"]
+CMD ["node", "--no-memory-reducer", "--import", "tsx", "api/server.ts"]

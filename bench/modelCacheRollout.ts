@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { hashToken } from '../api/auth.js';
+import { API_NODE_FLAGS } from '../api/nodeFlags.js';
 import { loadConfig } from '../core/config.js';
 import { buildModel } from '../core/ml/architectures.js';
 import { loadBackend } from '../core/ml/backend.js';
@@ -109,7 +110,7 @@ async function main() {
   await closeStores(stores);
 
   const port = await freePort();
-  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+  const api = spawn(process.execPath, [...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts'], {
     cwd: API_ROOT,
     env: {
       ...process.env,

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import { API_NODE_FLAGS } from '../api/nodeFlags.js';
 import { tsxLoader } from './forkJob.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared.js';
 
@@ -175,7 +176,7 @@ export async function startStack(dataDir: string): Promise<Stack> {
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []),
       ...(process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ];
-    start('api', ...node('api/server.ts', nodeArgs));
+    start('api', ...node('api/server.ts', [...API_NODE_FLAGS, ...nodeArgs]));
     await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).ok, 60_000, exited);
   } catch (err) {
     const failed = Object.keys(children).filter((name) => children[name].exitCode !== null || children[name].signalCode !== null);

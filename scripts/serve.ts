@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { API_NODE_FLAGS } from '../api/nodeFlags.js';
 import { parseCommandLineOrExit } from '../core/commandLine.js';
 import { DEV_ADMIN_TOKEN, loadConfig } from '../core/config.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
@@ -83,7 +84,7 @@ if (config.temporal.devServer) {
 }
 const env = { TEMPORAL_ADDRESS: temporalAddress };
 start('workers', tsx, ['workers/main.ts'], env);
-start('api', tsx, ['api/server.ts'], env);
+start('api', process.execPath, [...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts'], env);
 await waitForPort(config.api.host, config.api.port, 60_000);
 const apiUrl = `http://${config.api.host}:${config.api.port}`;
 // Last, once the workers poll (after their workflow bundling output), so it does not scroll away.

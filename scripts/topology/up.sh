@@ -71,7 +71,7 @@ done
 for i in "${!API_PORTS[@]}"; do
   name="api-$((i + 1))"
   start_process "$name" env "${app_env[@]}" DATA_DIR="$TOPOLOGY_DIR/$name/data" API_HOST=127.0.0.1 \
-    API_PORT="${API_PORTS[$i]}" node --import tsx api/server.ts
+    API_PORT="${API_PORTS[$i]}" node --no-memory-reducer --import tsx api/server.ts
 done
 # An API is ready once its stores, Temporal and a polling worker answer.
 for i in "${!API_PORTS[@]}"; do

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -30,7 +31,7 @@ export interface ApiProcess {
  */
 export async function spawnApi(env: Record<string, string>): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', API_HOST: '127.0.0.1', API_PORT: String(port), TEMPORAL_ADDRESS: '127.0.0.1:1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { Client as MinioClient } from 'minio';
+import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 import { queuesWithoutPoller } from '../../control/temporal/taskQueuePollers.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
 import { freePort } from './apiProcess.js';
@@ -358,7 +359,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         name,
         dataDir,
         () =>
-          spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+          spawn(process.execPath, [...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts'], {
             cwd: ROOT,
             env: { ...process.env, ...env, API_HOST: '127.0.0.1', API_PORT: String(port), DATA_DIR: dataDir },
             stdio: ['ignore', 'pipe', 'pipe'],

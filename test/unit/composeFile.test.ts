@@ -12,6 +12,7 @@ import { parseInfluxUrl } from '../../core/stores/influx/influxLocation.js';
 import { parseS3Url } from '../../core/stores/s3/s3Objects.js';
 import { mysqlConnection } from '../../core/stores/sql/knexFromUrl.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared.js';
+import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 
 /*
  * docker-compose.yml cannot be started here (no Docker engine), so this suite checks what can be checked without
@@ -250,15 +251,17 @@ describe('docker-compose.yml', () => {
     expect(restartProblems(once)).toEqual(['temporal-init (one-shot job) has restart: (none)']);
   });
 
-  it('runs the API and the worker from this repository with the same settings', () => {
+  it('runs the API and the worker from this repository with the same settings, the API with its Node options wherever it starts', () => {
     const { api, worker } = compose.services;
     expect(api!.build).toBe('.');
     expect(worker!.image).toBe(api!.image);
     expect(worker!.environment).toEqual(api!.environment);
-    expect(api!.command).toEqual(['node', '--import', 'tsx', 'api/server.ts']);
+    expect(api!.command).toEqual(['node', ...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts']);
+    expect(read('Dockerfile')).toContain(`CMD ${JSON.stringify(api!.command).replaceAll('","', '", "')}`);
+    expect(read('scripts/topology/up.sh')).toContain(`node ${API_NODE_FLAGS.join(' ')} --import tsx api/server.ts`);
     expect(worker!.command).toEqual(['node', '--import', 'tsx', 'workers/main.ts']);
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.api).toBe('tsx api/server.ts');
+    expect(scripts.api).toBe(`node ${API_NODE_FLAGS.join(' ')} --import tsx api/server.ts`);
     expect(scripts.worker).toBe('tsx workers/main.ts');
   });
 });
