@@ -1,7 +1,7 @@
 /**
- * Node options the API process starts with, wherever it is started: the scripts, benchmarks and tests import this
- * list; the Dockerfile, Compose file, Kubernetes manifest and package.json write it out (test/unit/apiNodeFlags.test.ts
- * holds every launcher of api/server.ts to it).
+ * Node options the API process starts with, wherever it is started: the scripts, benchmarks and the tests' API
+ * processes import this list; the Dockerfile, Compose file, Kubernetes manifest, package.json and
+ * scripts/topology/up.sh write it out (test/unit/composeFile.test.ts and k8sManifests.test.ts hold them to it).
  *
  * `--no-memory-reducer`: V8's memory reducer starts a compacting mark-compact when the allocation rate falls (the lull
  * between a level of frames and the next); its final pause was 6.6-13.8 ms where the API's other major collections

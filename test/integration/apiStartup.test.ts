@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-startup-'));
@@ -25,7 +26,7 @@ function threadNices(pid: number): { name: string; nice: number }[] {
 function startApiProcess(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string; listened: boolean; threads: { name: string; nice: number }[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, '--import', 'tsx', 'api/server.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

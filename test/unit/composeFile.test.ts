@@ -7,12 +7,12 @@ import { parseEnv } from 'node:util';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 import { loadConfig } from '../../core/config.js';
 import { parseInfluxUrl } from '../../core/stores/influx/influxLocation.js';
 import { parseS3Url } from '../../core/stores/s3/s3Objects.js';
 import { mysqlConnection } from '../../core/stores/sql/knexFromUrl.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared.js';
-import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 
 /*
  * docker-compose.yml cannot be started here (no Docker engine), so this suite checks what can be checked without
