@@ -98,7 +98,7 @@ export function createApiMetrics() {
   gaugeOf('api_spool_frames', 'Frames in the spool whose object and record are not stored yet', (p) => p.analysis.spooledCount());
   gaugeOf(
     'api_spool_bytes',
-    'Bytes of the spool on disk (SPOOL_MAX_BYTES bounds it: beyond, 503 spool_full)',
+    'Bytes of the spool on disk, with the segment being written whose frames may all be stored (SPOOL_MAX_BYTES bounds it: beyond, 503 spool_full)',
     (p) => p.analysis.status().spoolBytes,
   );
   gaugeOf('api_analysis_lag_seconds', 'Age of the oldest frame not stored yet (0 when none waits)', (p) => {

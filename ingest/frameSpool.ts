@@ -8,7 +8,11 @@ import { crc32 } from 'node:zlib';
  * commit), so concurrent requests share one fsync. The log is split into segment files; an
  * acknowledged entry is noted in the segment's `.acks` file (not synced: after a crash an
  * entry may be processed twice, which the stores absorb since a frame's keys are its own), and
- * a segment is deleted once all its entries are acknowledged.
+ * a segment is deleted once all its entries are acknowledged and no more will be added to it: when
+ * it is full, when the spool closes, or when its bytes are needed within `maxBytes`. Frames are
+ * stored as fast as they come, so the segment being written is often all acknowledged; deleting
+ * it then made a file, a directory fsync and two deletions every few frames (about 40 segments a
+ * second at 128 frames/s: bench/README, issue 26's eighth stop).
  *
  * Record layout: magic "FRM1", meta length, image length, CRC-32 of meta and image (u32 BE
  * each), then the meta JSON and the image. A torn or corrupt record ends a segment's replay:
@@ -155,7 +159,13 @@ export class FrameSpool<M> {
 
   /** Whether an append of `bytes` more would be refused now. */
   isFull(bytes = 0): boolean {
-    return this.diskBytes + this.reservedBytes + bytes > this.options.maxBytes;
+    return this.diskBytes - this.reclaimableBytes() + this.reservedBytes + bytes > this.options.maxBytes;
+  }
+
+  /** Bytes of the segment being written when every entry in it is acknowledged and no write is under way: an append that needs them deletes it first. */
+  private reclaimableBytes(): number {
+    const active = this.active;
+    return active && !this.writing && active.acked === active.entries ? active.bytes : 0;
   }
 
   /** Resolves once the frame is durable; rejects with SpoolFullError when the spool is at its bound. */
@@ -206,10 +216,7 @@ export class FrameSpool<M> {
     if (!segment || segment.deleted || this.closed) return Promise.resolve();
     segment.acked++;
     this.unacked--;
-    if (segment.acked === segment.entries && (segment !== this.active || !this.writing)) {
-      if (segment === this.active) this.active = undefined;
-      return this.deleteSegment(segment);
-    }
+    if (segment.acked === segment.entries && segment !== this.active) return this.deleteSegment(segment);
     segment.pendingAcks.push(entry.offset);
     return (segment.ackWrite ??= chained(segment, () => this.writeAcks(segment)));
   }
@@ -234,6 +241,8 @@ export class FrameSpool<M> {
   async close(): Promise<void> {
     this.closed = true;
     await this.writing;
+    const last = this.active;
+    if (last && last.acked === last.entries) await this.deleteSegment(last);
     for (const segment of this.segments.values()) {
       await segment.chain.catch(() => undefined);
       await segment.handle?.close().catch(() => undefined);
@@ -246,11 +255,6 @@ export class FrameSpool<M> {
     this.writing = this.writeBatches().finally(() => {
       this.writing = undefined;
       if (this.batch.length > 0) this.startWriting();
-      else if (this.active && this.active.entries > 0 && this.active.acked === this.active.entries) {
-        const done = this.active;
-        this.active = undefined;
-        void this.deleteSegment(done);
-      }
     });
   }
 
@@ -260,7 +264,7 @@ export class FrameSpool<M> {
       const size = batch.reduce((n, b) => n + b.size, 0);
       let written = false;
       try {
-        const segment = await this.segmentToWrite();
+        const segment = await this.segmentToWrite(size);
         await writeAll(
           segment.handle!,
           batch.flatMap((b) => b.buffers),
@@ -304,9 +308,11 @@ export class FrameSpool<M> {
     if (syncFailed || !cut) await this.retireActive();
   }
 
-  private async segmentToWrite(): Promise<Segment> {
+  private async segmentToWrite(bytes: number): Promise<Segment> {
     const current = this.active;
-    if (current && current.bytes < (this.options.segmentBytes ?? 8 * 1024 * 1024)) return current;
+    const full = current && current.bytes >= (this.options.segmentBytes ?? 8 * 1024 * 1024);
+    const needed = current && current.acked === current.entries && this.diskBytes + bytes > this.options.maxBytes;
+    if (current && !full && !needed) return current;
     await this.retireActive();
     const seq = this.nextSeq++;
     const file = path.join(this.options.dir, `${segmentName(seq)}${SEGMENT_SUFFIX}`);

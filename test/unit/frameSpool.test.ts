@@ -64,15 +64,46 @@ describe('frame spool (write-ahead log)', () => {
     await reopened.spool.close();
   });
 
-  it('deletes segments once every frame in them is acknowledged', async () => {
+  it('deletes segments once every frame in them is acknowledged and none will be added: full ones at once, the last when it closes', async () => {
     const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000, segmentBytes: 3000 });
     const entries = [];
     for (let n = 0; n < 10; n++) entries.push(await spool.append({ n }, image(n)));
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.frames')).length).toBeGreaterThan(2);
+    const segments = () => fs.readdirSync(dir).filter((f) => f.endsWith('.frames'));
+    expect(segments().length).toBeGreaterThan(2);
     for (const entry of entries) await spool.ack(entry);
-    expect(spool.bytes).toBe(0);
     expect(spool.pending).toBe(0);
+    expect(segments()).toEqual([`${String(entries[9].segment).padStart(12, '0')}.frames`]);
+    expect(spool.bytes).toBe(fs.statSync(path.join(dir, segments()[0])).size);
+    await spool.close();
     expect(fs.readdirSync(dir)).toEqual([]);
+    expect((await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 })).recovered).toEqual([]);
+  });
+
+  it('keeps appending to the segment it writes when every frame in it is acknowledged (no file, fsync and deletion per batch)', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    const first = await spool.append({ n: 0 }, image(0));
+    await spool.ack(first);
+    const second = await spool.append({ n: 1 }, image(1));
+    await spool.ack(second);
+    const third = await spool.append({ n: 2 }, image(2));
+    expect([second.segment, third.segment]).toEqual([first.segment, first.segment]);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.frames'))).toHaveLength(1);
+    await spool.close();
+    const reopened = await FrameSpool.open<Meta>({ dir, maxBytes: 10_000_000 });
+    expect(reopened.recovered.map((e) => e.meta.n)).toEqual([2]);
+    await reopened.spool.close();
+  });
+
+  it('makes room within its size bound by deleting the acknowledged segment it was writing', async () => {
+    const { spool } = await FrameSpool.open<Meta>({ dir, maxBytes: 5000 });
+    const onDisk = () => fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+    for (let n = 0; n < 6; n++) {
+      await spool.ack(await spool.append({ n }, image(n, 2000)));
+      expect(onDisk()).toBeLessThanOrEqual(5000);
+    }
+    await spool.append({ n: 6 }, image(6, 2000));
+    await spool.append({ n: 7 }, image(7, 2000));
+    await expect(spool.append({ n: 8 }, image(8, 2000))).rejects.toBeInstanceOf(SpoolFullError);
     await spool.close();
   });
 
