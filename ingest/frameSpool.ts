@@ -107,6 +107,9 @@ async function writeAll(handle: fs.FileHandle, buffers: Buffer[], position: numb
   }
 }
 
+/** Whether every entry of the segment is acknowledged (stored). */
+const allAcked = (segment: Segment) => segment.acked === segment.entries;
+
 /** Runs `step` after what `segment.chain` holds, whether that failed or not. */
 function chained(segment: Segment, step: () => Promise<void>): Promise<void> {
   segment.chain = segment.chain.catch(() => undefined).then(step);
@@ -165,7 +168,7 @@ export class FrameSpool<M> {
   /** Bytes of the segment being written when every entry in it is acknowledged and no write is under way: an append that needs them deletes it first. */
   private reclaimableBytes(): number {
     const active = this.active;
-    return active && !this.writing && active.acked === active.entries ? active.bytes : 0;
+    return active && !this.writing && allAcked(active) ? active.bytes : 0;
   }
 
   /** Resolves once the frame is durable; rejects with SpoolFullError when the spool is at its bound. */
@@ -216,7 +219,7 @@ export class FrameSpool<M> {
     if (!segment || segment.deleted || this.closed) return Promise.resolve();
     segment.acked++;
     this.unacked--;
-    if (segment.acked === segment.entries && segment !== this.active) return this.deleteSegment(segment);
+    if (allAcked(segment) && segment !== this.active) return this.deleteSegment(segment);
     segment.pendingAcks.push(entry.offset);
     return (segment.ackWrite ??= chained(segment, () => this.writeAcks(segment)));
   }
@@ -242,7 +245,7 @@ export class FrameSpool<M> {
     this.closed = true;
     await this.writing;
     const last = this.active;
-    if (last && last.acked === last.entries) await this.deleteSegment(last);
+    if (last && allAcked(last)) await this.deleteSegment(last);
     for (const segment of this.segments.values()) {
       await segment.chain.catch(() => undefined);
       await segment.handle?.close().catch(() => undefined);
@@ -311,7 +314,7 @@ export class FrameSpool<M> {
   private async segmentToWrite(bytes: number): Promise<Segment> {
     const current = this.active;
     const full = current && current.bytes >= (this.options.segmentBytes ?? 8 * 1024 * 1024);
-    const needed = current && current.acked === current.entries && this.diskBytes + bytes > this.options.maxBytes;
+    const needed = current && allAcked(current) && this.diskBytes + bytes > this.options.maxBytes;
     if (current && !full && !needed) return current;
     await this.retireActive();
     const seq = this.nextSeq++;
@@ -338,7 +341,7 @@ export class FrameSpool<M> {
     this.active = undefined;
     await segment.handle?.close().catch(() => undefined);
     segment.handle = undefined;
-    if (segment.acked === segment.entries) await this.deleteSegment(segment);
+    if (allAcked(segment)) await this.deleteSegment(segment);
   }
 
   private deleteSegment(segment: Segment): Promise<void> {

@@ -75,8 +75,9 @@ function send(message: Message) {
  * commit: two fsyncs on the thread that committed. better-sqlite3 commits on the event loop, so at 128 frames/s the
  * API's loop stopped about once a second for two fsyncs of about 3 ms each on a quiet disk, longer on a busy one
  * (bench/README, "Issue 26, seventh stop"). Connections of this client leave checkpoints to one thread of the process
- * with a connection of its own (as SQLite documents: automatic checkpoints held back, checkpoints run elsewhere), which runs a
- * PASSIVE checkpoint of each file every `everyMs`; a writer checkpoints by itself only past FALLBACK_CHECKPOINT_PAGES.
+ * with a connection of its own (as SQLite documents: automatic checkpoints held back, checkpoints run elsewhere),
+ * which runs a PASSIVE checkpoint of each file every `everyMs`; a writer checkpoints by itself only past
+ * FALLBACK_CHECKPOINT_PAGES.
  */
 export function withBackgroundCheckpoints<C extends new (...args: any[]) => SqliteClient>(Client: C, everyMs = CHECKPOINT_EVERY_MS) {
   const ids = new WeakMap<Connection, number>();
