@@ -125,7 +125,7 @@ export function createApiMetrics() {
 
   const batchSize = new Histogram({
     name: 'api_micro_batch_size',
-    help: 'Items per micro-batch: frames per model call (batcher="predict"), records per measurement write (batcher="records")',
+    help: 'Items per micro-batch: frames per model call (batcher="predict"), frames per task of an analysis thread (batcher="analysis"), records per measurement write (batcher="records")',
     labelNames: ['batcher'] as const,
     buckets: [1, 2, 4, 8, 16, 32, 64],
     registers,
@@ -193,6 +193,7 @@ export function createApiMetrics() {
     },
     /** For the FrameAnalysis's `metrics` option. */
     ingest: {
+      analysisBatch: (frames: number) => batchSize.observe({ batcher: 'analysis' }, frames),
       recordBatch: (records: number) => batchSize.observe({ batcher: 'records' }, records),
     },
     /** For the RegistryLookups' `metrics` option. */

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ImageAnalysisPool } from '../core/features/imageAnalysisPool.js';
+import { ImageAnalysisPool, type AnalysisInput } from '../core/features/imageAnalysisPool.js';
 import { frameImageKey } from '../core/stores/objectKeys.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../core/stores/measurements.js';
 import type { ObjectStore } from '../core/stores/objects.js';
@@ -10,7 +10,7 @@ import type { ImageCharacteristics } from '../core/features/fields.js';
 import type { AnalysisPixels } from '../core/features/imageCharacteristics.js';
 import type { DecodedFrame } from '../core/ml/imagePixels.js';
 import { FrameSpool, SpoolCorruptError, SpoolFullError, type SpoolEntry } from './frameSpool.js';
-import { MicroBatcher } from '../serving/microBatcher.js';
+import { ItemFailure, MicroBatcher } from '../serving/microBatcher.js';
 import { readingStatus } from '../core/sensors/laserSpec.js';
 import type { RegistryStore } from '../core/stores/registry.js';
 import { DriftSummaries } from './driftSummaries.js';
@@ -63,8 +63,8 @@ export interface FrameAnalysisOptions {
   /** Predicts with a rollout's shadow version; without it, frames keep no shadow prediction. */
   shadow?: ShadowPredictor;
   log: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
-  /** Told the size of each write of records (the API's metrics). */
-  metrics?: { recordBatch(records: number): void };
+  /** Told the size of each task of an analysis thread and of each write of records (the API's metrics). */
+  metrics?: { analysisBatch(frames: number): void; recordBatch(records: number): void };
 }
 
 interface Queued {
@@ -78,6 +78,13 @@ interface Queued {
 
 /** Records of frames analysed close together go to the measurement store in one write. */
 const RECORD_BATCH = { maxItems: 64, windowMs: 20 };
+
+/**
+ * Frames whose analysis starts in the same turn of the event loop (a group commit of the spool accepts several at
+ * once) go to an analysis thread as one task: one message and one wake-up of the thread for them all (bench/README,
+ * "Issue 26, ninth stop"). Bounded so that one task never holds the thread for long.
+ */
+const ANALYSIS_BATCH = { maxItems: 16, windowMs: 0 };
 
 /** How often `drain` looks whether the spool is empty. */
 const DRAIN_POLL_MS = 100;
@@ -110,6 +117,7 @@ export class FrameAnalysis {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly statsTimer: NodeJS.Timeout;
   private readonly images: ImageAnalysisPool;
+  private readonly characteristics: MicroBatcher<AnalysisInput, ImageCharacteristics>;
   private readonly records: MicroBatcher<InferenceRecord, void>;
   private readonly opened: Promise<FrameSpool<FrameMeta>>;
   private spool: FrameSpool<FrameMeta> | undefined;
@@ -125,6 +133,11 @@ export class FrameAnalysis {
 
   constructor(private readonly options: FrameAnalysisOptions) {
     this.images = new ImageAnalysisPool(options.analysisThreads, options.analysisNice);
+    this.characteristics = new MicroBatcher(
+      async (frames) => (await this.images.characteristicsOfFrames(frames)).map((c) => (c instanceof Error ? new ItemFailure(c) : c)),
+      ANALYSIS_BATCH,
+      options.metrics?.analysisBatch,
+    );
     this.driftSummaries = options.registry
       ? new DriftSummaries({
           registry: options.registry,
@@ -471,7 +484,7 @@ export class FrameAnalysis {
     try {
       // Without a shadow prediction nothing reads the pixels after the analysis: they move to its thread, not copied.
       const move = frame.shadowVersion == null;
-      return await (pixels ? this.images.characteristicsOfPixels(pixels, { move }) : this.images.characteristicsOf(image));
+      return await this.characteristics.submit(pixels ? { pixels, move } : { jpeg: image });
     } catch (err) {
       if ((err as { code?: string }).code !== 'invalid_image') throw err;
       this.counters.rejected++;

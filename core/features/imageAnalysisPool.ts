@@ -6,6 +6,12 @@ import type { RgbImage } from './imageCharacteristics.js';
 
 const threadEntry = fileURLToPath(new URL('./imageAnalysisThread.mjs', import.meta.url));
 
+/**
+ * A frame to analyse: its JPEG, or its pixels decoded already. Pixels are copied to the thread, or with `move`
+ * transferred when they are the whole of their ArrayBuffer (the caller's view of them is then empty).
+ */
+export type AnalysisInput = { jpeg: Buffer } | { pixels: RgbImage; move?: boolean };
+
 type ThreadAnswer = { characteristics: ImageCharacteristics } | { error: { message: string; code?: string } };
 
 /** One core stays with the event loop (and TensorFlow's prediction); analysis gets the rest, at least one thread. */
@@ -23,28 +29,29 @@ export class ImageAnalysisPool {
     this.pool = new Piscina({ filename: threadEntry, minThreads: threads, maxThreads: threads, workerData: { nice } });
   }
 
-  async characteristicsOf(jpeg: Buffer): Promise<ImageCharacteristics> {
-    return this.answerOf(await this.pool.run({ image: jpeg }));
-  }
-
   /**
-   * The characteristics of a frame decoded already. Its pixels are copied to the thread, or with `move` transferred
-   * when they are the whole of their ArrayBuffer (the caller's view of them is then empty).
+   * The characteristics of each frame, computed on one thread as one task (one message and one wake-up of the thread
+   * for them all); a frame that cannot be read gets its own error (`code` kept) without failing the others.
    */
-  async characteristicsOfPixels(rgb: RgbImage, { move = false } = {}): Promise<ImageCharacteristics> {
-    const { buffer, byteOffset, byteLength } = rgb.data;
-    const movable = move && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
-    return this.answerOf(await this.pool.run({ pixels: rgb }, movable ? { transferList: [buffer] } : {}));
+  async characteristicsOfFrames(frames: AnalysisInput[]): Promise<(ImageCharacteristics | Error)[]> {
+    const transferList: ArrayBuffer[] = [];
+    const task = frames.map((frame) => {
+      if ('jpeg' in frame) return { image: frame.jpeg };
+      const { buffer, byteOffset, byteLength } = frame.pixels.data;
+      const movable = frame.move && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
+      if (movable) transferList.push(buffer);
+      return { pixels: frame.pixels };
+    });
+    const answers: ThreadAnswer[] = await this.pool.run({ frames: task }, { transferList });
+    return answers.map((answer) =>
+      'error' in answer ? Object.assign(new Error(answer.error.message), { code: answer.error.code }) : answer.characteristics,
+    );
   }
 
-  private answerOf(answer: ThreadAnswer): ImageCharacteristics {
-    if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
-    return answer.characteristics;
-  }
-
-  /** Frames waiting for a thread. */
-  get queueSize(): number {
-    return this.pool.queueSize;
+  async characteristicsOf(jpeg: Buffer): Promise<ImageCharacteristics> {
+    const [answer] = await this.characteristicsOfFrames([{ jpeg }]);
+    if (answer instanceof Error) throw answer;
+    return answer;
   }
 
   close(): Promise<void> {

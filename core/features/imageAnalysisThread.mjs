@@ -9,7 +9,7 @@ if (workerData?.nice) lowerThreadPriority(workerData.nice);
 const { computeImageCharacteristics, characteristicsOfRgb } = await tsImport('./imageCharacteristics.ts', import.meta.url);
 
 /** Errors travel back as data: a thrown error would lose its `code` crossing the thread boundary. */
-export default async function analyseFrame({ image, pixels }) {
+async function analyseFrame({ image, pixels }) {
   try {
     if (pixels) return { characteristics: characteristicsOfRgb(pixels) };
     const jpeg = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
@@ -17,4 +17,9 @@ export default async function analyseFrame({ image, pixels }) {
   } catch (err) {
     return { error: { message: err.message, code: err.code } };
   }
+}
+
+/** A task is the frames of one turn of the API's event loop; each answers for itself. */
+export default function analyseFrames({ frames }) {
+  return Promise.all(frames.map(analyseFrame));
 }

@@ -104,6 +104,7 @@ describe('GET /metrics on the API', () => {
     );
     expect(after.value('api_spool_frames')).toBe(0);
     expect(after.value('api_analysis_lag_seconds')).toBe(0);
+    expect(after.value('api_micro_batch_size_count', { batcher: 'analysis' })).toBeGreaterThanOrEqual(1);
     expect(after.value('api_micro_batch_size_count', { batcher: 'records' })).toBeGreaterThanOrEqual(1);
     console.log(`one scrape: ${after.types.size} metric families, ${after.samples.length} samples`);
   });

@@ -6,6 +6,7 @@ import { FrameAnalysis, type FrameToAnalyse } from '../../ingest/frameAnalysis.j
 import { computeImageCharacteristics, decodeForAnalysis, DEFAULT_ANALYSIS_WIDTH } from '../../core/features/imageCharacteristics.js';
 import { FolderObjects } from '../../core/stores/folderObjects.js';
 import type { AnalysisStats, InferenceRecord, MeasurementStore } from '../../core/stores/measurements.js';
+import type { ImageCharacteristics } from '../../core/features/fields.js';
 import { syntheticFrame } from '../support/syntheticFrames.js';
 
 /** Keeps what the analysis writes; `down` makes every write fail like a store outage. */
@@ -31,6 +32,8 @@ describe('frame analysis on worker threads', () => {
   let analysis: FrameAnalysis;
   let jpeg: Buffer;
   let n = 0;
+  /** Sizes of the analysis threads' tasks, as the API's metrics are told them. */
+  const analysisTasks: number[] = [];
   const frame = (image: Buffer): FrameToAnalyse => ({
     requestId: `req-${++n}`,
     time: Date.now(),
@@ -57,6 +60,7 @@ describe('frame analysis on worker threads', () => {
       instance: 'api-test',
       analysisThreads: 1,
       log: silent,
+      metrics: { analysisBatch: (frames) => analysisTasks.push(frames), recordBatch() {} },
     });
     jpeg = await syntheticFrame(120, 160, 120);
   });
@@ -180,6 +184,21 @@ describe('frame analysis on worker threads', () => {
     } finally {
       writes.mockRestore();
     }
+  });
+
+  it('analyses the frames accepted together in one task of its thread, each with its own characteristics', async () => {
+    const shades = [30, 90, 150, 210];
+    const images = await Promise.all(shades.map((shade) => syntheticFrame(shade, 160, 120)));
+    analysisTasks.length = 0;
+    const from = measurements.records.length;
+    await Promise.all(images.map((image) => analysis.enqueue(frame(image))));
+    await analysis.idle();
+    expect(analysisTasks.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(analysisTasks.length).toBeLessThan(4);
+    const byBrightness = (a: ImageCharacteristics | null, b: ImageCharacteristics | null) => a!.brightness_mean - b!.brightness_mean;
+    const stored = measurements.records.slice(from).map((r) => r.characteristics);
+    const expected = await Promise.all(images.map((image) => computeImageCharacteristics(image)));
+    expect(stored.sort(byBrightness)).toEqual(expected.sort(byBrightness));
   });
 
   describe('a spooled frame whose record on disk is damaged', () => {
