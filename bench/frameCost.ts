@@ -304,8 +304,13 @@ export async function benchmarkFrameCost(
     await run('image characteristics of the JPEG, worker-thread pool', { calls, sums: BEFORE }, (i) =>
       pool.characteristicsOf(frameAt(i).jpeg),
     );
-    await run('image characteristics of the decoded pixels, worker-thread pool', { calls, sums: NOW }, (i) =>
-      pool.characteristicsOfPixels(decoded[i % decoded.length]),
+    await run('image characteristics of the decoded pixels, worker-thread pool, one frame a task', { calls, sums: [] }, (i) =>
+      pool.characteristicsOfFrames([{ pixels: decoded[i % decoded.length] }]),
+    );
+    await run(
+      'image characteristics of the decoded pixels, worker-thread pool, 3 frames a task (per frame; a group commit at 128 frames/s)',
+      { calls: Math.max(4, Math.ceil(calls / 3)), batch: 3, sums: NOW },
+      (i) => pool.characteristicsOfFrames(Array.from({ length: 3 }, (_, k) => ({ pixels: decoded[(i * 3 + k) % decoded.length] }))),
     );
     await run('object write (folder store)', { calls, sums: BOTH }, (i) => objects.put(`features/bench-cost/${i}.jpg`, frameAt(i).jpeg));
     await run('measurement write, one record (SQLite)', { calls, sums: BEFORE }, (i) =>
