@@ -94,15 +94,19 @@ describe('the training graph', () => {
       trainer.dispose();
 
       const graphWeights = weightsOf(graphModel);
+      // Compared in norm, not element by element: Adam divides each element's gradient by its own running size, so an
+      // element whose gradient nearly cancels takes a step that rounding decides, and float sums in another order (on
+      // an AMD EPYC with AVX2: up to 2.4 % of the largest step on one element of compact's kernels, 0.25 % of the
+      // tensor's step in norm) move it differently. A wrong gradient (a sign, a missing term) moves them another way.
       for (const [i, w] of weightsOf(reference).entries()) {
         let difference = 0;
         let movement = 0;
         for (let j = 0; j < w.length; j++) {
-          difference = Math.max(difference, Math.abs(graphWeights[i][j] - w[j]));
-          movement = Math.max(movement, Math.abs(w[j] - start[i][j]));
+          difference += (graphWeights[i][j] - w[j]) ** 2;
+          movement += (w[j] - start[i][j]) ** 2;
         }
-        expect(movement, reference.weights[i].originalName).toBeGreaterThan(1e-3);
-        expect(difference / movement, reference.weights[i].originalName).toBeLessThan(1e-3);
+        expect(Math.sqrt(movement), reference.weights[i].originalName).toBeGreaterThan(1e-3);
+        expect(Math.sqrt(difference / movement), reference.weights[i].originalName).toBeLessThan(1e-2);
       }
       tf.dispose([x, y, ...state.m, ...state.v]);
       reference.dispose();
