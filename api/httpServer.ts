@@ -6,26 +6,32 @@ const DEFAULT_HEADERS_TIMEOUT_S = 10;
 const DEFAULT_REQUEST_TIMEOUT_S = 30;
 
 /**
- * Request and response classes whose instances are born with the app's prototypes (`app.request`, `app.response`).
- * Express gives every request and response those prototypes with `Object.setPrototypeOf`, and an object whose
- * prototype changes after it was made cost V8's young generation dearly: about a fifth of the event loop's
- * allocations then outlived two scavenges and died in the old generation (0.4 % in a plain node:http server, 18-25 %
- * behind Express, 6 % with these; bench/README, "Issue 26, ninth stop"). Born with them, Express's call finds the
- * prototype it sets and changes nothing.
+ * Request and response classes whose instances are born with the app's prototypes. Express gives every request and
+ * response `app.request` and `app.response` as prototypes with `Object.setPrototypeOf`, and an object whose prototype
+ * changes after it was made costs V8's young generation dearly: its allocations outlive two scavenges and die in the old
+ * generation (a plain node:http server promoted 0.4 % of what it allocated, 20-25 % with that one call added).
+ * Made by a constructor whose `prototype` is `app.request` itself (`Reflect.construct` with it as `new.target`) they
+ * still promoted 5-8 %; made by a subclass they promote 0.3 %, so each class's prototype takes the place of the app's
+ * (same parent, same own properties) and Express's call finds the prototype it sets and changes nothing
+ * (bench/README, "Issue 26, ninth stop" and "tenth stop").
  */
 function classesWithPrototypesOf(app: Express): Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
-  function AppRequest(...args: ConstructorParameters<typeof http.IncomingMessage>) {
-    return Reflect.construct(http.IncomingMessage, args, AppRequest);
+  const IncomingMessage = subclassInPlaceOf(http.IncomingMessage, app.request);
+  const ServerResponse = subclassInPlaceOf(http.ServerResponse, app.response);
+  app.request = IncomingMessage.prototype as Express['request'];
+  app.response = ServerResponse.prototype as unknown as Express['response'];
+  return { IncomingMessage, ServerResponse };
+}
+
+/** A subclass of `base` whose prototype inherits from what `appPrototype` inherits from and holds its own properties. */
+function subclassInPlaceOf<C extends new (...args: never[]) => object>(base: C, appPrototype: object): C {
+  // A class's implicit constructor passes every argument on to `base`.
+  const Subclass = class extends (base as unknown as new () => object) {};
+  Object.setPrototypeOf(Subclass.prototype, Object.getPrototypeOf(appPrototype));
+  for (const key of Reflect.ownKeys(appPrototype)) {
+    Object.defineProperty(Subclass.prototype, key, Object.getOwnPropertyDescriptor(appPrototype, key)!);
   }
-  AppRequest.prototype = app.request;
-  function AppResponse(...args: ConstructorParameters<typeof http.ServerResponse>) {
-    return Reflect.construct(http.ServerResponse, args, AppResponse);
-  }
-  AppResponse.prototype = app.response;
-  return {
-    IncomingMessage: AppRequest as unknown as typeof http.IncomingMessage,
-    ServerResponse: AppResponse as unknown as typeof http.ServerResponse,
-  };
+  return Subclass as unknown as C;
 }
 
 /**
