@@ -19,10 +19,12 @@ RUN npm install -g npm@11.19.1
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/install-native-tf.sh scripts/
-# The wheel cache is dropped once the libraries sit in node_modules/@tensorflow/tfjs-node/deps.
+COPY scripts/install-native-tf.sh scripts/build-tf-ops.sh scripts/
+COPY native native
+# The wheel cache is dropped once the libraries (and the project's op, next to them) sit in
+# node_modules/@tensorflow/tfjs-node/deps.
 RUN if [ "$(dpkg --print-architecture)" = amd64 ]; then \
-      bash scripts/install-native-tf.sh && rm -rf .tools; \
+      bash scripts/install-native-tf.sh && bash scripts/build-tf-ops.sh && rm -rf .tools; \
     else \
       echo "WARNING: no native TensorFlow for $(dpkg --print-architecture): this image trains with pure-JS TensorFlow.js (much slower)" >&2; \
     fi

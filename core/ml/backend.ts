@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { useNativeStep } from './nativeStep.js';
+import { loadTfOps } from './tfOps.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type BackendPreference = 'auto' | 'tensorflow' | 'cpu';
@@ -24,6 +25,7 @@ async function load(preference: BackendPreference): Promise<LoadedBackend> {
       await tf.setBackend('tensorflow');
       await tf.ready();
       useNativeStep(tf);
+      loadTfOps();
       return { tf, name: tf.getBackend() };
     } catch (err) {
       if (preference === 'tensorflow') {

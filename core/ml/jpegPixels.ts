@@ -6,7 +6,15 @@ import { ownCacheDir, writeSavedModelOnce } from './fastPredict.js';
 import { InvalidImageError, type InputSize } from './imagePixels.js';
 import { bytesOf, fillerJpeg, runPadded, type JpegSavedModel, type JpegTf } from './jpegServing.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
-import { JPEG_BATCH_SIZES, PIXELS_OUTPUT, pixelsSignature, preprocessingGraph, type JpegResize } from './tfGraph/jpegGraph.js';
+import {
+  graphV1Resize,
+  JPEG_BATCH_SIZES,
+  PIXELS_OUTPUT,
+  pixelsSignature,
+  preprocessingGraph,
+  type JpegResize,
+} from './tfGraph/jpegGraph.js';
+import { hasLanczos3Op } from './tfOps.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
 
 export { GRAPH_PREPROCESSING_VERSION } from './modelArtifact.js';
@@ -24,13 +32,13 @@ export interface JpegPixels {
 export async function compileJpegPixels(
   tf: Tf,
   size: InputSize,
-  options: { cacheDir?: string; /** Only for measuring the alternatives. */ resize?: JpegResize } = {},
+  options: { cacheDir?: string; /** Only for measuring the alternatives and checks (see JpegCompileOptions). */ resize?: JpegResize } = {},
 ): Promise<JpegPixels> {
   const nodeTf = tf as JpegTf;
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     throw new UnsupportedModelError(`backend ${tf.getBackend()} has no TensorFlow sessions`);
   const encoded = (() => {
-    const graph = preprocessingGraph(size, JPEG_BATCH_SIZES, options.resize);
+    const graph = preprocessingGraph(size, JPEG_BATCH_SIZES, options.resize ?? graphV1Resize(hasLanczos3Op()));
     return encodeGraphSavedModel(graph.nodes, graph.signatures);
   })();
   const dir = path.join(options.cacheDir ?? ownCacheDir(), `mlops-jpeg-pixels-${size.width}x${size.height}-${sha256(encoded)}`);

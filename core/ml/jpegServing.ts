@@ -14,7 +14,9 @@ import {
 import { InvalidImageError } from './imagePixels.js';
 import { GRAPH_PREPROCESSING, type ModelMetadata } from './modelArtifact.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
+import { hasLanczos3Op } from './tfOps.js';
 import {
+  graphV1Resize,
   INIT_SIGNATURE,
   JPEG_BATCH_SIZES,
   JPEG_INPUT,
@@ -56,7 +58,10 @@ export interface JpegServingPredictor {
 
 export interface JpegCompileOptions extends Pick<CompileOptions, 'artifactSha256' | 'cacheDir'> {
   batchSizes?: readonly number[];
-  /** Only for measuring the alternatives: a model's resize is the one its preprocessing version says. */
+  /**
+   * Only for measuring the alternatives and checks: a model's resize is the one its preprocessing version says, computed
+   * by this project's op when the process registered it (graphV1Resize).
+   */
   resize?: JpegResize;
 }
 
@@ -122,10 +127,11 @@ export async function compileJpegServing(
     throw new UnsupportedModelError(`the model's input is ${width}x${height}, its metadata says ${metadata.width}x${metadata.height}`);
   const batchSizes = [...(options.batchSizes ?? JPEG_BATCH_SIZES)].sort((a, b) => a - b);
 
-  const graph = jpegServingGraph(model, batchSizes, options.resize);
+  const resize = options.resize ?? graphV1Resize(hasLanczos3Op());
+  const graph = jpegServingGraph(model, batchSizes, resize);
   let encoded: Uint8Array | undefined;
   const encode = () => (encoded ??= encodeGraphSavedModel(graph.nodes, graph.signatures));
-  const variant = `${JPEG_GRAPH_FORMAT}-${options.resize ?? 'v1'}-b${batchSizes.join('.')}`;
+  const variant = `${JPEG_GRAPH_FORMAT}-${resize}-b${batchSizes.join('.')}`;
   const dir = path.join(options.cacheDir ?? ownCacheDir(), `mlops-jpeg-graph-${variant}-${options.artifactSha256 ?? sha256(encode())}`);
   writeSavedModelOnce(dir, encode);
 

@@ -3,11 +3,18 @@ import { bytes, DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, FLOAT, GraphBuilder, sh
 import { buildForward, type LayerWeight } from './layersToGraph.js';
 import { SERVING_SIGNATURE, SIGNATURE_INPUT, SIGNATURE_OUTPUT, type Signature } from './savedModel.js';
 
-/** How a decoded frame is resized to the model input inside the graph (bench/resizeChoice.ts measures them). */
-export type JpegResize = 'bilinear' | 'area' | 'lanczos3';
+/**
+ * How a decoded frame is resized to the model input inside the graph (bench/jpegGraph.ts measures them). 'lanczos3' is
+ * TensorFlow's ScaleAndTranslate op; 'lanczos3-mlops' the same bytes from this project's op MlopsLanczos3Resize
+ * (native/lanczos3Resize.cc), in a process that registered it (core/ml/tfOps.ts).
+ */
+export type JpegResize = 'bilinear' | 'area' | 'lanczos3' | 'lanczos3-mlops';
 
 /** The resize of preprocessing 'graph-v1': see docs/ARCHITECTURE.md (the JPEG graph) for the measurements behind it. */
 export const GRAPH_V1_RESIZE: JpegResize = 'lanczos3';
+
+/** The graph-v1 resize this process computes fastest: the same bytes either way. */
+export const graphV1Resize = (lanczos3Op: boolean): JpegResize => (lanczos3Op ? 'lanczos3-mlops' : GRAPH_V1_RESIZE);
 
 /** Batch shapes a graph has a signature for; a batch of another size is padded up to the next one. */
 export const JPEG_BATCH_SIZES = [1, 2, 4, 8, 16] as const;
@@ -54,6 +61,8 @@ function resizeNode(g: GraphBuilder, scope: string, image: string, decoded: stri
       });
     case 'area':
       return g.add(`${scope}/ResizeArea`, 'ResizeArea', [image, target], { T: UINT8, align_corners: { b: false } });
+    case 'lanczos3-mlops':
+      return g.add(`${scope}/MlopsLanczos3Resize`, 'MlopsLanczos3Resize', [image, target], {});
     case 'lanczos3': {
       // As tf.image.resize(method='lanczos3', antialias=True): scale = output size / input size, no translation.
       const shape = g.add(`${scope}/Shape`, 'Shape', [decoded], { T: UINT8, out_type: INT32 });
