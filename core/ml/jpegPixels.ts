@@ -14,7 +14,6 @@ import {
   preprocessingGraph,
   type JpegResize,
 } from './tfGraph/jpegGraph.js';
-import { hasLanczos3Op } from './tfOps.js';
 import { encodeGraphSavedModel, SERVING_TAG } from './tfGraph/savedModel.js';
 
 export { GRAPH_PREPROCESSING_VERSION } from './modelArtifact.js';
@@ -38,7 +37,7 @@ export async function compileJpegPixels(
   if (tf.getBackend() !== 'tensorflow' || !nodeTf.node)
     throw new UnsupportedModelError(`backend ${tf.getBackend()} has no TensorFlow sessions`);
   const encoded = (() => {
-    const graph = preprocessingGraph(size, JPEG_BATCH_SIZES, options.resize ?? graphV1Resize(hasLanczos3Op()));
+    const graph = preprocessingGraph(size, JPEG_BATCH_SIZES, options.resize ?? graphV1Resize());
     return encodeGraphSavedModel(graph.nodes, graph.signatures);
   })();
   const dir = path.join(options.cacheDir ?? ownCacheDir(), `mlops-jpeg-pixels-${size.width}x${size.height}-${sha256(encoded)}`);

@@ -14,7 +14,6 @@ import {
 import { InvalidImageError } from './imagePixels.js';
 import { GRAPH_PREPROCESSING, type ModelMetadata } from './modelArtifact.js';
 import { UnsupportedModelError } from './tfGraph/graphDef.js';
-import { hasLanczos3Op } from './tfOps.js';
 import {
   graphV1Resize,
   INIT_SIGNATURE,
@@ -127,7 +126,7 @@ export async function compileJpegServing(
     throw new UnsupportedModelError(`the model's input is ${width}x${height}, its metadata says ${metadata.width}x${metadata.height}`);
   const batchSizes = [...(options.batchSizes ?? JPEG_BATCH_SIZES)].sort((a, b) => a - b);
 
-  const resize = options.resize ?? graphV1Resize(hasLanczos3Op());
+  const resize = options.resize ?? graphV1Resize();
   const graph = jpegServingGraph(model, batchSizes, resize);
   let encoded: Uint8Array | undefined;
   const encode = () => (encoded ??= encodeGraphSavedModel(graph.nodes, graph.signatures));

@@ -2,6 +2,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import { bytes, DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8, FLOAT, GraphBuilder, shapeAttr, type GraphNode } from './graphDef.js';
 import { buildForward, type LayerWeight } from './layersToGraph.js';
 import { SERVING_SIGNATURE, SIGNATURE_INPUT, SIGNATURE_OUTPUT, type Signature } from './savedModel.js';
+import { hasLanczos3Op, LANCZOS3_OP } from '../tfOps.js';
 
 /**
  * How a decoded frame is resized to the model input inside the graph (bench/jpegGraph.ts measures them). 'lanczos3' is
@@ -14,7 +15,7 @@ export type JpegResize = 'bilinear' | 'area' | 'lanczos3' | 'lanczos3-mlops';
 export const GRAPH_V1_RESIZE: JpegResize = 'lanczos3';
 
 /** The graph-v1 resize this process computes fastest: the same bytes either way. */
-export const graphV1Resize = (lanczos3Op: boolean): JpegResize => (lanczos3Op ? 'lanczos3-mlops' : GRAPH_V1_RESIZE);
+export const graphV1Resize = (): JpegResize => (hasLanczos3Op() ? 'lanczos3-mlops' : GRAPH_V1_RESIZE);
 
 /** Batch shapes a graph has a signature for; a batch of another size is padded up to the next one. */
 export const JPEG_BATCH_SIZES = [1, 2, 4, 8, 16] as const;
@@ -62,7 +63,7 @@ function resizeNode(g: GraphBuilder, scope: string, image: string, decoded: stri
     case 'area':
       return g.add(`${scope}/ResizeArea`, 'ResizeArea', [image, target], { T: UINT8, align_corners: { b: false } });
     case 'lanczos3-mlops':
-      return g.add(`${scope}/MlopsLanczos3Resize`, 'MlopsLanczos3Resize', [image, target], {});
+      return g.add(`${scope}/${LANCZOS3_OP}`, LANCZOS3_OP, [image, target], {});
     case 'lanczos3': {
       // As tf.image.resize(method='lanczos3', antialias=True): scale = output size / input size, no translation.
       const shape = g.add(`${scope}/Shape`, 'Shape', [decoded], { T: UINT8, out_type: INT32 });
