@@ -19,15 +19,16 @@ RUN npm install -g npm@11.19.1
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/install-native-tf.sh scripts/build-tf-ops.sh scripts/
+COPY scripts/install-native-tf.sh scripts/build-native.sh scripts/
 COPY native native
 # The wheel cache is dropped once the libraries (and the project's op, next to them) sit in
-# node_modules/@tensorflow/tfjs-node/deps.
+# node_modules/@tensorflow/tfjs-node/deps. The native image characteristics need no TensorFlow: every architecture.
 RUN if [ "$(dpkg --print-architecture)" = amd64 ]; then \
-      bash scripts/install-native-tf.sh && bash scripts/build-tf-ops.sh && rm -rf .tools; \
+      bash scripts/install-native-tf.sh && rm -rf .tools; \
     else \
       echo "WARNING: no native TensorFlow for $(dpkg --print-architecture): this image trains with pure-JS TensorFlow.js (much slower)" >&2; \
-    fi
+    fi \
+    && bash scripts/build-native.sh
 # The console's bundle (esbuild is a dev dependency): the API serves console/dist under /console.
 COPY console console
 COPY scripts/buildConsole.ts scripts/
@@ -46,6 +47,7 @@ RUN if [ "$(dpkg --print-architecture)" = amd64 ]; then \
     fi
 COPY . .
 COPY --from=build /app/console/dist ./console/dist
+COPY --from=build /app/native/build ./native/build
 # The API's spool folder (a named volume in docker-compose.yml takes this owner on first use).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -4,7 +4,7 @@
 // weight * input added tap by tap, a multiply and an add each rounded), so the bytes are the same
 // (test/unit/jpegResize.test.ts). TensorFlow's kernel runs its loops one value at a time; these run along whole rows
 // (the column pass on the transposed intermediate) so the compiler vectorizes them, without FMA (-ffp-contract=off).
-// Built by scripts/build-tf-ops.sh as a Node addon whose load registers the op (core/ml/tfOps.ts loads it). Buffers
+// Built by scripts/build-native.sh as a Node addon whose load registers the op (core/ml/tfOps.ts loads it). Buffers
 // are kept per thread between calls: allocated per call, the op saved nothing in the API (bench/README.md).
 #include <node_api.h>
 

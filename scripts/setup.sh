@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: npm packages, the temporal CLI,
-# the console's bundle, Debian's Chromium (for browser tests), the validator of deploy/k8s, and native TensorFlow for tfjs-node (built from PyPI's wheel; pure JS if that fails) with the project's own op (scripts/build-tf-ops.sh).
+# the console's bundle, Debian's Chromium (for browser tests), the validator of deploy/k8s, and native TensorFlow for tfjs-node (built from PyPI's wheel; pure JS if that fails) and the project's native code (scripts/build-native.sh: the image characteristics, and a TensorFlow op).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +15,10 @@ bash scripts/install-temporal.sh >/dev/null
 echo "[setup] native TensorFlow"
 if ! bash scripts/install-native-tf.sh; then
   echo "[setup] WARNING: native TensorFlow could not be built; training falls back to pure JS (much slower)." >&2
-elif ! bash scripts/build-tf-ops.sh; then
-  echo "[setup] WARNING: the project's TensorFlow op could not be built; the JPEG graphs resize with ScaleAndTranslate (same bytes, slower)." >&2
+fi
+echo "[setup] the project's native code"
+if ! bash scripts/build-native.sh; then
+  echo "[setup] WARNING: native/ could not be built; the characteristics run in TypeScript and the JPEG graphs resize with ScaleAndTranslate (same values, slower)." >&2
 fi
 echo "[setup] Chromium for the console's browser tests"
 if ! bash scripts/install-chromium.sh >/dev/null; then

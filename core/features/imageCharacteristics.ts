@@ -1,6 +1,7 @@
 /**
- * Per-frame image characteristics (the drift signals, docs/EXPERIMENT.md), computed in plain TypeScript
- * on a downscaled copy of the frame. The definitions follow what OpenCV / scikit-image give on
+ * Per-frame image characteristics (the drift signals, docs/EXPERIMENT.md), computed on a downscaled copy of the
+ * frame, in TypeScript here and, with the same values bit for bit, in C++ (native/imageCharacteristics.cc), which
+ * characteristicsOfRgb uses when it is built. The definitions follow what OpenCV / scikit-image give on
  * an 8-bit image, so thresholds taken from the thesis carry over:
  * - grayscale is cv2's COLOR_RGB2GRAY (0.299 R + 0.587 G + 0.114 B in 15-bit fixed point);
  * - Lab and HSV are converted per pixel to OpenCV's 8-bit scales (rounded like cv2.cvtColor
@@ -10,8 +11,9 @@
  *   and graycoprops;
  * - keypoint_count is FAST-9 (threshold 20, non-max suppression) like cv2.FastFeatureDetector.
  */
-import type { ImageCharacteristics } from './fields.js';
+import { IMAGE_CHARACTERISTIC_FIELDS, type ImageCharacteristics } from './fields.js';
 import { openFrame } from './imageGate.js';
+import { loadNativeCharacteristics, type NativeCharacteristics } from './nativeCharacteristics.js';
 
 export const DEFAULT_ANALYSIS_WIDTH = 160;
 
@@ -32,14 +34,48 @@ export async function computeImageCharacteristics(jpeg: Buffer, options: { analy
   return characteristicsOfRgb(await decodeForAnalysis(jpeg, options.analysisWidth ?? DEFAULT_ANALYSIS_WIDTH));
 }
 
-/** The characteristics of pixels already decoded (and downscaled) for the analysis. */
+/**
+ * The characteristics of pixels already decoded (and downscaled) for the analysis: by the C++ of
+ * native/imageCharacteristics.cc when scripts/build-native.sh has built it (the same values in less than half the
+ * time), else by the TypeScript below.
+ */
 export function characteristicsOfRgb(rgb: RgbImage): ImageCharacteristics {
-  const { width, height, data } = rgb;
+  checkRgbImage(rgb);
+  const compute = nativeCharacteristics();
+  if (!compute) return characteristicsInTypeScript(rgb);
+  const values = compute(rgb.data, rgb.width, rgb.height);
+  return Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((field, i) => [field, values[i]])) as ImageCharacteristics;
+}
+
+function checkRgbImage({ width, height, data }: RgbImage): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * 3) {
     throw new RangeError(
       `an RgbImage needs positive integer sizes and width * height * 3 bytes, got ${width}x${height} with ${data.length} bytes`,
     );
   }
+}
+
+let native: { compute?: NativeCharacteristics; reason?: string } | undefined;
+
+/** The C++ characteristics, loaded once per thread, or undefined (nativeCharacteristicsUnavailable says why). */
+export function nativeCharacteristics(): NativeCharacteristics | undefined {
+  native ??= loadNativeCharacteristics({
+    rToXyz: R_TO_XYZ,
+    gToXyz: G_TO_XYZ,
+    bToXyz: B_TO_XYZ,
+    labF: LAB_F_TABLE,
+    hsvSDiv: HSV_S_DIV,
+    hsvHDiv: HSV_H_DIV,
+  });
+  return native.compute;
+}
+
+export const nativeCharacteristicsUnavailable = (): string | undefined => (nativeCharacteristics() ? undefined : native?.reason);
+
+/** The reference the C++ must equal, and the path without it. */
+export function characteristicsInTypeScript(rgb: RgbImage): ImageCharacteristics {
+  checkRgbImage(rgb);
+  const { width, height } = rgb;
   const ws = workspaceFor(width, height);
   const colour = colourStatistics(rgb, ws.gray);
   const glcm = glcmProperties(ws.gray, width, height, GLCM_DISTANCE);

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-/** The addon scripts/build-tf-ops.sh builds next to tfjs-node's libtensorflow: loading it registers the op. */
+/** The addon scripts/build-native.sh builds next to tfjs-node's libtensorflow: loading it registers the op. */
 export const TF_OPS_ADDON = 'mlops_tf_ops.node';
 export const LANCZOS3_OP = 'MlopsLanczos3Resize';
 
@@ -20,7 +20,7 @@ export function loadTfOps(): { op?: string; reason?: string } {
       const { op } = require(lib) as { op?: string };
       loaded = op === LANCZOS3_OP ? { op } : { reason: `${TF_OPS_ADDON} registered no ${LANCZOS3_OP}` };
     } catch (err) {
-      loaded = { reason: `${TF_OPS_ADDON} did not load (scripts/build-tf-ops.sh builds it): ${(err as Error).message.split('\n')[0]}` };
+      loaded = { reason: `${TF_OPS_ADDON} did not load (scripts/build-native.sh builds it): ${(err as Error).message.split('\n')[0]}` };
     }
   }
   return loaded;

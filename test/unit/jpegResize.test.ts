@@ -49,7 +49,7 @@ describe("the JPEG graph's lanczos3 resize as this project's op (MlopsLanczos3Re
 
   afterAll(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
-  it('is registered once native TensorFlow has loaded (scripts/build-tf-ops.sh built it)', () => {
+  it('is registered once native TensorFlow has loaded (scripts/build-native.sh built it)', () => {
     expect(loadTfOps().reason).toBeUndefined();
     expect(hasLanczos3Op()).toBe(true);
   });
