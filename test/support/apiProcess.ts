@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,38 @@ import { API_NODE_FLAGS } from '../../api/nodeFlags.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Where free ports are looked for: above the project's services' fixed ports, below the kernel's ephemeral range. */
+const LOWEST_FREE_PORT = 20_000;
+
+/** The first port of the range the kernel gives outgoing connections (and listen(0)) on Linux. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A loopback port no process listens on, below the ephemeral range: the process it is for binds it later (and again
+ * after a restart), and a port from listen(0) could meanwhile become the local port of some outgoing connection
+ * (CI saw an API of the fleet topology fail with "already in use" that way).
+ */
 export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  for (let attempt = 0; high - LOWEST_FREE_PORT > 1000 && attempt < 100; attempt++) {
+    const port = LOWEST_FREE_PORT + Math.floor(Math.random() * (high - LOWEST_FREE_PORT));
+    if (await bindable(port)) return port;
+  }
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
