@@ -7,7 +7,7 @@
 #   libtensorflow that scripts/install-native-tf.sh put under tfjs-node
 #   (node_modules/@tensorflow/tfjs-node/deps/lib/mlops_tf_ops.node; core/ml/tfOps.ts loads it; without it the graphs
 #   use TensorFlow's ScaleAndTranslate, which gives the same bytes, slower). Skipped without native TensorFlow.
-# docs/ARCHITECTURE.md ("The JPEG graph", "Image characteristics") says why each exists.
+# docs/ARCHITECTURE.md ("The JPEG graph"; "Frame analysis", step 5) says why each exists.
 # Usage (from the project root, after scripts/install-native-tf.sh): bash scripts/build-native.sh
 # Idempotent: rebuilds an addon only when its source, the flags, the compiler or the library change.
 set -euo pipefail

@@ -40,9 +40,9 @@ export async function computeImageCharacteristics(jpeg: Buffer, options: { analy
  * time), else by the TypeScript below.
  */
 export function characteristicsOfRgb(rgb: RgbImage): ImageCharacteristics {
-  checkRgbImage(rgb);
   const compute = nativeCharacteristics();
   if (!compute) return characteristicsInTypeScript(rgb);
+  checkRgbImage(rgb);
   const values = compute(rgb.data, rgb.width, rgb.height);
   return Object.fromEntries(IMAGE_CHARACTERISTIC_FIELDS.map((field, i) => [field, values[i]])) as ImageCharacteristics;
 }

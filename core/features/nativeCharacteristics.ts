@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_CHARACTERISTIC_FIELDS } from './fields.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +39,7 @@ export function loadNativeCharacteristics(tables: ColourTables): { compute?: Nat
   addon.init(tables.rToXyz, tables.gToXyz, tables.bToXyz, tables.labF, tables.hsvSDiv, tables.hsvHDiv);
   return {
     compute: (rgb, width, height) => {
-      const out = new Float64Array(22);
+      const out = new Float64Array(IMAGE_CHARACTERISTIC_FIELDS.length);
       addon.characteristics(rgb, width, height, out);
       return out;
     },
